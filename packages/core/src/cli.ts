@@ -1,0 +1,72 @@
+// The command-line frame both binaries share: common options, and the one
+// place where errors become exit codes and one-line messages on stderr.
+import { Builtins, Cli, Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import { EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine } from './errors.js';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log.js';
+
+export abstract class LogjamCommand extends Command {
+  logLevel = Option.String('--log-level', 'info', {
+    description: 'Least severe messages to print: debug, info, warn or error (default: info)',
+    validator: t.isEnum(LOG_LEVELS),
+  }) as LogLevel;
+
+  logFormat = Option.String('--log-format', 'text', {
+    description: 'Log lines as text, or as one JSON object per line (default: text)',
+    validator: t.isEnum(LOG_FORMATS),
+  }) as LogFormat;
+
+  /** Does the work; returns the exit code. Throws UsageError / ConfigError for the user's mistakes. */
+  abstract run(log: Logger): Promise<number>;
+
+  private logger?: Logger;
+
+  protected get log(): Logger {
+    this.logger ??= createLogger({ name: this.cli.binaryName, level: this.logLevel, format: this.logFormat });
+    return this.logger;
+  }
+
+  async execute(): Promise<number> {
+    try {
+      return await this.run(this.log);
+    } catch (error) {
+      if (isUsageError(error)) {
+        writeUsageError(this.cli.binaryName, error);
+        return EXIT_USAGE;
+      }
+      this.log.error(oneLine(error));
+      this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
+      return EXIT_FAILED;
+    }
+  }
+}
+
+function writeUsageError(binary: string, error: unknown): void {
+  process.stderr.write(`${binary}: ${oneLine(error)} (see '${binary} --help')\n`);
+}
+
+export interface CliInfo {
+  binaryName: string;
+  binaryVersion: string;
+  commands: Array<new () => Command>;
+}
+
+/**
+ * Runs a command line. Unlike clipanion's own `run`, a mistake on the command
+ * line exits 2 with one line on stderr (clipanion prints to stdout and exits 1).
+ */
+export async function runCli(info: CliInfo, argv: string[]): Promise<number> {
+  const cli = new Cli({ binaryName: info.binaryName, binaryLabel: info.binaryName, binaryVersion: info.binaryVersion, enableColors: false });
+  for (const command of info.commands) cli.register(command);
+  cli.register(Builtins.HelpCommand);
+  cli.register(Builtins.VersionCommand);
+  const context = { ...Cli.defaultContext, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  let command: Command;
+  try {
+    command = cli.process(argv, context);
+  } catch (error) {
+    writeUsageError(info.binaryName, error);
+    return EXIT_USAGE;
+  }
+  return cli.run(command, context);
+}

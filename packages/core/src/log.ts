@@ -1,0 +1,76 @@
+// One line per event on stderr (never stdout): text for people, JSON for machines.
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface Logger {
+  readonly level: LogLevel;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+export interface LoggerOptions {
+  /** The binary's name, on every line. */
+  name: string;
+  level?: LogLevel;
+  format?: LogFormat;
+  /** Where lines go; stderr unless a test says otherwise. */
+  write?: (line: string) => void;
+  now?: () => Date;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function createLogger(options: LoggerOptions): Logger {
+  const level = options.level ?? 'info';
+  const format = options.format ?? 'text';
+  const write = options.write ?? ((line: string) => void process.stderr.write(line));
+  const now = options.now ?? (() => new Date());
+
+  const emit = (at: LogLevel, message: string, fields: LogFields = {}) => {
+    if (RANK[at] < RANK[level]) return;
+    const time = now().toISOString();
+    if (format === 'json') {
+      const record: Record<string, unknown> = { time, level: at, name: options.name, msg: message };
+      for (const [key, value] of Object.entries(fields)) if (value !== undefined) record[key] = value;
+      write(`${JSON.stringify(record)}\n`);
+      return;
+    }
+    const rest = Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => `${key}=${formatValue(value)}`)
+      .join(' ');
+    write(`${time} ${options.name} ${at.toUpperCase()} ${message}${rest ? ` ${rest}` : ''}\n`);
+  };
+
+  return {
+    level,
+    debug: (message, fields) => emit('debug', message, fields),
+    info: (message, fields) => emit('info', message, fields),
+    warn: (message, fields) => emit('warn', message, fields),
+    error: (message, fields) => emit('error', message, fields),
+  };
+}
+
+// Values with spaces or quotes are quoted so that a line stays parseable by eye and by awk.
+function formatValue(value: string | number | boolean | null | undefined): string {
+  const text = String(value);
+  return /[\s"=]/.test(text) || text === '' ? JSON.stringify(text) : text;
+}
+
+/** Human-readable byte counts for log lines: 1.5 MB, 312 kB, 17 B. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}

@@ -1,0 +1,97 @@
+// The two ways of running: one pass (--once, from cron), or a service that
+// reacts to new files and to the clock, with a periodic rescan as a safety net.
+import type { Logger } from './log.js';
+import { watchDirs, type DirWatcher } from './watch.js';
+
+export interface PassResult {
+  /** 0 when everything due was done, 1 when any file failed. */
+  exitCode: number;
+  /** When (epoch ms) the next file that is not yet due becomes due, if known. */
+  nextDueAt?: number | undefined;
+}
+
+export interface ServiceOptions {
+  once: boolean;
+  /** The safety-net rescan period in service mode. */
+  intervalMs: number;
+  /** Directories whose new files should wake the service. */
+  watchDirs: string[];
+  /** One pass over everything; it should finish or roll back its work soon after `signal` aborts. */
+  pass(signal: AbortSignal): Promise<PassResult>;
+  log: Logger;
+  /** Which changed paths are worth a pass (default: all). */
+  isRelevant?: (path: string) => boolean;
+  /** Events arriving together (a burst of renames) are gathered into one pass. */
+  debounceMs?: number;
+  /** Stops the service as SIGTERM does (for tests and embedding). */
+  stop?: AbortSignal;
+  now?: () => number;
+}
+
+// setTimeout's delay is a signed 32-bit number of milliseconds.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs once or forever; resolves with the exit code. */
+export async function runService(options: ServiceOptions): Promise<number> {
+  const stop = new AbortController();
+  if (options.stop) {
+    if (options.stop.aborted) stop.abort();
+    options.stop.addEventListener('abort', () => stop.abort(), { once: true });
+  }
+  if (options.once) return (await options.pass(stop.signal)).exitCode;
+
+  const { log } = options;
+  const now = options.now ?? Date.now;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) return;
+    log.info(`received ${signal}; finishing the work in progress, then exiting`);
+    stop.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let wake: (() => void) | null = null;
+  let pending = false;
+  let debounce: NodeJS.Timeout | undefined;
+  const trigger = () => {
+    pending = true;
+    wake?.();
+  };
+  const onChange = (path: string) => {
+    if (options.isRelevant && !options.isRelevant(path)) return;
+    log.debug('change seen', { path });
+    clearTimeout(debounce);
+    debounce = setTimeout(trigger, options.debounceMs ?? 250);
+  };
+
+  let watcher: DirWatcher | undefined;
+  try {
+    watcher = await watchDirs(options.watchDirs, onChange, log);
+    while (!stop.signal.aborted) {
+      pending = false;
+      const result = await options.pass(stop.signal);
+      if (stop.signal.aborted) break;
+      if (pending) continue;
+      let delay = options.intervalMs;
+      if (result.nextDueAt !== undefined) delay = Math.min(delay, Math.max(0, result.nextDueAt - now()) + 1000);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(delay, MAX_TIMER_MS));
+        stop.signal.addEventListener('abort', done, { once: true });
+        wake = done;
+        function done() {
+          clearTimeout(timer);
+          stop.signal.removeEventListener('abort', done);
+          wake = null;
+          resolve();
+        }
+      });
+    }
+  } finally {
+    clearTimeout(debounce);
+    await watcher?.close();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  log.info('stopped');
+  return 0;
+}

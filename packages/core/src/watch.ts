@@ -1,0 +1,22 @@
+// Watching directories for new files. chokidar uses inotify here: idle, it costs no CPU.
+import { watch } from 'chokidar';
+import type { Logger } from './log.js';
+
+export interface DirWatcher {
+  close(): Promise<void>;
+}
+
+/** Calls `onChange(path)` for every file added or changed directly inside `dirs`. */
+export async function watchDirs(dirs: string[], onChange: (path: string) => void, log: Logger): Promise<DirWatcher> {
+  const watcher = watch(dirs, {
+    ignoreInitial: true,
+    depth: 0,
+    followSymlinks: false,
+    persistent: true,
+  });
+  watcher.on('add', onChange);
+  watcher.on('change', onChange);
+  watcher.on('error', (error) => log.warn('file watcher error; the periodic rescan still runs', { error: String(error) }));
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return { close: () => watcher.close() };
+}

@@ -1,0 +1,114 @@
+// What every integration test needs: a fresh temporary directory, the built
+// binaries run as a user runs them, and bounded waiting instead of sleeps.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export const binaries = {
+  'logjam-compress': path.join(repoRoot, 'packages/logjam-compress/dist/cli.js'),
+  'logjam-upload': path.join(repoRoot, 'packages/logjam-upload/dist/cli.js'),
+} as const;
+export type BinaryName = keyof typeof binaries;
+
+/** A new empty directory under the system temp dir; removed by `cleanupTmpDirs`. */
+const made: string[] = [];
+export async function tmpDir(label = 'logjam-test-'): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), label));
+  made.push(dir);
+  return dir;
+}
+export async function cleanupTmpDirs(): Promise<void> {
+  while (made.length) await fs.rm(made.pop()!, { recursive: true, force: true });
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Replace the environment instead of adding to it. */
+  cleanEnv?: boolean;
+  cwd?: string;
+  input?: string;
+  /** The test fails if the process is still running after this (default 60 s). */
+  timeoutMs?: number;
+}
+
+function childEnv(options: RunOptions): NodeJS.ProcessEnv {
+  return options.cleanEnv ? { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env } : { ...process.env, ...options.env };
+}
+
+/** Starts a binary (for service-mode tests); the caller must stop it. */
+export function startBin(name: BinaryName, args: string[], options: RunOptions = {}): ChildProcess & { output(): { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [binaries[name], ...args], {
+    cwd: options.cwd,
+    env: childEnv(options),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  if (options.input !== undefined) child.stdin!.end(options.input);
+  else child.stdin!.end();
+  return Object.assign(child, { output: () => ({ stdout, stderr }) });
+}
+
+/** Waits for a started binary to exit. */
+export function waitExit(child: ReturnType<typeof startBin>, timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`process still running after ${timeoutMs} ms\n${child.output().stderr}`));
+    }, timeoutMs);
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      resolve({ code, signal, ...child.output() });
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return finish(child.exitCode, child.signalCode);
+    child.once('close', finish);
+  });
+}
+
+/** Runs a binary to completion, as a user at a shell would. */
+export async function runBin(name: BinaryName, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return waitExit(startBin(name, args, options), options.timeoutMs);
+}
+
+/** Polls `check` until it returns a truthy value; fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${options.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  }
+}
+
+export async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Sorted entries of a directory. */
+export async function ls(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir)).sort();
+}
