@@ -2,6 +2,7 @@
 // place where errors become exit codes and one-line messages on stderr.
 import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
+import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
 import { EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log.js';
 
@@ -54,18 +55,23 @@ export interface CliInfo {
 /**
  * Runs a command line. Unlike clipanion's own `run`, a mistake on the command
  * line exits 2 with one line on stderr (clipanion prints to stdout and exits 1).
+ * LOGJAM_<FLAG> variables supply flags the command line leaves out.
  */
-export async function runCli(info: CliInfo, argv: string[]): Promise<number> {
+export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const cli = new Cli({ binaryName: info.binaryName, binaryLabel: info.binaryName, binaryVersion: info.binaryVersion, enableColors: false });
   for (const command of info.commands) cli.register(command);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   const context = { ...Cli.defaultContext, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const asksForHelp = argv.some((arg) => arg === '-h' || arg === '--help' || arg === '--version');
+  let fromEnv: EnvArgs = { args: [], sources: new Map() };
   let command: Command;
   try {
-    command = cli.process(argv, context);
+    if (!asksForHelp) fromEnv = envArgs(env, flagSpecs(cli.definitions().flatMap((d) => d.options)), argv);
+    command = cli.process([...fromEnv.args, ...argv], context);
   } catch (error) {
-    writeUsageError(info.binaryName, error);
+    const variable = error instanceof Error ? envSourceOf(error.message, fromEnv.sources) : undefined;
+    writeUsageError(info.binaryName, variable ? new Error(`environment variable ${variable}=${JSON.stringify(env[variable])}: ${oneLine(error)}`) : error);
     return EXIT_USAGE;
   }
   return cli.run(command, context);
