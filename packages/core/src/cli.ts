@@ -46,6 +46,21 @@ function writeUsageError(binary: string, error: unknown): void {
   process.stderr.write(`${binary}: ${oneLine(error)} (see '${binary} --help')\n`);
 }
 
+/**
+ * What is wrong with a command line, in one sentence: clipanion's parse errors
+ * append every usage line; keep the reason the first registered command (the
+ * binary's own) gives, or else the message's first paragraph.
+ */
+function parseErrorReason(error: unknown): string {
+  const syntax = error as { candidates?: Array<{ reason: string | null }>; usages?: unknown } | null;
+  const reason = Array.isArray(syntax?.candidates) ? syntax.candidates.find((candidate) => candidate.reason)?.reason : undefined;
+  if (reason) return reason;
+  const message = error instanceof Error ? error.message : String(error);
+  // Only clipanion's syntax errors carry usage lines; other messages (a validator's) are kept whole.
+  if (Array.isArray(syntax?.candidates) || Array.isArray(syntax?.usages)) return message.split(/\n\s*\n/)[0] ?? message;
+  return message;
+}
+
 export interface CliInfo {
   binaryName: string;
   binaryVersion: string;
@@ -70,8 +85,10 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
     if (!asksForHelp) fromEnv = envArgs(env, flagSpecs(cli.definitions().flatMap((d) => d.options)), argv);
     command = cli.process([...fromEnv.args, ...argv], context);
   } catch (error) {
-    const variable = error instanceof Error ? envSourceOf(error.message, fromEnv.sources) : undefined;
-    writeUsageError(info.binaryName, variable ? new Error(`environment variable ${variable}=${JSON.stringify(env[variable])}: ${oneLine(error)}`) : error);
+    // Look for the variable in the reason only: the usage lines clipanion appends name every flag.
+    const reason = parseErrorReason(error);
+    const variable = envSourceOf(reason, fromEnv.sources);
+    writeUsageError(info.binaryName, new Error(variable ? `environment variable ${variable}=${JSON.stringify(env[variable])}: ${reason}` : reason));
     return EXIT_USAGE;
   }
   return cli.run(command, context);
