@@ -3,10 +3,10 @@
 //
 //   source --gzip--> archive/.logjam-compress.PID.RAND.tmp --fsync--> verify
 //     --utimes--> link to archive/NAME.gz (never overwrites) --fsync dir--> delete source
-import { constants, createReadStream, createWriteStream, promises as fs, type Stats } from 'node:fs';
+import { constants, createWriteStream, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { pipeline as pipe, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { errorCode, formatLogName, fsyncDir, oneLine, parseLogName, removeIfExists, tempName, type Logger } from '@logjam/core';
@@ -81,12 +81,24 @@ export async function removeLeftoverTemps(archiveDir: string, log: Logger): Prom
 }
 
 /**
- * Reads a whole open file from its start. A plain fd stream, not
- * FileHandle.createReadStream: the latter would tie the handle's close to the
- * stream's, and we keep the handle open for fstat and further reads.
+ * Reads a whole open file from its start, by positional reads on the handle.
+ * Not a read stream on its fd: destroying one closes the fd, and we keep the
+ * handle open for fstat and further reads; FileHandle.close() also waits for
+ * a read in flight, so no read ever lands on a closed (or reused) fd.
  */
+async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
+  let position = 0;
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead < CHUNK ? buffer.subarray(0, bytesRead) : buffer;
+  }
+}
+
 function readFrom(handle: FileHandle): Readable {
-  return createReadStream('', { fd: handle.fd, start: 0, highWaterMark: CHUNK, autoClose: false });
+  return Readable.from(readChunks(handle), { objectMode: false, highWaterMark: CHUNK });
 }
 
 class SourceChanged extends Error {}
@@ -283,24 +295,23 @@ async function sameContent(gzFile: string, src: FileHandle, options: CompressOpt
   } catch {
     return false;
   }
-  const gunzip = readFrom(archive).pipe(zlib.createGunzip({ chunkSize: CHUNK }));
-  const original = readFrom(src);
+  // pipe() destroys both streams on an error, so the iterator below sees it.
+  const decompressed = pipe(readFrom(archive), zlib.createGunzip({ chunkSize: CHUNK }), () => {});
+  const original = readChunks(src);
   try {
-    return await equalStreams(gunzip, original, options.signal);
+    return await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal);
   } catch (error) {
     if (options.signal?.aborted) throw error;
     options.log.debug('could not read an existing archive; treating it as different', { archive: gzFile, error: oneLine(error) });
     return false;
   } finally {
-    gunzip.destroy();
-    original.destroy();
+    decompressed.destroy();
+    await original.return(undefined).catch(() => {});
     await archive.close().catch(() => {});
   }
 }
 
-async function equalStreams(a: Readable, b: Readable, signal?: AbortSignal): Promise<boolean> {
-  const ia = a[Symbol.asyncIterator]();
-  const ib = b[Symbol.asyncIterator]();
+async function equalStreams(ia: AsyncIterator<unknown>, ib: AsyncIterator<unknown>, signal?: AbortSignal): Promise<boolean> {
   let bufA: Buffer = Buffer.alloc(0);
   let bufB: Buffer = Buffer.alloc(0);
   let doneA = false;
