@@ -3,7 +3,7 @@
 //
 //   source --gzip--> archive/.logjam-compress.PID.RAND.tmp --fsync--> verify
 //     --utimes--> link to archive/NAME.gz (never overwrites) --fsync dir--> delete source
-import { constants, createWriteStream, promises as fs, type Stats } from 'node:fs';
+import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline as pipe, Readable, Transform, Writable } from 'node:stream';
@@ -99,6 +99,23 @@ async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
 
 function readFrom(handle: FileHandle): Readable {
   return Readable.from(readChunks(handle), { objectMode: false, highWaterMark: CHUNK });
+}
+
+/** Appends to an open file through its handle (for the same reason: the handle outlives the stream). */
+function writeTo(handle: FileHandle): Writable {
+  return new Writable({
+    highWaterMark: CHUNK,
+    write(chunk: Buffer, _encoding, callback) {
+      writeAll(handle, chunk).then(() => callback(), callback);
+    },
+  });
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length; ) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
 }
 
 class SourceChanged extends Error {}
@@ -256,7 +273,7 @@ async function gzipTo(src: FileHandle, tmp: string, before: Stats, options: Comp
       readFrom(src),
       checksummer(sum),
       zlib.createGzip({ level: options.level, chunkSize: 64 * 1024 }),
-      createWriteStream('', { fd: out.fd, autoClose: false, highWaterMark: CHUNK }),
+      writeTo(out),
       { signal: options.signal },
     );
     await out.sync();

@@ -105,6 +105,20 @@ describe('logjam-compress (built binary)', function () {
       expect(done!.ms).to.be.a('number');
     });
 
+    it('compresses many files with --jobs, empty ones included', async () => {
+      const dir = await tmpDir();
+      const texts: string[] = [];
+      for (let h = 0; h < 10; h += 1) {
+        texts.push(h === 0 ? '' : logText(300 * h, h));
+        await write(path.join(dir, `app-20240101T${String(h).padStart(2, '0')}00Z.log`), texts[h]!);
+      }
+      expectClean(await compress(['--once', '--jobs', '3', dir]));
+      expect(await ls(dir)).to.deep.equal(['archive']);
+      for (let h = 0; h < 10; h += 1) {
+        expect((await gunzip(path.join(dir, 'archive', `app-20240101T${String(h).padStart(2, '0')}00Z.log.gz`))).toString()).to.equal(texts[h]);
+      }
+    });
+
     it('compresses every directory given', async () => {
       const a = await tmpDir();
       const b = await tmpDir();
@@ -264,6 +278,18 @@ describe('logjam-compress (built binary)', function () {
       expect((await gunzip(path.join(dir, 'archive', dup01))).toString()).to.equal('second\n');
       expect((await fs.readFile(path.join(dir, 'archive', `${name}.gz`))).equals(existing)).to.equal(true);
       expect(await exists(path.join(dir, name))).to.equal(false);
+    });
+
+    it('deletes the source when a duplicate-timestamp archive already holds its content (a run killed after publishing it)', async () => {
+      const dir = await tmpDir();
+      const name = 'app-20240101T0000Z.log';
+      await write(path.join(dir, 'archive', `${name}.gz`), zlib.gzipSync('other\n'));
+      const dup = 'app-logjam-compress-duplicate-timestamp-20240101T0000Z.log.gz';
+      await write(path.join(dir, 'archive', dup), zlib.gzipSync('mine\n', { level: 9 }));
+      await write(path.join(dir, name), 'mine\n');
+      expectClean(await compress(['--once', dir]));
+      expect(await exists(path.join(dir, name))).to.equal(false);
+      expect(await ls(path.join(dir, 'archive')), 'no -01- copy').to.deep.equal([dup, `${name}.gz`].sort());
     });
 
     it('after 25 duplicate names, reports an error, keeps the source, exits 1, and still does the other files', async () => {
@@ -427,6 +453,40 @@ describe('logjam-compress (built binary)', function () {
       await waitFor(() => exists(path.join(dir, 'archive', `${name}.gz`)), { timeoutMs: 15_000, what: 'the archive' });
       child.kill('SIGTERM');
       expectClean(await waitExit(child), 0);
+    });
+
+    it('on SIGTERM during a compression, finishes or rolls it back, and exits 0', async () => {
+      const dir = await tmpDir();
+      const name = 'big-20240101T0000Z.log';
+      const source = path.join(dir, name);
+      const chunk = Buffer.from(logText(8000));
+      const handle = await fs.open(source, 'w');
+      for (let written = 0; written < 48 * 1024 * 1024; written += chunk.length) await handle.write(chunk);
+      await handle.close();
+      await fs.utimes(source, OLD, OLD);
+      const size = (await fs.stat(source)).size;
+
+      const child = startBin('logjam-compress', ['--level', '9', dir]);
+      children.push(child);
+      await waitFor(
+        async () => child.exitCode !== null || (await fs.readdir(path.join(dir, 'archive')).catch(() => [])).some((n) => n.endsWith('.tmp')) || !(await exists(source)),
+        { intervalMs: 2, what: 'the compression to start' },
+      );
+      child.kill('SIGTERM');
+      const result = await waitExit(child);
+      expectClean(result, 0);
+      const archive = path.join(dir, 'archive', `${name}.gz`);
+      if (await exists(source)) {
+        // Rolled back: the source whole, no archive, no temporary file.
+        expect((await fs.stat(source)).size).to.equal(size);
+        expect(await ls(path.join(dir, 'archive'))).to.deep.equal([]);
+        expect(result.stderr, result.stderr).to.match(/rolled back/);
+      } else {
+        // Finished: a complete archive.
+        expect((await gunzip(archive)).length).to.equal(size);
+        expect(await ls(path.join(dir, 'archive'))).to.deep.equal([`${name}.gz`]);
+      }
+      expect(await exists(path.join(dir, '.logjam-compress.lock')), 'lock released').to.equal(false);
     });
 
     it('waits for a lock held by a live process', async () => {
