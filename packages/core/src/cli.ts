@@ -93,3 +93,9 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
   }
   return cli.run(command, context);
 }
+
+/**
+ * typanion, the validators clipanion options take (`t.isNumber()`, ...), for
+ * the binaries: it is a dependency of core, not of each binary package.
+ */
+export * as t from 'typanion';

@@ -12,8 +12,7 @@ import { promises as fs, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import * as t from 'typanion';
-import { LogjamCommand, parseLogName, runCli, runService, tryLock, waitLock, UsageError, errorCode, type Lock, type Logger } from '@logjam/core';
+import { LogjamCommand, parseLogName, runCli, runService, t, tryLock, waitLock, UsageError, errorCode, type Lock, type Logger } from '@logjam/core';
 import { ARCHIVE_DIR, removeLeftoverTemps } from './compress.js';
 import { ensureArchiveDir, runPass } from './run.js';
 

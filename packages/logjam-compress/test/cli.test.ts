@@ -489,6 +489,19 @@ describe('logjam-compress (built binary)', function () {
       expect(await exists(path.join(dir, '.logjam-compress.lock')), 'lock released').to.equal(false);
     });
 
+    it('exits 0 on SIGTERM while waiting for a lock, leaving the holder\'s lock and files alone', async () => {
+      const dir = await tmpDir();
+      await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
+      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${process.pid}\n`);
+      const child = startBin('logjam-compress', [dir]);
+      children.push(child);
+      await waitFor(() => child.output().stderr.includes('waiting'), { what: 'the waiting message' });
+      child.kill('SIGTERM');
+      expectClean(await waitExit(child), 0);
+      expect(await fs.readFile(path.join(dir, '.logjam-compress.lock'), 'utf8')).to.equal(`${process.pid}\n`);
+      expect(await ls(dir)).to.deep.equal(['.logjam-compress.lock', 'app-20240101T0000Z.log']);
+    });
+
     it('waits for a lock held by a live process', async () => {
       const dir = await tmpDir();
       await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
