@@ -78,6 +78,12 @@ describe('command-line frame', () => {
     expect(r.stderr).to.match(/environment variable LOGJAM_LEVEL="12"/);
   });
 
+  it('gives the reason of a command-line mistake without the usage lines, and blames no variable for another flag', async () => {
+    const r = await run(['--bogus', 'a'], { LOGJAM_LEVEL: '3' });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(`echo: Unsupported option name ("--bogus"). (see 'echo --help')\n`);
+  });
+
   it('prints help and version on stdout, exit 0', async () => {
     const help = await run(['--help']);
     expect(help.code).to.equal(0);
