@@ -7,7 +7,6 @@ import zlib from 'node:zlib';
 import { compactStamp } from '@logjam/core';
 import { cleanupTmpDirs, exists, ls, repoRoot, runBin, startBin, tmpDir, waitExit, waitFor, type RunResult } from '../../../test/support/index.js';
 
-const HOUR = 3_600_000;
 /** Old enough for the default 60 s grace period. */
 const OLD = Date.now() / 1000 - 3600;
 
