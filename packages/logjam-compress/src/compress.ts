@@ -27,6 +27,12 @@ export interface CompressOptions {
   log: Logger;
   /** Aborting rolls the work back: the temporary file goes, the source stays. */
   signal?: AbortSignal;
+  /**
+   * Test seam, not reachable from the command line: called with the
+   * temporary file once written, before verification (the tests corrupt it
+   * there, since nothing real can be made to corrupt zlib's output).
+   */
+  beforeVerify?: (tmp: string) => Promise<void>;
 }
 
 export type Outcome =
@@ -153,6 +159,7 @@ export async function compressFile(logDir: string, name: string, options: Compre
     if (after.size !== sum.length || !sameVersion(before, after)) {
       throw new SourceChanged(`size or mtime changed while compressing (${before.size} -> ${after.size} bytes)`);
     }
+    await options.beforeVerify?.(tmp);
     if (options.verify) {
       const check = await checksumGzip(tmp, signal);
       if (signal?.aborted) return { kind: 'aborted' };
@@ -369,10 +376,14 @@ function hex(n: number): string {
 }
 
 // zlib.crc32 is in every Node this supports (>= 20.15); the table is a fallback for odd builds.
-let table: Uint32Array | undefined;
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
 export function crc32(data: Uint8Array, value = 0): number {
-  const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-  if (native) return native(data, value);
+  return nativeCrc32 ? nativeCrc32(data, value) : crc32Portable(data, value);
+}
+
+let table: Uint32Array | undefined;
+export function crc32Portable(data: Uint8Array, value = 0): number {
   if (!table) {
     table = new Uint32Array(256);
     for (let n = 0; n < 256; n += 1) {
