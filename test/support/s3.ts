@@ -24,6 +24,8 @@ export interface RecordedRequest {
   method: string;
   /** The URL path and query, e.g. /bucket/key?uploadId=... */
   url: string;
+  /** The request headers, names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface TestS3 {
@@ -56,7 +58,7 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
   });
   await server.run();
   const requests: RecordedRequest[] = [];
-  server.httpServer.on('request', (req) => requests.push({ method: req.method ?? '', url: req.url ?? '' }));
+  server.httpServer.on('request', (req) => requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } }));
   const { port } = server.httpServer.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = testClient(endpoint);
