@@ -84,4 +84,7 @@ export class UploadCommand extends LogjamCommand {
   }
 }
 
-process.exitCode = await runCli({ binaryName: 'logjam-upload', binaryVersion: version, commands: [UploadCommand] }, process.argv.slice(2));
+const code = await runCli({ binaryName: 'logjam-upload', binaryVersion: version, commands: [UploadCommand] }, process.argv.slice(2));
+// Exit now: an idle keep-alive socket of the SDK's metadata client must not keep a cron job alive.
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+process.exit(code);
