@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseLogName } from '@logjam/core';
 import { cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
 import { closedEndpoint, imdsEnv, startFakeImds, type FakeImds } from '../../../test/support/imds.ts';
+import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { startS3, type TestS3 } from '../../../test/support/s3.ts';
 
 const BUCKET = 'logs';
@@ -272,6 +273,65 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect(result.stderr).to.match(/no AWS credentials found; looked in: environment \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\), profile 'default' in .*no-such-aws-credentials.*EC2 instance metadata \(http:\/\/127\.0\.0\.1:\d+\)/);
       expectOneLine(result.stderr);
       expect(s3.requests).to.deep.equal([]);
+    });
+  });
+
+  describe('through a fault-injecting proxy', () => {
+    let proxy: FaultProxy | undefined;
+    afterEach(async () => {
+      await proxy?.close();
+      proxy = undefined;
+    });
+    const via = (p: FaultProxy) => ['--endpoint-url', p.endpoint, '--force-path-style'];
+
+    it('without s3:ListBucket / s3:GetObject (every HEAD 403): falls back to a conditional PUT, and still never overwrites', async () => {
+      // What S3 answers a role that may only PutObject: HEAD 403 (no body), GET AccessDenied.
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        conditionalWrites: true,
+        rule: (req) => (req.method === 'HEAD' ? { status: 403 } : req.method === 'GET' ? { status: 403, body: s3ErrorXml('AccessDenied', 'Access Denied') } : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'new one\n', 'app-20240105T1400Z.log.gz': 'ours\n' });
+      const t = template();
+      await s3.put(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'), 'theirs\n');
+      const result = await upload(['--once', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).to.match(/WARN HeadBucket refused \(no s3:ListBucket\?\)/);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('new one\n');
+      // The taken key answered 412 to the conditional PUT; unable to compare, the file went beside it.
+      expect(proxy.requests.some((r) => r.action === '412')).to.equal(true);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('theirs\n');
+      expect((await s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T1400Z.log.gz'))).toString()).to.equal('ours\n');
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1400Z.log.gz']);
+    });
+
+    it('a lost response to the PUT is an unknown, not a failure: the object that landed is recognised, not uploaded twice', async () => {
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        conditionalWrites: true,
+        rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen === 0 ? 'drop-response' : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'landed\n' });
+      const t = template();
+      const result = await upload(['--once', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(proxy.requests.filter((r) => r.action === 'drop-response')).to.have.length(1);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('landed\n');
+      expect(await s3.keys(BUCKET)).not.to.include(t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z.log.gz'));
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
+    });
+
+    it('retries a 503 SlowDown with backoff and uploads', async () => {
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen < 2 ? { status: 503, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') } : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'eventually\n' });
+      const t = template();
+      const result = await upload(['--once', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(proxy.requests.filter((r) => r.action === '503')).to.have.length(2);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('eventually\n');
     });
   });
 
