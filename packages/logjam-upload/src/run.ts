@@ -100,7 +100,8 @@ export async function runUpload(options: RunOptions): Promise<number> {
     try {
       await check();
     } catch (error) {
-      if (error instanceof ConfigError || options.once) throw error;
+      if (error instanceof ConfigError) throw error;
+      if (options.once) throw new Error(`cannot reach S3 to check bucket '${template.bucket}' (${endpoint ?? 'AWS'}): ${describeError(error)}`);
       log.warn('cannot reach the bucket yet; retrying every interval', { bucket: template.bucket, error: describeError(error) });
     }
 
