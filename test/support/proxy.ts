@@ -5,6 +5,7 @@
 //   { status, ... }  answer it here with that status (the request never reaches the store)
 //   'drop-response'  forward it, let the store act on it, then cut the connection
 //                    before the client sees the answer (a lost response)
+//   'hang'           never answer (until the client gives up or the proxy closes)
 // With `conditionalWrites`, it also plays S3's If-None-Match: * on PUT and
 // POST (complete multipart), answering 412 when the key exists — s3rver
 // ignores the header.
@@ -13,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { testClient } from './s3.ts';
 
-export type FaultAction = 'pass' | 'drop-response' | { status: number; body?: string; headers?: Record<string, string> };
+export type FaultAction = 'pass' | 'drop-response' | 'hang' | { status: number; body?: string; headers?: Record<string, string> };
 
 export interface ProxiedRequest {
   method: string;
@@ -83,6 +84,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
     requests.push({ method: req.method ?? '', url, action: typeof action === 'string' ? action : String(action.status) });
 
+    if (action === 'hang') {
+      req.resume();
+      return;
+    }
     if (typeof action === 'object') {
       req.resume();
       req.on('end', () => {

@@ -285,10 +285,11 @@ async function putMultipart(ctx: PassContext, key: string, local: Local, conditi
   const abortController = new AbortController();
   const onAbort = () => abortController.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const body = createReadStream(local.file, { highWaterMark: 1024 * 1024 });
   try {
     const upload = new Upload({
       client: ctx.client,
-      params: { ...commonParams(ctx, key, local, conditional), Body: createReadStream(local.file, { highWaterMark: 1024 * 1024 }), ContentLength: local.size },
+      params: { ...commonParams(ctx, key, local, conditional), Body: body, ContentLength: local.size },
       partSize,
       queueSize: PARTS_IN_FLIGHT,
       leavePartsOnError: false,
@@ -297,6 +298,8 @@ async function putMultipart(ctx: PassContext, key: string, local: Local, conditi
     await upload.done();
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
+    // A failed or aborted upload leaves the stream half read: close the file.
+    body.destroy();
   }
   // Confirm what landed: the size, and our MD5 in its metadata.
   const state = await probe(ctx, key, local);

@@ -321,6 +321,24 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
     });
 
+    it('as a service, SIGTERM aborts an upload in flight: exit 0, no marker, nothing stored', async () => {
+      proxy = await startFaultProxy({ target: s3.endpoint, rule: (req) => (req.method === 'PUT' && objectOf(req.url ?? '') ? 'hang' : 'pass') });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'in flight\n' });
+      const t = template();
+      const child = startBin('logjam-upload', [...via(proxy), dir, t.template], { cleanEnv: true, env: imdsEnv(imds.endpoint, home) });
+      try {
+        await waitFor(() => proxy!.requests.some((r) => r.action === 'hang'), { timeoutMs: 20_000, what: 'the PUT in flight' });
+        child.kill('SIGTERM');
+        const result = await waitExit(child, 20_000);
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.stderr).to.match(/upload interrupted; no marker written file=app-20240105T1300Z.log.gz/);
+        expect(await exists(path.join(dir, '.uploaded', 'app-20240105T1300Z.log.gz'))).to.equal(false);
+        expect(await s3.head(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).to.equal(null);
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+    });
+
     it('retries a 503 SlowDown with backoff and uploads', async () => {
       proxy = await startFaultProxy({
         target: s3.endpoint,
