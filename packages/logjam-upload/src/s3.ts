@@ -8,6 +8,7 @@ import path from 'node:path';
 import { GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { MetadataService } from '@aws-sdk/ec2-metadata-service';
+import { loadSharedConfigFiles } from '@smithy/core/config';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfigError, type Logger } from '@logjam/core';
 import { createHash } from 'node:crypto';
@@ -31,15 +32,14 @@ export async function resolveRegion(flag: string | undefined, env: Env, log: Log
   if (flag) return { region: flag, source: '--region' };
   if (env.AWS_REGION) return { region: env.AWS_REGION, source: 'AWS_REGION' };
   if (env.AWS_DEFAULT_REGION) return { region: env.AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION' };
-  // The SDK's own loader: AWS_REGION (checked above), then the profile's `region`.
-  const probe = new S3Client({});
+  const profile = env.AWS_PROFILE || 'default';
   try {
-    const region = await probe.config.region();
-    if (region) return { region, source: `profile ${env.AWS_PROFILE ?? 'default'}` };
-  } catch {
-    // no region in the profile
-  } finally {
-    probe.destroy();
+    // The SDK's own reader of ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).
+    const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
+    const region = configFile[profile]?.region ?? credentialsFile[profile]?.region;
+    if (region) return { region, source: `profile ${profile}` };
+  } catch (error) {
+    log.debug('no region from the shared config files', { error: String(error) });
   }
   const fromMetadata = await instanceRegion(env, log);
   if (fromMetadata) return { region: fromMetadata, source: 'instance metadata' };
@@ -55,7 +55,7 @@ export async function instanceRegion(env: Env, log: Logger): Promise<string | nu
     timer = setTimeout(() => resolve(null), METADATA_TIMEOUT_MS * 1.5);
   });
   try {
-    const region = await Promise.race([service.request('/latest/meta-data/placement/region', {}), deadline]);
+    const region = await Promise.race([service.request('latest/meta-data/placement/region', {}) /* the service prefixes the endpoint's path, '/' */, deadline]);
     const trimmed = region?.trim();
     return trimmed && /^[a-z0-9-]+$/.test(trimmed) ? trimmed : null;
   } catch (error) {
