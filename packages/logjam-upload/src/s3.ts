@@ -84,7 +84,7 @@ export function chooseEndpoint(flag: string | undefined, env: Env): string | und
 
 /** The standard credential chain; instance metadata with a short timeout. */
 export function credentialChain() {
-  return fromNodeProviderChain({ timeout: METADATA_TIMEOUT_MS, maxRetries: 1 });
+  return fromNodeProviderChain({ timeout: METADATA_TIMEOUT_MS, maxRetries: 0 });
 }
 
 /** Where the chain looks, for the message when it finds nothing. */
