@@ -339,6 +339,21 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       }
     });
 
+    it('a store without conditional writes (501 to If-None-Match) is detected, and uploads go on with HEAD alone', async () => {
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        rule: (req) => (req.method === 'PUT' && req.headers['if-none-match'] ? { status: 501, body: s3ErrorXml('NotImplemented', 'A header you provided implies functionality that is not implemented') } : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'one\n', 'app-20240105T1400Z.log.gz': 'two\n' });
+      const t = template();
+      const result = await upload(['--once', '--jobs', '1', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr.match(/does not support conditional writes/g)).to.have.length(1);
+      expect(proxy.requests.filter((r) => r.action === '501')).to.have.length(1);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('two\n');
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1400Z.log.gz']);
+    });
+
     it('retries a 503 SlowDown with backoff and uploads', async () => {
       proxy = await startFaultProxy({
         target: s3.endpoint,
