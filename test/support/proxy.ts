@@ -1,6 +1,7 @@
 // A fault-injecting HTTP proxy in front of a test S3 server (s3rver), on
 // 127.0.0.1. Requests pass through verbatim (the Host header too, so SigV4
-// signatures still verify), unless `rule` says otherwise for a request:
+// signatures stay valid for a store that checks them; s3rver checks only the
+// access key), unless `rule` says otherwise for a request:
 //   'pass'           forward it
 //   { status, ... }  answer it here with that status (the request never reaches the store)
 //   'drop-response'  forward it, let the store act on it, then cut the connection

@@ -246,19 +246,26 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
     });
 
-    it('says the credentials were refused', async () => {
-      const wrong = await startFakeImds({ accessKeyId: 'NOT-A-KEY', secretAccessKey: 'nope' });
-      try {
-        const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
-        const result = await upload(['--once', ...target(), dir, template().template], { imdsEndpoint: wrong.endpoint });
-        expect(result.code).to.equal(2);
-        expect(result.stderr).to.match(/access to bucket 'logs' refused: the credentials are not valid \(InvalidAccessKeyId\)/);
-        expectOneLine(result.stderr);
-        expect(wrong.count('/latest/meta-data/iam/security-credentials/')).to.be.greaterThan(0);
-      } finally {
-        await wrong.close();
-      }
-    });
+    // s3rver does not verify SigV4 signatures, so a wrong secret key is tested through the proxy below.
+    const refused: Array<[string, { accessKeyId: string; secretAccessKey: string }, string]> = [
+      ['an unknown access key', { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'nope' }, 'InvalidAccessKeyId'],
+    ];
+    for (const [what, credentials, code] of refused) {
+      it(`says the credentials were refused: ${what}`, async () => {
+        const wrong = await startFakeImds(credentials);
+        try {
+          const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+          const result = await upload(['--once', ...target(), dir, template().template], { imdsEndpoint: wrong.endpoint });
+          expect(result.code).to.equal(2);
+          expect(result.stderr).to.include(`access to bucket 'logs' refused: the credentials are not valid (${code})`);
+          expectOneLine(result.stderr);
+          expect(wrong.count('/latest/meta-data/iam/security-credentials/')).to.be.greaterThan(0);
+          expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
+        } finally {
+          await wrong.close();
+        }
+      });
+    }
 
     it('lists where it looked when there are no credentials anywhere, quickly', async () => {
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
@@ -352,6 +359,17 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect(proxy.requests.filter((r) => r.action === '501')).to.have.length(1);
       expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('two\n');
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1400Z.log.gz']);
+    });
+
+    it('a wrong secret key (SignatureDoesNotMatch) is a configuration error: exit 2, one line', async () => {
+      const denied = { status: 403, body: s3ErrorXml('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.') };
+      proxy = await startFaultProxy({ target: s3.endpoint, rule: (req) => (req.method === 'HEAD' ? { status: 403 } : denied) });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+      const result = await upload(['--once', ...via(proxy), dir, template().template]);
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.include("access to bucket 'logs' refused: the credentials are not valid (SignatureDoesNotMatch)");
+      expect(result.stderr.trim().split('\n')).to.have.length(1);
+      expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
     });
 
     it('retries a 503 SlowDown with backoff and uploads', async () => {
