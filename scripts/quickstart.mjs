@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // npm run quickstart: the whole pipeline on sample data, end to end.
-// Stages are separate functions so that more (an upload to a local S3 server)
-// can be added after compressStage without touching it.
+// Stage 1 compresses sample hourly logs (logjam-compress --once); stage 2
+// uploads the archives to a local S3-compatible server (logjam-upload --once
+// against s3rver on 127.0.0.1) and lists the keys.
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { uploadStage } from './quickstart-upload.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const bins = {
@@ -94,8 +96,10 @@ async function main() {
   const { dir, files } = await makeSampleLogs();
   console.log(`Sample hourly haproxy logs in ${dir}:`);
   for (const name of files) console.log(`  ${name}`);
-  await compressStage(dir);
-  // Next stage (logjam-upload): ships ${dir}/archive to S3.
+  const { archiveDir } = await compressStage(dir);
+  console.log('');
+  const { exitCode } = await uploadStage({ archiveDir });
+  if (exitCode !== 0) throw new Error(`logjam-upload exited ${exitCode}`);
   console.log(`\nDone. Sample data left in ${dir} (remove it with: rm -r ${dir})`);
 }
 

@@ -3,7 +3,7 @@
 import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
-import { EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine } from './errors.js';
+import { ConfigError, EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log.js';
 
 export abstract class LogjamCommand extends Command {
@@ -42,8 +42,10 @@ export abstract class LogjamCommand extends Command {
   }
 }
 
+/** One line on stderr; a pointer to --help only where the command line is at fault, not the configuration. */
 function writeUsageError(binary: string, error: unknown): void {
-  process.stderr.write(`${binary}: ${oneLine(error)} (see '${binary} --help')\n`);
+  const hint = error instanceof ConfigError ? '' : ` (see '${binary} --help')`;
+  process.stderr.write(`${binary}: ${oneLine(error)}${hint}\n`);
 }
 
 /**
