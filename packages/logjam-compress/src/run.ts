@@ -99,7 +99,7 @@ export async function runPass(options: PassOptions, signal: AbortSignal): Promis
           tally.bytesIn += outcome.bytesIn;
           tally.bytesOut += outcome.bytesOut;
           const ratio = outcome.bytesIn === 0 ? 1 : outcome.bytesOut / outcome.bytesIn;
-          log.info(`compressed ${file} (${formatBytes(outcome.bytesIn)} -> ${formatBytes(outcome.bytesOut)}, ${(ratio * 100).toFixed(1)}%, ${outcome.ms} ms)`, {
+          log.info(`compressed ${formatBytes(outcome.bytesIn)} -> ${formatBytes(outcome.bytesOut)} (${(ratio * 100).toFixed(1)}%)`, {
             file,
             archive: path.join(dir, outcome.archive),
             bytesIn: outcome.bytesIn,
