@@ -1,0 +1,79 @@
+// What an operator does: pack the two binaries, `npm install -g` the tarballs
+// into an empty prefix, and run them from its bin/ with nothing else installed
+// by hand. @logjam/core travels inside each binary (bundled at build time).
+// Slow: npm installs the binaries' dependencies (from its cache when it can).
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { cleanupTmpDirs, ls, repoRoot, tmpDir } from './support/index.ts';
+import { S3RVER_KEY, S3RVER_SECRET, startS3, type TestS3 } from './support/s3.ts';
+
+const run = promisify(execFile);
+const TEST_ONLY = ['mocha', 'chai', 's3rver', 'tsx', 'typescript', 'esbuild', 'fast-check', '@logjam/core'];
+
+describe('npm install -g from the packed tarballs (slow)', function () {
+  this.timeout(300_000);
+  this.slow(60_000);
+  let prefix: string;
+  let tarballs: string[];
+  let s3: TestS3;
+
+  before(async () => {
+    const packDir = await tmpDir('logjam-pack-');
+    prefix = await tmpDir('logjam-prefix-');
+    const packed = await run('npm', ['pack', '-w', 'logjam-compress', '-w', 'logjam-upload', '--pack-destination', packDir, '--json'], { cwd: repoRoot });
+    tarballs = (JSON.parse(packed.stdout) as Array<{ filename: string }>).map((p) => path.join(packDir, p.filename));
+    expect(tarballs).to.have.length(2);
+    await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', ...tarballs], { cwd: packDir, maxBuffer: 16 << 20 });
+    s3 = await startS3({ buckets: ['logs'] });
+  });
+  after(async () => {
+    await s3?.close();
+    await cleanupTmpDirs();
+  });
+
+  const bin = (name: string) => path.join(prefix, 'bin', name);
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({ PATH: process.env.PATH, HOME: prefix, ...extra });
+
+  it('ships only the bundle and package.json, and no test-only dependency', async () => {
+    for (const tarball of tarballs) {
+      const { stdout: list } = await run('tar', ['-tzf', tarball]);
+      const files = list.trim().split('\n').sort();
+      expect(files.filter((f) => !/^package\/(package\.json|README[^/]*|LICENSE[^/]*)$/.test(f)), tarball).to.have.length(1);
+      expect(files.some((f) => /^package\/bin\/logjam-(compress|upload)\.js$/.test(f)), tarball).to.equal(true);
+      const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as { dependencies?: Record<string, string> };
+      for (const dep of TEST_ONLY) expect(manifest.dependencies ?? {}, `${tarball}: ${dep}`).not.to.have.property(dep);
+    }
+    const installed = await ls(path.join(prefix, 'lib/node_modules'));
+    expect(installed).to.deep.equal(['logjam-compress', 'logjam-upload']);
+  });
+
+  it('puts both binaries on PATH: --help and --version work', async () => {
+    for (const name of ['logjam-compress', 'logjam-upload']) {
+      const help = await run(bin(name), ['--help'], { env: env() });
+      expect(help.stdout).to.include(name).and.to.include('LOGJAM_');
+      const version = await run(bin(name), ['--version'], { env: env() });
+      expect(version.stdout.trim()).to.equal('0.1.0');
+    }
+  });
+
+  it('does a real pass: logjam-compress --once, then logjam-upload --once to S3', async () => {
+    const logDir = await tmpDir('logjam-installed-');
+    const name = 'app-20240105T1300Z.log';
+    await fs.writeFile(path.join(logDir, name), 'a line\n'.repeat(100));
+    const old = Date.now() / 1000 - 3600;
+    await fs.utimes(path.join(logDir, name), old, old);
+    await run(bin('logjam-compress'), ['--once', logDir], { env: env() });
+    expect(await ls(path.join(logDir, 'archive'))).to.deep.equal([`${name}.gz`]);
+
+    const upload = await run(
+      bin('logjam-upload'),
+      ['--once', '--endpoint-url', s3.endpoint, '--force-path-style', path.join(logDir, 'archive'), 's3://logs/installed/{prefix}/{year}/{month}/{day}/{filename}'],
+      { env: env({ AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_REGION: 'us-east-1' }) },
+    );
+    expect(upload.stderr).to.match(/pass done pending=1 uploaded=1/);
+    expect(await s3.keys('logs')).to.deep.equal([`installed/app/2024/01/05/${name}.gz`]);
+  });
+});
