@@ -3,7 +3,7 @@
 import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
-import { ConfigError, EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine } from './errors.js';
+import { ConfigError, EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine, UsageError } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log.js';
 
 export abstract class LogjamCommand extends Command {
@@ -22,6 +22,10 @@ export abstract class LogjamCommand extends Command {
 
   private logger?: Logger;
 
+  /** Which flags came from which LOGJAM_* variable (set by runCli), to name the variable in a usage error. */
+  envSources: Map<string, string> = new Map();
+  envValues: NodeJS.ProcessEnv = process.env;
+
   protected get log(): Logger {
     this.logger ??= createLogger({ name: this.cli.binaryName, level: this.logLevel, format: this.logFormat });
     return this.logger;
@@ -32,7 +36,9 @@ export abstract class LogjamCommand extends Command {
       return await this.run(this.log);
     } catch (error) {
       if (isUsageError(error)) {
-        writeUsageError(this.cli.binaryName, error);
+        // A value checked by the command itself (not by clipanion) may have come from the environment too.
+        const variable = error instanceof ConfigError ? undefined : envSourceOf(oneLine(error), this.envSources);
+        writeUsageError(this.cli.binaryName, variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error);
         return EXIT_USAGE;
       }
       this.log.error(oneLine(error));
@@ -86,6 +92,7 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
   try {
     if (!asksForHelp) fromEnv = envArgs(env, flagSpecs(cli.definitions().flatMap((d) => d.options)), argv);
     command = cli.process([...fromEnv.args, ...argv], context);
+    if (command instanceof LogjamCommand) Object.assign(command, { envSources: fromEnv.sources, envValues: env });
   } catch (error) {
     // Look for the variable in the reason only: the usage lines clipanion appends name every flag.
     const reason = parseErrorReason(error);

@@ -39,6 +39,8 @@ export class CompressCommand extends LogjamCommand {
       One instance per directory: a lock file \`LOG_DIR/.logjam-compress.lock\` holds the owner's pid. With \`--once\` a held lock means the directory is skipped (exit 0); a service waits for it. A lock left by a dead process is taken over.
 
       Logs go to stderr; stdout stays empty.
+
+      Every flag can also be set in the environment as LOGJAM_<FLAG>: \`LOGJAM_LEVEL=9\`, \`LOGJAM_MIN_AGE=120\`, \`LOGJAM_ONCE=1\`, \`LOGJAM_VERIFY=0\` (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
     `,
     examples: [
       ['Compress what is due once, from cron', '$0 --once /var/log/hourly'],

@@ -29,6 +29,8 @@ export class UploadCommand extends LogjamCommand {
       Without --once it runs as a service: uploads, then waits for new archives (and rescans every --interval seconds). Credentials come from the standard AWS chain (environment, profile, SSO, web identity, ECS, EC2 instance role).
 
       Exit codes: 0 all done; 1 some file failed (the others were done); 2 bad command line or configuration (template, folder, credentials, bucket).
+
+      Every flag can also be set in the environment as LOGJAM_<FLAG>: LOGJAM_JOBS=8, LOGJAM_ENDPOINT_URL=http://minio:9000, LOGJAM_ONCE=1 (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
     `,
     examples: [
       ['Upload once, from cron', `$0 --once /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],

@@ -1,0 +1,56 @@
+// LOGJAM_<FLAG> variables, through the built binaries: what a systemd drop-in
+// or a runit env/ folder does.
+import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cleanupTmpDirs, ls, runBin, tmpDir } from './support/index.ts';
+
+const TEMPLATE = 's3://logs/{prefix}/{year}/{month}/{day}/{filename}';
+
+async function logDir(): Promise<string> {
+  const dir = await tmpDir();
+  const file = path.join(dir, 'app-20240105T1300Z.log');
+  await fs.writeFile(file, 'a line\n');
+  const old = Date.now() / 1000 - 3600;
+  await fs.utimes(file, old, old);
+  return dir;
+}
+
+describe('LOGJAM_<FLAG> environment variables (built binaries)', () => {
+  after(cleanupTmpDirs);
+
+  it('logjam-compress: LOGJAM_ONCE=1 makes one pass and exits; LOGJAM_LEVEL is used', async () => {
+    const dir = await logDir();
+    const result = await runBin('logjam-compress', [dir], { env: { LOGJAM_ONCE: '1', LOGJAM_LEVEL: '1', LOGJAM_LOG_FORMAT: 'json' }, timeoutMs: 20_000 });
+    expect(result.code, result.stderr).to.equal(0);
+    expect(await ls(path.join(dir, 'archive'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
+    expect(JSON.parse(result.stderr.trim().split('\n')[0]!)).to.include({ level: 'info' });
+  });
+
+  it('logjam-compress: a bad value is a usage error naming the variable; a flag on the command line wins', async () => {
+    const dir = await logDir();
+    const bad = await runBin('logjam-compress', ['--once', dir], { env: { LOGJAM_LEVEL: '12' } });
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr.trim().split('\n')).to.have.length(1);
+    expect(bad.stderr).to.match(/^logjam-compress: environment variable LOGJAM_LEVEL="12": .*--level/);
+    expect(await ls(dir)).to.deep.equal(['app-20240105T1300Z.log']);
+    const wins = await runBin('logjam-compress', ['--once', '--level', '9', dir], { env: { LOGJAM_LEVEL: '12' } });
+    expect(wins.code, wins.stderr).to.equal(0);
+  });
+
+  it('logjam-upload: LOGJAM_DRY_RUN=1 works; bad values name the variable, whoever checks them', async () => {
+    const dir = path.join(await tmpDir(), 'archive');
+    await fs.mkdir(dir);
+    await fs.writeFile(path.join(dir, 'app-20240105T1300Z.log.gz'), 'x');
+    const dry = await runBin('logjam-upload', [dir, TEMPLATE], { env: { LOGJAM_DRY_RUN: '1' } });
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.include('-> s3://logs/app/2024/01/05/app-20240105T1300Z.log.gz');
+    // --jobs is checked by logjam-upload itself, not by the command-line parser: still named.
+    for (const [variable, value] of [['LOGJAM_JOBS', 'abc'], ['LOGJAM_DRY_RUN', 'maybe'], ['LOGJAM_MULTIPART_THRESHOLD', '1K']] as const) {
+      const bad = await runBin('logjam-upload', [dir, TEMPLATE], { env: { [variable]: value } });
+      expect(bad.code, `${variable}: ${bad.stderr}`).to.equal(2);
+      expect(bad.stderr.trim().split('\n')).to.have.length(1);
+      expect(bad.stderr).to.include(`environment variable ${variable}="${value}"`);
+    }
+  });
+});
