@@ -10,3 +10,4 @@ export * from './env.js';
 export * from './metrics.js';
 export * from './report.js';
 export * from './progress.js';
+export * from './check.js';

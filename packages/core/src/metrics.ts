@@ -52,17 +52,22 @@ export function parseSamples(text: string): Map<string, number> {
   return samples;
 }
 
+/** The samples of an existing metrics file; empty when there is none. */
+export async function readMetricsFile(file: string): Promise<Map<string, number>> {
+  try {
+    return parseSamples(await fs.readFile(file, 'utf8'));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return new Map();
+    throw error;
+  }
+}
+
 /**
  * Rewrites `file` with `metrics`, adding to each counter what the previous
  * file held for it (a counter must never go down while the host lives).
  */
 export async function writeMetricsFile(file: string, metrics: Metric[]): Promise<void> {
-  let previous = new Map<string, number>();
-  try {
-    previous = parseSamples(await fs.readFile(file, 'utf8'));
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
-  }
+  const previous = await readMetricsFile(file);
   const merged = metrics.map((metric) =>
     metric.type !== 'counter'
       ? metric

@@ -12,8 +12,29 @@ import { promises as fs, constants, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import { LogjamCommand, parseLogName, runCli, runService, t, tryLock, waitLock, UsageError, errorCode, type Lock, type Logger } from '@logjam/core';
+import {
+  checkBacklog,
+  createErrorReporter,
+  createLogger,
+  createProgress,
+  LogjamCommand,
+  oneLine,
+  parseAge,
+  parseLogName,
+  runCli,
+  runService,
+  t,
+  tryLock,
+  waitLock,
+  UsageError,
+  errorCode,
+  type ErrorReporter,
+  type Lock,
+  type Logger,
+  type Progress,
+} from '@logjam/core';
 import { ARCHIVE_DIR, removeLeftoverTemps } from './compress.js';
+import { compressBacklog, writeCompressMetrics } from './monitor.js';
 import { ensureArchiveDir, runPass } from './run.js';
 
 export const LOCK_FILE = '.logjam-compress.lock';
@@ -38,7 +59,9 @@ export class CompressCommand extends LogjamCommand {
 
       One instance per directory: a lock file \`LOG_DIR/.logjam-compress.lock\` holds the owner's pid. With \`--once\` a held lock means the directory is skipped (exit 0); a service waits for it. A lock left by a dead process is taken over.
 
-      Logs go to stderr; stdout stays empty.
+      Logs go to stderr; stdout stays empty. With \`--once\` at a terminal, a progress bar (files, bytes, rate, ETA) shows on stderr; never when stderr is not a terminal (cron, runit, systemd).
+
+      Monitoring: \`--check\` prints what is due for compression and exits 0 (OK) when the oldest due file has been due for less than \`--max-age\`, 1 (WARNING) when longer, 2 for a usage error (Nagios / Sensu plugin convention); it reads only, takes no lock. \`--metrics-file PATH\` rewrites PATH after every pass in the Prometheus text format (node_exporter's textfile collector). With SENTRY_DSN set, every error that fails a file, a directory or the start is reported to Sentry, tagged with the directory and the file.
 
       Every flag can also be set in the environment as LOGJAM_<FLAG>: \`LOGJAM_LEVEL=9\`, \`LOGJAM_MIN_AGE=120\`, \`LOGJAM_ONCE=1\`, \`LOGJAM_VERIFY=0\` (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
     `,
@@ -46,6 +69,8 @@ export class CompressCommand extends LogjamCommand {
       ['Compress what is due once, from cron', '$0 --once /var/log/hourly'],
       ['Run as a service on two directories', '$0 /var/log/haproxy /var/log/nginx'],
       ['Fast and light: level 1, four files at a time, JSON logs', '$0 --once --level 1 --jobs 4 --log-format json /var/log/hourly'],
+      ['Nagios / Sensu check: is anything due for more than 2 hours?', '$0 --check --max-age 2h /var/log/hourly'],
+      ['From cron, with metrics for node_exporter', '$0 --once --metrics-file /var/lib/node_exporter/textfile_collector/logjam_compress.prom /var/log/hourly'],
     ],
   });
 
@@ -77,9 +102,48 @@ export class CompressCommand extends LogjamCommand {
     description: 'Decompress each archive and compare its length and CRC-32 with the source before deleting the source; --no-verify skips this (default: on)',
   });
 
+  check = Option.Boolean('--check', false, {
+    description: 'Print what is due for compression and exit 0 if the oldest due file is younger than --max-age, 1 if older (a Nagios / Sensu check); reads only, no lock (default: off)',
+  });
+
+  maxAge = Option.String('--max-age', '2h', {
+    description: 'With --check: the age of the oldest due file beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)',
+  });
+
+  metricsFile = Option.String('--metrics-file', {
+    description: 'After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter\'s textfile collector (default: none)',
+  });
+
   dirs = Option.Rest({ name: 'LOG_DIR', required: 1 });
 
-  async run(log: Logger): Promise<number> {
+  async run(baseLog: Logger): Promise<number> {
+    const maxAgeMs = parseAge('--max-age', this.maxAge);
+    if (this.check) {
+      const dirs = await checkDirs(this.dirs, constants.R_OK | constants.X_OK);
+      const now = Date.now();
+      const result = checkBacklog(await compressBacklog(dirs, now, Number(this.minAge) * 1000), { now, maxAgeMs, waitingFor: 'due for compression' });
+      process.stdout.write(result.text);
+      return result.code;
+    }
+    // A --once pass at a terminal draws a progress bar; log lines go around it.
+    const progress = this.once ? createProgress({ label: 'compressed', stream: process.stderr }) : undefined;
+    const log = progress
+      ? createLogger({ name: 'logjam-compress', level: this.logLevel, format: this.logFormat, write: progress.wrap((line) => void process.stderr.write(line)) })
+      : baseLog;
+    const reporter = await createErrorReporter({ binary: 'logjam-compress', version, log });
+    try {
+      return await this.compress(log, reporter, progress);
+    } catch (error) {
+      // A start-up error (a missing directory...) is worth a report too: the host stopped compressing.
+      reporter.capture(error, { directory: this.dirs.join(' ') });
+      throw error;
+    } finally {
+      progress?.done();
+      await reporter.flush();
+    }
+  }
+
+  private async compress(log: Logger, reporter: ErrorReporter, progress: Progress | undefined): Promise<number> {
     // clipanion's typanion validators may hand back strings for defaults: normalise.
     const level = Number(this.level);
     const minAgeMs = Number(this.minAge) * 1000;
@@ -140,7 +204,8 @@ export class CompressCommand extends LogjamCommand {
       }
       if (this.once) await prepare(lockedDirs, log);
 
-      const passOptions = { dirs: lockedDirs, level, verify: this.verify, minAgeMs, jobs, log, quietWhenIdle: !this.once };
+      const passOptions = { dirs: lockedDirs, level, verify: this.verify, minAgeMs, jobs, log, quietWhenIdle: !this.once, reporter, progress };
+      const metricsFile = this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile);
       return await runService({
         once: this.once,
         intervalMs,
@@ -148,7 +213,21 @@ export class CompressCommand extends LogjamCommand {
         log,
         // Only a new log file can close another; writes to the open one cannot.
         isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
-        pass: (signal) => runPass(passOptions, signal),
+        pass: async (signal) => {
+          const started = Date.now();
+          const result = await runPass(passOptions, signal);
+          if (metricsFile !== undefined) {
+            try {
+              const now = Date.now();
+              await writeCompressMetrics(metricsFile, { tally: result.tally, durationMs: now - started, backlog: await compressBacklog(lockedDirs, now, minAgeMs), now });
+            } catch (error) {
+              // Monitoring trouble does not fail the pass; it is said, and reported.
+              log.error(`cannot write the metrics file ${metricsFile}: ${oneLine(error)}`);
+              reporter.capture(error, { file: metricsFile });
+            }
+          }
+          return result;
+        },
       });
     } finally {
       await Promise.all(locks.map((lock) => lock.release().catch(() => {})));
@@ -170,7 +249,7 @@ async function prepare(dirs: string[], log: Logger): Promise<void> {
 }
 
 /** Every LOG_DIR must be an existing directory we can read and write; duplicates are dropped. */
-async function checkDirs(dirs: string[]): Promise<string[]> {
+async function checkDirs(dirs: string[], access = constants.R_OK | constants.W_OK | constants.X_OK): Promise<string[]> {
   const seen = new Set<string>();
   const result: string[] = [];
   for (const dir of dirs) {
@@ -179,7 +258,7 @@ async function checkDirs(dirs: string[]): Promise<string[]> {
       real = await fs.realpath(dir);
       const stats = await fs.stat(real);
       if (!stats.isDirectory()) throw new UsageError(`LOG_DIR ${dir} is not a directory: give the directory that holds the log files`);
-      await fs.access(real, constants.R_OK | constants.W_OK | constants.X_OK);
+      await fs.access(real, access);
     } catch (error) {
       if (error instanceof UsageError) throw error;
       const code = errorCode(error);

@@ -2,7 +2,7 @@
 // `jobs` files at once, and say when the next file becomes due.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorCode, formatBytes, oneLine, parseLogName, type Logger, type PassResult } from '@logjam/core';
+import { errorCode, formatBytes, oneLine, parseLogName, type ErrorReporter, type Logger, type PassResult, type Progress } from '@logjam/core';
 import { ARCHIVE_DIR, compressFile } from './compress.js';
 import { selectDue, type Candidate } from './select.js';
 
@@ -16,12 +16,17 @@ export interface PassOptions {
   /** In service mode, a pass where nothing happened logs its summary at debug, not info. */
   quietWhenIdle?: boolean;
   now?: () => number;
+  /** Errors that fail a file or a directory go there too (Sentry), tagged with the directory and the file. */
+  reporter?: ErrorReporter;
+  /** The progress bar of a --once pass at a terminal. */
+  progress?: Progress;
 }
 
-/** The regular files of `dir` whose names parse as log files (never symlinks, directories or archive/). */
-export async function scanDir(dir: string, now: number, minAgeMs: number, log: Logger) {
+/** The regular files of `dir` whose names parse as log files, with their sizes (bytes) by name. */
+export async function listCandidates(dir: string): Promise<{ candidates: Candidate[]; sizes: Map<string, number> }> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   const candidates: Candidate[] = [];
+  const sizes = new Map<string, number>();
   for (const entry of entries) {
     if (!entry.isFile()) continue; // Dirent types come from lstat: symbolic links are not files here.
     const parsed = parseLogName(entry.name);
@@ -35,13 +40,20 @@ export async function scanDir(dir: string, now: number, minAgeMs: number, log: L
     }
     if (!stats.isFile()) continue;
     candidates.push({ log: parsed, mtimeMs: stats.mtimeMs });
+    sizes.set(entry.name, stats.size);
   }
+  return { candidates, sizes };
+}
+
+/** The regular files of `dir` whose names parse as log files (never symlinks, directories or archive/). */
+export async function scanDir(dir: string, now: number, minAgeMs: number, log: Logger) {
+  const { candidates, sizes } = await listCandidates(dir);
   const selection = selectDue(candidates, { now, minAgeMs });
   for (const w of selection.waiting) {
     if (w.reason === 'grace') log.info('closed, but modified too recently: left for a later pass', { file: path.join(dir, w.log.name), dueAt: new Date(w.dueAt).toISOString() });
     else log.debug('still open', { file: path.join(dir, w.log.name), closesAt: new Date(w.dueAt).toISOString() });
   }
-  return selection;
+  return { ...selection, sizes };
 }
 
 /** Creates archive/ if missing; an archive/ that is something else than a directory is an error. */
@@ -57,7 +69,7 @@ export async function ensureArchiveDir(dir: string): Promise<string> {
   return archiveDir;
 }
 
-interface Tally {
+export interface Tally {
   compressed: number;
   alreadyArchived: number;
   duplicates: number;
@@ -68,12 +80,12 @@ interface Tally {
   bytesOut: number;
 }
 
-export async function runPass(options: PassOptions, signal: AbortSignal): Promise<PassResult> {
+export async function runPass(options: PassOptions, signal: AbortSignal): Promise<PassResult & { tally: Tally }> {
   const { log } = options;
   const now = (options.now ?? Date.now)();
   const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, waiting: 0, bytesIn: 0, bytesOut: 0 };
   let nextDueAt: number | undefined;
-  const work: Array<{ dir: string; name: string }> = [];
+  const work: Array<{ dir: string; name: string; bytes: number }> = [];
 
   for (const dir of options.dirs) {
     try {
@@ -81,14 +93,16 @@ export async function runPass(options: PassOptions, signal: AbortSignal): Promis
       const selection = await scanDir(dir, now, options.minAgeMs, log);
       tally.waiting += selection.waiting.length;
       if (selection.nextDueAt !== undefined) nextDueAt = Math.min(nextDueAt ?? Infinity, selection.nextDueAt);
-      for (const c of selection.due) work.push({ dir, name: c.log.name });
+      for (const c of selection.due) work.push({ dir, name: c.log.name, bytes: selection.sizes.get(c.log.name) ?? 0 });
     } catch (error) {
       tally.failed += 1;
       log.error(`cannot scan ${dir}: ${oneLine(error)}`, { dir });
+      options.reporter?.capture(error, { directory: dir });
     }
   }
+  options.progress?.addTotal(work.length, work.reduce((sum, w) => sum + w.bytes, 0));
 
-  await eachLimit(work, options.jobs, signal, async ({ dir, name }) => {
+  await eachLimit(work, options.jobs, signal, async ({ dir, name, bytes }) => {
     const file = path.join(dir, name);
     try {
       const outcome = await compressFile(dir, name, { level: options.level, verify: options.verify, log, signal });
@@ -128,8 +142,11 @@ export async function runPass(options: PassOptions, signal: AbortSignal): Promis
     } catch (error) {
       tally.failed += 1;
       log.error(`failed to compress ${file}: ${oneLine(error)}`, { file });
+      options.reporter?.capture(error, { directory: dir, file: name });
     }
+    options.progress?.advance(bytes);
   });
+  options.progress?.done();
 
   const idle = tally.compressed + tally.alreadyArchived + tally.changed + tally.failed === 0;
   const summary = options.quietWhenIdle && idle ? log.debug : log.info;
@@ -143,7 +160,7 @@ export async function runPass(options: PassOptions, signal: AbortSignal): Promis
     bytesIn: tally.bytesIn,
     bytesOut: tally.bytesOut,
   });
-  return { exitCode: tally.failed > 0 ? 1 : 0, nextDueAt };
+  return { exitCode: tally.failed > 0 ? 1 : 0, nextDueAt, tally };
 }
 
 /** Runs `fn` over `items`, at most `limit` at once; starts nothing new once `signal` aborts. */

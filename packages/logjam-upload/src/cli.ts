@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // logjam-upload: ship ARCHIVE_DIR to S3, exactly once, under keys from a template.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import { LogjamCommand, oneLine, runCli, UsageError, type Logger } from '@logjam/core';
+import { checkBacklog, createErrorReporter, createLogger, createProgress, LogjamCommand, oneLine, parseAge, runCli, UsageError, type Logger } from '@logjam/core';
+import { uploadBacklog } from './monitor.js';
 import { parseDuration, parseInteger, parseSize } from './options.js';
-import { runUpload } from './run.js';
+import { checkArchiveDir, runUpload } from './run.js';
 import { parseTemplate } from './template.js';
 import { MIN_PART_SIZE } from './upload.js';
 import { installWarningFilter, isNodeVersionWarning, routeWarnings } from './warnings.js';
@@ -30,12 +32,17 @@ export class UploadCommand extends LogjamCommand {
 
       Exit codes: 0 all done; 1 some file failed (the others were done); 2 bad command line or configuration (template, folder, credentials, bucket).
 
+      With --once at a terminal, a progress bar (files, bytes, rate, ETA) shows on stderr; never when stderr is not a terminal (cron, runit, systemd).
+
+      Monitoring: --check prints the archives not yet uploaded and exits 0 (OK) when the oldest (by its mtime, the time of its last log line) is younger than --max-age, 1 (WARNING) when older, 2 for a usage error (Nagios / Sensu plugin convention); no network, no lock, touches nothing. --metrics-file PATH rewrites PATH after every pass in the Prometheus text format (node_exporter's textfile collector). With SENTRY_DSN set, every error that fails a file or a pass, and configuration errors at start, are reported to Sentry, tagged with the directory and the file.
+
       Every flag can also be set in the environment as LOGJAM_<FLAG>: LOGJAM_JOBS=8, LOGJAM_ENDPOINT_URL=http://minio:9000, LOGJAM_ONCE=1 (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
     `,
     examples: [
       ['Upload once, from cron', `$0 --once /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Run as a service', `$0 /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Show what would go where, touching nothing', `$0 --dry-run /var/log/hourly/archive/ 's3://my-log-bucket/{hostname}/{prefix}/{year}/{month}/{day}/{filename}'`],
+      ['Nagios / Sensu check: has anything waited for upload more than 2 hours?', `$0 --check --max-age 2h /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Upload to MinIO, removing local archives a week after upload', `$0 --once --endpoint-url http://minio:9000 --force-path-style --delete-uploaded-after 7d /var/log/hourly/archive/ 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'`],
     ],
   });
@@ -52,10 +59,41 @@ export class UploadCommand extends LogjamCommand {
   interval = Option.String('--interval', '60', { description: 'Service mode: seconds between rescans, besides reacting to new files (default: 60)' });
   multipartThreshold = Option.String('--multipart-threshold', '8M', { description: 'Files this large or larger go multipart, in parts of this size; at least 5M (default: 8M)' });
   deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m (default: keep them)' });
+  check = Option.Boolean('--check', false, { description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)' });
+  maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });
+  metricsFile = Option.String('--metrics-file', { description: 'After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter\'s textfile collector (default: none)' });
   archiveDir = Option.String({ name: 'ARCHIVE_DIR' });
   uriTemplate = Option.String({ name: 'URI_TEMPLATE' });
 
-  async run(log: Logger): Promise<number> {
+  async run(baseLog: Logger): Promise<number> {
+    const maxAgeMs = parseAge('--max-age', this.maxAge);
+    if (this.check) {
+      parseTemplate(this.uriTemplate);
+      const archiveDir = await checkArchiveDir(this.archiveDir);
+      const now = Date.now();
+      const result = checkBacklog(await uploadBacklog(archiveDir), { now, maxAgeMs, waitingFor: 'waiting for upload' });
+      process.stdout.write(result.text);
+      return result.code;
+    }
+    // A --once pass at a terminal draws a progress bar; log lines go around it.
+    const progress = this.once && !this.dryRun ? createProgress({ label: 'uploaded', stream: process.stderr }) : undefined;
+    const log = progress
+      ? createLogger({ name: 'logjam-upload', level: this.logLevel, format: this.logFormat, write: progress.wrap((line) => void process.stderr.write(line)) })
+      : baseLog;
+    const reporter = this.dryRun ? undefined : await createErrorReporter({ binary: 'logjam-upload', version, log });
+    try {
+      return await this.upload(log, reporter, progress);
+    } catch (error) {
+      // Configuration errors at start (no bucket, no credentials) too: the host stopped shipping.
+      reporter?.capture(error, { directory: this.archiveDir });
+      throw error;
+    } finally {
+      progress?.done();
+      await reporter?.flush();
+    }
+  }
+
+  private async upload(log: Logger, reporter: Awaited<ReturnType<typeof createErrorReporter>> | undefined, progress: ReturnType<typeof createProgress> | undefined): Promise<number> {
     routeWarnings((warning) => (isNodeVersionWarning(warning) ? log.debug(oneLine(warning)) : log.warn(oneLine(warning))));
     // Everything the user can get wrong on the command line is found here, before any network call.
     const template = parseTemplate(this.uriTemplate);
@@ -82,6 +120,9 @@ export class UploadCommand extends LogjamCommand {
       deleteUploadedAfterMs: this.deleteUploadedAfter === undefined ? undefined : parseDuration('--delete-uploaded-after', this.deleteUploadedAfter),
       env: process.env,
       log,
+      reporter,
+      progress,
+      metricsFile: this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile),
     });
   }
 }

@@ -4,10 +4,11 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, runService, tryLock, UsageError, waitLock, type Lock, type Logger } from '@logjam/core';
+import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, oneLine, runService, tryLock, UsageError, waitLock, type ErrorReporter, type Lock, type Logger, type Progress } from '@logjam/core';
+import { uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
 import type { Template } from './template.js';
-import { deleteUploaded, isArchivePath, plan, uploadPass, type PassContext } from './upload.js';
+import { deleteUploaded, isArchivePath, plan, uploadPass, type PassContext, type PassSummary } from './upload.js';
 
 export const LOCK_NAME = '.logjam-upload.lock';
 
@@ -29,6 +30,12 @@ export interface RunOptions {
   env: NodeJS.ProcessEnv;
   hostname?: string;
   log: Logger;
+  /** Errors that fail a file or a pass go there too (Sentry), tagged with the directory and the file. */
+  reporter?: ErrorReporter | undefined;
+  /** The progress bar of a --once pass at a terminal. */
+  progress?: Progress | undefined;
+  /** Rewritten after every pass, in the Prometheus text format. */
+  metricsFile?: string | undefined;
 }
 
 /** ARCHIVE_DIR must be a folder named `archive`, as the Python tool demands. */
@@ -117,6 +124,61 @@ export async function runUpload(options: RunOptions): Promise<number> {
       client,
       log,
       conditionalWrites: { supported: true },
+      onFileDone: (name, error) => {
+        options.progress?.advance(sizes.get(name) ?? 0);
+        if (error !== undefined) options.reporter?.capture(error, { directory: archiveDir, file: name });
+      },
+    };
+    /** Sizes of the pending files, for the progress bar. */
+    const sizes = new Map<string, number>();
+
+    const onePass = async (signal: AbortSignal): Promise<{ exitCode: number; summary?: PassSummary }> => {
+      if (!bucketChecked) {
+        try {
+          await check();
+        } catch (error) {
+          log.error('the bucket is still not usable', { bucket: template.bucket, error: describeError(error) });
+          options.reporter?.capture(error, { directory: archiveDir });
+          return { exitCode: EXIT_FAILED };
+        }
+      }
+      if (options.progress) {
+        const backlog = await uploadBacklog(archiveDir);
+        for (const item of backlog) sizes.set(path.basename(item.file), item.bytes);
+        options.progress.addTotal(backlog.length, backlog.reduce((sum, item) => sum + item.bytes, 0));
+      }
+      const summary = await uploadPass({ ...ctx, signal });
+      options.progress?.done();
+      if (summary.fatal) {
+        if (options.once) throw summary.fatal;
+        log.error(summary.fatal.message);
+        options.reporter?.capture(summary.fatal, { directory: archiveDir });
+        bucketChecked = false;
+      }
+      if (options.deleteUploadedAfterMs !== undefined && !signal.aborted) {
+        try {
+          await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: false, log });
+        } catch (error) {
+          log.error('removing uploaded archives failed', { error: describeError(error) });
+          options.reporter?.capture(error, { directory: archiveDir });
+          return { exitCode: EXIT_FAILED, summary };
+        }
+      }
+      return { exitCode: summary.failed || summary.notDone || summary.fatal ? EXIT_FAILED : EXIT_OK, summary };
+    };
+
+    const metricsFile = options.metricsFile;
+    const writeMetrics = async (result: { exitCode: number; summary?: PassSummary | undefined }, started: number) => {
+      if (metricsFile === undefined) return;
+      try {
+        const now = Date.now();
+        const backlog = await uploadBacklog(archiveDir);
+        await writeUploadMetrics(metricsFile, { summary: result.summary, succeeded: result.exitCode === EXIT_OK, durationMs: now - started, backlog, now });
+      } catch (error) {
+        // Monitoring trouble does not fail the pass; it is said, and reported.
+        log.error(`cannot write the metrics file ${metricsFile}: ${oneLine(error)}`);
+        options.reporter?.capture(error, { file: metricsFile });
+      }
     };
 
     return await runService({
@@ -127,29 +189,14 @@ export async function runUpload(options: RunOptions): Promise<number> {
       log,
       stop: stop.signal,
       pass: async (signal) => {
-        if (!bucketChecked) {
-          try {
-            await check();
-          } catch (error) {
-            log.error('the bucket is still not usable', { bucket: template.bucket, error: describeError(error) });
-            return { exitCode: EXIT_FAILED };
-          }
+        const started = Date.now();
+        let result: { exitCode: number; summary?: PassSummary | undefined } = { exitCode: EXIT_FAILED };
+        try {
+          result = await onePass(signal);
+          return { exitCode: result.exitCode };
+        } finally {
+          await writeMetrics(result, started);
         }
-        const summary = await uploadPass({ ...ctx, signal });
-        if (summary.fatal) {
-          if (options.once) throw summary.fatal;
-          log.error(summary.fatal.message);
-          bucketChecked = false;
-        }
-        if (options.deleteUploadedAfterMs !== undefined && !signal.aborted) {
-          try {
-            await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: false, log });
-          } catch (error) {
-            log.error('removing uploaded archives failed', { error: describeError(error) });
-            return { exitCode: EXIT_FAILED };
-          }
-        }
-        return { exitCode: summary.failed || summary.notDone || summary.fatal ? EXIT_FAILED : EXIT_OK };
       },
     });
   } finally {

@@ -46,6 +46,8 @@ export interface PassContext extends UploadSettings {
   signal: AbortSignal;
   /** Cleared when the store answers If-None-Match with 501: it has no conditional writes. */
   conditionalWrites: { supported: boolean };
+  /** Called as each pending file is done with, with the error that failed it if any (progress bar, Sentry). */
+  onFileDone?: (name: string, error?: unknown) => void;
 }
 
 export interface PassSummary {
@@ -73,6 +75,7 @@ export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
   const worker = async () => {
     while (next < pending.length && !ctx.signal.aborted && !summary.fatal) {
       const log = pending[next++]!;
+      let failure: unknown;
       try {
         const { outcome, bytes } = await uploadFile(ctx, log);
         if (outcome === 'uploaded' || outcome === 'conflict-uploaded') {
@@ -91,8 +94,10 @@ export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
         } else {
           ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
           summary.failed += 1;
+          failure = error;
         }
       }
+      ctx.onFileDone?.(log.name, failure);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));

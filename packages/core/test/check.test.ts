@@ -1,0 +1,36 @@
+import { expect } from 'chai';
+import { checkBacklog, formatAge, parseAge } from '../src/check.js';
+
+describe('--check verdicts', () => {
+  it('parses ages: units or seconds; refuses the rest', () => {
+    expect(parseAge('--max-age', '90m')).to.equal(5_400_000);
+    expect(parseAge('--max-age', '2h')).to.equal(7_200_000);
+    expect(parseAge('--max-age', '1d')).to.equal(86_400_000);
+    expect(parseAge('--max-age', '7200')).to.equal(7_200_000);
+    expect(parseAge('--max-age', '45s')).to.equal(45_000);
+    for (const bad of ['', '2 hours', '-1', 'h', '2w']) expect(() => parseAge('--max-age', bad), bad).to.throw(/--max-age takes an age/);
+  });
+
+  it('formats ages', () => {
+    expect([40_000, 12 * 60_000, 120 * 60_000, 185 * 60_000, 24 * 3_600_000, 52 * 3_600_000].map(formatAge)).to.deep.equal(['40s', '12m', '2h', '3h05m', '1d', '2d04h']);
+  });
+
+  it('OK when nothing waits or the oldest is younger than the limit, WARNING (1) when older', () => {
+    const now = Date.UTC(2024, 0, 5, 15);
+    expect(checkBacklog([], { now, maxAgeMs: 7_200_000, waitingFor: 'waiting for upload' })).to.deep.equal({
+      code: 0,
+      text: 'OK: nothing waiting for upload | files=0 bytes=0 oldest_age_seconds=0;;7200\n',
+    });
+    const items = [
+      { file: '/a/new.log', bytes: 1000, since: now - 60_000 },
+      { file: '/a/old.log', bytes: 500, since: now - 12 * 60_000 },
+    ];
+    const ok = checkBacklog(items, { now, maxAgeMs: 7_200_000, waitingFor: 'waiting for compression' });
+    expect(ok.code).to.equal(0);
+    expect(ok.text.split('\n')[0]).to.equal('OK: 2 files waiting for compression (1.50 kB), oldest 12m (/a/old.log) | files=2 bytes=1500 oldest_age_seconds=720;;7200');
+    const late = checkBacklog(items, { now, maxAgeMs: 600_000, waitingFor: 'waiting for compression' });
+    expect(late.code).to.equal(1);
+    expect(late.text).to.match(/^WARNING: 2 files waiting for compression \(1.50 kB\), oldest 12m > --max-age 10m \(\/a\/old.log\) \|/);
+    expect(late.text.trim().split('\n')).to.have.length(3);
+  });
+});
