@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { cleanupTmpDirs, ls, repoRoot, tmpDir } from './support/index.ts';
 import { S3RVER_KEY, S3RVER_SECRET, startS3, type TestS3 } from './support/s3.ts';
+import { startFakeSentry } from './support/sentry.ts';
 
 const run = promisify(execFile);
 const TEST_ONLY = ['mocha', 'chai', 's3rver', 'tsx', 'typescript', 'esbuild', 'fast-check', '@logjam/core'];
@@ -75,5 +76,17 @@ describe('npm install -g from the packed tarballs (slow)', function () {
     );
     expect(upload.stderr).to.match(/pass done pending=1 uploaded=1/);
     expect(await s3.keys('logs')).to.deep.equal([`installed/app/2024/01/05/${name}.gz`]);
+  });
+
+  it('reports to Sentry with the @sentry/node it installed', async () => {
+    const sentry = await startFakeSentry();
+    try {
+      const result = await run(bin('logjam-compress'), ['--once', `${prefix}/no-such-dir`], { env: env({ SENTRY_DSN: sentry.dsn }) }).catch((error: { code: number; stderr: string }) => error);
+      expect((result as { code?: number }).code).to.equal(2);
+      expect(sentry.events).to.have.length(1);
+      expect(sentry.events[0]!.tags).to.include({ binary: 'logjam-compress' });
+    } finally {
+      await sentry.close();
+    }
   });
 });
