@@ -248,7 +248,7 @@ async function prepare(dirs: string[], log: Logger): Promise<void> {
   }
 }
 
-/** Every LOG_DIR must be an existing directory we can read and write; duplicates are dropped. */
+/** Every LOG_DIR must be an existing directory we can read and write (read only, for --check); duplicates are dropped. */
 async function checkDirs(dirs: string[], access = constants.R_OK | constants.W_OK | constants.X_OK): Promise<string[]> {
   const seen = new Set<string>();
   const result: string[] = [];
@@ -264,7 +264,8 @@ async function checkDirs(dirs: string[], access = constants.R_OK | constants.W_O
       const code = errorCode(error);
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`LOG_DIR ${dir} does not exist: check the path, or create the directory`);
       if (code === 'EACCES' || code === 'EPERM') {
-        throw new UsageError(`LOG_DIR ${dir} is not readable and writable by this user: run logjam-compress as the user that owns the logs`);
+        const needs = access & constants.W_OK ? 'readable and writable' : 'readable';
+        throw new UsageError(`LOG_DIR ${dir} is not ${needs} by this user: run logjam-compress as the user that owns the logs`);
       }
       throw new UsageError(`LOG_DIR ${dir} cannot be used (${code ?? String(error)})`);
     }
