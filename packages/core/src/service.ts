@@ -1,7 +1,7 @@
 // The two ways of running: one pass (--once, from cron), or a service that
 // reacts to new files and to the clock, with a periodic rescan as a safety net.
 import type { Logger } from './log.js';
-import { watchDirs, type DirWatcher } from './watch.js';
+import { watchDirs, type DirWatcher, type WatchEvent } from './watch.js';
 
 export interface PassResult {
   /** 0 when everything due was done, 1 when any file failed. */
@@ -19,8 +19,8 @@ export interface ServiceOptions {
   /** One pass over everything; it should finish or roll back its work soon after `signal` aborts. */
   pass(signal: AbortSignal): Promise<PassResult>;
   log: Logger;
-  /** Which changed paths are worth a pass (default: all). */
-  isRelevant?: (path: string) => boolean;
+  /** Which changed paths are worth a pass (default: all); `event` tells a new file from a write to an existing one. */
+  isRelevant?: (path: string, event: WatchEvent) => boolean;
   /** Events arriving together (a burst of renames) are gathered into one pass. */
   debounceMs?: number;
   /** Stops the service as SIGTERM does (for tests and embedding). */
@@ -57,8 +57,8 @@ export async function runService(options: ServiceOptions): Promise<number> {
     pending = true;
     wake?.();
   };
-  const onChange = (path: string) => {
-    if (options.isRelevant && !options.isRelevant(path)) return;
+  const onChange = (path: string, event: WatchEvent) => {
+    if (options.isRelevant && !options.isRelevant(path, event)) return;
     log.debug('change seen', { path });
     clearTimeout(debounce);
     debounce = setTimeout(trigger, options.debounceMs ?? 250);

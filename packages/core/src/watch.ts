@@ -6,16 +6,18 @@ export interface DirWatcher {
   close(): Promise<void>;
 }
 
-/** Calls `onChange(path)` for every file added or changed directly inside `dirs`. */
-export async function watchDirs(dirs: string[], onChange: (path: string) => void, log: Logger): Promise<DirWatcher> {
+export type WatchEvent = 'add' | 'change';
+
+/** Calls `onChange(path, event)` for every file added or changed directly inside `dirs`. */
+export async function watchDirs(dirs: string[], onChange: (path: string, event: WatchEvent) => void, log: Logger): Promise<DirWatcher> {
   const watcher = watch(dirs, {
     ignoreInitial: true,
     depth: 0,
     followSymlinks: false,
     persistent: true,
   });
-  watcher.on('add', onChange);
-  watcher.on('change', onChange);
+  watcher.on('add', (path) => onChange(path, 'add'));
+  watcher.on('change', (path) => onChange(path, 'change'));
   watcher.on('error', (error) => log.warn('file watcher error; the periodic rescan still runs', { error: String(error) }));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return { close: () => watcher.close() };

@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
+import { LogjamCommand, runCli } from '../src/cli.js';
+import { ConfigError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+
+// A command shaped like the real ones, to check the frame: exit codes, one-line errors on stderr, LOGJAM_* variables.
+class EchoCommand extends LogjamCommand {
+  static override paths = [Command.Default];
+  static override usage = Command.Usage({ description: 'Echoes its options.' });
+  once = Option.Boolean('--once', false, { description: 'One pass.' });
+  level = Option.String('--level', '6', { description: 'Level 1-9.', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 9)]) });
+  dirs = Option.Rest({ required: 1 });
+  async run(_log: Logger): Promise<number> {
+    if (this.dirs[0] === 'config-error') throw new ConfigError('bucket "b" does not exist');
+    if (this.dirs[0] === 'crash') throw new Error('disk on fire');
+    process.stdout.write(JSON.stringify({ once: this.once, level: this.level, dirs: this.dirs }));
+    return 0;
+  }
+}
+
+async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof out;
+  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof err;
+  try {
+    const code = await runCli({ binaryName: 'echo', binaryVersion: '1.2.3', commands: [EchoCommand] }, argv, env);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+describe('command-line frame', () => {
+  it('runs a command', async () => {
+    const r = await run(['--once', '--level', '3', 'a', 'b']);
+    expect(r).to.deep.equal({ code: 0, stdout: JSON.stringify({ once: true, level: 3, dirs: ['a', 'b'] }), stderr: '' });
+  });
+
+  for (const [label, argv, pattern] of [
+    ['an unknown flag', ['--bogus', 'a'], /--bogus/],
+    ['an out-of-range value', ['--level', '12', 'a'], /--level/],
+    ['a missing argument', [], /positional|argument/i],
+  ] as const) {
+    it(`exits 2 with one line on stderr for ${label}`, async () => {
+      const r = await run([...argv]);
+      expect(r.code).to.equal(2);
+      expect(r.stdout).to.equal('');
+      expect(r.stderr).to.match(pattern);
+      expect(r.stderr.trimEnd().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(/^echo: .*see 'echo --help'/);
+    });
+  }
+
+  it('exits 2 for a configuration error and 1 for a failure, one line each', async () => {
+    const config = await run(['config-error']);
+    expect(config.code).to.equal(2);
+    // A configuration error is not a command-line mistake: no pointer to --help.
+    expect(config.stderr).to.equal(`echo: bucket "b" does not exist\n`);
+    const crash = await run(['crash']);
+    expect(crash.code).to.equal(1);
+    expect(crash.stderr).to.match(/ERROR disk on fire\n$/);
+    expect(crash.stderr.trimEnd().split('\n')).to.have.length(1);
+  });
+
+  it('takes flags from LOGJAM_* variables, the command line winning', async () => {
+    expect(JSON.parse((await run(['a'], { LOGJAM_LEVEL: '9', LOGJAM_ONCE: '1' })).stdout)).to.deep.equal({ once: true, level: 9, dirs: ['a'] });
+    expect(JSON.parse((await run(['--level', '2', 'a'], { LOGJAM_LEVEL: '9' })).stdout)).to.include({ level: 2 });
+  });
+
+  it('names the variable behind a bad value', async () => {
+    const r = await run(['a'], { LOGJAM_LEVEL: '12' });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/environment variable LOGJAM_LEVEL="12"/);
+  });
+
+  it('gives the reason of a command-line mistake without the usage lines, and blames no variable for another flag', async () => {
+    const r = await run(['--bogus', 'a'], { LOGJAM_LEVEL: '3' });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(`echo: Unsupported option name ("--bogus"). (see 'echo --help')\n`);
+  });
+
+  it('prints help and version on stdout, exit 0', async () => {
+    const help = await run(['--help']);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.match(/Echoes its options/);
+    const version = await run(['--version']);
+    expect(version).to.deep.include({ code: 0, stdout: '1.2.3\n' });
+  });
+});

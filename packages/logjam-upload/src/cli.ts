@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// logjam-upload: ship ARCHIVE_DIR to S3, exactly once, under keys from a template.
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'clipanion';
+import { LogjamCommand, oneLine, runCli, UsageError, type Logger } from '@logjam/core';
+import { parseDuration, parseInteger, parseSize } from './options.js';
+import { runUpload } from './run.js';
+import { parseTemplate } from './template.js';
+import { MIN_PART_SIZE } from './upload.js';
+import { installWarningFilter, isNodeVersionWarning, routeWarnings } from './warnings.js';
+
+// Before any SDK client exists: its Node 20 warning must not reach cron's mail.
+installWarningFilter();
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export class UploadCommand extends LogjamCommand {
+  static override paths = [Command.Default];
+
+  static override usage = Command.Usage({
+    description: 'Upload the archives logjam-compress made to S3, exactly once',
+    details: `
+      Uploads every archived log file in ARCHIVE_DIR (a folder named \`archive\`) that has no marker in ARCHIVE_DIR/.uploaded/ to the S3 key rendered from URI_TEMPLATE, then writes the marker.
+
+      URI_TEMPLATE is s3://BUCKET/KEY-TEMPLATE. Mandatory fields: {prefix} {year} {month} {day} {filename}. Optional: {hour} {minute} {suffix} {extension} {hostname}. Dates come from the file name's UTC stamp.
+
+      An object that already holds the key with the same content only gets its marker; a different one is never overwritten: the file goes to a conflict key beside it (PREFIX-logjam-upload-conflict-01-STAMP...).
+
+      Without --once it runs as a service: uploads, then waits for new archives (and rescans every --interval seconds). Credentials come from the standard AWS chain (environment, profile, SSO, web identity, ECS, EC2 instance role).
+
+      Exit codes: 0 all done; 1 some file failed (the others were done); 2 bad command line or configuration (template, folder, credentials, bucket).
+    `,
+    examples: [
+      ['Upload once, from cron', `$0 --once /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
+      ['Run as a service', `$0 /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
+      ['Show what would go where, touching nothing', `$0 --dry-run /var/log/hourly/archive/ 's3://my-log-bucket/{hostname}/{prefix}/{year}/{month}/{day}/{filename}'`],
+      ['Upload to MinIO, removing local archives a week after upload', `$0 --once --endpoint-url http://minio:9000 --force-path-style --delete-uploaded-after 7d /var/log/hourly/archive/ 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'`],
+    ],
+  });
+
+  once = Option.Boolean('--once', false, { description: 'One pass, then exit (for cron); without it, run as a service' });
+  dryRun = Option.Boolean('--dry-run', false, { description: 'Print "FILE -> URI" for each pending file on stdout; no network, nothing written (implies one pass)' });
+  region = Option.String('--region', { description: 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, the instance\'s region, then us-east-1)' });
+  endpointUrl = Option.String('--endpoint-url', { description: 'S3-compatible endpoint such as http://minio:9000 (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)' });
+  forcePathStyle = Option.Boolean('--force-path-style', false, { description: 'Bucket in the path, not the host name (MinIO, Ceph; default: off)' });
+  storageClass = Option.String('--storage-class', { description: 'Storage class of the objects, such as STANDARD_IA or GLACIER_IR (default: the bucket\'s)' });
+  sse = Option.String('--sse', { description: 'Server-side encryption: AES256 or aws:kms (default: the bucket\'s)' });
+  sseKmsKeyId = Option.String('--sse-kms-key-id', { description: 'KMS key for --sse aws:kms (default: the account\'s aws/s3 key)' });
+  jobs = Option.String('--jobs', '4', { description: 'Files uploaded in parallel (default: 4)' });
+  interval = Option.String('--interval', '60', { description: 'Service mode: seconds between rescans, besides reacting to new files (default: 60)' });
+  multipartThreshold = Option.String('--multipart-threshold', '8M', { description: 'Files this large or larger go multipart, in parts of this size; at least 5M (default: 8M)' });
+  deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m (default: keep them)' });
+  archiveDir = Option.String({ name: 'ARCHIVE_DIR' });
+  uriTemplate = Option.String({ name: 'URI_TEMPLATE' });
+
+  async run(log: Logger): Promise<number> {
+    routeWarnings((warning) => (isNodeVersionWarning(warning) ? log.debug(oneLine(warning)) : log.warn(oneLine(warning))));
+    // Everything the user can get wrong on the command line is found here, before any network call.
+    const template = parseTemplate(this.uriTemplate);
+    if (this.sse !== undefined && this.sse !== 'AES256' && this.sse !== 'aws:kms') throw new UsageError(`--sse takes AES256 or aws:kms, not '${this.sse}'`);
+    if (this.sseKmsKeyId !== undefined && this.sse !== 'aws:kms') throw new UsageError('--sse-kms-key-id needs --sse aws:kms');
+    if (this.storageClass !== undefined && !/^[A-Z_]+$/.test(this.storageClass)) throw new UsageError(`--storage-class takes a class such as STANDARD_IA, not '${this.storageClass}'`);
+    const multipartThreshold = parseSize('--multipart-threshold', this.multipartThreshold);
+    if (multipartThreshold < MIN_PART_SIZE) throw new UsageError(`--multipart-threshold must be at least 5M (S3's smallest part), not '${this.multipartThreshold}'`);
+    if (this.endpointUrl !== undefined && !/^https?:\/\/[^/]+/.test(this.endpointUrl)) throw new UsageError(`--endpoint-url takes an http:// or https:// URL, not '${this.endpointUrl}'`);
+    return runUpload({
+      archiveDir: this.archiveDir,
+      template,
+      once: this.once || this.dryRun,
+      dryRun: this.dryRun,
+      region: this.region,
+      endpointUrl: this.endpointUrl,
+      forcePathStyle: this.forcePathStyle,
+      storageClass: this.storageClass,
+      sse: this.sse,
+      sseKmsKeyId: this.sseKmsKeyId,
+      jobs: parseInteger('--jobs', this.jobs, 1, 64),
+      intervalMs: parseInteger('--interval', this.interval, 1, 86_400) * 1000,
+      multipartThreshold,
+      deleteUploadedAfterMs: this.deleteUploadedAfter === undefined ? undefined : parseDuration('--delete-uploaded-after', this.deleteUploadedAfter),
+      env: process.env,
+      log,
+    });
+  }
+}
+
+const code = await runCli({ binaryName: 'logjam-upload', binaryVersion: version, commands: [UploadCommand] }, process.argv.slice(2));
+// Exit now: an idle keep-alive socket of the SDK's metadata client must not keep a cron job alive.
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+process.exit(code);

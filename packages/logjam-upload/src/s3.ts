@@ -1,0 +1,235 @@
+// Talking to S3: the client (region, endpoint, credentials, checksums,
+// keep-alive, retries — all the SDK's own machinery), and the start-up check
+// that turns a missing bucket or a bad key into one clear line.
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { MetadataService } from '@aws-sdk/ec2-metadata-service';
+import { loadSharedConfigFiles } from '@smithy/core/config';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ConfigError, type Logger } from '@logjam/core';
+import { createHash } from 'node:crypto';
+
+/** How long the instance-metadata lookups may take off EC2, so that a laptop run is not slow. */
+export const METADATA_TIMEOUT_MS = 1000;
+
+type Env = NodeJS.ProcessEnv;
+
+export interface RegionChoice {
+  region: string;
+  source: string;
+}
+
+/**
+ * The region, in the order the issue (and the Python tool) gives: --region,
+ * AWS_REGION / AWS_DEFAULT_REGION, the profile's region, the instance's own
+ * region from instance metadata, then us-east-1.
+ */
+export async function resolveRegion(flag: string | undefined, env: Env, log: Logger): Promise<RegionChoice> {
+  if (flag) return { region: flag, source: '--region' };
+  if (env.AWS_REGION) return { region: env.AWS_REGION, source: 'AWS_REGION' };
+  if (env.AWS_DEFAULT_REGION) return { region: env.AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION' };
+  const profile = env.AWS_PROFILE || 'default';
+  try {
+    // The SDK's own reader of ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).
+    const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
+    const region = configFile[profile]?.region ?? credentialsFile[profile]?.region;
+    if (region) return { region, source: `profile ${profile}` };
+  } catch (error) {
+    log.debug('no region from the shared config files', { error: String(error) });
+  }
+  const fromMetadata = await instanceRegion(env, log);
+  if (fromMetadata) return { region: fromMetadata, source: 'instance metadata' };
+  return { region: 'us-east-1', source: 'default' };
+}
+
+/** The instance's region from instance metadata (IMDSv2, falling back to v1), or null within about a second. */
+export async function instanceRegion(env: Env, log: Logger): Promise<string | null> {
+  if ((env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true') return null;
+  const service = new MetadataService({ httpOptions: { timeout: METADATA_TIMEOUT_MS }, retries: 0 });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), METADATA_TIMEOUT_MS * 1.5);
+  });
+  try {
+    const region = await Promise.race([service.request('latest/meta-data/placement/region', {}) /* the service prefixes the endpoint's path, '/' */, deadline]);
+    const trimmed = region?.trim();
+    return trimmed && /^[a-z0-9-]+$/.test(trimmed) ? trimmed : null;
+  } catch (error) {
+    log.debug('no region from instance metadata', { error: String(error) });
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface ClientSettings {
+  region: string;
+  /** A custom endpoint (MinIO, Ceph, R2, a test server); none for AWS. */
+  endpoint?: string | undefined;
+  forcePathStyle: boolean;
+  /** Sockets to keep open: enough for every upload and part in flight. */
+  maxSockets: number;
+  env: Env;
+}
+
+/** --endpoint-url, else the standard AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL. */
+export function chooseEndpoint(flag: string | undefined, env: Env): string | undefined {
+  if ((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '').toLowerCase() === 'true') return flag;
+  return flag || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/** The standard credential chain; instance metadata with a short timeout. */
+export function credentialChain() {
+  return fromNodeProviderChain({ timeout: METADATA_TIMEOUT_MS, maxRetries: 0 });
+}
+
+/** Where the chain looks, for the message when it finds nothing. */
+export function credentialSources(env: Env): string {
+  const home = env.HOME ?? os.homedir();
+  const credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE ?? path.join(home, '.aws', 'credentials');
+  const configFile = env.AWS_CONFIG_FILE ?? path.join(home, '.aws', 'config');
+  const profile = env.AWS_PROFILE ?? 'default';
+  const imds = env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? 'http://169.254.169.254';
+  return [
+    'environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+    `profile '${profile}' in ${credentialsFile} and ${configFile} (incl. SSO, credential_process)`,
+    'web identity (AWS_WEB_IDENTITY_TOKEN_FILE)',
+    'ECS container credentials (AWS_CONTAINER_CREDENTIALS_*_URI)',
+    `EC2 instance metadata (${imds})`,
+  ].join(', ');
+}
+
+/** Resolves credentials once at start, so that having none is one clear line (exit 2). */
+export async function checkCredentials(provider: ReturnType<typeof credentialChain>, env: Env, log: Logger): Promise<void> {
+  try {
+    const credentials = await provider();
+    log.debug('credentials found', { accessKeyId: `${credentials.accessKeyId.slice(0, 4)}…`, expires: credentials.expiration?.toISOString() });
+  } catch (error) {
+    log.debug('credential chain failed', { error: String(error) });
+    throw new ConfigError(`no AWS credentials found; looked in: ${credentialSources(env)}`);
+  }
+}
+
+export function createClient(settings: ClientSettings, credentials: ReturnType<typeof credentialChain>): S3Client {
+  const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets };
+  const client = new S3Client({
+    region: settings.region,
+    credentials,
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    forcePathStyle: settings.forcePathStyle,
+    followRegionRedirects: true,
+    // Streaming uploads would otherwise go out as aws-chunked bodies with
+    // trailing checksums, which some S3-compatible stores (s3rver among them)
+    // store verbatim, framing and all. Integrity comes from Content-MD5 on
+    // every PUT and every part instead (see addContentMd5), which every store checks.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // The SDK's standard retry strategy: backoff with jitter on 5xx, SlowDown, timeouts, resets.
+    retryMode: 'standard',
+    maxAttempts: 5,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 5_000,
+      requestTimeout: 120_000,
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent(agentOptions),
+    }),
+  });
+  addContentMd5(client);
+  return client;
+}
+
+/**
+ * Adds a Content-MD5 header to every PutObject and UploadPart whose body is in
+ * memory (lib-storage sends each part as a buffer), so that the store checks
+ * every byte it receives and refuses a corrupted request (BadDigest).
+ */
+export function addContentMd5(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = (context as { commandName?: string }).commandName;
+      if (command === 'PutObjectCommand' || command === 'UploadPartCommand') {
+        const body = (args.input as { Body?: unknown }).Body;
+        const request = args.request as { headers?: Record<string, string> } | undefined;
+        if (body instanceof Uint8Array && request?.headers) {
+          const has = Object.keys(request.headers).some((h) => h.toLowerCase() === 'content-md5');
+          if (!has) request.headers['content-md5'] = createHash('md5').update(body).digest('base64');
+        }
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'logjamContentMd5', override: true },
+  );
+}
+
+/** The error's S3 code (NoSuchBucket, AccessDenied, …) or its name. */
+export function s3Code(error: unknown): string {
+  const e = error as { Code?: unknown; name?: unknown; code?: unknown } | null;
+  if (typeof e?.Code === 'string') return e.Code;
+  if (typeof e?.name === 'string' && e.name !== 'Error') return e.name;
+  if (typeof e?.code === 'string') return e.code;
+  return 'Error';
+}
+
+export function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+}
+
+/** One line describing an SDK error: code, status, message. */
+export function describeError(error: unknown): string {
+  const code = s3Code(error);
+  const status = httpStatus(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const parts = [code];
+  if (status) parts.push(`(HTTP ${status})`);
+  if (message && message !== code && message !== 'UnknownError') parts.push(message);
+  return parts.join(' ').replace(/\s*\n\s*/g, ' ');
+}
+
+export function isCredentialError(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'CredentialsProviderError' || name === 'ProviderError';
+}
+
+const KEY_REJECTED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'InvalidClientTokenId']);
+
+/** Errors that no retry or other file will cure: the whole run's configuration is wrong. */
+export function isBucketError(error: unknown): boolean {
+  const code = s3Code(error);
+  return code === 'NoSuchBucket' || code === 'AccessDenied' || KEY_REJECTED.has(code) || isCredentialError(error);
+}
+
+export type BucketAccess = 'ok' | 'limited';
+
+/**
+ * Checks that the bucket is there and the credentials work: HeadBucket, and
+ * when that is refused (403 carries no reason), a GET of a key that does not
+ * exist, whose error says why. A role without s3:ListBucket gets AccessDenied
+ * on both; that is allowed ('limited'), and uploads will tell the rest.
+ */
+export async function checkBucket(client: S3Client, bucket: string, env: Env, signal?: AbortSignal): Promise<BucketAccess> {
+  const where = client.config.endpoint ? ' at the configured endpoint' : '';
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    return 'ok';
+  } catch (error) {
+    if (isCredentialError(error)) throw new ConfigError(`no AWS credentials found; looked in: ${credentialSources(env)}`);
+    const status = httpStatus(error);
+    if (status === 404 || s3Code(error) === 'NoSuchBucket') throw new ConfigError(`bucket '${bucket}' does not exist${where}`);
+    if (status !== 403) throw error;
+  }
+  try {
+    await client.send(new GetObjectCommand({ Bucket: bucket, Key: '.logjam-upload-access-check' }), { abortSignal: signal }).then((r) => r.Body?.transformToByteArray());
+    return 'ok';
+  } catch (error) {
+    const code = s3Code(error);
+    if (code === 'NoSuchKey') return 'ok';
+    if (code === 'NoSuchBucket') throw new ConfigError(`bucket '${bucket}' does not exist${where}`);
+    if (KEY_REJECTED.has(code)) throw new ConfigError(`access to bucket '${bucket}' refused: the credentials are not valid (${code})`);
+    if (code === 'AccessDenied') return 'limited';
+    throw error;
+  }
+}

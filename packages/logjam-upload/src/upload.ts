@@ -1,0 +1,350 @@
+// One pass over ARCHIVE_DIR: every pending archive goes to S3 exactly once.
+//
+// For each file: digest it (size, MD5), HEAD its key. The same object already
+// there (same size and MD5) only needs its marker. A different object is never
+// overwritten: the file goes to a conflict key beside it. Otherwise a PUT with
+// If-None-Match: * (so two hosts racing cannot overwrite each other), carrying
+// Content-MD5 (so the store checks every byte) and the MD5 in metadata (so a
+// later HEAD can recognise a multipart object, whose ETag is no MD5). The
+// marker is written only after S3 confirmed. A lost response is an unknown,
+// not a failure: HEAD tells whether the object landed.
+import { createReadStream, promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { HeadObjectCommand, PutObjectCommand, type S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ConfigError, errorCode, formatBytes, type Logger, type LogName } from '@logjam/core';
+import { archiveName, listExpired, listPending, removeUploaded, writeMarker } from './ledger.js';
+import { describeError, httpStatus, isBucketError, s3Code } from './s3.js';
+import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
+
+/** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
+export const MD5_METADATA = 'logjam-md5';
+/** S3's smallest part. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const DEFAULT_MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+/** Parts of one multipart upload in flight at once: memory is about (this + 1) × part size per job. */
+const PARTS_IN_FLIGHT = 2;
+const MAX_CONFLICTS = 99;
+
+export interface UploadSettings {
+  archiveDir: string;
+  template: Template;
+  hostname: string;
+  jobs: number;
+  /** Files this size or larger go multipart, in parts of this size (or larger, to stay within 10,000 parts). */
+  multipartThreshold: number;
+  storageClass?: string | undefined;
+  sse?: string | undefined;
+  sseKmsKeyId?: string | undefined;
+}
+
+export interface PassContext extends UploadSettings {
+  client: S3Client;
+  log: Logger;
+  signal: AbortSignal;
+  /** Cleared when the store answers If-None-Match with 501: it has no conditional writes. */
+  conditionalWrites: { supported: boolean };
+}
+
+export interface PassSummary {
+  pending: number;
+  uploaded: number;
+  alreadyThere: number;
+  conflicts: number;
+  failed: number;
+  notDone: number;
+  bytes: number;
+  /** Set when the bucket or the credentials failed: no file can succeed. */
+  fatal?: Error;
+}
+
+type Outcome = 'uploaded' | 'already' | 'conflict-uploaded' | 'conflict-already' | 'vanished';
+
+class Fatal extends Error {}
+
+/** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */
+export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
+  const started = Date.now();
+  const pending = await listPending(ctx.archiveDir);
+  const summary: PassSummary = { pending: pending.length, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
+  let next = 0;
+  const worker = async () => {
+    while (next < pending.length && !ctx.signal.aborted && !summary.fatal) {
+      const log = pending[next++]!;
+      try {
+        const { outcome, bytes } = await uploadFile(ctx, log);
+        if (outcome === 'uploaded' || outcome === 'conflict-uploaded') {
+          summary.uploaded += 1;
+          summary.bytes += bytes;
+        }
+        if (outcome === 'already' || outcome === 'conflict-already') summary.alreadyThere += 1;
+        if (outcome.startsWith('conflict')) summary.conflicts += 1;
+      } catch (error) {
+        if (ctx.signal.aborted) {
+          ctx.log.info('upload interrupted; no marker written', { file: log.name });
+          summary.notDone += 1;
+        } else if (error instanceof Fatal) {
+          summary.fatal ??= new ConfigError(error.message);
+          summary.notDone += 1;
+        } else {
+          ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
+          summary.failed += 1;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));
+  summary.notDone += pending.length - Math.min(next, pending.length);
+  const fields = {
+    pending: summary.pending,
+    uploaded: summary.uploaded,
+    already: summary.alreadyThere,
+    conflicts: summary.conflicts,
+    failed: summary.failed,
+    left: summary.notDone,
+    bytes: summary.bytes,
+    size: formatBytes(summary.bytes),
+    ms: Date.now() - started,
+  };
+  ctx.log.info('pass done', fields);
+  return summary;
+}
+
+interface Local {
+  log: LogName;
+  file: string;
+  size: number;
+  md5: string;
+  /** The whole file when it is small enough for a single PUT. */
+  body?: Buffer;
+}
+
+async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Outcome; bytes: number }> {
+  const file = path.join(ctx.archiveDir, log.name);
+  const local = await readLocal(ctx, log, file);
+  if (!local) return { outcome: 'vanished', bytes: 0 };
+  const bucket = ctx.template.bucket;
+  const primaryKey = renderKey(ctx.template, fieldValues(log, ctx.hostname));
+
+  for (let n = 0; n <= MAX_CONFLICTS; n += 1) {
+    if (ctx.signal.aborted) throw new Error('aborted');
+    const key = n === 0 ? primaryKey : renderKey(ctx.template, conflictValues(log, ctx.hostname, n));
+    const uri = s3Uri(bucket, key);
+    const state = await probe(ctx, key, local);
+    if (state === 'same') {
+      await writeMarker(ctx.archiveDir, log.name);
+      ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
+      return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
+    }
+    if (state === 'different') {
+      ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+      continue;
+    }
+    // missing, or unknown (HEAD refused: no s3:ListBucket): a conditional PUT decides.
+    const started = Date.now();
+    const result = await put(ctx, key, local);
+    if (result === 'exists') {
+      // Someone (another host, or our own lost response) wrote the key meanwhile.
+      const again = await probe(ctx, key, local);
+      if (again === 'same') {
+        await writeMarker(ctx.archiveDir, log.name);
+        ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
+        return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
+      }
+      ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+      continue;
+    }
+    await writeMarker(ctx.archiveDir, log.name);
+    const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
+    if (n === 0) ctx.log.info('uploaded', fields);
+    else ctx.log.warn('uploaded beside a different object of the same key', { ...fields, taken: s3Uri(bucket, primaryKey) });
+    return { outcome: n === 0 ? 'uploaded' : 'conflict-uploaded', bytes: local.size };
+  }
+  throw new Error(`${MAX_CONFLICTS} conflict keys are all taken`);
+}
+
+/** Size and MD5 of the file; null when it vanished (removed by someone else meanwhile). */
+async function readLocal(ctx: PassContext, log: LogName, file: string): Promise<Local | null> {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (error) {
+    // A dangling symlink still has an lstat: that is a failure, not a vanished file.
+    if (errorCode(error) === 'ENOENT' && !(await fs.lstat(file).catch(() => null))) return null;
+    throw new Error(`cannot read ${file}: ${errorCode(error) ?? String(error)}`);
+  }
+  if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+  if (stat.size < ctx.multipartThreshold) {
+    const body = await fs.readFile(file);
+    return { log, file, size: body.length, md5: createHash('md5').update(body).digest('hex'), body };
+  }
+  const hash = createHash('md5');
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal: ctx.signal }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { log, file, size, md5: hash.digest('hex') };
+}
+
+type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
+
+/** HEAD: is the key free, does it hold this very file, or something else? */
+async function probe(ctx: PassContext, key: string, local: Local): Promise<ProbeState> {
+  try {
+    const head = await ctx.client.send(new HeadObjectCommand({ Bucket: ctx.template.bucket, Key: key }), { abortSignal: ctx.signal });
+    return sameObject(head, local) ? 'same' : 'different';
+  } catch (error) {
+    const status = httpStatus(error);
+    if (status === 404) return 'missing';
+    // Without s3:ListBucket, S3 answers 403 for a missing key.
+    if (status === 403 && !isBucketError(error)) return 'unknown';
+    if (isBucketError(error)) throw new Fatal(bucketMessage(ctx, error));
+    throw error;
+  }
+}
+
+/** Same size, and the same MD5: from our metadata, or a single-part ETag (as the Python tool's uploads have). */
+export function sameObject(head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined }, local: { size: number; md5: string }): boolean {
+  if (head.ContentLength !== local.size) return false;
+  const recorded = head.Metadata?.[MD5_METADATA];
+  if (recorded) return recorded.toLowerCase() === local.md5;
+  return head.ETag?.replace(/"/g, '').toLowerCase() === local.md5;
+}
+
+function bucketMessage(ctx: PassContext, error: unknown): string {
+  return `cannot write to bucket '${ctx.template.bucket}': ${describeError(error)}`;
+}
+
+/** Uploads to a key; 'exists' when a conditional write found the key taken. */
+async function put(ctx: PassContext, key: string, local: Local): Promise<'done' | 'exists'> {
+  for (;;) {
+    const conditional = ctx.conditionalWrites.supported;
+    try {
+      if (local.body) await putSingle(ctx, key, local, local.body, conditional);
+      else await putMultipart(ctx, key, local, conditional);
+      return 'done';
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      const status = httpStatus(error);
+      const code = s3Code(error);
+      if (status === 412 || code === 'PreconditionFailed') return 'exists';
+      if (conditional && (status === 501 || code === 'NotImplemented')) {
+        ctx.log.warn('the store does not support conditional writes (If-None-Match); relying on HEAD alone', { error: describeError(error) });
+        ctx.conditionalWrites.supported = false;
+        continue;
+      }
+      if (isBucketError(error)) throw new Fatal(bucketMessage(ctx, error));
+      // Lost response, timeout, reset after the SDK's retries: did it land?
+      if (status === undefined || status >= 500 || status === 409) {
+        const state = await probe(ctx, key, local).catch(() => 'unknown' as const);
+        if (state === 'same') {
+          ctx.log.info('the upload failed, but S3 has the object: it landed', { key, error: describeError(error) });
+          return 'done';
+        }
+      }
+      throw error;
+    }
+  }
+}
+
+function commonParams(ctx: PassContext, key: string, local: Local, conditional: boolean) {
+  return {
+    Bucket: ctx.template.bucket,
+    Key: key,
+    Metadata: { [MD5_METADATA]: local.md5 },
+    ...(conditional ? { IfNoneMatch: '*' } : {}),
+    ...(ctx.storageClass ? { StorageClass: ctx.storageClass as StorageClass } : {}),
+    ...(ctx.sse ? { ServerSideEncryption: ctx.sse as ServerSideEncryption } : {}),
+    ...(ctx.sseKmsKeyId ? { SSEKMSKeyId: ctx.sseKmsKeyId } : {}),
+  };
+}
+
+async function putSingle(ctx: PassContext, key: string, local: Local, body: Buffer, conditional: boolean): Promise<void> {
+  const result = await ctx.client.send(
+    new PutObjectCommand({
+      ...commonParams(ctx, key, local, conditional),
+      Body: body,
+      ContentLength: body.length,
+      ContentMD5: Buffer.from(local.md5, 'hex').toString('base64'),
+    }),
+    { abortSignal: ctx.signal },
+  );
+  // The store checked Content-MD5; where the ETag is the MD5 (no KMS), check it too.
+  const etag = result.ETag?.replace(/"/g, '').toLowerCase();
+  if (ctx.sse !== 'aws:kms' && etag && /^[0-9a-f]{32}$/.test(etag) && etag !== local.md5) {
+    throw new Error(`S3 stored different bytes (ETag ${etag}, local MD5 ${local.md5})`);
+  }
+}
+
+/** Multipart via lib-storage, each part a buffer with its own Content-MD5; memory bounded by the part size. */
+async function putMultipart(ctx: PassContext, key: string, local: Local, conditional: boolean): Promise<void> {
+  const partSize = Math.max(ctx.multipartThreshold, MIN_PART_SIZE, Math.ceil(local.size / MAX_PARTS));
+  const abortController = new AbortController();
+  const onAbort = () => abortController.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const body = createReadStream(local.file, { highWaterMark: 1024 * 1024 });
+  try {
+    const upload = new Upload({
+      client: ctx.client,
+      params: { ...commonParams(ctx, key, local, conditional), Body: body, ContentLength: local.size },
+      partSize,
+      queueSize: PARTS_IN_FLIGHT,
+      leavePartsOnError: false,
+      abortController,
+    });
+    await upload.done();
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    // A failed or aborted upload leaves the stream half read: close the file.
+    body.destroy();
+  }
+  // Confirm what landed: the size, and our MD5 in its metadata.
+  const state = await probe(ctx, key, local);
+  if (state === 'different') throw new Error('after the multipart upload, S3 holds a different object');
+}
+
+export interface CleanupSettings {
+  archiveDir: string;
+  ageMs: number;
+  dryRun: boolean;
+  log: Logger;
+  now?: number;
+}
+
+/** --delete-uploaded-after: removes archives (and markers) that S3 confirmed longer ago than ageMs. */
+export async function deleteUploaded(settings: CleanupSettings): Promise<number> {
+  const expired = await listExpired(settings.archiveDir, settings.ageMs, settings.now);
+  let removed = 0;
+  for (const { name, uploadedAt } of expired) {
+    const since = new Date(uploadedAt).toISOString();
+    if (settings.dryRun) {
+      settings.log.info('would remove uploaded archive', { file: name, uploaded: since });
+      continue;
+    }
+    const { archiveRemoved } = await removeUploaded(settings.archiveDir, name);
+    if (archiveRemoved) {
+      removed += 1;
+      settings.log.info('removed uploaded archive', { file: name, uploaded: since });
+    } else {
+      settings.log.debug('removed a marker whose archive was gone', { file: name });
+    }
+  }
+  return removed;
+}
+
+/** For --dry-run: the pending files and the URIs they would go to (conflicts cannot be known without asking S3). */
+export async function plan(settings: Pick<UploadSettings, 'archiveDir' | 'template' | 'hostname'>): Promise<Array<{ file: string; uri: string }>> {
+  const pending = await listPending(settings.archiveDir);
+  return pending.map((log) => ({
+    file: path.join(settings.archiveDir, log.name),
+    uri: s3Uri(settings.template.bucket, renderKey(settings.template, fieldValues(log, settings.hostname))),
+  }));
+}
+
+/** Whether a path seen by the watcher may be a new archive. */
+export function isArchivePath(file: string): boolean {
+  return archiveName(path.basename(file)) !== null;
+}

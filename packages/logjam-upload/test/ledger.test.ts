@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cleanupTmpDirs, exists, ls, tmpDir } from '../../../test/support/index.ts';
+import { listExpired, listPending, markerPath, readMarkers, removeUploaded, writeMarker } from '../src/ledger.ts';
+import { parseDuration, parseInteger, parseSize } from '../src/options.ts';
+import { sameObject } from '../src/upload.ts';
+
+async function archiveDir(files: string[]): Promise<string> {
+  const dir = path.join(await tmpDir(), 'archive');
+  await fs.mkdir(dir);
+  for (const name of files) await fs.writeFile(path.join(dir, name), name);
+  return dir;
+}
+
+describe('ledger (.uploaded/ markers)', () => {
+  afterEach(cleanupTmpDirs);
+
+  it('lists as pending only log names without a marker, never temp, dot or foreign files', async () => {
+    const dir = await archiveDir([
+      'b-20240105T1300Z.log.gz',
+      'a-20240105T1200Z-web1.log.gz',
+      'done-20240105T1100Z.log.gz',
+      '.logjam-write.123.abc.tmp',
+      '.a-20240105T1200Z.log.gz',
+      'c-20240105T1300Z.log.gz.tmp',
+      'README.txt',
+      'bad-20241305T1300Z.log.gz',
+    ]);
+    await writeMarker(dir, 'done-20240105T1100Z.log.gz');
+    expect((await listPending(dir)).map((l) => l.name)).to.deep.equal(['a-20240105T1200Z-web1.log.gz', 'b-20240105T1300Z.log.gz']);
+  });
+
+  it('writes an empty marker atomically, leaving no temporary file, and creates .uploaded/ on first use', async () => {
+    const dir = await archiveDir(['a-20240105T1200Z.log.gz']);
+    expect(await readMarkers(dir)).to.have.property('size', 0);
+    await writeMarker(dir, 'a-20240105T1200Z.log.gz');
+    await writeMarker(dir, 'a-20240105T1200Z.log.gz');
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['a-20240105T1200Z.log.gz']);
+    expect((await fs.stat(markerPath(dir, 'a-20240105T1200Z.log.gz'))).size).to.equal(0);
+    expect(await listPending(dir)).to.deep.equal([]);
+  });
+
+  it('finds markers older than an age and removes the archive, then the marker', async () => {
+    const dir = await archiveDir(['old-20240105T1200Z.log.gz', 'new-20240105T1200Z.log.gz']);
+    await writeMarker(dir, 'old-20240105T1200Z.log.gz');
+    await writeMarker(dir, 'new-20240105T1200Z.log.gz');
+    await writeMarker(dir, 'orphan-20240105T1200Z.log.gz');
+    const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000);
+    await fs.utimes(markerPath(dir, 'old-20240105T1200Z.log.gz'), tenDaysAgo, tenDaysAgo);
+    await fs.utimes(markerPath(dir, 'orphan-20240105T1200Z.log.gz'), tenDaysAgo, tenDaysAgo);
+    const expired = await listExpired(dir, 7 * 86_400_000);
+    expect(expired.map((e) => e.name)).to.deep.equal(['old-20240105T1200Z.log.gz', 'orphan-20240105T1200Z.log.gz']);
+    expect(await removeUploaded(dir, 'old-20240105T1200Z.log.gz')).to.deep.equal({ archiveRemoved: true });
+    expect(await removeUploaded(dir, 'orphan-20240105T1200Z.log.gz')).to.deep.equal({ archiveRemoved: false });
+    expect(await ls(dir)).to.deep.equal(['.uploaded', 'new-20240105T1200Z.log.gz']);
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['new-20240105T1200Z.log.gz']);
+    expect(await exists(markerPath(dir, 'old-20240105T1200Z.log.gz'))).to.equal(false);
+  });
+});
+
+describe('option values', () => {
+  it('parses durations, sizes and counts, and refuses nonsense', () => {
+    expect(parseDuration('--x', '7d')).to.equal(7 * 86_400_000);
+    expect(parseDuration('--x', '12h')).to.equal(12 * 3_600_000);
+    expect(parseDuration('--x', '30m')).to.equal(30 * 60_000);
+    expect(() => parseDuration('--x', '7')).to.throw(/duration such as 7d/);
+    expect(() => parseDuration('--x', '-1d')).to.throw(/duration/);
+    expect(parseSize('--x', '5M')).to.equal(5 * 1024 * 1024);
+    expect(parseSize('--x', '16MiB')).to.equal(16 * 1024 * 1024);
+    expect(parseSize('--x', '1g')).to.equal(1024 ** 3);
+    expect(parseSize('--x', '5242880')).to.equal(5242880);
+    expect(() => parseSize('--x', 'lots')).to.throw(/size such as/);
+    expect(parseInteger('--jobs', '4', 1, 64)).to.equal(4);
+    expect(() => parseInteger('--jobs', '0', 1, 64)).to.throw(/from 1 to 64/);
+    expect(() => parseInteger('--jobs', '2.5', 1, 64)).to.throw(/whole number/);
+  });
+});
+
+describe('sameObject (HEAD compared with the local file)', () => {
+  const local = { size: 3, md5: '900150983cd24fb0d6963f7d28e17f72' };
+  it('trusts our MD5 metadata (multipart ETags are no MD5) and the size', () => {
+    expect(sameObject({ ContentLength: 3, ETag: '"abc-2"', Metadata: { 'logjam-md5': local.md5 } }, local)).to.equal(true);
+    expect(sameObject({ ContentLength: 3, ETag: `"${local.md5}"`, Metadata: { 'logjam-md5': 'f'.repeat(32) } }, local)).to.equal(false);
+    expect(sameObject({ ContentLength: 4, Metadata: { 'logjam-md5': local.md5 } }, local)).to.equal(false);
+  });
+  it('falls back to a single-part ETag for objects without metadata (the Python tool\'s)', () => {
+    expect(sameObject({ ContentLength: 3, ETag: `"${local.md5}"` }, local)).to.equal(true);
+    expect(sameObject({ ContentLength: 3, ETag: '"abc-2"' }, local)).to.equal(false);
+  });
+});

@@ -1,0 +1,421 @@
+// logjam-upload as a user runs it: the built binary against a real S3 protocol
+// server (s3rver) on 127.0.0.1, with credentials coming only from a fake
+// instance-metadata service (no AWS_* credential variable, no config files).
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseLogName } from '@logjam/core';
+import { cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import { closedEndpoint, imdsEnv, startFakeImds, type FakeImds } from '../../../test/support/imds.ts';
+import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
+import { startS3, type TestS3 } from '../../../test/support/s3.ts';
+
+const BUCKET = 'logs';
+
+describe('logjam-upload (built binary, s3rver, instance-role credentials)', function () {
+  this.timeout(60_000);
+  let s3: TestS3;
+  let imds: FakeImds;
+  let home: string;
+  let n = 0;
+
+  before(async () => {
+    s3 = await startS3({ buckets: [BUCKET] });
+    imds = await startFakeImds({ region: 'eu-west-1' });
+    home = await tmpDir('logjam-home-');
+  });
+  after(async () => {
+    await s3?.close();
+    await imds?.close();
+    await cleanupTmpDirs();
+  });
+
+  /** A fresh ARCHIVE_DIR (named archive), with files NAME -> content. */
+  async function archive(files: Record<string, string | Buffer> = {}): Promise<string> {
+    const dir = path.join(await tmpDir(), 'archive');
+    await fs.mkdir(dir);
+    for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content);
+    return dir;
+  }
+
+  /** A template whose keys no other test uses. */
+  function template(): { template: string; key: (prefix: string, name: string) => string } {
+    const tag = `t${++n}`;
+    return {
+      template: `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
+      key: (prefix, name) => {
+        const log = parseLogName(name)!;
+        return `${tag}/${prefix}/${log.year}/${log.month}/${log.day}/${name}`;
+      },
+    };
+  }
+
+  function upload(args: string[], options: { imdsEndpoint?: string; env?: NodeJS.ProcessEnv } = {}) {
+    return runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(options.imdsEndpoint ?? imds.endpoint, home, options.env) });
+  }
+  const target = () => ['--endpoint-url', s3.endpoint, '--force-path-style'];
+
+  function expectCleanStderr(stderr: string) {
+    expect(stderr).not.to.match(/Warning|NodeVersionSupport|\n\s+at /);
+  }
+
+  it('uploads every archive under its rendered key, byte for byte, with instance-role credentials, and writes the markers', async () => {
+    const small = Buffer.from('GET / 200\n'.repeat(100));
+    const dir = await archive({ 'app-20240105T1300Z-web1.log.gz': small, 'db-2024-02-29T23:00Z.log.gz': 'db lines\n' });
+    const t = template();
+    imds.requests.length = 0;
+    const result = await upload(['--once', ...target(), dir, t.template]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.equal('');
+    expectCleanStderr(result.stderr);
+    expect(result.stderr).to.match(/INFO uploaded file=app-20240105T1300Z-web1.log.gz uri=s3:\/\/logs\/t\d+\/app\/2024\/01\/05\/app-20240105T1300Z-web1.log.gz bytes=1000 ms=\d+/);
+    expect(result.stderr).to.match(/INFO pass done pending=2 uploaded=2/);
+    expect(await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.gz'))).to.deep.equal(small);
+    expect((await s3.download(BUCKET, t.key('db', 'db-2024-02-29T23:00Z.log.gz'))).toString()).to.equal('db lines\n');
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z-web1.log.gz', 'db-2024-02-29T23:00Z.log.gz']);
+    const head = await s3.head(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.gz'));
+    expect(head?.Metadata?.['logjam-md5']).to.equal(createHash('md5').update(small).digest('hex'));
+    // The credentials and the region came from instance metadata (IMDSv2: with a token).
+    expect(imds.requests.filter((r) => r.path.startsWith('/latest/meta-data/iam/security-credentials/logjam-test-role') && r.token)).to.have.length.greaterThan(0);
+    expect(imds.count('/latest/meta-data/placement/region')).to.be.greaterThan(0);
+  });
+
+  it('uploads nothing on a second run, and skips a file whose marker exists even if the object is missing', async () => {
+    const dir = await archive({ 'app-20240105T1300Z.log.gz': 'one\n', 'app-20240105T1400Z.log.gz': 'two\n' });
+    const t = template();
+    expect((await upload(['--once', ...target(), dir, t.template])).code).to.equal(0);
+    // A marker without an object: as the Python tool, the marker wins.
+    await fs.writeFile(path.join(dir, 'app-20240105T1500Z.log.gz'), 'three\n');
+    await fs.writeFile(path.join(dir, '.uploaded', 'app-20240105T1500Z.log.gz'), '');
+    s3.requests.length = 0;
+    const second = await upload(['--once', ...target(), dir, t.template]);
+    expect(second.code, second.stderr).to.equal(0);
+    expect(s3.writes()).to.deep.equal([]);
+    expect(second.stderr).to.match(/pass done pending=0 uploaded=0/);
+    expect(await s3.head(BUCKET, t.key('app', 'app-20240105T1500Z.log.gz'))).to.equal(null);
+  });
+
+  it('only writes the marker when the same object is already there (no PUT), for a single-part and a multipart object', async () => {
+    const big = Buffer.alloc(11 * 1024 * 1024 + 123);
+    for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const dir = await archive({ 'app-20240105T1300Z.log.gz': 'hello\n', 'big-20240105T1300Z.log.gz': big });
+    const t = template();
+    s3.requests.length = 0;
+    const first = await upload(['--once', '--multipart-threshold', '5M', ...target(), dir, t.template]);
+    expect(first.code, first.stderr).to.equal(0);
+    // The big one went multipart (parts carry an uploadId), and came back byte for byte.
+    const parts = s3.requests.filter((r) => r.method === 'PUT' && r.url.includes('uploadId='));
+    expect(parts).to.have.length(3);
+    // Every write carries a Content-MD5 the store can check, and a plain body (no aws-chunked framing).
+    for (const write of s3.writes().filter((r) => r.method === 'PUT')) {
+      expect(write.headers['content-md5'], write.url).to.match(/^[A-Za-z0-9+/]{22}==$/);
+      expect(String(write.headers['content-encoding'] ?? '')).not.to.include('aws-chunked');
+    }
+    expect((await s3.download(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz'))).equals(big)).to.equal(true);
+
+    const before = await s3.head(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz'));
+    await fs.rm(path.join(dir, '.uploaded'), { recursive: true });
+    s3.requests.length = 0;
+    const again = await upload(['--once', '--multipart-threshold', '5M', ...target(), dir, t.template]);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(s3.writes()).to.deep.equal([]);
+    expect(again.stderr).to.match(/already in S3; marked as uploaded file=big-20240105T1300Z.log.gz/);
+    expect(again.stderr).to.match(/pass done pending=2 uploaded=0 already=2/);
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'big-20240105T1300Z.log.gz']);
+    expect((await s3.head(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz')))?.LastModified).to.deep.equal(before?.LastModified);
+  });
+
+  it('never overwrites a different object: uploads to the next free conflict key and warns', async () => {
+    const dir = await archive({ 'app-20240105T1300Z-web1.log.gz': 'ours A\n', 'app-20240105T1400Z.log.gz': 'ours B\n' });
+    const t = template();
+    const keyA = t.key('app', 'app-20240105T1300Z-web1.log.gz');
+    const keyB = t.key('app', 'app-20240105T1400Z.log.gz');
+    const conflictB1 = t.key('app', 'app-logjam-upload-conflict-01-20240105T1400Z.log.gz');
+    await s3.put(BUCKET, keyA, 'theirs A\n');
+    await s3.put(BUCKET, keyB, 'theirs B\n');
+    await s3.put(BUCKET, conflictB1, 'theirs B, conflict 1\n');
+    const result = await upload(['--once', ...target(), dir, t.template]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stderr).to.match(/WARN a different object already holds this key/);
+    expect(result.stderr).to.match(/WARN uploaded beside a different object/);
+    expect((await s3.download(BUCKET, keyA)).toString()).to.equal('theirs A\n');
+    expect((await s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z-web1.log.gz'))).toString()).to.equal('ours A\n');
+    expect((await s3.download(BUCKET, keyB)).toString()).to.equal('theirs B\n');
+    expect((await s3.download(BUCKET, conflictB1)).toString()).to.equal('theirs B, conflict 1\n');
+    expect((await s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-02-20240105T1400Z.log.gz'))).toString()).to.equal('ours B\n');
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z-web1.log.gz', 'app-20240105T1400Z.log.gz']);
+    // The next run does not upload them again.
+    s3.requests.length = 0;
+    expect((await upload(['--once', ...target(), dir, t.template])).code).to.equal(0);
+    expect(s3.writes()).to.deep.equal([]);
+  });
+
+  it('uploads the good files and exits 1 when one archive cannot be read', async () => {
+    const dir = await archive({ 'app-20240105T1300Z.log.gz': 'good 1\n', 'app-20240105T1500Z.log.gz': 'good 2\n' });
+    const bad = path.join(dir, 'app-20240105T1400Z.log.gz');
+    // As root, chmod 000 does not stop a read: a dangling symlink named like an archive fails the same way.
+    if (process.getuid?.() === 0) await fs.symlink(path.join(dir, 'gone'), bad);
+    else {
+      await fs.writeFile(bad, 'unreadable\n');
+      await fs.chmod(bad, 0o000);
+    }
+    const t = template();
+    const result = await upload(['--once', ...target(), dir, t.template]);
+    expect(result.code, result.stderr).to.equal(1);
+    expect(result.stderr).to.match(/ERROR upload failed; will retry on the next run file=app-20240105T1400Z.log.gz/);
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1500Z.log.gz']);
+    expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1500Z.log.gz'))).toString()).to.equal('good 2\n');
+    expect(await s3.head(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).to.equal(null);
+  });
+
+  it('--dry-run prints FILE -> URI on stdout and touches nothing: no network, no marker, no lock', async () => {
+    const dir = await archive({ 'app-20240105T1300Z-web1.log.gz': 'x', 'db-20240105T1400Z.log.gz': 'y', '.partial.tmp': 'z' });
+    await fs.mkdir(path.join(dir, '.uploaded'));
+    await fs.writeFile(path.join(dir, '.uploaded', 'db-20240105T1400Z.log.gz'), '');
+    const t = template();
+    s3.requests.length = 0;
+    imds.requests.length = 0;
+    const result = await upload(['--dry-run', ...target(), dir, t.template]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.equal(`${path.join(dir, 'app-20240105T1300Z-web1.log.gz')} -> s3://${BUCKET}/${t.key('app', 'app-20240105T1300Z-web1.log.gz')}\n`);
+    expect(s3.requests).to.deep.equal([]);
+    expect(imds.requests).to.deep.equal([]);
+    expect(await ls(dir)).to.deep.equal(['.partial.tmp', '.uploaded', 'app-20240105T1300Z-web1.log.gz', 'db-20240105T1400Z.log.gz']);
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['db-20240105T1400Z.log.gz']);
+  });
+
+  it('--delete-uploaded-after removes archives and markers confirmed longer ago than that, and nothing else', async () => {
+    const dir = await archive({ 'app-20240105T1300Z.log.gz': 'old\n', 'app-20240105T1400Z.log.gz': 'recent\n' });
+    const t = template();
+    expect((await upload(['--once', ...target(), dir, t.template])).code).to.equal(0);
+    await fs.writeFile(path.join(dir, 'app-20240105T1500Z.log.gz'), 'new\n');
+    const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000);
+    await fs.utimes(path.join(dir, '.uploaded', 'app-20240105T1300Z.log.gz'), eightDaysAgo, eightDaysAgo);
+    const result = await upload(['--once', '--delete-uploaded-after', '7d', ...target(), dir, t.template]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stderr).to.match(/removed uploaded archive file=app-20240105T1300Z.log.gz/);
+    expect(await ls(dir)).to.deep.equal(['.uploaded', 'app-20240105T1400Z.log.gz', 'app-20240105T1500Z.log.gz']);
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1400Z.log.gz', 'app-20240105T1500Z.log.gz']);
+    expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('old\n');
+  });
+
+  describe('configuration errors: exit 2, one line on stderr, no stack trace', () => {
+    function expectOneLine(stderr: string) {
+      expect(stderr.trim().split('\n'), stderr).to.have.length(1);
+      expectCleanStderr(stderr);
+    }
+
+    const badTemplates: Array<[string, RegExp]> = [
+      ['s3://logs/{prefix}/{year}/{month}{/{day}/{filename}', /unbalanced '\{' at character 34/],
+      ['s3://logs/{prefix}/{year}/{month}/{day}/{file}', /unknown field '\{file\}'/],
+      ['s3://logs/{prefix}/{year}/{month}/{day}', /missing mandatory field \{filename\}/],
+      ['s3://logs/{prefix}/{year}/{month}/{day}/{filename}}', /unbalanced '\}'/],
+      ['s3:///{prefix}/{year}/{month}/{day}/{filename}', /bucket name is empty/],
+      ['https://logs/{prefix}/{year}/{month}/{day}/{filename}', /scheme must be 's3:\/\/'/],
+    ];
+    for (const [bad, message] of badTemplates) {
+      it(`rejects the template ${bad} before any network call`, async () => {
+        const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+        s3.requests.length = 0;
+        imds.requests.length = 0;
+        const result = await upload(['--once', ...target(), dir, bad]);
+        expect(result.code).to.equal(2);
+        expect(result.stderr).to.match(message);
+        expectOneLine(result.stderr);
+        expect(s3.requests).to.deep.equal([]);
+        expect(imds.requests).to.deep.equal([]);
+        expect(await ls(dir)).to.deep.equal(['app-20240105T1300Z.log.gz']);
+      });
+    }
+
+    it('rejects an ARCHIVE_DIR not named archive', async () => {
+      const dir = await tmpDir();
+      const result = await upload(['--once', ...target(), dir, template().template]);
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.match(/ARCHIVE_DIR must be the folder named 'archive'/);
+      expectOneLine(result.stderr);
+    });
+
+    it('names a missing bucket', async () => {
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+      const result = await upload(['--once', ...target(), dir, 's3://no-such-bucket/{prefix}/{year}/{month}/{day}/{filename}']);
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.match(/bucket 'no-such-bucket' does not exist/);
+      expectOneLine(result.stderr);
+      expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
+    });
+
+    // s3rver does not verify SigV4 signatures, so a wrong secret key is tested through the proxy below.
+    const refused: Array<[string, { accessKeyId: string; secretAccessKey: string }, string]> = [
+      ['an unknown access key', { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'nope' }, 'InvalidAccessKeyId'],
+    ];
+    for (const [what, credentials, code] of refused) {
+      it(`says the credentials were refused: ${what}`, async () => {
+        const wrong = await startFakeImds(credentials);
+        try {
+          const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+          const result = await upload(['--once', ...target(), dir, template().template], { imdsEndpoint: wrong.endpoint });
+          expect(result.code).to.equal(2);
+          expect(result.stderr).to.include(`access to bucket 'logs' refused: the credentials are not valid (${code})`);
+          expectOneLine(result.stderr);
+          expect(wrong.count('/latest/meta-data/iam/security-credentials/')).to.be.greaterThan(0);
+          expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
+        } finally {
+          await wrong.close();
+        }
+      });
+    }
+
+    it('lists where it looked when there are no credentials anywhere, quickly', async () => {
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+      s3.requests.length = 0;
+      const result = await runBin('logjam-upload', ['--once', ...target(), dir, template().template], {
+        cleanEnv: true,
+        env: imdsEnv(await closedEndpoint(), home),
+        // Off EC2 the metadata lookups time out in about a second each; this bound is generous.
+        timeoutMs: 20_000,
+      });
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.match(/no AWS credentials found; looked in: environment \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\), profile 'default' in .*no-such-aws-credentials.*EC2 instance metadata \(http:\/\/127\.0\.0\.1:\d+\)/);
+      expectOneLine(result.stderr);
+      expect(s3.requests).to.deep.equal([]);
+    });
+  });
+
+  describe('through a fault-injecting proxy', () => {
+    let proxy: FaultProxy | undefined;
+    afterEach(async () => {
+      await proxy?.close();
+      proxy = undefined;
+    });
+    const via = (p: FaultProxy) => ['--endpoint-url', p.endpoint, '--force-path-style'];
+
+    it('without s3:ListBucket / s3:GetObject (every HEAD 403): falls back to a conditional PUT, and still never overwrites', async () => {
+      // What S3 answers a role that may only PutObject: HEAD 403 (no body), GET AccessDenied.
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        conditionalWrites: true,
+        rule: (req) => (req.method === 'HEAD' ? { status: 403 } : req.method === 'GET' ? { status: 403, body: s3ErrorXml('AccessDenied', 'Access Denied') } : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'new one\n', 'app-20240105T1400Z.log.gz': 'ours\n' });
+      const t = template();
+      await s3.put(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'), 'theirs\n');
+      const result = await upload(['--once', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).to.match(/WARN HeadBucket refused \(no s3:ListBucket\?\)/);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('new one\n');
+      // The taken key answered 412 to the conditional PUT; unable to compare, the file went beside it.
+      expect(proxy.requests.some((r) => r.action === '412')).to.equal(true);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('theirs\n');
+      expect((await s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T1400Z.log.gz'))).toString()).to.equal('ours\n');
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1400Z.log.gz']);
+    });
+
+    it('a lost response to the PUT is an unknown, not a failure: the object that landed is recognised, not uploaded twice', async () => {
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        conditionalWrites: true,
+        rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen === 0 ? 'drop-response' : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'landed\n' });
+      const t = template();
+      const result = await upload(['--once', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(proxy.requests.filter((r) => r.action === 'drop-response')).to.have.length(1);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('landed\n');
+      expect(await s3.keys(BUCKET)).not.to.include(t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z.log.gz'));
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
+    });
+
+    it('as a service, SIGTERM aborts an upload in flight: exit 0, no marker, nothing stored', async () => {
+      proxy = await startFaultProxy({ target: s3.endpoint, rule: (req) => (req.method === 'PUT' && objectOf(req.url ?? '') ? 'hang' : 'pass') });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'in flight\n' });
+      const t = template();
+      const child = startBin('logjam-upload', [...via(proxy), dir, t.template], { cleanEnv: true, env: imdsEnv(imds.endpoint, home) });
+      try {
+        await waitFor(() => proxy!.requests.some((r) => r.action === 'hang'), { timeoutMs: 20_000, what: 'the PUT in flight' });
+        child.kill('SIGTERM');
+        const result = await waitExit(child, 20_000);
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.stderr).to.match(/upload interrupted; no marker written file=app-20240105T1300Z.log.gz/);
+        expect(await exists(path.join(dir, '.uploaded', 'app-20240105T1300Z.log.gz'))).to.equal(false);
+        expect(await s3.head(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).to.equal(null);
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+    });
+
+    it('a store without conditional writes (501 to If-None-Match) is detected, and uploads go on with HEAD alone', async () => {
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        rule: (req) => (req.method === 'PUT' && req.headers['if-none-match'] ? { status: 501, body: s3ErrorXml('NotImplemented', 'A header you provided implies functionality that is not implemented') } : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'one\n', 'app-20240105T1400Z.log.gz': 'two\n' });
+      const t = template();
+      const result = await upload(['--once', '--jobs', '1', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr.match(/does not support conditional writes/g)).to.have.length(1);
+      expect(proxy.requests.filter((r) => r.action === '501')).to.have.length(1);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('two\n');
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1400Z.log.gz']);
+    });
+
+    it('a wrong secret key (SignatureDoesNotMatch) is a configuration error: exit 2, one line', async () => {
+      const denied = { status: 403, body: s3ErrorXml('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.') };
+      proxy = await startFaultProxy({ target: s3.endpoint, rule: (req) => (req.method === 'HEAD' ? { status: 403 } : denied) });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+      const result = await upload(['--once', ...via(proxy), dir, template().template]);
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.include("access to bucket 'logs' refused: the credentials are not valid (SignatureDoesNotMatch)");
+      expect(result.stderr.trim().split('\n')).to.have.length(1);
+      expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
+    });
+
+    it('retries a 503 SlowDown with backoff and uploads', async () => {
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen < 2 ? { status: 503, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') } : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'eventually\n' });
+      const t = template();
+      const result = await upload(['--once', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(proxy.requests.filter((r) => r.action === '503')).to.have.length(2);
+      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('eventually\n');
+    });
+  });
+
+  it('--once leaves the archive folder to another running instance (lock held): exit 0, nothing uploaded', async () => {
+    const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+    await fs.writeFile(path.join(dir, '.logjam-upload.lock'), `${process.pid}\n`);
+    const result = await upload(['--once', ...target(), dir, template().template]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stderr).to.match(/another logjam-upload is working on this archive folder/);
+    expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
+  });
+
+  it('as a service, uploads a new archive soon after it appears, and exits 0 on SIGTERM', async () => {
+    const dir = await archive({ 'app-20240105T1300Z.log.gz': 'at start\n' });
+    const t = template();
+    // A long interval: only the file watcher can make the second upload happen in time.
+    const child = startBin('logjam-upload', ['--interval', '3600', ...target(), dir, t.template], { cleanEnv: true, env: imdsEnv(imds.endpoint, home) });
+    try {
+      await waitFor(() => exists(path.join(dir, '.uploaded', 'app-20240105T1300Z.log.gz')), { timeoutMs: 20_000, what: 'the first upload' });
+      await waitFor(() => /pass done/.test(child.output().stderr), { what: 'the first pass' });
+      // As logjam-compress does: write a temp file, then rename it into place.
+      await fs.writeFile(path.join(dir, '.compress.tmp'), 'new archive\n');
+      await fs.rename(path.join(dir, '.compress.tmp'), path.join(dir, 'app-20240105T1400Z.log.gz'));
+      await waitFor(() => s3.head(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz')), { timeoutMs: 10_000, what: 'the new archive in S3' });
+      await waitFor(() => exists(path.join(dir, '.uploaded', 'app-20240105T1400Z.log.gz')), { what: 'its marker' });
+      child.kill('SIGTERM');
+      const result = await waitExit(child, 20_000);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.equal('');
+      expectCleanStderr(result.stderr);
+      expect(await exists(path.join(dir, '.logjam-upload.lock'))).to.equal(false);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});

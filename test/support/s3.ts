@@ -1,0 +1,109 @@
+// A real S3 protocol server for tests: s3rver on 127.0.0.1 at a free port,
+// storing in its own temp dir, with buckets made up front. Every HTTP request
+// it receives is recorded (method, path), so that a test can prove that no PUT
+// happened. Plus an SDK client with s3rver's credentials (S3RVER / S3RVER) to
+// look at what landed: download bytes, HEAD, list, put a conflicting object.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+
+export const S3RVER_KEY = 'S3RVER';
+export const S3RVER_SECRET = 'S3RVER';
+
+export interface RecordedRequest {
+  method: string;
+  /** The URL path and query, e.g. /bucket/key?uploadId=... */
+  url: string;
+  /** The request headers, names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface TestS3 {
+  /** http://127.0.0.1:PORT */
+  endpoint: string;
+  /** Every request received, in order; clear it with `requests.length = 0`. */
+  requests: RecordedRequest[];
+  /** Requests that write an object or a part (PUT or POST to a key). */
+  writes(): RecordedRequest[];
+  /** A client for looking at (or tampering with) the store, path style, with s3rver's credentials. */
+  client: S3Client;
+  /** The object's bytes, downloaded through the SDK. */
+  download(bucket: string, key: string): Promise<Buffer>;
+  /** HEAD, or null when there is no such key. */
+  head(bucket: string, key: string): Promise<HeadObjectCommandOutput | null>;
+  /** Every key in the bucket, sorted. */
+  keys(bucket: string): Promise<string[]>;
+  put(bucket: string, key: string, body: string | Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startS3(options: { buckets?: string[] } = {}): Promise<TestS3> {
+  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'logjam-s3rver-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: (options.buckets ?? ['logs']).map((name) => ({ name })),
+  });
+  await server.run();
+  const requests: RecordedRequest[] = [];
+  server.httpServer.on('request', (req) => requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } }));
+  const { port } = server.httpServer.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = testClient(endpoint);
+
+  return {
+    endpoint,
+    requests,
+    writes: () => requests.filter((r) => (r.method === 'PUT' || r.method === 'POST') && r.url.split('?')[0]!.split('/').filter(Boolean).length > 1),
+    client,
+    async download(bucket, key) {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await out.Body!.transformToByteArray());
+    },
+    async head(bucket, key) {
+      try {
+        return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      } catch (error) {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+        throw error;
+      }
+    },
+    async keys(bucket) {
+      const out = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+      return (out.Contents ?? []).map((o) => o.Key!).sort();
+    },
+    async put(bucket, key, body) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
+    },
+    async close() {
+      client.destroy();
+      server.httpServer.closeAllConnections();
+      await server.close();
+      await fs.rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An SDK client for s3rver at `endpoint`: static credentials, path style, no aws-chunked bodies. */
+export function testClient(endpoint: string): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
