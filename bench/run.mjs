@@ -273,11 +273,15 @@ async function corpusUploadRandom(name, count, mb, day) {
 
 // ---------------------------------------------------------------- results file
 const report = {}; // section -> markdown
+const targets = []; // [what, target, measured, met]
+function target(what, goal, value, met, digits = 2) {
+  targets.push(`| ${what} | ${goal} | ${Number.isFinite(value) ? f(value, digits) : '–'} | ${Number.isFinite(value) ? (met ? 'yes' : '**no**') : 'not measured'} |`);
+}
 function emit(section, md) {
   report[section] = (report[section] || '') + md + '\n';
   process.stdout.write(md + '\n');
 }
-function writeResults(header) {
+function writeResults(header, provenance) {
   let text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# logjam benchmark results\n\nWritten by `npm run bench` (bench/run.mjs) between the markers below; text outside them is kept.\n';
   const put = (key, body) => {
     const open = `<!-- bench:${key} -->`, close = `<!-- /bench:${key} -->`;
@@ -285,10 +289,13 @@ function writeResults(header) {
     const i = text.indexOf(open), j = text.indexOf(close);
     text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + close.length) : text.trimEnd() + '\n\n' + block + '\n';
   };
-  put('machine', header);
-  for (const s of SECTIONS) if (report[s]) put(s, report[s]);
+  // a partial run (--only) keeps the previous machine block; each section says which run measured it
+  if (opt.only.length === SECTIONS.length || !text.includes('<!-- bench:machine -->')) put('machine', header);
+  for (const s of SECTIONS) if (report[s]) put(s, `${report[s].replace(/^(## [^\n]*\n)/, `$1\n${provenance}\n`)}`);
+  if (report.targets) put('targets', report.targets);
   fs.writeFileSync(RESULTS, text);
 }
+const gitHead = () => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || '?';
 function machineInfo(startedAt) {
   const cpu = os.cpus()[0]?.model || 'unknown CPU';
   const v = (k) => (tools[k] ? tools[k].version : 'not installed');
@@ -299,7 +306,7 @@ function machineInfo(startedAt) {
     ``,
     `- ${os.availableParallelism()} cores (${cpu}), ${Math.round(os.totalmem() / 1024 ** 3)} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}`,
     `- ${v('gzip')}; ${v('pigz')}; ${v('rclone')}; ${v('aws')}${tools.aws ? ` (${tools.aws.cmd})` : ''}; ${v('hyperfine')}; ${v('python3')}; s3rver ${JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/s3rver/package.json'), 'utf8')).version}`,
-    `- logjam @ ${spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() || '?'}: logjam-compress ${tools.logjamCompress ? 'built' : 'NOT BUILT (rows skipped)'}, logjam-upload ${tools.logjamUpload ? 'built' : 'NOT BUILT (rows skipped)'}`,
+    `- logjam @ ${gitHead()}: logjam-compress ${tools.logjamCompress ? 'built' : 'NOT BUILT (rows skipped)'}, logjam-upload ${tools.logjamUpload ? 'built' : 'NOT BUILT (rows skipped)'}`,
     `- load average at start ${startedAt.load}, at end ${loadavg()} (1/5/15 min). Anything above ~0.5 at start means other work shared the CPUs: timings are noisy, read medians and ranges.`,
   ].join('\n');
 }
@@ -435,6 +442,14 @@ async function benchCompress() {
       );
     }
     emit('compress', '');
+    if (lj) {
+      const pz = list.find((t) => t.cmd === 'pigz');
+      const rate = (t) => (t ? median(res.get(t).filter((x) => x.ok).map((x) => inBytes / MB / x.wall)) : NaN);
+      const ljOut = median(res.get(lj).filter((x) => x.ok).map((x) => x.outBytes));
+      if (set.key === 'hourly') target('compress (a): logjam ÷ gzip -6, MB/s', '≥ 1.8', ljMBs / rate(gz), ljMBs / rate(gz) >= 1.8);
+      target(`compress (${set.key === 'hourly' ? 'a' : 'b'}): logjam ÷ pigz, MB/s`, set.key === 'hourly' ? '≥ 1.0' : '≥ 0.9', ljMBs / rate(pz), ljMBs / rate(pz) >= (set.key === 'hourly' ? 1.0 : 0.9));
+      target(`compress (${set.key === 'hourly' ? 'a' : 'b'}): output size vs gzip -6, %`, '≤ +1%', (ljOut / gzOut - 1) * 100, ljOut / gzOut - 1 <= 0.01);
+    }
     if (checks.length) {
       const bad = checks.filter((c) => !c.ok);
       ok &&= !bad.length;
@@ -507,6 +522,7 @@ async function benchMemory() {
       copyFresh(files, dir);
       const x = await run(`memory-compress-${mb}`, process.execPath, [CLI.compress, '--once', '--level', '6', '--jobs', String(opt.jobs), dir]);
       rows.push(`| logjam-compress --once | ${mb} MB log | ${x.code === 0 ? f(x.rss, 0) : 'failed'} | ${f(x.wall, 2)} |`);
+      target(`memory: logjam-compress peak RSS on ${mb} MB, MB`, '< 150', x.code === 0 ? x.rss : NaN, x.rss < 150, 0);
     }
   } else rows.push(`| logjam-compress | – | not built | |`);
   await startS3();
@@ -523,7 +539,9 @@ async function benchMemory() {
       const p = `mem-${name.split(' ')[0]}-${mb}`;
       const [cmd, args, env] = mk(dir, p);
       const x = await run(`memory-upload-${p}`, cmd, args, { env });
-      rows.push(`| ${name} | ${mb} MB archive | ${x.code === 0 && s3Count(p) === 1 ? f(x.rss, 0) : 'failed'} | ${f(x.wall, 2)} |`);
+      const good = x.code === 0 && s3Count(p) === 1;
+      rows.push(`| ${name} | ${mb} MB archive | ${good ? f(x.rss, 0) : 'failed'} | ${f(x.wall, 2)} |`);
+      if (name.startsWith('logjam')) target(`memory: logjam-upload peak RSS on ${mb} MB, MB`, '< 150', good ? x.rss : NaN, x.rss < 150, 0);
       rm(path.join(s3.dir, 'bench', p));
     }
   }
@@ -594,6 +612,11 @@ async function benchUpload() {
       }
       const rs = xs.map(rate);
       emit('upload', `| ${t.name}${xs.length < rounds ? ` (${rounds - xs.length} failed)` : ''} | **${f(median(rs))}**${spread(rs)} | ${f(median(xs.map((x) => x.wall)), 2)} | ${f(median(xs.map((x) => x.cpu)), 2)} | ${f(median(xs.map((x) => x.rss)), 0)} | ${t.logjam ? '' : f(ljRate / median(rs), 2)} |`);
+    }
+    if (lj) {
+      const peers = list.filter((t) => !t.logjam && !t.name.startsWith('raw')).map((t) => median(res.get(t).filter((x) => x.ok).map(rate))).filter(Number.isFinite);
+      const best = Math.max(...peers);
+      target(`upload ${set.title.slice(0, 3)}: logjam ÷ best peer, ${set.unit}`, '≥ 1.0', ljRate / best, ljRate / best >= 1.0);
     }
     emit('upload', `\nDownloaded one object per tool (round 1) and compared with the file: ${verified.join('; ') || 'none verified'}.\n`);
   }
@@ -704,6 +727,7 @@ async function benchScale() {
     child.kill('SIGTERM');
     const code = await new Promise((res) => child.on('close', (c, sig) => res(c ?? sig)));
     idleRows.push(`| ${name} | ${f(b - a, 2)} | ${f(((b - a) * 60) / win, 2)} | exit ${code} on SIGTERM |`);
+    target(`idle: ${name} CPU s per 60 s${opt.full ? '' : ' (upper bound)'}`, '< 0.5', ((b - a) * 60) / win, ((b - a) * 60) / win < 0.5);
   };
   if (tools.logjamCompress) await idle('logjam-compress (service)', [CLI.compress, '--interval', String(interval), sc.logs], {});
   if (tools.logjamUpload) await idle('logjam-upload (service)', [CLI.upload, '--interval', String(interval), sc.archive, logjamTemplate('idle'), '--endpoint-url', s3.url, '--force-path-style'], s3Env());
@@ -759,6 +783,7 @@ async function benchStartup() {
     const check = spawnSync(c.argv[0], c.argv.slice(1), { env: { ...process.env, ...(c.env || {}) }, stdio: 'ignore' });
     process.stderr.write(`${f(median(times), 0)} ms\n`);
     rows.push(`| ${c.name} | **${f(median(times), 0)}**${spread(times, 0)} | ${check.status} | ${c.target} |`);
+    if (c.target) target(`start-up: ${c.name}, ms`, c.target, median(times), check.status === 0 && median(times) < Number(c.target.replace(/\D/g, '')), 0);
   }
   emit('startup', `Wall time, ${tools.hyperfine ? `hyperfine -N, 3 warm-ups, ${runs} runs` : `own loop, 3 warm-ups, ${runs} runs (hyperfine not installed)`}, median (min–max).\n`);
   emit('startup', `| command | ms | exit | target |\n|---|---|---|---|\n${rows.join('\n')}\n`);
@@ -808,6 +833,7 @@ async function main() {
     stopS3();
     return;
   }
+  if (os.loadavg()[0] > 0.5) console.error(`note: load average ${startedAt.load} — something else is using the CPUs; expect noisy timings`);
   const t0 = performance.now();
   let ok = true;
   const fns = { compress: benchCompress, memory: benchMemory, upload: benchUpload, scale: benchScale, startup: benchStartup };
@@ -827,7 +853,14 @@ async function main() {
   stopS3();
   const total = (performance.now() - t0) / 1000;
   const header = machineInfo(startedAt) + `\n- sections run: ${took.join(', ')}; total ${f(total / 60, 1)} min (corpus generation included when it was not cached yet).`;
-  writeResults(header);
+  if (targets.length) {
+    const md = `## Targets of issue 5\n\nFrom this run's medians.\n\n| what | target | measured | met |\n|---|---|---|---|\n${targets.join('\n')}\n`;
+    process.stdout.write('\n' + md);
+    // a partial run (--only) would leave the table incomplete: keep the previous one then
+    if (opt.only.length === SECTIONS.length) report.targets = md;
+  }
+  const cmdline = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
+  writeResults(header, `_Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} by \`${cmdline}\` at logjam ${gitHead()}; load average at start ${startedAt.load.split(' ')[0]}._`);
   console.log(`\n${header}\n\nResults written to ${path.relative(ROOT, RESULTS)}; logs in ${path.relative(ROOT, LOGS)}/.`);
   process.exitCode = ok ? 0 : 1;
 }
