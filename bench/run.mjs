@@ -298,7 +298,7 @@ function writeResults(header, provenance) {
 const gitHead = () => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || '?';
 function machineInfo(startedAt) {
   const cpu = os.cpus()[0]?.model || 'unknown CPU';
-  const v = (k) => (tools[k] ? tools[k].version : 'not installed');
+  const v = (k) => (tools[k] ? tools[k].version : `${k}: not installed`);
   return [
     `## Machine and tools`,
     ``,
