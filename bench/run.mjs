@@ -21,8 +21,9 @@ const WORK = path.join(OUT, 'work');
 const LOGS = path.join(OUT, 'logs');
 const RESULTS = path.join(HERE, 'RESULTS.md');
 const CLI = {
-  compress: path.join(ROOT, 'packages/logjam-compress/dist/cli.js'),
-  upload: path.join(ROOT, 'packages/logjam-upload/dist/cli.js'),
+  // The bundles that npm install -g ships, not tsc's intermediate output.
+  compress: path.join(ROOT, 'packages/logjam-compress/bin/logjam-compress.js'),
+  upload: path.join(ROOT, 'packages/logjam-upload/bin/logjam-upload.js'),
 };
 const SECTIONS = ['compress', 'memory', 'upload', 'scale', 'startup'];
 const CORPUS_VERSION = 1;
@@ -110,8 +111,8 @@ function detectTools() {
   }
   tools.logjamCompress = fs.existsSync(CLI.compress);
   tools.logjamUpload = fs.existsSync(CLI.upload);
-  if (!tools.logjamCompress) console.error('note: packages/logjam-compress/dist/cli.js not built; logjam-compress rows are skipped');
-  if (!tools.logjamUpload) console.error('note: packages/logjam-upload/dist/cli.js not built; logjam-upload rows are skipped');
+  if (!tools.logjamCompress) console.error(`note: ${path.relative(ROOT, CLI.compress)} not built (npm run build); logjam-compress rows are skipped`);
+  if (!tools.logjamUpload) console.error(`note: ${path.relative(ROOT, CLI.upload)} not built (npm run build); logjam-upload rows are skipped`);
 }
 
 // ---------------------------------------------------------------- helpers
