@@ -89,7 +89,7 @@ export class CompressCommand extends LogjamCommand {
   }) as unknown as number;
 
   jobs = Option.String('--jobs', {
-    description: 'Compress up to this many files at once (default: the number of CPUs)',
+    description: 'Compress up to this many files, and this many 4 MiB blocks (cores), at once (default: the number of CPUs)',
     validator: isIntIn(1, 1024),
   }) as unknown as number | undefined;
 
@@ -154,7 +154,7 @@ export class CompressCommand extends LogjamCommand {
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || DEFAULT_THREADPOOL;
     if (jobs > pool) {
       const say = this.jobs === undefined ? log.debug : log.warn;
-      say(`--jobs ${jobs} but libuv's threadpool has ${pool} threads: at most ${pool} files are really compressed at once; set UV_THREADPOOL_SIZE=${jobs} in the environment to use more`);
+      say(`--jobs ${jobs} but libuv's threadpool has ${pool} threads: at most ${pool} blocks are really compressed at once; set UV_THREADPOOL_SIZE=${jobs} in the environment to use more`);
     }
 
     const locks: Lock[] = [];

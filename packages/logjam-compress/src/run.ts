@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errorCode, formatBytes, oneLine, parseLogName, type ErrorReporter, type Logger, type PassResult, type Progress } from '@logjam/core';
-import { ARCHIVE_DIR, compressFile } from './compress.js';
+import { ARCHIVE_DIR, BlockPool, compressFile } from './compress.js';
 import { selectDue, type Candidate } from './select.js';
 
 export interface PassOptions {
@@ -102,10 +102,12 @@ export async function runPass(options: PassOptions, signal: AbortSignal): Promis
   }
   options.progress?.addTotal(work.length, work.reduce((sum, w) => sum + w.bytes, 0));
 
+  // The files in flight share the cores and a bounded number of blocks in memory.
+  const pool = new BlockPool(options.jobs);
   await eachLimit(work, options.jobs, signal, async ({ dir, name, bytes }) => {
     const file = path.join(dir, name);
     try {
-      const outcome = await compressFile(dir, name, { level: options.level, verify: options.verify, log, signal });
+      const outcome = await compressFile(dir, name, { level: options.level, verify: options.verify, log, signal, pool });
       switch (outcome.kind) {
         case 'compressed': {
           tally.compressed += 1;

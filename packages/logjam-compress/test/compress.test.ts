@@ -1,11 +1,12 @@
 // compressFile called directly, for what the binary cannot be made to show:
 // an archive that does not verify.
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { createLogger } from '@logjam/core';
-import { archiveNames, compressFile, crc32, crc32Portable } from '../src/compress.js';
+import { archiveNames, compressFile, crc32, crc32Combine, crc32Portable } from '../src/compress.js';
 import { cleanupTmpDirs, ls, tmpDir } from '../../../test/support/index.js';
 
 const log = createLogger({ name: 'test', level: 'error', write: () => {} });
@@ -78,5 +79,99 @@ describe('compressFile', () => {
     // The fallback for a Node without zlib.crc32 agrees.
     expect(crc32Portable(data.subarray(1000), crc32Portable(data.subarray(0, 1000)))).to.equal(whole);
     expect(crc32Portable(Buffer.alloc(0))).to.equal(0);
+  });
+});
+
+describe('compressFile: a file larger than a block', () => {
+  afterEach(cleanupTmpDirs);
+
+  // 16 KiB blocks (the test seam) over ~600 KiB of text and random bytes: dozens of gzip members.
+  const BLOCK = 16 * 1024;
+  const BIG = Buffer.concat([Buffer.from(TEXT.repeat(3)), Buffer.from(Array.from({ length: 100_003 }, (_, i) => (i * 2654435761) >>> 24))]);
+
+  async function setup(): Promise<string> {
+    const dir = await tmpDir();
+    await fs.mkdir(path.join(dir, 'archive'));
+    await fs.writeFile(path.join(dir, NAME), BIG);
+    return dir;
+  }
+
+  /** Where each gzip member of a file ends (its header: 10 bytes, no optional fields, as zlib writes it; its trailer: 8). */
+  function memberEnds(gz: Buffer): number[] {
+    const ends: number[] = [];
+    for (let at = 0; at < gz.length; ) {
+      expect([gz[at], gz[at + 1], gz[at + 3]], 'a gzip header without optional fields').to.deep.equal([0x1f, 0x8b, 0]);
+      // Raw inflate stops at the end of the deflate stream: what it consumed is the member's body.
+      const { engine } = zlib.inflateRawSync(gz.subarray(at + 10), { info: true }) as unknown as { engine: { bytesWritten: number } };
+      at += 10 + engine.bytesWritten + 8;
+      ends.push(at);
+    }
+    return ends;
+  }
+  const members = (gz: Buffer) => memberEnds(gz).length;
+
+  it('writes independent gzip members, in order, that gunzip, zcat and Node read back byte for byte', async () => {
+    const dir = await setup();
+    const outcome = await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK });
+    expect(outcome.kind).to.equal('compressed');
+    const file = path.join(dir, 'archive', `${NAME}.gz`);
+    const gz = await fs.readFile(file);
+    expect(zlib.gunzipSync(gz).equals(BIG), 'zlib.gunzipSync').to.equal(true);
+    const streamed: Buffer[] = [];
+    for await (const chunk of (await fs.open(file)).createReadStream().pipe(zlib.createGunzip())) streamed.push(chunk as Buffer);
+    expect(Buffer.concat(streamed).equals(BIG), 'zlib.createGunzip').to.equal(true);
+    const zcat = spawnSync('gzip', ['-dc', file], { maxBuffer: 64 * 1024 * 1024 });
+    expect(zcat.status, 'gzip -dc').to.equal(0);
+    expect(zcat.stdout.equals(BIG), 'gzip -dc output').to.equal(true);
+    expect(spawnSync('gzip', ['-t', file]).status, 'gzip -t').to.equal(0);
+    expect(members(gz)).to.equal(Math.ceil(BIG.length / BLOCK));
+    expect(gz.length, 'still compressed').to.be.below(BIG.length);
+  });
+
+  it('an empty file is one empty gzip member', async () => {
+    const dir = await tmpDir();
+    await fs.mkdir(path.join(dir, 'archive'));
+    await fs.writeFile(path.join(dir, NAME), '');
+    expect((await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK })).kind).to.equal('compressed');
+    const gz = await fs.readFile(path.join(dir, 'archive', `${NAME}.gz`));
+    expect(zlib.gunzipSync(gz).length).to.equal(0);
+    expect(members(gz)).to.equal(1);
+  });
+
+  for (const [what, damage] of [
+    ['a corrupted member', async (file: string) => {
+      const data = await fs.readFile(file);
+      const at = Math.floor(data.length * 0.7);
+      data[at] = data[at]! ^ 0x55;
+      await fs.writeFile(file, data);
+    }],
+    ['a member swapped with another', async (file: string) => {
+      // Two whole members exchanged: every member is a valid gzip, only the order is wrong.
+      const data = await fs.readFile(file);
+      const ends = memberEnds(data);
+      const [a, b, c] = [ends[0]!, ends[1]!, ends[2]!];
+      await fs.writeFile(file, Buffer.concat([data.subarray(0, a), data.subarray(b, c), data.subarray(a, b), data.subarray(c)]));
+    }],
+    ['bytes appended after the last member', async (file: string) => fs.appendFile(file, zlib.gzipSync('more'))],
+    ['the last member cut short', async (file: string) => fs.truncate(file, (await fs.stat(file)).size - 3)],
+  ] as const) {
+    it(`verification refuses ${what}: the source stays, nothing is published`, async () => {
+      const dir = await setup();
+      let error: unknown;
+      try {
+        await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK, beforeVerify: damage });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, 'compressFile must throw').to.be.instanceOf(Error);
+      expect((await fs.readFile(path.join(dir, NAME))).equals(BIG)).to.equal(true);
+      expect(await ls(path.join(dir, 'archive'))).to.deep.equal([]);
+    });
+  }
+
+  it('combines CRC-32s as zlib does', () => {
+    for (const cut of [0, 1, 1000, BIG.length - 1, BIG.length]) {
+      expect(crc32Combine(crc32(BIG.subarray(0, cut)), crc32(BIG.subarray(cut)), BIG.length - cut)).to.equal(crc32(BIG));
+    }
   });
 });
