@@ -1,5 +1,5 @@
 // Watching directories for new files. chokidar uses inotify here: idle, it costs no CPU.
-import { watch } from 'chokidar';
+// Loaded only when a service starts watching: --once, --check and --help never need it.
 import type { Logger } from './log.js';
 
 export interface DirWatcher {
@@ -10,6 +10,7 @@ export type WatchEvent = 'add' | 'change';
 
 /** Calls `onChange(path, event)` for every file added or changed directly inside `dirs`. */
 export async function watchDirs(dirs: string[], onChange: (path: string, event: WatchEvent) => void, log: Logger): Promise<DirWatcher> {
+  const { watch } = await import('chokidar');
   const watcher = watch(dirs, {
     ignoreInitial: true,
     depth: 0,
