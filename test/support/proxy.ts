@@ -65,6 +65,8 @@ export interface ProxiedRequest {
   attempt: number;
   /** The access key id the request was signed with, if any. */
   accessKeyId?: string | undefined;
+  /** Set once the proxy is done with it (answered, cut, or the client went away). */
+  done: boolean;
 }
 
 export interface ProxyStats {
@@ -86,6 +88,8 @@ export interface FaultProxy {
   stats: ProxyStats;
   /** Total of injected faults, random and by rule. */
   faultCount(): number;
+  /** Requests not finished yet (for telling where a kill landed). */
+  inFlight(): ProxiedRequest[];
   /** Changes the random fault rates (e.g. to {} once a test wants the faults to stop). */
   setFaults(faults: FaultRates): void;
   close(): Promise<void>;
@@ -108,6 +112,8 @@ export interface FaultProxyOptions {
   stallMs?: number;
   /** Seed of the fault dice, so that a failing run can be replayed. */
   seed?: number;
+  /** A delay before a request is forwarded (a slow network), in ms. */
+  latencyMs?: (req: IncomingMessage) => number;
 }
 
 /** An S3 error response body. */
@@ -157,6 +163,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const requests: ProxiedRequest[] = [];
   const seen = new Map<string, number>();
   const sockets = new Set<Socket>();
+  const active = new Set<ProxiedRequest>();
   const stats: ProxyStats = {
     requests: 0,
     byMethod: {},
@@ -212,8 +219,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       fault = pickFault(req);
       if (fault) stats.faults[fault] += 1;
     }
-    const record: ProxiedRequest = { method, url, action: fault ?? (typeof action === 'string' ? action : String(action.status)), attempt, accessKeyId: accessKeyOf(req) };
+    const record: ProxiedRequest = { method, url, action: fault ?? (typeof action === 'string' ? action : String(action.status)), attempt, accessKeyId: accessKeyOf(req), done: false };
     requests.push(record);
+    active.add(record);
+    res.on('close', () => {
+      record.done = true;
+      active.delete(record);
+    });
 
     if (action === 'hang') {
       req.resume();
@@ -261,6 +273,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return sendError(res, method, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
       }
 
+      const latency = options.latencyMs?.(req) ?? 0;
+      if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
       const answer = await forward(req, body);
       if (action === 'drop-response' || fault === 'lostResponse') {
         answer.resume();
@@ -306,6 +320,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     requests,
     stats,
     faultCount,
+    inFlight: () => [...active],
     setFaults(next) {
       rates = next;
     },
