@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, runService, tryLock, UsageError, waitLock, type Lock, type Logger } from '@logjam/core';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
+import { removeLeftoverMarkerTemps } from './ledger.js';
 import type { Template } from './template.js';
 import { deleteUploaded, isArchivePath, plan, uploadPass, type PassContext } from './upload.js';
 
@@ -81,6 +82,10 @@ export async function runUpload(options: RunOptions): Promise<number> {
         onWait: (pid) => log.info('another logjam-upload holds the archive folder; waiting for it', { dir: archiveDir, pid: pid || undefined }),
       });
       if (!lock) return EXIT_OK;
+    }
+
+    for (const name of await removeLeftoverMarkerTemps(archiveDir)) {
+      log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, '.uploaded', name) });
     }
 
     const { region, source } = await resolveRegion(options.region, options.env, log);
