@@ -106,6 +106,8 @@ export interface FaultProxyOptions {
   atomicBodies?: boolean;
   /** Random faults, for requests that `rule` passes. */
   faults?: FaultRates;
+  /** Faults given, in this order, to the first requests that may get one (then the dice decide): every kind is sure to happen. */
+  faultSchedule?: FaultKind[];
   /** Which requests may get a random fault (default: all). */
   faultFilter?: (req: IncomingMessage) => boolean;
   /** How long a 'stall' holds the answer before cutting the connection (default 10 s). */
@@ -164,6 +166,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const seen = new Map<string, number>();
   const sockets = new Set<Socket>();
   const active = new Set<ProxiedRequest>();
+  const schedule = [...(options.faultSchedule ?? [])];
   const stats: ProxyStats = {
     requests: 0,
     byMethod: {},
@@ -185,6 +188,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const pickFault = (req: IncomingMessage): FaultKind | null => {
     if (options.faultFilter && !options.faultFilter(req)) return null;
+    if (schedule.length) return schedule.shift()!;
     for (const kind of FAULT_ORDER) {
       const rate = rates[kind] ?? 0;
       if (rate > 0 && random() < rate) return kind;
@@ -323,6 +327,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     inFlight: () => [...active],
     setFaults(next) {
       rates = next;
+      schedule.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {
