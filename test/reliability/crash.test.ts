@@ -193,7 +193,8 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
         for (const n of names) if (n.endsWith('.gz')) archivesSeen.add(n);
 
         // New hours keep coming; now and then a big one (multipart).
-        if (random() < 0.6) await writeLog(random() < (SOAK ? 0.1 : 0.15));
+        const batch = pick([0, 1, 1, 2, 3]);
+        for (let i = 0; i < batch; i += 1) await writeLog(random() < 0.05);
         running[victim] = start[victim]();
         children.add(running[victim]);
       }

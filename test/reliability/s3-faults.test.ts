@@ -165,6 +165,26 @@ describe('faults from S3: errors, resets, stalls, truncated and lost responses, 
     }
   });
 
+  // logjam-upload's S3 client gives up on a silent connection after 120 s (requestTimeout; not
+  // configurable), then retries: too long for CI, so only the soak waits for it.
+  (SOAK ? it : it.skip)('a PUT whose answer never comes: the client times out after 120 s and retries, and the file is uploaded once', async () => {
+    const tag = `stall${++n}`;
+    const files = new Map([['app-20240301T0000Z-web1.log.gz', Buffer.from('stalled then retried\n')]]);
+    const dir = await writeArchive(files);
+    proxy = await startFaultProxy({ target: s3.endpoint, conditionalWrites: true, rule: (req, seen) => (req.method === 'PUT' && seen === 0 ? 'hang' : 'pass') });
+    const started = Date.now();
+    const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
+      cleanEnv: true,
+      env: imdsEnv(imds.endpoint, home),
+      timeoutMs: 300_000,
+    });
+    expect(result.code, result.stderr).to.equal(0);
+    expect(proxy.requests.filter((r) => r.action === 'hang')).to.have.length(1);
+    expect(proxy.requests.filter((r) => r.method === 'PUT' && r.attempt === 2)).to.have.length(1);
+    await expectExactly(tag, files);
+    console.log(`      the stalled PUT was retried after ${Math.round((Date.now() - started) / 1000)} s`);
+  });
+
   it('credentials that expire mid-run are refreshed from instance metadata, and no file fails', async () => {
     // Each credentials request mints a new key that s3rver accepts, due to expire 1.5 s after
     // the SDK's 5-minute refresh margin; s3rver forgets it 3 s later, so a client that did not
