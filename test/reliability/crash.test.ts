@@ -104,6 +104,24 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     return keys.sort();
   }
 
+  it('a run killed mid-marker write: the next run removes the temporary marker file it left, and uploads', async () => {
+    const dir = path.join(await tmpDir(), 'archive');
+    await fs.mkdir(path.join(dir, '.uploaded'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'app-20240105T1300Z.log.gz'), 'x');
+    // What SIGKILL between the marker temp file's creation and its rename leaves behind.
+    const left = '.logjam-write.4242.0123456789ab.tmp';
+    await fs.writeFile(path.join(dir, '.uploaded', left), '');
+    const home = await tmpDir('logjam-home-');
+    const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/marker-temp/{prefix}/{year}/{month}/{day}/{filename}`], {
+      cleanEnv: true,
+      env: imdsEnv(imds.endpoint, home),
+    });
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stderr).to.include(`removed a temporary file left by an interrupted run file=${path.join(dir, '.uploaded', left)}`);
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
+    expect(await exists(path.join(dir, '.uploaded', left))).to.equal(false);
+  });
+
   it(`survives ${KILLS} kills of both services (seed printed on failure)`, async () => {
     const random = prng(SEED);
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
