@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ConfigError, errorCode, formatBytes, type Logger, type LogName } from '@logjam/core';
-import { archiveName, listExpired, listPending, removeUploaded, writeMarker } from './ledger.js';
+import { ConfigError, errorCode, formatBytes, oneLine, type Logger, type LogName } from '@logjam/core';
+import { archiveName, listExpired, listPending, markerDir, removeUploaded, writeMarker } from './ledger.js';
 import { describeError, httpStatus, isBucketError, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
 
@@ -134,7 +134,7 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
     const uri = s3Uri(bucket, key);
     const state = await probe(ctx, key, local);
     if (state === 'same') {
-      await writeMarker(ctx.archiveDir, log.name);
+      await mark(ctx, log.name, uri);
       ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
       return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
     }
@@ -149,20 +149,37 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
       // Someone (another host, or our own lost response) wrote the key meanwhile.
       const again = await probe(ctx, key, local);
       if (again === 'same') {
-        await writeMarker(ctx.archiveDir, log.name);
+        await mark(ctx, log.name, uri);
         ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
         return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
       }
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
       continue;
     }
-    await writeMarker(ctx.archiveDir, log.name);
+    await mark(ctx, log.name, uri);
     const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
     if (n === 0) ctx.log.info('uploaded', fields);
     else ctx.log.warn('uploaded beside a different object of the same key', { ...fields, taken: s3Uri(bucket, primaryKey) });
     return { outcome: n === 0 ? 'uploaded' : 'conflict-uploaded', bytes: local.size };
   }
   throw new Error(`${MAX_CONFLICTS} conflict keys are all taken`);
+}
+
+/** Writes the marker; when that fails, says that S3 has the file and what to fix (the next run only re-checks it). */
+async function mark(ctx: PassContext, name: string, uri: string): Promise<void> {
+  try {
+    await writeMarker(ctx.archiveDir, name);
+  } catch (error) {
+    const dir = markerDir(ctx.archiveDir);
+    const code = errorCode(error);
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? `make ${dir} writable by this user (uid ${process.getuid?.() ?? '?'})`
+        : code === 'ENOSPC' || code === 'EDQUOT'
+          ? `free some space for ${dir}`
+          : `check ${dir}`;
+    throw new Error(`in S3 as ${uri}, but cannot write its marker in ${dir} (${code ?? oneLine(error)}): ${fix}; the next run finds it in S3 and only writes the marker`);
+  }
 }
 
 /** Size and MD5 of the file; null when it vanished (removed by someone else meanwhile). */
