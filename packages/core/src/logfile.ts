@@ -25,8 +25,9 @@ export interface LogName {
   readonly extension: string;
 }
 
-// `.` never matches a newline, so a name holding one is never a log file.
-const LOG_NAME = /^(.+)-((\d{4})-?(\d\d)-?(\d\d)T(\d\d):?(\d\d)Z)(?:-([^.]+))?(\..+)$/;
+// `.` never matches a line break, so a name holding one is never a log file;
+// the suffix's class excludes them too (a bare [^.] would let one through).
+const LOG_NAME = /^(.+)-((\d{4})-?(\d\d)-?(\d\d)T(\d\d):?(\d\d)Z)(?:-([^.\n\r\u2028\u2029]+))?(\..+)$/;
 
 /** Parses a file name; null when it is not a log file (and must be left alone). */
 export function parseLogName(name: string): LogName | null {

@@ -60,6 +60,8 @@ describe('log file name grammar', () => {
     'haproxy-20130704T0000Z-.log', // empty suffix
     'haproxy-20130704T0000Z.log\n', // newline
     'hap\nroxy-20130704T0000Z.log', // newline in prefix
+    'haproxy-20130704T0000Z-i\n1.log', // newline in suffix
+    'haproxy-20130704T0000Z-i\r1.log', // carriage return in suffix
     '.logjam-compress.123.abcdef.tmp', // our own temp files
   ]) {
     it(`rejects ${JSON.stringify(name)}`, () => {
