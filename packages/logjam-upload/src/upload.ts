@@ -8,7 +8,7 @@
 // later HEAD can recognise a multipart object, whose ETag is no MD5). The
 // marker is written only after S3 confirmed. A lost response is an unknown,
 // not a failure: HEAD tells whether the object landed.
-import { createReadStream, promises as fs } from 'node:fs';
+import { constants, createReadStream, promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
@@ -184,26 +184,38 @@ async function mark(ctx: PassContext, name: string, uri: string): Promise<void> 
 
 /** Size and MD5 of the file; null when it vanished (removed by someone else meanwhile). */
 async function readLocal(ctx: PassContext, log: LogName, file: string): Promise<Local | null> {
-  let stat;
+  let handle;
   try {
-    stat = await fs.stat(file);
+    // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
+    // O_NONBLOCK: a FIFO named like one does not block the open; it is refused below.
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    // A dangling symlink still has an lstat: that is a failure, not a vanished file.
-    if (errorCode(error) === 'ENOENT' && !(await fs.lstat(file).catch(() => null))) return null;
-    throw new Error(`cannot read ${file}: ${errorCode(error) ?? String(error)}`);
+    const code = errorCode(error);
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new Error(`${file} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
+    throw new Error(`cannot read ${file}: ${code ?? String(error)}`);
   }
-  if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
-  if (stat.size < ctx.multipartThreshold) {
-    const body = await fs.readFile(file);
-    return { log, file, size: body.length, md5: createHash('md5').update(body).digest('hex'), body };
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+    if (stat.size < ctx.multipartThreshold) {
+      const body = await handle.readFile();
+      return { log, file, size: body.length, md5: createHash('md5').update(body).digest('hex'), body };
+    }
+    const hash = createHash('md5');
+    let size = 0;
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      if (ctx.signal.aborted) throw new Error('aborted');
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { log, file, size, md5: hash.digest('hex') };
+  } finally {
+    await handle.close();
   }
-  const hash = createHash('md5');
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal: ctx.signal }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { log, file, size, md5: hash.digest('hex') };
 }
 
 type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
