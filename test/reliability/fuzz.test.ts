@@ -138,7 +138,7 @@ const validParts = fc
   })
   .filter((p) => !p.extension.endsWith('.tmp') && !(p.suffix ?? '').endsWith('-'));
 
-function written(p: fc.RecordValue<never> | { prefix: string; year: string; month: string; day: string; hour: string; minute: string; dashes: boolean; colon: boolean; suffix?: string | undefined; extension: string }): string {
+function written(p: { prefix: string; year: string; month: string; day: string; hour: string; minute: string; dashes: boolean; colon: boolean; suffix?: string | undefined; extension: string }): string {
   const d = p.dashes ? '-' : '';
   const stamp = `${p.year}${d}${p.month}${d}${p.day}T${p.hour}${p.colon ? ':' : ''}${p.minute}Z`;
   return `${p.prefix}-${stamp}${p.suffix ? `-${p.suffix}` : ''}${p.extension}`;
