@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { binaries } from '../support/index.ts';
 
 /** An hour ago (seconds since the epoch): past the default 60 s grace period. */
 export const OLD = Date.now() / 1000 - 3600;
@@ -38,9 +39,11 @@ export function umount(dir: string): void {
   spawnSync('umount', [dir], { stdio: 'ignore' });
 }
 
-/** Whether we can run a command as `nobody` (root, and setpriv present). */
+/** Whether we can run the binaries as `nobody`: root, setpriv present, node and the repository readable by nobody. */
 export function canDropPrivileges(): boolean {
-  return isRoot() && spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'true']).status === 0;
+  if (!isRoot()) return false;
+  const probe = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, binaries['logjam-compress'], '--version']);
+  return probe.status === 0;
 }
 /** The argv prefix that runs a command as nobody:nogroup with no supplementary groups. */
 export const AS_NOBODY = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
