@@ -59,7 +59,6 @@ export async function removeLeftoverMarkerTemps(archiveDir: string): Promise<str
 
 /** Whether a name in ARCHIVE_DIR is an archive that may be uploaded (not a temp, dot or lock file). */
 export function archiveName(name: string): LogName | null {
-  if (name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~')) return null;
   return parseLogName(name);
 }
 
