@@ -128,6 +128,17 @@ describe('compressFile: a file larger than a block', () => {
     expect(gz.length, 'still compressed').to.be.below(BIG.length);
   });
 
+  it('recognises its own multi-member archive as holding the same content (a run killed before deleting the source)', async () => {
+    const dir = await setup();
+    expect((await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK })).kind).to.equal('compressed');
+    const archive = await fs.readFile(path.join(dir, 'archive', `${NAME}.gz`));
+    await fs.writeFile(path.join(dir, NAME), BIG);
+    const again = await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK });
+    expect(again.kind).to.equal('already-archived');
+    expect(await ls(dir)).to.deep.equal(['archive']);
+    expect((await fs.readFile(path.join(dir, 'archive', `${NAME}.gz`))).equals(archive), 'the archive untouched').to.equal(true);
+  });
+
   it('an empty file is one empty gzip member', async () => {
     const dir = await tmpDir();
     await fs.mkdir(path.join(dir, 'archive'));
