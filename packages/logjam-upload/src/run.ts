@@ -8,6 +8,7 @@ import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, oneLine, runService, tryL
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
 import type { Template } from './template.js';
+import { loadSdk } from './sdk.js';
 import { deleteUploaded, isArchivePath, plan, uploadPass, type PassContext, type PassSummary } from './upload.js';
 
 export const LOCK_NAME = '.logjam-upload.lock';
@@ -90,6 +91,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
       if (!lock) return EXIT_OK;
     }
 
+    await loadSdk();
     const { region, source } = await resolveRegion(options.region, options.env, log);
     const endpoint = chooseEndpoint(options.endpointUrl, options.env);
     log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: template.bucket });

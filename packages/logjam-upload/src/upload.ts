@@ -11,10 +11,10 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { HeadObjectCommand, PutObjectCommand, type S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
 import { ConfigError, errorCode, formatBytes, type Logger, type LogName } from '@logjam/core';
 import { archiveName, listExpired, listPending, removeUploaded, writeMarker } from './ledger.js';
+import { loadSdk, sdk } from './sdk.js';
 import { describeError, httpStatus, isBucketError, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
 
@@ -69,6 +69,7 @@ class Fatal extends Error {}
 /** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */
 export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
   const started = Date.now();
+  await loadSdk();
   const pending = await listPending(ctx.archiveDir);
   const summary: PassSummary = { pending: pending.length, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
   let next = 0;
@@ -199,7 +200,7 @@ type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
 /** HEAD: is the key free, does it hold this very file, or something else? */
 async function probe(ctx: PassContext, key: string, local: Local): Promise<ProbeState> {
   try {
-    const head = await ctx.client.send(new HeadObjectCommand({ Bucket: ctx.template.bucket, Key: key }), { abortSignal: ctx.signal });
+    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: ctx.template.bucket, Key: key }), { abortSignal: ctx.signal });
     return sameObject(head, local) ? 'same' : 'different';
   } catch (error) {
     const status = httpStatus(error);
@@ -269,7 +270,7 @@ function commonParams(ctx: PassContext, key: string, local: Local, conditional: 
 
 async function putSingle(ctx: PassContext, key: string, local: Local, body: Buffer, conditional: boolean): Promise<void> {
   const result = await ctx.client.send(
-    new PutObjectCommand({
+    new (sdk().s3.PutObjectCommand)({
       ...commonParams(ctx, key, local, conditional),
       Body: body,
       ContentLength: body.length,
@@ -292,7 +293,7 @@ async function putMultipart(ctx: PassContext, key: string, local: Local, conditi
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const body = createReadStream(local.file, { highWaterMark: 1024 * 1024 });
   try {
-    const upload = new Upload({
+    const upload = new (sdk().storage.Upload)({
       client: ctx.client,
       params: { ...commonParams(ctx, key, local, conditional), Body: body, ContentLength: local.size },
       partSize,
