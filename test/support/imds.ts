@@ -19,6 +19,12 @@ export interface FakeImdsOptions {
   region?: string;
   /** Refuse IMDSv1 (requests without a token get 401), as an instance with HttpTokens=required. */
   requireToken?: boolean;
+  /**
+   * Called for every credentials request, instead of the fixed keys above:
+   * for rotating credentials with a short Expiration (the SDK refreshes
+   * them once fewer than 5 minutes are left).
+   */
+  credentials?: () => { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration: Date };
 }
 
 export interface FakeImds {
@@ -59,16 +65,17 @@ export async function startFakeImds(options: FakeImdsOptions = {}): Promise<Fake
     if (url === '/latest/meta-data/iam/security-credentials/' || url === '/latest/meta-data/iam/security-credentials') return send(200, roleName);
     if (url === `/latest/meta-data/iam/security-credentials/${roleName}`) {
       const now = Date.now();
+      const issued = options.credentials?.() ?? { accessKeyId, secretAccessKey, sessionToken: options.sessionToken, expiration: new Date(now + 6 * 3600_000) };
       return send(
         200,
         JSON.stringify({
           Code: 'Success',
           LastUpdated: new Date(now).toISOString(),
           Type: 'AWS-HMAC',
-          AccessKeyId: accessKeyId,
-          SecretAccessKey: secretAccessKey,
-          Token: options.sessionToken ?? 'fake-session-token',
-          Expiration: new Date(now + 6 * 3600_000).toISOString(),
+          AccessKeyId: issued.accessKeyId,
+          SecretAccessKey: issued.secretAccessKey,
+          Token: issued.sessionToken ?? 'fake-session-token',
+          Expiration: issued.expiration.toISOString(),
         }),
         'application/json',
       );

@@ -1,31 +1,97 @@
-// A fault-injecting HTTP proxy in front of a test S3 server (s3rver), on
-// 127.0.0.1. Requests pass through verbatim (the Host header too, so SigV4
-// signatures stay valid for a store that checks them; s3rver checks only the
-// access key), unless `rule` says otherwise for a request:
-//   'pass'           forward it
-//   { status, ... }  answer it here with that status (the request never reaches the store)
-//   'drop-response'  forward it, let the store act on it, then cut the connection
-//                    before the client sees the answer (a lost response)
-//   'hang'           never answer (until the client gives up or the proxy closes)
-// With `conditionalWrites`, it also plays S3's If-None-Match: * on PUT and
-// POST (complete multipart), answering 412 when the key exists — s3rver
-// ignores the header.
-import http, { type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The one HTTP proxy the tests put between logjam-upload and the test S3
+// server (s3rver), on 127.0.0.1. It has two jobs.
+//
+// 1. Make s3rver behave like S3 where a crash or a fault would otherwise
+//    test s3rver rather than logjam:
+//    - atomic writes: s3rver writes an object's file while the body streams
+//      in, so a client killed mid-upload leaves a truncated object at the key
+//      (even over an existing one); S3 never does: an object appears whole or
+//      not at all. The proxy reads the whole body first and forwards it only
+//      once it has all arrived (`atomicBodies`, on by default); a body cut
+//      short is dropped, never forwarded.
+//    - conditional writes (`conditionalWrites`): s3rver ignores
+//      If-None-Match: *; the proxy answers a PUT or CompleteMultipartUpload
+//      carrying it with 412 Precondition Failed when the key exists (checked
+//      with a HEAD of its own), as S3 does.
+//
+// 2. Inject faults, either by `rule` (a test decides for each request) or at
+//    seeded random `faults` rates (error500, slowDown, reset, stall,
+//    truncate, lostResponse; see FaultRates). Every request, fault, retry
+//    (the SDK's amz-sdk-request: attempt=N header) and refused write is
+//    counted in `stats`, so that a test can assert that retries stay bounded.
+//
+// Requests are forwarded verbatim, Host header included, so that SigV4
+// signatures stay valid (s3rver checks the access key, not the signature).
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { figures } from './figures.ts';
 import { testClient } from './s3.ts';
 
+/**
+ * What to do with one request:
+ *   'pass'           forward it
+ *   { status, ... }  answer it here with that status (the request never reaches the store)
+ *   'drop-response'  forward it, let the store act on it, then cut the connection
+ *                    before the client sees the answer (a lost response)
+ *   'hang'           never answer (until the client gives up or the proxy closes)
+ */
 export type FaultAction = 'pass' | 'drop-response' | 'hang' | { status: number; body?: string; headers?: Record<string, string> };
+
+export type FaultKind = 'error500' | 'slowDown' | 'reset' | 'stall' | 'truncate' | 'lostResponse';
+
+/** Probabilities (0..1) per request, tried in this order; the first that fires is the request's fault. */
+export interface FaultRates {
+  /** Answer 500 InternalError without forwarding. */
+  error500?: number;
+  /** Answer 503 SlowDown without forwarding. */
+  slowDown?: number;
+  /** Destroy the client's connection without forwarding. */
+  reset?: number;
+  /** Forward (the store acts), then answer nothing for `stallMs` and cut the connection. */
+  stall?: number;
+  /** Forward, then send the status, the headers and only part of the body, and cut. */
+  truncate?: number;
+  /** Forward (the store acts), then cut the connection instead of answering. */
+  lostResponse?: number;
+}
 
 export interface ProxiedRequest {
   method: string;
   url: string;
+  /** 'pass', 'drop-response', 'hang', a status such as '412', or a FaultKind. */
   action: string;
+  /** The SDK's attempt number for this request (1 for a first try). */
+  attempt: number;
+  /** The access key id the request was signed with, if any. */
+  accessKeyId?: string | undefined;
+  /** Set once the proxy is done with it (answered, cut, or the client went away). */
+  done: boolean;
+}
+
+export interface ProxyStats {
+  requests: number;
+  byMethod: Record<string, number>;
+  faults: Record<FaultKind, number>;
+  /** Requests answered by `rule` with a status, a hang or a dropped response. */
+  ruleFaults: number;
+  /** Requests that were an SDK retry (attempt >= 2). */
+  retried: number;
+  preconditionFailed: number;
+  /** Bodies that never arrived whole and were dropped, not forwarded. */
+  abortedBodies: number;
 }
 
 export interface FaultProxy {
   endpoint: string;
   requests: ProxiedRequest[];
+  stats: ProxyStats;
+  /** Total of injected faults, random and by rule. */
+  faultCount(): number;
+  /** Requests not finished yet (for telling where a kill landed). */
+  inFlight(): ProxiedRequest[];
+  /** Changes the random fault rates (e.g. to {} once a test wants the faults to stop). */
+  setFaults(faults: FaultRates): void;
   close(): Promise<void>;
 }
 
@@ -34,7 +100,22 @@ export interface FaultProxyOptions {
   target: string;
   /** Decides for each request; `seen` counts earlier requests with the same method and path. */
   rule?: (req: IncomingMessage, seen: number) => FaultAction;
+  /** Play S3's If-None-Match: * on PUT and CompleteMultipartUpload (default false). */
   conditionalWrites?: boolean;
+  /** Forward a request only once its whole body has arrived (default true). */
+  atomicBodies?: boolean;
+  /** Random faults, for requests that `rule` passes. */
+  faults?: FaultRates;
+  /** Faults given, in this order, to the first requests that may get one (then the dice decide): every kind is sure to happen. */
+  faultSchedule?: FaultKind[];
+  /** Which requests may get a random fault (default: all). */
+  faultFilter?: (req: IncomingMessage) => boolean;
+  /** How long a 'stall' holds the answer before cutting the connection (default 10 s). */
+  stallMs?: number;
+  /** Seed of the fault dice, so that a failing run can be replayed. */
+  seed?: number;
+  /** A delay before a request is forwarded (a slow network), in ms. */
+  latencyMs?: (req: IncomingMessage) => number;
 }
 
 /** An S3 error response body. */
@@ -50,11 +131,51 @@ export function objectOf(url: string): { bucket: string; key: string } | null {
   return { bucket: decodeURIComponent(parts[0]!), key: parts.slice(1).map(decodeURIComponent).join('/') };
 }
 
+/** mulberry32: a small seeded PRNG, for reproducible fault dice and kill schedules. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FAULT_ORDER: FaultKind[] = ['error500', 'slowDown', 'reset', 'stall', 'truncate', 'lostResponse'];
+
+function sendError(res: ServerResponse, method: string | undefined, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  const body = method === 'HEAD' ? '' : s3ErrorXml(code, message);
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+function accessKeyOf(req: IncomingMessage): string | undefined {
+  return /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+}
+
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target);
   const client = testClient(options.target);
+  const agent = new http.Agent({ keepAlive: true });
+  const random = prng(options.seed ?? 1);
+  let rates: FaultRates = options.faults ?? {};
+  const atomic = options.atomicBodies ?? true;
   const requests: ProxiedRequest[] = [];
   const seen = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const active = new Set<ProxiedRequest>();
+  const schedule = [...(options.faultSchedule ?? [])];
+  const stats: ProxyStats = {
+    requests: 0,
+    byMethod: {},
+    faults: { error500: 0, slowDown: 0, reset: 0, stall: 0, truncate: 0, lostResponse: 0 },
+    ruleFaults: 0,
+    retried: 0,
+    preconditionFailed: 0,
+    abortedBodies: 0,
+  };
 
   const keyExists = async (bucket: string, key: string) => {
     try {
@@ -65,62 +186,160 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
   };
 
+  const pickFault = (req: IncomingMessage): FaultKind | null => {
+    if (options.faultFilter && !options.faultFilter(req)) return null;
+    if (schedule.length) return schedule.shift()!;
+    for (const kind of FAULT_ORDER) {
+      const rate = rates[kind] ?? 0;
+      if (rate > 0 && random() < rate) return kind;
+    }
+    return null;
+  };
+
+  /** Sends a request to the store; the answer comes back whole (for faults that cut it) or as a stream. */
+  const forward = (req: IncomingMessage, body: Buffer | null) =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent }, resolve);
+      upstream.on('error', reject);
+      if (body) upstream.end(body);
+      else req.pipe(upstream);
+    });
+
   const server = http.createServer(async (req, res) => {
     const url = req.url ?? '/';
-    const id = `${req.method} ${url.split('?')[0]}`;
+    const method = req.method ?? '';
+    const id = `${method} ${url.split('?')[0]}`;
     const count = seen.get(id) ?? 0;
     seen.set(id, count + 1);
+    const attempt = Number(/attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''))?.[1] ?? 1);
+    stats.requests += 1;
+    stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
+    if (attempt > 1) stats.retried += 1;
+
     let action: FaultAction = options.rule?.(req, count) ?? 'pass';
-    const object = objectOf(url);
-    if (
-      action === 'pass' &&
-      options.conditionalWrites &&
-      req.headers['if-none-match'] === '*' &&
-      object &&
-      (req.method === 'PUT' || (req.method === 'POST' && url.includes('uploadId='))) &&
-      !url.includes('partNumber=') &&
-      (await keyExists(object.bucket, object.key))
-    ) {
-      action = { status: 412, body: s3ErrorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold') };
+    let fault: FaultKind | null = null;
+    if (action !== 'pass') stats.ruleFaults += 1;
+    else {
+      fault = pickFault(req);
+      if (fault) stats.faults[fault] += 1;
     }
-    requests.push({ method: req.method ?? '', url, action: typeof action === 'string' ? action : String(action.status) });
+    const record: ProxiedRequest = { method, url, action: fault ?? (typeof action === 'string' ? action : String(action.status)), attempt, accessKeyId: accessKeyOf(req), done: false };
+    requests.push(record);
+    active.add(record);
+    res.on('close', () => {
+      record.done = true;
+      active.delete(record);
+    });
 
     if (action === 'hang') {
       req.resume();
       return;
     }
-    if (typeof action === 'object') {
-      req.resume();
-      req.on('end', () => {
-        const body = req.method === 'HEAD' ? '' : (action as { body?: string }).body ?? '';
-        res.writeHead((action as { status: number }).status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), ...(action as { headers?: Record<string, string> }).headers });
-        res.end(body);
-      });
+    if (fault === 'reset') {
+      req.socket.destroy();
       return;
     }
-    const upstream = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: url, headers: req.headers },
-      (answer) => {
-        if (action === 'drop-response') {
-          answer.resume();
-          answer.on('end', () => req.socket.destroy());
-          return;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => req.socket.destroy());
-    req.pipe(upstream);
+
+    // Atomic bodies: read it all before anything reaches the store.
+    let body: Buffer | null = null;
+    if (atomic || typeof action === 'object' || fault === 'error500' || fault === 'slowDown') {
+      const chunks: Buffer[] = [];
+      const complete = await new Promise<boolean>((resolve) => {
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => resolve(true));
+        req.on('close', () => resolve(req.complete));
+        req.on('error', () => resolve(false));
+      });
+      if (!complete) {
+        stats.abortedBodies += 1;
+        res.destroy();
+        return;
+      }
+      body = Buffer.concat(chunks);
+    }
+
+    try {
+      if (typeof action === 'object') {
+        const answer = action;
+        res.writeHead(answer.status, { 'content-type': 'application/xml', 'content-length': method === 'HEAD' ? 0 : Buffer.byteLength(answer.body ?? ''), ...answer.headers });
+        res.end(method === 'HEAD' ? '' : answer.body ?? '');
+        return;
+      }
+      if (fault === 'error500') return sendError(res, method, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+      if (fault === 'slowDown') return sendError(res, method, 503, 'SlowDown', 'Please reduce your request rate.');
+
+      const object = objectOf(url);
+      const isWrite = method === 'PUT' && !url.includes('partNumber=');
+      const isComplete = method === 'POST' && url.includes('uploadId=');
+      if (options.conditionalWrites && req.headers['if-none-match'] === '*' && object && (isWrite || isComplete) && (await keyExists(object.bucket, object.key))) {
+        stats.preconditionFailed += 1;
+        record.action = '412';
+        return sendError(res, method, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+      }
+
+      const latency = options.latencyMs?.(req) ?? 0;
+      if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+      const answer = await forward(req, body);
+      if (action === 'drop-response' || fault === 'lostResponse') {
+        answer.resume();
+        answer.on('end', () => req.socket.destroy());
+        return;
+      }
+      if (fault === 'stall') {
+        answer.resume();
+        answer.on('end', () => setTimeout(() => req.socket.destroy(), options.stallMs ?? 10_000).unref());
+        return;
+      }
+      if (fault === 'truncate') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of answer) chunks.push(chunk as Buffer);
+        const whole = Buffer.concat(chunks);
+        const headers = { ...answer.headers };
+        delete headers['transfer-encoding'];
+        // Announce the whole body (at least a byte), send half of it, and cut.
+        if (method !== 'HEAD') headers['content-length'] = String(Math.max(whole.length, 1));
+        res.writeHead(answer.statusCode ?? 502, headers);
+        if (method !== 'HEAD') res.write(whole.subarray(0, Math.floor(whole.length / 2)));
+        res.flushHeaders();
+        setImmediate(() => req.socket.destroy());
+        return;
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    } catch (error) {
+      if (!res.headersSent) sendError(res, method, 502, 'BadGateway', String(error));
+      else req.socket.destroy();
+    }
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const faultCount = () => stats.ruleFaults + Object.values(stats.faults).reduce((a, b) => a + b, 0);
+  let closed = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    stats,
+    faultCount,
+    inFlight: () => [...active],
+    setFaults(next) {
+      rates = next;
+      schedule.length = 0;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        if (!closed) {
+          closed = true;
+          figures.faults += faultCount();
+          figures.retried += stats.retried;
+          figures.requests += stats.requests;
+        }
         client.destroy();
+        agent.destroy();
+        for (const socket of sockets) socket.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

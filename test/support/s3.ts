@@ -4,6 +4,7 @@
 // happened. Plus an SDK client with s3rver's credentials (S3RVER / S3RVER) to
 // look at what landed: download bytes, HEAD, list, put a conflicting object.
 import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -106,4 +107,25 @@ export function testClient(endpoint: string): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+}
+
+/**
+ * s3rver's access keys, for tests of rotating credentials: s3rver checks that
+ * a request's access key id is known (InvalidAccessKeyId otherwise), not its
+ * SigV4 signature. Keys added here belong to its one account, beside S3RVER.
+ */
+export const s3rverKeys = {
+  add(accessKeyId: string, secretAccessKey: string): void {
+    account().DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
+  },
+  revoke(accessKeyId: string): void {
+    account().DUMMY_ACCOUNT.revokeAccessKey(accessKeyId);
+  },
+};
+
+interface S3rverAccounts {
+  DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void; revokeAccessKey(id: string): void };
+}
+function account(): S3rverAccounts {
+  return createRequire(import.meta.url)('s3rver/lib/models/account.js') as S3rverAccounts;
 }

@@ -25,11 +25,23 @@ export interface LogName {
   readonly extension: string;
 }
 
-// `.` never matches a newline, so a name holding one is never a log file.
-const LOG_NAME = /^(.+)-((\d{4})-?(\d\d)-?(\d\d)T(\d\d):?(\d\d)Z)(?:-([^.]+))?(\..+)$/;
+// `.` never matches a line break, so a name holding one is never a log file;
+// the suffix's class excludes them too (a bare [^.] would let one through).
+const LOG_NAME = /^(.+)-((\d{4})-?(\d\d)-?(\d\d)T(\d\d):?(\d\d)Z)(?:-([^.\n\r\u2028\u2029]+))?(\..+)$/;
+
+/**
+ * Hidden, temporary and backup files are never log files, whatever their
+ * name holds: a dot name (an editor's `.app-….log.swp`, our own temp files),
+ * `*.tmp`, `*~`. logjam-upload has always skipped them; logjam-compress must
+ * too, or it would archive a file that is then never uploaded.
+ */
+export function isIgnoredName(name: string): boolean {
+  return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~');
+}
 
 /** Parses a file name; null when it is not a log file (and must be left alone). */
 export function parseLogName(name: string): LogName | null {
+  if (isIgnoredName(name)) return null;
   const m = LOG_NAME.exec(name);
   if (!m) return null;
   const [, prefix, stampText, year, month, day, hour, minute, suffix, extension] = m as unknown as string[];

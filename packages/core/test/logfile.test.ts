@@ -60,7 +60,13 @@ describe('log file name grammar', () => {
     'haproxy-20130704T0000Z-.log', // empty suffix
     'haproxy-20130704T0000Z.log\n', // newline
     'hap\nroxy-20130704T0000Z.log', // newline in prefix
+    'haproxy-20130704T0000Z-i\n1.log', // newline in suffix
+    'haproxy-20130704T0000Z-i\r1.log', // carriage return in suffix
     '.logjam-compress.123.abcdef.tmp', // our own temp files
+    '.haproxy-20130704T0000Z.log.swp', // hidden: an editor's swap file
+    '.#haproxy-20130704T0000Z.log', // hidden: an editor's lock
+    'haproxy-20130704T0000Z.log~', // a backup
+    'haproxy-20130704T0000Z.log.tmp', // a temporary file
   ]) {
     it(`rejects ${JSON.stringify(name)}`, () => {
       expect(parseLogName(name)).to.equal(null);

@@ -136,7 +136,10 @@ export async function compressFile(logDir: string, name: string, options: Compre
   let src: FileHandle;
   try {
     // O_NOFOLLOW: a symbolic link put in the file's place is never followed.
-    src = await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO put in its place (after the scan) does not block the
+    // open forever; it is then refused as not a regular file. No effect on reads
+    // of a regular file.
+    src = await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return { kind: 'gone' };
     throw error;

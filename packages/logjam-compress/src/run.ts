@@ -141,7 +141,8 @@ export async function runPass(options: PassOptions, signal: AbortSignal): Promis
       }
     } catch (error) {
       tally.failed += 1;
-      log.error(`failed to compress ${file}: ${oneLine(error)}`, { file });
+      const fix = remedy(error, dir, file);
+      log.error(`failed to compress ${file}: ${oneLine(error)}${fix ? `; ${fix}` : ''}`, { file });
       options.reporter?.capture(error, { directory: dir, file: name });
     }
     options.progress?.advance(bytes);
@@ -161,6 +162,31 @@ export async function runPass(options: PassOptions, signal: AbortSignal): Promis
     bytesOut: tally.bytesOut,
   });
   return { exitCode: tally.failed > 0 ? 1 : 0, nextDueAt, tally };
+}
+
+/** What the user can do about a file system error, naming the place; undefined when there is nothing to say. */
+export function remedy(error: unknown, dir: string, file: string): string | undefined {
+  const code = errorCode(error);
+  const archiveDir = path.join(dir, ARCHIVE_DIR);
+  const where = (error as { path?: unknown } | null)?.path;
+  const inArchive = typeof where === 'string' && path.dirname(where) === archiveDir;
+  const user = `uid ${process.getuid?.() ?? '?'}`;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `no space left for ${archiveDir}: free some space there; the source is kept and is compressed again on the next pass`;
+    case 'ENAMETOOLONG':
+      return `its archive name (the name plus .gz, or a duplicate-timestamp name) is longer than the file system allows: give ${file} a shorter name; it is kept`;
+    case 'EROFS':
+      return `${inArchive ? archiveDir : dir} is on a read-only file system; the source is kept`;
+    case 'EACCES':
+    case 'EPERM':
+      if (inArchive) return `${archiveDir} is not writable by this user (${user}): make it writable (chown it to this user), or run logjam-compress as the user that owns the logs; the source is kept`;
+      if (where === file) return `${file} is not readable by this user (${user}): run logjam-compress as the user that writes the logs (or root), or make the file readable; it is kept`;
+      return `permission denied (${user}): run logjam-compress as the user that owns ${dir}`;
+    default:
+      return undefined;
+  }
 }
 
 /** Runs `fn` over `items`, at most `limit` at once; starts nothing new once `signal` aborts. */

@@ -38,9 +38,27 @@ export async function writeMarker(archiveDir: string, name: string): Promise<voi
   await writeFileAtomic(markerPath(archiveDir, name), '');
 }
 
+/** The temporary file writeMarker renames into place; a run killed in between leaves it behind. */
+const MARKER_TEMP = /^\.logjam-write\.\d+\.[0-9a-f]+\.tmp$/;
+
+/** Removes marker temporary files left by a killed run. Call with the archive folder's lock held. */
+export async function removeLeftoverMarkerTemps(archiveDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(markerDir(archiveDir));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return [];
+    throw error;
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => MARKER_TEMP.test(n))) {
+    if (await removeIfExists(markerPath(archiveDir, name))) removed.push(name);
+  }
+  return removed;
+}
+
 /** Whether a name in ARCHIVE_DIR is an archive that may be uploaded (not a temp, dot or lock file). */
 export function archiveName(name: string): LogName | null {
-  if (name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~')) return null;
   return parseLogName(name);
 }
 

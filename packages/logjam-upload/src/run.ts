@@ -7,6 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, oneLine, runService, tryLock, UsageError, waitLock, type ErrorReporter, type Lock, type Logger, type Progress } from '@logjam/core';
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
+import { removeLeftoverMarkerTemps } from './ledger.js';
 import type { Template } from './template.js';
 import { loadSdk } from './sdk.js';
 import { deleteUploaded, isArchivePath, plan, uploadPass, type PassContext, type PassSummary } from './upload.js';
@@ -89,6 +90,10 @@ export async function runUpload(options: RunOptions): Promise<number> {
         onWait: (pid) => log.info('another logjam-upload holds the archive folder; waiting for it', { dir: archiveDir, pid: pid || undefined }),
       });
       if (!lock) return EXIT_OK;
+    }
+
+    for (const name of await removeLeftoverMarkerTemps(archiveDir)) {
+      log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, '.uploaded', name) });
     }
 
     await loadSdk();

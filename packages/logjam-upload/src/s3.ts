@@ -131,7 +131,10 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
     maxAttempts: 5,
     requestHandler: new smithyHttp.NodeHttpHandler({
       connectionTimeout: 5_000,
-      requestTimeout: 120_000,
+      // A connection silent this long is cut, and the request retried. (Not requestTimeout:
+      // in @smithy/node-http-handler 4 that is a whole-request limit that only logs a warning
+      // unless throwOnRequestTimeout is set, so a stalled answer would hang the upload for good.)
+      socketTimeout: 120_000,
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent(agentOptions),
     }),

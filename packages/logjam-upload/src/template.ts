@@ -70,6 +70,13 @@ export function parseTemplate(source: string): Template {
   }
   if (text) parts.push({ text });
 
+  // The key's literal folders: no leading '/', no '//', no '.' or '..' folder
+  // (a field counts as non-empty here; an empty one is dropped at render time).
+  const segments = parts.map((p) => ('text' in p ? p.text : 'F')).join('').split('/');
+  if (segments[0] === '') fail(source, "the key cannot start with '/' (s3://BUCKET/KEY-TEMPLATE, one slash after the bucket)");
+  if (segments.slice(1).some((s) => s === '')) fail(source, "the key cannot hold '//' or end with '/'");
+  if (segments.some((s) => s === '.' || s === '..')) fail(source, "the key cannot hold a '.' or '..' folder");
+
   const used = new Set(parts.flatMap((p) => ('field' in p ? [p.field] : [])));
   const missing = MANDATORY_FIELDS.filter((f) => !used.has(f));
   if (missing.length) fail(source, `missing mandatory field${missing.length > 1 ? 's' : ''} ${missing.map((f) => `{${f}}`).join(', ')}`);
@@ -102,9 +109,24 @@ export function shortHostname(hostname: string): string {
   return hostname.split('.')[0] ?? hostname;
 }
 
-/** Renders the key; throws (a per-file failure, not a usage error) when it is too long for S3. */
+/**
+ * Renders the key; throws (a per-file failure, not a usage error) when it is
+ * too long for S3 or would leave its prefix. The key always stays inside the
+ * template's literal prefix: a field that renders empty ({suffix} of a name
+ * without one) drops its folder rather than making a '//'; a field holding a
+ * '/' or rendering a '.' or '..' folder is refused.
+ */
 export function renderKey(template: Template, values: FieldValues): string {
-  const key = template.parts.map((p) => ('text' in p ? p.text : values[p.field])).join('');
+  for (const p of template.parts) {
+    if ('field' in p && values[p.field].includes('/')) throw new Error(`{${p.field}} of ${values.filename} holds a '/'; refusing to render a key from it`);
+  }
+  const segments = template.parts
+    .map((p) => ('text' in p ? p.text : values[p.field]))
+    .join('')
+    .split('/')
+    .filter((s) => s !== '');
+  if (segments.some((s) => s === '.' || s === '..')) throw new Error(`the key rendered for ${values.filename} would hold a '.' or '..' folder; refusing it`);
+  const key = segments.join('/');
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new Error(`the key rendered for ${values.filename} is longer than ${MAX_KEY_BYTES} bytes`);
   return key;
 }

@@ -8,12 +8,12 @@
 // later HEAD can recognise a multipart object, whose ETag is no MD5). The
 // marker is written only after S3 confirmed. A lost response is an unknown,
 // not a failure: HEAD tells whether the object landed.
-import { createReadStream, promises as fs } from 'node:fs';
+import { constants, createReadStream, promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
-import { ConfigError, errorCode, formatBytes, type Logger, type LogName } from '@logjam/core';
-import { archiveName, listExpired, listPending, removeUploaded, writeMarker } from './ledger.js';
+import { ConfigError, errorCode, formatBytes, oneLine, type Logger, type LogName } from '@logjam/core';
+import { archiveName, listExpired, listPending, markerDir, removeUploaded, writeMarker } from './ledger.js';
 import { loadSdk, sdk } from './sdk.js';
 import { describeError, httpStatus, isBucketError, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
@@ -140,7 +140,7 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
     const uri = s3Uri(bucket, key);
     const state = await probe(ctx, key, local);
     if (state === 'same') {
-      await writeMarker(ctx.archiveDir, log.name);
+      await mark(ctx, log.name, uri);
       ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
       return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
     }
@@ -155,14 +155,14 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
       // Someone (another host, or our own lost response) wrote the key meanwhile.
       const again = await probe(ctx, key, local);
       if (again === 'same') {
-        await writeMarker(ctx.archiveDir, log.name);
+        await mark(ctx, log.name, uri);
         ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
         return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
       }
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
       continue;
     }
-    await writeMarker(ctx.archiveDir, log.name);
+    await mark(ctx, log.name, uri);
     const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
     if (n === 0) ctx.log.info('uploaded', fields);
     else ctx.log.warn('uploaded beside a different object of the same key', { ...fields, taken: s3Uri(bucket, primaryKey) });
@@ -171,28 +171,57 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
   throw new Error(`${MAX_CONFLICTS} conflict keys are all taken`);
 }
 
+/** Writes the marker; when that fails, says that S3 has the file and what to fix (the next run only re-checks it). */
+async function mark(ctx: PassContext, name: string, uri: string): Promise<void> {
+  try {
+    await writeMarker(ctx.archiveDir, name);
+  } catch (error) {
+    const dir = markerDir(ctx.archiveDir);
+    const code = errorCode(error);
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? `make ${dir} writable by this user (uid ${process.getuid?.() ?? '?'})`
+        : code === 'ENOSPC' || code === 'EDQUOT'
+          ? `free some space for ${dir}`
+          : `check ${dir}`;
+    throw new Error(`in S3 as ${uri}, but cannot write its marker in ${dir} (${code ?? oneLine(error)}): ${fix}; the next run finds it in S3 and only writes the marker`);
+  }
+}
+
 /** Size and MD5 of the file; null when it vanished (removed by someone else meanwhile). */
 async function readLocal(ctx: PassContext, log: LogName, file: string): Promise<Local | null> {
-  let stat;
+  let handle;
   try {
-    stat = await fs.stat(file);
+    // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
+    // O_NONBLOCK: a FIFO named like one does not block the open; it is refused below.
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    // A dangling symlink still has an lstat: that is a failure, not a vanished file.
-    if (errorCode(error) === 'ENOENT' && !(await fs.lstat(file).catch(() => null))) return null;
-    throw new Error(`cannot read ${file}: ${errorCode(error) ?? String(error)}`);
+    const code = errorCode(error);
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new Error(`${file} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
+    throw new Error(`cannot read ${file}: ${code ?? String(error)}`);
   }
-  if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
-  if (stat.size < ctx.multipartThreshold) {
-    const body = await fs.readFile(file);
-    return { log, file, size: body.length, md5: createHash('md5').update(body).digest('hex'), body };
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+    if (stat.size < ctx.multipartThreshold) {
+      const body = await handle.readFile();
+      return { log, file, size: body.length, md5: createHash('md5').update(body).digest('hex'), body };
+    }
+    const hash = createHash('md5');
+    let size = 0;
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      if (ctx.signal.aborted) throw new Error('aborted');
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { log, file, size, md5: hash.digest('hex') };
+  } finally {
+    await handle.close();
   }
-  const hash = createHash('md5');
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal: ctx.signal }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { log, file, size, md5: hash.digest('hex') };
 }
 
 type ProbeState = 'missing' | 'same' | 'different' | 'unknown';

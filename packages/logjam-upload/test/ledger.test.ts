@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cleanupTmpDirs, exists, ls, tmpDir } from '../../../test/support/index.ts';
-import { listExpired, listPending, markerPath, readMarkers, removeUploaded, writeMarker } from '../src/ledger.ts';
+import { listExpired, listPending, markerPath, readMarkers, removeLeftoverMarkerTemps, removeUploaded, writeMarker } from '../src/ledger.ts';
 import { parseDuration, parseInteger, parseSize } from '../src/options.ts';
 import { sameObject } from '../src/upload.ts';
 
@@ -29,6 +29,17 @@ describe('ledger (.uploaded/ markers)', () => {
     ]);
     await writeMarker(dir, 'done-20240105T1100Z.log.gz');
     expect((await listPending(dir)).map((l) => l.name)).to.deep.equal(['a-20240105T1200Z-web1.log.gz', 'b-20240105T1300Z.log.gz']);
+  });
+
+  it('removes the marker temporary files a killed run left in .uploaded/, and nothing else', async () => {
+    const dir = await archiveDir(['a-20240105T1200Z.log.gz']);
+    expect(await removeLeftoverMarkerTemps(dir)).to.deep.equal([]);
+    await writeMarker(dir, 'a-20240105T1200Z.log.gz');
+    // What a SIGKILL between writeFileAtomic's open and rename leaves (found by the crash soak, seed 1120750484).
+    await fs.writeFile(path.join(dir, '.uploaded', '.logjam-write.21321.1ae7179544ec.tmp'), '');
+    await fs.writeFile(path.join(dir, '.uploaded', '.keep'), '');
+    expect(await removeLeftoverMarkerTemps(dir)).to.deep.equal(['.logjam-write.21321.1ae7179544ec.tmp']);
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['.keep', 'a-20240105T1200Z.log.gz']);
   });
 
   it('writes an empty marker atomically, leaving no temporary file, and creates .uploaded/ on first use', async () => {
