@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, oneLine, runService, tryLock, UsageError, waitLock, type ErrorReporter, type Lock, type Logger, type Progress } from '@logjam/core';
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
-import { removeLeftoverMarkerTemps } from './ledger.js';
+import { PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
 import type { Template } from './template.js';
 import { loadSdk } from './sdk.js';
 import { deleteUploaded, isArchivePath, plan, uploadPass, type PassContext, type PassSummary } from './upload.js';
@@ -131,6 +131,8 @@ export async function runUpload(options: RunOptions): Promise<number> {
       client,
       log,
       conditionalWrites: { supported: true },
+      listing: { supported: true },
+      scanner: new PendingScanner(archiveDir),
       onFileDone: (name, error) => {
         options.progress?.advance(sizes.get(name) ?? 0);
         if (error !== undefined) options.reporter?.capture(error, { directory: archiveDir, file: name });

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
 import { ConfigError, errorCode, formatBytes, oneLine, type Logger, type LogName } from '@logjam/core';
-import { archiveName, listExpired, listPending, markerDir, removeUploaded, writeMarker } from './ledger.js';
+import { archiveName, listExpired, listPending, markerDir, MarkerWriter, removeUploaded, type PendingScanner } from './ledger.js';
 import { loadSdk, sdk } from './sdk.js';
 import { describeError, httpStatus, isBucketError, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
@@ -46,6 +46,10 @@ export interface PassContext extends UploadSettings {
   signal: AbortSignal;
   /** Cleared when the store answers If-None-Match with 501: it has no conditional writes. */
   conditionalWrites: { supported: boolean };
+  /** Cleared when ListObjectsV2 is refused (no s3:ListBucket): HEAD per file from then on. */
+  listing?: { supported: boolean };
+  /** A service's scanner, which skips re-reading an unchanged, idle folder; without it every pass lists the folder. */
+  scanner?: PendingScanner;
   /** Called as each pending file is done with, with the error that failed it if any (progress bar, Sentry). */
   onFileDone?: (name: string, error?: unknown) => void;
 }
@@ -66,11 +70,18 @@ type Outcome = 'uploaded' | 'already' | 'conflict-uploaded' | 'conflict-already'
 
 class Fatal extends Error {}
 
+/** What one pass shares between its files: the marker writer, and the listings of key prefixes. */
+interface PassState {
+  markers: MarkerWriter;
+  lister: Lister;
+}
+
 /** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */
 export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
   const started = Date.now();
   await loadSdk();
-  const pending = await listPending(ctx.archiveDir);
+  const pending = ctx.scanner ? await ctx.scanner.list() : await listPending(ctx.archiveDir);
+  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), lister: new Lister(ctx, pending) };
   const summary: PassSummary = { pending: pending.length, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
   let next = 0;
   const worker = async () => {
@@ -78,7 +89,7 @@ export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
       const log = pending[next++]!;
       let failure: unknown;
       try {
-        const { outcome, bytes } = await uploadFile(ctx, log);
+        const { outcome, bytes } = await uploadFile(ctx, state, log);
         if (outcome === 'uploaded' || outcome === 'conflict-uploaded') {
           summary.uploaded += 1;
           summary.bytes += bytes;
@@ -127,7 +138,7 @@ interface Local {
   body?: Buffer;
 }
 
-async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Outcome; bytes: number }> {
+async function uploadFile(ctx: PassContext, pass: PassState, log: LogName): Promise<{ outcome: Outcome; bytes: number }> {
   const file = path.join(ctx.archiveDir, log.name);
   const local = await readLocal(ctx, log, file);
   if (!local) return { outcome: 'vanished', bytes: 0 };
@@ -138,9 +149,10 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
     if (ctx.signal.aborted) throw new Error('aborted');
     const key = n === 0 ? primaryKey : renderKey(ctx.template, conflictValues(log, ctx.hostname, n));
     const uri = s3Uri(bucket, key);
-    const state = await probe(ctx, key, local);
+    // The primary key of a file among many under one prefix: the prefix's listing answers, else HEAD.
+    const state = (n === 0 ? await pass.lister.lookup(key, local) : null) ?? (await probe(ctx, key, local));
     if (state === 'same') {
-      await mark(ctx, log.name, uri);
+      await mark(ctx, pass, log.name, uri);
       ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
       return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
     }
@@ -155,14 +167,14 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
       // Someone (another host, or our own lost response) wrote the key meanwhile.
       const again = await probe(ctx, key, local);
       if (again === 'same') {
-        await mark(ctx, log.name, uri);
+        await mark(ctx, pass, log.name, uri);
         ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
         return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
       }
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
       continue;
     }
-    await mark(ctx, log.name, uri);
+    await mark(ctx, pass, log.name, uri);
     const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
     if (n === 0) ctx.log.info('uploaded', fields);
     else ctx.log.warn('uploaded beside a different object of the same key', { ...fields, taken: s3Uri(bucket, primaryKey) });
@@ -172,9 +184,9 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
 }
 
 /** Writes the marker; when that fails, says that S3 has the file and what to fix (the next run only re-checks it). */
-async function mark(ctx: PassContext, name: string, uri: string): Promise<void> {
+async function mark(ctx: PassContext, pass: PassState, name: string, uri: string): Promise<void> {
   try {
-    await writeMarker(ctx.archiveDir, name);
+    await pass.markers.write(name);
   } catch (error) {
     const dir = markerDir(ctx.archiveDir);
     const code = errorCode(error);
@@ -225,6 +237,110 @@ async function readLocal(ctx: PassContext, log: LogName, file: string): Promise<
 }
 
 type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
+
+/** Pending files under one key prefix from which one listing replaces their HEADs. */
+export const LIST_MIN_FILES = 4;
+/** Listing pages (1,000 keys each) allowed per pending file of the prefix: a page costs about what a few HEADs do. */
+const FILES_PER_LIST_PAGE = 4;
+
+interface Listing {
+  /** Key -> size and ETag (lower case, no quotes). */
+  objects: Map<string, { size: number | undefined; etag: string | undefined }>;
+  /** When the listing stopped early: keys after this one (in S3's UTF-8 order) are unknown. */
+  until?: Buffer;
+}
+
+/**
+ * One ListObjectsV2 per key prefix ("folder") that holds at least
+ * LIST_MIN_FILES pending files, instead of a HEAD per file: a key the listing
+ * lacks is free (the PUT is conditional anyway, so a key taken meanwhile
+ * still answers 412), and a key listed with this file's size and MD5 as its
+ * ETag holds this very file. Anything else (a multipart ETag, an SSE-KMS one,
+ * a different object) is left to HEAD, as is everything when the listing is
+ * refused (no s3:ListBucket) or fails, and when the store has no conditional writes.
+ */
+class Lister {
+  private readonly groups = new Map<string, { prefix: string; files: number; listing?: Promise<Listing | null> }>();
+
+  constructor(
+    private readonly ctx: PassContext,
+    pending: LogName[],
+  ) {
+    const keys = new Map<string, string[]>();
+    for (const log of pending) {
+      let key: string;
+      try {
+        key = renderKey(ctx.template, fieldValues(log, ctx.hostname));
+      } catch {
+        continue; // the file fails on its own, later
+      }
+      const folder = key.slice(0, key.lastIndexOf('/') + 1);
+      const list = keys.get(folder);
+      if (list) list.push(key);
+      else keys.set(folder, [key]);
+    }
+    for (const [folder, list] of keys) {
+      if (list.length >= LIST_MIN_FILES) this.groups.set(folder, { prefix: commonPrefix(list), files: list.length });
+    }
+  }
+
+  /** What the listing says of the key: 'missing', 'same', or null when HEAD must tell. */
+  async lookup(key: string, local: { size: number; md5: string }): Promise<'missing' | 'same' | null> {
+    if (this.ctx.listing?.supported === false) return null;
+    const group = this.groups.get(key.slice(0, key.lastIndexOf('/') + 1));
+    if (!group || !key.startsWith(group.prefix)) return null;
+    group.listing ??= this.list(group.prefix, Math.max(1, Math.ceil(group.files / FILES_PER_LIST_PAGE)));
+    const listing = await group.listing;
+    if (!listing) return null;
+    const entry = listing.objects.get(key);
+    if (!entry) {
+      if (listing.until && Buffer.compare(Buffer.from(key), listing.until) > 0) return null;
+      return this.ctx.conditionalWrites.supported ? 'missing' : null;
+    }
+    return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;
+  }
+
+  private async list(prefix: string, maxPages: number): Promise<Listing | null> {
+    const objects: Listing['objects'] = new Map();
+    let token: string | undefined;
+    try {
+      for (let page = 1; ; page += 1) {
+        const out = await this.ctx.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: this.ctx.template.bucket, Prefix: prefix, ContinuationToken: token }), {
+          abortSignal: this.ctx.signal,
+        });
+        let last = '';
+        for (const object of out.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          objects.set(object.Key, { size: object.Size, etag: object.ETag?.replace(/"/g, '').toLowerCase() });
+          last = object.Key;
+        }
+        if (!out.IsTruncated || !out.NextContinuationToken) return { objects };
+        if (page >= maxPages) return { objects, until: Buffer.from(last) };
+        token = out.NextContinuationToken;
+      }
+    } catch (error) {
+      if (httpStatus(error) === 403 || s3Code(error) === 'AccessDenied') {
+        if (this.ctx.listing) this.ctx.listing.supported = false;
+        this.ctx.log.debug('listing refused (no s3:ListBucket?); asking per file (HEAD)', { prefix, error: describeError(error) });
+      } else {
+        this.ctx.log.debug('listing failed; asking per file (HEAD)', { prefix, error: describeError(error) });
+      }
+      return null;
+    }
+  }
+}
+
+/** The longest common prefix of some keys (in UTF-16 code units, cut before a lone surrogate). */
+function commonPrefix(keys: string[]): string {
+  let prefix = keys[0] ?? '';
+  for (const key of keys) {
+    let i = 0;
+    while (i < prefix.length && i < key.length && prefix.charCodeAt(i) === key.charCodeAt(i)) i += 1;
+    prefix = prefix.slice(0, i);
+  }
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? prefix.slice(0, -1) : prefix;
+}
 
 /** HEAD: is the key free, does it hold this very file, or something else? */
 async function probe(ctx: PassContext, key: string, local: Local): Promise<ProbeState> {
