@@ -4,7 +4,7 @@ import path from 'node:path';
 import { cleanupTmpDirs, exists, ls, tmpDir } from '../../../test/support/index.ts';
 import { listExpired, listPending, MarkerWriter, markerPath, PendingScanner, readMarkers, removeLeftoverMarkerTemps, removeUploaded, writeMarker } from '../src/ledger.ts';
 import { parseDuration, parseInteger, parseSize } from '../src/options.ts';
-import { sameObject } from '../src/upload.ts';
+import { ByteBudget, sameObject } from '../src/upload.ts';
 
 async function archiveDir(files: string[]): Promise<string> {
   const dir = path.join(await tmpDir(), 'archive');
@@ -152,5 +152,30 @@ describe('sameObject (HEAD compared with the local file)', () => {
   it('falls back to a single-part ETag for objects without metadata (the Python tool\'s)', () => {
     expect(sameObject({ ContentLength: 3, ETag: `"${local.md5}"` }, local)).to.equal(true);
     expect(sameObject({ ContentLength: 3, ETag: '"abc-2"' }, local)).to.equal(false);
+  });
+});
+
+describe('ByteBudget (file bodies in memory across jobs)', () => {
+  it('holds a request that would exceed the limit until enough is released; one request always proceeds', async () => {
+    const budget = new ByteBudget(10);
+    const events: string[] = [];
+    const a = await budget.acquire(6);
+    const b = budget.acquire(6).then((release) => (events.push('b'), release));
+    const c = budget.acquire(3).then((release) => (events.push('c'), release));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).to.deep.equal(['c']);
+    a();
+    a(); // a second release is a no-op
+    const releaseB = await b;
+    expect(events).to.deep.equal(['c', 'b']);
+    (await c)();
+    releaseB();
+    // Larger than the whole budget: proceeds alone.
+    const huge = await budget.acquire(50);
+    const after = budget.acquire(1).then(() => events.push('after'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).to.not.include('after');
+    huge();
+    await after;
   });
 });
