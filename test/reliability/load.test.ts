@@ -5,16 +5,15 @@
 // other number): SOAK=1 npx mocha test/reliability/load.test.ts
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { binaries, cleanupTmpDirs, runBin, tmpDir, type BinaryName } from '../support/index.ts';
 import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
-import { startS3, testClient, type TestS3 } from '../support/s3.ts';
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startFaultProxy } from '../support/proxy.ts';
+import { startS3, type TestS3 } from '../support/s3.ts';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mountTmpfs, numbered, umount } from './helpers.ts';
 
 const SOAK = process.env.SOAK === '1';
@@ -194,7 +193,7 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     s3.requests.length = 0;
     const env = { ...imdsEnv(imds.endpoint, home) };
     const template = 's3://logs/two/{prefix}/{year}/{month}/{day}/{filename}';
-    const proxy = await startAtomicConditionalProxy(s3.endpoint);
+    const proxy = await startFaultProxy({ target: s3.endpoint, conditionalWrites: true });
     const results = await Promise.all(dirs.map((dir) => runBin('logjam-upload', ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, template], { cleanEnv: true, env, timeoutMs: 120_000 })));
     await proxy.close();
     for (const r of results) expect(r.code, r.stderr).to.equal(0);
@@ -216,84 +215,9 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     // Each object written exactly once (the loser of the shared key took the conflict key).
     const puts = s3.writes().filter((r) => r.method === 'PUT');
     expect(puts, "every object written once; a refused conditional PUT never reaches the store").to.have.length(2 * PER_HOST + 2 * SHARED);
-    figures.push(`two hosts: ${2 * PER_HOST + 2 * SHARED} objects uploaded concurrently into one prefix, ${bytes} bytes verified by MD5, ${SHARED} collisions resolved by conflict keys (${proxy.preconditionFailed()} conditional PUTs refused with 412), 0 overwritten`);
+    figures.push(`two hosts: ${2 * PER_HOST + 2 * SHARED} objects uploaded concurrently into one prefix, ${bytes} bytes verified by MD5, ${SHARED} collisions resolved by conflict keys (${proxy.stats.preconditionFailed} conditional PUTs refused with 412), 0 overwritten`);
   });
 });
-
-/**
- * S3's conditional write, atomically: s3rver ignores If-None-Match, and a
- * check-then-forward proxy lets two simultaneous PUTs of one key both pass.
- * This one buffers each body and serialises the writes of a key, so that a
- * PUT with If-None-Match: * on an existing key gets 412, as from S3.
- */
-async function startAtomicConditionalProxy(upstream: string): Promise<{ endpoint: string; preconditionFailed: () => number; close(): Promise<void> }> {
-  const target = new URL(upstream);
-  const client = testClient(upstream);
-  const locks = new Map<string, Promise<void>>();
-  let refused = 0;
-  const send = (method: string, url: string, headers: http.IncomingHttpHeaders, body?: Buffer) =>
-    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      const req = http.request({ host: target.hostname, port: target.port, method, path: url, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    const url = req.url ?? '/';
-    const pathname = url.split('?')[0]!;
-    const write = req.headers['if-none-match'] === '*' && ((req.method === 'PUT' && !url.includes('partNumber=')) || (req.method === 'POST' && url.includes('uploadId=')));
-    const run = async () => {
-      if (write) {
-        const [bucket, ...key] = pathname.split('/').filter(Boolean).map(decodeURIComponent);
-        const exists = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key.join('/') })).then(() => true, () => false);
-        if (exists) {
-          refused += 1;
-          const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
-          return { status: 412, headers: { 'content-type': 'application/xml' }, body: Buffer.from(xml) };
-        }
-      }
-      return send(req.method ?? 'GET', url, req.headers, body.length ? body : undefined);
-    };
-    let answer;
-    try {
-      if (write) {
-        const before = locks.get(pathname) ?? Promise.resolve();
-        const mine = before.then(run);
-        locks.set(pathname, mine.then(() => {}, () => {}));
-        answer = await mine;
-      } else {
-        answer = await run();
-      }
-    } catch (error) {
-      res.writeHead(502);
-      return void res.end(String(error));
-    }
-    const headers = { ...answer.headers, 'content-length': String(answer.body.length) };
-    delete headers['transfer-encoding'];
-    delete headers.connection;
-    res.writeHead(answer.status, headers);
-    res.end(req.method === 'HEAD' ? undefined : answer.body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    preconditionFailed: () => refused,
-    close: () =>
-      new Promise<void>((resolve) => {
-        client.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 async function listAll(s3: TestS3, prefix: string): Promise<string[]> {
   const keys: string[] = [];

@@ -12,7 +12,8 @@
 //    - conditional writes (`conditionalWrites`): s3rver ignores
 //      If-None-Match: *; the proxy answers a PUT or CompleteMultipartUpload
 //      carrying it with 412 Precondition Failed when the key exists (checked
-//      with a HEAD of its own), as S3 does.
+//      with a HEAD of its own, under a per-key lock so that two racing
+//      writers cannot both pass), as S3 does.
 //
 // 2. Inject faults, either by `rule` (a test decides for each request) or at
 //    seeded random `faults` rates (error500, slowDown, reset, stall,
@@ -186,6 +187,22 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
   };
 
+  // The write lock of each key: a chain of promises, one link per conditional write.
+  const writeLocks = new Map<string, Promise<void>>();
+  const withKeyLock = async <T>(id: string, fn: () => Promise<T>): Promise<T> => {
+    const before = writeLocks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const chained = before.then(() => new Promise<void>((resolve) => (release = resolve)));
+    writeLocks.set(id, chained);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (writeLocks.get(id) === chained) writeLocks.delete(id);
+    }
+  };
+
   const pickFault = (req: IncomingMessage): FaultKind | null => {
     if (options.faultFilter && !options.faultFilter(req)) return null;
     if (schedule.length) return schedule.shift()!;
@@ -271,15 +288,22 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       const object = objectOf(url);
       const isWrite = method === 'PUT' && !url.includes('partNumber=');
       const isComplete = method === 'POST' && url.includes('uploadId=');
-      if (options.conditionalWrites && req.headers['if-none-match'] === '*' && object && (isWrite || isComplete) && (await keyExists(object.bucket, object.key))) {
+      const conditional = options.conditionalWrites && req.headers['if-none-match'] === '*' && object && (isWrite || isComplete);
+      const send = async () => {
+        const latency = options.latencyMs?.(req) ?? 0;
+        if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+        return forward(req, body);
+      };
+      // A conditional write checks and writes under its key's lock, so two
+      // racing writers of one key cannot both get through: S3 decides atomically.
+      const answer = conditional
+        ? await withKeyLock(`${object.bucket}/${object.key}`, async () => ((await keyExists(object.bucket, object.key)) ? null : send()))
+        : await send();
+      if (answer === null) {
         stats.preconditionFailed += 1;
         record.action = '412';
         return sendError(res, method, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
       }
-
-      const latency = options.latencyMs?.(req) ?? 0;
-      if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
-      const answer = await forward(req, body);
       if (action === 'drop-response' || fault === 'lostResponse') {
         answer.resume();
         answer.on('end', () => req.socket.destroy());
