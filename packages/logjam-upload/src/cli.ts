@@ -28,6 +28,8 @@ export class UploadCommand extends LogjamCommand {
 
       An object that already holds the key with the same content only gets its marker; a different one is never overwritten: the file goes to a conflict key beside it (PREFIX-logjam-upload-conflict-01-STAMP...).
 
+      Whether a key is taken is asked with HEAD, or, for four or more pending files under one key prefix, with one ListObjectsV2 of that prefix (HEAD still settles what the listing cannot, and everything without s3:ListBucket).
+
       Without --once it runs as a service: uploads, then waits for new archives (and rescans every --interval seconds). Credentials come from the standard AWS chain (environment, profile, SSO, web identity, ECS, EC2 instance role).
 
       Exit codes: 0 all done; 1 some file failed (the others were done); 2 bad command line or configuration (template, folder, credentials, bucket).
@@ -57,7 +59,7 @@ export class UploadCommand extends LogjamCommand {
   sseKmsKeyId = Option.String('--sse-kms-key-id', { description: 'KMS key for --sse aws:kms (default: the account\'s aws/s3 key)' });
   jobs = Option.String('--jobs', '4', { description: 'Files uploaded in parallel (default: 4)' });
   interval = Option.String('--interval', '60', { description: 'Service mode: seconds between rescans, besides reacting to new files (default: 60)' });
-  multipartThreshold = Option.String('--multipart-threshold', '8M', { description: 'Files this large or larger go multipart, in parts of this size; at least 5M (default: 8M)' });
+  multipartThreshold = Option.String('--multipart-threshold', '8M', { description: 'Files this large or larger go multipart, in parts of this size; at least 5M. Smaller files are read whole, at most 32M (or this size) of them at once across jobs (default: 8M)' });
   deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m (default: keep them)' });
   check = Option.Boolean('--check', false, { description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)' });
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });

@@ -4,7 +4,7 @@
 // records when, which is what --delete-uploaded-after goes by.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorCode, fsyncDir, parseLogName, removeIfExists, writeFileAtomic, type LogName } from '@logjam/core';
+import { errorCode, fsyncDir, parseLogName, removeIfExists, tempName, writeFileAtomic, type LogName } from '@logjam/core';
 
 export const MARKER_DIR = '.uploaded';
 
@@ -36,6 +36,73 @@ export async function writeMarker(archiveDir: string, name: string): Promise<voi
     if (errorCode(error) !== 'EEXIST') throw error;
   }
   await writeFileAtomic(markerPath(archiveDir, name), '');
+}
+
+/**
+ * The markers of one pass. Each is written atomically (an empty temp file
+ * renamed into place, as writeMarker does), and write() resolves only once the
+ * rename is durable; but the fsyncs of .uploaded/ are shared: one fsync covers
+ * every marker renamed before it started (a group commit), instead of a file
+ * fsync and a folder fsync per marker. A marker still exists only for an
+ * object S3 confirmed; one lost in a crash before its fsync only costs a
+ * re-check (HEAD or listing) on the next run.
+ */
+export class MarkerWriter {
+  private readonly dir: string;
+  private ready: Promise<void> | undefined;
+  private syncing: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+
+  constructor(private readonly archiveDir: string) {
+    this.dir = markerDir(archiveDir);
+  }
+
+  async write(name: string): Promise<void> {
+    await this.ensureDir();
+    const tmp = path.join(this.dir, tempName('logjam-write'));
+    const handle = await fs.open(tmp, 'wx', 0o644);
+    await handle.close();
+    try {
+      await fs.rename(tmp, path.join(this.dir, name));
+    } catch (error) {
+      await fs.rm(tmp, { force: true });
+      throw error;
+    }
+    await this.sync();
+  }
+
+  private ensureDir(): Promise<void> {
+    this.ready ??= (async () => {
+      try {
+        await fs.mkdir(this.dir);
+        await fsyncDir(this.archiveDir);
+      } catch (error) {
+        if (errorCode(error) !== 'EEXIST') throw error;
+      }
+    })().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  /** Resolves after an fsync of the folder that started after this call. */
+  private sync(): Promise<void> {
+    if (!this.syncing) {
+      const run = fsyncDir(this.dir).finally(() => {
+        if (this.syncing === run) this.syncing = undefined;
+      });
+      this.syncing = run;
+      return run;
+    }
+    this.queued ??= this.syncing
+      .catch(() => {})
+      .then(() => {
+        this.queued = undefined;
+        return this.sync();
+      });
+    return this.queued;
+  }
 }
 
 /** The temporary file writeMarker renames into place; a run killed in between leaves it behind. */
@@ -71,6 +138,45 @@ export async function listPending(archiveDir: string): Promise<LogName[]> {
     if (log && !markers.has(name)) pending.push(log);
   }
   return pending.sort((a, b) => a.time - b.time || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * listPending for a service's repeated passes. When a scan found nothing
+ * pending, it remembers the identity and times (mtime, ctime) of ARCHIVE_DIR
+ * and .uploaded/; while both stay the same, nothing was added, renamed or
+ * removed in either, so nothing can have become pending: the next scans answer
+ * at the cost of two stats instead of reading and parsing every name. Stamps
+ * younger than settleMs are not trusted (a change within the file system's
+ * timestamp granularity could leave them equal), nor is any scan that found
+ * pending files (a failed file is retried on every pass).
+ */
+export class PendingScanner {
+  private idle: string | undefined;
+
+  constructor(
+    private readonly archiveDir: string,
+    private readonly settleMs = 2_000,
+  ) {}
+
+  async list(): Promise<LogName[]> {
+    const now = Date.now();
+    const stamp = await dirStamp(this.archiveDir);
+    if (stamp && stamp.key === this.idle) return [];
+    const pending = await listPending(this.archiveDir);
+    this.idle = pending.length === 0 && stamp && stamp.newestMs < now - this.settleMs ? stamp.key : undefined;
+    return pending;
+  }
+}
+
+async function dirStamp(archiveDir: string): Promise<{ key: string; newestMs: number } | null> {
+  try {
+    const stats = await Promise.all([fs.stat(archiveDir, { bigint: true }), fs.stat(markerDir(archiveDir), { bigint: true }).catch((error: unknown) => (errorCode(error) === 'ENOENT' ? null : Promise.reject(error)))]);
+    const key = stats.map((s) => (s ? `${s.dev}:${s.ino}:${s.mtimeNs}:${s.ctimeNs}` : '-')).join('|');
+    const newestMs = Math.max(...stats.map((s) => (s ? Number(s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs) / 1e6 : 0)));
+    return { key, newestMs };
+  } catch {
+    return null; // listPending says what is wrong
+  }
 }
 
 export interface Expired {

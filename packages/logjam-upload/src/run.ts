@@ -7,8 +7,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, oneLine, runService, tryLock, UsageError, waitLock, type ErrorReporter, type Lock, type Logger, type Progress } from '@logjam/core';
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
-import { removeLeftoverMarkerTemps } from './ledger.js';
+import { PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
 import type { Template } from './template.js';
+import { loadSdk } from './sdk.js';
 import { deleteUploaded, isArchivePath, plan, uploadPass, type PassContext, type PassSummary } from './upload.js';
 
 export const LOCK_NAME = '.logjam-upload.lock';
@@ -95,6 +96,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
       log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, '.uploaded', name) });
     }
 
+    await loadSdk();
     const { region, source } = await resolveRegion(options.region, options.env, log);
     const endpoint = chooseEndpoint(options.endpointUrl, options.env);
     log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: template.bucket });
@@ -129,6 +131,8 @@ export async function runUpload(options: RunOptions): Promise<number> {
       client,
       log,
       conditionalWrites: { supported: true },
+      listing: { supported: true },
+      scanner: new PendingScanner(archiveDir),
       onFileDone: (name, error) => {
         options.progress?.advance(sizes.get(name) ?? 0);
         if (error !== undefined) options.reporter?.capture(error, { directory: archiveDir, file: name });

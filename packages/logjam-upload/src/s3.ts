@@ -5,13 +5,10 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { MetadataService } from '@aws-sdk/ec2-metadata-service';
-import { loadSharedConfigFiles } from '@smithy/core/config';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Logger } from '@logjam/core';
 import { createHash } from 'node:crypto';
+import { loadSdk, sdk, type CredentialProvider } from './sdk.js';
 
 /** How long the instance-metadata lookups may take off EC2, so that a laptop run is not slow. */
 export const METADATA_TIMEOUT_MS = 1000;
@@ -35,7 +32,7 @@ export async function resolveRegion(flag: string | undefined, env: Env, log: Log
   const profile = env.AWS_PROFILE || 'default';
   try {
     // The SDK's own reader of ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).
-    const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
+    const { configFile, credentialsFile } = await (await loadSdk()).config.loadSharedConfigFiles({ ignoreCache: true });
     const region = configFile[profile]?.region ?? credentialsFile[profile]?.region;
     if (region) return { region, source: `profile ${profile}` };
   } catch (error) {
@@ -49,7 +46,7 @@ export async function resolveRegion(flag: string | undefined, env: Env, log: Log
 /** The instance's region from instance metadata (IMDSv2, falling back to v1), or null within about a second. */
 export async function instanceRegion(env: Env, log: Logger): Promise<string | null> {
   if ((env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true') return null;
-  const service = new MetadataService({ httpOptions: { timeout: METADATA_TIMEOUT_MS }, retries: 0 });
+  const service = new (await loadSdk()).ec2.MetadataService({ httpOptions: { timeout: METADATA_TIMEOUT_MS }, retries: 0 });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), METADATA_TIMEOUT_MS * 1.5);
@@ -83,8 +80,8 @@ export function chooseEndpoint(flag: string | undefined, env: Env): string | und
 }
 
 /** The standard credential chain; instance metadata with a short timeout. */
-export function credentialChain() {
-  return fromNodeProviderChain({ timeout: METADATA_TIMEOUT_MS, maxRetries: 0 });
+export function credentialChain(): CredentialProvider {
+  return sdk().credentials.fromNodeProviderChain({ timeout: METADATA_TIMEOUT_MS, maxRetries: 0 });
 }
 
 /** Where the chain looks, for the message when it finds nothing. */
@@ -104,7 +101,7 @@ export function credentialSources(env: Env): string {
 }
 
 /** Resolves credentials once at start, so that having none is one clear line (exit 2). */
-export async function checkCredentials(provider: ReturnType<typeof credentialChain>, env: Env, log: Logger): Promise<void> {
+export async function checkCredentials(provider: CredentialProvider, env: Env, log: Logger): Promise<void> {
   try {
     const credentials = await provider();
     log.debug('credentials found', { accessKeyId: `${credentials.accessKeyId.slice(0, 4)}…`, expires: credentials.expiration?.toISOString() });
@@ -114,9 +111,10 @@ export async function checkCredentials(provider: ReturnType<typeof credentialCha
   }
 }
 
-export function createClient(settings: ClientSettings, credentials: ReturnType<typeof credentialChain>): S3Client {
+export function createClient(settings: ClientSettings, credentials: CredentialProvider): S3Client {
+  const { s3, http: smithyHttp } = sdk();
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets };
-  const client = new S3Client({
+  const client = new s3.S3Client({
     region: settings.region,
     credentials,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -131,7 +129,7 @@ export function createClient(settings: ClientSettings, credentials: ReturnType<t
     // The SDK's standard retry strategy: backoff with jitter on 5xx, SlowDown, timeouts, resets.
     retryMode: 'standard',
     maxAttempts: 5,
-    requestHandler: new NodeHttpHandler({
+    requestHandler: new smithyHttp.NodeHttpHandler({
       connectionTimeout: 5_000,
       // A connection silent this long is cut, and the request retried. (Not requestTimeout:
       // in @smithy/node-http-handler 4 that is a whole-request limit that only logs a warning
@@ -216,7 +214,7 @@ export type BucketAccess = 'ok' | 'limited';
 export async function checkBucket(client: S3Client, bucket: string, env: Env, signal?: AbortSignal): Promise<BucketAccess> {
   const where = client.config.endpoint ? ' at the configured endpoint' : '';
   try {
-    await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+    await client.send(new (sdk().s3.HeadBucketCommand)({ Bucket: bucket }), { abortSignal: signal });
     return 'ok';
   } catch (error) {
     if (isCredentialError(error)) throw new ConfigError(`no AWS credentials found; looked in: ${credentialSources(env)}`);
@@ -225,7 +223,7 @@ export async function checkBucket(client: S3Client, bucket: string, env: Env, si
     if (status !== 403) throw error;
   }
   try {
-    await client.send(new GetObjectCommand({ Bucket: bucket, Key: '.logjam-upload-access-check' }), { abortSignal: signal }).then((r) => r.Body?.transformToByteArray());
+    await client.send(new (sdk().s3.GetObjectCommand)({ Bucket: bucket, Key: '.logjam-upload-access-check' }), { abortSignal: signal }).then((r) => r.Body?.transformToByteArray());
     return 'ok';
   } catch (error) {
     const code = s3Code(error);

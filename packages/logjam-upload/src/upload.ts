@@ -11,10 +11,10 @@
 import { constants, createReadStream, promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { HeadObjectCommand, PutObjectCommand, type S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
 import { ConfigError, errorCode, formatBytes, oneLine, type Logger, type LogName } from '@logjam/core';
-import { archiveName, listExpired, listPending, markerDir, removeUploaded, writeMarker } from './ledger.js';
+import { archiveName, listExpired, listPending, markerDir, MarkerWriter, removeUploaded, type PendingScanner } from './ledger.js';
+import { loadSdk, sdk } from './sdk.js';
 import { describeError, httpStatus, isBucketError, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
 
@@ -46,6 +46,10 @@ export interface PassContext extends UploadSettings {
   signal: AbortSignal;
   /** Cleared when the store answers If-None-Match with 501: it has no conditional writes. */
   conditionalWrites: { supported: boolean };
+  /** Cleared when ListObjectsV2 is refused (no s3:ListBucket): HEAD per file from then on. */
+  listing?: { supported: boolean };
+  /** A service's scanner, which skips re-reading an unchanged, idle folder; without it every pass lists the folder. */
+  scanner?: PendingScanner;
   /** Called as each pending file is done with, with the error that failed it if any (progress bar, Sentry). */
   onFileDone?: (name: string, error?: unknown) => void;
 }
@@ -66,10 +70,46 @@ type Outcome = 'uploaded' | 'already' | 'conflict-uploaded' | 'conflict-already'
 
 class Fatal extends Error {}
 
+/** What one pass shares between its files: the marker writer, and the listings of key prefixes. */
+interface PassState {
+  markers: MarkerWriter;
+  lister: Lister;
+  /** Bytes of whole files held in memory for single PUTs, across all jobs. */
+  memory: ByteBudget;
+}
+
+/**
+ * Bytes of file bodies in memory at once, whatever --jobs is: 8 jobs of 7 MB
+ * files held 56 MB. Files past the budget wait for earlier ones to finish
+ * (at least one always proceeds; --multipart-threshold above it raises it).
+ */
+export const MEMORY_BUDGET = 32 * 1024 * 1024;
+
+export class ByteBudget {
+  private used = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async acquire(bytes: number): Promise<() => void> {
+    while (this.used > 0 && this.used + bytes > this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.used += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= bytes;
+      for (const wake of this.waiting.splice(0)) wake();
+    };
+  }
+}
+
 /** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */
 export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
   const started = Date.now();
-  const pending = await listPending(ctx.archiveDir);
+  await loadSdk();
+  const pending = ctx.scanner ? await ctx.scanner.list() : await listPending(ctx.archiveDir);
+  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), lister: new Lister(ctx, pending), memory: new ByteBudget(Math.max(MEMORY_BUDGET, ctx.multipartThreshold)) };
   const summary: PassSummary = { pending: pending.length, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
   let next = 0;
   const worker = async () => {
@@ -77,7 +117,7 @@ export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
       const log = pending[next++]!;
       let failure: unknown;
       try {
-        const { outcome, bytes } = await uploadFile(ctx, log);
+        const { outcome, bytes } = await uploadFile(ctx, state, log);
         if (outcome === 'uploaded' || outcome === 'conflict-uploaded') {
           summary.uploaded += 1;
           summary.bytes += bytes;
@@ -124,12 +164,22 @@ interface Local {
   md5: string;
   /** The whole file when it is small enough for a single PUT. */
   body?: Buffer;
+  /** Gives the body's bytes back to the pass's memory budget. */
+  release?: () => void;
 }
 
-async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Outcome; bytes: number }> {
+async function uploadFile(ctx: PassContext, pass: PassState, log: LogName): Promise<{ outcome: Outcome; bytes: number }> {
   const file = path.join(ctx.archiveDir, log.name);
-  const local = await readLocal(ctx, log, file);
+  const local = await readLocal(ctx, pass, log, file);
   if (!local) return { outcome: 'vanished', bytes: 0 };
+  try {
+    return await uploadLocal(ctx, pass, log, local);
+  } finally {
+    local.release?.();
+  }
+}
+
+async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, local: Local): Promise<{ outcome: Outcome; bytes: number }> {
   const bucket = ctx.template.bucket;
   const primaryKey = renderKey(ctx.template, fieldValues(log, ctx.hostname));
 
@@ -137,9 +187,10 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
     if (ctx.signal.aborted) throw new Error('aborted');
     const key = n === 0 ? primaryKey : renderKey(ctx.template, conflictValues(log, ctx.hostname, n));
     const uri = s3Uri(bucket, key);
-    const state = await probe(ctx, key, local);
+    // The primary key of a file among many under one prefix: the prefix's listing answers, else HEAD.
+    const state = (n === 0 ? await pass.lister.lookup(key, local) : null) ?? (await probe(ctx, key, local));
     if (state === 'same') {
-      await mark(ctx, log.name, uri);
+      await mark(ctx, pass, log.name, uri);
       ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
       return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
     }
@@ -154,14 +205,14 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
       // Someone (another host, or our own lost response) wrote the key meanwhile.
       const again = await probe(ctx, key, local);
       if (again === 'same') {
-        await mark(ctx, log.name, uri);
+        await mark(ctx, pass, log.name, uri);
         ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
         return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
       }
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
       continue;
     }
-    await mark(ctx, log.name, uri);
+    await mark(ctx, pass, log.name, uri);
     const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
     if (n === 0) ctx.log.info('uploaded', fields);
     else ctx.log.warn('uploaded beside a different object of the same key', { ...fields, taken: s3Uri(bucket, primaryKey) });
@@ -171,9 +222,9 @@ async function uploadFile(ctx: PassContext, log: LogName): Promise<{ outcome: Ou
 }
 
 /** Writes the marker; when that fails, says that S3 has the file and what to fix (the next run only re-checks it). */
-async function mark(ctx: PassContext, name: string, uri: string): Promise<void> {
+async function mark(ctx: PassContext, pass: PassState, name: string, uri: string): Promise<void> {
   try {
-    await writeMarker(ctx.archiveDir, name);
+    await pass.markers.write(name);
   } catch (error) {
     const dir = markerDir(ctx.archiveDir);
     const code = errorCode(error);
@@ -188,7 +239,7 @@ async function mark(ctx: PassContext, name: string, uri: string): Promise<void> 
 }
 
 /** Size and MD5 of the file; null when it vanished (removed by someone else meanwhile). */
-async function readLocal(ctx: PassContext, log: LogName, file: string): Promise<Local | null> {
+async function readLocal(ctx: PassContext, pass: PassState, log: LogName, file: string): Promise<Local | null> {
   let handle;
   try {
     // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
@@ -204,8 +255,23 @@ async function readLocal(ctx: PassContext, log: LogName, file: string): Promise<
     const stat = await handle.stat();
     if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
     if (stat.size < ctx.multipartThreshold) {
-      const body = await handle.readFile();
-      return { log, file, size: body.length, md5: createHash('md5').update(body).digest('hex'), body };
+      // One read of the size fstat gave (FileHandle.readFile would fstat again and read in chunks
+      // to EOF: a third of the per-file CPU for small archives). Archives do not change once written.
+      const release = await pass.memory.acquire(stat.size);
+      try {
+        const body = Buffer.allocUnsafe(stat.size);
+        let filled = 0;
+        while (filled < body.length) {
+          const { bytesRead } = await handle.read(body, filled, body.length - filled, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        const data = filled === body.length ? body : body.subarray(0, filled);
+        return { log, file, size: data.length, md5: createHash('md5').update(data).digest('hex'), body: data, release };
+      } catch (error) {
+        release();
+        throw error;
+      }
     }
     const hash = createHash('md5');
     let size = 0;
@@ -225,10 +291,114 @@ async function readLocal(ctx: PassContext, log: LogName, file: string): Promise<
 
 type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
 
+/** Pending files under one key prefix from which one listing replaces their HEADs. */
+export const LIST_MIN_FILES = 4;
+/** Listing pages (1,000 keys each) allowed per pending file of the prefix: a page costs about what a few HEADs do. */
+const FILES_PER_LIST_PAGE = 4;
+
+interface Listing {
+  /** Key -> size and ETag (lower case, no quotes). */
+  objects: Map<string, { size: number | undefined; etag: string | undefined }>;
+  /** When the listing stopped early: keys after this one (in S3's UTF-8 order) are unknown. */
+  until?: Buffer;
+}
+
+/**
+ * One ListObjectsV2 per key prefix ("folder") that holds at least
+ * LIST_MIN_FILES pending files, instead of a HEAD per file: a key the listing
+ * lacks is free (the PUT is conditional anyway, so a key taken meanwhile
+ * still answers 412), and a key listed with this file's size and MD5 as its
+ * ETag holds this very file. Anything else (a multipart ETag, an SSE-KMS one,
+ * a different object) is left to HEAD, as is everything when the listing is
+ * refused (no s3:ListBucket) or fails, and when the store has no conditional writes.
+ */
+class Lister {
+  private readonly groups = new Map<string, { prefix: string; files: number; listing?: Promise<Listing | null> }>();
+
+  constructor(
+    private readonly ctx: PassContext,
+    pending: LogName[],
+  ) {
+    const keys = new Map<string, string[]>();
+    for (const log of pending) {
+      let key: string;
+      try {
+        key = renderKey(ctx.template, fieldValues(log, ctx.hostname));
+      } catch {
+        continue; // the file fails on its own, later
+      }
+      const folder = key.slice(0, key.lastIndexOf('/') + 1);
+      const list = keys.get(folder);
+      if (list) list.push(key);
+      else keys.set(folder, [key]);
+    }
+    for (const [folder, list] of keys) {
+      if (list.length >= LIST_MIN_FILES) this.groups.set(folder, { prefix: commonPrefix(list), files: list.length });
+    }
+  }
+
+  /** What the listing says of the key: 'missing', 'same', or null when HEAD must tell. */
+  async lookup(key: string, local: { size: number; md5: string }): Promise<'missing' | 'same' | null> {
+    if (this.ctx.listing?.supported === false) return null;
+    const group = this.groups.get(key.slice(0, key.lastIndexOf('/') + 1));
+    if (!group || !key.startsWith(group.prefix)) return null;
+    group.listing ??= this.list(group.prefix, Math.max(1, Math.ceil(group.files / FILES_PER_LIST_PAGE)));
+    const listing = await group.listing;
+    if (!listing) return null;
+    const entry = listing.objects.get(key);
+    if (!entry) {
+      if (listing.until && Buffer.compare(Buffer.from(key), listing.until) > 0) return null;
+      return this.ctx.conditionalWrites.supported ? 'missing' : null;
+    }
+    return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;
+  }
+
+  private async list(prefix: string, maxPages: number): Promise<Listing | null> {
+    const objects: Listing['objects'] = new Map();
+    let token: string | undefined;
+    try {
+      for (let page = 1; ; page += 1) {
+        const out = await this.ctx.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: this.ctx.template.bucket, Prefix: prefix, ContinuationToken: token }), {
+          abortSignal: this.ctx.signal,
+        });
+        let last = '';
+        for (const object of out.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          objects.set(object.Key, { size: object.Size, etag: object.ETag?.replace(/"/g, '').toLowerCase() });
+          last = object.Key;
+        }
+        if (!out.IsTruncated || !out.NextContinuationToken) return { objects };
+        if (page >= maxPages) return { objects, until: Buffer.from(last) };
+        token = out.NextContinuationToken;
+      }
+    } catch (error) {
+      if (httpStatus(error) === 403 || s3Code(error) === 'AccessDenied') {
+        if (this.ctx.listing) this.ctx.listing.supported = false;
+        this.ctx.log.debug('listing refused (no s3:ListBucket?); asking per file (HEAD)', { prefix, error: describeError(error) });
+      } else {
+        this.ctx.log.debug('listing failed; asking per file (HEAD)', { prefix, error: describeError(error) });
+      }
+      return null;
+    }
+  }
+}
+
+/** The longest common prefix of some keys (in UTF-16 code units, cut before a lone surrogate). */
+function commonPrefix(keys: string[]): string {
+  let prefix = keys[0] ?? '';
+  for (const key of keys) {
+    let i = 0;
+    while (i < prefix.length && i < key.length && prefix.charCodeAt(i) === key.charCodeAt(i)) i += 1;
+    prefix = prefix.slice(0, i);
+  }
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? prefix.slice(0, -1) : prefix;
+}
+
 /** HEAD: is the key free, does it hold this very file, or something else? */
 async function probe(ctx: PassContext, key: string, local: Local): Promise<ProbeState> {
   try {
-    const head = await ctx.client.send(new HeadObjectCommand({ Bucket: ctx.template.bucket, Key: key }), { abortSignal: ctx.signal });
+    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: ctx.template.bucket, Key: key }), { abortSignal: ctx.signal });
     return sameObject(head, local) ? 'same' : 'different';
   } catch (error) {
     const status = httpStatus(error);
@@ -298,7 +468,7 @@ function commonParams(ctx: PassContext, key: string, local: Local, conditional: 
 
 async function putSingle(ctx: PassContext, key: string, local: Local, body: Buffer, conditional: boolean): Promise<void> {
   const result = await ctx.client.send(
-    new PutObjectCommand({
+    new (sdk().s3.PutObjectCommand)({
       ...commonParams(ctx, key, local, conditional),
       Body: body,
       ContentLength: body.length,
@@ -321,7 +491,7 @@ async function putMultipart(ctx: PassContext, key: string, local: Local, conditi
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const body = createReadStream(local.file, { highWaterMark: 1024 * 1024 });
   try {
-    const upload = new Upload({
+    const upload = new (sdk().storage.Upload)({
       client: ctx.client,
       params: { ...commonParams(ctx, key, local, conditional), Body: body, ContentLength: local.size },
       partSize,

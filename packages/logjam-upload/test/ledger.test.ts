@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cleanupTmpDirs, exists, ls, tmpDir } from '../../../test/support/index.ts';
-import { listExpired, listPending, markerPath, readMarkers, removeLeftoverMarkerTemps, removeUploaded, writeMarker } from '../src/ledger.ts';
+import { listExpired, listPending, MarkerWriter, markerPath, PendingScanner, readMarkers, removeLeftoverMarkerTemps, removeUploaded, writeMarker } from '../src/ledger.ts';
 import { parseDuration, parseInteger, parseSize } from '../src/options.ts';
-import { sameObject } from '../src/upload.ts';
+import { ByteBudget, sameObject } from '../src/upload.ts';
 
 async function archiveDir(files: string[]): Promise<string> {
   const dir = path.join(await tmpDir(), 'archive');
@@ -50,6 +50,60 @@ describe('ledger (.uploaded/ markers)', () => {
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['a-20240105T1200Z.log.gz']);
     expect((await fs.stat(markerPath(dir, 'a-20240105T1200Z.log.gz'))).size).to.equal(0);
     expect(await listPending(dir)).to.deep.equal([]);
+  });
+
+  it('MarkerWriter: markers written concurrently share folder fsyncs; each exists, empty, when its write resolves', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `a-20240105T${String(i % 24).padStart(2, '0')}00Z-${i}.log.gz`);
+    const dir = await archiveDir(names);
+    const writer = new MarkerWriter(dir);
+    await Promise.all(
+      names.map(async (name) => {
+        await writer.write(name);
+        expect((await fs.stat(markerPath(dir, name))).size).to.equal(0);
+      }),
+    );
+    await writer.write(names[0]!);
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([...names].sort());
+    expect(await listPending(dir)).to.deep.equal([]);
+  });
+
+  it('PendingScanner: an idle, unchanged folder is not read again; a new archive or a removed marker is seen at once', async () => {
+    const dir = await archiveDir(['a-20240105T1200Z.log.gz', 'b-20240105T1300Z.log.gz']);
+    await writeMarker(dir, 'a-20240105T1200Z.log.gz');
+    await writeMarker(dir, 'b-20240105T1300Z.log.gz');
+    // Folder mtimes put well in the past before each scan that may remember them, so that
+    // the change that follows is always visible, whatever the file system's timestamp granularity.
+    const settled = new Date(Date.now() - 60_000);
+    const settle = async () => {
+      await fs.utimes(path.join(dir, '.uploaded'), settled, settled);
+      await fs.utimes(dir, settled, settled);
+    };
+    await settle();
+    const readdir = fs.readdir;
+    let reads = 0;
+    (fs as { readdir: unknown }).readdir = (...args: Parameters<typeof fs.readdir>) => ((reads += 1), readdir(...args));
+    try {
+      // Every stamp trusted at once (ctime cannot be put back): the test does not wait.
+      const scanner = new PendingScanner(dir, -Infinity);
+      expect(await scanner.list()).to.deep.equal([]);
+      expect(reads).to.equal(2);
+      expect(await scanner.list()).to.deep.equal([]);
+      expect(await scanner.list()).to.deep.equal([]);
+      expect(reads).to.equal(2);
+      // A new archive appears: its folder's times change.
+      await fs.writeFile(path.join(dir, 'c-20240105T1400Z.log.gz'), 'c');
+      expect((await scanner.list()).map((l) => l.name)).to.deep.equal(['c-20240105T1400Z.log.gz']);
+      // Pending files are listed on every pass (a failed upload is retried).
+      expect((await scanner.list()).map((l) => l.name)).to.deep.equal(['c-20240105T1400Z.log.gz']);
+      await writeMarker(dir, 'c-20240105T1400Z.log.gz');
+      await settle();
+      expect(await scanner.list()).to.deep.equal([]);
+      // A marker removed by hand: the file is pending again.
+      await fs.rm(markerPath(dir, 'a-20240105T1200Z.log.gz'));
+      expect((await scanner.list()).map((l) => l.name)).to.deep.equal(['a-20240105T1200Z.log.gz']);
+    } finally {
+      (fs as { readdir: unknown }).readdir = readdir;
+    }
   });
 
   it('finds markers older than an age and removes the archive, then the marker', async () => {
@@ -98,5 +152,30 @@ describe('sameObject (HEAD compared with the local file)', () => {
   it('falls back to a single-part ETag for objects without metadata (the Python tool\'s)', () => {
     expect(sameObject({ ContentLength: 3, ETag: `"${local.md5}"` }, local)).to.equal(true);
     expect(sameObject({ ContentLength: 3, ETag: '"abc-2"' }, local)).to.equal(false);
+  });
+});
+
+describe('ByteBudget (file bodies in memory across jobs)', () => {
+  it('holds a request that would exceed the limit until enough is released; one request always proceeds', async () => {
+    const budget = new ByteBudget(10);
+    const events: string[] = [];
+    const a = await budget.acquire(6);
+    const b = budget.acquire(6).then((release) => (events.push('b'), release));
+    const c = budget.acquire(3).then((release) => (events.push('c'), release));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).to.deep.equal(['c']);
+    a();
+    a(); // a second release is a no-op
+    const releaseB = await b;
+    expect(events).to.deep.equal(['c', 'b']);
+    (await c)();
+    releaseB();
+    // Larger than the whole budget: proceeds alone.
+    const huge = await budget.acquire(50);
+    const after = budget.acquire(1).then(() => events.push('after'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).to.not.include('after');
+    huge();
+    await after;
   });
 });
