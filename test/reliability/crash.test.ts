@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit } from '../support/index.ts';
 import { figures } from '../support/figures.ts';
 import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
@@ -92,17 +92,6 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     await imds?.close();
     await cleanupTmpDirs();
   });
-
-  async function listAll(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const out = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
-      for (const o of out.Contents ?? []) keys.push(o.Key!);
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-    return keys.sort();
-  }
 
   it('a run killed mid-marker write: the next run removes the temporary marker file it left, and uploads', async () => {
     const dir = path.join(await tmpDir(), 'archive');
@@ -258,7 +247,7 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     let extraLines = 0;
     let bytes = 0;
     let lines = 0;
-    const keys = await listAll(`${PREFIX}/`);
+    const keys = await s3.keys(BUCKET, `${PREFIX}/`);
     for (const key of keys) {
       const out = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       const gz = Buffer.from(await out.Body!.transformToByteArray());

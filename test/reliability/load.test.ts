@@ -13,7 +13,6 @@ import { binaries, cleanupTmpDirs, runBin, tmpDir, type BinaryName } from '../su
 import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
 import { startFaultProxy } from '../support/proxy.ts';
 import { startS3, type TestS3 } from '../support/s3.ts';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mountTmpfs, numbered, umount } from './helpers.ts';
 
 const SOAK = process.env.SOAK === '1';
@@ -198,7 +197,7 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     await proxy.close();
     for (const r of results) expect(r.code, r.stderr).to.equal(0);
 
-    const keys = (await listAll(s3, 'two/')).sort();
+    const keys = (await s3.keys('logs', 'two/')).sort();
     const sharedKeys = keys.filter((k) => k.includes('shared-'));
     const wanted = shared.flatMap((name) => [`two/shared/2024/03/01/${name}`, `two/shared/2024/03/01/${name.replace('shared-', 'shared-logjam-upload-conflict-01-')}`]);
     expect(sharedKeys).to.deep.equal(wanted.sort());
@@ -219,13 +218,3 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
   });
 });
 
-async function listAll(s3: TestS3, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await s3.client.send(new ListObjectsV2Command({ Bucket: 'logs', Prefix: prefix, ContinuationToken: token }));
-    for (const o of out.Contents ?? []) keys.push(o.Key!);
-    token = out.NextContinuationToken;
-  } while (token);
-  return keys;
-}

@@ -11,7 +11,6 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { cleanupTmpDirs, ls, runBin, startBin, tmpDir, waitExit, waitFor } from '../support/index.ts';
 import { figures } from '../support/figures.ts';
 import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
@@ -68,21 +67,10 @@ describe('faults from S3: errors, resets, stalls, truncated and lost responses, 
     return dir;
   }
 
-  async function listAll(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const out = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
-      for (const o of out.Contents ?? []) keys.push(o.Key!);
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-    return keys.sort();
-  }
-
   /** Every file is at its own key, byte for byte, and nothing else is under the prefix (no conflict copy). */
   async function expectExactly(tag: string, files: Map<string, Buffer>): Promise<void> {
     const keyOf = (name: string) => `${tag}/app/${name.slice(4, 8)}/${name.slice(8, 10)}/${name.slice(10, 12)}/${name}`;
-    expect(await listAll(`${tag}/`), `keys under ${tag}/\n${context()}`).to.deep.equal([...files.keys()].map(keyOf).sort());
+    expect(await s3.keys(BUCKET, `${tag}/`), `keys under ${tag}/\n${context()}`).to.deep.equal([...files.keys()].map(keyOf).sort());
     for (const [name, bytes] of files) {
       const stored = await s3.download(BUCKET, keyOf(name));
       expect(stored.equals(bytes), `${keyOf(name)}: ${stored.length} bytes stored, ${bytes.length} local\n${context()}`).to.equal(true);

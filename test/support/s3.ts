@@ -42,8 +42,8 @@ export interface TestS3 {
   download(bucket: string, key: string): Promise<Buffer>;
   /** HEAD, or null when there is no such key. */
   head(bucket: string, key: string): Promise<HeadObjectCommandOutput | null>;
-  /** Every key in the bucket, sorted. */
-  keys(bucket: string): Promise<string[]>;
+  /** Every key in the bucket (under `prefix`), sorted: all pages of the listing, not only the first 1,000. */
+  keys(bucket: string, prefix?: string): Promise<string[]>;
   put(bucket: string, key: string, body: string | Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
@@ -81,9 +81,15 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
         throw error;
       }
     },
-    async keys(bucket) {
-      const out = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-      return (out.Contents ?? []).map((o) => o.Key!).sort();
+    async keys(bucket, prefix) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of out.Contents ?? []) keys.push(o.Key!);
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+      return keys.sort();
     },
     async put(bucket, key, body) {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
