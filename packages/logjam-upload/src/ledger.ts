@@ -2,7 +2,9 @@
 // per archive that S3 confirmed, exactly as the Python tool kept it. A marker
 // is written atomically and only after S3 confirmed the upload; its mtime
 // records when, which is what --delete-uploaded-after goes by.
-import { promises as fs } from 'node:fs';
+import { close, constants, open, promises as fs } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { errorCode, fsyncDir, parseLogName, removeIfExists, tempName, writeFileAtomic, type LogName } from '@logjam/core';
 
@@ -14,6 +16,21 @@ export function markerDir(archiveDir: string): string {
 
 export function markerPath(archiveDir: string, name: string): string {
   return path.join(markerDir(archiveDir), name);
+}
+
+/** Least time between two fsyncs of .uploaded/ (see MarkerWriter.sync). */
+export const SYNC_SPACING_MS = 50;
+
+const openFd = promisify(open);
+const closeFd = promisify(close);
+
+/**
+ * Creates an empty file that must not exist yet (EEXIST otherwise; never
+ * follows a link). Plain descriptors rather than a FileHandle: a marker per
+ * uploaded file, and a FileHandle costs about twice the CPU to open and close.
+ */
+async function createEmpty(file: string): Promise<void> {
+  await closeFd(await openFd(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644));
 }
 
 /** Names that have a marker. */
@@ -39,36 +56,59 @@ export async function writeMarker(archiveDir: string, name: string): Promise<voi
 }
 
 /**
- * The markers of one pass. Each is written atomically (an empty temp file
- * renamed into place, as writeMarker does), and write() resolves only once the
- * rename is durable; but the fsyncs of .uploaded/ are shared: one fsync covers
- * every marker renamed before it started (a group commit), instead of a file
- * fsync and a folder fsync per marker. A marker still exists only for an
- * object S3 confirmed; one lost in a crash before its fsync only costs a
+ * The markers of one pass. A marker is an empty file, so creating it with
+ * O_EXCL is already atomic: no temporary file and rename (a name that is
+ * somehow taken is replaced atomically, through a temporary file). The fsyncs
+ * of .uploaded/ are shared: one fsync covers every marker created before it
+ * started (a group commit), and create() does not wait for it, so an upload
+ * job moves on to its next file while the folder is synced; the pass counts a
+ * file as done only once `durable` resolved. A marker still exists only for
+ * an object S3 confirmed; one lost in a crash before its fsync only costs a
  * re-check (HEAD or listing) on the next run.
  */
 export class MarkerWriter {
   private readonly dir: string;
   private ready: Promise<void> | undefined;
-  private syncing: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
+  /** The fsync in progress, and the one that will follow it (which new markers join). */
+  private running: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+  private lastSyncEnd = 0;
 
   constructor(private readonly archiveDir: string) {
     this.dir = markerDir(archiveDir);
   }
 
-  async write(name: string): Promise<void> {
+  /** Creates the marker; `durable` resolves after an fsync of the folder that started after it was created. */
+  async create(name: string): Promise<{ durable: Promise<void> }> {
     await this.ensureDir();
-    const tmp = path.join(this.dir, tempName('logjam-write'));
-    const handle = await fs.open(tmp, 'wx', 0o644);
-    await handle.close();
+    const file = path.join(this.dir, name);
     try {
-      await fs.rename(tmp, path.join(this.dir, name));
+      await createEmpty(file);
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw error;
+      await this.replace(file);
+    }
+    const durable = this.sync();
+    // The caller may attach its handlers a little later; a failed fsync is its to report.
+    durable.catch(() => {});
+    return { durable };
+  }
+
+  /** create(), then waits until the marker is durable. */
+  async write(name: string): Promise<void> {
+    await (await this.create(name)).durable;
+  }
+
+  /** A fresh empty marker in place of whatever holds the name (a file, a link), atomically. */
+  private async replace(file: string): Promise<void> {
+    const tmp = path.join(this.dir, tempName('logjam-write'));
+    await createEmpty(tmp);
+    try {
+      await fs.rename(tmp, file);
     } catch (error) {
       await fs.rm(tmp, { force: true });
       throw error;
     }
-    await this.sync();
   }
 
   private ensureDir(): Promise<void> {
@@ -86,26 +126,31 @@ export class MarkerWriter {
     return this.ready;
   }
 
-  /** Resolves after an fsync of the folder that started after this call. */
+  /**
+   * Resolves after an fsync of the folder that started after this call. The
+   * fsyncs run one at a time, at least SYNC_SPACING_MS apart (from the end of
+   * one to the start of the next): each forces a journal commit, which the
+   * whole file system pays for, and nobody waits on a single marker.
+   */
   private sync(): Promise<void> {
-    if (!this.syncing) {
+    this.next ??= (async () => {
+      await this.running?.catch(() => {});
+      const wait = this.lastSyncEnd + SYNC_SPACING_MS - Date.now();
+      if (wait > 0) await delay(wait);
+      // Markers created from here on are not covered by the fsync below: they schedule the next one.
+      this.next = undefined;
       const run = fsyncDir(this.dir).finally(() => {
-        if (this.syncing === run) this.syncing = undefined;
+        this.lastSyncEnd = Date.now();
+        if (this.running === run) this.running = undefined;
       });
-      this.syncing = run;
+      this.running = run;
       return run;
-    }
-    this.queued ??= this.syncing
-      .catch(() => {})
-      .then(() => {
-        this.queued = undefined;
-        return this.sync();
-      });
-    return this.queued;
+    })();
+    return this.next;
   }
 }
 
-/** The temporary file writeMarker renames into place; a run killed in between leaves it behind. */
+/** The temporary file that replaces a taken marker name (and that writeMarker renames into place); a run killed in between leaves it behind. */
 const MARKER_TEMP = /^\.logjam-write\.\d+\.[0-9a-f]+\.tmp$/;
 
 /** Removes marker temporary files left by a killed run. Call with the archive folder's lock held. */

@@ -102,7 +102,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
     log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: template.bucket });
     const credentials = credentialChain();
     await checkCredentials(credentials, options.env, log);
-    client = createClient({ region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env }, credentials);
+    client = createClient({ region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal: stop.signal }, credentials);
 
     // Start-up check: configuration errors are exit 2 in both modes.
     let bucketChecked = false;

@@ -41,6 +41,7 @@ export interface UploadSettings {
 }
 
 export interface PassContext extends UploadSettings {
+  /** Made by createClient with the same stop signal as `signal`: it aborts the requests in flight. */
   client: S3Client;
   log: Logger;
   signal: AbortSignal;
@@ -112,35 +113,56 @@ export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
   const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), lister: new Lister(ctx, pending), memory: new ByteBudget(Math.max(MEMORY_BUDGET, ctx.multipartThreshold)) };
   const summary: PassSummary = { pending: pending.length, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
   let next = 0;
+  /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
+  const settling: Array<Promise<void>> = [];
+  const count = (outcome: Outcome, bytes: number) => {
+    if (outcome === 'uploaded' || outcome === 'conflict-uploaded') {
+      summary.uploaded += 1;
+      summary.bytes += bytes;
+    }
+    if (outcome === 'already' || outcome === 'conflict-already') summary.alreadyThere += 1;
+    if (outcome.startsWith('conflict')) summary.conflicts += 1;
+  };
+  const fail = (log: LogName, error: unknown): unknown => {
+    if (ctx.signal.aborted) {
+      ctx.log.info('upload interrupted; no marker written', { file: log.name });
+      summary.notDone += 1;
+      return undefined;
+    }
+    if (error instanceof Fatal) {
+      summary.fatal ??= new ConfigError(error.message);
+      summary.notDone += 1;
+      return undefined;
+    }
+    return failed(log, error);
+  };
+  const failed = (log: LogName, error: unknown): unknown => {
+    ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
+    summary.failed += 1;
+    return error;
+  };
   const worker = async () => {
     while (next < pending.length && !ctx.signal.aborted && !summary.fatal) {
       const log = pending[next++]!;
-      let failure: unknown;
       try {
-        const { outcome, bytes } = await uploadFile(ctx, state, log);
-        if (outcome === 'uploaded' || outcome === 'conflict-uploaded') {
-          summary.uploaded += 1;
-          summary.bytes += bytes;
-        }
-        if (outcome === 'already' || outcome === 'conflict-already') summary.alreadyThere += 1;
-        if (outcome.startsWith('conflict')) summary.conflicts += 1;
+        const { outcome, bytes, durable } = await uploadFile(ctx, state, log);
+        // The job moves on; the file counts once its marker is durable (one fsync covers many).
+        settling.push(
+          durable.then(
+            () => {
+              count(outcome, bytes);
+              ctx.onFileDone?.(log.name);
+            },
+            (error: unknown) => ctx.onFileDone?.(log.name, failed(log, error)),
+          ),
+        );
       } catch (error) {
-        if (ctx.signal.aborted) {
-          ctx.log.info('upload interrupted; no marker written', { file: log.name });
-          summary.notDone += 1;
-        } else if (error instanceof Fatal) {
-          summary.fatal ??= new ConfigError(error.message);
-          summary.notDone += 1;
-        } else {
-          ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
-          summary.failed += 1;
-          failure = error;
-        }
+        ctx.onFileDone?.(log.name, fail(log, error));
       }
-      ctx.onFileDone?.(log.name, failure);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));
+  await Promise.all(settling);
   summary.notDone += pending.length - Math.min(next, pending.length);
   const fields = {
     pending: summary.pending,
@@ -168,10 +190,17 @@ interface Local {
   release?: () => void;
 }
 
-async function uploadFile(ctx: PassContext, pass: PassState, log: LogName): Promise<{ outcome: Outcome; bytes: number }> {
+/** What became of one file; `durable` resolves once its marker (if any) is durable, and rejects with what to fix if it cannot be. */
+interface FileResult {
+  outcome: Outcome;
+  bytes: number;
+  durable: Promise<void>;
+}
+
+async function uploadFile(ctx: PassContext, pass: PassState, log: LogName): Promise<FileResult> {
   const file = path.join(ctx.archiveDir, log.name);
   const local = await readLocal(ctx, pass, log, file);
-  if (!local) return { outcome: 'vanished', bytes: 0 };
+  if (!local) return { outcome: 'vanished', bytes: 0, durable: Promise.resolve() };
   try {
     return await uploadLocal(ctx, pass, log, local);
   } finally {
@@ -179,7 +208,7 @@ async function uploadFile(ctx: PassContext, pass: PassState, log: LogName): Prom
   }
 }
 
-async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, local: Local): Promise<{ outcome: Outcome; bytes: number }> {
+async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, local: Local): Promise<FileResult> {
   const bucket = ctx.template.bucket;
   const primaryKey = renderKey(ctx.template, fieldValues(log, ctx.hostname));
 
@@ -190,9 +219,9 @@ async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, loca
     // The primary key of a file among many under one prefix: the prefix's listing answers, else HEAD.
     const state = (n === 0 ? await pass.lister.lookup(key, local) : null) ?? (await probe(ctx, key, local));
     if (state === 'same') {
-      await mark(ctx, pass, log.name, uri);
+      const { durable } = await mark(ctx, pass, log.name, uri);
       ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
-      return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
+      return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0, durable };
     }
     if (state === 'different') {
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
@@ -205,27 +234,29 @@ async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, loca
       // Someone (another host, or our own lost response) wrote the key meanwhile.
       const again = await probe(ctx, key, local);
       if (again === 'same') {
-        await mark(ctx, pass, log.name, uri);
+        const { durable } = await mark(ctx, pass, log.name, uri);
         ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
-        return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0 };
+        return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0, durable };
       }
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
       continue;
     }
-    await mark(ctx, pass, log.name, uri);
+    const { durable } = await mark(ctx, pass, log.name, uri);
     const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
     if (n === 0) ctx.log.info('uploaded', fields);
     else ctx.log.warn('uploaded beside a different object of the same key', { ...fields, taken: s3Uri(bucket, primaryKey) });
-    return { outcome: n === 0 ? 'uploaded' : 'conflict-uploaded', bytes: local.size };
+    return { outcome: n === 0 ? 'uploaded' : 'conflict-uploaded', bytes: local.size, durable };
   }
   throw new Error(`${MAX_CONFLICTS} conflict keys are all taken`);
 }
 
-/** Writes the marker; when that fails, says that S3 has the file and what to fix (the next run only re-checks it). */
-async function mark(ctx: PassContext, pass: PassState, name: string, uri: string): Promise<void> {
-  try {
-    await pass.markers.write(name);
-  } catch (error) {
+/**
+ * Creates the marker, and returns the promise that it becomes durable. When
+ * either fails, the error says that S3 has the file and what to fix (the next
+ * run only re-checks it).
+ */
+async function mark(ctx: PassContext, pass: PassState, name: string, uri: string): Promise<{ durable: Promise<void> }> {
+  const explain = (error: unknown) => {
     const dir = markerDir(ctx.archiveDir);
     const code = errorCode(error);
     const fix =
@@ -234,8 +265,15 @@ async function mark(ctx: PassContext, pass: PassState, name: string, uri: string
         : code === 'ENOSPC' || code === 'EDQUOT'
           ? `free some space for ${dir}`
           : `check ${dir}`;
-    throw new Error(`in S3 as ${uri}, but cannot write its marker in ${dir} (${code ?? oneLine(error)}): ${fix}; the next run finds it in S3 and only writes the marker`);
+    return new Error(`in S3 as ${uri}, but cannot write its marker in ${dir} (${code ?? oneLine(error)}): ${fix}; the next run finds it in S3 and only writes the marker`);
+  };
+  let durable: Promise<void>;
+  try {
+    ({ durable } = await pass.markers.create(name));
+  } catch (error) {
+    throw explain(error);
   }
+  return { durable: durable.catch((error: unknown) => Promise.reject(explain(error))) };
 }
 
 /** Size and MD5 of the file; null when it vanished (removed by someone else meanwhile). */
@@ -358,9 +396,7 @@ class Lister {
     let token: string | undefined;
     try {
       for (let page = 1; ; page += 1) {
-        const out = await this.ctx.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: this.ctx.template.bucket, Prefix: prefix, ContinuationToken: token }), {
-          abortSignal: this.ctx.signal,
-        });
+        const out = await this.ctx.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: this.ctx.template.bucket, Prefix: prefix, ContinuationToken: token }));
         let last = '';
         for (const object of out.Contents ?? []) {
           if (object.Key === undefined) continue;
@@ -398,7 +434,7 @@ function commonPrefix(keys: string[]): string {
 /** HEAD: is the key free, does it hold this very file, or something else? */
 async function probe(ctx: PassContext, key: string, local: Local): Promise<ProbeState> {
   try {
-    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: ctx.template.bucket, Key: key }), { abortSignal: ctx.signal });
+    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: ctx.template.bucket, Key: key }));
     return sameObject(head, local) ? 'same' : 'different';
   } catch (error) {
     const status = httpStatus(error);
@@ -474,7 +510,6 @@ async function putSingle(ctx: PassContext, key: string, local: Local, body: Buff
       ContentLength: body.length,
       ContentMD5: Buffer.from(local.md5, 'hex').toString('base64'),
     }),
-    { abortSignal: ctx.signal },
   );
   // The store checked Content-MD5; where the ETag is the MD5 (no KMS), check it too.
   const etag = result.ETag?.replace(/"/g, '').toLowerCase();

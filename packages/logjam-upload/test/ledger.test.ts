@@ -67,6 +67,25 @@ describe('ledger (.uploaded/ markers)', () => {
     expect(await listPending(dir)).to.deep.equal([]);
   });
 
+  it('MarkerWriter.create: the marker exists when it resolves, before its fsync; a name held by a link becomes an empty marker, the target untouched', async () => {
+    const names = ['a-20240105T1200Z.log.gz', 'b-20240105T1300Z.log.gz'];
+    const dir = await archiveDir(names);
+    const writer = new MarkerWriter(dir);
+    const { durable } = await writer.create(names[0]!);
+    expect((await fs.stat(markerPath(dir, names[0]!))).size).to.equal(0);
+    await durable;
+    // Something already holds the second name: a link to a file that must not be truncated or followed.
+    const target = path.join(await tmpDir(), 'precious.txt');
+    await fs.writeFile(target, 'keep me\n');
+    await fs.symlink(target, markerPath(dir, names[1]!));
+    await writer.write(names[1]!);
+    const marker = await fs.lstat(markerPath(dir, names[1]!));
+    expect(marker.isFile() && marker.size).to.equal(0);
+    expect(await fs.readFile(target, 'utf8')).to.equal('keep me\n');
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(names);
+    expect(await listPending(dir)).to.deep.equal([]);
+  });
+
   it('PendingScanner: an idle, unchanged folder is not read again; a new archive or a removed marker is seen at once', async () => {
     const dir = await archiveDir(['a-20240105T1200Z.log.gz', 'b-20240105T1300Z.log.gz']);
     await writeMarker(dir, 'a-20240105T1200Z.log.gz');
