@@ -8,7 +8,7 @@ import { uploadBacklog } from './monitor.js';
 import { parseDuration, parseInteger, parseSize } from './options.js';
 import { checkArchiveDir, runUpload } from './run.js';
 import { parseTemplate } from './template.js';
-import { MIN_PART_SIZE } from './upload.js';
+import { MAX_PUT_SIZE, MIN_PART_SIZE } from './upload.js';
 import { installWarningFilter, isNodeVersionWarning, routeWarnings } from './warnings.js';
 
 // Before any SDK client exists: its Node 20 warning must not reach cron's mail.
@@ -59,7 +59,11 @@ export class UploadCommand extends LogjamCommand {
   sseKmsKeyId = Option.String('--sse-kms-key-id', { description: 'KMS key for --sse aws:kms (default: the account\'s aws/s3 key)' });
   jobs = Option.String('--jobs', '4', { description: 'Files uploaded in parallel (default: 4)' });
   interval = Option.String('--interval', '60', { description: 'Service mode: seconds between rescans, besides reacting to new files (default: 60)' });
-  multipartThreshold = Option.String('--multipart-threshold', '8M', { description: 'Files this large or larger go multipart, in parts of this size; at least 5M. Smaller files are read whole, at most 32M (or this size) of them at once across jobs (default: 8M)' });
+  // 200M, as rclone: below it one PUT streamed from the file is faster than
+  // parts (one request, nothing for the store to join), leaves no unfinished
+  // upload behind after a kill, and gets a plain MD5 ETag that a listing can check.
+  multipartThreshold = Option.String('--multipart-threshold', '200M', { description: 'Files this large or larger go multipart; smaller ones in one PUT streamed from disk (as rclone; 5M to 5G) (default: 200M)' });
+  partSize = Option.String('--part-size', '8M', { description: 'Size of the parts of a multipart upload, 5M to 5G; each multipart upload holds about 3 parts in memory (default: 8M)' });
   deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m (default: keep them)' });
   check = Option.Boolean('--check', false, { description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)' });
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });
@@ -103,7 +107,9 @@ export class UploadCommand extends LogjamCommand {
     if (this.sseKmsKeyId !== undefined && this.sse !== 'aws:kms') throw new UsageError('--sse-kms-key-id needs --sse aws:kms');
     if (this.storageClass !== undefined && !/^[A-Z_]+$/.test(this.storageClass)) throw new UsageError(`--storage-class takes a class such as STANDARD_IA, not '${this.storageClass}'`);
     const multipartThreshold = parseSize('--multipart-threshold', this.multipartThreshold);
-    if (multipartThreshold < MIN_PART_SIZE) throw new UsageError(`--multipart-threshold must be at least 5M (S3's smallest part), not '${this.multipartThreshold}'`);
+    if (multipartThreshold < MIN_PART_SIZE || multipartThreshold > MAX_PUT_SIZE) throw new UsageError(`--multipart-threshold must be from 5M (S3's smallest part) to 5G (S3's largest single PUT), not '${this.multipartThreshold}'`);
+    const partSize = parseSize('--part-size', this.partSize);
+    if (partSize < MIN_PART_SIZE || partSize > MAX_PUT_SIZE) throw new UsageError(`--part-size must be from 5M to 5G (S3's part sizes), not '${this.partSize}'`);
     if (this.endpointUrl !== undefined && !/^https?:\/\/[^/]+/.test(this.endpointUrl)) throw new UsageError(`--endpoint-url takes an http:// or https:// URL, not '${this.endpointUrl}'`);
     return runUpload({
       archiveDir: this.archiveDir,
@@ -119,6 +125,7 @@ export class UploadCommand extends LogjamCommand {
       jobs: parseInteger('--jobs', this.jobs, 1, 64),
       intervalMs: parseInteger('--interval', this.interval, 1, 86_400) * 1000,
       multipartThreshold,
+      partSize,
       deleteUploadedAfterMs: this.deleteUploadedAfter === undefined ? undefined : parseDuration('--delete-uploaded-after', this.deleteUploadedAfter),
       env: process.env,
       log,

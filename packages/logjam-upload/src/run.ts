@@ -28,6 +28,7 @@ export interface RunOptions {
   jobs: number;
   intervalMs: number;
   multipartThreshold: number;
+  partSize: number;
   deleteUploadedAfterMs?: number | undefined;
   env: NodeJS.ProcessEnv;
   hostname?: string;
@@ -125,6 +126,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
       hostname,
       jobs: options.jobs,
       multipartThreshold: options.multipartThreshold,
+      partSize: options.partSize,
       storageClass: options.storageClass,
       sse: options.sse,
       sseKmsKeyId: options.sseKmsKeyId,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Logger } from '@logjam/core';
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { loadSdk, sdk, type CredentialProvider } from './sdk.js';
 
 /** How long the instance-metadata lookups may take off EC2, so that a laptop run is not slow. */
@@ -153,7 +154,44 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
     }),
   });
   addContentMd5(client);
+  reopenFileBodies(client);
   return client;
+}
+
+/**
+ * The body of a PutObject that streams a file from disk. The SDK does not
+ * retry a request whose body is a stream (it could not send it again), so
+ * the request carries this instead, and every attempt, retries included, gets
+ * a fresh stream of the file just before it goes out (reopenFileBodies).
+ */
+export class FileBody {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+  ) {}
+}
+
+/** Read size when streaming a file to S3. */
+export const STREAM_CHUNK = 1024 * 1024;
+
+/** Opens a FileBody for each attempt of a request (this step runs after the retry step), and closes it after. */
+export function reopenFileBodies(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { body?: unknown } | undefined;
+      if (!request || !(request.body instanceof FileBody)) return next(args);
+      const { path: file, size } = request.body;
+      const stream = createReadStream(file, { highWaterMark: STREAM_CHUNK, start: 0, end: Math.max(0, size - 1) });
+      try {
+        // A copy of the request for this attempt: the retry step keeps the FileBody for the next one.
+        const attempt = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as object, request, { body: size === 0 ? Buffer.alloc(0) : stream });
+        return await next({ ...args, request: attempt });
+      } finally {
+        stream.destroy();
+      }
+    },
+    { step: 'deserialize', priority: 'low', name: 'logjamReopenFileBodies', override: true },
+  );
 }
 
 /**

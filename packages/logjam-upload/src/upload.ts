@@ -15,14 +15,17 @@ import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/clie
 import { ConfigError, errorCode, formatBytes, oneLine, type Logger, type LogName } from '@logjam/core';
 import { archiveName, listExpired, listPending, markerDir, MarkerWriter, removeUploaded, type PendingScanner } from './ledger.js';
 import { loadSdk, sdk } from './sdk.js';
-import { describeError, httpStatus, isBucketError, s3Code } from './s3.js';
+import { describeError, FileBody, httpStatus, isBucketError, s3Code, STREAM_CHUNK } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
 
 /** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
 export const MD5_METADATA = 'logjam-md5';
 /** S3's smallest part. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const DEFAULT_MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+/** S3's largest single PUT, and largest part. */
+export const MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024;
+/** Files up to this size are read whole into memory (one read serves the MD5 and the PUT); larger ones are streamed. */
+export const WHOLE_FILE_MAX = 1024 * 1024;
 const MAX_PARTS = 10_000;
 /** Parts of one multipart upload in flight at once: memory is about (this + 1) × part size per job. */
 const PARTS_IN_FLIGHT = 2;
@@ -33,8 +36,10 @@ export interface UploadSettings {
   template: Template;
   hostname: string;
   jobs: number;
-  /** Files this size or larger go multipart, in parts of this size (or larger, to stay within 10,000 parts). */
+  /** Files this size or larger go multipart; smaller ones go in one PUT. */
   multipartThreshold: number;
+  /** Size of the parts of a multipart upload (never more than multipartThreshold; larger to stay within 10,000 parts). */
+  partSize: number;
   storageClass?: string | undefined;
   sse?: string | undefined;
   sseKmsKeyId?: string | undefined;
@@ -80,9 +85,8 @@ interface PassState {
 }
 
 /**
- * Bytes of file bodies in memory at once, whatever --jobs is: 8 jobs of 7 MB
- * files held 56 MB. Files past the budget wait for earlier ones to finish
- * (at least one always proceeds; --multipart-threshold above it raises it).
+ * Bytes of small files' bodies in memory at once, whatever --jobs is. Files
+ * past the budget wait for earlier ones to finish (at least one always proceeds).
  */
 export const MEMORY_BUDGET = 32 * 1024 * 1024;
 
@@ -110,7 +114,7 @@ export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
   const started = Date.now();
   await loadSdk();
   const pending = ctx.scanner ? await ctx.scanner.list() : await listPending(ctx.archiveDir);
-  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), lister: new Lister(ctx, pending), memory: new ByteBudget(Math.max(MEMORY_BUDGET, ctx.multipartThreshold)) };
+  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET) };
   const summary: PassSummary = { pending: pending.length, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
   let next = 0;
   /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
@@ -184,7 +188,7 @@ interface Local {
   file: string;
   size: number;
   md5: string;
-  /** The whole file when it is small enough for a single PUT. */
+  /** The whole file, when it is small (WHOLE_FILE_MAX); larger files are streamed from disk. */
   body?: Buffer;
   /** Gives the body's bytes back to the pass's memory budget. */
   release?: () => void;
@@ -292,7 +296,7 @@ async function readLocal(ctx: PassContext, pass: PassState, log: LogName, file: 
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
-    if (stat.size < ctx.multipartThreshold) {
+    if (stat.size <= WHOLE_FILE_MAX) {
       // One read of the size fstat gave (FileHandle.readFile would fstat again and read in chunks
       // to EOF: a third of the per-file CPU for small archives). Archives do not change once written.
       const release = await pass.memory.acquire(stat.size);
@@ -463,7 +467,7 @@ async function put(ctx: PassContext, key: string, local: Local): Promise<'done' 
   for (;;) {
     const conditional = ctx.conditionalWrites.supported;
     try {
-      if (local.body) await putSingle(ctx, key, local, local.body, conditional);
+      if (local.body || local.size < ctx.multipartThreshold) await putSingle(ctx, key, local, conditional);
       else await putMultipart(ctx, key, local, conditional);
       return 'done';
     } catch (error) {
@@ -502,12 +506,18 @@ function commonParams(ctx: PassContext, key: string, local: Local, conditional: 
   };
 }
 
-async function putSingle(ctx: PassContext, key: string, local: Local, body: Buffer, conditional: boolean): Promise<void> {
+/**
+ * One PUT: the small file's bytes, or the file streamed from disk (a FileBody,
+ * which the client opens afresh for every attempt, so that the SDK's retries
+ * work as for bytes in memory). The store checks the bytes against Content-MD5.
+ */
+async function putSingle(ctx: PassContext, key: string, local: Local, conditional: boolean): Promise<void> {
   const result = await ctx.client.send(
     new (sdk().s3.PutObjectCommand)({
       ...commonParams(ctx, key, local, conditional),
-      Body: body,
-      ContentLength: body.length,
+      // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
+      Body: local.body ?? (new FileBody(local.file, local.size) as unknown as Uint8Array),
+      ContentLength: local.size,
       ContentMD5: Buffer.from(local.md5, 'hex').toString('base64'),
     }),
   );
@@ -520,11 +530,11 @@ async function putSingle(ctx: PassContext, key: string, local: Local, body: Buff
 
 /** Multipart via lib-storage, each part a buffer with its own Content-MD5; memory bounded by the part size. */
 async function putMultipart(ctx: PassContext, key: string, local: Local, conditional: boolean): Promise<void> {
-  const partSize = Math.max(ctx.multipartThreshold, MIN_PART_SIZE, Math.ceil(local.size / MAX_PARTS));
+  const partSize = Math.max(Math.min(ctx.partSize, ctx.multipartThreshold), MIN_PART_SIZE, Math.ceil(local.size / MAX_PARTS));
   const abortController = new AbortController();
   const onAbort = () => abortController.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const body = createReadStream(local.file, { highWaterMark: 1024 * 1024 });
+  const body = createReadStream(local.file, { highWaterMark: STREAM_CHUNK });
   try {
     const upload = new (sdk().storage.Upload)({
       client: ctx.client,

@@ -306,6 +306,22 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       });
     }
 
+    const badSizes: Array<[string[], RegExp]> = [
+      [['--part-size', '4M'], /--part-size must be from 5M to 5G/],
+      [['--multipart-threshold', '6G'], /--multipart-threshold must be from 5M .* to 5G/],
+    ];
+    for (const [flags, message] of badSizes) {
+      it(`rejects ${flags.join(' ')} before any network call`, async () => {
+        const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
+        s3.requests.length = 0;
+        const result = await upload(['--once', ...flags, ...target(), dir, template().template]);
+        expect(result.code).to.equal(2);
+        expect(result.stderr).to.match(message);
+        expectOneLine(result.stderr);
+        expect(s3.requests).to.deep.equal([]);
+      });
+    }
+
     it('rejects an ARCHIVE_DIR not named archive', async () => {
       const dir = await tmpDir();
       const result = await upload(['--once', ...target(), dir, template().template]);
@@ -403,6 +419,29 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('landed\n');
       expect(await s3.keys(BUCKET)).not.to.include(t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z.log.gz'));
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
+    });
+
+    it('a file too big to hold in memory goes in one PUT streamed from disk, and the SDK retries it with a fresh stream after a 500', async () => {
+      const body = Buffer.alloc(3 * 1024 * 1024 + 7);
+      for (let i = 0; i + 4 <= body.length; i += 4) body.writeUInt32LE((i * 2246822519) >>> 0, i);
+      const name = 'big-20240105T1300Z.log.gz';
+      proxy = await startFaultProxy({
+        target: s3.endpoint,
+        // The first PUT is answered 500 once the proxy has read its whole body: the stream sent is used up.
+        rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen === 0 ? { status: 500, body: s3ErrorXml('InternalError', 'We encountered an internal error. Please try again.') } : 'pass'),
+      });
+      const dir = await archive({ [name]: body });
+      const t = template();
+      const result = await upload(['--once', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      const puts = proxy.requests.filter((r) => r.method === 'PUT' && objectOf(r.url));
+      expect(puts.map((r) => [r.action, r.attempt])).to.deep.equal([
+        ['500', 1],
+        ['pass', 2],
+      ]);
+      expect(puts.every((r) => !r.url.includes('uploadId='))).to.equal(true);
+      expect((await s3.download(BUCKET, t.key('big', name))).equals(body)).to.equal(true);
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([name]);
     });
 
     it('as a service, SIGTERM aborts an upload in flight: exit 0, no marker, nothing stored', async () => {
