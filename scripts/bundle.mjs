@@ -1,11 +1,18 @@
-// After `tsc -b`: bundles each binary's entry (dist/cli.js) into one file,
-// packages/<binary>/bin/<binary>.js, with @logjam/core inlined, so that the
-// packed tarball carries the shared code (npm does not pack a workspace's
-// symlinked sibling). Every real npm dependency of the binary's package.json
-// stays external: npm installs those. The bundle lives one folder below the
-// package root, as dist/cli.js does, so `../package.json` still finds the
-// package's own manifest (for --version).
-import { chmod, readFile } from 'node:fs/promises';
+// After `tsc -b`: bundles each binary into its package's bin/ folder, with
+// @logjam/core inlined, so that the packed tarball carries the shared code
+// (npm does not pack a workspace's symlinked sibling):
+//
+// - bin/<binary>.mjs, the program (dist/cli.js and what it imports), an ES
+//   module. Every real npm dependency of the binary's package.json stays
+//   external: npm installs those.
+// - bin/<binary>.cjs, the package's `bin`: a small CommonJS launcher
+//   (dist/launcher.js) that sizes libuv's threadpool from --jobs, then
+//   import()s the program. It must be CommonJS: an ES-module entry starts the
+//   pool (the ESM loader reads files through it) before it could set its size.
+//
+// Both live one folder below the package root, as dist/cli.js does, so
+// `../package.json` still finds the package's own manifest (for --version).
+import { chmod, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -14,28 +21,41 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BINARIES = ['logjam-compress', 'logjam-upload'];
 const readJson = async (file) => JSON.parse(await readFile(file, 'utf8'));
 
+// Only our own code may be inlined: a package core imports that the binary
+// does not declare would be bundled whole (@sentry/node's lazy import too).
+function checkInlined(name, result) {
+  const inlined = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/'));
+  if (inlined.length) throw new Error(`${name}: add to its package.json dependencies what core imports: ${inlined.slice(0, 5).join(', ')}`);
+}
+
 for (const name of BINARIES) {
   const dir = path.join(root, 'packages', name);
   const pkg = await readJson(path.join(dir, 'package.json'));
   const external = Object.keys(pkg.dependencies ?? {});
   if (external.includes('@logjam/core')) throw new Error(`${name}: @logjam/core is bundled; keep it in devDependencies`);
-  const outfile = path.join(dir, 'bin', `${name}.js`);
-  const result = await build({
-    metafile: true,
+  const bin = path.join(dir, 'bin');
+  // Nothing stale may be packed (files lists bin/ entries by name, but a clean folder is simplest to reason about).
+  await rm(bin, { recursive: true, force: true });
+  const common = { bundle: true, platform: 'node', target: 'node20.19', logLevel: 'warning', legalComments: 'none', metafile: true };
+
+  const program = await build({
+    ...common,
     entryPoints: [path.join(dir, 'dist/cli.js')],
-    outfile,
-    bundle: true,
-    platform: 'node',
+    outfile: path.join(bin, `${name}.mjs`),
     format: 'esm',
-    target: 'node20.19',
     // A dependency's subpath (@aws-sdk/client-s3/...) is external too.
     external: external.flatMap((dep) => [dep, `${dep}/*`]),
-    logLevel: 'warning',
-    legalComments: 'none',
   });
-  // Only our own code may be inlined: a package core imports that the binary
-  // does not declare would be bundled whole (@sentry/node's lazy import too).
-  const inlined = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/'));
-  if (inlined.length) throw new Error(`${name}: add to its package.json dependencies what core imports: ${inlined.slice(0, 5).join(', ')}`);
-  await chmod(outfile, 0o755);
+  checkInlined(name, program);
+
+  const launcherFile = path.join(bin, `${name}.cjs`);
+  const launcher = await build({
+    ...common,
+    entryPoints: [path.join(dir, 'dist/launcher.js')],
+    outfile: launcherFile,
+    format: 'cjs',
+    // Nothing external: the launcher is self-contained (node: built-ins aside).
+  });
+  checkInlined(`${name} launcher`, launcher);
+  await chmod(launcherFile, 0o755);
 }

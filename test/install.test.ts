@@ -38,12 +38,12 @@ describe('npm install -g from the packed tarballs (slow)', function () {
   const bin = (name: string) => path.join(prefix, 'bin', name);
   const env = (extra: NodeJS.ProcessEnv = {}) => ({ PATH: process.env.PATH, HOME: prefix, ...extra });
 
-  it('ships only the bundle and package.json, and no test-only dependency', async () => {
+  it('ships only the launcher, the bundle and package.json, and no test-only dependency', async () => {
     for (const tarball of tarballs) {
       const { stdout: list } = await run('tar', ['-tzf', tarball]);
       const files = list.trim().split('\n').sort();
-      expect(files.filter((f) => !/^package\/(package\.json|README[^/]*|LICENSE[^/]*)$/.test(f)), tarball).to.have.length(1);
-      expect(files.some((f) => /^package\/bin\/logjam-(compress|upload)\.js$/.test(f)), tarball).to.equal(true);
+      const name = /logjam-(compress|upload)-[^/]*\.tgz$/.exec(tarball)![0].replace(/-[^-]*$/, '');
+      expect(files.filter((f) => !/^package\/(package\.json|README[^/]*|LICENSE[^/]*)$/.test(f)), tarball).to.deep.equal([`package/bin/${name}.cjs`, `package/bin/${name}.mjs`]);
       const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as { dependencies?: Record<string, string> };
       for (const dep of TEST_ONLY) expect(manifest.dependencies ?? {}, `${tarball}: ${dep}`).not.to.have.property(dep);
     }
