@@ -22,8 +22,8 @@ const LOGS = path.join(OUT, 'logs');
 const RESULTS = path.join(HERE, 'RESULTS.md');
 const CLI = {
   // The bundles that npm install -g ships, not tsc's intermediate output.
-  compress: path.join(ROOT, 'packages/logjam-compress/bin/logjam-compress.js'),
-  upload: path.join(ROOT, 'packages/logjam-upload/bin/logjam-upload.js'),
+  compress: path.join(ROOT, 'packages/logjam-compress/bin/logjam-compress.cjs'),
+  upload: path.join(ROOT, 'packages/logjam-upload/bin/logjam-upload.cjs'),
 };
 const SECTIONS = ['compress', 'memory', 'upload', 'scale', 'startup'];
 const CORPUS_VERSION = 1;

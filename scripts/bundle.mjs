@@ -1,11 +1,25 @@
-// After `tsc -b`: bundles each binary's entry (dist/cli.js) into one file,
-// packages/<binary>/bin/<binary>.js, with @logjam/core inlined, so that the
-// packed tarball carries the shared code (npm does not pack a workspace's
-// symlinked sibling). Every real npm dependency of the binary's package.json
-// stays external: npm installs those. The bundle lives one folder below the
-// package root, as dist/cli.js does, so `../package.json` still finds the
-// package's own manifest (for --version).
-import { chmod, readFile } from 'node:fs/promises';
+// After `tsc -b`: bundles each binary into its package's bin/ folder, with
+// @logjam/core inlined, so that the packed tarball carries the shared code
+// (npm does not pack a workspace's symlinked sibling):
+//
+// - bin/<binary>.mjs, the program (dist/cli.js and what it imports), an ES
+//   module. Every real npm dependency of the binary's package.json stays
+//   external: npm installs those.
+// - bin/sdk-<hash>.mjs (logjam-upload only): the AWS SDK, bundled in
+//   (@aws-sdk/* and @smithy/* are devDependencies: the tarball installs none
+//   of their hundreds of files) and split into chunks that only sdk.ts's
+//   dynamic import()s load, once a pass talks to S3. Loading a few large
+//   files instead of hundreds of small ones through Node's ESM loader is the
+//   point: about 100 ms of CPU off every run that loads it.
+// - bin/<binary>.cjs, the package's `bin`: a small CommonJS launcher
+//   (dist/launcher.js) that sizes libuv's threadpool from --jobs, then
+//   import()s the program. It must be CommonJS: an ES-module entry starts the
+//   pool (the ESM loader reads files through it) before it could set its size.
+//
+// All live one folder below the package root, as dist/cli.js does, so
+// `../package.json` still finds the package's own manifest (for --version).
+import { existsSync } from 'node:fs';
+import { chmod, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -14,28 +28,78 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BINARIES = ['logjam-compress', 'logjam-upload'];
 const readJson = async (file) => JSON.parse(await readFile(file, 'utf8'));
 
+// Packages bundled into a binary rather than installed by npm: its
+// devDependencies of these scopes (the AWS SDK), and what they depend on.
+const BUNDLED_SCOPES = /^@(aws-sdk|smithy)\//;
+
+/** The npm packages `roots` need, transitively, as installed under node_modules (hoisted or nested). */
+async function dependencyClosure(roots, from) {
+  const seen = new Set();
+  const queue = roots.map((dep) => [dep, from]);
+  while (queue.length) {
+    const [dep, dir] = queue.shift();
+    let at = dir;
+    while (!existsSync(path.join(at, 'node_modules', dep, 'package.json')) && at !== root) at = path.dirname(at);
+    // Not installed (an optional dependency for another platform): it cannot be inlined either.
+    if (!existsSync(path.join(at, 'node_modules', dep, 'package.json'))) continue;
+    const pkgDir = path.join(at, 'node_modules', dep);
+    if (seen.has(pkgDir)) continue;
+    seen.add(pkgDir);
+    const manifest = await readJson(path.join(pkgDir, 'package.json'));
+    for (const next of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) queue.push([next, pkgDir]);
+  }
+  return new Set([...seen].map((dir) => path.relative(root, dir) + '/'));
+}
+
+// Only our own code, and the packages a binary bundles on purpose, may be
+// inlined: a package core imports that the binary does not declare would be
+// bundled whole (@sentry/node's lazy import too, or chokidar).
+function checkInlined(name, result, allowed = new Set()) {
+  const inlined = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/') && ![...allowed].some((dir) => input.startsWith(dir)));
+  if (inlined.length) throw new Error(`${name}: add to its package.json dependencies what core imports: ${inlined.slice(0, 5).join(', ')}`);
+}
+
 for (const name of BINARIES) {
   const dir = path.join(root, 'packages', name);
   const pkg = await readJson(path.join(dir, 'package.json'));
   const external = Object.keys(pkg.dependencies ?? {});
   if (external.includes('@logjam/core')) throw new Error(`${name}: @logjam/core is bundled; keep it in devDependencies`);
-  const outfile = path.join(dir, 'bin', `${name}.js`);
-  const result = await build({
-    metafile: true,
-    entryPoints: [path.join(dir, 'dist/cli.js')],
-    outfile,
-    bundle: true,
-    platform: 'node',
+  const bin = path.join(dir, 'bin');
+  // Nothing stale may be packed (files lists bin/ entries by name, but a clean folder is simplest to reason about).
+  await rm(bin, { recursive: true, force: true });
+  const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'node20.19', logLevel: 'warning', legalComments: 'none', metafile: true };
+
+  const bundled = Object.keys(pkg.devDependencies ?? {}).filter((dep) => BUNDLED_SCOPES.test(dep));
+  const stray = external.filter((dep) => BUNDLED_SCOPES.test(dep));
+  if (stray.length) throw new Error(`${name}: ${stray.join(', ')} are bundled; keep them in devDependencies`);
+  const program = await build({
+    ...common,
+    entryPoints: { [name]: path.join(dir, 'dist/cli.js') },
+    outdir: bin,
+    outExtension: { '.js': '.mjs' },
     format: 'esm',
-    target: 'node20.19',
+    // Dynamic import()s of bundled packages become chunks of their own, loaded only when imported.
+    splitting: true,
+    chunkNames: 'sdk-[hash]',
+    // The SDK's ES-module builds: no CommonJS require() shims in an ES-module bundle.
+    mainFields: ['module', 'main'],
     // A dependency's subpath (@aws-sdk/client-s3/...) is external too.
     external: external.flatMap((dep) => [dep, `${dep}/*`]),
-    logLevel: 'warning',
-    legalComments: 'none',
   });
-  // Only our own code may be inlined: a package core imports that the binary
-  // does not declare would be bundled whole (@sentry/node's lazy import too).
-  const inlined = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/'));
-  if (inlined.length) throw new Error(`${name}: add to its package.json dependencies what core imports: ${inlined.slice(0, 5).join(', ')}`);
-  await chmod(outfile, 0o755);
+  checkInlined(name, program, await dependencyClosure(bundled, dir));
+  // The program itself must not load any chunk at start: every chunk is the lazily loaded SDK.
+  const entry = path.relative(root, path.join(bin, `${name}.mjs`));
+  const eager = program.metafile.outputs[entry].imports.filter((i) => i.kind !== 'dynamic-import' && !i.external);
+  if (eager.length) throw new Error(`${name}: ${entry} imports ${eager.map((i) => i.path).join(', ')} at start; only dynamic import()s may reach a chunk`);
+
+  const launcherFile = path.join(bin, `${name}.cjs`);
+  const launcher = await build({
+    ...common,
+    entryPoints: [path.join(dir, 'dist/launcher.js')],
+    outfile: launcherFile,
+    format: 'cjs',
+    // Nothing external: the launcher is self-contained (node: built-ins aside).
+  });
+  checkInlined(`${name} launcher`, launcher);
+  await chmod(launcherFile, 0o755);
 }

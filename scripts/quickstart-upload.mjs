@@ -12,7 +12,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const uploadBin = path.join(repoRoot, 'packages/logjam-upload/bin/logjam-upload.js');
+const uploadBin = path.join(repoRoot, 'packages/logjam-upload/bin/logjam-upload.cjs');
 const BUCKET = 'logjam-quickstart';
 const TEMPLATE = `s3://${BUCKET}/{hostname}/{prefix}/{year}/{month}/{day}/{filename}`;
 

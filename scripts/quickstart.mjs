@@ -12,8 +12,8 @@ import { uploadStage } from './quickstart-upload.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const bins = {
-  compress: path.join(root, 'packages/logjam-compress/bin/logjam-compress.js'),
-  upload: path.join(root, 'packages/logjam-upload/bin/logjam-upload.js'),
+  compress: path.join(root, 'packages/logjam-compress/bin/logjam-compress.cjs'),
+  upload: path.join(root, 'packages/logjam-upload/bin/logjam-upload.cjs'),
 };
 
 const HOUR = 3_600_000;

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const binaries = {
-  'logjam-compress': path.join(repoRoot, 'packages/logjam-compress/bin/logjam-compress.js'),
-  'logjam-upload': path.join(repoRoot, 'packages/logjam-upload/bin/logjam-upload.js'),
+  'logjam-compress': path.join(repoRoot, 'packages/logjam-compress/bin/logjam-compress.cjs'),
+  'logjam-upload': path.join(repoRoot, 'packages/logjam-upload/bin/logjam-upload.cjs'),
 } as const;
 export type BinaryName = keyof typeof binaries;
 

@@ -5,11 +5,11 @@
 // threads by default), so more than 4 simultaneous compressions only help
 // with a bigger pool. It cannot be enlarged from here: when Node loads an ES
 // module as its entry point it already reads files through that pool, so the
-// pool exists, at its final size, before this line runs. Set it in the
-// environment instead (the deployment files show how); we say so when --jobs
-// asks for more than the pool offers.
+// pool exists, at its final size, before this line runs. The package's `bin`
+// is therefore a CommonJS launcher (src/launcher.ts) that sets it to --jobs + 2
+// (at least 4) before loading this module, unless the user set it; we say so
+// when --jobs asks for more than the pool offers (an explicit, smaller value).
 import { promises as fs, constants, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
 import {
@@ -35,6 +35,7 @@ import {
 } from '@logjam/core';
 import { ARCHIVE_DIR, removeLeftoverTemps } from './compress.js';
 import { compressBacklog, writeCompressMetrics } from './monitor.js';
+import { defaultJobs } from './defaults.js';
 import { ensureArchiveDir, runPass } from './run.js';
 
 export const LOCK_FILE = '.logjam-compress.lock';
@@ -62,6 +63,8 @@ export class CompressCommand extends LogjamCommand {
       Logs go to stderr; stdout stays empty. With \`--once\` at a terminal, a progress bar (files, bytes, rate, ETA) shows on stderr; never when stderr is not a terminal (cron, runit, systemd).
 
       Monitoring: \`--check\` prints what is due for compression and exits 0 (OK) when the oldest due file has been due for less than \`--max-age\`, 1 (WARNING) when longer, 2 for a usage error (Nagios / Sensu plugin convention); it reads only, takes no lock. \`--metrics-file PATH\` rewrites PATH after every pass in the Prometheus text format (node_exporter's textfile collector). With SENTRY_DSN set, every error that fails a file, a directory or the start is reported to Sentry, tagged with the directory and the file.
+
+      libuv's threadpool (zlib, file I/O) is sized to \`--jobs\` + 2 threads (at least 4) at start; an explicit UV_THREADPOOL_SIZE in the environment wins.
 
       Every flag can also be set in the environment as LOGJAM_<FLAG>: \`LOGJAM_LEVEL=9\`, \`LOGJAM_MIN_AGE=120\`, \`LOGJAM_ONCE=1\`, \`LOGJAM_VERIFY=0\` (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
     `,
@@ -148,13 +151,13 @@ export class CompressCommand extends LogjamCommand {
     const level = Number(this.level);
     const minAgeMs = Number(this.minAge) * 1000;
     const intervalMs = Number(this.interval) * 1000;
-    const jobs = this.jobs === undefined ? Math.max(1, os.availableParallelism()) : Number(this.jobs);
+    const jobs = this.jobs === undefined ? defaultJobs() : Number(this.jobs);
     const dirs = await checkDirs(this.dirs);
 
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || DEFAULT_THREADPOOL;
     if (jobs > pool) {
       const say = this.jobs === undefined ? log.debug : log.warn;
-      say(`--jobs ${jobs} but libuv's threadpool has ${pool} threads: at most ${pool} blocks are really compressed at once; set UV_THREADPOOL_SIZE=${jobs} in the environment to use more`);
+      say(`--jobs ${jobs} but libuv's threadpool has ${pool} threads: at most ${pool} blocks are really compressed at once; leave UV_THREADPOOL_SIZE unset (logjam-compress then sizes it from --jobs) or set it to ${jobs + 2}`);
     }
 
     const locks: Lock[] = [];

@@ -6,6 +6,7 @@ import { Command, Option } from 'clipanion';
 import { checkBacklog, createErrorReporter, createLogger, createProgress, LogjamCommand, oneLine, parseAge, runCli, UsageError, type Logger } from '@logjam/core';
 import { uploadBacklog } from './monitor.js';
 import { parseDuration, parseInteger, parseSize } from './options.js';
+import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
 import { parseTemplate } from './template.js';
 import { MAX_PUT_SIZE, MIN_PART_SIZE } from './upload.js';
@@ -57,7 +58,7 @@ export class UploadCommand extends LogjamCommand {
   storageClass = Option.String('--storage-class', { description: 'Storage class of the objects, such as STANDARD_IA or GLACIER_IR (default: the bucket\'s)' });
   sse = Option.String('--sse', { description: 'Server-side encryption: AES256 or aws:kms (default: the bucket\'s)' });
   sseKmsKeyId = Option.String('--sse-kms-key-id', { description: 'KMS key for --sse aws:kms (default: the account\'s aws/s3 key)' });
-  jobs = Option.String('--jobs', '4', { description: 'Files uploaded in parallel (default: 4)' });
+  jobs = Option.String('--jobs', String(DEFAULT_JOBS), { description: `Files uploaded in parallel (default: ${DEFAULT_JOBS})` });
   interval = Option.String('--interval', '60', { description: 'Service mode: seconds between rescans, besides reacting to new files (default: 60)' });
   // 200M, as rclone: below it one PUT streamed from the file is faster than
   // parts (one request, nothing for the store to join), leaves no unfinished
