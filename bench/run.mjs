@@ -621,7 +621,7 @@ async function benchUpload() {
     }
     emit('upload', `\nDownloaded one object per tool (round 1) and compared with the file: ${verified.join('; ') || 'none verified'}.\n`);
   }
-  emit('upload', `Fresh key prefix per tool and round, objects deleted after each run, \`.uploaded/\` markers cleared (fresh hard-linked \`archive/\`). The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (`--multipart-threshold`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes.\n`);
+  emit('upload', `Fresh key prefix per tool and round, objects deleted after each run, \`.uploaded/\` markers cleared (fresh hard-linked \`archive/\`). The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes.\n`);
   return true;
 }
 
