@@ -10,7 +10,7 @@ import { checkBucket, checkCredentials, chooseEndpoint, createClient, credential
 import { PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
 import type { Template } from './template.js';
 import { loadSdk } from './sdk.js';
-import { deleteUploaded, isArchivePath, plan, uploadPass, type PassContext, type PassSummary } from './upload.js';
+import { deleteUploaded, isArchivePath, plan, PreparedPass, uploadPass, type PassContext, type PassSummary } from './upload.js';
 
 export const LOCK_NAME = '.logjam-upload.lock';
 
@@ -76,6 +76,8 @@ export async function runUpload(options: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   let lock: Lock | null = null;
   let client: S3Client | undefined;
+  /** The first pass, begun before S3 is reachable (see below). */
+  let early: PreparedPass | undefined;
   try {
     const lockFile = path.join(archiveDir, LOCK_NAME);
     if (options.once) {
@@ -96,6 +98,11 @@ export async function runUpload(options: RunOptions): Promise<number> {
     for (const name of await removeLeftoverMarkerTemps(archiveDir)) {
       log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, '.uploaded', name) });
     }
+
+    // The scan and the reading ahead (MD5s of large files) need no S3: they begin
+    // now, while the SDK loads and the bucket is checked, and the first pass takes them up.
+    const scanner = new PendingScanner(archiveDir);
+    early = new PreparedPass({ archiveDir, jobs: options.jobs, signal: stop.signal, scanner });
 
     await loadSdk();
     const { region, source } = await resolveRegion(options.region, options.env, log);
@@ -134,7 +141,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
       log,
       conditionalWrites: { supported: true },
       listing: { supported: true },
-      scanner: new PendingScanner(archiveDir),
+      scanner,
       onFileDone: (name, error) => {
         options.progress?.advance(sizes.get(name) ?? 0);
         if (error !== undefined) options.reporter?.capture(error, { directory: archiveDir, file: name });
@@ -144,10 +151,13 @@ export async function runUpload(options: RunOptions): Promise<number> {
     const sizes = new Map<string, number>();
 
     const onePass = async (signal: AbortSignal): Promise<{ exitCode: number; summary?: PassSummary }> => {
+      const prepared = early;
+      early = undefined;
       if (!bucketChecked) {
         try {
           await check();
         } catch (error) {
+          await prepared?.close();
           log.error('the bucket is still not usable', { bucket: template.bucket, error: describeError(error) });
           options.reporter?.capture(error, { directory: archiveDir });
           return { exitCode: EXIT_FAILED };
@@ -158,7 +168,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
         for (const item of backlog) sizes.set(path.basename(item.file), item.bytes);
         options.progress.addTotal(backlog.length, backlog.reduce((sum, item) => sum + item.bytes, 0));
       }
-      const summary = await uploadPass({ ...ctx, signal });
+      const summary = await uploadPass({ ...ctx, signal }, prepared);
       options.progress?.done();
       if (summary.fatal) {
         if (options.once) throw summary.fatal;
@@ -213,6 +223,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    await early?.close();
     client?.destroy();
     await lock?.release();
   }

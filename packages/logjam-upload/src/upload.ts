@@ -9,6 +9,7 @@
 // marker is written only after S3 confirmed. A lost response is an unknown,
 // not a failure: HEAD tells whether the object landed.
 import { constants, createReadStream, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
@@ -109,14 +110,86 @@ export class ByteBudget {
   }
 }
 
+/**
+ * The start of a pass that needs no S3: the scan for pending files, and the
+ * reading ahead of them (open, and for files streamed from disk the MD5 pass),
+ * at most `jobs` files ahead of the uploads. A run begins it before the SDK has
+ * loaded and the bucket is checked, so that the first files are digested by
+ * the time the first PUT can go out.
+ */
+export class PreparedPass {
+  readonly pending: Promise<LogName[]>;
+  private readonly ahead: Array<Promise<Opened>> = [];
+  private index = 0;
+  private list: LogName[] | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly settings: { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined },
+  ) {
+    this.pending = (settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir)).then((list) => {
+      this.list = list;
+      this.fill();
+      return list;
+    });
+    // A scan that fails is the pass's to report, when it awaits `pending`.
+    this.pending.catch(() => {});
+  }
+
+  /** The next pending file, opened (or the error that prevents it); undefined when there is none left. */
+  take(): Promise<Opened> | undefined {
+    const item = this.ahead.shift();
+    this.fill();
+    return item;
+  }
+
+  /** Taken files so far (the pass counts the rest as not done). */
+  get taken(): number {
+    return this.index - this.ahead.length;
+  }
+
+  /** Closes what was read ahead and not taken (a pass that stopped early). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const item of this.ahead.splice(0)) await item.then((opened) => opened.local?.handle?.close()).catch(() => {});
+  }
+
+  private fill(): void {
+    const list = this.list;
+    if (!list || this.closed) return;
+    while (this.ahead.length < Math.max(1, this.settings.jobs) && this.index < list.length && !this.settings.signal.aborted) {
+      const log = list[this.index++]!;
+      const item = openLocal(this.settings.signal, log, path.join(this.settings.archiveDir, log.name)).then(
+        (local) => ({ log, local }),
+        (error: unknown) => ({ log, local: null, error }),
+      );
+      this.ahead.push(item);
+    }
+  }
+}
+
+interface Opened {
+  log: LogName;
+  /** null: it vanished (removed by someone else meanwhile), or `error` says why it cannot be read. */
+  local: Local | null;
+  error?: unknown;
+}
+
 /** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */
-export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
+export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new PreparedPass(ctx)): Promise<PassSummary> {
   const started = Date.now();
-  await loadSdk();
-  const pending = ctx.scanner ? await ctx.scanner.list() : await listPending(ctx.archiveDir);
+  try {
+    await loadSdk();
+    return await runPass(ctx, prepared, started);
+  } finally {
+    await prepared.close();
+  }
+}
+
+async function runPass(ctx: PassContext, prepared: PreparedPass, started: number): Promise<PassSummary> {
+  const pending = await prepared.pending;
   const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET) };
   const summary: PassSummary = { pending: pending.length, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
-  let next = 0;
   /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
   const settling: Array<Promise<void>> = [];
   const count = (outcome: Outcome, bytes: number) => {
@@ -146,10 +219,14 @@ export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
     return error;
   };
   const worker = async () => {
-    while (next < pending.length && !ctx.signal.aborted && !summary.fatal) {
-      const log = pending[next++]!;
+    for (;;) {
+      if (ctx.signal.aborted || summary.fatal) return;
+      const item = prepared.take();
+      if (!item) return;
+      const { log, local, error: unreadable } = await item;
       try {
-        const { outcome, bytes, durable } = await uploadFile(ctx, state, log);
+        if (unreadable !== undefined) throw unreadable;
+        const { outcome, bytes, durable } = await uploadFile(ctx, state, local);
         // The job moves on; the file counts once its marker is durable (one fsync covers many).
         settling.push(
           durable.then(
@@ -167,7 +244,7 @@ export async function uploadPass(ctx: PassContext): Promise<PassSummary> {
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));
   await Promise.all(settling);
-  summary.notDone += pending.length - Math.min(next, pending.length);
+  summary.notDone += pending.length - prepared.taken;
   const fields = {
     pending: summary.pending,
     uploaded: summary.uploaded,
@@ -190,6 +267,8 @@ interface Local {
   md5: string;
   /** The whole file, when it is small (WHOLE_FILE_MAX); larger files are streamed from disk. */
   body?: Buffer;
+  /** A small file, open until its body is read (loadBody) and its upload is over. */
+  handle?: FileHandle;
   /** Gives the body's bytes back to the pass's memory budget. */
   release?: () => void;
 }
@@ -201,13 +280,13 @@ interface FileResult {
   durable: Promise<void>;
 }
 
-async function uploadFile(ctx: PassContext, pass: PassState, log: LogName): Promise<FileResult> {
-  const file = path.join(ctx.archiveDir, log.name);
-  const local = await readLocal(ctx, pass, log, file);
+async function uploadFile(ctx: PassContext, pass: PassState, local: Local | null): Promise<FileResult> {
   if (!local) return { outcome: 'vanished', bytes: 0, durable: Promise.resolve() };
   try {
-    return await uploadLocal(ctx, pass, log, local);
+    await loadBody(pass, local);
+    return await uploadLocal(ctx, pass, local.log, local);
   } finally {
+    await local.handle?.close();
     local.release?.();
   }
 }
@@ -280,8 +359,14 @@ async function mark(ctx: PassContext, pass: PassState, name: string, uri: string
   return { durable: durable.catch((error: unknown) => Promise.reject(explain(error))) };
 }
 
-/** Size and MD5 of the file; null when it vanished (removed by someone else meanwhile). */
-async function readLocal(ctx: PassContext, pass: PassState, log: LogName, file: string): Promise<Local | null> {
+/**
+ * Opens a pending file: its size, and for a file streamed from disk its MD5
+ * (read through once, here, possibly ahead of its upload). A small file is
+ * left open, to be read whole when its upload starts (loadBody), so that its
+ * bytes are in memory only while they are being sent. Null when it vanished
+ * (removed by someone else meanwhile).
+ */
+async function openLocal(signal: AbortSignal, log: LogName, file: string): Promise<Local | null> {
   let handle;
   try {
     // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
@@ -293,33 +378,19 @@ async function readLocal(ctx: PassContext, pass: PassState, log: LogName, file: 
     if (code === 'ELOOP') throw new Error(`${file} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
     throw new Error(`cannot read ${file}: ${code ?? String(error)}`);
   }
+  let keepOpen = false;
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
     if (stat.size <= WHOLE_FILE_MAX) {
-      // One read of the size fstat gave (FileHandle.readFile would fstat again and read in chunks
-      // to EOF: a third of the per-file CPU for small archives). Archives do not change once written.
-      const release = await pass.memory.acquire(stat.size);
-      try {
-        const body = Buffer.allocUnsafe(stat.size);
-        let filled = 0;
-        while (filled < body.length) {
-          const { bytesRead } = await handle.read(body, filled, body.length - filled, filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        const data = filled === body.length ? body : body.subarray(0, filled);
-        return { log, file, size: data.length, md5: createHash('md5').update(data).digest('hex'), body: data, release };
-      } catch (error) {
-        release();
-        throw error;
-      }
+      keepOpen = true;
+      return { log, file, size: stat.size, md5: '', handle };
     }
     const hash = createHash('md5');
     let size = 0;
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     for (;;) {
-      if (ctx.signal.aborted) throw new Error('aborted');
+      if (signal.aborted) throw new Error('aborted');
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
@@ -327,8 +398,31 @@ async function readLocal(ctx: PassContext, pass: PassState, log: LogName, file: 
     }
     return { log, file, size, md5: hash.digest('hex') };
   } finally {
-    await handle.close();
+    if (!keepOpen) await handle.close();
   }
+}
+
+/** Reads a small file opened by openLocal whole, within the pass's memory budget: its body and MD5. */
+async function loadBody(pass: PassState, local: Local): Promise<void> {
+  const handle = local.handle;
+  if (!handle) return;
+  // One read of the size fstat gave (FileHandle.readFile would fstat again and read in chunks
+  // to EOF: a third of the per-file CPU for small archives). Archives do not change once written.
+  local.release = await pass.memory.acquire(local.size);
+  const body = Buffer.allocUnsafe(local.size);
+  let filled = 0;
+  while (filled < body.length) {
+    const { bytesRead } = await handle.read(body, filled, body.length - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  // Closed now rather than after the upload: fewer descriptors open at once.
+  local.handle = undefined;
+  await handle.close();
+  const data = filled === body.length ? body : body.subarray(0, filled);
+  local.body = data;
+  local.size = data.length;
+  local.md5 = createHash('md5').update(data).digest('hex');
 }
 
 type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
