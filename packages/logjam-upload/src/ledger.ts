@@ -179,8 +179,10 @@ export async function listPending(archiveDir: string): Promise<LogName[]> {
   const [names, markers] = await Promise.all([fs.readdir(archiveDir), readMarkers(archiveDir)]);
   const pending: LogName[] = [];
   for (const name of names) {
+    // The marker first: in a folder of 100,000 uploaded archives, parsing every name is most of the scan's time and memory.
+    if (markers.has(name)) continue;
     const log = archiveName(name);
-    if (log && !markers.has(name)) pending.push(log);
+    if (log) pending.push(log);
   }
   return pending.sort((a, b) => a.time - b.time || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
