@@ -583,6 +583,8 @@ async function benchUpload() {
         linkFresh(set.src, dir); // fresh folder: no .uploaded/ markers
         const p = `r${r + 1}-${set.key}-${list.indexOf(t)}`;
         const [cmd, args, env] = t.mk(dir, p);
+        // The previous run's objects (written by the server) are flushed now, not during this run.
+        syncDisks();
         process.stderr.write(`  upload ${set.key} round ${r + 1}: ${t.name} ... `);
         const x = await run(`upload-${p}`, cmd, args, { env });
         x.count = s3Count(p);
@@ -621,7 +623,7 @@ async function benchUpload() {
     }
     emit('upload', `\nDownloaded one object per tool (round 1) and compared with the file: ${verified.join('; ') || 'none verified'}.\n`);
   }
-  emit('upload', `Fresh key prefix per tool and round, objects deleted after each run, \`.uploaded/\` markers cleared (fresh hard-linked \`archive/\`). The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes.\n`);
+  emit('upload', `Fresh key prefix per tool and round, objects deleted after each run, \`.uploaded/\` markers cleared (fresh hard-linked \`archive/\`). The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`);
   return true;
 }
 
