@@ -4,8 +4,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { compactStamp, parseSamples } from '@logjam/core';
 import { cleanupTmpDirs, ls, runBin, tmpDir } from './support/index.ts';
-import { imdsEnv, startFakeImds, type FakeImds } from './support/imds.ts';
-import { startS3, type TestS3 } from './support/s3.ts';
+import { imdsEnv } from './support/imds.ts';
+import { useS3AndImds } from './support/servers.ts';
 
 const TEMPLATE = 's3://logs/{prefix}/{year}/{month}/{day}/{filename}';
 const MINUTE = 60_000;
@@ -162,16 +162,7 @@ describe('monitoring (built binaries)', function () {
     });
 
     describe('logjam-upload', () => {
-      let s3: TestS3;
-      let imds: FakeImds;
-      before(async () => {
-        s3 = await startS3({ buckets: ['logs'] });
-        imds = await startFakeImds();
-      });
-      after(async () => {
-        await s3?.close();
-        await imds?.close();
-      });
+      const servers = useS3AndImds({ buckets: ['logs'] });
 
       it('counters add up across --once runs; failures and the backlog are counted; last success stays on failure', async () => {
         const dir = path.join(await tmpDir(), 'archive');
@@ -180,9 +171,9 @@ describe('monitoring (built binaries)', function () {
         await write(path.join(dir, 'app-20240105T1400Z.log.gz'), 'b'.repeat(200), Date.now() - HOUR);
         const home = await tmpDir();
         const upload = () =>
-          runBin('logjam-upload', ['--once', '--metrics-file', metrics, '--endpoint-url', s3.endpoint, '--force-path-style', dir, 's3://logs/metrics/{prefix}/{year}/{month}/{day}/{filename}'], {
+          runBin('logjam-upload', ['--once', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/metrics/{prefix}/{year}/{month}/{day}/{filename}'], {
             cleanEnv: true,
-            env: imdsEnv(imds.endpoint, home),
+            env: imdsEnv(servers.imds.endpoint, home),
           });
         const first = await upload();
         expect(first.code, first.stderr).to.equal(0);

@@ -6,8 +6,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { binaries, cleanupTmpDirs, ls, runBin, tmpDir } from './support/index.ts';
-import { imdsEnv, startFakeImds, type FakeImds } from './support/imds.ts';
-import { startS3, type TestS3 } from './support/s3.ts';
+import { imdsEnv } from './support/imds.ts';
+import { useS3AndImds } from './support/servers.ts';
 
 const run = promisify(execFile);
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -67,16 +67,7 @@ describe('progress bar on --once passes (built binaries)', function () {
   });
 
   describe('logjam-upload', () => {
-    let s3: TestS3;
-    let imds: FakeImds;
-    before(async () => {
-      s3 = await startS3({ buckets: ['logs'] });
-      imds = await startFakeImds();
-    });
-    after(async () => {
-      await s3?.close();
-      await imds?.close();
-    });
+    const servers = useS3AndImds({ buckets: ['logs'] });
 
     async function archiveDir(files: number): Promise<string> {
       const dir = path.join(await tmpDir(), 'archive');
@@ -84,11 +75,11 @@ describe('progress bar on --once passes (built binaries)', function () {
       for (let i = 0; i < files; i += 1) await fs.writeFile(path.join(dir, `app-20240105T${String(i).padStart(2, '0')}00Z.log.gz`), Buffer.alloc(100_000, i));
       return dir;
     }
-    const args = (dir: string, tag: string) => ['--once', '--endpoint-url', s3.endpoint, '--force-path-style', dir, `s3://logs/${tag}/{prefix}/{year}/{month}/{day}/{filename}`];
+    const args = (dir: string, tag: string) => ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, `s3://logs/${tag}/{prefix}/{year}/{month}/{day}/{filename}`];
 
     it('at a terminal, a bar; without one, none', async () => {
       const home = await tmpDir();
-      const env = imdsEnv(imds.endpoint, home);
+      const env = imdsEnv(servers.imds.endpoint, home);
       const screen = await inTerminal(binaries['logjam-upload'], args(await archiveDir(12), 'tty'), env);
       expect(screen).to.match(BAR);
       expect(screen).to.include('/12 files');

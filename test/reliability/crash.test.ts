@@ -18,9 +18,9 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit } from '../support/index.ts';
 import { figures } from '../support/figures.ts';
-import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
+import { imdsEnv } from '../support/imds.ts';
 import { prng, startFaultProxy, type FaultProxy } from '../support/proxy.ts';
-import { startS3, type TestS3 } from '../support/s3.ts';
+import { useS3AndImds } from '../support/servers.ts';
 
 const BUCKET = 'logs';
 const PREFIX = 'crash';
@@ -70,16 +70,13 @@ function sourceOf(key: string): { name: string; extra: boolean } {
 
 describe('crash safety: SIGKILL at random moments, every line in S3 exactly once', function () {
   this.timeout(SOAK ? 3_600_000 : 180_000);
-  let s3: TestS3;
-  let imds: FakeImds;
+  const servers = useS3AndImds({ buckets: [BUCKET] });
   let proxy: FaultProxy;
   const children = new Set<Child>();
 
   before(async () => {
-    s3 = await startS3({ buckets: [BUCKET] });
-    imds = await startFakeImds();
     // A little latency on parts makes a multipart upload last long enough for kills to land in it.
-    proxy = await startFaultProxy({ target: s3.endpoint, conditionalWrites: true, latencyMs: (req) => (req.url?.includes('partNumber=') ? 150 : 0) });
+    proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true, latencyMs: (req) => (req.url?.includes('partNumber=') ? 150 : 0) });
   });
   afterEach(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -88,8 +85,6 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
   });
   after(async () => {
     await proxy?.close();
-    await s3?.close();
-    await imds?.close();
     await cleanupTmpDirs();
   });
 
@@ -103,7 +98,7 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     const home = await tmpDir('logjam-home-');
     const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/marker-temp/{prefix}/{year}/{month}/{day}/{filename}`], {
       cleanEnv: true,
-      env: imdsEnv(imds.endpoint, home),
+      env: imdsEnv(servers.imds.endpoint, home),
     });
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stderr).to.include(`removed a temporary file left by an interrupted run file=${path.join(dir, '.uploaded', left)}`);
@@ -120,7 +115,7 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     await fs.mkdir(archiveDir, { recursive: true });
     const home = await tmpDir('logjam-home-');
     const template = `s3://${BUCKET}/${PREFIX}/{prefix}/{year}/{month}/{day}/{filename}`;
-    const uploadEnv = imdsEnv(imds.endpoint, home);
+    const uploadEnv = imdsEnv(servers.imds.endpoint, home);
     const compressArgs = ['--min-age', '0', '--interval', '1', '--jobs', '2', logDir];
     const uploadArgs = ['--interval', '1', '--jobs', '2', '--multipart-threshold', MULTIPART, '--delete-uploaded-after', '1s', '--endpoint-url', proxy.endpoint, '--force-path-style', archiveDir, template];
     const context = () => `seed ${SEED} (replay: SEED=${SEED} KILLS=${KILLS} npx mocha test/reliability/crash.test.ts)`;
@@ -192,7 +187,7 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
           let unmarked = 0;
           for (const name of names.filter((n) => n.endsWith('.gz') && !markers.has(n))) {
             const log = /^(.+)-(\d{4})(\d\d)(\d\d)T/.exec(name)!;
-            if (await s3.head(BUCKET, `${PREFIX}/${log[1]}/${log[2]}/${log[3]}/${log[4]}/${name}`)) unmarked += 1;
+            if (await servers.s3.head(BUCKET, `${PREFIX}/${log[1]}/${log[2]}/${log[3]}/${log[4]}/${name}`)) unmarked += 1;
           }
           if (unmarked) count('upload: object in S3, marker not yet written');
           if (!parts && !puts && !markerTemps && !unmarked) count('upload: between files / idle / starting');
@@ -247,9 +242,9 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     let extraLines = 0;
     let bytes = 0;
     let lines = 0;
-    const keys = await s3.keys(BUCKET, `${PREFIX}/`);
+    const keys = await servers.s3.keys(BUCKET, `${PREFIX}/`);
     for (const key of keys) {
-      const out = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      const out = await servers.s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       const gz = Buffer.from(await out.Body!.transformToByteArray());
       let plain: Buffer;
       try {

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { createLogger } from '@logjam/core';
 import { compressFile } from '../../packages/logjam-compress/src/compress.ts';
 import { binaries, cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, waitFor, type BinaryName, type RunResult } from '../support/index.ts';
-import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
-import { startS3, type TestS3 } from '../support/s3.ts';
+import { imdsEnv } from '../support/imds.ts';
+import { useS3AndImds } from '../support/servers.ts';
 import { AS_NOBODY, canDropPrivileges, gunzip, mountTmpfs, nobodyIds, numbered, OLD, remountTmpfs, umount, write } from './helpers.ts';
 
 /** Runs a binary as nobody:nogroup (root drops its privileges with setpriv). */
@@ -213,17 +213,8 @@ describe('reliability: faults from the disk', function () {
     });
 
     describe('logjam-upload', () => {
-      let s3: TestS3;
-      let imds: FakeImds;
+      const servers = useS3AndImds({ buckets: ['logs'] });
       let home: string;
-      before(async () => {
-        s3 = await startS3({ buckets: ['logs'] });
-        imds = await startFakeImds();
-      });
-      after(async () => {
-        await s3?.close();
-        await imds?.close();
-      });
 
       it('an unwritable .uploaded/: the file is uploaded once, reported with the path and the fix, exit 1; never uploaded twice', async () => {
         const root = await openTmpDir();
@@ -235,29 +226,29 @@ describe('reliability: faults from the disk', function () {
         for (const f of [home, dir, path.join(dir, 'app-20240105T1300Z.log.gz')]) await fs.chown(f, uid, gid);
         const markers = path.join(dir, '.uploaded');
         await fs.mkdir(markers, { mode: 0o755 }); // root's
-        const env = imdsEnv(imds.endpoint, home);
-        const args = ['--once', '--endpoint-url', s3.endpoint, '--force-path-style', dir, 's3://logs/perm/{prefix}/{year}/{month}/{day}/{filename}'];
+        const env = imdsEnv(servers.imds.endpoint, home);
+        const args = ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/perm/{prefix}/{year}/{month}/{day}/{filename}'];
         const key = 'perm/app/2024/01/05/app-20240105T1300Z.log.gz';
 
-        s3.requests.length = 0;
+        servers.s3.requests.length = 0;
         const first = await runAsNobody('logjam-upload', args, env);
         expect(first.code, first.stderr).to.equal(1);
         expect(first.stderr).to.include(`cannot write its marker in ${markers}`);
         expect(first.stderr).to.include(`make ${markers} writable by this user (uid ${uid})`);
-        expect((await s3.download('logs', key)).toString()).to.equal('one\n');
-        expect(s3.writes()).to.have.length(1);
+        expect((await servers.s3.download('logs', key)).toString()).to.equal('one\n');
+        expect(servers.s3.writes()).to.have.length(1);
 
         // Again: S3 already has it, so no second PUT; still no marker, still exit 1.
-        s3.requests.length = 0;
+        servers.s3.requests.length = 0;
         const second = await runAsNobody('logjam-upload', args, env);
         expect(second.code, second.stderr).to.equal(1);
-        expect(s3.writes()).to.deep.equal([]);
+        expect(servers.s3.writes()).to.deep.equal([]);
 
         // Fixed: the marker is written, without uploading again.
         await fs.chown(markers, uid, gid);
         const fixed = await runAsNobody('logjam-upload', args, env);
         expect(fixed.code, fixed.stderr).to.equal(0);
-        expect(s3.writes()).to.deep.equal([]);
+        expect(servers.s3.writes()).to.deep.equal([]);
         expect(await ls(markers)).to.deep.equal(['app-20240105T1300Z.log.gz']);
       });
     });

@@ -10,8 +10,8 @@ import { createLogger, parseLogName } from '@logjam/core';
 import { compressFile } from '../../packages/logjam-compress/src/compress.ts';
 import { fieldValues, parseTemplate, renderKey } from '../../packages/logjam-upload/src/template.ts';
 import { cleanupTmpDirs, exists, ls, runBin, tmpDir } from '../support/index.ts';
-import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
-import { startS3, type TestS3 } from '../support/s3.ts';
+import { imdsEnv } from '../support/imds.ts';
+import { useS3AndImds } from '../support/servers.ts';
 import { gunzip, numbered, write } from './helpers.ts';
 
 const BUCKET = 'logs';
@@ -25,27 +25,22 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
 
 describe('reliability: bad input', function () {
   this.timeout(60_000);
-  let s3: TestS3;
-  let imds: FakeImds;
+  const servers = useS3AndImds({ buckets: [BUCKET] });
   let home: string;
   let n = 0;
 
   before(async () => {
-    s3 = await startS3({ buckets: [BUCKET] });
-    imds = await startFakeImds();
     home = await tmpDir('logjam-home-');
   });
   after(async () => {
-    await s3?.close();
-    await imds?.close();
     await cleanupTmpDirs();
   });
 
   const compress = (args: string[]) => runBin('logjam-compress', args, { timeoutMs: 30_000 });
   const upload = (dir: string, template: string) =>
-    runBin('logjam-upload', ['--once', '--endpoint-url', s3.endpoint, '--force-path-style', dir, template], {
+    runBin('logjam-upload', ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template], {
       cleanEnv: true,
-      env: imdsEnv(imds.endpoint, home),
+      env: imdsEnv(servers.imds.endpoint, home),
       timeoutMs: 30_000,
     });
   const tag = () => `in${++n}`;
@@ -67,7 +62,7 @@ describe('reliability: bad input', function () {
       const template = `s3://${BUCKET}/${t}/{prefix}/{suffix}/{year}/{month}/{day}/{filename}`;
       // s3rver stores a key as a file named after it (plus a tag), so a 255-byte
       // name cannot land there (S3 takes 1024-byte keys): its key is checked with --dry-run.
-      const dry = await runBin('logjam-upload', ['--dry-run', path.join(dir, 'archive'), template], { cleanEnv: true, env: imdsEnv(imds.endpoint, home) });
+      const dry = await runBin('logjam-upload', ['--dry-run', path.join(dir, 'archive'), template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
       expect(dry.code, dry.stderr).to.equal(0);
       expect(dry.stdout).to.include(`${path.join(dir, 'archive', `${long}.gz`)} -> s3://${BUCKET}/${t}/${long.split('-')[0]}/2024/01/01/${long}.gz\n`);
       await fs.rename(path.join(dir, 'archive', `${long}.gz`), path.join(dir, `${long}.gz`));
@@ -75,7 +70,7 @@ describe('reliability: bad input', function () {
 
       const u = await upload(path.join(dir, 'archive'), template);
       expect(u.code, u.stderr).to.equal(0);
-      const keys = await s3.keys(BUCKET);
+      const keys = await servers.s3.keys(BUCKET);
       const expected = names.map((name) => {
         const log = parseLogName(`${name}.gz`)!;
         // No suffix: its folder is dropped, no '//'.
@@ -85,7 +80,7 @@ describe('reliability: bad input', function () {
       for (const key of expected) expect(key).not.to.match(/\/\/|^\/|(^|\/)\.\.?(\/|$)/);
       for (const [i, name] of names.entries()) {
         const key = expected[names.indexOf(name)]!;
-        expect(zlib.gunzipSync(await s3.download(BUCKET, key)).toString()).to.equal(numbered(10, `f${i}`));
+        expect(zlib.gunzipSync(await servers.s3.download(BUCKET, key)).toString()).to.equal(numbered(10, `f${i}`));
       }
     });
 
@@ -139,8 +134,8 @@ describe('reliability: bad input', function () {
       const u = await upload(dir, `s3://${BUCKET}/${t}/{prefix}/{suffix}/{extension}/{year}/{month}/{day}/{filename}`);
       expect(u.code, u.stderr).to.equal(1);
       expect(u.stderr).to.match(/upload failed; will retry on the next run file=app-20240105T1300Z\.\. .*would hold a '\.' or '\.\.' folder/);
-      expect((await s3.keys(BUCKET)).filter((k) => k.startsWith(`${t}/`))).to.deep.equal([`${t}/app/.log.gz/2024/01/05/app-20240105T1300Z.log.gz`]);
-      expect(await s3.keys(BUCKET)).not.to.satisfy((keys: string[]) => keys.some((k) => /(^|\/)\.\.(\/|$)/.test(k)));
+      expect((await servers.s3.keys(BUCKET)).filter((k) => k.startsWith(`${t}/`))).to.deep.equal([`${t}/app/.log.gz/2024/01/05/app-20240105T1300Z.log.gz`]);
+      expect(await servers.s3.keys(BUCKET)).not.to.satisfy((keys: string[]) => keys.some((k) => /(^|\/)\.\.(\/|$)/.test(k)));
     });
 
     it('refuses templates whose key starts with "/", holds "//" or a ".." folder (exit 2)', async () => {
@@ -206,7 +201,7 @@ describe('reliability: bad input', function () {
       expect(u.code, u.stderr).to.equal(1);
       expect(u.stderr).to.match(/link-20240105T1300Z\.log\.gz is a symbolic link; logjam-upload uploads only regular files/);
       expect(u.stderr).to.match(/fifo-20240105T1300Z\.log\.gz is not a regular file/);
-      expect((await s3.keys(BUCKET)).filter((k) => k.startsWith(`${t}/`))).to.deep.equal([`${t}/real/2024/01/05/real-20240105T1300Z.log.gz`]);
+      expect((await servers.s3.keys(BUCKET)).filter((k) => k.startsWith(`${t}/`))).to.deep.equal([`${t}/real/2024/01/05/real-20240105T1300Z.log.gz`]);
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['real-20240105T1300Z.log.gz']);
     });
   });
@@ -224,7 +219,7 @@ describe('reliability: bad input', function () {
       const t = tag();
       const u = await upload(path.join(dir, 'archive'), `s3://${BUCKET}/${t}/{prefix}/{year}/{month}/{day}/{filename}`);
       expect(u.code, u.stderr).to.equal(0);
-      expect(await s3.download(BUCKET, `${t}/empty/2024/01/01/empty-20240101T0000Z.log.gz`)).to.deep.equal(gz);
+      expect(await servers.s3.download(BUCKET, `${t}/empty/2024/01/01/empty-20240101T0000Z.log.gz`)).to.deep.equal(gz);
     });
 
     it('uploads a corrupt .gz it did not make byte for byte, as it is (verifying is logjam-compress\'s job)', async () => {
@@ -238,8 +233,8 @@ describe('reliability: bad input', function () {
       const t = tag();
       const u = await upload(dir, `s3://${BUCKET}/${t}/{prefix}/{year}/{month}/{day}/{filename}`);
       expect(u.code, u.stderr).to.equal(0);
-      expect(await s3.download(BUCKET, `${t}/trunc/2024/01/05/trunc-20240105T1300Z.log.gz`)).to.deep.equal(truncated);
-      expect(await s3.download(BUCKET, `${t}/garbage/2024/01/05/garbage-20240105T1300Z.log.gz`)).to.deep.equal(garbage);
+      expect(await servers.s3.download(BUCKET, `${t}/trunc/2024/01/05/trunc-20240105T1300Z.log.gz`)).to.deep.equal(truncated);
+      expect(await servers.s3.download(BUCKET, `${t}/garbage/2024/01/05/garbage-20240105T1300Z.log.gz`)).to.deep.equal(garbage);
     });
 
     it('logjam-compress never replaces a corrupt archive in its way: the log goes to a duplicate-timestamp name', async () => {

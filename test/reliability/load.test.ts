@@ -10,9 +10,9 @@ import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { binaries, cleanupTmpDirs, runBin, tmpDir, type BinaryName } from '../support/index.ts';
-import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
+import { imdsEnv } from '../support/imds.ts';
 import { startFaultProxy } from '../support/proxy.ts';
-import { startS3, type TestS3 } from '../support/s3.ts';
+import { useS3AndImds } from '../support/servers.ts';
 import { mountTmpfs, numbered, umount } from './helpers.ts';
 
 const SOAK = process.env.SOAK === '1';
@@ -67,18 +67,13 @@ const figures: string[] = [];
 describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD_LIMIT})`, function () {
   this.timeout(SOAK ? 1_800_000 : 180_000);
   const mounts: string[] = [];
-  let s3: TestS3;
-  let imds: FakeImds;
+  const servers = useS3AndImds({ buckets: ['logs'] });
   let home: string;
 
   before(async () => {
-    s3 = await startS3({ buckets: ['logs'] });
-    imds = await startFakeImds();
     home = await tmpDir('logjam-home-');
   });
   after(async () => {
-    await s3?.close();
-    await imds?.close();
     for (const dir of mounts.splice(0)) umount(dir);
     await cleanupTmpDirs();
     if (figures.length) process.stdout.write(`\n  load figures:\n${figures.map((f) => `    ${f}\n`).join('')}`);
@@ -148,18 +143,18 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     const pending = new Set(list.filter((_, i) => i % 100 === 7));
     await writeMany(markers, list.filter((n) => !pending.has(n)), () => '');
 
-    s3.requests.length = 0;
-    const env = imdsEnv(imds.endpoint, home);
-    const run = await runMeasured('logjam-upload', ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', s3.endpoint, '--force-path-style', dir, 's3://logs/load/{prefix}/{year}/{month}/{day}/{filename}'], env);
+    servers.s3.requests.length = 0;
+    const env = imdsEnv(servers.imds.endpoint, home);
+    const run = await runMeasured('logjam-upload', ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/load/{prefix}/{year}/{month}/{day}/{filename}'], env);
     expect(run.code, run.stderr.slice(-2000)).to.equal(0);
     expect(run.stderr).to.equal('');
-    expect(s3.writes()).to.have.length(pending.size);
+    expect(servers.s3.writes()).to.have.length(pending.size);
     expect(await fs.readdir(markers)).to.have.length(FILES);
     const sample = [...pending].slice(0, 3);
     for (const name of sample) {
       const i = list.indexOf(name);
       const [prefix, year, month, day] = [name.split('-')[0], '2024', name.slice(name.indexOf('-2024') + 5, name.indexOf('-2024') + 7), name.slice(name.indexOf('-2024') + 7, name.indexOf('-2024') + 9)];
-      expect((await s3.download('logs', `load/${prefix}/${year}/${month}/${day}/${name}`)).toString()).to.equal(body(i));
+      expect((await servers.s3.download('logs', `load/${prefix}/${year}/${month}/${day}/${name}`)).toString()).to.equal(body(i));
     }
     expect(run.peakRssMb).to.be.greaterThan(0).and.lessThan(RSS_LIMIT_MB);
     expect(run.peakFds).to.be.lessThan(FD_LIMIT);
@@ -189,30 +184,30 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     const shared = Array.from({ length: SHARED }, (_, i) => `shared-202403${String(1 + Math.floor(i / 24)).padStart(2, '0')}T${String(i % 24).padStart(2, '0')}00Z.log.gz`);
     for (const name of shared) for (const [k, dir] of dirs.entries()) await fs.writeFile(path.join(dir, name), zlib.gzipSync(`${name} from ${hosts[k]}\n`));
 
-    s3.requests.length = 0;
-    const env = { ...imdsEnv(imds.endpoint, home) };
+    servers.s3.requests.length = 0;
+    const env = { ...imdsEnv(servers.imds.endpoint, home) };
     const template = 's3://logs/two/{prefix}/{year}/{month}/{day}/{filename}';
-    const proxy = await startFaultProxy({ target: s3.endpoint, conditionalWrites: true });
+    const proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true });
     const results = await Promise.all(dirs.map((dir) => runBin('logjam-upload', ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, template], { cleanEnv: true, env, timeoutMs: 120_000 })));
     await proxy.close();
     for (const r of results) expect(r.code, r.stderr).to.equal(0);
 
-    const keys = (await s3.keys('logs', 'two/')).sort();
+    const keys = (await servers.s3.keys('logs', 'two/')).sort();
     const sharedKeys = keys.filter((k) => k.includes('shared-'));
     const wanted = shared.flatMap((name) => [`two/shared/2024/03/01/${name}`, `two/shared/2024/03/01/${name.replace('shared-', 'shared-logjam-upload-conflict-01-')}`]);
     expect(sharedKeys).to.deep.equal(wanted.sort());
-    const sharedBodies = await Promise.all(sharedKeys.map(async (k) => zlib.gunzipSync(await s3.download('logs', k)).toString()));
+    const sharedBodies = await Promise.all(sharedKeys.map(async (k) => zlib.gunzipSync(await servers.s3.download('logs', k)).toString()));
     expect(sharedBodies.sort(), 'both versions of every shared name, neither overwritten').to.deep.equal(shared.flatMap((name) => hosts.map((h) => `${name} from ${h}\n`)).sort());
     const others = keys.filter((k) => !k.includes('shared-'));
     expect(others).to.deep.equal([...expected.keys()].sort());
     let bytes = 0;
     for (const key of others) {
-      const data = await s3.download('logs', key);
+      const data = await servers.s3.download('logs', key);
       bytes += data.length;
       expect(createHash('md5').update(data).digest('hex'), key).to.equal(expected.get(key));
     }
     // Each object written exactly once (the loser of the shared key took the conflict key).
-    const puts = s3.writes().filter((r) => r.method === 'PUT');
+    const puts = servers.s3.writes().filter((r) => r.method === 'PUT');
     expect(puts, "every object written once; a refused conditional PUT never reaches the store").to.have.length(2 * PER_HOST + 2 * SHARED);
     figures.push(`two hosts: ${2 * PER_HOST + 2 * SHARED} objects uploaded concurrently into one prefix, ${bytes} bytes verified by MD5, ${SHARED} collisions resolved by conflict keys (${proxy.stats.preconditionFailed} conditional PUTs refused with 412), 0 overwritten`);
   });

@@ -13,9 +13,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cleanupTmpDirs, ls, runBin, startBin, tmpDir, waitExit, waitFor } from '../support/index.ts';
 import { figures } from '../support/figures.ts';
-import { imdsEnv, startFakeImds, type FakeImds } from '../support/imds.ts';
+import { imdsEnv, startFakeImds } from '../support/imds.ts';
 import { prng, startFaultProxy, type FaultProxy, type FaultRates } from '../support/proxy.ts';
-import { s3rverKeys, startS3, type TestS3 } from '../support/s3.ts';
+import { s3rverKeys } from '../support/s3.ts';
+import { useS3AndImds } from '../support/servers.ts';
 
 const BUCKET = 'logs';
 const SOAK = process.env.SOAK === '1';
@@ -24,16 +25,13 @@ const MiB = 1024 * 1024;
 
 describe('faults from S3: errors, resets, stalls, truncated and lost responses, expiring credentials', function () {
   this.timeout(SOAK ? 1_800_000 : 120_000);
-  let s3: TestS3;
-  let imds: FakeImds;
+  const servers = useS3AndImds({ buckets: [BUCKET] });
   let home: string;
   let proxy: FaultProxy | undefined;
   let n = 0;
   const context = () => `seed ${SEED} (replay: SEED=${SEED} npx mocha --config test/reliability/mocharc.json)`;
 
   before(async () => {
-    s3 = await startS3({ buckets: [BUCKET] });
-    imds = await startFakeImds();
     home = await tmpDir('logjam-home-');
   });
   afterEach(async () => {
@@ -41,8 +39,6 @@ describe('faults from S3: errors, resets, stalls, truncated and lost responses, 
     proxy = undefined;
   });
   after(async () => {
-    await s3?.close();
-    await imds?.close();
     await cleanupTmpDirs();
   });
 
@@ -70,9 +66,9 @@ describe('faults from S3: errors, resets, stalls, truncated and lost responses, 
   /** Every file is at its own key, byte for byte, and nothing else is under the prefix (no conflict copy). */
   async function expectExactly(tag: string, files: Map<string, Buffer>): Promise<void> {
     const keyOf = (name: string) => `${tag}/app/${name.slice(4, 8)}/${name.slice(8, 10)}/${name.slice(10, 12)}/${name}`;
-    expect(await s3.keys(BUCKET, `${tag}/`), `keys under ${tag}/\n${context()}`).to.deep.equal([...files.keys()].map(keyOf).sort());
+    expect(await servers.s3.keys(BUCKET, `${tag}/`), `keys under ${tag}/\n${context()}`).to.deep.equal([...files.keys()].map(keyOf).sort());
     for (const [name, bytes] of files) {
-      const stored = await s3.download(BUCKET, keyOf(name));
+      const stored = await servers.s3.download(BUCKET, keyOf(name));
       expect(stored.equals(bytes), `${keyOf(name)}: ${stored.length} bytes stored, ${bytes.length} local\n${context()}`).to.equal(true);
       figures.bytesVerified += stored.length;
     }
@@ -84,9 +80,9 @@ describe('faults from S3: errors, resets, stalls, truncated and lost responses, 
     const dir = await writeArchive(files);
     const tag = `faults${++n}`;
     const rates: FaultRates = { error500: 0.06, slowDown: 0.06, reset: 0.05, stall: 0.03, truncate: 0.05, lostResponse: 0.06 };
-    proxy = await startFaultProxy({ target: s3.endpoint, conditionalWrites: true, faults: rates, faultSchedule: ['error500', 'slowDown', 'reset', 'stall', 'truncate', 'lostResponse'], stallMs: 1500, seed: SEED });
+    proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true, faults: rates, faultSchedule: ['error500', 'slowDown', 'reset', 'stall', 'truncate', 'lostResponse'], stallMs: 1500, seed: SEED });
     const args = ['--once', '--jobs', '4', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`];
-    const upload = () => runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(imds.endpoint, home), timeoutMs: 120_000 });
+    const upload = () => runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home), timeoutMs: 120_000 });
 
     // Passes while S3 misbehaves: each does what it can; a file that fails waits for the next pass.
     const faultyPasses = SOAK ? 6 : 3;
@@ -126,11 +122,11 @@ describe('faults from S3: errors, resets, stalls, truncated and lost responses, 
     const files = makeFiles(random, SOAK ? 40 : 12, 6);
     const dir = await writeArchive(new Map());
     const tag = `faults${++n}`;
-    proxy = await startFaultProxy({ target: s3.endpoint, conditionalWrites: true, faults: { error500: 0.1, slowDown: 0.1, reset: 0.05, truncate: 0.05, lostResponse: 0.1 }, seed: SEED + 1 });
+    proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true, faults: { error500: 0.1, slowDown: 0.1, reset: 0.05, truncate: 0.05, lostResponse: 0.1 }, seed: SEED + 1 });
     const markers = async () => (await ls(path.join(dir, '.uploaded')).catch(() => [])).length;
     const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
       cleanEnv: true,
-      env: imdsEnv(imds.endpoint, home),
+      env: imdsEnv(servers.imds.endpoint, home),
     });
     try {
       // Archives arrive one by one, as logjam-compress publishes them (a temp file, then a rename).
@@ -159,11 +155,11 @@ describe('faults from S3: errors, resets, stalls, truncated and lost responses, 
     const tag = `stall${++n}`;
     const files = new Map([['app-20240301T0000Z-web1.log.gz', Buffer.from('stalled then retried\n')]]);
     const dir = await writeArchive(files);
-    proxy = await startFaultProxy({ target: s3.endpoint, conditionalWrites: true, rule: (req, seen) => (req.method === 'PUT' && seen === 0 ? 'hang' : 'pass') });
+    proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true, rule: (req, seen) => (req.method === 'PUT' && seen === 0 ? 'hang' : 'pass') });
     const started = Date.now();
     const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
       cleanEnv: true,
-      env: imdsEnv(imds.endpoint, home),
+      env: imdsEnv(servers.imds.endpoint, home),
       timeoutMs: 300_000,
     });
     expect(result.code, result.stderr).to.equal(0);
@@ -200,7 +196,7 @@ describe('faults from S3: errors, resets, stalls, truncated and lost responses, 
     const tag = `creds${++n}`;
     const signedWithRevoked: string[] = [];
     proxy = await startFaultProxy({
-      target: s3.endpoint,
+      target: servers.s3.endpoint,
       conditionalWrites: true,
       rule: (req) => {
         const key = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];

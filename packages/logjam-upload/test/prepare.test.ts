@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cleanupTmpDirs, tmpDir } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, tmpDir, waitFor } from '../../../test/support/index.ts';
 import { listPending, type PendingScanner } from '../src/ledger.ts';
 import { PreparedPass, WHOLE_FILE_MAX } from '../src/upload.ts';
 
@@ -10,14 +10,6 @@ import { PreparedPass, WHOLE_FILE_MAX } from '../src/upload.ts';
 async function openIn(dir: string): Promise<string[]> {
   const targets = await Promise.all((await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
   return targets.filter((target) => target.startsWith(dir + path.sep)).map((target) => path.basename(target));
-}
-
-async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i += 1) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('PreparedPass (reading ahead of the uploads)', () => {
@@ -34,11 +26,11 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
     const dir = await archive(6);
     const prepared = new PreparedPass({ archiveDir: dir, jobs: 2, signal: new AbortController().signal });
     expect(await prepared.pending).to.have.length(6);
-    await waitFor(async () => (await openIn(dir)).length === 2, 'two files open');
+    await waitFor(async () => (await openIn(dir)).length === 2, { what: 'two files open' });
     const first = await prepared.take()!;
     expect(first.log.name).to.equal('app-20240105T0000Z.log.gz');
     // Taking one opens the next: still two ahead, plus the one taken (its upload closes it).
-    await waitFor(async () => (await openIn(dir)).length === 3, 'the next file opened');
+    await waitFor(async () => (await openIn(dir)).length === 3, { what: 'the next file opened' });
     expect((await openIn(dir)).sort()).to.deep.equal(['app-20240105T0000Z.log.gz', 'app-20240105T0100Z.log.gz', 'app-20240105T0200Z.log.gz']);
     expect(prepared.taken).to.equal(1);
     await first.local!.handle!.close();

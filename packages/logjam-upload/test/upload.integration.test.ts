@@ -7,27 +7,22 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseLogName } from '@logjam/core';
 import { cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
-import { closedEndpoint, imdsEnv, startFakeImds, type FakeImds } from '../../../test/support/imds.ts';
+import { closedEndpoint, imdsEnv, startFakeImds } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
-import { startS3, type TestS3 } from '../../../test/support/s3.ts';
+import { useS3AndImds } from '../../../test/support/servers.ts';
 
 const BUCKET = 'logs';
 
 describe('logjam-upload (built binary, s3rver, instance-role credentials)', function () {
   this.timeout(60_000);
-  let s3: TestS3;
-  let imds: FakeImds;
+  const servers = useS3AndImds({ buckets: [BUCKET], imds: { region: 'eu-west-1' } });
   let home: string;
   let n = 0;
 
   before(async () => {
-    s3 = await startS3({ buckets: [BUCKET] });
-    imds = await startFakeImds({ region: 'eu-west-1' });
     home = await tmpDir('logjam-home-');
   });
   after(async () => {
-    await s3?.close();
-    await imds?.close();
     await cleanupTmpDirs();
   });
 
@@ -52,9 +47,9 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
   }
 
   function upload(args: string[], options: { imdsEndpoint?: string; env?: NodeJS.ProcessEnv } = {}) {
-    return runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(options.imdsEndpoint ?? imds.endpoint, home, options.env) });
+    return runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(options.imdsEndpoint ?? servers.imds.endpoint, home, options.env) });
   }
-  const target = () => ['--endpoint-url', s3.endpoint, '--force-path-style'];
+  const target = () => ['--endpoint-url', servers.s3.endpoint, '--force-path-style'];
 
   function expectCleanStderr(stderr: string) {
     expect(stderr).not.to.match(/Warning|NodeVersionSupport|\n\s+at /);
@@ -64,21 +59,21 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     const small = Buffer.from('GET / 200\n'.repeat(100));
     const dir = await archive({ 'app-20240105T1300Z-web1.log.gz': small, 'db-2024-02-29T23:00Z.log.gz': 'db lines\n' });
     const t = template();
-    imds.requests.length = 0;
+    servers.imds.requests.length = 0;
     const result = await upload(['--once', ...target(), dir, t.template]);
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stdout).to.equal('');
     expectCleanStderr(result.stderr);
     expect(result.stderr).to.match(/INFO uploaded file=app-20240105T1300Z-web1.log.gz uri=s3:\/\/logs\/t\d+\/app\/2024\/01\/05\/app-20240105T1300Z-web1.log.gz bytes=1000 ms=\d+/);
     expect(result.stderr).to.match(/INFO pass done pending=2 uploaded=2/);
-    expect(await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.gz'))).to.deep.equal(small);
-    expect((await s3.download(BUCKET, t.key('db', 'db-2024-02-29T23:00Z.log.gz'))).toString()).to.equal('db lines\n');
+    expect(await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.gz'))).to.deep.equal(small);
+    expect((await servers.s3.download(BUCKET, t.key('db', 'db-2024-02-29T23:00Z.log.gz'))).toString()).to.equal('db lines\n');
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z-web1.log.gz', 'db-2024-02-29T23:00Z.log.gz']);
-    const head = await s3.head(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.gz'));
+    const head = await servers.s3.head(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.gz'));
     expect(head?.Metadata?.['logjam-md5']).to.equal(createHash('md5').update(small).digest('hex'));
     // The credentials and the region came from instance metadata (IMDSv2: with a token).
-    expect(imds.requests.filter((r) => r.path.startsWith('/latest/meta-data/iam/security-credentials/logjam-test-role') && r.token)).to.have.length.greaterThan(0);
-    expect(imds.count('/latest/meta-data/placement/region')).to.be.greaterThan(0);
+    expect(servers.imds.requests.filter((r) => r.path.startsWith('/latest/meta-data/iam/security-credentials/logjam-test-role') && r.token)).to.have.length.greaterThan(0);
+    expect(servers.imds.count('/latest/meta-data/placement/region')).to.be.greaterThan(0);
   });
 
   it('uploads nothing on a second run, and skips a file whose marker exists even if the object is missing', async () => {
@@ -88,12 +83,12 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     // A marker without an object: as the Python tool, the marker wins.
     await fs.writeFile(path.join(dir, 'app-20240105T1500Z.log.gz'), 'three\n');
     await fs.writeFile(path.join(dir, '.uploaded', 'app-20240105T1500Z.log.gz'), '');
-    s3.requests.length = 0;
+    servers.s3.requests.length = 0;
     const second = await upload(['--once', ...target(), dir, t.template]);
     expect(second.code, second.stderr).to.equal(0);
-    expect(s3.writes()).to.deep.equal([]);
+    expect(servers.s3.writes()).to.deep.equal([]);
     expect(second.stderr).to.match(/pass done pending=0 uploaded=0/);
-    expect(await s3.head(BUCKET, t.key('app', 'app-20240105T1500Z.log.gz'))).to.equal(null);
+    expect(await servers.s3.head(BUCKET, t.key('app', 'app-20240105T1500Z.log.gz'))).to.equal(null);
   });
 
   it('only writes the marker when the same object is already there (no PUT), for a single-part and a multipart object', async () => {
@@ -101,58 +96,58 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
     const dir = await archive({ 'app-20240105T1300Z.log.gz': 'hello\n', 'big-20240105T1300Z.log.gz': big });
     const t = template();
-    s3.requests.length = 0;
+    servers.s3.requests.length = 0;
     const first = await upload(['--once', '--multipart-threshold', '5M', ...target(), dir, t.template]);
     expect(first.code, first.stderr).to.equal(0);
     // The big one went multipart (parts carry an uploadId), and came back byte for byte.
-    const parts = s3.requests.filter((r) => r.method === 'PUT' && r.url.includes('uploadId='));
+    const parts = servers.s3.requests.filter((r) => r.method === 'PUT' && r.url.includes('uploadId='));
     expect(parts).to.have.length(3);
     // Every write carries a Content-MD5 the store can check, and a plain body (no aws-chunked framing).
-    for (const write of s3.writes().filter((r) => r.method === 'PUT')) {
+    for (const write of servers.s3.writes().filter((r) => r.method === 'PUT')) {
       expect(write.headers['content-md5'], write.url).to.match(/^[A-Za-z0-9+/]{22}==$/);
       expect(String(write.headers['content-encoding'] ?? '')).not.to.include('aws-chunked');
     }
-    expect((await s3.download(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz'))).equals(big)).to.equal(true);
+    expect((await servers.s3.download(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz'))).equals(big)).to.equal(true);
 
-    const before = await s3.head(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz'));
+    const before = await servers.s3.head(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz'));
     await fs.rm(path.join(dir, '.uploaded'), { recursive: true });
-    s3.requests.length = 0;
+    servers.s3.requests.length = 0;
     const again = await upload(['--once', '--multipart-threshold', '5M', ...target(), dir, t.template]);
     expect(again.code, again.stderr).to.equal(0);
-    expect(s3.writes()).to.deep.equal([]);
+    expect(servers.s3.writes()).to.deep.equal([]);
     expect(again.stderr).to.match(/already in S3; marked as uploaded file=big-20240105T1300Z.log.gz/);
     expect(again.stderr).to.match(/pass done pending=2 uploaded=0 already=2/);
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'big-20240105T1300Z.log.gz']);
-    expect((await s3.head(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz')))?.LastModified).to.deep.equal(before?.LastModified);
+    expect((await servers.s3.head(BUCKET, t.key('big', 'big-20240105T1300Z.log.gz')))?.LastModified).to.deep.equal(before?.LastModified);
   });
 
   describe('many files under one key prefix: one listing instead of a HEAD per file', () => {
     const day = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, h) => [`app-20240105T${String(h).padStart(2, '0')}00Z.log.gz`, `hour ${h}\n`.repeat(h + 1)]));
-    const objectHeads = () => s3.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url));
-    const listings = () => s3.requests.filter((r) => r.method === 'GET' && r.url.includes('list-type=2'));
+    const objectHeads = () => servers.s3.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url));
+    const listings = () => servers.s3.requests.filter((r) => r.method === 'GET' && r.url.includes('list-type=2'));
 
     it('uploads with no HEAD per file, and a second pass after lost markers only writes the markers (no HEAD, no PUT)', async () => {
       const files = day(12);
       const dir = await archive(files);
       const t = template();
-      s3.requests.length = 0;
+      servers.s3.requests.length = 0;
       const first = await upload(['--once', ...target(), dir, t.template]);
       expect(first.code, first.stderr).to.equal(0);
       expect(first.stderr).to.match(/pass done pending=12 uploaded=12/);
       expect(objectHeads()).to.deep.equal([]);
       expect(listings()).to.have.length(1);
-      expect(s3.writes().filter((r) => r.method === 'PUT')).to.have.length(12);
-      for (const [name, content] of Object.entries(files)) expect((await s3.download(BUCKET, t.key('app', name))).toString()).to.equal(content);
+      expect(servers.s3.writes().filter((r) => r.method === 'PUT')).to.have.length(12);
+      for (const [name, content] of Object.entries(files)) expect((await servers.s3.download(BUCKET, t.key('app', name))).toString()).to.equal(content);
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(Object.keys(files).sort());
 
       await fs.rm(path.join(dir, '.uploaded'), { recursive: true });
-      s3.requests.length = 0;
+      servers.s3.requests.length = 0;
       const second = await upload(['--once', ...target(), dir, t.template]);
       expect(second.code, second.stderr).to.equal(0);
       expect(second.stderr).to.match(/pass done pending=12 uploaded=0 already=12/);
       expect(objectHeads()).to.deep.equal([]);
       expect(listings()).to.have.length(1);
-      expect(s3.writes()).to.deep.equal([]);
+      expect(servers.s3.writes()).to.deep.equal([]);
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(Object.keys(files).sort());
     });
 
@@ -164,8 +159,8 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect((await upload(['--once', '--multipart-threshold', '5M', ...target(), dir, t.template])).code).to.equal(0);
       await fs.rm(path.join(dir, '.uploaded'), { recursive: true });
       // Someone else's object under one of our keys, and a new file of ours.
-      await s3.put(BUCKET, t.key('app', 'app-20240105T0000Z.log.gz'), 'theirs\n');
-      s3.requests.length = 0;
+      await servers.s3.put(BUCKET, t.key('app', 'app-20240105T0000Z.log.gz'), 'theirs\n');
+      servers.s3.requests.length = 0;
       const again = await upload(['--once', '--multipart-threshold', '5M', ...target(), dir, t.template]);
       expect(again.code, again.stderr).to.equal(0);
       // HEAD only for keys the listing cannot settle: the replaced one (then its conflict key), and the
@@ -175,15 +170,15 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
         [t.key('app', 'app-20240105T0000Z.log.gz'), t.key('app', 'app-logjam-upload-conflict-01-20240105T0000Z.log.gz')].sort(),
       );
       expect(again.stderr).to.match(/pass done pending=6 uploaded=1 already=5 conflicts=1/);
-      expect(s3.writes().filter((r) => r.method === 'PUT')).to.have.length(1);
-      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T0000Z.log.gz'))).toString()).to.equal('theirs\n');
-      expect((await s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T0000Z.log.gz'))).toString()).to.equal(files['app-20240105T0000Z.log.gz']);
-      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T2300Z.log.gz'))).equals(big)).to.equal(true);
+      expect(servers.s3.writes().filter((r) => r.method === 'PUT')).to.have.length(1);
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T0000Z.log.gz'))).toString()).to.equal('theirs\n');
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T0000Z.log.gz'))).toString()).to.equal(files['app-20240105T0000Z.log.gz']);
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T2300Z.log.gz'))).equals(big)).to.equal(true);
     });
 
     it('without s3:ListBucket (listing refused): a HEAD per file, and everything uploaded once', async () => {
       const proxy = await startFaultProxy({
-        target: s3.endpoint,
+        target: servers.s3.endpoint,
         conditionalWrites: true,
         rule: (req) => (req.method === 'GET' && (req.url ?? '').includes('list-type=2') ? { status: 403, body: s3ErrorXml('AccessDenied', 'Access Denied') } : 'pass'),
       });
@@ -196,7 +191,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
         expect(result.stderr).to.match(/pass done pending=6 uploaded=6/);
         expect(proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('list-type=2'))).to.have.length(1);
         expect(proxy.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url))).to.have.length(6);
-        for (const [name, content] of Object.entries(files)) expect((await s3.download(BUCKET, t.key('app', name))).toString()).to.equal(content);
+        for (const [name, content] of Object.entries(files)) expect((await servers.s3.download(BUCKET, t.key('app', name))).toString()).to.equal(content);
       } finally {
         await proxy.close();
       }
@@ -209,23 +204,23 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     const keyA = t.key('app', 'app-20240105T1300Z-web1.log.gz');
     const keyB = t.key('app', 'app-20240105T1400Z.log.gz');
     const conflictB1 = t.key('app', 'app-logjam-upload-conflict-01-20240105T1400Z.log.gz');
-    await s3.put(BUCKET, keyA, 'theirs A\n');
-    await s3.put(BUCKET, keyB, 'theirs B\n');
-    await s3.put(BUCKET, conflictB1, 'theirs B, conflict 1\n');
+    await servers.s3.put(BUCKET, keyA, 'theirs A\n');
+    await servers.s3.put(BUCKET, keyB, 'theirs B\n');
+    await servers.s3.put(BUCKET, conflictB1, 'theirs B, conflict 1\n');
     const result = await upload(['--once', ...target(), dir, t.template]);
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stderr).to.match(/WARN a different object already holds this key/);
     expect(result.stderr).to.match(/WARN uploaded beside a different object/);
-    expect((await s3.download(BUCKET, keyA)).toString()).to.equal('theirs A\n');
-    expect((await s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z-web1.log.gz'))).toString()).to.equal('ours A\n');
-    expect((await s3.download(BUCKET, keyB)).toString()).to.equal('theirs B\n');
-    expect((await s3.download(BUCKET, conflictB1)).toString()).to.equal('theirs B, conflict 1\n');
-    expect((await s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-02-20240105T1400Z.log.gz'))).toString()).to.equal('ours B\n');
+    expect((await servers.s3.download(BUCKET, keyA)).toString()).to.equal('theirs A\n');
+    expect((await servers.s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z-web1.log.gz'))).toString()).to.equal('ours A\n');
+    expect((await servers.s3.download(BUCKET, keyB)).toString()).to.equal('theirs B\n');
+    expect((await servers.s3.download(BUCKET, conflictB1)).toString()).to.equal('theirs B, conflict 1\n');
+    expect((await servers.s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-02-20240105T1400Z.log.gz'))).toString()).to.equal('ours B\n');
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z-web1.log.gz', 'app-20240105T1400Z.log.gz']);
     // The next run does not upload them again.
-    s3.requests.length = 0;
+    servers.s3.requests.length = 0;
     expect((await upload(['--once', ...target(), dir, t.template])).code).to.equal(0);
-    expect(s3.writes()).to.deep.equal([]);
+    expect(servers.s3.writes()).to.deep.equal([]);
   });
 
   it('uploads the good files and exits 1 when one archive cannot be read', async () => {
@@ -242,8 +237,8 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     expect(result.code, result.stderr).to.equal(1);
     expect(result.stderr).to.match(/ERROR upload failed; will retry on the next run file=app-20240105T1400Z.log.gz/);
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1500Z.log.gz']);
-    expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1500Z.log.gz'))).toString()).to.equal('good 2\n');
-    expect(await s3.head(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).to.equal(null);
+    expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1500Z.log.gz'))).toString()).to.equal('good 2\n');
+    expect(await servers.s3.head(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).to.equal(null);
   });
 
   it('--dry-run prints FILE -> URI on stdout and touches nothing: no network, no marker, no lock', async () => {
@@ -251,13 +246,13 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     await fs.mkdir(path.join(dir, '.uploaded'));
     await fs.writeFile(path.join(dir, '.uploaded', 'db-20240105T1400Z.log.gz'), '');
     const t = template();
-    s3.requests.length = 0;
-    imds.requests.length = 0;
+    servers.s3.requests.length = 0;
+    servers.imds.requests.length = 0;
     const result = await upload(['--dry-run', ...target(), dir, t.template]);
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stdout).to.equal(`${path.join(dir, 'app-20240105T1300Z-web1.log.gz')} -> s3://${BUCKET}/${t.key('app', 'app-20240105T1300Z-web1.log.gz')}\n`);
-    expect(s3.requests).to.deep.equal([]);
-    expect(imds.requests).to.deep.equal([]);
+    expect(servers.s3.requests).to.deep.equal([]);
+    expect(servers.imds.requests).to.deep.equal([]);
     expect(await ls(dir)).to.deep.equal(['.partial.tmp', '.uploaded', 'app-20240105T1300Z-web1.log.gz', 'db-20240105T1400Z.log.gz']);
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['db-20240105T1400Z.log.gz']);
   });
@@ -274,7 +269,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     expect(result.stderr).to.match(/removed uploaded archive file=app-20240105T1300Z.log.gz/);
     expect(await ls(dir)).to.deep.equal(['.uploaded', 'app-20240105T1400Z.log.gz', 'app-20240105T1500Z.log.gz']);
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1400Z.log.gz', 'app-20240105T1500Z.log.gz']);
-    expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('old\n');
+    expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('old\n');
   });
 
   describe('configuration errors: exit 2, one line on stderr, no stack trace', () => {
@@ -294,14 +289,14 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     for (const [bad, message] of badTemplates) {
       it(`rejects the template ${bad} before any network call`, async () => {
         const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
-        s3.requests.length = 0;
-        imds.requests.length = 0;
+        servers.s3.requests.length = 0;
+        servers.imds.requests.length = 0;
         const result = await upload(['--once', ...target(), dir, bad]);
         expect(result.code).to.equal(2);
         expect(result.stderr).to.match(message);
         expectOneLine(result.stderr);
-        expect(s3.requests).to.deep.equal([]);
-        expect(imds.requests).to.deep.equal([]);
+        expect(servers.s3.requests).to.deep.equal([]);
+        expect(servers.imds.requests).to.deep.equal([]);
         expect(await ls(dir)).to.deep.equal(['app-20240105T1300Z.log.gz']);
       });
     }
@@ -313,12 +308,12 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     for (const [flags, message] of badSizes) {
       it(`rejects ${flags.join(' ')} before any network call`, async () => {
         const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
-        s3.requests.length = 0;
+        servers.s3.requests.length = 0;
         const result = await upload(['--once', ...flags, ...target(), dir, template().template]);
         expect(result.code).to.equal(2);
         expect(result.stderr).to.match(message);
         expectOneLine(result.stderr);
-        expect(s3.requests).to.deep.equal([]);
+        expect(servers.s3.requests).to.deep.equal([]);
       });
     }
 
@@ -362,7 +357,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
 
     it('lists where it looked when there are no credentials anywhere, quickly', async () => {
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
-      s3.requests.length = 0;
+      servers.s3.requests.length = 0;
       const result = await runBin('logjam-upload', ['--once', ...target(), dir, template().template], {
         cleanEnv: true,
         env: imdsEnv(await closedEndpoint(), home),
@@ -372,7 +367,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect(result.code).to.equal(2);
       expect(result.stderr).to.match(/no AWS credentials found; looked in: environment \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\), profile 'default' in .*no-such-aws-credentials.*EC2 instance metadata \(http:\/\/127\.0\.0\.1:\d+\)/);
       expectOneLine(result.stderr);
-      expect(s3.requests).to.deep.equal([]);
+      expect(servers.s3.requests).to.deep.equal([]);
     });
   });
 
@@ -387,27 +382,27 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     it('without s3:ListBucket / s3:GetObject (every HEAD 403): falls back to a conditional PUT, and still never overwrites', async () => {
       // What S3 answers a role that may only PutObject: HEAD 403 (no body), GET AccessDenied.
       proxy = await startFaultProxy({
-        target: s3.endpoint,
+        target: servers.s3.endpoint,
         conditionalWrites: true,
         rule: (req) => (req.method === 'HEAD' ? { status: 403 } : req.method === 'GET' ? { status: 403, body: s3ErrorXml('AccessDenied', 'Access Denied') } : 'pass'),
       });
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'new one\n', 'app-20240105T1400Z.log.gz': 'ours\n' });
       const t = template();
-      await s3.put(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'), 'theirs\n');
+      await servers.s3.put(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'), 'theirs\n');
       const result = await upload(['--once', ...via(proxy), dir, t.template]);
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stderr).to.match(/WARN HeadBucket refused \(no s3:ListBucket\?\)/);
-      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('new one\n');
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('new one\n');
       // The taken key answered 412 to the conditional PUT; unable to compare, the file went beside it.
       expect(proxy.requests.some((r) => r.action === '412')).to.equal(true);
-      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('theirs\n');
-      expect((await s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T1400Z.log.gz'))).toString()).to.equal('ours\n');
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('theirs\n');
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T1400Z.log.gz'))).toString()).to.equal('ours\n');
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1400Z.log.gz']);
     });
 
     it('a lost response to the PUT is an unknown, not a failure: the object that landed is recognised, not uploaded twice', async () => {
       proxy = await startFaultProxy({
-        target: s3.endpoint,
+        target: servers.s3.endpoint,
         conditionalWrites: true,
         rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen === 0 ? 'drop-response' : 'pass'),
       });
@@ -416,8 +411,8 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       const result = await upload(['--once', ...via(proxy), dir, t.template]);
       expect(result.code, result.stderr).to.equal(0);
       expect(proxy.requests.filter((r) => r.action === 'drop-response')).to.have.length(1);
-      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('landed\n');
-      expect(await s3.keys(BUCKET)).not.to.include(t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z.log.gz'));
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('landed\n');
+      expect(await servers.s3.keys(BUCKET)).not.to.include(t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z.log.gz'));
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
     });
 
@@ -426,7 +421,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       for (let i = 0; i + 4 <= body.length; i += 4) body.writeUInt32LE((i * 2246822519) >>> 0, i);
       const name = 'big-20240105T1300Z.log.gz';
       proxy = await startFaultProxy({
-        target: s3.endpoint,
+        target: servers.s3.endpoint,
         // The first PUT is answered 500 once the proxy has read its whole body: the stream sent is used up.
         rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen === 0 ? { status: 500, body: s3ErrorXml('InternalError', 'We encountered an internal error. Please try again.') } : 'pass'),
       });
@@ -440,15 +435,15 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
         ['pass', 2],
       ]);
       expect(puts.every((r) => !r.url.includes('uploadId='))).to.equal(true);
-      expect((await s3.download(BUCKET, t.key('big', name))).equals(body)).to.equal(true);
+      expect((await servers.s3.download(BUCKET, t.key('big', name))).equals(body)).to.equal(true);
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([name]);
     });
 
     it('as a service, SIGTERM aborts an upload in flight: exit 0, no marker, nothing stored', async () => {
-      proxy = await startFaultProxy({ target: s3.endpoint, rule: (req) => (req.method === 'PUT' && objectOf(req.url ?? '') ? 'hang' : 'pass') });
+      proxy = await startFaultProxy({ target: servers.s3.endpoint, rule: (req) => (req.method === 'PUT' && objectOf(req.url ?? '') ? 'hang' : 'pass') });
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'in flight\n' });
       const t = template();
-      const child = startBin('logjam-upload', [...via(proxy), dir, t.template], { cleanEnv: true, env: imdsEnv(imds.endpoint, home) });
+      const child = startBin('logjam-upload', [...via(proxy), dir, t.template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
       try {
         await waitFor(() => proxy!.requests.some((r) => r.action === 'hang'), { timeoutMs: 20_000, what: 'the PUT in flight' });
         child.kill('SIGTERM');
@@ -456,7 +451,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
         expect(result.code, result.stderr).to.equal(0);
         expect(result.stderr).to.match(/upload interrupted; no marker written file=app-20240105T1300Z.log.gz/);
         expect(await exists(path.join(dir, '.uploaded', 'app-20240105T1300Z.log.gz'))).to.equal(false);
-        expect(await s3.head(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).to.equal(null);
+        expect(await servers.s3.head(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).to.equal(null);
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
@@ -464,7 +459,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
 
     it('a store without conditional writes (501 to If-None-Match) is detected, and uploads go on with HEAD alone', async () => {
       proxy = await startFaultProxy({
-        target: s3.endpoint,
+        target: servers.s3.endpoint,
         rule: (req) => (req.method === 'PUT' && req.headers['if-none-match'] ? { status: 501, body: s3ErrorXml('NotImplemented', 'A header you provided implies functionality that is not implemented') } : 'pass'),
       });
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'one\n', 'app-20240105T1400Z.log.gz': 'two\n' });
@@ -473,13 +468,13 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stderr.match(/does not support conditional writes/g)).to.have.length(1);
       expect(proxy.requests.filter((r) => r.action === '501')).to.have.length(1);
-      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('two\n');
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz'))).toString()).to.equal('two\n');
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz', 'app-20240105T1400Z.log.gz']);
     });
 
     it('a wrong secret key (SignatureDoesNotMatch) is a configuration error: exit 2, one line', async () => {
       const denied = { status: 403, body: s3ErrorXml('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.') };
-      proxy = await startFaultProxy({ target: s3.endpoint, rule: (req) => (req.method === 'HEAD' ? { status: 403 } : denied) });
+      proxy = await startFaultProxy({ target: servers.s3.endpoint, rule: (req) => (req.method === 'HEAD' ? { status: 403 } : denied) });
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
       const result = await upload(['--once', ...via(proxy), dir, template().template]);
       expect(result.code).to.equal(2);
@@ -490,7 +485,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
 
     it('retries a 503 SlowDown with backoff and uploads', async () => {
       proxy = await startFaultProxy({
-        target: s3.endpoint,
+        target: servers.s3.endpoint,
         rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen < 2 ? { status: 503, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') } : 'pass'),
       });
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'eventually\n' });
@@ -498,7 +493,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       const result = await upload(['--once', ...via(proxy), dir, t.template]);
       expect(result.code, result.stderr).to.equal(0);
       expect(proxy.requests.filter((r) => r.action === '503')).to.have.length(2);
-      expect((await s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('eventually\n');
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('eventually\n');
     });
   });
 
@@ -515,14 +510,14 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     const dir = await archive({ 'app-20240105T1300Z.log.gz': 'at start\n' });
     const t = template();
     // A long interval: only the file watcher can make the second upload happen in time.
-    const child = startBin('logjam-upload', ['--interval', '3600', ...target(), dir, t.template], { cleanEnv: true, env: imdsEnv(imds.endpoint, home) });
+    const child = startBin('logjam-upload', ['--interval', '3600', ...target(), dir, t.template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
     try {
       await waitFor(() => exists(path.join(dir, '.uploaded', 'app-20240105T1300Z.log.gz')), { timeoutMs: 20_000, what: 'the first upload' });
       await waitFor(() => /pass done/.test(child.output().stderr), { what: 'the first pass' });
       // As logjam-compress does: write a temp file, then rename it into place.
       await fs.writeFile(path.join(dir, '.compress.tmp'), 'new archive\n');
       await fs.rename(path.join(dir, '.compress.tmp'), path.join(dir, 'app-20240105T1400Z.log.gz'));
-      await waitFor(() => s3.head(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz')), { timeoutMs: 10_000, what: 'the new archive in S3' });
+      await waitFor(() => servers.s3.head(BUCKET, t.key('app', 'app-20240105T1400Z.log.gz')), { timeoutMs: 10_000, what: 'the new archive in S3' });
       await waitFor(() => exists(path.join(dir, '.uploaded', 'app-20240105T1400Z.log.gz')), { what: 'its marker' });
       child.kill('SIGTERM');
       const result = await waitExit(child, 20_000);
