@@ -53,7 +53,7 @@ async function dependencyClosure(roots, from) {
 
 // Only our own code, and the packages a binary bundles on purpose, may be
 // inlined: a package core imports that the binary does not declare would be
-// bundled whole (@sentry/node's lazy import too, or chokidar).
+// bundled whole (@sentry/node's lazy import too).
 function checkInlined(name, result, allowed = new Set()) {
   const inlined = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/') && ![...allowed].some((dir) => input.startsWith(dir)));
   if (inlined.length) throw new Error(`${name}: add to its package.json dependencies what core imports: ${inlined.slice(0, 5).join(', ')}`);

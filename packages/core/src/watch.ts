@@ -1,25 +1,53 @@
-// Watching directories for new files. chokidar uses inotify here: idle, it costs no CPU.
-// Loaded only when a service starts watching: --once, --check and --help never need it.
+// Watching directories for new files: one inotify watch per directory
+// (fs.watch), whatever the number of files in it. Idle, it costs no CPU.
+//
+// Not chokidar: chokidar 5 puts a watch on every file of a watched directory
+// and stats each at start. Over an archive/ of 100,000 uploaded files that was
+// 100,002 inotify watches (the per-user limit is 8,192 on many kernels), 12 s
+// of CPU at start and 500 MB of RSS (measured). The services only need to be
+// woken when a name appears; the periodic rescan covers anything a watch misses
+// (an overflowed event queue, a directory that was replaced).
+import { watch, promises as fs, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from './log.js';
 
 export interface DirWatcher {
   close(): Promise<void>;
 }
 
+/** 'add': a name appeared (created, linked or renamed into the directory); 'change': an existing file was written. */
 export type WatchEvent = 'add' | 'change';
 
 /** Calls `onChange(path, event)` for every file added or changed directly inside `dirs`. */
 export async function watchDirs(dirs: string[], onChange: (path: string, event: WatchEvent) => void, log: Logger): Promise<DirWatcher> {
-  const { watch } = await import('chokidar');
-  const watcher = watch(dirs, {
-    ignoreInitial: true,
-    depth: 0,
-    followSymlinks: false,
-    persistent: true,
-  });
-  watcher.on('add', (path) => onChange(path, 'add'));
-  watcher.on('change', (path) => onChange(path, 'change'));
-  watcher.on('error', (error) => log.warn('file watcher error; the periodic rescan still runs', { error: String(error) }));
-  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-  return { close: () => watcher.close() };
+  const watchers: FSWatcher[] = [];
+  for (const dir of dirs) {
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, { persistent: true }, (event, name) => {
+        if (!name) return; // no name (never seen on Linux): the periodic rescan covers it
+        const file = path.join(dir, name.toString());
+        if (event === 'change') {
+          onChange(file, 'change');
+          return;
+        }
+        // 'rename' is both a name appearing and one going away: only the first wakes the service.
+        fs.lstat(file).then(
+          () => onChange(file, 'add'),
+          () => {},
+        );
+      });
+    } catch (error) {
+      // Out of inotify watches (ENOSPC), say: the service still works, at the pace of its rescans.
+      log.warn('cannot watch the folder; new files are found by the periodic rescan only', { dir, error: String(error) });
+      continue;
+    }
+    watcher.on('error', (error) => log.warn('file watcher error; the periodic rescan still runs', { dir, error: String(error) }));
+    watchers.push(watcher);
+  }
+  return {
+    close: async () => {
+      for (const watcher of watchers.splice(0)) watcher.close();
+    },
+  };
 }
