@@ -264,10 +264,11 @@ interface Local {
   log: LogName;
   file: string;
   size: number;
+  /** Hex; empty for a small file until loadBody has read it. */
   md5: string;
   /** The whole file, when it is small (WHOLE_FILE_MAX); larger files are streamed from disk. */
   body?: Buffer;
-  /** A small file, open until its body is read (loadBody) and its upload is over. */
+  /** A small file, open until loadBody reads it whole (and sets body and md5). */
   handle?: FileHandle;
   /** Gives the body's bytes back to the pass's memory budget. */
   release?: () => void;
