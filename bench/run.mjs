@@ -580,7 +580,7 @@ async function benchUpload() {
     for (let r = 0; r < rounds; r++) {
       for (const [ti, t] of rotate(list, r).entries()) {
         const p = `r${r + 1}-${set.key}-${list.indexOf(t)}`;
-        // A fresh folder per run (no .uploaded/ markers), removed only after the section: see removeLater.
+        // A fresh folder per run (no .uploaded/ markers), removed only when the section ends (see below).
         const dir = path.join(WORK, 'upload', p, 'archive');
         linkFresh(set.src, dir);
         const [cmd, args, env] = t.mk(dir, p);
@@ -625,7 +625,7 @@ async function benchUpload() {
   }
   rm(path.join(WORK, 'upload'));
   for (const name of fs.readdirSync(path.join(s3.dir, 'bench'))) if (/^r\d+-/.test(name)) rm(path.join(s3.dir, 'bench', name));
-  emit('upload', `Fresh key prefix and fresh hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round; objects and folders are deleted only after the whole section, because on this machine's ext4 (no journal) creating files is 10-30x slower for about 30 s where many were just deleted (the allocator skips recently freed inodes), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`);
+  emit('upload', `Fresh key prefix and fresh hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round; objects and folders are deleted only after the whole section, because on this machine's ext4 (no journal) creating files in a folder tree where many were just deleted costs 10-30x the system time, and for minutes (measured), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`);
   return true;
 }
 
