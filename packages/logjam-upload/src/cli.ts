@@ -9,7 +9,7 @@ import { parseDuration, parseInteger, parseSize } from './options.js';
 import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
 import { parseTemplate } from './template.js';
-import { MAX_PUT_SIZE, MIN_PART_SIZE } from './upload.js';
+import { MAX_PUT_SIZE, MIN_PART_SIZE } from './multipart.js';
 import { installWarningFilter, isNodeVersionWarning, routeWarnings } from './warnings.js';
 
 // Before any SDK client exists: its Node 20 warning must not reach cron's mail.
@@ -64,7 +64,7 @@ export class UploadCommand extends LogjamCommand {
   // parts (one request, nothing for the store to join), leaves no unfinished
   // upload behind after a kill, and gets a plain MD5 ETag that a listing can check.
   multipartThreshold = Option.String('--multipart-threshold', '200M', { description: 'Files this large or larger go multipart; smaller ones in one PUT streamed from disk (as rclone; 5M to 5G) (default: 200M)' });
-  partSize = Option.String('--part-size', '8M', { description: 'Size of the parts of a multipart upload, 5M to 5G; a multipart upload peaks at about 6 parts of memory (default: 8M)' });
+  partSize = Option.String('--part-size', '8M', { description: 'Size of the parts of a multipart upload, 5M to 5G; parts are streamed from disk, so memory does not grow with it (default: 8M)' });
   deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m (default: keep them)' });
   check = Option.Boolean('--check', false, { description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)' });
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });

@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Logger } from '@logjam/core';
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { loadSdk, sdk, type CredentialProvider } from './sdk.js';
 
@@ -136,7 +135,7 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
     // Streaming uploads would otherwise go out as aws-chunked bodies with
     // trailing checksums, which some S3-compatible stores (s3rver among them)
     // store verbatim, framing and all. Integrity comes from Content-MD5 on
-    // every PUT and every part instead (see addContentMd5), which every store checks.
+    // every PUT and every part instead (set by upload.ts and multipart.ts), which every store checks.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // The SDK's standard retry strategy: backoff with jitter on 5xx, SlowDown, timeouts, resets.
@@ -157,7 +156,6 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
   // fields to log them, even to its no-op logger: its schemaLogFilter alone was
   // 1.6-1.9% of the main thread on small files (profiled). logjam logs for itself.
   client.middlewareStack.remove('loggerMiddleware');
-  addContentMd5(client);
   reopenFileBodies(client);
   return client;
 }
@@ -172,6 +170,8 @@ export class FileBody {
   constructor(
     readonly path: string,
     readonly size: number,
+    /** Where in the file the body starts (a multipart upload's part). */
+    readonly start = 0,
   ) {}
 }
 
@@ -184,8 +184,8 @@ export function reopenFileBodies(client: S3Client): void {
     (next) => async (args) => {
       const request = args.request as { body?: unknown } | undefined;
       if (!request || !(request.body instanceof FileBody)) return next(args);
-      const { path: file, size } = request.body;
-      const stream = createReadStream(file, { highWaterMark: STREAM_CHUNK, start: 0, end: Math.max(0, size - 1) });
+      const { path: file, size, start } = request.body;
+      const stream = createReadStream(file, { highWaterMark: STREAM_CHUNK, start, end: start + Math.max(0, size - 1) });
       try {
         // A copy of the request for this attempt: the retry step keeps the FileBody for the next one.
         const attempt = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as object, request, { body: size === 0 ? Buffer.alloc(0) : stream });
@@ -195,29 +195,6 @@ export function reopenFileBodies(client: S3Client): void {
       }
     },
     { step: 'deserialize', priority: 'low', name: 'logjamReopenFileBodies', override: true },
-  );
-}
-
-/**
- * Adds a Content-MD5 header to every PutObject and UploadPart whose body is in
- * memory (lib-storage sends each part as a buffer), so that the store checks
- * every byte it receives and refuses a corrupted request (BadDigest).
- */
-export function addContentMd5(client: S3Client): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const command = (context as { commandName?: string }).commandName;
-      if (command === 'PutObjectCommand' || command === 'UploadPartCommand') {
-        const body = (args.input as { Body?: unknown }).Body;
-        const request = args.request as { headers?: Record<string, string> } | undefined;
-        if (body instanceof Uint8Array && request?.headers) {
-          const has = Object.keys(request.headers).some((h) => h.toLowerCase() === 'content-md5');
-          if (!has) request.headers['content-md5'] = createHash('md5').update(body).digest('base64');
-        }
-      }
-      return next(args);
-    },
-    { step: 'build', name: 'logjamContentMd5', override: true },
   );
 }
 

@@ -5,13 +5,11 @@
 import type * as ClientS3 from '@aws-sdk/client-s3';
 import type * as CredentialProviders from '@aws-sdk/credential-providers';
 import type * as Ec2Metadata from '@aws-sdk/ec2-metadata-service';
-import type * as LibStorage from '@aws-sdk/lib-storage';
 import type * as SmithyConfig from '@smithy/core/config';
 import type * as NodeHttp from '@smithy/node-http-handler';
 
 export interface Sdk {
   s3: typeof ClientS3;
-  storage: typeof LibStorage;
   credentials: typeof CredentialProviders;
   ec2: typeof Ec2Metadata;
   config: typeof SmithyConfig;
@@ -25,12 +23,11 @@ let loaded: Sdk | undefined;
 export function loadSdk(): Promise<Sdk> {
   loading ??= Promise.all([
     import('@aws-sdk/client-s3'),
-    import('@aws-sdk/lib-storage'),
     import('@aws-sdk/credential-providers'),
     import('@aws-sdk/ec2-metadata-service'),
     import('@smithy/core/config'),
     import('@smithy/node-http-handler'),
-  ]).then(([s3, storage, credentials, ec2, config, http]) => (loaded = { s3, storage, credentials, ec2, config, http }));
+  ]).then(([s3, credentials, ec2, config, http]) => (loaded = { s3, credentials, ec2, config, http }));
   return loading;
 }
 

@@ -16,31 +16,21 @@ import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/clie
 import { ConfigError, errorCode, formatBytes, oneLine, type Logger, type LogName } from '@logjam/core';
 import { archiveName, listExpired, listPending, markerDir, MarkerWriter, removeUploaded, type PendingScanner } from './ledger.js';
 import { loadSdk, sdk } from './sdk.js';
-import { describeError, FileBody, httpStatus, isBucketError, s3Code, STREAM_CHUNK } from './s3.js';
+import { partSizeFor, PartHasher, uploadMultipart, type MultipartSettings } from './multipart.js';
+import { describeError, FileBody, httpStatus, isBucketError, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
 
 /** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
 export const MD5_METADATA = 'logjam-md5';
-/** S3's smallest part. */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-/** S3's largest single PUT, and largest part. */
-export const MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024;
 /** Files up to this size are read whole into memory (one read serves the MD5 and the PUT); larger ones are streamed. */
 export const WHOLE_FILE_MAX = 1024 * 1024;
-const MAX_PARTS = 10_000;
-/** Parts of one multipart upload in flight at once: memory is about (this + 1) × part size per job. */
-const PARTS_IN_FLIGHT = 2;
 const MAX_CONFLICTS = 99;
 
-export interface UploadSettings {
+export interface UploadSettings extends MultipartSettings {
   archiveDir: string;
   template: Template;
   hostname: string;
   jobs: number;
-  /** Files this size or larger go multipart; smaller ones go in one PUT. */
-  multipartThreshold: number;
-  /** Size of the parts of a multipart upload (never more than multipartThreshold; larger to stay within 10,000 parts). */
-  partSize: number;
   storageClass?: string | undefined;
   sse?: string | undefined;
   sseKmsKeyId?: string | undefined;
@@ -125,7 +115,7 @@ export class PreparedPass {
   private closed = false;
 
   constructor(
-    private readonly settings: { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined },
+    private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined },
   ) {
     this.pending = (settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir)).then((list) => {
       this.list = list;
@@ -159,7 +149,7 @@ export class PreparedPass {
     if (!list || this.closed) return;
     while (this.ahead.length < Math.max(1, this.settings.jobs) && this.index < list.length && !this.settings.signal.aborted) {
       const log = list[this.index++]!;
-      const item = openLocal(this.settings.signal, log, path.join(this.settings.archiveDir, log.name)).then(
+      const item = openLocal(this.settings, log, path.join(this.settings.archiveDir, log.name)).then(
         (local) => ({ log, local }),
         (error: unknown) => ({ log, local: null, error }),
       );
@@ -266,6 +256,8 @@ interface Local {
   size: number;
   /** Hex; empty for a small file until loadBody has read it. */
   md5: string;
+  /** For a file that goes multipart: its part size, and each part's MD5 (hex), taken in the same read as `md5`. */
+  parts?: { size: number; md5s: string[] };
   /** The whole file, when it is small (WHOLE_FILE_MAX); larger files are streamed from disk. */
   body?: Buffer;
   /** A small file, open until loadBody reads it whole (and sets body and md5). */
@@ -362,12 +354,12 @@ async function mark(ctx: PassContext, pass: PassState, name: string, uri: string
 
 /**
  * Opens a pending file: its size, and for a file streamed from disk its MD5
- * (read through once, here, possibly ahead of its upload). A small file is
- * left open, to be read whole when its upload starts (loadBody), so that its
- * bytes are in memory only while they are being sent. Null when it vanished
- * (removed by someone else meanwhile).
+ * and, if it goes multipart, its parts' MD5s (read through once, here,
+ * possibly ahead of its upload). A small file is left open, to be read whole
+ * when its upload starts (loadBody), so that its bytes are in memory only
+ * while they are being sent. Null when it vanished (removed by someone else meanwhile).
  */
-async function openLocal(signal: AbortSignal, log: LogName, file: string): Promise<Local | null> {
+async function openLocal(settings: MultipartSettings & { signal: AbortSignal }, log: LogName, file: string): Promise<Local | null> {
   let handle;
   try {
     // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
@@ -388,16 +380,21 @@ async function openLocal(signal: AbortSignal, log: LogName, file: string): Promi
       return { log, file, size: stat.size, md5: '', handle };
     }
     const hash = createHash('md5');
+    const partSize = partSizeFor(stat.size, settings);
+    const parts = partSize === null ? null : new PartHasher(partSize);
     let size = 0;
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     for (;;) {
-      if (signal.aborted) throw new Error('aborted');
+      if (settings.signal.aborted) throw new Error('aborted');
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
       if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
+      const chunk = buffer.subarray(0, bytesRead);
+      hash.update(chunk);
+      parts?.update(chunk);
       size += bytesRead;
     }
-    return { log, file, size, md5: hash.digest('hex') };
+    if (parts && size !== stat.size) throw new Error(`${file} changed while it was read (${stat.size} bytes, then ${size})`);
+    return { log, file, size, md5: hash.digest('hex'), ...(parts ? { parts: { size: parts.partSize, md5s: parts.digest() } } : {}) };
   } finally {
     if (!keepOpen) await handle.close();
   }
@@ -562,8 +559,8 @@ async function put(ctx: PassContext, key: string, local: Local): Promise<'done' 
   for (;;) {
     const conditional = ctx.conditionalWrites.supported;
     try {
-      if (local.body || local.size < ctx.multipartThreshold) await putSingle(ctx, key, local, conditional);
-      else await putMultipart(ctx, key, local, conditional);
+      if (local.parts) await putMultipart(ctx, key, local, local.parts, conditional);
+      else await putSingle(ctx, key, local, conditional);
       return 'done';
     } catch (error) {
       if (ctx.signal.aborted) throw error;
@@ -623,28 +620,10 @@ async function putSingle(ctx: PassContext, key: string, local: Local, conditiona
   }
 }
 
-/** Multipart via lib-storage, each part a buffer with its own Content-MD5; memory bounded by the part size. */
-async function putMultipart(ctx: PassContext, key: string, local: Local, conditional: boolean): Promise<void> {
-  const partSize = Math.max(Math.min(ctx.partSize, ctx.multipartThreshold), MIN_PART_SIZE, Math.ceil(local.size / MAX_PARTS));
-  const abortController = new AbortController();
-  const onAbort = () => abortController.abort();
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const body = createReadStream(local.file, { highWaterMark: STREAM_CHUNK });
-  try {
-    const upload = new (sdk().storage.Upload)({
-      client: ctx.client,
-      params: { ...commonParams(ctx, key, local, conditional), Body: body, ContentLength: local.size },
-      partSize,
-      queueSize: PARTS_IN_FLIGHT,
-      leavePartsOnError: false,
-      abortController,
-    });
-    await upload.done();
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-    // A failed or aborted upload leaves the stream half read: close the file.
-    body.destroy();
-  }
+/** Multipart, each part streamed from disk with its own Content-MD5 (multipart.ts); then HEAD confirms what landed. */
+async function putMultipart(ctx: PassContext, key: string, local: Local, parts: { size: number; md5s: string[] }, conditional: boolean): Promise<void> {
+  const { IfNoneMatch: _conditional, ...params } = commonParams(ctx, key, local, conditional);
+  await uploadMultipart(ctx.client, params, { file: local.file, size: local.size, partSize: parts.size, partMd5s: parts.md5s }, conditional);
   // Confirm what landed: the size, and our MD5 in its metadata.
   const state = await probe(ctx, key, local);
   if (state === 'different') throw new Error('after the multipart upload, S3 holds a different object');

@@ -4,7 +4,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cleanupTmpDirs, tmpDir, waitFor } from '../../../test/support/index.ts';
 import { listPending, type PendingScanner } from '../src/ledger.ts';
+import { MIN_PART_SIZE } from '../src/multipart.ts';
 import { PreparedPass, WHOLE_FILE_MAX } from '../src/upload.ts';
+
+/** The defaults of --multipart-threshold and --part-size. */
+const MULTIPART = { multipartThreshold: 200 * 1024 * 1024, partSize: 8 * 1024 * 1024 };
 
 /** This process's descriptors open on files in `dir`, from /proc. */
 async function openIn(dir: string): Promise<string[]> {
@@ -24,7 +28,7 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
 
   it('opens at most --jobs files ahead, in order, and closes what was not taken', async () => {
     const dir = await archive(6);
-    const prepared = new PreparedPass({ archiveDir: dir, jobs: 2, signal: new AbortController().signal });
+    const prepared = new PreparedPass({ ...MULTIPART, archiveDir: dir, jobs: 2, signal: new AbortController().signal });
     expect(await prepared.pending).to.have.length(6);
     await waitFor(async () => (await openIn(dir)).length === 2, { what: 'two files open' });
     const first = await prepared.take()!;
@@ -41,14 +45,34 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
 
   it('digests a file streamed from disk while reading ahead, and keeps no descriptor of it', async () => {
     const dir = await archive(1, WHOLE_FILE_MAX + 4096);
-    const prepared = new PreparedPass({ archiveDir: dir, jobs: 4, signal: new AbortController().signal });
+    const prepared = new PreparedPass({ ...MULTIPART, archiveDir: dir, jobs: 4, signal: new AbortController().signal });
     await prepared.pending;
     const { local } = await prepared.take()!;
     const bytes = await fs.readFile(path.join(dir, local!.log.name));
     expect(local!.size).to.equal(bytes.length);
     expect(local!.md5).to.equal(createHash('md5').update(bytes).digest('hex'));
     expect(local!.handle).to.equal(undefined);
+    expect(local!.parts).to.equal(undefined);
     expect(await openIn(dir)).to.deep.equal([]);
+    await prepared.close();
+  });
+
+  it('takes the MD5 of every part of a file that goes multipart in the same read, at a part size that does not divide the reads', async () => {
+    const partSize = MIN_PART_SIZE + 12_345;
+    const dir = path.join(await tmpDir(), 'archive');
+    await fs.mkdir(dir);
+    const bytes = Buffer.alloc(2 * partSize + 777);
+    for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
+    await fs.writeFile(path.join(dir, 'big-20240105T0000Z.log.gz'), bytes);
+    const prepared = new PreparedPass({ multipartThreshold: partSize, partSize, archiveDir: dir, jobs: 1, signal: new AbortController().signal });
+    await prepared.pending;
+    const { local } = await prepared.take()!;
+    const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+    expect(local!.md5).to.equal(md5(bytes));
+    expect(local!.parts).to.deep.equal({
+      size: partSize,
+      md5s: [md5(bytes.subarray(0, partSize)), md5(bytes.subarray(partSize, 2 * partSize)), md5(bytes.subarray(2 * partSize))],
+    });
     await prepared.close();
   });
 
@@ -63,7 +87,7 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
         return list;
       },
     } as unknown as PendingScanner;
-    const prepared = new PreparedPass({ archiveDir: dir, jobs: 1, signal: new AbortController().signal, scanner });
+    const prepared = new PreparedPass({ ...MULTIPART, archiveDir: dir, jobs: 1, signal: new AbortController().signal, scanner });
     await prepared.pending;
     const opened = await prepared.take()!;
     expect(opened.local).to.equal(null);

@@ -439,6 +439,84 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([name]);
     });
 
+    /** A file of three parts of PART bytes (the last one short), a part size that does not divide the 1 MiB reads. */
+    const PART = 5 * 1024 * 1024 + 12_345;
+    const multipartArgs = ['--multipart-threshold', '6M', '--part-size', String(PART)];
+    function threeParts(): Buffer {
+      const body = Buffer.alloc(2 * PART + 777);
+      for (let i = 0; i + 4 <= body.length; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i);
+      return body;
+    }
+    const partOf = (url: string) => Number(/[?&]partNumber=(\d+)/.exec(url)?.[1] ?? 0);
+
+    it('a multipart upload streams each part from disk with the Content-MD5 of its own bytes, and the SDK retries a failed part with a fresh stream', async () => {
+      const body = threeParts();
+      const name = 'big-20240105T1300Z.log.gz';
+      let failedOnce = false;
+      proxy = await startFaultProxy({
+        target: servers.s3.endpoint,
+        conditionalWrites: true,
+        // Part 2's first attempt is answered 500 once the proxy has read its whole body.
+        rule: (req) => {
+          if (req.method !== 'PUT' || partOf(req.url ?? '') !== 2 || failedOnce) return 'pass';
+          failedOnce = true;
+          return { status: 500, body: s3ErrorXml('InternalError', 'We encountered an internal error. Please try again.') };
+        },
+      });
+      const dir = await archive({ [name]: body });
+      const t = template();
+      servers.s3.requests.length = 0;
+      const result = await upload(['--once', ...multipartArgs, ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(proxy.requests.filter((r) => partOf(r.url) === 2).map((r) => [r.action, r.attempt])).to.deep.equal([
+        ['500', 1],
+        ['pass', 2],
+      ]);
+      // What reached the store: three parts, each with the MD5 of its own slice of the file.
+      const parts = servers.s3.requests.filter((r) => r.method === 'PUT' && partOf(r.url) > 0).sort((a, b) => partOf(a.url) - partOf(b.url));
+      const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
+      expect(parts.map((r) => [partOf(r.url), r.headers['content-md5']])).to.deep.equal([
+        [1, md5(body.subarray(0, PART))],
+        [2, md5(body.subarray(PART, 2 * PART))],
+        [3, md5(body.subarray(2 * PART))],
+      ]);
+      expect((await servers.s3.download(BUCKET, t.key('big', name))).equals(body)).to.equal(true);
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([name]);
+    });
+
+    it('a multipart upload that cannot finish is aborted after its parts settle: exit 1, no marker, nothing stored; the next run uploads it', async () => {
+      const body = threeParts();
+      const name = 'big-20240105T1300Z.log.gz';
+      /** Part requests not yet answered when each abort arrived. */
+      const inFlightAtAbort: number[] = [];
+      proxy = await startFaultProxy({
+        target: servers.s3.endpoint,
+        conditionalWrites: true,
+        rule: (req) => {
+          if (req.method === 'DELETE') inFlightAtAbort.push(proxy!.requests.filter((r) => partOf(r.url) > 0 && !r.done).length);
+          // Part 2 is refused for good: no retry can cure a 400.
+          return req.method === 'PUT' && partOf(req.url ?? '') === 2 ? { status: 400, body: s3ErrorXml('InvalidArgument', 'Part refused by the test.') } : 'pass';
+        },
+      });
+      const dir = await archive({ [name]: body });
+      const t = template();
+      const failed = await upload(['--once', ...multipartArgs, ...via(proxy), dir, t.template]);
+      expect(failed.code, failed.stderr).to.equal(1);
+      expect(failed.stderr).to.match(/ERROR upload failed; will retry on the next run file=big-20240105T1300Z\.log\.gz error="InvalidArgument/);
+      const aborts = proxy.requests.filter((r) => r.method === 'DELETE' && r.url.includes('uploadId='));
+      expect(aborts.map((r) => r.action)).to.deep.equal(['pass']);
+      // The abort came once every part request had been answered, and no part was sent after it.
+      expect(inFlightAtAbort).to.deep.equal([0]);
+      const abortAt = proxy.requests.indexOf(aborts[0]!);
+      expect(proxy.requests.slice(abortAt).filter((r) => partOf(r.url) > 0)).to.deep.equal([]);
+      expect(await servers.s3.head(BUCKET, t.key('big', name))).to.equal(null);
+      expect(await exists(path.join(dir, '.uploaded', name))).to.equal(false);
+
+      const again = await upload(['--once', ...multipartArgs, ...target(), dir, t.template]);
+      expect(again.code, again.stderr).to.equal(0);
+      expect((await servers.s3.download(BUCKET, t.key('big', name))).equals(body)).to.equal(true);
+    });
+
     it('as a service, SIGTERM aborts an upload in flight: exit 0, no marker, nothing stored', async () => {
       proxy = await startFaultProxy({ target: servers.s3.endpoint, rule: (req) => (req.method === 'PUT' && objectOf(req.url ?? '') ? 'hang' : 'pass') });
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'in flight\n' });

@@ -1,0 +1,137 @@
+// Multipart uploads, each part streamed from disk (a FileBody, like a large
+// single PUT) rather than copied into memory: memory stays flat whatever the
+// part size, and every attempt of the SDK's retries re-reads the part from the
+// file. The parts' MD5s are taken in the same read as the file's own MD5
+// (PartHasher), so each part carries a Content-MD5 the store checks.
+import { createHash, type Hash } from 'node:crypto';
+import type { CompletedPart, CreateMultipartUploadCommandInput, S3Client } from '@aws-sdk/client-s3';
+import { FileBody } from './s3.js';
+import { sdk } from './sdk.js';
+
+/** S3's smallest part. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** S3's largest single PUT, and largest part. */
+export const MAX_PUT_SIZE = 5 * 1024 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+/** Parts of one multipart upload in flight at once. Each holds only a read stream's buffer (1 MB), not the part. */
+export const PARTS_IN_FLIGHT = 2;
+/** How long the AbortMultipartUpload of a failed upload may take, even after SIGTERM. */
+const ABORT_TIMEOUT_MS = 5_000;
+
+export interface MultipartSettings {
+  /** Files this size or larger go multipart. */
+  multipartThreshold: number;
+  /** The wanted part size (never more than multipartThreshold; larger to stay within 10,000 parts). */
+  partSize: number;
+}
+
+/** The size of a file's parts, or null when it goes in one PUT. */
+export function partSizeFor(fileSize: number, settings: MultipartSettings): number | null {
+  if (fileSize < settings.multipartThreshold) return null;
+  return Math.max(Math.min(settings.partSize, settings.multipartThreshold), MIN_PART_SIZE, Math.ceil(fileSize / MAX_PARTS));
+}
+
+/** The MD5 (hex) of every part of a file, fed the file's bytes in order, in chunks of any size. */
+export class PartHasher {
+  readonly md5s: string[] = [];
+  private hash: Hash = createHash('md5');
+  private filled = 0;
+
+  constructor(readonly partSize: number) {}
+
+  update(chunk: Uint8Array): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const take = Math.min(chunk.length - offset, this.partSize - this.filled);
+      this.hash.update(chunk.subarray(offset, offset + take));
+      this.filled += take;
+      offset += take;
+      if (this.filled === this.partSize) this.finishPart();
+    }
+  }
+
+  /** The parts' MD5s, the last (shorter) part included. */
+  digest(): string[] {
+    if (this.filled > 0 || this.md5s.length === 0) this.finishPart();
+    return this.md5s;
+  }
+
+  private finishPart(): void {
+    this.md5s.push(this.hash.digest('hex'));
+    this.hash = createHash('md5');
+    this.filled = 0;
+  }
+}
+
+export interface MultipartFile {
+  file: string;
+  size: number;
+  partSize: number;
+  /** Hex, one per part, from PartHasher. */
+  partMd5s: string[];
+}
+
+/**
+ * CreateMultipartUpload, the parts (PARTS_IN_FLIGHT at a time, each checked
+ * against its Content-MD5 and its ETag), CompleteMultipartUpload. `params`
+ * are the object's (bucket, key, metadata, storage class, SSE); `ifNoneMatch`
+ * makes the completion conditional. Any failure aborts the upload, so that no
+ * orphaned parts are left to be billed.
+ */
+export async function uploadMultipart(client: S3Client, params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string }, file: MultipartFile, ifNoneMatch: boolean): Promise<void> {
+  const { s3 } = sdk();
+  const count = Math.max(1, Math.ceil(file.size / file.partSize));
+  if (file.partMd5s.length !== count) throw new Error(`internal error: ${file.partMd5s.length} part MD5s for ${count} parts`);
+  const created = await client.send(new s3.CreateMultipartUploadCommand(params));
+  const uploadId = created.UploadId;
+  if (!uploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
+  const target = { Bucket: params.Bucket, Key: params.Key, UploadId: uploadId };
+  try {
+    const parts: CompletedPart[] = new Array(count);
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const sendParts = async () => {
+      while (next < count && !failure) {
+        const index = next++;
+        const start = index * file.partSize;
+        const length = Math.min(file.partSize, file.size - start);
+        const md5 = file.partMd5s[index]!;
+        try {
+          const result = await client.send(
+            new s3.UploadPartCommand({
+              ...target,
+              PartNumber: index + 1,
+              // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
+              Body: new FileBody(file.file, length, start) as unknown as Uint8Array,
+              ContentLength: length,
+              ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
+            }),
+          );
+          const etag = result.ETag?.replace(/"/g, '').toLowerCase();
+          // A part's ETag is its MD5 unless the store encrypts with KMS (then it is opaque).
+          if (etag && /^[0-9a-f]{32}$/.test(etag) && etag !== md5 && params.ServerSideEncryption !== 'aws:kms') {
+            throw new Error(`S3 stored different bytes for part ${index + 1} (ETag ${etag}, local MD5 ${md5})`);
+          }
+          parts[index] = { PartNumber: index + 1, ETag: result.ETag };
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    // Every part in flight settles before the upload is completed or aborted (a part
+    // that lands after the abort would be left behind).
+    await Promise.all(Array.from({ length: Math.min(PARTS_IN_FLIGHT, count) }, sendParts));
+    if (failure) throw failure.error;
+    await client.send(
+      new s3.CompleteMultipartUploadCommand({
+        ...target,
+        MultipartUpload: { Parts: parts },
+        ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+      }),
+    );
+  } catch (error) {
+    // Its own deadline rather than the run's stop signal, so that a SIGTERM still cleans up.
+    await client.send(new s3.AbortMultipartUploadCommand(target), { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) }).catch(() => {});
+    throw error;
+  }
+}
