@@ -8,7 +8,7 @@
 // later HEAD can recognise a multipart object, whose ETag is no MD5). The
 // marker is written only after S3 confirmed. A lost response is an unknown,
 // not a failure: HEAD tells whether the object landed.
-import { constants, createReadStream, promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
