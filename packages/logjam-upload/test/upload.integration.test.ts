@@ -517,6 +517,27 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect((await servers.s3.download(BUCKET, t.key('big', name))).equals(body)).to.equal(true);
     });
 
+    it('as a service, SIGTERM during a multipart upload still aborts it at the store: exit 0, no marker, nothing stored', async () => {
+      proxy = await startFaultProxy({ target: servers.s3.endpoint, rule: (req) => (req.method === 'PUT' && partOf(req.url ?? '') === 2 ? 'hang' : 'pass') });
+      const name = 'big-20240105T1300Z.log.gz';
+      const dir = await archive({ [name]: threeParts() });
+      const t = template();
+      const child = startBin('logjam-upload', [...multipartArgs, ...via(proxy), dir, t.template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
+      try {
+        await waitFor(() => proxy!.requests.some((r) => r.action === 'hang'), { timeoutMs: 20_000, what: 'part 2 in flight' });
+        child.kill('SIGTERM');
+        const result = await waitExit(child, 20_000);
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.stderr).to.match(/upload interrupted; no marker written file=big-20240105T1300Z\.log\.gz/);
+        const aborts = proxy.requests.filter((r) => r.method === 'DELETE' && r.url.includes('uploadId='));
+        expect(aborts.map((r) => r.action), result.stderr).to.deep.equal(['pass']);
+        expect(await exists(path.join(dir, '.uploaded', name))).to.equal(false);
+        expect(await servers.s3.head(BUCKET, t.key('big', name))).to.equal(null);
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+    });
+
     it('as a service, SIGTERM aborts an upload in flight: exit 0, no marker, nothing stored', async () => {
       proxy = await startFaultProxy({ target: servers.s3.endpoint, rule: (req) => (req.method === 'PUT' && objectOf(req.url ?? '') ? 'hang' : 'pass') });
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'in flight\n' });
