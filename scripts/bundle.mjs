@@ -11,6 +11,7 @@
 //   dynamic import()s load, once a pass talks to S3. Loading a few large
 //   files instead of hundreds of small ones through Node's ESM loader is the
 //   point: about 100 ms of CPU off every run that loads it.
+// - bin/<name>-worker.mjs: a worker thread's code (dist/<name>-worker.js), self-contained.
 // - bin/<binary>.cjs, the package's `bin`: a small CommonJS launcher
 //   (dist/launcher.js) that sizes libuv's threadpool from --jobs, then
 //   import()s the program. It must be CommonJS: an ES-module entry starts the
@@ -19,7 +20,7 @@
 // All live one folder below the package root, as dist/cli.js does, so
 // `../package.json` still finds the package's own manifest (for --version).
 import { existsSync } from 'node:fs';
-import { chmod, readFile, rm } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -91,6 +92,19 @@ for (const name of BINARIES) {
   const entry = path.relative(root, path.join(bin, `${name}.mjs`));
   const eager = program.metafile.outputs[entry].imports.filter((i) => i.kind !== 'dynamic-import' && !i.external);
   if (eager.length) throw new Error(`${name}: ${entry} imports ${eager.map((i) => i.path).join(', ')} at start; only dynamic import()s may reach a chunk`);
+
+  // Worker threads (dist/*-worker.js) get a bundle of their own beside the program,
+  // where the program's `new URL('./<name>-worker.mjs', import.meta.url)` finds them.
+  for (const file of (await readdir(path.join(dir, 'dist'))).filter((f) => f.endsWith('-worker.js'))) {
+    const worker = await build({
+      ...common,
+      entryPoints: [path.join(dir, 'dist', file)],
+      outfile: path.join(bin, file.replace(/\.js$/, '.mjs')),
+      format: 'esm',
+      external: external.flatMap((dep) => [dep, `${dep}/*`]),
+    });
+    checkInlined(`${name} ${file}`, worker);
+  }
 
   const launcherFile = path.join(bin, `${name}.cjs`);
   const launcher = await build({

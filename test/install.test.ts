@@ -45,7 +45,9 @@ describe('npm install -g from the packed tarballs (slow)', function () {
       const name = /logjam-(compress|upload)-[^/]*\.tgz$/.exec(tarball)![0].replace(/-[^-]*$/, '');
       // logjam-upload also carries the AWS SDK, bundled into chunks that only a pass talking to S3 loads.
       const shipped = files.filter((f) => !/^package\/(package\.json|README[^/]*|LICENSE[^/]*)$/.test(f));
-      expect(shipped.filter((f) => !/^package\/bin\/sdk-[A-Z0-9]+\.mjs$/.test(f)), tarball).to.deep.equal([`package/bin/${name}.cjs`, `package/bin/${name}.mjs`]);
+      expect(shipped.filter((f) => !/^package\/bin\/sdk-[A-Z0-9]+\.mjs$/.test(f)), tarball).to.deep.equal(
+        name === 'logjam-upload' ? ['package/bin/digest-worker.mjs', `package/bin/${name}.cjs`, `package/bin/${name}.mjs`] : [`package/bin/${name}.cjs`, `package/bin/${name}.mjs`],
+      );
       expect(shipped.length > 2, tarball).to.equal(name === 'logjam-upload');
       const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as { dependencies?: Record<string, string> };
       for (const dep of TEST_ONLY) expect(manifest.dependencies ?? {}, `${tarball}: ${dep}`).not.to.have.property(dep);
@@ -77,14 +79,18 @@ describe('npm install -g from the packed tarballs (slow)', function () {
     await fs.utimes(path.join(logDir, name), old, old);
     await run(bin('logjam-compress'), ['--once', logDir], { env: env() });
     expect(await ls(path.join(logDir, 'archive'))).to.deep.equal([`${name}.gz`]);
+    // An archive over 1 MB, whose MD5 the installed digest worker computes.
+    const big = `big-20240105T1300Z.log.gz`;
+    await fs.writeFile(path.join(logDir, 'archive', big), Buffer.alloc(2 * 1024 * 1024 + 3, 7));
 
     const upload = await run(
       bin('logjam-upload'),
       ['--once', '--endpoint-url', s3.endpoint, '--force-path-style', path.join(logDir, 'archive'), 's3://logs/installed/{prefix}/{year}/{month}/{day}/{filename}'],
       { env: env({ AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_REGION: 'us-east-1' }) },
     );
-    expect(upload.stderr).to.match(/pass done pending=1 uploaded=1/);
-    expect(await s3.keys('logs')).to.deep.equal([`installed/app/2024/01/05/${name}.gz`]);
+    expect(upload.stderr).to.match(/pass done pending=2 uploaded=2/);
+    expect(upload.stderr).not.to.match(/digest worker is unavailable/);
+    expect(await s3.keys('logs')).to.deep.equal([`installed/app/2024/01/05/${name}.gz`, 'installed/big/2024/01/05/big-20240105T1300Z.log.gz']);
   });
 
   it('reports to Sentry with the @sentry/node it installed', async () => {

@@ -2,8 +2,7 @@
 // single PUT) rather than copied into memory: memory stays flat whatever the
 // part size, and every attempt of the SDK's retries re-reads the part from the
 // file. The parts' MD5s are taken in the same read as the file's own MD5
-// (PartHasher), so each part carries a Content-MD5 the store checks.
-import { createHash, type Hash } from 'node:crypto';
+// (digest.ts), so each part carries a Content-MD5 the store checks.
 import type { CompletedPart, CreateMultipartUploadCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { FileBody } from './s3.js';
 import { sdk } from './sdk.js';
@@ -31,43 +30,11 @@ export function partSizeFor(fileSize: number, settings: MultipartSettings): numb
   return Math.max(Math.min(settings.partSize, settings.multipartThreshold), MIN_PART_SIZE, Math.ceil(fileSize / MAX_PARTS));
 }
 
-/** The MD5 (hex) of every part of a file, fed the file's bytes in order, in chunks of any size. */
-export class PartHasher {
-  readonly md5s: string[] = [];
-  private hash: Hash = createHash('md5');
-  private filled = 0;
-
-  constructor(readonly partSize: number) {}
-
-  update(chunk: Uint8Array): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const take = Math.min(chunk.length - offset, this.partSize - this.filled);
-      this.hash.update(chunk.subarray(offset, offset + take));
-      this.filled += take;
-      offset += take;
-      if (this.filled === this.partSize) this.finishPart();
-    }
-  }
-
-  /** The parts' MD5s, the last (shorter) part included. */
-  digest(): string[] {
-    if (this.filled > 0 || this.md5s.length === 0) this.finishPart();
-    return this.md5s;
-  }
-
-  private finishPart(): void {
-    this.md5s.push(this.hash.digest('hex'));
-    this.hash = createHash('md5');
-    this.filled = 0;
-  }
-}
-
 export interface MultipartFile {
   file: string;
   size: number;
   partSize: number;
-  /** Hex, one per part, from PartHasher. */
+  /** Hex, one per part (digest.ts). */
   partMd5s: string[];
 }
 

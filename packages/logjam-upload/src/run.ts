@@ -102,7 +102,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
     // The scan and the reading ahead (MD5s of large files) need no S3: they begin
     // now, while the SDK loads and the bucket is checked, and the first pass takes them up.
     const scanner = new PendingScanner(archiveDir);
-    early = new PreparedPass({ archiveDir, jobs: options.jobs, multipartThreshold: options.multipartThreshold, partSize: options.partSize, signal: stop.signal, scanner });
+    early = new PreparedPass({ archiveDir, jobs: options.jobs, multipartThreshold: options.multipartThreshold, partSize: options.partSize, signal: stop.signal, scanner, log });
 
     await loadSdk();
     const { region, source } = await resolveRegion(options.region, options.env, log);

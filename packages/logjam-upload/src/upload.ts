@@ -16,7 +16,8 @@ import type { S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/clie
 import { ConfigError, errorCode, formatBytes, oneLine, type Logger, type LogName } from '@logjam/core';
 import { archiveName, listExpired, listPending, markerDir, MarkerWriter, removeUploaded, type PendingScanner } from './ledger.js';
 import { loadSdk, sdk } from './sdk.js';
-import { partSizeFor, PartHasher, uploadMultipart, type MultipartSettings } from './multipart.js';
+import { Digester } from './digest.js';
+import { partSizeFor, uploadMultipart, type MultipartSettings } from './multipart.js';
 import { describeError, FileBody, httpStatus, isBucketError, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
 
@@ -113,10 +114,13 @@ export class PreparedPass {
   private index = 0;
   private list: LogName[] | undefined;
   private closed = false;
+  /** Digests the files streamed from disk on a worker thread (started on the first one). */
+  private readonly digester: Digester;
 
   constructor(
-    private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined },
+    private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined },
   ) {
+    this.digester = new Digester(settings.signal, (reason) => settings.log?.warn('the digest worker is unavailable; computing MD5s on the main thread', { error: reason }));
     this.pending = (settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir)).then((list) => {
       this.list = list;
       this.fill();
@@ -141,6 +145,8 @@ export class PreparedPass {
   /** Closes what was read ahead and not taken (a pass that stopped early). */
   async close(): Promise<void> {
     this.closed = true;
+    // First the worker: what it was still digesting fails as aborted, and its file is closed.
+    await this.digester.close();
     for (const item of this.ahead.splice(0)) await item.then((opened) => opened.local?.handle?.close()).catch(() => {});
   }
 
@@ -149,7 +155,7 @@ export class PreparedPass {
     if (!list || this.closed) return;
     while (this.ahead.length < Math.max(1, this.settings.jobs) && this.index < list.length && !this.settings.signal.aborted) {
       const log = list[this.index++]!;
-      const item = openLocal(this.settings, log, path.join(this.settings.archiveDir, log.name)).then(
+      const item = openLocal(this.settings, this.digester, log, path.join(this.settings.archiveDir, log.name)).then(
         (local) => ({ log, local }),
         (error: unknown) => ({ log, local: null, error }),
       );
@@ -359,7 +365,7 @@ async function mark(ctx: PassContext, pass: PassState, name: string, uri: string
  * when its upload starts (loadBody), so that its bytes are in memory only
  * while they are being sent. Null when it vanished (removed by someone else meanwhile).
  */
-async function openLocal(settings: MultipartSettings & { signal: AbortSignal }, log: LogName, file: string): Promise<Local | null> {
+async function openLocal(settings: MultipartSettings, digester: Digester, log: LogName, file: string): Promise<Local | null> {
   let handle;
   try {
     // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
@@ -379,22 +385,10 @@ async function openLocal(settings: MultipartSettings & { signal: AbortSignal }, 
       keepOpen = true;
       return { log, file, size: stat.size, md5: '', handle };
     }
-    const hash = createHash('md5');
     const partSize = partSizeFor(stat.size, settings);
-    const parts = partSize === null ? null : new PartHasher(partSize);
-    let size = 0;
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
-    for (;;) {
-      if (settings.signal.aborted) throw new Error('aborted');
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
-      if (bytesRead === 0) break;
-      const chunk = buffer.subarray(0, bytesRead);
-      hash.update(chunk);
-      parts?.update(chunk);
-      size += bytesRead;
-    }
-    if (parts && size !== stat.size) throw new Error(`${file} changed while it was read (${stat.size} bytes, then ${size})`);
-    return { log, file, size, md5: hash.digest('hex'), ...(parts ? { parts: { size: parts.partSize, md5s: parts.digest() } } : {}) };
+    const { size, md5, partMd5s } = await digester.digest(handle, partSize);
+    if (partSize !== null && size !== stat.size) throw new Error(`${file} changed while it was read (${stat.size} bytes, then ${size})`);
+    return { log, file, size, md5, ...(partSize !== null && partMd5s ? { parts: { size: partSize, md5s: partMd5s } } : {}) };
   } finally {
     if (!keepOpen) await handle.close();
   }

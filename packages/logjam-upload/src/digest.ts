@@ -1,0 +1,210 @@
+// The MD5 of a file streamed from disk (which Content-MD5 needs before the
+// first byte is sent) and, for a multipart upload, of each of its parts, in
+// one read. It runs on a worker thread (digest-worker.ts), so that hashing
+// hundreds of MB does not hold up the main thread, which meanwhile loads the
+// SDK and sends other files; on the main thread only when no worker can run.
+import { createHash, type Hash } from 'node:crypto';
+import { readSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+
+/** Bytes per read while digesting. */
+export const DIGEST_READ = 1024 * 1024;
+
+export interface FileDigest {
+  size: number;
+  /** Hex. */
+  md5: string;
+  /** Hex, one per part, when the file goes multipart. */
+  partMd5s?: string[];
+}
+
+/** The MD5 (hex) of every part of a file, fed the file's bytes in order, in chunks of any size. */
+export class PartHasher {
+  readonly md5s: string[] = [];
+  private hash: Hash = createHash('md5');
+  private filled = 0;
+
+  constructor(readonly partSize: number) {}
+
+  update(chunk: Uint8Array): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const take = Math.min(chunk.length - offset, this.partSize - this.filled);
+      this.hash.update(chunk.subarray(offset, offset + take));
+      this.filled += take;
+      offset += take;
+      if (this.filled === this.partSize) this.finishPart();
+    }
+  }
+
+  /** The parts' MD5s, the last (shorter) part included. */
+  digest(): string[] {
+    if (this.filled > 0 || this.md5s.length === 0) this.finishPart();
+    return this.md5s;
+  }
+
+  private finishPart(): void {
+    this.md5s.push(this.hash.digest('hex'));
+    this.hash = createHash('md5');
+    this.filled = 0;
+  }
+}
+
+/** The whole file's MD5 and, given a part size, its parts'. */
+class FileHasher {
+  private readonly whole = createHash('md5');
+  private readonly parts: PartHasher | null;
+  size = 0;
+
+  constructor(partSize: number | null) {
+    this.parts = partSize === null ? null : new PartHasher(partSize);
+  }
+
+  update(chunk: Uint8Array): void {
+    this.whole.update(chunk);
+    this.parts?.update(chunk);
+    this.size += chunk.length;
+  }
+
+  digest(): FileDigest {
+    return { size: this.size, md5: this.whole.digest('hex'), ...(this.parts ? { partMd5s: this.parts.digest() } : {}) };
+  }
+}
+
+/** Reads an open file from its start to its end, blocking: for the digest worker's own thread. */
+export function digestFdSync(fd: number, partSize: number | null, buffer: Buffer = Buffer.allocUnsafe(DIGEST_READ)): FileDigest {
+  const hasher = new FileHasher(partSize);
+  for (;;) {
+    const bytesRead = readSync(fd, buffer, 0, buffer.length, hasher.size);
+    if (bytesRead === 0) return hasher.digest();
+    hasher.update(buffer.subarray(0, bytesRead));
+  }
+}
+
+/** The same, on the main thread, without blocking it. */
+export async function digestHandle(handle: FileHandle, partSize: number | null, signal: AbortSignal): Promise<FileDigest> {
+  const hasher = new FileHasher(partSize);
+  const buffer = Buffer.allocUnsafe(DIGEST_READ);
+  for (;;) {
+    if (signal.aborted) throw new Error('aborted');
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, hasher.size);
+    if (bytesRead === 0) return hasher.digest();
+    hasher.update(buffer.subarray(0, bytesRead));
+  }
+}
+
+/** A request to the worker, and its answer. */
+export interface DigestRequest {
+  id: number;
+  fd: number;
+  partSize: number | null;
+}
+export type DigestAnswer = { id: number; digest: FileDigest } | { id: number; error: { message: string; code?: string | undefined } };
+
+interface Waiting {
+  handle: FileHandle;
+  partSize: number | null;
+  resolve: (digest: FileDigest) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The worker's file beside this module: the bundle's .mjs, or tsc's .js. The
+ * unit tests run the .ts sources, whose loader a worker thread does not get:
+ * they use tsc's build of the worker (npm test builds first).
+ */
+function workerUrl(): URL {
+  if (import.meta.url.endsWith('.ts')) return new URL('../dist/digest-worker.js', import.meta.url);
+  return new URL(import.meta.url.endsWith('.mjs') ? './digest-worker.mjs' : './digest-worker.js', import.meta.url);
+}
+
+/**
+ * One worker thread that digests open files, one at a time, for one pass;
+ * started on the first file that needs it. Files are passed as descriptors
+ * (the worker shares the process's), so the checks made when opening them
+ * hold. Should the worker fail to start or die, what it had not answered is
+ * digested on the main thread instead, and so is everything after.
+ */
+export class Digester {
+  private worker: Worker | undefined;
+  private broken = false;
+  private nextId = 0;
+  private readonly waiting = new Map<number, Waiting>();
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly onFallback: (reason: string) => void = () => {},
+    private readonly url: URL = workerUrl(),
+  ) {}
+
+  digest(handle: FileHandle, partSize: number | null): Promise<FileDigest> {
+    if (this.signal.aborted) return Promise.reject(new Error('aborted'));
+    const worker = this.start();
+    if (!worker) return digestHandle(handle, partSize, this.signal);
+    const id = this.nextId++;
+    return new Promise<FileDigest>((resolve, reject) => {
+      this.waiting.set(id, { handle, partSize, resolve, reject });
+      worker.postMessage({ id, fd: handle.fd, partSize } satisfies DigestRequest);
+    });
+  }
+
+  /** Stops the worker; what it had not answered fails as aborted. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.broken = true;
+    this.signal.removeEventListener('abort', this.onAbort);
+    await worker?.terminate();
+    this.rejectAll(new Error('aborted'));
+  }
+
+  private readonly onAbort = () => {
+    void this.close();
+  };
+
+  private start(): Worker | null {
+    if (this.worker) return this.worker;
+    if (this.broken) return null;
+    try {
+      this.worker = new Worker(this.url);
+    } catch (error) {
+      this.fallBack(error);
+      return null;
+    }
+    this.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.worker.on('message', (answer: DigestAnswer) => {
+      const waiting = this.waiting.get(answer.id);
+      if (!waiting) return;
+      this.waiting.delete(answer.id);
+      if ('digest' in answer) waiting.resolve(answer.digest);
+      else waiting.reject(Object.assign(new Error(answer.error.message), answer.error.code ? { code: answer.error.code } : {}));
+    });
+    this.worker.on('error', (error) => this.fallBack(error));
+    this.worker.on('exit', (code) => {
+      if (this.worker) this.fallBack(new Error(`the digest worker exited (${code})`));
+    });
+    return this.worker;
+  }
+
+  /** The worker is gone: its unanswered files, and all later ones, are digested here. */
+  private fallBack(error: unknown): void {
+    if (this.broken) return;
+    this.broken = true;
+    const worker = this.worker;
+    this.worker = undefined;
+    void worker?.terminate();
+    this.onFallback(error instanceof Error ? error.message : String(error));
+    for (const [id, waiting] of this.waiting) {
+      this.waiting.delete(id);
+      digestHandle(waiting.handle, waiting.partSize, this.signal).then(waiting.resolve, waiting.reject);
+    }
+  }
+
+  private rejectAll(error: Error): void {
+    for (const [id, waiting] of this.waiting) {
+      this.waiting.delete(id);
+      waiting.reject(error);
+    }
+  }
+}
