@@ -145,6 +145,8 @@ export class Digester {
     const id = this.nextId++;
     return new Promise<FileDigest>((resolve, reject) => {
       this.waiting.set(id, { handle, partSize, resolve, reject });
+      // Busy, it keeps the process alive; idle, it never holds up its exit (a pass that was not closed).
+      if (this.waiting.size === 1) worker.ref();
       worker.postMessage({ id, fd: handle.fd, partSize } satisfies DigestRequest);
     });
   }
@@ -167,7 +169,8 @@ export class Digester {
     if (this.worker) return this.worker;
     if (this.broken) return null;
     try {
-      this.worker = new Worker(this.url);
+      // None of the parent's node options (--input-type, loaders): the worker's code needs none.
+      this.worker = new Worker(this.url, { execArgv: [] });
     } catch (error) {
       this.fallBack(error);
       return null;
@@ -177,6 +180,7 @@ export class Digester {
       const waiting = this.waiting.get(answer.id);
       if (!waiting) return;
       this.waiting.delete(answer.id);
+      if (this.waiting.size === 0) this.worker?.unref();
       if ('digest' in answer) waiting.resolve(answer.digest);
       else waiting.reject(Object.assign(new Error(answer.error.message), answer.error.code ? { code: answer.error.code } : {}));
     });

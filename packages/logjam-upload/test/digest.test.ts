@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -69,6 +70,30 @@ describe('Digester (MD5s of files streamed from disk, on a worker thread)', () =
       await digester.close();
       await handle.close();
     }
+  });
+
+  it('an idle worker never holds up the exit of a process that forgot to close it', async () => {
+    const { file, bytes } = await writeBig(2 * 1024 * 1024);
+    // tsc's build of digest.ts (npm test builds first), in a plain node process.
+    const built = new URL('../dist/digest.js', import.meta.url).href;
+    const script = `import { open } from 'node:fs/promises';
+      const { Digester } = await import(${JSON.stringify(built)});
+      const digester = new Digester(new AbortController().signal, (reason) => console.log('fallback', reason));
+      const handle = await open(${JSON.stringify(file)});
+      console.log((await digester.digest(handle, null)).md5);
+      await handle.close();`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.on('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect(code, 'exit code (null: killed after 20 s, the worker held the process)').to.equal(0);
+    expect(out.trim()).to.equal(md5(bytes));
   });
 
   it('PartHasher: the MD5 of each part, whatever the chunks it is fed', () => {
