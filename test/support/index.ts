@@ -112,3 +112,10 @@ export async function exists(file: string): Promise<boolean> {
 export async function ls(dir: string): Promise<string[]> {
   return (await fs.readdir(dir)).sort();
 }
+
+/** `size` bytes that repeat nowhere (a multiplicative hash of the offset), so that a part or range sent out of place changes the MD5. */
+export function patternedBytes(size: number, multiplier = 2654435761): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeUInt32LE((i * multiplier) >>> 0, i);
+  return bytes;
+}

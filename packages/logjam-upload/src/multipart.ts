@@ -4,7 +4,7 @@
 // file. The parts' MD5s are taken in the same read as the file's own MD5
 // (digest.ts), so each part carries a Content-MD5 the store checks.
 import type { CompletedPart, CreateMultipartUploadCommandInput, S3Client } from '@aws-sdk/client-s3';
-import { FileBody } from './s3.js';
+import { checkStoredMd5, FileBody } from './s3.js';
 import { sdk } from './sdk.js';
 
 /** S3's smallest part. */
@@ -74,11 +74,8 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
               ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
             }),
           );
-          const etag = result.ETag?.replace(/"/g, '').toLowerCase();
-          // A part's ETag is its MD5 unless the store encrypts with KMS (then it is opaque).
-          if (etag && /^[0-9a-f]{32}$/.test(etag) && etag !== md5 && params.ServerSideEncryption !== 'aws:kms') {
-            throw new Error(`S3 stored different bytes for part ${index + 1} (ETag ${etag}, local MD5 ${md5})`);
-          }
+          // A part's ETag is its MD5 unless the store encrypts with KMS.
+          checkStoredMd5(result.ETag, md5, params.ServerSideEncryption, ` for part ${index + 1}`);
           parts[index] = { PartNumber: index + 1, ETag: result.ETag };
         } catch (error) {
           failure ??= { error };

@@ -198,6 +198,23 @@ export function reopenFileBodies(client: S3Client): void {
   );
 }
 
+/** An ETag without its quotes, in lower case (for an MD5, its hex). */
+export function plainEtag(etag: string | undefined): string | undefined {
+  return etag?.replace(/"/g, '').toLowerCase();
+}
+
+/**
+ * Throws when the answer to a write shows that the store kept other bytes than
+ * were sent: its ETag is an MD5 that differs from ours. (With SSE-KMS an ETag
+ * is no MD5; the store checked Content-MD5 anyway.)
+ */
+export function checkStoredMd5(etag: string | undefined, md5: string, sse: string | undefined, what = ''): void {
+  const stored = plainEtag(etag);
+  if (sse !== 'aws:kms' && stored && /^[0-9a-f]{32}$/.test(stored) && stored !== md5) {
+    throw new Error(`S3 stored different bytes${what} (ETag ${stored}, local MD5 ${md5})`);
+  }
+}
+
 /** The error's S3 code (NoSuchBucket, AccessDenied, …) or its name. */
 export function s3Code(error: unknown): string {
   const e = error as { Code?: unknown; name?: unknown; code?: unknown } | null;

@@ -18,7 +18,7 @@ import { archiveName, listExpired, listPending, markerDir, MarkerWriter, removeU
 import { loadSdk, sdk } from './sdk.js';
 import { Digester } from './digest.js';
 import { partSizeFor, uploadMultipart, type MultipartSettings } from './multipart.js';
-import { describeError, FileBody, httpStatus, isBucketError, s3Code } from './s3.js';
+import { checkStoredMd5, describeError, FileBody, httpStatus, isBucketError, plainEtag, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
 
 /** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
@@ -490,7 +490,7 @@ class Lister {
         let last = '';
         for (const object of out.Contents ?? []) {
           if (object.Key === undefined) continue;
-          objects.set(object.Key, { size: object.Size, etag: object.ETag?.replace(/"/g, '').toLowerCase() });
+          objects.set(object.Key, { size: object.Size, etag: plainEtag(object.ETag) });
           last = object.Key;
         }
         if (!out.IsTruncated || !out.NextContinuationToken) return { objects };
@@ -541,7 +541,7 @@ export function sameObject(head: { ContentLength?: number | undefined; ETag?: st
   if (head.ContentLength !== local.size) return false;
   const recorded = head.Metadata?.[MD5_METADATA];
   if (recorded) return recorded.toLowerCase() === local.md5;
-  return head.ETag?.replace(/"/g, '').toLowerCase() === local.md5;
+  return plainEtag(head.ETag) === local.md5;
 }
 
 function bucketMessage(ctx: PassContext, error: unknown): string {
@@ -608,10 +608,7 @@ async function putSingle(ctx: PassContext, key: string, local: Local, conditiona
     }),
   );
   // The store checked Content-MD5; where the ETag is the MD5 (no KMS), check it too.
-  const etag = result.ETag?.replace(/"/g, '').toLowerCase();
-  if (ctx.sse !== 'aws:kms' && etag && /^[0-9a-f]{32}$/.test(etag) && etag !== local.md5) {
-    throw new Error(`S3 stored different bytes (ETag ${etag}, local MD5 ${local.md5})`);
-  }
+  checkStoredMd5(result.ETag, local.md5, ctx.sse);
 }
 
 /** Multipart, each part streamed from disk with its own Content-MD5 (multipart.ts); then HEAD confirms what landed. */

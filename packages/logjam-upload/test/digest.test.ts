@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cleanupTmpDirs, tmpDir } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, patternedBytes, tmpDir } from '../../../test/support/index.ts';
 import { Digester, PartHasher } from '../src/digest.ts';
 
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
@@ -12,8 +12,7 @@ describe('Digester (MD5s of files streamed from disk, on a worker thread)', () =
   afterEach(cleanupTmpDirs);
 
   async function writeBig(size: number): Promise<{ file: string; bytes: Buffer }> {
-    const bytes = Buffer.alloc(size);
-    for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const bytes = patternedBytes(size);
     const file = path.join(await tmpDir(), 'big-20240105T0000Z.log.gz');
     await fs.writeFile(file, bytes);
     return { file, bytes };

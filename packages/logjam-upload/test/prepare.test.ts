@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cleanupTmpDirs, tmpDir, waitFor } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, patternedBytes, tmpDir, waitFor } from '../../../test/support/index.ts';
 import { listPending, type PendingScanner } from '../src/ledger.ts';
 import { MIN_PART_SIZE } from '../src/multipart.ts';
 import { PreparedPass, WHOLE_FILE_MAX } from '../src/upload.ts';
@@ -61,8 +61,7 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
     const partSize = MIN_PART_SIZE + 12_345;
     const dir = path.join(await tmpDir(), 'archive');
     await fs.mkdir(dir);
-    const bytes = Buffer.alloc(2 * partSize + 777);
-    for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const bytes = patternedBytes(2 * partSize + 777);
     await fs.writeFile(path.join(dir, 'big-20240105T0000Z.log.gz'), bytes);
     const prepared = new PreparedPass({ multipartThreshold: partSize, partSize, archiveDir: dir, jobs: 1, signal: new AbortController().signal });
     await prepared.pending;

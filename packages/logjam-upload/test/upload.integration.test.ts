@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseLogName } from '@logjam/core';
-import { cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, exists, ls, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
 import { closedEndpoint, imdsEnv, startFakeImds } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { useS3AndImds } from '../../../test/support/servers.ts';
@@ -92,8 +92,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
   });
 
   it('only writes the marker when the same object is already there (no PUT), for a single-part and a multipart object', async () => {
-    const big = Buffer.alloc(11 * 1024 * 1024 + 123);
-    for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const big = patternedBytes(11 * 1024 * 1024 + 123);
     const dir = await archive({ 'app-20240105T1300Z.log.gz': 'hello\n', 'big-20240105T1300Z.log.gz': big });
     const t = template();
     servers.s3.requests.length = 0;
@@ -417,8 +416,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     });
 
     it('a file too big to hold in memory goes in one PUT streamed from disk, and the SDK retries it with a fresh stream after a 500', async () => {
-      const body = Buffer.alloc(3 * 1024 * 1024 + 7);
-      for (let i = 0; i + 4 <= body.length; i += 4) body.writeUInt32LE((i * 2246822519) >>> 0, i);
+      const body = patternedBytes(3 * 1024 * 1024 + 7, 2246822519);
       const name = 'big-20240105T1300Z.log.gz';
       proxy = await startFaultProxy({
         target: servers.s3.endpoint,
@@ -444,11 +442,7 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     /** A file of three parts of PART bytes (the last one short), a part size that does not divide the 1 MiB reads. */
     const PART = 5 * 1024 * 1024 + 12_345;
     const multipartArgs = ['--multipart-threshold', '6M', '--part-size', String(PART)];
-    function threeParts(): Buffer {
-      const body = Buffer.alloc(2 * PART + 777);
-      for (let i = 0; i + 4 <= body.length; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i);
-      return body;
-    }
+    const threeParts = () => patternedBytes(2 * PART + 777);
     const partOf = (url: string) => Number(/[?&]partNumber=(\d+)/.exec(url)?.[1] ?? 0);
 
     it('a multipart upload streams each part from disk with the Content-MD5 of its own bytes, and the SDK retries a failed part with a fresh stream', async () => {
