@@ -11,6 +11,7 @@ port.on('message', ({ id, fd, partSize }: DigestRequest) => {
   try {
     answer = { id, digest: digestFdSync(fd, partSize, buffer) };
   } catch (error) {
+    // Not @logjam/core's errorCode: importing core would load clipanion into this thread too.
     const e = error as { message?: unknown; code?: unknown };
     answer = { id, error: { message: String(e?.message ?? error), code: typeof e?.code === 'string' ? e.code : undefined } };
   }
