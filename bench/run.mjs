@@ -365,10 +365,29 @@ const rcloneEnv = () => ({
   RCLONE_CONFIG_S3BENCH_REGION: 'us-east-1',
   RCLONE_CONFIG_S3BENCH_FORCE_PATH_STYLE: 'true',
 });
-function s3Get(key) {
+/**
+ * Every run gets a bucket of its own, named as its key prefix and created
+ * empty just before it. s3rver answers HeadBucket, which logjam-upload sends
+ * at start-up (to fail early on a wrong bucket or credentials), by listing
+ * the bucket's first 1,000 objects (its router serves HEAD with the GET
+ * handler): 45 ms with 240 objects in the bucket, 150 ms with 10,240
+ * (measured); S3's HeadBucket does not depend on what the bucket holds. In
+ * one shared bucket, every logjam run paid for the objects of the runs before it.
+ */
+function freshBucket(name) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${s3.url}/${name}`, { method: 'PUT' }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`cannot create bucket ${name} on s3rver: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+function s3Get(bucket, key) {
   return new Promise((resolve, reject) => {
     http
-      .get(`${s3.url}/bench/${key.split('/').map(encodeURIComponent).join('/')}`, (res) => {
+      .get(`${s3.url}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, (res) => {
         const h = crypto.createHash('sha256');
         res.on('data', (c) => h.update(c));
         res.on('end', () => resolve({ status: res.statusCode, sha: h.digest('hex') }));
@@ -376,8 +395,9 @@ function s3Get(key) {
       .on('error', reject);
   });
 }
-function s3Count(prefix) {
-  const dir = path.join(s3.dir, 'bench', prefix);
+/** Objects in a run's bucket (freshBucket). */
+function s3Count(bucket) {
+  const dir = path.join(s3.dir, bucket);
   if (!fs.existsSync(dir)) return 0;
   return fs.readdirSync(dir, { recursive: true }).filter((n) => String(n).endsWith('._S3rver_object')).length;
 }
@@ -386,7 +406,8 @@ function logjamKey(prefix, name) {
   const m = name.match(STAMP_RE);
   return `${prefix}/${m[1]}/${m[2]}/${m[3]}/${m[4]}/${name}`;
 }
-const logjamTemplate = (prefix) => `s3://bench/${prefix}/{prefix}/{year}/{month}/{day}/{filename}`;
+/** logjam-upload's template for a run: bucket and key prefix both named after it (freshBucket). */
+const logjamTemplate = (run) => `s3://${run}/${run}/{prefix}/{year}/{month}/{day}/{filename}`;
 
 // ---------------------------------------------------------------- 1. compression
 async function benchCompress() {
@@ -530,20 +551,21 @@ async function benchMemory() {
   const upTools = [];
   if (tools.logjamUpload) upTools.push(['logjam-upload --once', (dir, p) => [process.execPath, [CLI.upload, '--once', dir, logjamTemplate(p), '--endpoint-url', s3.url, '--force-path-style', '--jobs', String(opt.uploadJobs)], s3Env()]]);
   else rows.push(`| logjam-upload | – | not built | |`);
-  if (tools.rclone) upTools.push(['rclone copy', (dir, p) => ['rclone', ['copy', dir, `s3bench:bench/${p}`], rcloneEnv()]]);
-  if (tools.aws) upTools.push(['aws s3 cp --recursive', (dir, p) => [tools.aws.cmd, ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://bench/${p}/`, '--endpoint-url', s3.url], awsCliEnv()]]);
+  if (tools.rclone) upTools.push(['rclone copy', (dir, p) => ['rclone', ['copy', dir, `s3bench:${p}/${p}`], rcloneEnv()]]);
+  if (tools.aws) upTools.push(['aws s3 cp --recursive', (dir, p) => [tools.aws.cmd, ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://${p}/${p}/`, '--endpoint-url', s3.url], awsCliEnv()]]);
   for (const mb of SIZE.memMB) {
     const src = await corpusUploadRandom(`mem-up-${mb}mb`, 1, mb, 8);
     for (const [name, mk] of upTools) {
       const dir = path.join(WORK, 'memory-up', 'archive');
       linkFresh(src, dir);
       const p = `mem-${name.split(' ')[0]}-${mb}`;
+      await freshBucket(p);
       const [cmd, args, env] = mk(dir, p);
       const x = await run(`memory-upload-${p}`, cmd, args, { env });
       const good = x.code === 0 && s3Count(p) === 1;
       rows.push(`| ${name} | ${mb} MB archive | ${good ? f(x.rss, 0) : 'failed'} | ${f(x.wall, 2)} |`);
       if (name.startsWith('logjam')) target(`memory: logjam-upload peak RSS on ${mb} MB, MB`, '< 150', good ? x.rss : NaN, x.rss < 150, 0);
-      rm(path.join(s3.dir, 'bench', p));
+      rm(path.join(s3.dir, p));
     }
   }
   emit('memory', `One run each (RSS barely varies). Target for logjam: under 150 MB and flat from 100 MB to 1 GB${opt.full ? '' : ' (default run: 100 vs ' + SIZE.bigMB + ' MB; `--full` for 1 GB)'}.\n`);
@@ -565,12 +587,12 @@ async function benchUpload() {
   if (tools.logjamUpload) list.push({ name: `logjam-upload --once --jobs ${UJ}`, logjam: true, key: (p, n) => logjamKey(p, n), mk: (dir, p) => [process.execPath, [CLI.upload, '--once', dir, logjamTemplate(p), '--endpoint-url', s3.url, '--force-path-style', '--jobs', String(UJ)], s3Env()] });
   else emit('upload', `_logjam-upload not built: row skipped._\n`);
   if (tools.rclone) {
-    list.push({ name: 'rclone copy (default: --transfers 4)', key: (p, n) => `${p}/${n}`, mk: (dir, p) => ['rclone', ['copy', dir, `s3bench:bench/${p}`], rcloneEnv()] });
-    list.push({ name: `rclone copy --transfers ${UJ}`, key: (p, n) => `${p}/${n}`, mk: (dir, p) => ['rclone', ['copy', '--transfers', String(UJ), dir, `s3bench:bench/${p}`], rcloneEnv()] });
+    list.push({ name: 'rclone copy (default: --transfers 4)', key: (p, n) => `${p}/${n}`, mk: (dir, p) => ['rclone', ['copy', dir, `s3bench:${p}/${p}`], rcloneEnv()] });
+    list.push({ name: `rclone copy --transfers ${UJ}`, key: (p, n) => `${p}/${n}`, mk: (dir, p) => ['rclone', ['copy', '--transfers', String(UJ), dir, `s3bench:${p}/${p}`], rcloneEnv()] });
   } else emit('upload', `_rclone missing: rows skipped (Debian: \`apt-get install rclone\`)._\n`);
-  if (tools.aws) list.push({ name: 'aws s3 cp --recursive', key: (p, n) => `${p}/${n}`, mk: (dir, p) => [tools.aws.cmd, ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://bench/${p}/`, '--endpoint-url', s3.url], awsCliEnv()] });
+  if (tools.aws) list.push({ name: 'aws s3 cp --recursive', key: (p, n) => `${p}/${n}`, mk: (dir, p) => [tools.aws.cmd, ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://${p}/${p}/`, '--endpoint-url', s3.url], awsCliEnv()] });
   else emit('upload', `_aws CLI missing or broken: row skipped (Debian: \`apt-get install awscli\`)._\n`);
-  list.push({ name: `raw baseline: unsigned keep-alive PUT ×${UJ}`, key: (p, n) => `${p}/${n}`, mk: (dir, p) => [process.execPath, [path.join(HERE, 'lib/raw-put.mjs'), s3.url, 'bench', p, dir, String(UJ)], {}] });
+  list.push({ name: `raw baseline: unsigned keep-alive PUT ×${UJ}`, key: (p, n) => `${p}/${n}`, mk: (dir, p) => [process.execPath, [path.join(HERE, 'lib/raw-put.mjs'), s3.url, p, p, dir, String(UJ)], {}] });
   for (const set of sets) {
     const files = listFiles(set.src);
     const bytes = files.reduce((s, x) => s + x.size, 0);
@@ -583,6 +605,7 @@ async function benchUpload() {
         // A fresh folder per run (no .uploaded/ markers), removed only when the section ends (see below).
         const dir = path.join(WORK, 'upload', p, 'archive');
         linkFresh(set.src, dir);
+        await freshBucket(p);
         const [cmd, args, env] = t.mk(dir, p);
         // The previous run's objects (written by the server) are flushed now, not during this run.
         syncDisks();
@@ -593,7 +616,7 @@ async function benchUpload() {
         process.stderr.write(`${f(x.wall, 2)} s, ${x.count}/${files.length} objects${x.ok ? '' : ' FAILED'}\n`);
         if (r === 0 && x.ok) {
           const probe = files[files.length - 1];
-          const got = await s3Get(t.key(p, probe.name));
+          const got = await s3Get(p, t.key(p, probe.name));
           const good = got.status === 200 && got.sha === (await sha256File(probe.path));
           verified.push(`${t.name.split(' ')[0]}${t.name.startsWith('rclone copy --') ? ' --transfers' : ''}: ${good ? 'identical' : `**DIFFERENT (HTTP ${got.status})**`}`);
           if (!good) x.ok = false;
@@ -624,8 +647,8 @@ async function benchUpload() {
     emit('upload', `\nDownloaded one object per tool (round 1) and compared with the file: ${verified.join('; ') || 'none verified'}.\n`);
   }
   rm(path.join(WORK, 'upload'));
-  for (const name of fs.readdirSync(path.join(s3.dir, 'bench'))) if (/^r\d+-/.test(name)) rm(path.join(s3.dir, 'bench', name));
-  emit('upload', `Fresh key prefix and fresh hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round; objects and folders are deleted only after the whole section, because on this machine's ext4 (no journal) creating files in a folder tree where many were just deleted costs 10-30x the system time, and for minutes (measured), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`);
+  for (const name of fs.readdirSync(s3.dir)) if (/^r\d+-/.test(name)) rm(path.join(s3.dir, name));
+  emit('upload', `A fresh, empty bucket, key prefix and hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round: s3rver answers HeadBucket, which logjam-upload sends at start-up (rclone and aws do not), by listing the bucket's first 1,000 objects, 45 ms with 240 objects and 150 ms with 10,240 (measured), where S3's does not depend on what the bucket holds; in one shared bucket every logjam run paid for the other runs' objects; objects and folders are deleted only after the whole section, because on this machine's ext4 (no journal) creating files in a folder tree where many were just deleted costs 10-30x the system time, and for minutes (measured), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`);
   return true;
 }
 
@@ -694,13 +717,14 @@ async function benchScale() {
     }
     if (tools.logjamUpload) {
       const p = `scale-r${r + 1}`;
+      await freshBucket(p);
       process.stderr.write(`  scale round ${r + 1}: logjam-upload --once ... `);
       const x = await run(`scale-upload-${r + 1}`, process.execPath, [CLI.upload, '--once', sc.archive, logjamTemplate(p), '--endpoint-url', s3.url, '--force-path-style', '--jobs', String(opt.uploadJobs)], { env: s3Env() });
       x.count = s3Count(p);
       x.ok = x.code === 0;
       process.stderr.write(`${f(x.wall, 2)} s, ${x.count} uploaded${x.ok ? '' : ' FAILED'}\n`);
       rows.upload.push(x);
-      rm(path.join(s3.dir, 'bench', p));
+      rm(path.join(s3.dir, p));
     }
   }
   const line = (name, xs, extra) => {
@@ -752,7 +776,10 @@ async function benchScale() {
     target(`idle: ${name} CPU s per 60 s${opt.full ? '' : ' (upper bound)'}`, '< 0.5', ((b - a) * 60) / win, ((b - a) * 60) / win < 0.5);
   };
   if (tools.logjamCompress) await idle('logjam-compress (service)', [CLI.compress, '--interval', String(interval), sc.logs], {});
-  if (tools.logjamUpload) await idle('logjam-upload (service)', [CLI.upload, '--interval', String(interval), sc.archive, logjamTemplate('idle'), '--endpoint-url', s3.url, '--force-path-style'], s3Env());
+  if (tools.logjamUpload) {
+    await freshBucket('idle');
+    await idle('logjam-upload (service)', [CLI.upload, '--interval', String(interval), sc.archive, logjamTemplate('idle'), '--endpoint-url', s3.url, '--force-path-style'], s3Env());
+  }
   emit('scale', `Service mode idle on the same folder (everything done), after its start-up pass and its first rescan (which reads the folder again: the start-up scan ran within 2 s of the lock file's creation, too soon to trust the folder's timestamps): CPU time (utime+stime from /proc) over ${win} s with \`--interval ${interval}\`${opt.full ? '' : ', scaled to 60 s — an upper bound, since the default --interval 60 rescans once a minute, not three times (`--full` measures 60 s at --interval 60)'}. Target: under 0.5 s per 60 s.\n`);
   emit('scale', `| service | CPU s in window | CPU s per 60 s | RSS MB | inotify watches | |\n|---|---|---|---|---|---|\n${idleRows.join('\n')}\n`);
   return true;
@@ -774,6 +801,7 @@ async function benchStartup() {
   }
   if (tools.logjamUpload) {
     await startS3();
+    await freshBucket('startup');
     cmds.push({ name: 'logjam-upload --help', argv: [node, CLI.upload, '--help'], target: '' });
     cmds.push({ name: 'logjam-upload --once (empty archive/, local s3rver)', argv: [node, CLI.upload, '--once', emptyArchive, logjamTemplate('startup'), '--endpoint-url', s3.url, '--force-path-style'], env: s3Env(), target: '< 500 ms' });
   }
@@ -829,6 +857,7 @@ async function profile(which) {
     const src = await corpusUploadSmall();
     const work = path.join(WORK, 'profile', 'archive');
     linkFresh(src, work);
+    await freshBucket('profile');
     const x = await run('profile-upload', process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, CLI.upload, '--once', work, logjamTemplate('profile'), '--endpoint-url', s3.url, '--force-path-style', '--jobs', String(opt.uploadJobs)], { env: s3Env() });
     console.log(`logjam-upload --once on ${SIZE.small} small archives: ${f(x.wall, 2)} s wall, ${f(x.cpu, 2)} s CPU, exit ${x.code}, ${s3Count('profile')} objects`);
   }

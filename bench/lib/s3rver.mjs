@@ -1,5 +1,6 @@
 // Runs s3rver on 127.0.0.1 at a free port in its own process (so its CPU is
-// not the harness's), with bucket `bench`; prints {"port":N} on stdout.
+// not the harness's), with no bucket (each run creates its own); prints
+// {"port":N} on stdout.
 import S3rver from 's3rver';
 
 const directory = process.argv[2];
@@ -9,7 +10,6 @@ const server = new S3rver({
   port: 0,
   silent: true,
   directory,
-  configureBuckets: [{ name: 'bench' }],
 });
 const { port } = await server.run();
 process.stdout.write(JSON.stringify({ port }) + '\n');
