@@ -93,7 +93,8 @@ for (const name of BINARIES) {
   const bin = path.join(dir, 'bin');
   // Nothing stale may be packed (files lists bin/ entries by name, but a clean folder is simplest to reason about).
   await rm(bin, { recursive: true, force: true });
-  const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'node20.19', logLevel: 'warning', legalComments: 'none', metafile: true };
+  // npm installs the binary's dependencies: every build leaves them, and their subpaths (@sentry/node/...), external.
+  const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'node20.19', logLevel: 'warning', legalComments: 'none', metafile: true, external: external.flatMap((dep) => [dep, `${dep}/*`]) };
 
   const bundled = Object.keys(pkg.devDependencies ?? {}).filter((dep) => BUNDLED.test(dep));
   const stray = external.filter((dep) => BUNDLED.test(dep));
@@ -105,8 +106,6 @@ for (const name of BINARIES) {
     entryPoints: [path.join(dir, 'dist/cli.js')],
     outfile: path.join(bin, `${name}.mjs`),
     format: 'esm',
-    // A dependency's subpath (@aws-sdk/client-s3/...) is external too.
-    external: external.flatMap((dep) => [dep, `${dep}/*`]),
     plugins: [lazyPackages(lazy)],
     // clipanion's CommonJS build require()s Node built-ins (tty), which an ES module can only do through createRequire.
     banner: { js: `import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);` },
@@ -127,7 +126,6 @@ for (const name of BINARIES) {
       chunkNames: 'sdk-[hash]',
       // The SDK's ES-module builds: no CommonJS require() shims in an ES-module bundle.
       mainFields: ['module', 'main'],
-      external: external.flatMap((dep) => [dep, `${dep}/*`]),
     });
     checkInlined(`${name} (lazily loaded packages)`, sdkBuild, await dependencyClosure(bundled, dir));
   }
@@ -140,7 +138,6 @@ for (const name of BINARIES) {
       entryPoints: [path.join(dir, 'dist', file)],
       outfile: path.join(bin, file.replace(/\.js$/, '.mjs')),
       format: 'esm',
-      external: external.flatMap((dep) => [dep, `${dep}/*`]),
     });
     checkInlined(`${name} ${file}`, worker);
   }
@@ -152,6 +149,7 @@ for (const name of BINARIES) {
     outfile: launcherFile,
     format: 'cjs',
     // Nothing external: the launcher is self-contained (node: built-ins aside).
+    external: [],
   });
   checkInlined(`${name} launcher`, launcher);
   await chmod(launcherFile, 0o755);
