@@ -314,9 +314,19 @@ function machineInfo(startedAt) {
 
 // ---------------------------------------------------------------- S3 server
 let s3 = null;
+/**
+ * The server's store lives in memory (tmpfs) where the machine has one: on
+ * disk, the write-back of the 150 MB an upload had just stored stalled
+ * whichever run came next (the same PUT took 1.0 to 3.0 s from round to
+ * round, for every tool, the raw baseline too). In memory, rounds still vary
+ * with the machine's speed, but all tools together. Objects are then removed
+ * after each run (to bound the memory), which costs nothing on tmpfs.
+ */
+const SHM = '/dev/shm';
 async function startS3() {
   if (s3) return s3;
-  const dir = path.join(OUT, 's3rver');
+  const inMemory = fs.existsSync(SHM) && fs.statSync(SHM).isDirectory();
+  const dir = inMemory ? fs.mkdtempSync(path.join(SHM, 'logjam-bench-s3rver-')) : path.join(OUT, 's3rver');
   rm(dir);
   mkdir(dir);
   const child = spawn(process.execPath, [path.join(HERE, 'lib/s3rver.mjs'), dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -330,13 +340,18 @@ async function startS3() {
     child.on('exit', (c) => reject(new Error(`s3rver exited ${c}`)));
   });
   child.stdout.resume();
-  s3 = { child, port, dir, url: `http://127.0.0.1:${port}` };
+  s3 = { child, port, dir, inMemory, url: `http://127.0.0.1:${port}` };
   return s3;
 }
 function stopS3() {
-  if (s3) s3.child.kill('SIGTERM');
+  if (s3) {
+    s3.child.kill('SIGTERM');
+    if (s3.inMemory) rm(s3.dir);
+  }
   s3 = null;
 }
+// An interrupted run leaves no store behind in memory.
+process.on('exit', () => stopS3());
 const s3Env = () => ({
   AWS_ACCESS_KEY_ID: 'S3RVER',
   AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -621,6 +636,7 @@ async function benchUpload() {
           verified.push(`${t.name.split(' ')[0]}${t.name.startsWith('rclone copy --') ? ' --transfers' : ''}: ${good ? 'identical' : `**DIFFERENT (HTTP ${got.status})**`}`);
           if (!good) x.ok = false;
         }
+        if (s3.inMemory) rm(path.join(s3.dir, p));
         res.get(t).push(x);
       }
     }
@@ -648,7 +664,7 @@ async function benchUpload() {
   }
   rm(path.join(WORK, 'upload'));
   for (const name of fs.readdirSync(s3.dir)) if (/^r\d+-/.test(name)) rm(path.join(s3.dir, name));
-  emit('upload', `A fresh, empty bucket, key prefix and hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round: s3rver answers HeadBucket, which logjam-upload sends at start-up (rclone and aws do not), by listing the bucket's first 1,000 objects, 45 ms with 240 objects and 150 ms with 10,240 (measured), where S3's does not depend on what the bucket holds; in one shared bucket every logjam run paid for the other runs' objects; objects and folders are deleted only after the whole section, because on this machine's ext4 (no journal) creating files in a folder tree where many were just deleted costs 10-30x the system time, and for minutes (measured), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`);
+  emit('upload', `${s3.inMemory ? `The server's store is in memory (tmpfs, ${SHM}): on disk, the write-back of one run's objects stalled the next run, whichever tool it was; each run's objects are removed after it. ` : ''}A fresh, empty bucket, key prefix and hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round: s3rver answers HeadBucket, which logjam-upload sends at start-up (rclone and aws do not), by listing the bucket's first 1,000 objects, 45 ms with 240 objects and 150 ms with 10,240 (measured), where S3's does not depend on what the bucket holds; in one shared bucket every logjam run paid for the other runs' objects; ${s3.inMemory ? 'the archive folders' : 'objects and folders'} are deleted only after the whole section, because on this machine's ext4 (no journal) creating files in a folder tree where many were just deleted costs 10-30x the system time, and for minutes (measured), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`);
   return true;
 }
 
