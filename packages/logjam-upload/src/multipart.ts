@@ -4,7 +4,7 @@
 // file. The parts' MD5s are taken in the same read as the file's own MD5
 // (digest.ts), so each part carries a Content-MD5 the store checks.
 import type { CompletedPart, CreateMultipartUploadCommandInput, S3Client } from '@aws-sdk/client-s3';
-import { checkStoredMd5, FileBody } from './s3.js';
+import { checkStoredMd5, contentMd5, FileBody } from './s3.js';
 import { sdk } from './sdk.js';
 
 /** S3's smallest part. */
@@ -71,7 +71,7 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
               // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
               Body: new FileBody(file.file, length, start) as unknown as Uint8Array,
               ContentLength: length,
-              ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
+              ContentMD5: contentMd5(md5),
             }),
           );
           // A part's ETag is its MD5 unless the store encrypts with KMS.

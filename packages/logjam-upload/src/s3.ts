@@ -203,6 +203,11 @@ export function plainEtag(etag: string | undefined): string | undefined {
   return etag?.replace(/"/g, '').toLowerCase();
 }
 
+/** The Content-MD5 header's value (base64) for an MD5 in hex: the store refuses a body that does not match it. */
+export function contentMd5(md5: string): string {
+  return Buffer.from(md5, 'hex').toString('base64');
+}
+
 /**
  * Throws when the answer to a write shows that the store kept other bytes than
  * were sent: its ETag is an MD5 that differs from ours. (With SSE-KMS an ETag

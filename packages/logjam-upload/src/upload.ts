@@ -18,7 +18,7 @@ import { archiveName, listExpired, listPending, markerDir, MarkerWriter, removeU
 import { loadSdk, sdk } from './sdk.js';
 import { Digester } from './digest.js';
 import { partSizeFor, uploadMultipart, type MultipartSettings } from './multipart.js';
-import { checkStoredMd5, describeError, FileBody, httpStatus, isBucketError, plainEtag, s3Code } from './s3.js';
+import { checkStoredMd5, contentMd5, describeError, FileBody, httpStatus, isBucketError, plainEtag, s3Code } from './s3.js';
 import { conflictValues, fieldValues, renderKey, s3Uri, type Template } from './template.js';
 
 /** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
@@ -604,7 +604,7 @@ async function putSingle(ctx: PassContext, key: string, local: Local, conditiona
       // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
       Body: local.body ?? (new FileBody(local.file, local.size) as unknown as Uint8Array),
       ContentLength: local.size,
-      ContentMD5: Buffer.from(local.md5, 'hex').toString('base64'),
+      ContentMD5: contentMd5(local.md5),
     }),
   );
   // The store checked Content-MD5; where the ETag is the MD5 (no KMS), check it too.
