@@ -18,9 +18,8 @@
 //   it (esbuild's helpers would be one) and loads none at start.
 // - bin/<name>-worker.mjs: a worker thread's code (dist/<name>-worker.js), self-contained.
 // - bin/<binary>.cjs, the package's `bin`: a small CommonJS launcher
-//   (dist/launcher.js) that sizes libuv's threadpool from --jobs, then
-//   import()s the program. It must be CommonJS: an ES-module entry starts the
-//   pool (the ESM loader reads files through it) before it could set its size.
+//   (dist/launcher.js, with core's threadpool.ts inlined, which says why it is
+//   CommonJS) that sizes libuv's threadpool from --jobs, then import()s the program.
 //
 // All live one folder below the package root, as dist/cli.js does, so
 // `../package.json` still finds the package's own manifest (for --version).

@@ -2,8 +2,8 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { compactStamp, parseSamples } from '@logjam/core';
-import { cleanupTmpDirs, ls, runBin, tmpDir } from './support/index.ts';
+import { parseSamples } from '@logjam/core';
+import { cleanupTmpDirs, compactStamp, ls, runBin, tmpDir } from './support/index.ts';
 import { imdsEnv } from './support/imds.ts';
 import { useS3AndImds } from './support/servers.ts';
 
@@ -72,7 +72,7 @@ describe('monitoring (built binaries)', function () {
       expect((await runBin('logjam-compress', ['--check', '--max-age', '90m', dir])).code).to.equal(1);
       const bad = await runBin('logjam-compress', ['--check', '--max-age', 'soon', dir]);
       expect(bad.code).to.equal(2);
-      expect(bad.stderr).to.match(/--max-age takes an age/);
+      expect(bad.stderr).to.match(/--max-age takes a duration/);
       expect(bad.stdout).to.equal('');
       const missing = await runBin('logjam-compress', ['--check', path.join(dir, 'nope')]);
       expect(missing.code).to.equal(2);

@@ -14,6 +14,13 @@ export const binaries = {
 } as const;
 export type BinaryName = keyof typeof binaries;
 
+/** The compact stamp YYYYMMDDTHHMMZ of a UTC instant: names log files as their writers do. */
+export function compactStamp(time: number): string {
+  const d = new Date(time);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${String(d.getUTCFullYear()).padStart(4, '0')}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}T${p(d.getUTCHours())}${p(d.getUTCMinutes())}Z`;
+}
+
 /** A new empty directory under the system temp dir; removed by `cleanupTmpDirs`. */
 const made: string[] = [];
 export async function tmpDir(label = 'logjam-test-'): Promise<string> {

@@ -2,7 +2,6 @@
 // Nagios / Sensu check prints it: one status line (with performance data
 // after `|`), then details; exit 0 when the oldest is younger than the limit,
 // 1 when older. Pure: the binaries find the items, this words the verdict.
-import { UsageError } from './errors.js';
 import { formatBytes } from './log.js';
 
 export interface BacklogItem {
@@ -18,15 +17,6 @@ export interface CheckResult {
   code: 0 | 1;
   /** Lines for stdout, the status line first, each ending with a newline. */
   text: string;
-}
-
-const AGE_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `90m`, `2h`, `1d`, `45s` or a number of seconds (`7200`) → milliseconds. */
-export function parseAge(option: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${option} takes an age such as 90m, 2h, 1d or a number of seconds, not '${text}'`);
-  return Math.round(Number(m[1]) * AGE_UNITS[m[2] || 's']!);
 }
 
 /** 40s, 12m, 2h, 3h05m, 1d, 2d04h. */

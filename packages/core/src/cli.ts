@@ -1,10 +1,20 @@
 // The command-line frame both binaries share: common options, and the one
 // place where errors become exit codes and one-line messages on stderr.
+import { readFileSync } from 'node:fs';
 import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
 import { ConfigError, EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine, UsageError } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log.js';
+import { createProgress, type Progress } from './progress.js';
+import { createErrorReporter, type ErrorReporter } from './report.js';
+
+/** What a run works with: the logger, the error reporter (SENTRY_DSN) and a --once progress bar. */
+export interface RunTools {
+  log: Logger;
+  reporter: ErrorReporter | undefined;
+  progress: Progress | undefined;
+}
 
 export abstract class LogjamCommand extends Command {
   logLevel = Option.String('--log-level', 'info', {
@@ -29,6 +39,28 @@ export abstract class LogjamCommand extends Command {
   protected get log(): Logger {
     this.logger ??= createLogger({ name: this.cli.binaryName, level: this.logLevel, format: this.logFormat });
     return this.logger;
+  }
+
+  /**
+   * Runs `work` with its tools: a progress bar when `progressLabel` is given
+   * (drawn only at a terminal; log lines go around it) and, with `report`, the
+   * error reporter, to which an error escaping `work` (a start-up error too:
+   * the host stopped working) goes, tagged with `directory`.
+   */
+  protected async withTools(options: { progressLabel?: string | undefined; report: boolean; directory: string }, work: (tools: RunTools) => Promise<number>): Promise<number> {
+    const binary = this.cli.binaryName;
+    const progress = options.progressLabel === undefined ? undefined : createProgress({ label: options.progressLabel, stream: process.stderr });
+    const log = progress ? createLogger({ name: binary, level: this.logLevel, format: this.logFormat, write: progress.wrap((line) => void process.stderr.write(line)) }) : this.log;
+    const reporter = options.report ? await createErrorReporter({ binary, version: this.cli.binaryVersion ?? '', log }) : undefined;
+    try {
+      return await work({ log, reporter, progress });
+    } catch (error) {
+      reporter?.capture(error, { directory: options.directory });
+      throw error;
+    } finally {
+      progress?.done();
+      await reporter?.flush();
+    }
   }
 
   async execute(): Promise<number> {
@@ -103,8 +135,18 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
   return cli.run(command, context);
 }
 
+/** The version in the package.json one folder above `moduleUrl` (a binary's bin/ or dist/ file). */
+export function readVersion(moduleUrl: string): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', moduleUrl), 'utf8')) as { version: string }).version;
+}
+
 /**
- * typanion, the validators clipanion options take (`t.isNumber()`, ...), for
- * the binaries: it is a dependency of core, not of each binary package.
+ * The program's end: runs the command line, lets stdout drain, and exits with
+ * its code at once (an idle keep-alive socket, such as the SDK's metadata
+ * client's, must not keep a cron job alive).
  */
-export * as t from 'typanion';
+export async function runProgram(info: CliInfo): Promise<never> {
+  const code = await runCli(info, process.argv.slice(2));
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(code);
+}

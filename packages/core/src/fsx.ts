@@ -56,13 +56,3 @@ export async function removeIfExists(file: string): Promise<boolean> {
     throw error;
   }
 }
-
-/** stat that answers null for a missing file. */
-export async function lstatOrNull(file: string) {
-  try {
-    return await fs.lstat(file);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return null;
-    throw error;
-  }
-}

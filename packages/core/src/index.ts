@@ -11,3 +11,4 @@ export * from './metrics.js';
 export * from './report.js';
 export * from './progress.js';
 export * from './check.js';
+export * from './options.js';

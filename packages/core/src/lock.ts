@@ -37,6 +37,26 @@ export async function tryLock(file: string): Promise<LockAttempt> {
   return { acquired: false, heldBy: 0 };
 }
 
+export interface ModeLockOptions {
+  /** One pass (--once): try once, and leave the directory to the holder. A service waits for the lock. */
+  once: boolean;
+  /** Stops a service's wait (then null). */
+  signal?: AbortSignal;
+  /** --once found the lock held by `pid` (0: its holder is still writing its pid). */
+  onHeld: (pid: number) => void;
+  /** A service starts waiting for the lock held by `pid`. */
+  onWait: (pid: number) => void;
+}
+
+/** The lock as the mode wants it: --once tries once, a service waits; null when it was not taken. */
+export async function lockForMode(file: string, options: ModeLockOptions): Promise<Lock | null> {
+  if (!options.once) return waitLock(file, { ...(options.signal ? { signal: options.signal } : {}), onWait: options.onWait });
+  const attempt = await tryLock(file);
+  if (attempt.acquired) return attempt.lock;
+  options.onHeld(attempt.heldBy);
+  return null;
+}
+
 /** Waits (polling, not spinning) until the lock is ours, or the signal aborts (then null). */
 export async function waitLock(
   file: string,

@@ -100,10 +100,3 @@ export function groupLogNames(logs: Iterable<LogName>): Map<string, LogName[]> {
   for (const group of groups.values()) group.sort(compareLogNames);
   return groups;
 }
-
-/** The compact stamp YYYYMMDDTHHMMZ of a UTC instant. */
-export function compactStamp(time: number): string {
-  const d = new Date(time);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${String(d.getUTCFullYear()).padStart(4, '0')}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}T${p(d.getUTCHours())}${p(d.getUTCMinutes())}Z`;
-}

@@ -2,8 +2,11 @@
 // rewritten atomically in the Prometheus text exposition format. Counters are
 // carried over from the previous file, so they keep growing across cron runs.
 import { promises as fs } from 'node:fs';
-import { errorCode } from './errors.js';
 import { writeFileAtomic } from './fsx.js';
+import type { BacklogItem } from './check.js';
+import { errorCode, oneLine } from './errors.js';
+import type { Logger } from './log.js';
+import type { ErrorReporter } from './report.js';
 
 export interface Metric {
   /** e.g. `logjam_compress_files_total`. */
@@ -77,4 +80,74 @@ export async function writeMetricsFile(file: string, metrics: Metric[]): Promise
         },
   );
   await writeFileAtomic(file, formatMetrics(merged));
+}
+
+/** A metric with one sample and no labels. */
+export function metric(name: string, type: Metric['type'], help: string, value: number): Metric {
+  return { name, type, help, samples: [{ value }] };
+}
+
+export interface PassMeasure {
+  /** Whether the pass as a whole succeeded. */
+  succeeded: boolean;
+  durationMs: number;
+  /** What still waits after the pass. */
+  backlog: BacklogItem[];
+  now: number;
+}
+
+/** The help texts of the backlog gauges: what waits, in each tool's words. */
+export interface BacklogHelp {
+  passes: string;
+  files: string;
+  bytes: string;
+  oldestAge: string;
+}
+
+/**
+ * The metrics every tool writes after a pass, after its own counters: passes,
+ * the pass's duration, the backlog, and when a pass last succeeded (carried
+ * over from the previous file while passes fail).
+ */
+export async function passMetrics(file: string, prefix: string, pass: PassMeasure, help: BacklogHelp): Promise<Metric[]> {
+  const { backlog, now } = pass;
+  const lastSuccess = pass.succeeded ? now / 1000 : ((await readMetricsFile(file)).get(`${prefix}last_success_timestamp_seconds`) ?? 0);
+  const oldest = backlog.reduce((min, item) => Math.min(min, item.since), Infinity);
+  return [
+    metric(`${prefix}passes_total`, 'counter', help.passes, 1),
+    metric(`${prefix}pass_duration_seconds`, 'gauge', 'Duration of the last pass.', pass.durationMs / 1000),
+    metric(`${prefix}backlog_files`, 'gauge', help.files, backlog.length),
+    metric(`${prefix}backlog_bytes`, 'gauge', help.bytes, backlog.reduce((sum, item) => sum + item.bytes, 0)),
+    metric(`${prefix}backlog_oldest_age_seconds`, 'gauge', help.oldestAge, backlog.length ? Math.max(0, (now - oldest) / 1000) : 0),
+    metric(`${prefix}last_success_timestamp_seconds`, 'gauge', 'When the last pass without any failure ended (Unix time; 0 if none yet).', lastSuccess),
+  ];
+}
+
+export interface PassMetricsWriter<R> {
+  /** --metrics-file; nothing is written without it. */
+  file: string | undefined;
+  /** Writes the file after a pass: `result` is undefined when the pass threw. */
+  write(file: string, result: R | undefined, durationMs: number): Promise<void>;
+  log: Logger;
+  reporter?: ErrorReporter | undefined;
+}
+
+/** Runs one pass, then rewrites the metrics file; trouble with monitoring never fails the pass: it is said, and reported. */
+export async function withPassMetrics<R>(pass: () => Promise<R>, metrics: PassMetricsWriter<R>): Promise<R> {
+  const started = Date.now();
+  let result: R | undefined;
+  try {
+    result = await pass();
+    return result;
+  } finally {
+    const file = metrics.file;
+    if (file !== undefined) {
+      try {
+        await metrics.write(file, result, Date.now() - started);
+      } catch (error) {
+        metrics.log.error(`cannot write the metrics file ${file}: ${oneLine(error)}`);
+        metrics.reporter?.capture(error, { file });
+      }
+    }
+  }
 }

@@ -28,6 +28,16 @@ export interface ServiceOptions {
   now?: () => number;
 }
 
+/** Calls `handler` on SIGTERM and SIGINT (instead of exiting) until the function returned is called. */
+export function onStopSignals(handler: (signal: NodeJS.Signals) => void): () => void {
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
+
 // setTimeout's delay is a signed 32-bit number of milliseconds.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -42,13 +52,11 @@ export async function runService(options: ServiceOptions): Promise<number> {
 
   const { log } = options;
   const now = options.now ?? Date.now;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const offSignals = onStopSignals((signal) => {
     if (stop.signal.aborted) return;
     log.info(`received ${signal}; finishing the work in progress, then exiting`);
     stop.abort();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  });
 
   let wake: (() => void) | null = null;
   let pending = false;
@@ -89,8 +97,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
   } finally {
     clearTimeout(debounce);
     await watcher?.close();
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    offSignals();
   }
   log.info('stopped');
   return 0;

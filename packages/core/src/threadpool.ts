@@ -1,15 +1,18 @@
 // Sizing libuv's threadpool from --jobs, for the binaries' CommonJS launchers.
 //
 // zlib, file reads and writes and fsyncs run on libuv's threadpool, 4 threads
-// unless UV_THREADPOOL_SIZE says otherwise. libuv reads that variable once,
-// when the pool starts, and an ES-module entry point is too late to set it:
-// Node's ESM loader already reads files through the pool. So each binary's
-// `bin` is a tiny CommonJS file that calls sizeThreadpool() and only then
-// import()s the ES-module bundle. No imports here: this runs on every start.
+// unless UV_THREADPOOL_SIZE says otherwise, so more simultaneous jobs than
+// threads only wait for one. libuv reads that variable once, when the pool
+// starts, and an ES-module entry point is too late to set it: Node's ESM loader
+// already reads files through the pool, so the pool exists at its final size
+// before the program's first line runs. So each binary's `bin` is a tiny
+// CommonJS file (bundled by scripts/bundle.mjs from its src/launcher.ts) that
+// calls launch(): it sizes the pool, and only then import()s the program, the
+// ES-module bundle beside it. No imports here: this runs on every start.
 
 /** libuv's own upper limit for UV_THREADPOOL_SIZE. */
 export const MAX_THREADPOOL = 1024;
-/** libuv's default, and our floor. */
+/** libuv's default size, and our floor. */
 export const MIN_THREADPOOL = 4;
 
 /** The --jobs value the command line (`--jobs N`, `--jobs=N`) or LOGJAM_JOBS gives, if any. */
@@ -39,4 +42,17 @@ export function threadpoolSize(argv: readonly string[], env: NodeJS.ProcessEnv, 
 export function sizeThreadpool(argv: readonly string[], env: NodeJS.ProcessEnv, defaultJobs: () => number): void {
   if (env.UV_THREADPOOL_SIZE) return;
   env.UV_THREADPOOL_SIZE = String(threadpoolSize(argv, env, defaultJobs));
+}
+
+/**
+ * The launcher's work: sizes the threadpool for this command line, then loads
+ * the program, `program` being a path relative to the launcher's own file.
+ */
+export function launch(program: string, defaultJobs: () => number): void {
+  sizeThreadpool(process.argv.slice(2), process.env, defaultJobs);
+  // A variable, so that neither tsc nor esbuild resolves it: it is the bundle beside the launcher.
+  import(program).catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
 }

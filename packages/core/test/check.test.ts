@@ -1,16 +1,7 @@
 import { expect } from 'chai';
-import { checkBacklog, formatAge, parseAge } from '../src/check.js';
+import { checkBacklog, formatAge } from '../src/check.ts';
 
 describe('--check verdicts', () => {
-  it('parses ages: units or seconds; refuses the rest', () => {
-    expect(parseAge('--max-age', '90m')).to.equal(5_400_000);
-    expect(parseAge('--max-age', '2h')).to.equal(7_200_000);
-    expect(parseAge('--max-age', '1d')).to.equal(86_400_000);
-    expect(parseAge('--max-age', '7200')).to.equal(7_200_000);
-    expect(parseAge('--max-age', '45s')).to.equal(45_000);
-    for (const bad of ['', '2 hours', '-1', 'h', '2w']) expect(() => parseAge('--max-age', bad), bad).to.throw(/--max-age takes an age/);
-  });
-
   it('formats ages', () => {
     expect([40_000, 12 * 60_000, 120 * 60_000, 185 * 60_000, 24 * 3_600_000, 52 * 3_600_000].map(formatAge)).to.deep.equal(['40s', '12m', '2h', '3h05m', '1d', '2d04h']);
   });

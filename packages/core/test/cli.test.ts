@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
-import { LogjamCommand, runCli } from '../src/cli.js';
-import { ConfigError } from '../src/errors.js';
-import type { Logger } from '../src/log.js';
+import { LogjamCommand, runCli } from '../src/cli.ts';
+import { ConfigError } from '../src/errors.ts';
+import type { Logger } from '../src/log.ts';
 
 // A command shaped like the real ones, to check the frame: exit codes, one-line errors on stderr, LOGJAM_* variables.
 class EchoCommand extends LogjamCommand {

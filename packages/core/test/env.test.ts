@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { envArgs, envName, envSourceOf, EnvValueError, flagSpecs } from '../src/env.js';
+import { envArgs, envName, envSourceOf, EnvValueError, flagSpecs } from '../src/env.ts';
 
 describe('LOGJAM_* environment variables', () => {
   const specs = flagSpecs([

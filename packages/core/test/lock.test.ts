@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { tryLock, waitLock } from '../src/lock.js';
-import { cleanupTmpDirs, tmpDir } from '../../../test/support/index.js';
+import { tryLock, waitLock } from '../src/lock.ts';
+import { cleanupTmpDirs, tmpDir } from '../../../test/support/index.ts';
 
 /** A pid that surely belongs to no running process: one that just exited. */
 function deadPid(): number {

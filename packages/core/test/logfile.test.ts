@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { compactStamp, formatLogName, groupLogNames, parseLogName } from '../src/logfile.js';
+import { formatLogName, groupLogNames, parseLogName } from '../src/logfile.ts';
+import { compactStamp } from '../../../test/support/index.ts';
 
 describe('log file name grammar', () => {
   it('parses PREFIX-STAMP-SUFFIX.EXTENSION', () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { formatMetrics, parseSamples, writeMetricsFile, type Metric } from '../src/metrics.js';
-import { cleanupTmpDirs, tmpDir } from '../../../test/support/index.js';
+import { formatMetrics, parseSamples, writeMetricsFile, type Metric } from '../src/metrics.ts';
+import { cleanupTmpDirs, tmpDir } from '../../../test/support/index.ts';
 
 describe('Prometheus textfile metrics', () => {
   afterEach(cleanupTmpDirs);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { sizeThreadpool, threadpoolSize } from '../src/threadpool.js';
+import { sizeThreadpool, threadpoolSize } from '../src/threadpool.ts';
 
 describe('threadpoolSize: UV_THREADPOOL_SIZE from --jobs', () => {
   const four = () => 4;

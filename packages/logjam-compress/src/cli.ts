@@ -1,50 +1,13 @@
 #!/usr/bin/env node
 // logjam-compress: gzip every closed hourly log file into archive/ beside it.
-//
-// About UV_THREADPOOL_SIZE: zlib and fs work run on libuv's threadpool (4
-// threads by default), so more than 4 simultaneous compressions only help
-// with a bigger pool. It cannot be enlarged from here: when Node loads an ES
-// module as its entry point it already reads files through that pool, so the
-// pool exists, at its final size, before this line runs. The package's `bin`
-// is therefore a CommonJS launcher (src/launcher.ts) that sets it to --jobs + 2
-// (at least 4) before loading this module, unless the user set it; we say so
-// when --jobs asks for more than the pool offers (an explicit, smaller value).
-import { promises as fs, constants, readFileSync } from 'node:fs';
+// The command line to settings; run.ts does the work.
+import { constants } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import {
-  checkBacklog,
-  createErrorReporter,
-  createLogger,
-  createProgress,
-  LogjamCommand,
-  oneLine,
-  parseAge,
-  parseLogName,
-  runCli,
-  runService,
-  t,
-  tryLock,
-  waitLock,
-  UsageError,
-  errorCode,
-  type ErrorReporter,
-  type Lock,
-  type Logger,
-  type Progress,
-} from '@logjam/core';
-import { ARCHIVE_DIR, removeLeftoverTemps } from './compress.js';
-import { compressBacklog, writeCompressMetrics } from './monitor.js';
+import { checkBacklog, LogjamCommand, parseDuration, parseInteger, readVersion, runProgram } from '@logjam/core';
+import { compressBacklog } from './monitor.js';
 import { defaultJobs } from './defaults.js';
-import { ensureArchiveDir, runPass } from './run.js';
-
-export const LOCK_FILE = '.logjam-compress.lock';
-const DEFAULT_THREADPOOL = 4;
-
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-const isIntIn = (min: number, max: number) => t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(min, max)]);
-const isSeconds = (min: number) => t.cascade(t.isNumber(), [t.isAtLeast(min)]);
+import { checkDirs, runCompress } from './run.js';
 
 export class CompressCommand extends LogjamCommand {
   static override paths = [Command.Default];
@@ -83,23 +46,19 @@ export class CompressCommand extends LogjamCommand {
 
   level = Option.String('--level', '6', {
     description: 'gzip compression level, 1 (fastest) to 9 (smallest) (default: 6)',
-    validator: isIntIn(1, 9),
-  }) as unknown as number;
+  });
 
   minAge = Option.String('--min-age', '60', {
     description: 'Leave a closed file alone until its mtime is this many seconds old, as its writer may still be flushing; 0 disables (default: 60)',
-    validator: isSeconds(0),
-  }) as unknown as number;
+  });
 
   jobs = Option.String('--jobs', {
     description: 'Compress up to this many files, and this many 4 MiB blocks (cores), at once (default: the number of CPUs)',
-    validator: isIntIn(1, 1024),
-  }) as unknown as number | undefined;
+  });
 
   interval = Option.String('--interval', '60', {
     description: 'In service mode, rescan every directory this often, in seconds, as a safety net (default: 60)',
-    validator: t.cascade(t.isNumber(), [t.isAtLeast(1)]),
-  }) as unknown as number;
+  });
 
   verify = Option.Boolean('--verify', true, {
     description: 'Decompress each archive and compare its length and CRC-32 with the source before deleting the source; --no-verify skips this (default: on)',
@@ -119,164 +78,36 @@ export class CompressCommand extends LogjamCommand {
 
   dirs = Option.Rest({ name: 'LOG_DIR', required: 1 });
 
-  async run(baseLog: Logger): Promise<number> {
-    const maxAgeMs = parseAge('--max-age', this.maxAge);
+  async run(): Promise<number> {
+    const maxAgeMs = parseDuration('--max-age', this.maxAge);
+    const minAgeMs = parseDuration('--min-age', this.minAge);
+    const level = parseInteger('--level', this.level, 1, 9);
+    const jobs = this.jobs === undefined ? defaultJobs() : parseInteger('--jobs', this.jobs, 1, 1024);
+    const intervalMs = parseDuration('--interval', this.interval, { minMs: 1000 });
     if (this.check) {
       const dirs = await checkDirs(this.dirs, constants.R_OK | constants.X_OK);
       const now = Date.now();
-      const result = checkBacklog(await compressBacklog(dirs, now, Number(this.minAge) * 1000), { now, maxAgeMs, waitingFor: 'due for compression' });
+      const result = checkBacklog(await compressBacklog(dirs, now, minAgeMs), { now, maxAgeMs, waitingFor: 'due for compression' });
       process.stdout.write(result.text);
       return result.code;
     }
-    // A --once pass at a terminal draws a progress bar; log lines go around it.
-    const progress = this.once ? createProgress({ label: 'compressed', stream: process.stderr }) : undefined;
-    const log = progress
-      ? createLogger({ name: 'logjam-compress', level: this.logLevel, format: this.logFormat, write: progress.wrap((line) => void process.stderr.write(line)) })
-      : baseLog;
-    const reporter = await createErrorReporter({ binary: 'logjam-compress', version, log });
-    try {
-      return await this.compress(log, reporter, progress);
-    } catch (error) {
-      // A start-up error (a missing directory...) is worth a report too: the host stopped compressing.
-      reporter.capture(error, { directory: this.dirs.join(' ') });
-      throw error;
-    } finally {
-      progress?.done();
-      await reporter.flush();
-    }
-  }
-
-  private async compress(log: Logger, reporter: ErrorReporter, progress: Progress | undefined): Promise<number> {
-    // clipanion's typanion validators may hand back strings for defaults: normalise.
-    const level = Number(this.level);
-    const minAgeMs = Number(this.minAge) * 1000;
-    const intervalMs = Number(this.interval) * 1000;
-    const jobs = this.jobs === undefined ? defaultJobs() : Number(this.jobs);
-    const dirs = await checkDirs(this.dirs);
-
-    const pool = Number(process.env.UV_THREADPOOL_SIZE) || DEFAULT_THREADPOOL;
-    if (jobs > pool) {
-      const say = this.jobs === undefined ? log.debug : log.warn;
-      say(`--jobs ${jobs} but libuv's threadpool has ${pool} threads: at most ${pool} blocks are really compressed at once; leave UV_THREADPOOL_SIZE unset (logjam-compress then sizes it from --jobs) or set it to ${jobs + 2}`);
-    }
-
-    const locks: Lock[] = [];
-    try {
-      let lockedDirs: string[];
-      if (this.once) {
-        lockedDirs = [];
-        for (const dir of dirs) {
-          const attempt = await tryLock(path.join(dir, LOCK_FILE));
-          if (attempt.acquired) {
-            locks.push(attempt.lock);
-            lockedDirs.push(dir);
-          } else {
-            log.info(
-              attempt.heldBy > 0
-                ? `another logjam-compress (pid ${attempt.heldBy}) is working on ${dir}; leaving it to it`
-                : `another logjam-compress is starting on ${dir}; leaving it to it`,
-              { dir, pid: attempt.heldBy || undefined },
-            );
-          }
-        }
-      } else {
-        const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-        try {
-          await Promise.all(
-            dirs.map(async (dir) => {
-              const lock = await waitLock(path.join(dir, LOCK_FILE), {
-                signal: stop.signal,
-                onWait: (pid) => log.info(`another logjam-compress${pid > 0 ? ` (pid ${pid})` : ''} is working on ${dir}; waiting for it to finish`, { dir }),
-              });
-              if (lock) locks.push(lock);
-            }),
-          );
-          if (stop.signal.aborted) {
-            log.info('stopped before starting');
-            return 0;
-          }
-          lockedDirs = dirs;
-          await prepare(lockedDirs, log);
-        } finally {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-        }
-      }
-      if (this.once) await prepare(lockedDirs, log);
-
-      const passOptions = { dirs: lockedDirs, level, verify: this.verify, minAgeMs, jobs, log, quietWhenIdle: !this.once, reporter, progress };
-      const metricsFile = this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile);
-      return await runService({
+    return this.withTools({ progressLabel: this.once ? 'compressed' : undefined, report: true, directory: this.dirs.join(' ') }, ({ log, reporter, progress }) =>
+      runCompress({
+        dirs: this.dirs,
         once: this.once,
+        level,
+        verify: this.verify,
+        minAgeMs,
         intervalMs,
-        watchDirs: lockedDirs,
+        jobs,
+        jobsGiven: this.jobs !== undefined,
+        metricsFile: this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile),
         log,
-        // Only a new log file can close another; writes to the open one cannot.
-        isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
-        pass: async (signal) => {
-          const started = Date.now();
-          const result = await runPass(passOptions, signal);
-          if (metricsFile !== undefined) {
-            try {
-              const now = Date.now();
-              await writeCompressMetrics(metricsFile, { tally: result.tally, durationMs: now - started, backlog: await compressBacklog(lockedDirs, now, minAgeMs), now });
-            } catch (error) {
-              // Monitoring trouble does not fail the pass; it is said, and reported.
-              log.error(`cannot write the metrics file ${metricsFile}: ${oneLine(error)}`);
-              reporter.capture(error, { file: metricsFile });
-            }
-          }
-          return result;
-        },
-      });
-    } finally {
-      await Promise.all(locks.map((lock) => lock.release().catch(() => {})));
-    }
+        reporter,
+        progress,
+      }),
+    );
   }
 }
 
-/** With the lock held: archive/ exists, and no temporary file of a killed run is left in it. */
-async function prepare(dirs: string[], log: Logger): Promise<void> {
-  for (const dir of dirs) {
-    try {
-      const archiveDir = await ensureArchiveDir(dir);
-      await removeLeftoverTemps(archiveDir, log);
-    } catch (error) {
-      // The pass reports it (and fails the files of that directory).
-      log.debug(`cannot prepare ${path.join(dir, ARCHIVE_DIR)}`, { error: String(error) });
-    }
-  }
-}
-
-/** Every LOG_DIR must be an existing directory we can read and write (read only, for --check); duplicates are dropped. */
-async function checkDirs(dirs: string[], access = constants.R_OK | constants.W_OK | constants.X_OK): Promise<string[]> {
-  const seen = new Set<string>();
-  const result: string[] = [];
-  for (const dir of dirs) {
-    let real: string;
-    try {
-      real = await fs.realpath(dir);
-      const stats = await fs.stat(real);
-      if (!stats.isDirectory()) throw new UsageError(`LOG_DIR ${dir} is not a directory: give the directory that holds the log files`);
-      await fs.access(real, access);
-    } catch (error) {
-      if (error instanceof UsageError) throw error;
-      const code = errorCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`LOG_DIR ${dir} does not exist: check the path, or create the directory`);
-      if (code === 'EACCES' || code === 'EPERM') {
-        const needs = access & constants.W_OK ? 'readable and writable' : 'readable';
-        throw new UsageError(`LOG_DIR ${dir} is not ${needs} by this user: run logjam-compress as the user that owns the logs`);
-      }
-      throw new UsageError(`LOG_DIR ${dir} cannot be used (${code ?? String(error)})`);
-    }
-    if (seen.has(real)) continue;
-    seen.add(real);
-    result.push(real);
-  }
-  return result;
-}
-
-process.exitCode = await runCli({ binaryName: 'logjam-compress', binaryVersion: version, commands: [CompressCommand] }, process.argv.slice(2));
+await runProgram({ binaryName: 'logjam-compress', binaryVersion: readVersion(import.meta.url), commands: [CompressCommand] });

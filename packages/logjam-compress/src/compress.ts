@@ -4,23 +4,11 @@
 //   source --gzip--> archive/.logjam-compress.PID.RAND.tmp --fsync--> verify
 //     --utimes--> link to archive/NAME.gz (never overwrites) --fsync dir--> delete source
 import { constants, promises as fs, type Stats } from 'node:fs';
-import os from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline as pipe, Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
-import { errorCode, formatLogName, fsyncDir, oneLine, parseLogName, removeIfExists, tempName, type Logger } from '@logjam/core';
-
-/** Big reads keep the per-chunk overhead low; memory stays a few MiB per file whatever its size. */
-const CHUNK = 1024 * 1024;
-/**
- * A file is read and compressed in blocks of this size, each an independent
- * gzip member (RFC 1952 section 2.2: a gzip file is a series of members),
- * several at once on libuv's threadpool, written in order. At 4 MiB, not
- * sharing a dictionary across blocks costs about 0.2% of the output (bench).
- */
-export const BLOCK_SIZE = 4 * 1024 * 1024;
+import { errorCode, formatLogName, fsyncDir, parseLogName, removeIfExists, tempName, type Logger } from '@logjam/core';
+import { gzipTo, verifyGzip, type BlockOptions, type Checksum } from './gzip-blocks.js';
+import { sameContent } from './same-content.js';
 
 export const ARCHIVE_DIR = 'archive';
 export const TEMP_TAG = 'logjam-compress';
@@ -29,8 +17,7 @@ const TEMP_NAME = /^\.logjam-compress\.\d+\.[0-9a-f]+\.tmp$/;
 /** The existing name plus 25 duplicate-timestamp names, as the Python tool. */
 export const MAX_DUPLICATES = 25;
 
-export interface CompressOptions {
-  level: number;
+export interface CompressOptions extends BlockOptions {
   verify: boolean;
   log: Logger;
   /** Aborting rolls the work back: the temporary file goes, the source stays. */
@@ -41,67 +28,7 @@ export interface CompressOptions {
    * there, since nothing real can be made to corrupt zlib's output).
    */
   beforeVerify?: (tmp: string) => Promise<void>;
-  /** Shared by the files of a pass: how many blocks are compressed (or verified) at once, and held in memory. */
-  pool?: BlockPool;
-  /** Test seam: the block size (default BLOCK_SIZE). */
-  blockSize?: number;
 }
-
-/** A counting semaphore. */
-class Semaphore {
-  private waiting: Array<() => void> = [];
-  constructor(private free: number) {}
-  tryAcquire(): boolean {
-    if (this.free === 0) return false;
-    this.free -= 1;
-    return true;
-  }
-  async acquire(): Promise<void> {
-    if (this.tryAcquire()) return;
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free += 1;
-  }
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
-  }
-}
-
-/**
- * What the files of a pass share: `cpu` zlib operations (deflate of a block,
- * or inflate of a member) at once, one per --jobs; and at most `cpu + 2`
- * blocks in memory (read and waiting, compressing, or waiting to be written
- * in order), so memory is bounded by the block size whatever the file sizes,
- * and a core never waits for a read, a write or another file's fsync.
- */
-export class BlockPool {
-  readonly cpu: Semaphore;
-  readonly memory: Semaphore;
-  readonly blocks: number;
-  /** Block buffers given back, reused: reading each block into a fresh buffer left hundreds of MB of garbage between two GCs. */
-  private spare: Buffer[] = [];
-  constructor(jobs: number) {
-    this.cpu = new Semaphore(Math.max(1, jobs));
-    this.blocks = Math.max(1, jobs) + 2;
-    this.memory = new Semaphore(this.blocks);
-  }
-  take(size: number): Buffer {
-    const index = this.spare.findIndex((buffer) => buffer.length === size);
-    return index >= 0 ? this.spare.splice(index, 1)[0]! : Buffer.allocUnsafeSlow(size);
-  }
-  give(buffer: Buffer): void {
-    if (this.spare.length < this.blocks) this.spare.push(buffer);
-  }
-}
-
 
 export type Outcome =
   /** Archived (possibly under a duplicate-timestamp name) and the source deleted. */
@@ -134,6 +61,19 @@ export function archiveNames(name: string): string[] {
   return names;
 }
 
+/** Creates archive/ if missing; an archive/ that is something else than a directory is an error. */
+export async function ensureArchiveDir(dir: string): Promise<string> {
+  const archiveDir = path.join(dir, ARCHIVE_DIR);
+  try {
+    await fs.mkdir(archiveDir, { mode: 0o755 });
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw error;
+  }
+  const stats = await fs.stat(archiveDir);
+  if (!stats.isDirectory()) throw new Error(`${archiveDir} exists but is not a directory: move it away`);
+  return archiveDir;
+}
+
 /** Removes temporary files left in archive/ by a run that was killed. Call with the directory's lock held. */
 export async function removeLeftoverTemps(archiveDir: string, log: Logger): Promise<number> {
   let entries;
@@ -154,34 +94,6 @@ export async function removeLeftoverTemps(archiveDir: string, log: Logger): Prom
   return removed;
 }
 
-/**
- * Reads a whole open file from its start, by positional reads on the handle.
- * Not a read stream on its fd: destroying one closes the fd, and we keep the
- * handle open for fstat and further reads; FileHandle.close() also waits for
- * a read in flight, so no read ever lands on a closed (or reused) fd.
- */
-async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
-  let position = 0;
-  for (;;) {
-    const buffer = Buffer.allocUnsafe(CHUNK);
-    const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
-    if (bytesRead === 0) return;
-    position += bytesRead;
-    yield bytesRead < CHUNK ? buffer.subarray(0, bytesRead) : buffer;
-  }
-}
-
-function readFrom(handle: FileHandle): Readable {
-  return Readable.from(readChunks(handle), { objectMode: false, highWaterMark: CHUNK });
-}
-
-async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
-  for (let offset = 0; offset < chunk.length; ) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
-  }
-}
-
 class SourceChanged extends Error {}
 
 /** Compresses `logDir/name` into `logDir/archive/`, then deletes it. Throws on failure (the source is then kept). */
@@ -191,17 +103,8 @@ export async function compressFile(logDir: string, name: string, options: Compre
   const archiveDir = path.join(logDir, ARCHIVE_DIR);
   const started = performance.now();
 
-  let src: FileHandle;
-  try {
-    // O_NOFOLLOW: a symbolic link put in the file's place is never followed.
-    // O_NONBLOCK: a FIFO put in its place (after the scan) does not block the
-    // open forever; it is then refused as not a regular file. No effect on reads
-    // of a regular file.
-    src = await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return { kind: 'gone' };
-    throw error;
-  }
+  const src = await openSource(source);
+  if (!src) return { kind: 'gone' };
   let tmp: string | undefined;
   try {
     const before = await src.stat();
@@ -210,47 +113,19 @@ export async function compressFile(logDir: string, name: string, options: Compre
 
     // Where will it go? An existing archive with the same content means a
     // previous run died between publishing and deleting: finish its work.
-    let slot = await findSlot(archiveDir, candidates, 0, src, options);
-    if (slot.kind === 'identical') return await deleteSource(source, src, before, slot.archive, options);
+    const free = await findSlot(archiveDir, candidates, 0, src, options);
+    if (free.kind === 'identical') return await deleteSource(source, src, before, free.archive, options);
 
     tmp = path.join(archiveDir, tempName(TEMP_TAG));
-    const sum = await gzipTo(src, tmp, before, options);
-    if (signal?.aborted) return { kind: 'aborted' };
-    const after = await src.stat();
-    if (after.size !== sum.length || !sameVersion(before, after)) {
-      throw new SourceChanged(`size or mtime changed while compressing (${before.size} -> ${after.size} bytes)`);
-    }
-    await options.beforeVerify?.(tmp);
-    if (options.verify) {
-      const check = await checksumGzip(tmp, sum.members, options);
-      if (signal?.aborted) return { kind: 'aborted' };
-      if (check.length !== sum.length || check.crc !== sum.crc) {
-        throw new Error(
-          `verification failed: the archive decompresses to ${check.length} bytes (crc ${hex(check.crc)}), the source has ${sum.length} (crc ${hex(sum.crc)})`,
-        );
-      }
-    }
+    const sum = await writeArchive(src, tmp, before, options);
+    if (!sum) return { kind: 'aborted' };
     const bytesOut = (await fs.stat(tmp)).size;
     await assertUnchanged(source, src, before);
 
-    // Publish without ever replacing an existing file: link() fails with EEXIST atomically.
-    for (;;) {
-      try {
-        await fs.link(tmp, path.join(archiveDir, slot.name));
-        break;
-      } catch (error) {
-        if (errorCode(error) !== 'EEXIST') throw error;
-      }
-      // Someone published that name meanwhile: look again from there.
-      slot = await findSlot(archiveDir, candidates, candidates.indexOf(slot.name), src, options);
-      if (slot.kind === 'identical') {
-        await removeIfExists(tmp);
-        tmp = undefined;
-        return await deleteSource(source, src, before, slot.archive, options);
-      }
-    }
+    const slot = await publish(archiveDir, tmp, candidates, free.name, src, options);
     await removeIfExists(tmp);
     tmp = undefined;
+    if (slot.kind === 'identical') return await deleteSource(source, src, before, slot.archive, options);
     await fsyncDir(archiveDir);
     const archive = path.join(ARCHIVE_DIR, slot.name);
     if (slot.name !== candidates[0]) {
@@ -274,6 +149,55 @@ export async function compressFile(logDir: string, name: string, options: Compre
     await src.close().catch(() => {});
     if (tmp) await fs.rm(tmp, { force: true }).catch(() => {});
   }
+}
+
+/** Opens the source; null when it is gone. */
+async function openSource(source: string): Promise<FileHandle | null> {
+  try {
+    // O_NOFOLLOW: a symbolic link put in the file's place is never followed.
+    // O_NONBLOCK: a FIFO put in its place (after the scan) does not block the
+    // open forever; it is then refused as not a regular file. No effect on reads
+    // of a regular file.
+    return await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** Gzips the source into `tmp`, synced, and verifies it (unless --no-verify); undefined when stopped. */
+async function writeArchive(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Checksum | undefined> {
+  const sum = await gzipTo(src, tmp, before, options);
+  if (options.signal?.aborted) return undefined;
+  const after = await src.stat();
+  if (after.size !== sum.length || !sameVersion(before, after)) {
+    throw new SourceChanged(`size or mtime changed while compressing (${before.size} -> ${after.size} bytes)`);
+  }
+  await options.beforeVerify?.(tmp);
+  if (options.verify) {
+    if ((await verifyGzip(tmp, sum, options)) === 'aborted') return undefined;
+  }
+  return sum;
+}
+
+/**
+ * Links `tmp` to the first free archive name from `name` on, never replacing
+ * an existing file (link() fails with EEXIST atomically). A name taken
+ * meanwhile by an archive of the same content ends the search: 'identical'.
+ */
+async function publish(archiveDir: string, tmp: string, candidates: string[], name: string, src: FileHandle, options: CompressOptions): Promise<Slot> {
+  let slot: Slot = { kind: 'free', name };
+  while (slot.kind === 'free') {
+    try {
+      await fs.link(tmp, path.join(archiveDir, slot.name));
+      return slot;
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw error;
+    }
+    // Someone published that name meanwhile: look again from there.
+    slot = await findSlot(archiveDir, candidates, candidates.indexOf(slot.name), src, options);
+  }
+  return slot;
 }
 
 type Slot = { kind: 'free'; name: string } | { kind: 'identical'; archive: string };
@@ -314,315 +238,7 @@ async function assertUnchanged(source: string, src: FileHandle, before: Stats): 
   if (!named || named.ino !== before.ino || named.dev !== before.dev) throw new SourceChanged('the file was replaced or removed');
 }
 
-interface Checksum {
-  length: number;
-  crc: number;
-}
-
-/** One gzip member of the archive: where it lies in the file, and the length and CRC-32 of the source block it holds. */
-interface Member {
-  offset: number;
-  size: number;
-  length: number;
-  crc: number;
-}
-
-interface Written extends Checksum {
-  members: Member[];
-}
-
-const gzipAsync = promisify(zlib.gzip);
-
-function abortError(): Error {
-  return Object.assign(new Error('aborted'), { name: 'AbortError' });
-}
-
-/** Reads up to `size` bytes at `position` (fewer only at the end of the file), into `buffer` if given. */
-async function readBlock(handle: FileHandle, position: number, size: number, buffer: Buffer = Buffer.allocUnsafeSlow(size)): Promise<Buffer> {
-  let filled = 0;
-  while (filled < size) {
-    const { bytesRead } = await handle.read(buffer, filled, size - filled, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled === buffer.length ? buffer : buffer.subarray(0, filled);
-}
-
-/**
- * Runs `count` steps (unknown in advance: `start` returns undefined past the
- * end) through the pool: each step starts when a block of memory is free
- * (its result computed on the threadpool, at most pool.cpu at once), and
- * `finish` takes the results strictly in order. A step never waits for memory
- * while one of its own results is ready to be finished, so files sharing the
- * pool cannot deadlock it.
- */
-async function inOrder<T>(pool: BlockPool, signal: AbortSignal | undefined, start: (index: number) => Promise<{ task: Promise<T> } | undefined>, finish: (value: T, index: number) => Promise<void>): Promise<void> {
-  const window: Array<Promise<T>> = [];
-  let started = 0;
-  let finished = 0;
-  let ended = false;
-  try {
-    for (;;) {
-      if (signal?.aborted) throw abortError();
-      if (!ended && window.length < pool.blocks && (window.length === 0 ? (await pool.memory.acquire(), true) : pool.memory.tryAcquire())) {
-        let task: Promise<T> | undefined;
-        try {
-          task = (await start(started))?.task;
-        } finally {
-          if (!task) pool.memory.release();
-        }
-        if (!task) {
-          ended = true;
-          continue;
-        }
-        task.catch(() => {}); // Seen when finished; a later one failing first must not be unhandled.
-        window.push(task);
-        started += 1;
-        continue;
-      }
-      const next = window.shift();
-      if (!next) return;
-      try {
-        await finish(await next, finished);
-      } finally {
-        pool.memory.release();
-      }
-      finished += 1;
-    }
-  } finally {
-    // On a failure, what is still running goes on to its end, then gives its memory back.
-    for (const task of window) void task.then(() => pool.memory.release(), () => pool.memory.release());
-  }
-}
-
-let defaultPool: BlockPool | undefined;
-
-async function gzipTo(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Written> {
-  const pool = options.pool ?? (defaultPool ??= new BlockPool(os.availableParallelism()));
-  const blockSize = options.blockSize ?? BLOCK_SIZE;
-  const sum: Written = { length: 0, crc: 0, members: [] };
-  const zopts = { level: options.level, chunkSize: CHUNK };
-  // 'wx': never reuse an existing file. Mode: the source's permissions (logs may be private).
-  const out = await fs.open(tmp, 'wx', 0o600);
-  try {
-    await out.chmod(before.mode & 0o666);
-    let offset = 0;
-    await inOrder<{ data: Buffer; length: number; crc: number }>(
-      pool,
-      options.signal,
-      async (index) => {
-        const buffer = pool.take(blockSize);
-        const block = await readBlock(src, index * blockSize, blockSize, buffer);
-        // An empty file is one empty member; otherwise the end of the file ends it.
-        if (block.length === 0 && index > 0) {
-          pool.give(buffer);
-          return undefined;
-        }
-        // The source's CRC is computed here, on what was read, independently of zlib's.
-        const crc = crc32(block);
-        return {
-          task: pool.cpu.run(async () => {
-            const data = await gzipAsync(block, zopts);
-            pool.give(buffer); // Only once zlib is done with it.
-            return { data, length: block.length, crc };
-          }),
-        };
-      },
-      async (member) => {
-        await writeAll(out, member.data);
-        sum.members.push({ offset, size: member.data.length, length: member.length, crc: member.crc });
-        offset += member.data.length;
-        sum.length += member.length;
-        sum.crc = crc32Combine(sum.crc, member.crc, member.length);
-      },
-    );
-    await out.sync();
-    // The archive keeps the source's times; link() below preserves them.
-    await out.utimes(before.atimeMs / 1000, before.mtimeMs / 1000);
-    await out.sync();
-  } finally {
-    await out.close();
-  }
-  return sum;
-}
-
-/**
- * Length and CRC-32 of what the gzip file written by gzipTo decompresses to:
- * its members decompressed side by side, each read back from the file where
- * it was written, the whole content's length and CRC-32 accumulated in order.
- * Anything in the file outside the members (or a member cut short) fails.
- */
-async function checksumGzip(file: string, members: Member[], options: CompressOptions): Promise<Checksum> {
-  const pool = options.pool ?? (defaultPool ??= new BlockPool(os.availableParallelism()));
-  const sum: Checksum = { length: 0, crc: 0 };
-  const handle = await fs.open(file, 'r');
-  try {
-    const end = members.length === 0 ? 0 : members[members.length - 1]!.offset + members[members.length - 1]!.size;
-    const size = (await handle.stat()).size;
-    if (size !== end) throw new Error(`verification failed: the archive has ${size} bytes, its members ${end}`);
-    const blockSize = options.blockSize ?? BLOCK_SIZE;
-    await inOrder<Checksum>(
-      pool,
-      options.signal,
-      async (index) => {
-        const member = members[index];
-        if (!member) return undefined;
-        // Read into a block buffer when it fits (an incompressible block's member is a little larger).
-        const buffer = member.size <= blockSize ? pool.take(blockSize) : undefined;
-        const data = await readBlock(handle, member.offset, member.size, buffer);
-        // Streamed: the decompressed block is checksummed chunk by chunk, never held whole.
-        return { task: pool.cpu.run(() => checksumMember(data)).finally(() => buffer && pool.give(buffer)) };
-      },
-      async (check, index) => {
-        const member = members[index]!;
-        if (check.length !== member.length || check.crc !== member.crc) {
-          throw new Error(
-            `verification failed: gzip member ${index + 1} of ${members.length} decompresses to ${check.length} bytes (crc ${hex(check.crc)}), its source block has ${member.length} (crc ${hex(member.crc)})`,
-          );
-        }
-        sum.length += check.length;
-        sum.crc = crc32Combine(sum.crc, check.crc, check.length);
-      },
-    );
-  } finally {
-    await handle.close();
-  }
-  return sum;
-}
-
-/** Length and CRC-32 of what one gzip member (or several) decompresses to. */
-function checksumMember(data: Buffer): Promise<Checksum> {
-  return new Promise((resolve, reject) => {
-    const sum: Checksum = { length: 0, crc: 0 };
-    const gunzip = zlib.createGunzip({ chunkSize: CHUNK });
-    gunzip.on('data', (chunk: Buffer) => {
-      sum.length += chunk.length;
-      sum.crc = crc32(chunk, sum.crc);
-    });
-    gunzip.on('end', () => resolve(sum));
-    gunzip.on('error', reject);
-    gunzip.end(data);
-  });
-}
-
-/** Whether a gzip file decompresses to exactly the bytes of `src` (streamed: memory stays flat). An unreadable archive is not the same. */
-async function sameContent(gzFile: string, src: FileHandle, options: CompressOptions): Promise<boolean> {
-  let archive: FileHandle;
-  try {
-    archive = await fs.open(gzFile, 'r');
-  } catch {
-    return false;
-  }
-  // pipe() destroys both streams on an error, so the iterator below sees it.
-  const decompressed = pipe(readFrom(archive), zlib.createGunzip({ chunkSize: CHUNK }), () => {});
-  const original = readChunks(src);
-  try {
-    return await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal);
-  } catch (error) {
-    if (options.signal?.aborted) throw error;
-    options.log.debug('could not read an existing archive; treating it as different', { archive: gzFile, error: oneLine(error) });
-    return false;
-  } finally {
-    decompressed.destroy();
-    await original.return(undefined).catch(() => {});
-    await archive.close().catch(() => {});
-  }
-}
-
-async function equalStreams(ia: AsyncIterator<unknown>, ib: AsyncIterator<unknown>, signal?: AbortSignal): Promise<boolean> {
-  let bufA: Buffer = Buffer.alloc(0);
-  let bufB: Buffer = Buffer.alloc(0);
-  let doneA = false;
-  let doneB = false;
-  for (;;) {
-    if (signal?.aborted) throw signal.reason;
-    if (bufA.length === 0 && !doneA) {
-      const next = await ia.next();
-      if (next.done) doneA = true;
-      else bufA = next.value as Buffer;
-    }
-    if (bufB.length === 0 && !doneB) {
-      const next = await ib.next();
-      if (next.done) doneB = true;
-      else bufB = next.value as Buffer;
-    }
-    if (bufA.length === 0 && bufB.length === 0) {
-      if (doneA && doneB) return true;
-      continue;
-    }
-    if (bufA.length === 0 || bufB.length === 0) {
-      if ((bufA.length === 0 && doneA) || (bufB.length === 0 && doneB)) return false;
-      continue;
-    }
-    const n = Math.min(bufA.length, bufB.length);
-    if (bufA.compare(bufB, 0, n, 0, n) !== 0) return false;
-    bufA = bufA.subarray(n);
-    bufB = bufB.subarray(n);
-  }
-}
-
 function isAbort(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'AbortError' || errorCode(error) === 'ABORT_ERR';
 }
 
-function hex(n: number): string {
-  return n.toString(16).padStart(8, '0');
-}
-
-// zlib.crc32 is in every Node this supports (>= 20.15); the table is a fallback for odd builds.
-const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-
-export function crc32(data: Uint8Array, value = 0): number {
-  return nativeCrc32 ? nativeCrc32(data, value) : crc32Portable(data, value);
-}
-
-/**
- * The CRC-32 of A followed by B, from crc(A), crc(B) and B's length (zlib's
- * crc32_combine: B's length in zero bits applied to crc(A) by repeated
- * squaring of the CRC's shift operator over GF(2)).
- */
-export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
-  if (lengthB <= 0) return crcA >>> 0;
-  const times = (mat: Uint32Array, vec: number): number => {
-    let sum = 0;
-    for (let i = 0; vec !== 0; i += 1, vec >>>= 1) if (vec & 1) sum ^= mat[i]!;
-    return sum >>> 0;
-  };
-  const square = (into: Uint32Array, mat: Uint32Array): void => {
-    for (let n = 0; n < 32; n += 1) into[n] = times(mat, mat[n]!);
-  };
-  const even = new Uint32Array(32);
-  const odd = new Uint32Array(32);
-  odd[0] = 0xedb88320; // the operator for one zero bit
-  for (let n = 1; n < 32; n += 1) odd[n] = 2 ** (n - 1);
-  square(even, odd); // two zero bits
-  square(odd, even); // four
-  let crc = crcA >>> 0;
-  let length = lengthB;
-  for (;;) {
-    square(even, odd); // one zero byte, then 4, 16, ...
-    if (length % 2 === 1) crc = times(even, crc);
-    length = Math.floor(length / 2);
-    if (length === 0) break;
-    square(odd, even);
-    if (length % 2 === 1) crc = times(odd, crc);
-    length = Math.floor(length / 2);
-    if (length === 0) break;
-  }
-  return (crc ^ crcB) >>> 0;
-}
-
-let table: Uint32Array | undefined;
-export function crc32Portable(data: Uint8Array, value = 0): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n += 1) {
-      let c = n;
-      for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let crc = ~value >>> 0;
-  for (const byte of data) crc = table[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
-}

@@ -1,6 +1,6 @@
 // Which log files are closed, and so due for compression. Pure: the clock and
 // the files' stats are passed in, so that every rule is testable.
-import { groupLogNames, type LogName } from '@logjam/core';
+import { compareLogNames, groupLogNames, type LogName } from '@logjam/core';
 
 /** A file is closed by the clock this long after its stamp (as the Python tool: 1 h 5 min). */
 export const CLOSE_AFTER_MS = 65 * 60 * 1000;
@@ -55,7 +55,7 @@ export function selectDue(candidates: readonly Candidate[], options: SelectOptio
       }
     }
   }
-  due.sort((a, b) => a.log.time - b.log.time || (a.log.name < b.log.name ? -1 : 1));
+  due.sort((a, b) => compareLogNames(a.log, b.log));
   let nextDueAt: number | undefined;
   for (const w of waiting) if (nextDueAt === undefined || w.dueAt < nextDueAt) nextDueAt = w.dueAt;
   return { due, waiting, nextDueAt };

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseLogName } from '@logjam/core';
-import { CLOSE_AFTER_MS, selectDue, type Candidate } from '../src/select.js';
+import { CLOSE_AFTER_MS, selectDue, type Candidate } from '../src/select.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 1, 12, 0); // 2024-01-01T12:00Z

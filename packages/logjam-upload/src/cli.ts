@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 // logjam-upload: ship ARCHIVE_DIR to S3, exactly once, under keys from a template.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import { checkBacklog, createErrorReporter, createLogger, createProgress, LogjamCommand, oneLine, parseAge, runCli, UsageError, type Logger } from '@logjam/core';
+import { checkBacklog, LogjamCommand, oneLine, parseDuration, parseInteger, parseSize, readVersion, runProgram, UsageError, type RunTools } from '@logjam/core';
 import { uploadBacklog } from './monitor.js';
-import { parseDuration, parseInteger, parseSize } from './options.js';
 import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
 import { parseTemplate } from './template.js';
@@ -14,8 +12,6 @@ import { installWarningFilter, isNodeVersionWarning, routeWarnings } from './war
 
 // Before any SDK client exists: its Node 20 warning must not reach cron's mail.
 installWarningFilter();
-
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export class UploadCommand extends LogjamCommand {
   static override paths = [Command.Default];
@@ -65,15 +61,15 @@ export class UploadCommand extends LogjamCommand {
   // upload behind after a kill, and gets a plain MD5 ETag that a listing can check.
   multipartThreshold = Option.String('--multipart-threshold', '200M', { description: 'Files this large or larger go multipart; smaller ones in one PUT streamed from disk (as rclone; 5M to 5G) (default: 200M)' });
   partSize = Option.String('--part-size', '8M', { description: 'Size of the parts of a multipart upload, 5M to 5G; parts are streamed from disk, so memory does not grow with it (default: 8M)' });
-  deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m (default: keep them)' });
+  deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m or seconds (default: keep them)' });
   check = Option.Boolean('--check', false, { description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)' });
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });
   metricsFile = Option.String('--metrics-file', { description: 'After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter\'s textfile collector (default: none)' });
   archiveDir = Option.String({ name: 'ARCHIVE_DIR' });
   uriTemplate = Option.String({ name: 'URI_TEMPLATE' });
 
-  async run(baseLog: Logger): Promise<number> {
-    const maxAgeMs = parseAge('--max-age', this.maxAge);
+  async run(): Promise<number> {
+    const maxAgeMs = parseDuration('--max-age', this.maxAge);
     if (this.check) {
       parseTemplate(this.uriTemplate);
       const archiveDir = await checkArchiveDir(this.archiveDir);
@@ -82,25 +78,10 @@ export class UploadCommand extends LogjamCommand {
       process.stdout.write(result.text);
       return result.code;
     }
-    // A --once pass at a terminal draws a progress bar; log lines go around it.
-    const progress = this.once && !this.dryRun ? createProgress({ label: 'uploaded', stream: process.stderr }) : undefined;
-    const log = progress
-      ? createLogger({ name: 'logjam-upload', level: this.logLevel, format: this.logFormat, write: progress.wrap((line) => void process.stderr.write(line)) })
-      : baseLog;
-    const reporter = this.dryRun ? undefined : await createErrorReporter({ binary: 'logjam-upload', version, log });
-    try {
-      return await this.upload(log, reporter, progress);
-    } catch (error) {
-      // Configuration errors at start (no bucket, no credentials) too: the host stopped shipping.
-      reporter?.capture(error, { directory: this.archiveDir });
-      throw error;
-    } finally {
-      progress?.done();
-      await reporter?.flush();
-    }
+    return this.withTools({ progressLabel: this.once && !this.dryRun ? 'uploaded' : undefined, report: !this.dryRun, directory: this.archiveDir }, (tools) => this.upload(tools));
   }
 
-  private async upload(log: Logger, reporter: Awaited<ReturnType<typeof createErrorReporter>> | undefined, progress: ReturnType<typeof createProgress> | undefined): Promise<number> {
+  private async upload({ log, reporter, progress }: RunTools): Promise<number> {
     routeWarnings((warning) => (isNodeVersionWarning(warning) ? log.debug(oneLine(warning)) : log.warn(oneLine(warning))));
     // Everything the user can get wrong on the command line is found here, before any network call.
     const template = parseTemplate(this.uriTemplate);
@@ -124,7 +105,7 @@ export class UploadCommand extends LogjamCommand {
       sse: this.sse,
       sseKmsKeyId: this.sseKmsKeyId,
       jobs: parseInteger('--jobs', this.jobs, 1, 64),
-      intervalMs: parseInteger('--interval', this.interval, 1, 86_400) * 1000,
+      intervalMs: parseDuration('--interval', this.interval, { minMs: 1000, maxMs: 86_400_000 }),
       multipartThreshold,
       partSize,
       deleteUploadedAfterMs: this.deleteUploadedAfter === undefined ? undefined : parseDuration('--delete-uploaded-after', this.deleteUploadedAfter),
@@ -137,7 +118,4 @@ export class UploadCommand extends LogjamCommand {
   }
 }
 
-const code = await runCli({ binaryName: 'logjam-upload', binaryVersion: version, commands: [UploadCommand] }, process.argv.slice(2));
-// Exit now: an idle keep-alive socket of the SDK's metadata client must not keep a cron job alive.
-await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-process.exit(code);
+await runProgram({ binaryName: 'logjam-upload', binaryVersion: readVersion(import.meta.url), commands: [UploadCommand] });

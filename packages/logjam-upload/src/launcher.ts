@@ -1,16 +1,6 @@
 #!/usr/bin/env node
-// The logjam-upload command: bundled by scripts/bundle.mjs as CommonJS into
-// bin/logjam-upload.cjs (the package's `bin`), beside the program itself,
-// bin/logjam-upload.mjs. It sizes libuv's threadpool from --jobs (unless
-// UV_THREADPOOL_SIZE is set) and only then loads the program: libuv reads the
-// variable once, when the pool starts, and loading an ES module starts it.
-import { sizeThreadpool } from '@logjam/core/threadpool';
+// The logjam-upload command, bin/logjam-upload.cjs: sizes libuv's threadpool from --jobs, then loads the program (core's threadpool.ts says why).
+import { launch } from '@logjam/core/threadpool';
 import { DEFAULT_JOBS } from './defaults.js';
 
-sizeThreadpool(process.argv.slice(2), process.env, () => DEFAULT_JOBS);
-// A variable, so that neither tsc nor esbuild resolves it: it is the bundle beside this file.
-const program = './logjam-upload.mjs';
-import(program).catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+launch('./logjam-upload.mjs', () => DEFAULT_JOBS);

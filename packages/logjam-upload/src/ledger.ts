@@ -6,7 +6,7 @@ import { close, constants, open, promises as fs } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { errorCode, fsyncDir, parseLogName, removeIfExists, tempName, writeFileAtomic, type LogName } from '@logjam/core';
+import { compareLogNames, errorCode, fsyncDir, parseLogName, removeIfExists, tempName, type LogName } from '@logjam/core';
 
 export const MARKER_DIR = '.uploaded';
 
@@ -41,18 +41,6 @@ export async function readMarkers(archiveDir: string): Promise<Set<string>> {
     if (errorCode(error) === 'ENOENT') return new Set();
     throw error;
   }
-}
-
-/** Records that `name` is in S3: an empty marker, written atomically and made durable. */
-export async function writeMarker(archiveDir: string, name: string): Promise<void> {
-  const dir = markerDir(archiveDir);
-  try {
-    await fs.mkdir(dir);
-    await fsyncDir(archiveDir);
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw error;
-  }
-  await writeFileAtomic(markerPath(archiveDir, name), '');
 }
 
 /**
@@ -92,11 +80,6 @@ export class MarkerWriter {
     // The caller may attach its handlers a little later; a failed fsync is its to report.
     durable.catch(() => {});
     return { durable };
-  }
-
-  /** create(), then waits until the marker is durable. */
-  async write(name: string): Promise<void> {
-    await (await this.create(name)).durable;
   }
 
   /** A fresh empty marker in place of whatever holds the name (a file, a link), atomically. */
@@ -150,7 +133,7 @@ export class MarkerWriter {
   }
 }
 
-/** The temporary file that replaces a taken marker name (and that writeMarker renames into place); a run killed in between leaves it behind. */
+/** The temporary file that replaces a taken marker name (which MarkerWriter renames into place); a run killed in between leaves it behind. */
 const MARKER_TEMP = /^\.logjam-write\.\d+\.[0-9a-f]+\.tmp$/;
 
 /** Removes marker temporary files left by a killed run. Call with the archive folder's lock held. */
@@ -169,9 +152,9 @@ export async function removeLeftoverMarkerTemps(archiveDir: string): Promise<str
   return removed;
 }
 
-/** Whether a name in ARCHIVE_DIR is an archive that may be uploaded (not a temp, dot or lock file). */
-export function archiveName(name: string): LogName | null {
-  return parseLogName(name);
+/** For the service's watcher: whether a path may be a new archive (a log file name; not a temp, dot or lock file). */
+export function isArchivePath(file: string): boolean {
+  return parseLogName(path.basename(file)) !== null;
 }
 
 /** Archives without a marker, oldest first. */
@@ -181,10 +164,10 @@ export async function listPending(archiveDir: string): Promise<LogName[]> {
   for (const name of names) {
     // The marker first: in a folder of 100,000 uploaded archives, parsing every name is most of the scan's time and memory.
     if (markers.has(name)) continue;
-    const log = archiveName(name);
+    const log = parseLogName(name);
     if (log) pending.push(log);
   }
-  return pending.sort((a, b) => a.time - b.time || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return pending.sort(compareLogNames);
 }
 
 /**

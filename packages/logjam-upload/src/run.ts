@@ -1,16 +1,19 @@
 // logjam-upload from checked options to an exit code: checks, lock, then one
-// pass (--once, --dry-run) or the service loop.
+// pass (--once, --dry-run) or the service loop, with metrics after every pass.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, oneLine, runService, tryLock, UsageError, waitLock, type ErrorReporter, type Lock, type Logger, type Progress } from '@logjam/core';
+import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, lockForMode, onStopSignals, runService, UsageError, withPassMetrics, type ErrorReporter, type PassMetricsWriter, type Lock, type Logger, type Progress } from '@logjam/core';
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
-import { PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
+import { isArchivePath, PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
 import type { Template } from './template.js';
 import { loadSdk } from './sdk.js';
-import { deleteUploaded, isArchivePath, plan, PreparedPass, uploadPass, type PassContext, type PassSummary } from './upload.js';
+import type { PassContext, PassSummary } from './context.js';
+import { PreparedPass, uploadPass } from './pass.js';
+import { plan } from './plan.js';
+import { deleteUploaded } from './retention.js';
 
 export const LOCK_NAME = '.logjam-upload.lock';
 
@@ -58,42 +61,26 @@ export async function checkArchiveDir(dir: string): Promise<string> {
 }
 
 export async function runUpload(options: RunOptions): Promise<number> {
-  const { log, template } = options;
+  const { log } = options;
   const archiveDir = await checkArchiveDir(options.archiveDir);
   const hostname = options.hostname ?? os.hostname();
-
-  if (options.dryRun) {
-    // No network, nothing written: what would go where.
-    for (const { file, uri } of await plan({ archiveDir, template, hostname })) process.stdout.write(`${file} -> ${uri}\n`);
-    if (options.deleteUploadedAfterMs !== undefined) await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: true, log });
-    return EXIT_OK;
-  }
+  if (options.dryRun) return dryRun(options, archiveDir, hostname);
 
   // Stop (SIGTERM / SIGINT) from the very start, so that waiting for the lock can be interrupted too.
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const offSignals = onStopSignals(() => stop.abort());
   let lock: Lock | null = null;
   let client: S3Client | undefined;
-  /** The first pass, begun before S3 is reachable (see below). */
-  let early: PreparedPass | undefined;
+  /** The start of the first pass, begun before S3 is reachable; the first pass takes it up. */
+  const early: { prepared?: PreparedPass | undefined } = {};
   try {
-    const lockFile = path.join(archiveDir, LOCK_NAME);
-    if (options.once) {
-      const attempt = await tryLock(lockFile);
-      if (!attempt.acquired) {
-        log.info('another logjam-upload is working on this archive folder; leaving it to it', { dir: archiveDir, pid: attempt.heldBy || undefined });
-        return EXIT_OK;
-      }
-      lock = attempt.lock;
-    } else {
-      lock = await waitLock(lockFile, {
-        signal: stop.signal,
-        onWait: (pid) => log.info('another logjam-upload holds the archive folder; waiting for it', { dir: archiveDir, pid: pid || undefined }),
-      });
-      if (!lock) return EXIT_OK;
-    }
+    lock = await lockForMode(path.join(archiveDir, LOCK_NAME), {
+      once: options.once,
+      signal: stop.signal,
+      onHeld: (pid) => log.info('another logjam-upload is working on this archive folder; leaving it to it', { dir: archiveDir, pid: pid || undefined }),
+      onWait: (pid) => log.info('another logjam-upload holds the archive folder; waiting for it', { dir: archiveDir, pid: pid || undefined }),
+    });
+    if (!lock) return EXIT_OK;
 
     for (const name of await removeLeftoverMarkerTemps(archiveDir)) {
       log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, '.uploaded', name) });
@@ -102,106 +89,15 @@ export async function runUpload(options: RunOptions): Promise<number> {
     // The scan and the reading ahead (MD5s of large files) need no S3: they begin
     // now, while the SDK loads and the bucket is checked, and the first pass takes them up.
     const scanner = new PendingScanner(archiveDir);
-    early = new PreparedPass({ archiveDir, jobs: options.jobs, multipartThreshold: options.multipartThreshold, partSize: options.partSize, signal: stop.signal, scanner, log });
+    early.prepared = new PreparedPass({ archiveDir, jobs: options.jobs, multipartThreshold: options.multipartThreshold, partSize: options.partSize, signal: stop.signal, scanner, log });
 
-    await loadSdk();
-    const { region, source } = await resolveRegion(options.region, options.env, log);
-    const endpoint = chooseEndpoint(options.endpointUrl, options.env);
-    log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: template.bucket });
-    const credentials = credentialChain();
-    await checkCredentials(credentials, options.env, log);
-    client = createClient({ region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal: stop.signal }, credentials);
-
-    // Start-up check: configuration errors are exit 2 in both modes.
-    let bucketChecked = false;
-    const check = async () => {
-      const access = await checkBucket(client!, template.bucket, options.env, stop.signal);
-      if (access === 'limited') log.warn('HeadBucket refused (no s3:ListBucket?); going on, the uploads will tell', { bucket: template.bucket });
-      bucketChecked = true;
-    };
-    try {
-      await check();
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      if (options.once) throw new Error(`cannot reach S3 to check bucket '${template.bucket}' (${endpoint ?? 'AWS'}): ${describeError(error)}`);
-      log.warn('cannot reach the bucket yet; retrying every interval', { bucket: template.bucket, error: describeError(error) });
-    }
-
-    const ctx: Omit<PassContext, 'signal'> = {
-      archiveDir,
-      template,
-      hostname,
-      jobs: options.jobs,
-      multipartThreshold: options.multipartThreshold,
-      partSize: options.partSize,
-      storageClass: options.storageClass,
-      sse: options.sse,
-      sseKmsKeyId: options.sseKmsKeyId,
-      client,
-      log,
-      conditionalWrites: { supported: true },
-      listing: { supported: true },
-      scanner,
-      onFileDone: (name, error) => {
-        options.progress?.advance(sizes.get(name) ?? 0);
-        if (error !== undefined) options.reporter?.capture(error, { directory: archiveDir, file: name });
-      },
-    };
+    const s3 = await connect(options, stop.signal);
+    client = s3.client;
+    const bucket = new BucketCheck(options, s3.client, stop.signal);
+    await bucket.atStart(s3.endpoint);
     /** Sizes of the pending files, for the progress bar. */
     const sizes = new Map<string, number>();
-
-    const onePass = async (signal: AbortSignal): Promise<{ exitCode: number; summary?: PassSummary }> => {
-      const prepared = early;
-      early = undefined;
-      if (!bucketChecked) {
-        try {
-          await check();
-        } catch (error) {
-          await prepared?.close();
-          log.error('the bucket is still not usable', { bucket: template.bucket, error: describeError(error) });
-          options.reporter?.capture(error, { directory: archiveDir });
-          return { exitCode: EXIT_FAILED };
-        }
-      }
-      if (options.progress) {
-        const backlog = await uploadBacklog(archiveDir);
-        for (const item of backlog) sizes.set(path.basename(item.file), item.bytes);
-        options.progress.addTotal(backlog.length, backlog.reduce((sum, item) => sum + item.bytes, 0));
-      }
-      const summary = await uploadPass({ ...ctx, signal }, prepared);
-      options.progress?.done();
-      if (summary.fatal) {
-        if (options.once) throw summary.fatal;
-        log.error(summary.fatal.message);
-        options.reporter?.capture(summary.fatal, { directory: archiveDir });
-        bucketChecked = false;
-      }
-      if (options.deleteUploadedAfterMs !== undefined && !signal.aborted) {
-        try {
-          await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: false, log });
-        } catch (error) {
-          log.error('removing uploaded archives failed', { error: describeError(error) });
-          options.reporter?.capture(error, { directory: archiveDir });
-          return { exitCode: EXIT_FAILED, summary };
-        }
-      }
-      return { exitCode: summary.failed || summary.notDone || summary.fatal ? EXIT_FAILED : EXIT_OK, summary };
-    };
-
-    const metricsFile = options.metricsFile;
-    const writeMetrics = async (result: { exitCode: number; summary?: PassSummary | undefined }, started: number) => {
-      if (metricsFile === undefined) return;
-      try {
-        const now = Date.now();
-        const backlog = await uploadBacklog(archiveDir);
-        await writeUploadMetrics(metricsFile, { summary: result.summary, succeeded: result.exitCode === EXIT_OK, durationMs: now - started, backlog, now });
-      } catch (error) {
-        // Monitoring trouble does not fail the pass; it is said, and reported.
-        log.error(`cannot write the metrics file ${metricsFile}: ${oneLine(error)}`);
-        options.reporter?.capture(error, { file: metricsFile });
-      }
-    };
-
+    const ctx = passContext(options, sizes, { archiveDir, hostname, client: s3.client, scanner });
     return await runService({
       once: options.once,
       intervalMs: options.intervalMs,
@@ -209,22 +105,150 @@ export async function runUpload(options: RunOptions): Promise<number> {
       isRelevant: isArchivePath,
       log,
       stop: stop.signal,
-      pass: async (signal) => {
-        const started = Date.now();
-        let result: { exitCode: number; summary?: PassSummary | undefined } = { exitCode: EXIT_FAILED };
-        try {
-          result = await onePass(signal);
-          return { exitCode: result.exitCode };
-        } finally {
-          await writeMetrics(result, started);
-        }
+      pass: (signal) => {
+        const prepared = early.prepared;
+        early.prepared = undefined;
+        return withPassMetrics(() => onePass({ options, bucket, sizes }, { ...ctx, signal }, prepared), metricsWriter(options, archiveDir));
       },
     });
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    await early?.close();
+    offSignals();
+    await early.prepared?.close();
     client?.destroy();
     await lock?.release();
   }
+}
+
+/** After every pass: the pass's counts (none when it threw: it failed as a whole) and the backlog. */
+function metricsWriter(options: RunOptions, archiveDir: string): PassMetricsWriter<PassOutcome> {
+  return {
+    file: options.metricsFile,
+    log: options.log,
+    reporter: options.reporter,
+    write: async (file, result, durationMs) => {
+      const now = Date.now();
+      const succeeded = (result?.exitCode ?? EXIT_FAILED) === EXIT_OK;
+      await writeUploadMetrics(file, { summary: result?.summary, succeeded, durationMs, backlog: await uploadBacklog(archiveDir), now });
+    },
+  };
+}
+
+/** --dry-run: no network, nothing written: what would go where. */
+async function dryRun(options: RunOptions, archiveDir: string, hostname: string): Promise<number> {
+  for (const { file, uri } of await plan({ archiveDir, template: options.template, hostname })) process.stdout.write(`${file} -> ${uri}\n`);
+  if (options.deleteUploadedAfterMs !== undefined) await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: true, log: options.log });
+  return EXIT_OK;
+}
+
+/** Loads the SDK and makes the client: region, endpoint, credentials (checked). */
+async function connect(options: RunOptions, signal: AbortSignal): Promise<{ client: S3Client; endpoint: string | undefined }> {
+  const { log } = options;
+  await loadSdk();
+  const { region, source } = await resolveRegion(options.region, options.env, log);
+  const endpoint = chooseEndpoint(options.endpointUrl, options.env);
+  log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: options.template.bucket });
+  const credentials = credentialChain();
+  await checkCredentials(credentials, options.env, log);
+  const client = createClient({ region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal }, credentials);
+  return { client, endpoint };
+}
+
+/** Whether the bucket is usable: checked at start, and again before a pass after a failure. */
+class BucketCheck {
+  checked = false;
+
+  constructor(
+    private readonly options: RunOptions,
+    private readonly client: S3Client,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async check(): Promise<void> {
+    const { template, env, log } = this.options;
+    const access = await checkBucket(this.client, template.bucket, env, this.signal);
+    if (access === 'limited') log.warn('HeadBucket refused (no s3:ListBucket?); going on, the uploads will tell', { bucket: template.bucket });
+    this.checked = true;
+  }
+
+  /** Start-up check: configuration errors are exit 2 in both modes; a service waits out an unreachable store. */
+  async atStart(endpoint: string | undefined): Promise<void> {
+    const { template, log } = this.options;
+    try {
+      await this.check();
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      if (this.options.once) throw new Error(`cannot reach S3 to check bucket '${template.bucket}' (${endpoint ?? 'AWS'}): ${describeError(error)}`);
+      log.warn('cannot reach the bucket yet; retrying every interval', { bucket: template.bucket, error: describeError(error) });
+    }
+  }
+}
+
+/** What every pass shares, but for its stop signal; the progress bar and the reporter hear of each file. */
+function passContext(options: RunOptions, sizes: Map<string, number>, run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner'>): Omit<PassContext, 'signal'> {
+  return {
+    ...run,
+    template: options.template,
+    jobs: options.jobs,
+    multipartThreshold: options.multipartThreshold,
+    partSize: options.partSize,
+    storageClass: options.storageClass,
+    sse: options.sse,
+    sseKmsKeyId: options.sseKmsKeyId,
+    log: options.log,
+    conditionalWrites: { supported: true },
+    listing: { supported: true },
+    onFileDone: (name, error) => {
+      options.progress?.advance(sizes.get(name) ?? 0);
+      if (error !== undefined) options.reporter?.capture(error, { directory: run.archiveDir, file: name });
+    },
+  };
+}
+
+interface PassOutcome {
+  exitCode: number;
+  summary?: PassSummary;
+}
+
+/** One pass: the bucket re-checked if it failed, the uploads, then --delete-uploaded-after. */
+async function onePass(
+  run: { options: RunOptions; bucket: BucketCheck; sizes: Map<string, number> },
+  ctx: PassContext,
+  prepared: PreparedPass | undefined,
+): Promise<PassOutcome> {
+  const { options, bucket, sizes } = run;
+  const { log, reporter } = options;
+  const { archiveDir } = ctx;
+  if (!bucket.checked) {
+    try {
+      await bucket.check();
+    } catch (error) {
+      await prepared?.close();
+      log.error('the bucket is still not usable', { bucket: options.template.bucket, error: describeError(error) });
+      reporter?.capture(error, { directory: archiveDir });
+      return { exitCode: EXIT_FAILED };
+    }
+  }
+  if (options.progress) {
+    const backlog = await uploadBacklog(archiveDir);
+    for (const item of backlog) sizes.set(path.basename(item.file), item.bytes);
+    options.progress.addTotal(backlog.length, backlog.reduce((sum, item) => sum + item.bytes, 0));
+  }
+  const summary = await uploadPass(ctx, prepared);
+  options.progress?.done();
+  if (summary.fatal) {
+    if (options.once) throw summary.fatal;
+    log.error(summary.fatal.message);
+    reporter?.capture(summary.fatal, { directory: archiveDir });
+    bucket.checked = false;
+  }
+  if (options.deleteUploadedAfterMs !== undefined && !ctx.signal.aborted) {
+    try {
+      await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: false, log });
+    } catch (error) {
+      log.error('removing uploaded archives failed', { error: describeError(error) });
+      reporter?.capture(error, { directory: archiveDir });
+      return { exitCode: EXIT_FAILED, summary };
+    }
+  }
+  return { exitCode: summary.failed || summary.notDone || summary.fatal ? EXIT_FAILED : EXIT_OK, summary };
 }

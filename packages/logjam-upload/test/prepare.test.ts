@@ -5,7 +5,8 @@ import path from 'node:path';
 import { cleanupTmpDirs, patternedBytes, tmpDir, waitFor } from '../../../test/support/index.ts';
 import { listPending, type PendingScanner } from '../src/ledger.ts';
 import { MIN_PART_SIZE } from '../src/multipart.ts';
-import { PreparedPass, WHOLE_FILE_MAX } from '../src/upload.ts';
+import { WHOLE_FILE_MAX } from '../src/local.ts';
+import { PreparedPass } from '../src/pass.ts';
 
 /** The defaults of --multipart-threshold and --part-size. */
 const MULTIPART = { multipartThreshold: 200 * 1024 * 1024, partSize: 8 * 1024 * 1024 };

@@ -271,6 +271,20 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('old\n');
   });
 
+  it('--delete-uploaded-after takes a number of seconds as --max-age does (7200: two hours)', async () => {
+    const dir = await archive({ 'app-20240105T1300Z.log.gz': 'old\n', 'app-20240105T1400Z.log.gz': 'recent\n' });
+    await fs.mkdir(path.join(dir, '.uploaded'));
+    for (const [name, hoursAgo] of [['app-20240105T1300Z.log.gz', 3], ['app-20240105T1400Z.log.gz', 1]] as const) {
+      const marker = path.join(dir, '.uploaded', name);
+      await fs.writeFile(marker, '');
+      const then = new Date(Date.now() - hoursAgo * 3_600_000);
+      await fs.utimes(marker, then, then);
+    }
+    const result = await upload(['--dry-run', '--delete-uploaded-after', '7200', ...target(), dir, template().template]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stderr.match(/would remove uploaded archive file=\S+/g)).to.deep.equal(['would remove uploaded archive file=app-20240105T1300Z.log.gz']);
+  });
+
   describe('configuration errors: exit 2, one line on stderr, no stack trace', () => {
     function expectOneLine(stderr: string) {
       expect(stderr.trim().split('\n'), stderr).to.have.length(1);

@@ -1,0 +1,35 @@
+// The option values that are more than a word, parsed one way for both
+// binaries: durations, sizes, whole numbers. A bad value is a UsageError
+// naming the option. Pure.
+import { UsageError } from './errors.js';
+
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `90m`, `2h`, `7d`, `45s`, `2w`, or a number of seconds (`7200`, `0.5`) → milliseconds, at least `minMs` and at most `maxMs`. */
+export function parseDuration(option: string, text: string, limits: { minMs?: number; maxMs?: number } = {}): number {
+  const m = /^(\d+(?:\.\d+)?)([smhdw]?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${option} takes a duration such as 90m, 2h, 7d or a number of seconds, not '${text}'`);
+  const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2] || 's']!);
+  const { minMs = 0, maxMs = Infinity } = limits;
+  if (ms < minMs || ms > maxMs) {
+    const range = maxMs === Infinity ? `at least ${minMs / 1000}s` : `from ${minMs / 1000}s to ${maxMs / 1000}s`;
+    throw new UsageError(`${option} takes a duration of ${range}, not '${text}'`);
+  }
+  return ms;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `8M`, `16MiB`, `5242880` → bytes (K, M, G are powers of 1024). */
+export function parseSize(option: string, text: string): number {
+  const m = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`${option} takes a size such as 8M, 64M or 1G, not '${text}'`);
+  return Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+}
+
+/** A whole number from `min` to `max`. */
+export function parseInteger(option: string, text: string, min: number, max: number): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`${option} takes a whole number from ${min} to ${max}, not '${text}'`);
+  return n;
+}

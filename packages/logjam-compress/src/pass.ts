@@ -1,0 +1,177 @@
+// One pass over the log directories: scan, select what is due, compress up to
+// `jobs` files at once, and say when the next file becomes due.
+import path from 'node:path';
+import { errorCode, formatBytes, oneLine, type ErrorReporter, type Logger, type PassResult, type Progress } from '@logjam/core';
+import { ARCHIVE_DIR, compressFile, ensureArchiveDir, type Outcome } from './compress.js';
+import { BlockPool } from './block-pool.js';
+import { scanDir } from './scan.js';
+
+export interface PassOptions {
+  dirs: string[];
+  level: number;
+  verify: boolean;
+  minAgeMs: number;
+  jobs: number;
+  log: Logger;
+  /** In service mode, a pass where nothing happened logs its summary at debug, not info. */
+  quietWhenIdle?: boolean;
+  now?: () => number;
+  /** Errors that fail a file or a directory go there too (Sentry), tagged with the directory and the file. */
+  reporter?: ErrorReporter | undefined;
+  /** The progress bar of a --once pass at a terminal. */
+  progress?: Progress | undefined;
+}
+
+export interface Tally {
+  compressed: number;
+  alreadyArchived: number;
+  duplicates: number;
+  changed: number;
+  failed: number;
+  waiting: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** A file due for compression. */
+interface Work {
+  dir: string;
+  name: string;
+  bytes: number;
+}
+
+export async function compressPass(options: PassOptions, signal: AbortSignal): Promise<PassResult & { tally: Tally }> {
+  const { log } = options;
+  const now = (options.now ?? Date.now)();
+  const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, waiting: 0, bytesIn: 0, bytesOut: 0 };
+  const due = await scanDirs(options, now, tally);
+  let nextDueAt = due.nextDueAt;
+  options.progress?.addTotal(due.work.length, due.work.reduce((sum, w) => sum + w.bytes, 0));
+
+  // The files in flight share the cores and a bounded number of blocks in memory.
+  const pool = new BlockPool(options.jobs);
+  await eachLimit(due.work, options.jobs, signal, async ({ dir, name, bytes }) => {
+    const file = path.join(dir, name);
+    try {
+      const outcome = await compressFile(dir, name, { level: options.level, verify: options.verify, log, signal, pool });
+      // Changed: tried again once its grace period has passed, not only at the next rescan.
+      if (outcome.kind === 'changed') nextDueAt = Math.min(nextDueAt ?? Infinity, Date.now() + Math.max(options.minAgeMs, 1000));
+      countOutcome(outcome, file, dir, tally, log);
+    } catch (error) {
+      tally.failed += 1;
+      const fix = remedy(error, dir, file);
+      log.error(`failed to compress ${file}: ${oneLine(error)}${fix ? `; ${fix}` : ''}`, { file });
+      options.reporter?.capture(error, { directory: dir, file: name });
+    }
+    options.progress?.advance(bytes);
+  });
+  options.progress?.done();
+
+  const idle = tally.compressed + tally.alreadyArchived + tally.changed + tally.failed === 0;
+  const summary = options.quietWhenIdle && idle ? log.debug : log.info;
+  summary('pass done', {
+    compressed: tally.compressed,
+    alreadyArchived: tally.alreadyArchived,
+    duplicates: tally.duplicates,
+    changed: tally.changed,
+    failed: tally.failed,
+    waiting: tally.waiting,
+    bytesIn: tally.bytesIn,
+    bytesOut: tally.bytesOut,
+  });
+  return { exitCode: tally.failed > 0 ? 1 : 0, nextDueAt, tally };
+}
+
+/** The files due in every directory, and when the next waiting one becomes due; a directory that cannot be scanned counts as failed. */
+async function scanDirs(options: PassOptions, now: number, tally: Tally): Promise<{ work: Work[]; nextDueAt: number | undefined }> {
+  const { log } = options;
+  let nextDueAt: number | undefined;
+  const work: Work[] = [];
+  for (const dir of options.dirs) {
+    try {
+      await ensureArchiveDir(dir);
+      const selection = await scanDir(dir, now, options.minAgeMs, log);
+      tally.waiting += selection.waiting.length;
+      if (selection.nextDueAt !== undefined) nextDueAt = Math.min(nextDueAt ?? Infinity, selection.nextDueAt);
+      for (const c of selection.due) work.push({ dir, name: c.log.name, bytes: selection.sizes.get(c.log.name) ?? 0 });
+    } catch (error) {
+      tally.failed += 1;
+      log.error(`cannot scan ${dir}: ${oneLine(error)}`, { dir });
+      options.reporter?.capture(error, { directory: dir });
+    }
+  }
+  return { work, nextDueAt };
+}
+
+/** Counts what became of a file, and says it. */
+function countOutcome(outcome: Outcome, file: string, dir: string, tally: Tally, log: Logger): void {
+  switch (outcome.kind) {
+    case 'compressed': {
+      tally.compressed += 1;
+      if (outcome.duplicate) tally.duplicates += 1;
+      tally.bytesIn += outcome.bytesIn;
+      tally.bytesOut += outcome.bytesOut;
+      const ratio = outcome.bytesIn === 0 ? 1 : outcome.bytesOut / outcome.bytesIn;
+      log.info(`compressed ${formatBytes(outcome.bytesIn)} -> ${formatBytes(outcome.bytesOut)} (${(ratio * 100).toFixed(1)}%)`, {
+        file,
+        archive: path.join(dir, outcome.archive),
+        bytesIn: outcome.bytesIn,
+        bytesOut: outcome.bytesOut,
+        ratio: Number(ratio.toFixed(4)),
+        ms: outcome.ms,
+      });
+      break;
+    }
+    case 'already-archived':
+      tally.alreadyArchived += 1;
+      break;
+    case 'changed':
+      tally.changed += 1;
+      log.warn(`${file} changed while being compressed; kept it, and will try again on a later pass`, { file, detail: outcome.detail });
+      break;
+    case 'gone':
+      log.debug('disappeared before it could be compressed', { file });
+      break;
+    case 'aborted':
+      log.info('stopping: rolled back the compression in progress; the source is kept', { file });
+      break;
+  }
+}
+
+/** What the user can do about a file system error, naming the place; undefined when there is nothing to say. */
+export function remedy(error: unknown, dir: string, file: string): string | undefined {
+  const code = errorCode(error);
+  const archiveDir = path.join(dir, ARCHIVE_DIR);
+  const where = (error as { path?: unknown } | null)?.path;
+  const inArchive = typeof where === 'string' && path.dirname(where) === archiveDir;
+  const user = `uid ${process.getuid?.() ?? '?'}`;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `no space left for ${archiveDir}: free some space there; the source is kept and is compressed again on the next pass`;
+    case 'ENAMETOOLONG':
+      return `its archive name (the name plus .gz, or a duplicate-timestamp name) is longer than the file system allows: give ${file} a shorter name; it is kept`;
+    case 'EROFS':
+      return `${inArchive ? archiveDir : dir} is on a read-only file system; the source is kept`;
+    case 'EACCES':
+    case 'EPERM':
+      if (inArchive) return `${archiveDir} is not writable by this user (${user}): make it writable (chown it to this user), or run logjam-compress as the user that owns the logs; the source is kept`;
+      if (where === file) return `${file} is not readable by this user (${user}): run logjam-compress as the user that writes the logs (or root), or make the file readable; it is kept`;
+      return `permission denied (${user}): run logjam-compress as the user that owns ${dir}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at once; starts nothing new once `signal` aborts. */
+export async function eachLimit<T>(items: readonly T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !signal.aborted) {
+      const item = items[next]!;
+      next += 1;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}

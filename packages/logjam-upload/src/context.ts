@@ -1,0 +1,45 @@
+// What a pass over ARCHIVE_DIR works with: the user's settings, and what the
+// process shares between passes (the client, the stop signal, what the store
+// turned out to support). Types only.
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@logjam/core';
+import type { PendingScanner } from './ledger.js';
+import type { MultipartSettings } from './multipart.js';
+import type { Template } from './template.js';
+
+export interface UploadSettings extends MultipartSettings {
+  archiveDir: string;
+  template: Template;
+  hostname: string;
+  jobs: number;
+  storageClass?: string | undefined;
+  sse?: string | undefined;
+  sseKmsKeyId?: string | undefined;
+}
+
+export interface PassContext extends UploadSettings {
+  /** Made by createClient with the same stop signal as `signal`: it aborts the requests in flight. */
+  client: S3Client;
+  log: Logger;
+  signal: AbortSignal;
+  /** Cleared when the store answers If-None-Match with 501: it has no conditional writes. */
+  conditionalWrites: { supported: boolean };
+  /** Cleared when ListObjectsV2 is refused (no s3:ListBucket): HEAD per file from then on. */
+  listing?: { supported: boolean };
+  /** A service's scanner, which skips re-reading an unchanged, idle folder; without it every pass lists the folder. */
+  scanner?: PendingScanner;
+  /** Called as each pending file is done with, with the error that failed it if any (progress bar, Sentry). */
+  onFileDone?: (name: string, error?: unknown) => void;
+}
+
+export interface PassSummary {
+  pending: number;
+  uploaded: number;
+  alreadyThere: number;
+  conflicts: number;
+  failed: number;
+  notDone: number;
+  bytes: number;
+  /** Set when the bucket or the credentials failed: no file can succeed. */
+  fatal?: Error;
+}

@@ -1,0 +1,109 @@
+// Whether keys are taken, asked of a whole key prefix at once: one
+// ListObjectsV2 instead of a HEAD per file.
+import type { LogName } from '@logjam/core';
+import type { PassContext } from './context.js';
+import { sdk } from './sdk.js';
+import { describeError, httpStatus, plainEtag, s3Code } from './s3.js';
+import { fieldValues, renderKey } from './template.js';
+
+/** Pending files under one key prefix from which one listing replaces their HEADs. */
+export const LIST_MIN_FILES = 4;
+/** Listing pages (1,000 keys each) allowed per pending file of the prefix: a page costs about what a few HEADs do. */
+const FILES_PER_LIST_PAGE = 4;
+
+interface Listing {
+  /** Key -> size and ETag (lower case, no quotes). */
+  objects: Map<string, { size: number | undefined; etag: string | undefined }>;
+  /** When the listing stopped early: keys after this one (in S3's UTF-8 order) are unknown. */
+  until?: Buffer;
+}
+
+/**
+ * One ListObjectsV2 per key prefix ("folder") that holds at least
+ * LIST_MIN_FILES pending files, instead of a HEAD per file: a key the listing
+ * lacks is free (the PUT is conditional anyway, so a key taken meanwhile
+ * still answers 412), and a key listed with this file's size and MD5 as its
+ * ETag holds this very file. Anything else (a multipart ETag, an SSE-KMS one,
+ * a different object) is left to HEAD, as is everything when the listing is
+ * refused (no s3:ListBucket) or fails, and when the store has no conditional writes.
+ */
+export class Lister {
+  private readonly groups = new Map<string, { prefix: string; files: number; listing?: Promise<Listing | null> }>();
+
+  constructor(
+    private readonly ctx: PassContext,
+    pending: LogName[],
+  ) {
+    const keys = new Map<string, string[]>();
+    for (const log of pending) {
+      let key: string;
+      try {
+        key = renderKey(ctx.template, fieldValues(log, ctx.hostname));
+      } catch {
+        continue; // the file fails on its own, later
+      }
+      const folder = key.slice(0, key.lastIndexOf('/') + 1);
+      const list = keys.get(folder);
+      if (list) list.push(key);
+      else keys.set(folder, [key]);
+    }
+    for (const [folder, list] of keys) {
+      if (list.length >= LIST_MIN_FILES) this.groups.set(folder, { prefix: commonPrefix(list), files: list.length });
+    }
+  }
+
+  /** What the listing says of the key: 'missing', 'same', or null when HEAD must tell. */
+  async lookup(key: string, local: { size: number; md5: string }): Promise<'missing' | 'same' | null> {
+    if (this.ctx.listing?.supported === false) return null;
+    const group = this.groups.get(key.slice(0, key.lastIndexOf('/') + 1));
+    if (!group || !key.startsWith(group.prefix)) return null;
+    group.listing ??= this.list(group.prefix, Math.max(1, Math.ceil(group.files / FILES_PER_LIST_PAGE)));
+    const listing = await group.listing;
+    if (!listing) return null;
+    const entry = listing.objects.get(key);
+    if (!entry) {
+      if (listing.until && Buffer.compare(Buffer.from(key), listing.until) > 0) return null;
+      return this.ctx.conditionalWrites.supported ? 'missing' : null;
+    }
+    return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;
+  }
+
+  private async list(prefix: string, maxPages: number): Promise<Listing | null> {
+    const objects: Listing['objects'] = new Map();
+    let token: string | undefined;
+    try {
+      for (let page = 1; ; page += 1) {
+        const out = await this.ctx.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: this.ctx.template.bucket, Prefix: prefix, ContinuationToken: token }));
+        let last = '';
+        for (const object of out.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          objects.set(object.Key, { size: object.Size, etag: plainEtag(object.ETag) });
+          last = object.Key;
+        }
+        if (!out.IsTruncated || !out.NextContinuationToken) return { objects };
+        if (page >= maxPages) return { objects, until: Buffer.from(last) };
+        token = out.NextContinuationToken;
+      }
+    } catch (error) {
+      if (httpStatus(error) === 403 || s3Code(error) === 'AccessDenied') {
+        if (this.ctx.listing) this.ctx.listing.supported = false;
+        this.ctx.log.debug('listing refused (no s3:ListBucket?); asking per file (HEAD)', { prefix, error: describeError(error) });
+      } else {
+        this.ctx.log.debug('listing failed; asking per file (HEAD)', { prefix, error: describeError(error) });
+      }
+      return null;
+    }
+  }
+}
+
+/** The longest common prefix of some keys (in UTF-16 code units, cut before a lone surrogate). */
+function commonPrefix(keys: string[]): string {
+  let prefix = keys[0] ?? '';
+  for (const key of keys) {
+    let i = 0;
+    while (i < prefix.length && i < key.length && prefix.charCodeAt(i) === key.charCodeAt(i)) i += 1;
+    prefix = prefix.slice(0, i);
+  }
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? prefix.slice(0, -1) : prefix;
+}

@@ -1,0 +1,112 @@
+// Reading a pending archive: open it (never through a link), take its size and,
+// for a file streamed from disk, its MD5s; a small file's bytes are read whole,
+// within the pass's memory budget, only when its upload starts.
+import { constants, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { errorCode, type LogName } from '@logjam/core';
+import type { Digester } from './digest.js';
+import { partSizeFor, type MultipartSettings } from './multipart.js';
+
+/** Files up to this size are read whole into memory (one read serves the MD5 and the PUT); larger ones are streamed. */
+export const WHOLE_FILE_MAX = 1024 * 1024;
+
+/**
+ * Bytes of small files' bodies in memory at once, whatever --jobs is. Files
+ * past the budget wait for earlier ones to finish (at least one always proceeds).
+ */
+export const MEMORY_BUDGET = 32 * 1024 * 1024;
+
+export class ByteBudget {
+  private used = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async acquire(bytes: number): Promise<() => void> {
+    while (this.used > 0 && this.used + bytes > this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.used += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= bytes;
+      for (const wake of this.waiting.splice(0)) wake();
+    };
+  }
+}
+
+export interface Local {
+  log: LogName;
+  file: string;
+  size: number;
+  /** Hex; empty for a small file until loadBody has read it. */
+  md5: string;
+  /** For a file that goes multipart: its part size, and each part's MD5 (hex), taken in the same read as `md5`. */
+  parts?: { size: number; md5s: string[] };
+  /** The whole file, when it is small (WHOLE_FILE_MAX); larger files are streamed from disk. */
+  body?: Buffer;
+  /** A small file, open until loadBody reads it whole (and sets body and md5). */
+  handle?: FileHandle;
+  /** Gives the body's bytes back to the pass's memory budget. */
+  release?: () => void;
+}
+
+/**
+ * Opens a pending file: its size, and for a file streamed from disk its MD5
+ * and, if it goes multipart, its parts' MD5s (read through once, here,
+ * possibly ahead of its upload). A small file is left open, to be read whole
+ * when its upload starts (loadBody), so that its bytes are in memory only
+ * while they are being sent. Null when it vanished (removed by someone else meanwhile).
+ */
+export async function openLocal(settings: MultipartSettings, digester: Digester, log: LogName, file: string): Promise<Local | null> {
+  let handle;
+  try {
+    // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
+    // O_NONBLOCK: a FIFO named like one does not block the open; it is refused below.
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new Error(`${file} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
+    throw new Error(`cannot read ${file}: ${code ?? String(error)}`);
+  }
+  let keepOpen = false;
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+    if (stat.size <= WHOLE_FILE_MAX) {
+      keepOpen = true;
+      return { log, file, size: stat.size, md5: '', handle };
+    }
+    const partSize = partSizeFor(stat.size, settings);
+    const { size, md5, partMd5s } = await digester.digest(handle, partSize);
+    if (partSize !== null && size !== stat.size) throw new Error(`${file} changed while it was read (${stat.size} bytes, then ${size})`);
+    return { log, file, size, md5, ...(partSize !== null && partMd5s ? { parts: { size: partSize, md5s: partMd5s } } : {}) };
+  } finally {
+    if (!keepOpen) await handle.close();
+  }
+}
+
+/** Reads a small file opened by openLocal whole, within the pass's memory budget: its body and MD5. */
+export async function loadBody(memory: ByteBudget, local: Local): Promise<void> {
+  const handle = local.handle;
+  if (!handle) return;
+  // One read of the size fstat gave (FileHandle.readFile would fstat again and read in chunks
+  // to EOF: a third of the per-file CPU for small archives). Archives do not change once written.
+  local.release = await memory.acquire(local.size);
+  const body = Buffer.allocUnsafe(local.size);
+  let filled = 0;
+  while (filled < body.length) {
+    const { bytesRead } = await handle.read(body, filled, body.length - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  // Closed now rather than after the upload: fewer descriptors open at once.
+  local.handle = undefined;
+  await handle.close();
+  const data = filled === body.length ? body : body.subarray(0, filled);
+  local.body = data;
+  local.size = data.length;
+  local.md5 = createHash('md5').update(data).digest('hex');
+}

@@ -1,0 +1,189 @@
+// One pass over ARCHIVE_DIR: every pending archive goes to S3 exactly once
+// (put.ts), `jobs` at a time; one failing file does not stop the others.
+import path from 'node:path';
+import { ConfigError, formatBytes, type Logger, type LogName } from '@logjam/core';
+import type { PassContext, PassSummary } from './context.js';
+import { Digester } from './digest.js';
+import { listPending, MarkerWriter, type PendingScanner } from './ledger.js';
+import { Lister } from './lister.js';
+import { ByteBudget, MEMORY_BUDGET, openLocal, type Local } from './local.js';
+import type { MultipartSettings } from './multipart.js';
+import { Fatal, uploadFile, type Outcome, type PassState } from './put.js';
+import { loadSdk } from './sdk.js';
+import { describeError } from './s3.js';
+
+interface Opened {
+  log: LogName;
+  /** null: it vanished (removed by someone else meanwhile), or `error` says why it cannot be read. */
+  local: Local | null;
+  error?: unknown;
+}
+
+/**
+ * The start of a pass that needs no S3: the scan for pending files, and the
+ * reading ahead of them (open, and for files streamed from disk the MD5 pass),
+ * at most `jobs` files ahead of the uploads. A run begins it before the SDK has
+ * loaded and the bucket is checked, so that the first files are digested by
+ * the time the first PUT can go out.
+ */
+export class PreparedPass {
+  readonly pending: Promise<LogName[]>;
+  private readonly ahead: Array<Promise<Opened>> = [];
+  private index = 0;
+  private list: LogName[] | undefined;
+  private closed = false;
+  /** Digests the files streamed from disk on a worker thread (started on the first one). */
+  private readonly digester: Digester;
+
+  constructor(
+    private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined },
+  ) {
+    this.digester = new Digester(settings.signal, (reason) => settings.log?.warn('the digest worker is unavailable; computing MD5s on the main thread', { error: reason }));
+    this.pending = (settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir)).then((list) => {
+      this.list = list;
+      this.fill();
+      return list;
+    });
+    // A scan that fails is the pass's to report, when it awaits `pending`.
+    this.pending.catch(() => {});
+  }
+
+  /** The next pending file, opened (or the error that prevents it); undefined when there is none left. */
+  take(): Promise<Opened> | undefined {
+    const item = this.ahead.shift();
+    this.fill();
+    return item;
+  }
+
+  /** Taken files so far (the pass counts the rest as not done). */
+  get taken(): number {
+    return this.index - this.ahead.length;
+  }
+
+  /** Closes what was read ahead and not taken (a pass that stopped early). */
+  async close(): Promise<void> {
+    this.closed = true;
+    // First the worker: what it was still digesting fails as aborted, and its file is closed.
+    await this.digester.close();
+    for (const item of this.ahead.splice(0)) await item.then((opened) => opened.local?.handle?.close()).catch(() => {});
+  }
+
+  private fill(): void {
+    const list = this.list;
+    if (!list || this.closed) return;
+    while (this.ahead.length < Math.max(1, this.settings.jobs) && this.index < list.length && !this.settings.signal.aborted) {
+      const log = list[this.index++]!;
+      const item = openLocal(this.settings, this.digester, log, path.join(this.settings.archiveDir, log.name)).then(
+        (local) => ({ log, local }),
+        (error: unknown) => ({ log, local: null, error }),
+      );
+      this.ahead.push(item);
+    }
+  }
+}
+
+/** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */
+export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new PreparedPass(ctx)): Promise<PassSummary> {
+  const started = Date.now();
+  try {
+    await loadSdk();
+    return await runPass(ctx, prepared, started);
+  } finally {
+    await prepared.close();
+  }
+}
+
+async function runPass(ctx: PassContext, prepared: PreparedPass, started: number): Promise<PassSummary> {
+  const pending = await prepared.pending;
+  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET) };
+  const tally = new Tally(ctx, pending.length);
+  /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
+  const settling: Array<Promise<void>> = [];
+  const worker = async () => {
+    for (;;) {
+      if (ctx.signal.aborted || tally.summary.fatal) return;
+      const item = prepared.take();
+      if (!item) return;
+      const { log, local, error: unreadable } = await item;
+      try {
+        if (unreadable !== undefined) throw unreadable;
+        const { outcome, bytes, durable } = await uploadFile(ctx, state, local);
+        // The job moves on; the file counts once its marker is durable (one fsync covers many).
+        settling.push(
+          durable.then(
+            () => {
+              tally.count(outcome, bytes);
+              ctx.onFileDone?.(log.name);
+            },
+            (error: unknown) => ctx.onFileDone?.(log.name, tally.failed(log, error)),
+          ),
+        );
+      } catch (error) {
+        ctx.onFileDone?.(log.name, tally.fail(log, error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));
+  await Promise.all(settling);
+  tally.summary.notDone += pending.length - prepared.taken;
+  tally.report(started);
+  return tally.summary;
+}
+
+/** The pass's counts, and what each file's end adds to them. */
+class Tally {
+  readonly summary: PassSummary;
+
+  constructor(
+    private readonly ctx: PassContext,
+    pending: number,
+  ) {
+    this.summary = { pending, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
+  }
+
+  count(outcome: Outcome, bytes: number): void {
+    const summary = this.summary;
+    if (outcome === 'uploaded' || outcome === 'conflict-uploaded') {
+      summary.uploaded += 1;
+      summary.bytes += bytes;
+    }
+    if (outcome === 'already' || outcome === 'conflict-already') summary.alreadyThere += 1;
+    if (outcome.startsWith('conflict')) summary.conflicts += 1;
+  }
+
+  /** A file that threw: interrupted and fatal errors leave it for the next run; the error, when it failed it. */
+  fail(log: LogName, error: unknown): unknown {
+    if (this.ctx.signal.aborted) {
+      this.ctx.log.info('upload interrupted; no marker written', { file: log.name });
+      this.summary.notDone += 1;
+      return undefined;
+    }
+    if (error instanceof Fatal) {
+      this.summary.fatal ??= new ConfigError(error.message);
+      this.summary.notDone += 1;
+      return undefined;
+    }
+    return this.failed(log, error);
+  }
+
+  failed(log: LogName, error: unknown): unknown {
+    this.ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
+    this.summary.failed += 1;
+    return error;
+  }
+
+  report(started: number): void {
+    const summary = this.summary;
+    this.ctx.log.info('pass done', {
+      pending: summary.pending,
+      uploaded: summary.uploaded,
+      already: summary.alreadyThere,
+      conflicts: summary.conflicts,
+      failed: summary.failed,
+      left: summary.notDone,
+      bytes: summary.bytes,
+      size: formatBytes(summary.bytes),
+      ms: Date.now() - started,
+    });
+  }
+}

@@ -1,0 +1,219 @@
+// One file to S3, exactly once. HEAD (or the prefix's listing) its key: the
+// same object already there (same size and MD5) only needs its marker. A
+// different object is never overwritten: the file goes to a conflict key beside
+// it. Otherwise a PUT with If-None-Match: * (so two hosts racing cannot
+// overwrite each other), carrying Content-MD5 (so the store checks every byte)
+// and the MD5 in metadata (so a later HEAD can recognise a multipart object,
+// whose ETag is no MD5). The marker is written only after S3 confirmed. A lost
+// response is an unknown, not a failure: HEAD tells whether the object landed.
+import type { ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
+import { errorCode, oneLine, type LogName } from '@logjam/core';
+import type { PassContext } from './context.js';
+import { markerDir, type MarkerWriter } from './ledger.js';
+import type { Lister } from './lister.js';
+import { loadBody, type ByteBudget, type Local } from './local.js';
+import { uploadMultipart } from './multipart.js';
+import { sdk } from './sdk.js';
+import { checkStoredMd5, contentMd5, describeError, FileBody, httpStatus, isBucketError, plainEtag, s3Code } from './s3.js';
+import { conflictValues, fieldValues, renderKey, s3Uri } from './template.js';
+
+/** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
+export const MD5_METADATA = 'logjam-md5';
+const MAX_CONFLICTS = 99;
+
+/** What one pass shares between its files: the marker writer, the listings of key prefixes, the memory for bodies. */
+export interface PassState {
+  markers: MarkerWriter;
+  lister: Lister;
+  /** Bytes of whole files held in memory for single PUTs, across all jobs. */
+  memory: ByteBudget;
+}
+
+export type Outcome = 'uploaded' | 'already' | 'conflict-uploaded' | 'conflict-already' | 'vanished';
+
+/** The bucket or the credentials failed: no file of the pass can succeed. */
+export class Fatal extends Error {}
+
+/** What became of one file; `durable` resolves once its marker (if any) is durable, and rejects with what to fix if it cannot be. */
+export interface FileResult {
+  outcome: Outcome;
+  bytes: number;
+  durable: Promise<void>;
+}
+
+/** Uploads one opened file (null: it vanished) and writes its marker. */
+export async function uploadFile(ctx: PassContext, pass: PassState, local: Local | null): Promise<FileResult> {
+  if (!local) return { outcome: 'vanished', bytes: 0, durable: Promise.resolve() };
+  try {
+    await loadBody(pass.memory, local);
+    return await uploadLocal(ctx, pass, local.log, local);
+  } finally {
+    await local.handle?.close();
+    local.release?.();
+  }
+}
+
+async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, local: Local): Promise<FileResult> {
+  const bucket = ctx.template.bucket;
+  const primaryKey = renderKey(ctx.template, fieldValues(log, ctx.hostname));
+  const already = async (n: number, uri: string): Promise<FileResult> => {
+    const { durable } = await mark(ctx, pass, log.name, uri);
+    ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
+    return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0, durable };
+  };
+
+  for (let n = 0; n <= MAX_CONFLICTS; n += 1) {
+    if (ctx.signal.aborted) throw new Error('aborted');
+    const key = n === 0 ? primaryKey : renderKey(ctx.template, conflictValues(log, ctx.hostname, n));
+    const uri = s3Uri(bucket, key);
+    // The primary key of a file among many under one prefix: the prefix's listing answers, else HEAD.
+    const state = (n === 0 ? await pass.lister.lookup(key, local) : null) ?? (await probe(ctx, key, local));
+    if (state === 'same') return already(n, uri);
+    if (state === 'different') {
+      ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+      continue;
+    }
+    // missing, or unknown (HEAD refused: no s3:ListBucket): a conditional PUT decides.
+    const started = Date.now();
+    const result = await put(ctx, key, local);
+    if (result === 'exists') {
+      // Someone (another host, or our own lost response) wrote the key meanwhile.
+      if ((await probe(ctx, key, local)) === 'same') return already(n, uri);
+      ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+      continue;
+    }
+    const { durable } = await mark(ctx, pass, log.name, uri);
+    const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
+    if (n === 0) ctx.log.info('uploaded', fields);
+    else ctx.log.warn('uploaded beside a different object of the same key', { ...fields, taken: s3Uri(bucket, primaryKey) });
+    return { outcome: n === 0 ? 'uploaded' : 'conflict-uploaded', bytes: local.size, durable };
+  }
+  throw new Error(`${MAX_CONFLICTS} conflict keys are all taken`);
+}
+
+/**
+ * Creates the marker, and returns the promise that it becomes durable. When
+ * either fails, the error says that S3 has the file and what to fix (the next
+ * run only re-checks it).
+ */
+async function mark(ctx: PassContext, pass: PassState, name: string, uri: string): Promise<{ durable: Promise<void> }> {
+  const explain = (error: unknown) => {
+    const dir = markerDir(ctx.archiveDir);
+    const code = errorCode(error);
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? `make ${dir} writable by this user (uid ${process.getuid?.() ?? '?'})`
+        : code === 'ENOSPC' || code === 'EDQUOT'
+          ? `free some space for ${dir}`
+          : `check ${dir}`;
+    return new Error(`in S3 as ${uri}, but cannot write its marker in ${dir} (${code ?? oneLine(error)}): ${fix}; the next run finds it in S3 and only writes the marker`);
+  };
+  let durable: Promise<void>;
+  try {
+    ({ durable } = await pass.markers.create(name));
+  } catch (error) {
+    throw explain(error);
+  }
+  return { durable: durable.catch((error: unknown) => Promise.reject(explain(error))) };
+}
+
+type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
+
+/** HEAD: is the key free, does it hold this very file, or something else? */
+async function probe(ctx: PassContext, key: string, local: Local): Promise<ProbeState> {
+  try {
+    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: ctx.template.bucket, Key: key }));
+    return sameObject(head, local) ? 'same' : 'different';
+  } catch (error) {
+    const status = httpStatus(error);
+    if (status === 404) return 'missing';
+    // Without s3:ListBucket, S3 answers 403 for a missing key.
+    if (status === 403 && !isBucketError(error)) return 'unknown';
+    if (isBucketError(error)) throw new Fatal(bucketMessage(ctx, error));
+    throw error;
+  }
+}
+
+/** Same size, and the same MD5: from our metadata, or a single-part ETag (as the Python tool's uploads have). */
+export function sameObject(head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined }, local: { size: number; md5: string }): boolean {
+  if (head.ContentLength !== local.size) return false;
+  const recorded = head.Metadata?.[MD5_METADATA];
+  if (recorded) return recorded.toLowerCase() === local.md5;
+  return plainEtag(head.ETag) === local.md5;
+}
+
+function bucketMessage(ctx: PassContext, error: unknown): string {
+  return `cannot write to bucket '${ctx.template.bucket}': ${describeError(error)}`;
+}
+
+/** Uploads to a key; 'exists' when a conditional write found the key taken. */
+async function put(ctx: PassContext, key: string, local: Local): Promise<'done' | 'exists'> {
+  for (;;) {
+    const conditional = ctx.conditionalWrites.supported;
+    try {
+      if (local.parts) await putMultipart(ctx, key, local, local.parts, conditional);
+      else await putSingle(ctx, key, local, conditional);
+      return 'done';
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      const status = httpStatus(error);
+      const code = s3Code(error);
+      if (status === 412 || code === 'PreconditionFailed') return 'exists';
+      if (conditional && (status === 501 || code === 'NotImplemented')) {
+        ctx.log.warn('the store does not support conditional writes (If-None-Match); relying on HEAD alone', { error: describeError(error) });
+        ctx.conditionalWrites.supported = false;
+        continue;
+      }
+      if (isBucketError(error)) throw new Fatal(bucketMessage(ctx, error));
+      // Lost response, timeout, reset after the SDK's retries: did it land?
+      if (status === undefined || status >= 500 || status === 409) {
+        const state = await probe(ctx, key, local).catch(() => 'unknown' as const);
+        if (state === 'same') {
+          ctx.log.info('the upload failed, but S3 has the object: it landed', { key, error: describeError(error) });
+          return 'done';
+        }
+      }
+      throw error;
+    }
+  }
+}
+
+function commonParams(ctx: PassContext, key: string, local: Local, conditional: boolean) {
+  return {
+    Bucket: ctx.template.bucket,
+    Key: key,
+    Metadata: { [MD5_METADATA]: local.md5 },
+    ...(conditional ? { IfNoneMatch: '*' } : {}),
+    ...(ctx.storageClass ? { StorageClass: ctx.storageClass as StorageClass } : {}),
+    ...(ctx.sse ? { ServerSideEncryption: ctx.sse as ServerSideEncryption } : {}),
+    ...(ctx.sseKmsKeyId ? { SSEKMSKeyId: ctx.sseKmsKeyId } : {}),
+  };
+}
+
+/**
+ * One PUT: the small file's bytes, or the file streamed from disk (a FileBody,
+ * which the client opens afresh for every attempt, so that the SDK's retries
+ * work as for bytes in memory). The store checks the bytes against Content-MD5.
+ */
+async function putSingle(ctx: PassContext, key: string, local: Local, conditional: boolean): Promise<void> {
+  const result = await ctx.client.send(
+    new (sdk().s3.PutObjectCommand)({
+      ...commonParams(ctx, key, local, conditional),
+      // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
+      Body: local.body ?? (new FileBody(local.file, local.size) as unknown as Uint8Array),
+      ContentLength: local.size,
+      ContentMD5: contentMd5(local.md5),
+    }),
+  );
+  // The store checked Content-MD5; where the ETag is the MD5 (no KMS), check it too.
+  checkStoredMd5(result.ETag, local.md5, ctx.sse);
+}
+
+/** Multipart, each part streamed from disk with its own Content-MD5 (multipart.ts); then HEAD confirms what landed. */
+async function putMultipart(ctx: PassContext, key: string, local: Local, parts: { size: number; md5s: string[] }, conditional: boolean): Promise<void> {
+  const { IfNoneMatch: _conditional, ...params } = commonParams(ctx, key, local, conditional);
+  await uploadMultipart(ctx.client, params, { file: local.file, size: local.size, partSize: parts.size, partMd5s: parts.md5s }, conditional);
+  // Confirm what landed: the size, and our MD5 in its metadata.
+  const state = await probe(ctx, key, local);
+  if (state === 'different') throw new Error('after the multipart upload, S3 holds a different object');
+}
