@@ -6,7 +6,7 @@
 //   module, clipanion and typanion inlined: loaded through Node's ESM loader
 //   as CommonJS packages, they cost about 45 ms of wall time and 65 ms of CPU
 //   at every start (`logjam-upload --help` 187 -> 139 ms, measured). The
-//   binary's npm dependency (@sentry/node, loaded only with --sentry-dsn)
+//   binary's npm dependency (@sentry/node, loaded only when SENTRY_DSN is set)
 //   stays external: npm installs it.
 // - bin/sdk-<hash>.mjs (logjam-upload only): the AWS SDK, bundled in
 //   (@aws-sdk/* and @smithy/* are devDependencies: the tarball installs none
@@ -32,7 +32,7 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BINARIES = ['logjam-compress', 'logjam-upload'];
-const readJson = async (file) => JSON.parse(await readFile(file, 'utf8'));
+const readJson = async (/** @type {string} */ file) => JSON.parse(await readFile(file, 'utf8'));
 
 // Packages bundled into a binary rather than installed by npm: its
 // devDependencies among these (the AWS SDK, the command-line parser), and what they depend on.
@@ -41,9 +41,13 @@ const BUNDLED = /^(@(aws-sdk|smithy)\/|clipanion$|typanion$)/;
 // The bundled packages the program may only import() (load when first used): the AWS SDK.
 const LAZY = /^@(aws-sdk|smithy)\//;
 /** The bundle file of a lazily loaded package: bin/sdk-<8 hex digits of its name's hash>.mjs. */
-const lazyName = (spec) => `sdk-${createHash('sha256').update(spec).digest('hex').slice(0, 8).toUpperCase()}`;
+const lazyName = (/** @type {string} */ spec) => `sdk-${createHash('sha256').update(spec).digest('hex').slice(0, 8).toUpperCase()}`;
 
-/** Points the program's import()s of LAZY packages at their bundle files (collected in `found`), and fails a static import of one. */
+/**
+ * Points the program's import()s of LAZY packages at their bundle files (collected in `found`), and fails a static import of one.
+ * @param {Set<string>} found
+ * @returns {import('esbuild').Plugin}
+ */
 function lazyPackages(found) {
   return {
     name: 'lazy-packages',
@@ -57,12 +61,17 @@ function lazyPackages(found) {
   };
 }
 
-/** The npm packages `roots` need, transitively, as installed under node_modules (hoisted or nested). */
+/**
+ * The npm packages `roots` need, transitively, as installed under node_modules (hoisted or nested).
+ * @param {string[]} roots @param {string} from the folder whose node_modules are searched first
+ */
 async function dependencyClosure(roots, from) {
+  /** @type {Set<string>} */
   const seen = new Set();
+  /** @type {[string, string][]} */
   const queue = roots.map((dep) => [dep, from]);
-  while (queue.length) {
-    const [dep, dir] = queue.shift();
+  for (let item = queue.shift(); item; item = queue.shift()) {
+    const [dep, dir] = item;
     let at = dir;
     while (!existsSync(path.join(at, 'node_modules', dep, 'package.json')) && at !== root) at = path.dirname(at);
     // Not installed (an optional dependency for another platform): it cannot be inlined either.
@@ -79,6 +88,7 @@ async function dependencyClosure(roots, from) {
 // Only our own code, and the packages a binary bundles on purpose, may be
 // inlined: a package core imports that the binary does not declare would be
 // bundled whole (@sentry/node's lazy import too).
+/** @param {string} name @param {import('esbuild').BuildResult<{ metafile: true }>} result @param {Set<string>} allowed */
 function checkInlined(name, result, allowed = new Set()) {
   const inlined = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/') && ![...allowed].some((dir) => input.startsWith(dir)));
   if (inlined.length) throw new Error(`${name}: add to its package.json dependencies what core imports: ${inlined.slice(0, 5).join(', ')}`);
@@ -93,12 +103,23 @@ for (const name of BINARIES) {
   // Nothing stale may be packed (files lists bin/ entries by name, but a clean folder is simplest to reason about).
   await rm(bin, { recursive: true, force: true });
   // npm installs the binary's dependencies: every build leaves them, and their subpaths (@sentry/node/...), external.
-  const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'node20.19', logLevel: 'warning', legalComments: 'none', metafile: true, external: external.flatMap((dep) => [dep, `${dep}/*`]) };
+  /** @satisfies {import('esbuild').BuildOptions} */
+  const common = {
+    absWorkingDir: root,
+    bundle: true,
+    platform: /** @type {const} */ ('node'),
+    target: 'node20.19',
+    logLevel: /** @type {const} */ ('warning'),
+    legalComments: /** @type {const} */ ('none'),
+    metafile: /** @type {const} */ (true),
+    external: external.flatMap((dep) => [dep, `${dep}/*`]),
+  };
 
   const bundled = Object.keys(pkg.devDependencies ?? {}).filter((dep) => BUNDLED.test(dep));
   const stray = external.filter((dep) => BUNDLED.test(dep));
   if (stray.length) throw new Error(`${name}: ${stray.join(', ')} are bundled; keep them in devDependencies`);
   // The program, one file: the packages it import()s lazily (the SDK) are left to the build below.
+  /** @type {Set<string>} */
   const lazy = new Set();
   const program = await build({
     ...common,

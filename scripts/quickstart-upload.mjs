@@ -26,7 +26,7 @@ export async function uploadStage({ archiveDir, log = (line) => console.log(line
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'logjam-quickstart-s3-'));
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: BUCKET }] });
   await server.run();
-  const { port } = server.httpServer.address();
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.httpServer.address());
   const endpoint = `http://127.0.0.1:${port}`;
   // Only the SDK's "Node 20 support ends" notice, not for a quick start's output.
   const quiet = process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
@@ -62,7 +62,7 @@ export async function uploadStage({ archiveDir, log = (line) => console.log(line
       child.on('close', (code) => resolve(code ?? 1));
     });
     const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
-    const keys = (listed.Contents ?? []).map((o) => o.Key).sort();
+    const keys = (listed.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key])).sort();
     log(`logjam-upload exited ${exitCode}; ${keys.length} object(s) in s3://${BUCKET}/:`);
     for (const key of keys) log(`  s3://${BUCKET}/${key}`);
     return { exitCode, keys };

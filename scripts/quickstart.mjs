@@ -18,14 +18,14 @@ export const bins = {
 
 const HOUR = 3_600_000;
 
-/** The compact UTC stamp YYYYMMDDTHHMMZ of an instant. */
+/** The compact UTC stamp YYYYMMDDTHHMMZ of an instant. @param {number} time */
 function stamp(time) {
   const d = new Date(time);
-  const p = (n) => String(n).padStart(2, '0');
+  const p = (/** @type {number} */ n) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}T${p(d.getUTCHours())}${p(d.getUTCMinutes())}Z`;
 }
 
-/** A few realistic haproxy lines for the hour starting at `hourStart`. */
+/** A few realistic haproxy lines for the hour starting at `hourStart`. @param {number} hourStart @param {number} count */
 function haproxyLines(hourStart, count) {
   const paths = ['/', '/api/v1/items', '/api/v1/items/42', '/login', '/static/app.js', '/healthz'];
   const statuses = [200, 200, 200, 200, 304, 301, 404, 500];
@@ -36,7 +36,7 @@ function haproxyLines(hourStart, count) {
     const client = `10.${i % 4}.${(i * 7) % 256}.${(i * 13) % 256}:${30000 + ((i * 31) % 30000)}`;
     const status = statuses[i % statuses.length];
     const bytes = 200 + ((i * 97) % 20000);
-    const timers = `0/0/${i % 3}/${(i * 11) % 250}/${(i * 11) % 250 + 3}`;
+    const timers = `0/0/${i % 3}/${(i * 11) % 250}/${((i * 11) % 250) + 3}`;
     text += `${syslogTime} lb1 haproxy[2741]: ${client} [${at.toISOString()}] www~ app/web${(i % 4) + 1} ${timers} ${status} ${bytes} - - ---- 12/12/3/1/0 0/0 "GET ${paths[i % paths.length]} HTTP/1.1"\n`;
   }
   return text;
@@ -59,7 +59,7 @@ export async function makeSampleLogs() {
   return { dir, files };
 }
 
-/** Stage 1: runs `logjam-compress --once` on the directory and reports what it did. */
+/** Stage 1: runs `logjam-compress --once` on the directory and reports what it did. @param {string} dir */
 export async function compressStage(dir) {
   const before = new Map();
   for (const name of await fs.readdir(dir)) {
@@ -88,6 +88,7 @@ export async function compressStage(dir) {
   return { archiveDir, archived, kept };
 }
 
+/** @param {number} bytes */
 function kib(bytes) {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }

@@ -63,7 +63,7 @@ describe('reliability: faults from the disk', function () {
       const archive = path.join(dir, 'archive');
       await fs.mkdir(archive);
       // archive/ on its own small tmpfs: room for the small file's archive, not for the big one's.
-      if (!mountTmpfs(archive, '256k')) return this.skip(); // not root, or mount not permitted: see README
+      if (!mountTmpfs(archive, '256k')) return this.skip(); // not root, or mount not permitted: see docs/reliability.md
       mounts.push(archive);
       const big = 'big-20240101T0000Z.log';
       const small = 'small-20240101T0000Z.log';
@@ -172,7 +172,7 @@ describe('reliability: faults from the disk', function () {
 
   describe('permissions (run as nobody)', () => {
     before(function () {
-      if (!canDropPrivileges()) this.skip(); // needs root and setpriv: see README
+      if (!canDropPrivileges()) this.skip(); // needs root and setpriv: see docs/reliability.md
     });
     const { uid, gid } = canDropPrivileges() ? nobodyIds() : { uid: -1, gid: -1 };
 

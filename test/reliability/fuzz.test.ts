@@ -1,6 +1,6 @@
 // Fuzzing (fast-check) of the file-name grammar and the URI template:
 // parseLogName against an independent reference checker written from the
-// README's grammar, parse/format round trips, and rendered keys that never
+// grammar in docs/file-names.md, parse/format round trips, and rendered keys that never
 // leave their prefix. Seeded and bounded; SOAK=1 runs 20 times more, and
 // FUZZ_SEED=N replays another seed.
 import { expect } from 'chai';
@@ -13,7 +13,7 @@ const seed = Number(process.env.FUZZ_SEED ?? 20240105);
 const runs = (n: number) => ({ seed, numRuns: SOAK ? n * 20 : n });
 
 // ---------------------------------------------------------------------------
-// The reference: README "File names", by hand, no regular expression.
+// The reference: docs/file-names.md, by hand, no regular expression.
 //   PREFIX-STAMP[-SUFFIX].EXTENSION; PREFIX non-empty and greedy (the last
 //   stamp counts); STAMP YYYY[-]MM[-]DDTHH[:]MMZ, a real UTC date and time;
 //   SUFFIX non-empty, after a dash, to the first dot; EXTENSION from that dot

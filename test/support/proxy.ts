@@ -233,7 +233,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
     if (attempt > 1) stats.retried += 1;
 
-    let action: FaultAction = options.rule?.(req, count) ?? 'pass';
+    const action: FaultAction = options.rule?.(req, count) ?? 'pass';
     let fault: FaultKind | null = null;
     if (action !== 'pass') stats.ruleFaults += 1;
     else {

@@ -1,0 +1,134 @@
+// 3. Upload: logjam-upload against rclone, the AWS CLI and a raw baseline, to one local s3rver.
+import fs from 'node:fs';
+import path from 'node:path';
+import { corpusUploadRandom, corpusUploadSmall } from '../lib/corpora.mjs';
+import { CLI, HERE, ROOT, WORK } from '../lib/paths.mjs';
+import { SHM, logjamKey } from '../lib/s3.mjs';
+import { MB, f, linkFresh, listFiles, median, rm, rotate, sha256File, spread, syncDisks } from '../lib/util.mjs';
+
+/** @typedef {import('../lib/processes.mjs').RunResult & { count: number, ok: boolean }} UploadRun */
+/**
+ * @typedef {object} Uploader
+ * @property {string} name
+ * @property {boolean} [logjam]
+ * @property {(p: string, name: string) => string} key the key a file lands at in run p
+ * @property {(dir: string, p: string) => [string, string[], Record<string, string | undefined>]} mk the command uploading dir in run p
+ */
+
+/** @type {import('../lib/context.mjs').SectionFn} */
+export async function benchUpload(bench) {
+  const { opt, size, tools, report } = bench;
+  report.emit('upload', `## 3. Upload to a local s3rver (127.0.0.1, one server for all tools)\n`);
+  const s3 = await bench.s3.start();
+  const UJ = opt.uploadJobs;
+  const sets = [
+    { key: 'small', title: `(a) ${size.small} small archives (2–9 KB)`, unit: 'files/s', extra: 0, src: await corpusUploadSmall(size.small) },
+    { key: 'medium', title: `(b) 24 archives of ${size.mediumMB} MB`, unit: 'MB/s', extra: 2, src: await corpusUploadRandom('up-medium', 24, size.mediumMB, 6) },
+    { key: 'large', title: `(c) one archive of ${size.largeMB} MB`, unit: 'MB/s', extra: 2, src: await corpusUploadRandom('up-large', 1, size.largeMB, 7) },
+  ];
+  /** @type {Uploader[]} */
+  const list = [];
+  const under = (/** @type {string} */ p, /** @type {string} */ n) => `${p}/${n}`;
+  if (tools.logjamUpload)
+    list.push({
+      name: `logjam-upload --once --jobs ${UJ}`,
+      logjam: true,
+      key: logjamKey,
+      mk: (dir, p) => [process.execPath, [CLI.upload, '--once', ...s3.logjamArgs(dir, p), '--jobs', String(UJ)], s3.env()],
+    });
+  else report.emit('upload', `_logjam-upload not built: row skipped._\n`);
+  if (tools.rclone) {
+    list.push({ name: 'rclone copy (default: --transfers 4)', key: under, mk: (dir, p) => ['rclone', ['copy', dir, `s3bench:${p}/${p}`], s3.rcloneEnv()] });
+    list.push({ name: `rclone copy --transfers ${UJ}`, key: under, mk: (dir, p) => ['rclone', ['copy', '--transfers', String(UJ), dir, `s3bench:${p}/${p}`], s3.rcloneEnv()] });
+  } else report.emit('upload', `_rclone missing: rows skipped (Debian: \`apt-get install rclone\`)._\n`);
+  const aws = tools.aws;
+  if (aws)
+    list.push({
+      name: 'aws s3 cp --recursive',
+      key: under,
+      mk: (dir, p) => [aws.cmd, ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://${p}/${p}/`, '--endpoint-url', s3.url], s3.awsCliEnv()],
+    });
+  else report.emit('upload', `_aws CLI missing or broken: row skipped (Debian: \`apt-get install awscli\`)._\n`);
+  list.push({ name: `raw baseline: unsigned keep-alive PUT ×${UJ}`, key: under, mk: (dir, p) => [process.execPath, [path.join(HERE, 'lib/raw-put.mjs'), s3.url, p, p, dir, String(UJ)], {}] });
+  for (const set of sets) {
+    const files = listFiles(set.src);
+    const bytes = files.reduce((s, x) => s + x.size, 0);
+    /** @type {Map<Uploader, UploadRun[]>} */
+    const res = new Map(list.map((t) => [t, []]));
+    const runsOf = (/** @type {Uploader} */ t) => /** @type {UploadRun[]} */ (res.get(t));
+    const verified = [];
+    const rounds = opt.rounds + set.extra; // runs of about a second: two more rounds against noise
+    for (let r = 0; r < rounds; r++) {
+      for (const t of rotate(list, r)) {
+        const p = `r${r + 1}-${set.key}-${list.indexOf(t)}`;
+        // A fresh folder per run (no .uploaded/ markers), removed only when the section ends (see below).
+        const dir = path.join(WORK, 'upload', p, 'archive');
+        linkFresh(set.src, dir);
+        await s3.freshBucket(p);
+        const [cmd, args, env] = t.mk(dir, p);
+        // The previous run's objects (written by the server) are flushed now, not during this run.
+        syncDisks();
+        process.stderr.write(`  upload ${set.key} round ${r + 1}: ${t.name} ... `);
+        const run = await bench.proc.run(`upload-${p}`, cmd, args, { env });
+        const count = s3.count(p);
+        const x = { ...run, count, ok: run.code === 0 && count === files.length };
+        process.stderr.write(`${f(x.wall, 2)} s, ${x.count}/${files.length} objects${x.ok ? '' : ' FAILED'}\n`);
+        if (r === 0 && x.ok) {
+          const probe = /** @type {import('../lib/util.mjs').CorpusFile} */ (files[files.length - 1]);
+          const got = await s3.get(p, t.key(p, probe.name));
+          const good = got.status === 200 && got.sha === (await sha256File(probe.path));
+          verified.push(`${t.name.split(' ')[0]}${t.name.startsWith('rclone copy --') ? ' --transfers' : ''}: ${good ? 'identical' : `**DIFFERENT (HTTP ${got.status})**`}`);
+          if (!good) x.ok = false;
+        }
+        if (s3.inMemory) s3.drop(p);
+        runsOf(t).push(x);
+      }
+    }
+    const rate = (/** @type {UploadRun} */ x) => (set.unit === 'files/s' ? files.length / x.wall : bytes / MB / x.wall);
+    const lj = list.find((t) => t.logjam);
+    const ljRate = lj
+      ? median(
+          runsOf(lj)
+            .filter((x) => x.ok)
+            .map(rate),
+        )
+      : NaN;
+    report.emit('upload', `### ${set.title}: ${files.length} files, ${f(bytes / MB, 1)} MB, ${rounds} rounds, median (min–max)\n`);
+    report.emit('upload', `| tool | ${set.unit} | wall s | CPU s (client) | peak RSS MB | logjam ÷ tool |\n|---|---|---|---|---|---|`);
+    for (const t of list) {
+      const xs = runsOf(t).filter((x) => x.ok);
+      if (!xs.length) {
+        const x0 = /** @type {UploadRun} */ (runsOf(t)[0]);
+        report.emit('upload', `| ${t.name} | failed (exit ${x0.code}, ${x0.count}/${files.length} objects; ${path.relative(ROOT, x0.log)}) | | | | |`);
+        continue;
+      }
+      const rs = xs.map(rate);
+      report.emit(
+        'upload',
+        `| ${t.name}${xs.length < rounds ? ` (${rounds - xs.length} failed)` : ''} | **${f(median(rs))}**${spread(rs)} | ${f(median(xs.map((x) => x.wall)), 2)} | ${f(median(xs.map((x) => x.cpu)), 2)} | ${f(median(xs.map((x) => x.rss)), 0)} | ${t.logjam ? '' : f(ljRate / median(rs), 2)} |`,
+      );
+    }
+    if (lj) {
+      const peers = list
+        .filter((t) => !t.logjam && !t.name.startsWith('raw'))
+        .map((t) =>
+          median(
+            runsOf(t)
+              .filter((x) => x.ok)
+              .map(rate),
+          ),
+        )
+        .filter(Number.isFinite);
+      const best = Math.max(...peers);
+      report.target(`upload ${set.title.slice(0, 3)}: logjam ÷ best peer, ${set.unit}`, '≥ 1.0', ljRate / best, ljRate / best >= 1.0);
+    }
+    report.emit('upload', `\nDownloaded one object per tool (round 1) and compared with the file: ${verified.join('; ') || 'none verified'}.\n`);
+  }
+  rm(path.join(WORK, 'upload'));
+  for (const name of fs.readdirSync(s3.dir)) if (/^r\d+-/.test(name)) s3.drop(name);
+  report.emit(
+    'upload',
+    `${s3.inMemory ? `The server's store is in memory (tmpfs, ${SHM}): on disk, the write-back of one run's objects stalled the next run, whichever tool it was; each run's objects are removed after it. ` : ''}A fresh, empty bucket, key prefix and hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round: s3rver answers HeadBucket, which logjam-upload sends at start-up (rclone and aws do not), by listing the bucket's first 1,000 objects, 45 ms with 240 objects and 150 ms with 10,240 (measured), where S3's does not depend on what the bucket holds; in one shared bucket every logjam run paid for the other runs' objects; ${s3.inMemory ? 'the archive folders' : 'objects and folders'} are deleted only after the whole section, because on this machine's ext4 (no journal) creating files in a folder tree where many were just deleted costs 10-30x the system time, and for minutes (measured), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`,
+  );
+  return true;
+}
