@@ -11,6 +11,9 @@
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { ConfigError, errorCode } from './errors.js';
+import { showPaths, shown } from './shown-paths.js';
+
+export { showPaths };
 
 export interface HeldDir {
   /** The directory's path as the user gave it, for messages. */
@@ -24,15 +27,6 @@ export interface HeldDir {
   close(): Promise<void>;
 }
 
-/** Paths through held descriptors, and the names they stand for, so that messages show the names. */
-const shown = new Map<string, string>();
-
-/** `text` with every /proc/self/fd/FD of a held directory replaced by the directory's path. */
-export function showPaths(text: string): string {
-  if (shown.size === 0 || !text.includes('/proc/self/fd/')) return text;
-  return text.replace(/\/proc\/self\/fd\/\d+/g, (via) => shown.get(via) ?? via);
-}
-
 /**
  * Opens `dir` without following a link. A link, or anything but a directory,
  * is a ConfigError naming `dir` and the fix; `what` says what the directory is for.
@@ -44,7 +38,11 @@ export async function holdDir(dir: string, what: string): Promise<HeldDir> {
   } catch (error) {
     const code = errorCode(error);
     // With O_DIRECTORY, Linux answers ENOTDIR for a link as for a file: lstat tells them apart.
-    if (code === 'ELOOP' || code === 'ENOTDIR') await checkNotLink(dir, what);
+    if (code === 'ELOOP' || code === 'ENOTDIR') {
+      await checkNotLink(dir, what);
+      // A directory again by now: it was a link or a file a moment ago, which is no better.
+      throw new ConfigError(`${showPaths(dir)} was a link or a file a moment ago, and a directory now: someone is swapping it; logjam needs a real directory there for ${what}`);
+    }
     throw error;
   }
   try {
@@ -81,15 +79,23 @@ export async function holdDir(dir: string, what: string): Promise<HeldDir> {
 
 /**
  * Makes `dir` if it is missing (as a real directory: mkdir never follows a
- * link in its last component), then holds it.
+ * link in its last component), then holds it. Someone removing it between the
+ * two gets it made again, a few times, then a ConfigError.
  */
 export async function makeAndHoldDir(dir: string, what: string, mode = 0o755): Promise<HeldDir> {
-  try {
-    await fs.mkdir(dir, { mode });
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw error;
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    try {
+      await fs.mkdir(dir, { mode });
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw error;
+    }
+    try {
+      return await holdDir(dir, what);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
   }
-  return holdDir(dir, what);
+  throw new ConfigError(`${showPaths(dir)} keeps disappearing while logjam makes it: find out who removes it; logjam needs a real directory there for ${what}`);
 }
 
 /** Throws a ConfigError naming `dir` when it is a link or not a directory (by lstat); a missing one is fine. */

@@ -9,6 +9,7 @@
 import { constants, promises as fs, readFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { ConfigError, errorCode } from './errors.js';
+import { showPaths } from './shown-paths.js';
 
 export interface Lock {
   readonly path: string;
@@ -140,12 +141,12 @@ async function readLock(file: string): Promise<{ content: string; mtimeMs: numbe
     handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return 'gone';
-    if (errorCode(error) === 'ELOOP') throw new ConfigError(`the lock ${file} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`);
+    if (errorCode(error) === 'ELOOP') throw new ConfigError(`the lock ${showPaths(file)} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`);
     throw error;
   }
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) throw new ConfigError(`the lock ${file} is not a regular file: remove it (logjam makes its lock itself)`);
+    if (!stats.isFile()) throw new ConfigError(`the lock ${showPaths(file)} is not a regular file: remove it (logjam makes its lock itself)`);
     // A pid is a few bytes; a lock file of megabytes is not read whole.
     const buffer = Buffer.alloc(64);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
