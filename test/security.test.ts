@@ -230,6 +230,18 @@ describe('security: root in a directory others can write', function () {
       expect(result.code, result.stderr).to.equal(2);
       expect(result.stderr).to.equal("logjam-compress: --user: no such user 'no-such-user-logjam' (see 'logjam-compress --help')\n");
     });
+
+    it('LOGJAM_USER does what --user does, and a bad one names the variable', async () => {
+      const { root, logs } = await setUp();
+      await reachable(root);
+      await fs.chmod(logs, 0o777);
+      const result = await runBin('logjam-compress', ['--once', logs], { env: { LOGJAM_USER: 'nobody' } });
+      expect(result.code, result.stderr).to.equal(0);
+      expect((await fs.stat(path.join(logs, 'archive', `${LOG}.gz`))).uid).to.equal(nobodyIds().uid);
+      const bad = await runBin('logjam-compress', ['--once', logs], { env: { LOGJAM_USER: 'no-such-user-logjam' } });
+      expect(bad.code, bad.stderr).to.equal(2);
+      expect(bad.stderr).to.match(/^logjam-compress: environment variable LOGJAM_USER="no-such-user-logjam": --user: no such user/);
+    });
   });
 
   describe('logjam-compress: archive/ swapped for a link while passes run', () => {
