@@ -52,7 +52,8 @@ export async function holdDir(dir: string, what: string): Promise<HeldDir> {
       (s) => s.dev === held.dev && s.ino === held.ino,
       () => false,
     );
-    if (throughProc) shown.set(via, dir);
+    // A directory held through another one is shown by its full name.
+    if (throughProc) shown.set(via, showPaths(dir));
     let closed = false;
     return {
       path: dir,
