@@ -6,8 +6,9 @@
 // through /proc/self/fd/FD/NAME: the kernel resolves FD to the very directory
 // that was opened, whatever its name points to since, so a swapped name
 // changes nothing for us. Without /proc (another OS, a container without it)
-// the path itself is used and held.verify() is called right before each write,
-// link, rename and unlink, which narrows the window but cannot close it.
+// the path itself is used; logjam-compress then calls held.verify() right
+// before its temporary file, its link and the deletion of a source, which
+// narrows the window but cannot close it (the permission rule is the guard).
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { ConfigError, errorCode } from './errors.js';
