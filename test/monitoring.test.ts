@@ -147,12 +147,12 @@ describe('monitoring (built binaries)', function () {
       const metrics = path.join(await tmpDir(), 'm.prom');
       expect((await runBin('logjam-compress', ['--once', '--metrics-file', metrics, dir])).code).to.equal(0);
       const success = (await readMetrics(metrics)).get('logjam_compress_last_success_timestamp_seconds')!;
-      // archive/ is a file: the directory cannot be done.
+      // archive/ is a file: the directory cannot be done (a configuration error, exit 2).
       await fs.rm(path.join(dir, 'archive'), { recursive: true });
       await fs.writeFile(path.join(dir, 'archive'), 'not a directory');
       await write(path.join(dir, `app-${hourStamp(5)}.log`), 'a'.repeat(1000), Date.now() - 4 * HOUR);
       const failed = await runBin('logjam-compress', ['--once', '--metrics-file', metrics, dir]);
-      expect(failed.code).to.equal(1);
+      expect(failed.code).to.equal(2);
       const m = await readMetrics(metrics);
       expect(m.get('logjam_compress_failures_total')).to.equal(1);
       expect(m.get('logjam_compress_backlog_files')).to.equal(1);

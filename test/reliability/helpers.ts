@@ -27,10 +27,13 @@ export function numbered(lines: number, tag = 'line'): string {
 
 export const isRoot = () => process.getuid?.() === 0;
 
-/** Mounts a tmpfs of `size` (e.g. '256k') on `dir`; false when this process may not mount. */
+/**
+ * Mounts a tmpfs of `size` (e.g. '256k') on `dir`; false when this process may
+ * not mount. Mode 0755, not tmpfs's default 1777, which root's logjam refuses.
+ */
 export function mountTmpfs(dir: string, size: string): boolean {
   if (!isRoot()) return false;
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
 }
 export function remountTmpfs(dir: string, size: string): void {
   execFileSync('mount', ['-o', `remount,size=${size}`, dir]);

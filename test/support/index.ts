@@ -126,3 +126,12 @@ export function patternedBytes(size: number, multiplier = 2654435761): Buffer {
   for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeUInt32LE((i * multiplier) >>> 0, i);
   return bytes;
 }
+
+/**
+ * A running process whose command line names `program` (as a running
+ * logjam's does), to hold a lock; the caller kills it.
+ */
+export function startLockHolder(program: string): ChildProcess & { pid: number } {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)', program], { stdio: 'ignore' });
+  return child as ChildProcess & { pid: number };
+}

@@ -1,5 +1,6 @@
 // Errors become exit codes in exactly one place: LogjamCommand.execute (cli.ts).
 import { UsageError } from 'clipanion';
+import { showPaths } from './shown-paths.js';
 
 export { UsageError };
 
@@ -25,7 +26,7 @@ export function isUsageError(error: unknown): boolean {
 /** The error's message on one line, for a log line or a usage message. */
 export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\s*\n\s*/g, ' ').trim();
+  return showPaths(message.replace(/\s*\n\s*/g, ' ').trim());
 }
 
 export function errorCode(error: unknown): string | undefined {

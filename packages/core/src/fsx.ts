@@ -27,7 +27,7 @@ export function tempName(tag: string): string {
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, tempName('logjam-write'));
-  const handle = await fs.open(tmp, 'wx', options.mode ?? 0o644);
+  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o644);
   try {
     await handle.writeFile(data);
     await handle.sync();

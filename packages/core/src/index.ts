@@ -12,3 +12,6 @@ export * from './report.js';
 export * from './progress.js';
 export * from './check.js';
 export * from './options.js';
+export * from './held-dir.js';
+export * from './permissions.js';
+export * from './run-as.js';

@@ -1,72 +1,130 @@
 // One process per directory: a lock file holding the owner's pid, created with
-// O_EXCL. A lock whose owner is dead is taken over at once.
-import { promises as fs } from 'node:fs';
-import { errorCode } from './errors.js';
+// O_EXCL | O_NOFOLLOW. Whoever can write the directory can also put something
+// else in its place, so a lock is only honoured when it is a regular file
+// holding the pid of a running process of the lock's owner (its command line
+// names it). A link, or anything but a regular file, is refused (ConfigError);
+// a pid that is no longer running is taken over at once; anything else (no pid,
+// garbage, the pid of some other program) once the file has not been touched
+// for LOCK_SETTLE_MS, since its creator may still be writing its pid.
+import { constants, promises as fs, readFileSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { ConfigError, errorCode } from './errors.js';
+import { showPaths } from './shown-paths.js';
 
 export interface Lock {
   readonly path: string;
   release(): Promise<void>;
 }
 
-export type LockAttempt = { acquired: true; lock: Lock } | { acquired: false; heldBy: number };
+export type LockAttempt =
+  /** `tookOver` says why a lock that was there was taken over (worth a warning). */
+  | { acquired: true; lock: Lock; tookOver?: string | undefined }
+  /** `heldBy` is the holder's pid, or 0 when the lock is too fresh to judge. */
+  | { acquired: false; heldBy: number };
 
-/** A lock file younger than this with no pid in it yet is being written by its creator. */
-const FRESH_EMPTY_LOCK_MS = 5_000;
+export interface LockOptions {
+  /** The program that makes this lock, as its command line names it, such as `logjam-compress`. */
+  owner: string;
+  /** How long a lock without the pid of a running owner is left alone (default LOCK_SETTLE_MS). */
+  settleMs?: number;
+}
 
-export async function tryLock(file: string): Promise<LockAttempt> {
+/** A lock file younger than this without the pid of a running owner may still be being written by its creator. */
+export const LOCK_SETTLE_MS = 10_000;
+
+/** What a process id stands for: gone, the lock's owner program, or another program. */
+export type PidState = 'dead' | 'owner' | 'other';
+
+export type LockVerdict = { take: false; heldBy: number } | { take: true; why?: string };
+
+/** Whether to take over a lock file with `content`, last modified `ageMs` ago. Pure. */
+export function judgeLock(content: string, ageMs: number, options: { ownPid: number; settleMs: number; owner: string; pidState: (pid: number) => PidState }): LockVerdict {
+  const text = content.trim();
+  const pid = /^\d{1,10}$/.test(text) ? Number(text) : 0;
+  if (pid > 0 && pid === options.ownPid) return { take: true }; // left by a previous life of this pid
+  const state = pid > 0 ? options.pidState(pid) : 'other';
+  if (state === 'owner') return { take: false, heldBy: pid };
+  if (state === 'dead') return { take: true, why: `it held pid ${pid}, which is no longer running` };
+  if (ageMs < options.settleMs) return { take: false, heldBy: 0 };
+  const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}...` : JSON.stringify(text);
+  const what = pid > 0 ? `pid ${pid}, which is not a running ${options.owner}` : `${shown}, not a pid`;
+  return { take: true, why: `it held ${what}, and was ${Math.round(ageMs / 1000)} s old` };
+}
+
+export async function tryLock(file: string, options: LockOptions): Promise<LockAttempt> {
+  let tookOver: string | undefined;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     try {
-      const handle = await fs.open(file, 'wx', 0o644);
+      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
       try {
         await handle.writeFile(`${process.pid}\n`);
         await handle.sync();
       } finally {
         await handle.close();
       }
-      return { acquired: true, lock: makeLock(file) };
+      return { acquired: true, lock: makeLock(file), tookOver };
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') throw error;
     }
-    const holder = await readHolder(file);
-    if (holder === 'gone') continue;
-    if (holder === 'fresh') return { acquired: false, heldBy: 0 };
-    if (holder !== process.pid && isAlive(holder)) return { acquired: false, heldBy: holder };
-    // The owner is dead (or it is our own pid left by a previous life): take it over.
+    const held = await readLock(file);
+    if (held === 'gone') continue;
+    const verdict = judgeLock(held.content, Date.now() - held.mtimeMs, {
+      ownPid: process.pid,
+      settleMs: options.settleMs ?? LOCK_SETTLE_MS,
+      owner: options.owner,
+      pidState: (pid) => pidState(pid, options.owner),
+    });
+    if (!verdict.take) return { acquired: false, heldBy: verdict.heldBy };
+    tookOver = verdict.why;
     await fs.rm(file, { force: true });
   }
   return { acquired: false, heldBy: 0 };
 }
 
-export interface ModeLockOptions {
+export interface ModeLockOptions extends LockOptions {
   /** One pass (--once): try once, and leave the directory to the holder. A service waits for the lock. */
   once: boolean;
   /** Stops a service's wait (then null). */
   signal?: AbortSignal;
-  /** --once found the lock held by `pid` (0: its holder is still writing its pid). */
+  /** --once found the lock held by `pid` (0: too fresh to judge: its holder may still be writing its pid). */
   onHeld: (pid: number) => void;
   /** A service starts waiting for the lock held by `pid`. */
   onWait: (pid: number) => void;
+  /** A lock that was there was taken over, for this reason (worth a warning). */
+  onTakeOver: (why: string) => void;
 }
 
-/** The lock as the mode wants it: --once tries once, a service waits; null when it was not taken. */
+/**
+ * The lock as the mode wants it: --once tries once, a service waits; null
+ * when it was not taken. A lock that is a link or not a regular file throws a
+ * ConfigError.
+ */
 export async function lockForMode(file: string, options: ModeLockOptions): Promise<Lock | null> {
-  if (!options.once) return waitLock(file, { ...(options.signal ? { signal: options.signal } : {}), onWait: options.onWait });
-  const attempt = await tryLock(file);
-  if (attempt.acquired) return attempt.lock;
-  options.onHeld(attempt.heldBy);
-  return null;
+  const { owner, settleMs } = options;
+  const common = { owner, ...(settleMs !== undefined ? { settleMs } : {}) };
+  if (!options.once) return waitLock(file, { ...common, ...(options.signal ? { signal: options.signal } : {}), onWait: options.onWait, onTakeOver: options.onTakeOver });
+  const attempt = await tryLock(file, common);
+  if (!attempt.acquired) {
+    options.onHeld(attempt.heldBy);
+    return null;
+  }
+  if (attempt.tookOver) options.onTakeOver(attempt.tookOver);
+  return attempt.lock;
 }
 
 /** Waits (polling, not spinning) until the lock is ours, or the signal aborts (then null). */
 export async function waitLock(
   file: string,
-  options: { signal?: AbortSignal; pollMs?: number; onWait?: (heldBy: number) => void } = {},
+  options: LockOptions & { signal?: AbortSignal; pollMs?: number; onWait?: (heldBy: number) => void; onTakeOver?: (why: string) => void },
 ): Promise<Lock | null> {
   let told = false;
   for (;;) {
     if (options.signal?.aborted) return null;
-    const attempt = await tryLock(file);
-    if (attempt.acquired) return attempt.lock;
+    const attempt = await tryLock(file, options);
+    if (attempt.acquired) {
+      if (attempt.tookOver) options.onTakeOver?.(attempt.tookOver);
+      return attempt.lock;
+    }
     if (!told) {
       options.onWait?.(attempt.heldBy);
       told = true;
@@ -75,29 +133,49 @@ export async function waitLock(
   }
 }
 
-async function readHolder(file: string): Promise<number | 'gone' | 'fresh' | -1> {
-  let text: string;
-  let mtimeMs: number;
+/** The lock's content and mtime, read without following a link; a link or a non-regular file is a ConfigError. */
+async function readLock(file: string): Promise<{ content: string; mtimeMs: number } | 'gone'> {
+  let handle: FileHandle;
   try {
-    [text, { mtimeMs }] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+    // O_NONBLOCK: a FIFO in its place must not block the open.
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return 'gone';
+    if (errorCode(error) === 'ELOOP') throw new ConfigError(`the lock ${showPaths(file)} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`);
     throw error;
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  if (Number.isInteger(pid) && pid > 0) return pid;
-  return Date.now() - mtimeMs < FRESH_EMPTY_LOCK_MS ? 'fresh' : -1;
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new ConfigError(`the lock ${showPaths(file)} is not a regular file: remove it (logjam makes its lock itself)`);
+    // A pid is a few bytes; a lock file of megabytes is not read whole.
+    const buffer = Buffer.alloc(64);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return { content: buffer.subarray(0, bytesRead).toString('utf8'), mtimeMs: stats.mtimeMs };
+  } finally {
+    await handle.close();
+  }
 }
 
-function isAlive(pid: number): boolean {
-  if (pid <= 0) return false;
+/** Whether `pid` runs, and whether it is `owner` (its command line names it); a process whose command line cannot be read counts as the owner. */
+function pidState(pid: number, owner: string): PidState {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: alive, but someone else's.
-    return errorCode(error) === 'EPERM';
+    if (errorCode(error) !== 'EPERM') return 'dead';
   }
+  let cmdline: string;
+  try {
+    cmdline = readCmdline(pid);
+  } catch {
+    return 'owner'; // no /proc, or hidden from us (hidepid): trust the pid
+  }
+  return cmdline.includes(owner) ? 'owner' : 'other';
+}
+
+function readCmdline(pid: number): string {
+  // Synchronous: a few bytes from procfs, once per lock attempt.
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
 }
 
 function makeLock(file: string): Lock {
@@ -108,8 +186,8 @@ function makeLock(file: string): Lock {
       if (released) return;
       released = true;
       // Only remove the file if it is still ours.
-      const text = await fs.readFile(file, 'utf8').catch(() => '');
-      if (Number.parseInt(text.trim(), 10) === process.pid) await fs.rm(file, { force: true });
+      const held = await readLock(file).catch(() => 'gone' as const);
+      if (held !== 'gone' && Number(held.content.trim()) === process.pid) await fs.rm(file, { force: true });
     },
   };
 }

@@ -1,4 +1,6 @@
 // One line per event on stderr (never stdout): text for people, JSON for machines.
+import { showPaths } from './held-dir.js';
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['text', 'json'] as const;
@@ -32,8 +34,12 @@ export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => void process.stderr.write(line));
   const now = options.now ?? (() => new Date());
 
-  const emit = (at: LogLevel, message: string, fields: LogFields = {}) => {
+  const emit = (at: LogLevel, text: string, given: LogFields = {}) => {
     if (RANK[at] < RANK[level]) return;
+    // Paths through a held directory's descriptor are shown by the directory's name.
+    const message = showPaths(text);
+    const fields: LogFields = {};
+    for (const [key, value] of Object.entries(given)) fields[key] = typeof value === 'string' ? showPaths(value) : value;
     const time = now().toISOString();
     if (format === 'json') {
       const record: Record<string, unknown> = { time, level: at, name: options.name, msg: message };

@@ -2,7 +2,9 @@
 // rewritten atomically in the Prometheus text exposition format. Counters are
 // carried over from the previous file, so they keep growing across cron runs.
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { writeFileAtomic } from './fsx.js';
+import { checkNotLink } from './held-dir.js';
 import type { BacklogItem } from './check.js';
 import { errorCode, oneLine } from './errors.js';
 import type { Logger } from './log.js';
@@ -70,6 +72,8 @@ export async function readMetricsFile(file: string): Promise<Map<string, number>
  * file held for it (a counter must never go down while the host lives).
  */
 export async function writeMetricsFile(file: string, metrics: Metric[]): Promise<void> {
+  // Its folder is often shared (node_exporter's): a link there is not followed.
+  await checkNotLink(path.dirname(file), 'the metrics file');
   const previous = await readMetricsFile(file);
   const merged = metrics.map((metric) =>
     metric.type !== 'counter'
@@ -90,6 +94,10 @@ export function metric(name: string, type: Metric['type'], help: string, value: 
 export interface PassMeasure {
   /** Whether the pass as a whole succeeded. */
   succeeded: boolean;
+  /** Directories (or runs) a --once run skipped because another instance held the lock: counted, not a pass of their own. */
+  skippedLocked?: number;
+  /** False for a --once run that did nothing at all (the lock was held): no pass, and the last success stays. */
+  ran?: boolean;
   durationMs: number;
   /** What still waits after the pass. */
   backlog: BacklogItem[];
@@ -99,6 +107,7 @@ export interface PassMeasure {
 /** The help texts of the backlog gauges: what waits, in each tool's words. */
 export interface BacklogHelp {
   passes: string;
+  skippedLocked: string;
   files: string;
   bytes: string;
   oldestAge: string;
@@ -111,10 +120,13 @@ export interface BacklogHelp {
  */
 export async function passMetrics(file: string, prefix: string, pass: PassMeasure, help: BacklogHelp): Promise<Metric[]> {
   const { backlog, now } = pass;
-  const lastSuccess = pass.succeeded ? now / 1000 : ((await readMetricsFile(file)).get(`${prefix}last_success_timestamp_seconds`) ?? 0);
+  const ran = pass.ran ?? true;
+  const lastSuccess = pass.succeeded && ran ? now / 1000 : ((await readMetricsFile(file)).get(`${prefix}last_success_timestamp_seconds`) ?? 0);
   const oldest = backlog.reduce((min, item) => Math.min(min, item.since), Infinity);
   return [
-    metric(`${prefix}passes_total`, 'counter', help.passes, 1),
+    metric(`${prefix}passes_total`, 'counter', help.passes, ran ? 1 : 0),
+    // A lock that never goes away must not stop the work unnoticed.
+    metric(`${prefix}skipped_locked_total`, 'counter', help.skippedLocked, pass.skippedLocked ?? 0),
     metric(`${prefix}pass_duration_seconds`, 'gauge', 'Duration of the last pass.', pass.durationMs / 1000),
     metric(`${prefix}backlog_files`, 'gauge', help.files, backlog.length),
     metric(`${prefix}backlog_bytes`, 'gauge', help.bytes, backlog.reduce((sum, item) => sum + item.bytes, 0)),

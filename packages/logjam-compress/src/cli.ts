@@ -4,7 +4,7 @@
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import { checkBacklog, LogjamCommand, parseDuration, parseInteger, readVersion, runProgram } from '@logjam/core';
+import { checkBacklog, handOverToUser, LogjamCommand, parseDuration, parseInteger, readVersion, runProgram } from '@logjam/core';
 import { compressBacklog } from './monitor.js';
 import { defaultJobs } from './defaults.js';
 import { checkDirs, runCompress } from './run.js';
@@ -21,7 +21,9 @@ export class CompressCommand extends LogjamCommand {
 
       With \`--once\` it does one pass and exits: 0 when everything due was done (or nothing was due), 1 when any file failed, 2 for a usage error. Without it, it runs as a service: it reacts to new files and to the clock, rescans every \`--interval\` seconds, and exits 0 on SIGTERM or SIGINT after finishing or rolling back the file in progress.
 
-      One instance per directory: a lock file \`LOG_DIR/.logjam-compress.lock\` holds the owner's pid. With \`--once\` a held lock means the directory is skipped (exit 0); a service waits for it. A lock left by a dead process is taken over.
+      One instance per directory: a lock file \`LOG_DIR/.logjam-compress.lock\` holds the owner's pid. With \`--once\` a lock held by a running logjam-compress means the directory is skipped, said at WARN and counted in the metrics (exit 0); a service waits for it. A lock left by a dead process is taken over at once; one holding anything else once it is 10 s old, said at WARN.
+
+      Root in a directory others can write: no link is ever followed (\`archive/\` is opened once without following a link and used through its descriptor); \`archive/\` or the lock as a link or not what it should be is a configuration error for that directory (one line, exit 2; the other directories are done). As root, a LOG_DIR or \`archive/\` writable by a group other than root's or by every user is refused, as logrotate does, unless \`--user USER[:GROUP]\` says who to do the work as (a child process started as that user does it all) or \`--insecure-permissions\` accepts the risk.
 
       Logs go to stderr; stdout stays empty. With \`--once\` at a terminal, a progress bar (files, bytes, rate, ETA) shows on stderr; never when stderr is not a terminal (cron, runit, systemd).
 
@@ -36,6 +38,7 @@ export class CompressCommand extends LogjamCommand {
       ['Run as a service on two directories', '$0 /var/log/haproxy /var/log/nginx'],
       ['Fast and light: level 1, four files at a time, JSON logs', '$0 --once --level 1 --jobs 4 --log-format json /var/log/hourly'],
       ['Nagios / Sensu check: is anything due for more than 2 hours?', '$0 --check --max-age 2h /var/log/hourly'],
+      ['As root, in a directory owned by www-data: do the work as www-data', '$0 --once --user www-data /var/log/app'],
       ['From cron, with metrics for node_exporter', '$0 --once --metrics-file /var/lib/node_exporter/textfile_collector/logjam_compress.prom /var/log/hourly'],
     ],
   });
@@ -76,6 +79,12 @@ export class CompressCommand extends LogjamCommand {
     description: 'After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter\'s textfile collector (default: none)',
   });
 
+  user = Option.String('--user', {
+    description: 'USER[:GROUP]: do all the work as this user (and group; default: the user\'s own), in a child process started as that user: root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)',
+  });
+  insecurePermissions = Option.Boolean('--insecure-permissions', false, {
+    description: 'As root without --user, work in a LOG_DIR (or archive/) that a group other than root\'s, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse such a directory, as logrotate does)',
+  });
   dirs = Option.Rest({ name: 'LOG_DIR', required: 1 });
 
   async run(): Promise<number> {
@@ -84,6 +93,10 @@ export class CompressCommand extends LogjamCommand {
     const level = parseInteger('--level', this.level, 1, 9);
     const jobs = this.jobs === undefined ? defaultJobs() : parseInteger('--jobs', this.jobs, 1, 1024);
     const intervalMs = parseDuration('--interval', this.interval, { minMs: 1000 });
+    if (this.user !== undefined) {
+      const code = await handOverToUser(this.user);
+      if (code !== null) return code;
+    }
     if (this.check) {
       const dirs = await checkDirs(this.dirs, constants.R_OK | constants.X_OK);
       const now = Date.now();
@@ -105,6 +118,7 @@ export class CompressCommand extends LogjamCommand {
         log,
         reporter,
         progress,
+        permissionRule: this.user === undefined && !this.insecurePermissions,
       }),
     );
   }

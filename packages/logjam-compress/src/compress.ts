@@ -6,7 +6,7 @@
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { errorCode, formatLogName, fsyncDir, parseLogName, removeIfExists, tempName, type Logger } from '@logjam/core';
+import { errorCode, formatLogName, fsyncDir, holdDir, makeAndHoldDir, parseLogName, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
 import { gzipTo, verifyGzip, type BlockOptions, type Checksum } from './gzip-blocks.js';
 import { sameContent } from './same-content.js';
 
@@ -28,6 +28,8 @@ export interface CompressOptions extends BlockOptions {
    * there, since nothing real can be made to corrupt zlib's output).
    */
   beforeVerify?: (tmp: string) => Promise<void>;
+  /** LOG_DIR/archive/, held open by the pass (see core's held-dir); held for this file alone when absent. */
+  archive?: HeldDir;
 }
 
 export type Outcome =
@@ -61,17 +63,14 @@ export function archiveNames(name: string): string[] {
   return names;
 }
 
-/** Creates archive/ if missing; an archive/ that is something else than a directory is an error. */
-export async function ensureArchiveDir(dir: string): Promise<string> {
-  const archiveDir = path.join(dir, ARCHIVE_DIR);
-  try {
-    await fs.mkdir(archiveDir, { mode: 0o755 });
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw error;
-  }
-  const stats = await fs.stat(archiveDir);
-  if (!stats.isDirectory()) throw new Error(`${archiveDir} exists but is not a directory: move it away`);
-  return archiveDir;
+/** Creates archive/ if missing, and holds it open; an archive/ that is a link or not a directory is a ConfigError for that directory. */
+export function ensureArchiveDir(dir: string): Promise<HeldDir> {
+  return makeAndHoldDir(path.join(dir, ARCHIVE_DIR), `the archives of ${dir}`);
+}
+
+/** LOG_DIR/archive/, held open: a link there is a ConfigError, never followed. */
+export function holdArchiveDir(logDir: string): Promise<HeldDir> {
+  return holdDir(path.join(logDir, ARCHIVE_DIR), `the archives of ${logDir}`);
 }
 
 /** Removes temporary files left in archive/ by a run that was killed. Call with the directory's lock held. */
@@ -98,9 +97,24 @@ class SourceChanged extends Error {}
 
 /** Compresses `logDir/name` into `logDir/archive/`, then deletes it. Throws on failure (the source is then kept). */
 export async function compressFile(logDir: string, name: string, options: CompressOptions): Promise<Outcome> {
+  const held = options.archive ?? (await holdArchiveDir(logDir));
+  try {
+    return await compressInto(held, logDir, name, options);
+  } finally {
+    if (!options.archive) await held.close();
+  }
+}
+
+/**
+ * Everything in archive/ goes through `held.via`, the directory opened at
+ * the start of the pass, never through its name again; `held.verify()`
+ * before the source is deleted keeps the source when archive/ was swapped
+ * meanwhile (without /proc, also before each write in archive/).
+ */
+async function compressInto(held: HeldDir, logDir: string, name: string, options: CompressOptions): Promise<Outcome> {
   const { log, signal } = options;
   const source = path.join(logDir, name);
-  const archiveDir = path.join(logDir, ARCHIVE_DIR);
+  const archiveDir = held.via;
   const started = performance.now();
 
   const src = await openSource(source);
@@ -114,18 +128,20 @@ export async function compressFile(logDir: string, name: string, options: Compre
     // Where will it go? An existing archive with the same content means a
     // previous run died between publishing and deleting: finish its work.
     const free = await findSlot(archiveDir, candidates, 0, src, options);
-    if (free.kind === 'identical') return await deleteSource(source, src, before, free.archive, options);
+    if (free.kind === 'identical') return await deleteSource(source, src, before, free.archive, held, options);
 
+    if (!held.pinned) await held.verify();
     tmp = path.join(archiveDir, tempName(TEMP_TAG));
     const sum = await writeArchive(src, tmp, before, options);
     if (!sum) return { kind: 'aborted' };
     const bytesOut = (await fs.stat(tmp)).size;
     await assertUnchanged(source, src, before);
 
+    if (!held.pinned) await held.verify();
     const slot = await publish(archiveDir, tmp, candidates, free.name, src, options);
     await removeIfExists(tmp);
     tmp = undefined;
-    if (slot.kind === 'identical') return await deleteSource(source, src, before, slot.archive, options);
+    if (slot.kind === 'identical') return await deleteSource(source, src, before, slot.archive, held, options);
     await fsyncDir(archiveDir);
     const archive = path.join(ARCHIVE_DIR, slot.name);
     if (slot.name !== candidates[0]) {
@@ -138,12 +154,15 @@ export async function compressFile(logDir: string, name: string, options: Compre
     // Changed after the archive was published? Keep the source: the next pass
     // archives it again under a duplicate-timestamp name, so nothing is lost.
     await assertUnchanged(source, src, before);
+    await held.verify();
     await fs.unlink(source);
     await fsyncDir(logDir);
     return { kind: 'compressed', archive, bytesIn: sum.length, bytesOut, ms: Math.round(performance.now() - started), duplicate: slot.name !== candidates[0] };
   } catch (error) {
     if (error instanceof SourceChanged) return { kind: 'changed', detail: error.message };
     if (signal?.aborted && isAbort(error)) return { kind: 'aborted' };
+    // archive/ swapped (or removed) under us explains the failure better: a ConfigError.
+    await held.verify();
     throw error;
   } finally {
     await src.close().catch(() => {});
@@ -218,8 +237,9 @@ async function findSlot(archiveDir: string, candidates: string[], from: number, 
   );
 }
 
-async function deleteSource(source: string, src: FileHandle, before: Stats, archive: string, options: CompressOptions): Promise<Outcome> {
+async function deleteSource(source: string, src: FileHandle, before: Stats, archive: string, held: HeldDir, options: CompressOptions): Promise<Outcome> {
   await assertUnchanged(source, src, before);
+  await held.verify();
   await fs.unlink(source);
   await fsyncDir(path.dirname(source));
   options.log.info(`${archive} already holds exactly this file's content; deleted the source`, { file: path.basename(source), archive });

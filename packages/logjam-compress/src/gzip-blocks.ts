@@ -2,7 +2,7 @@
 // independent gzip member, several at once through the pass's BlockPool,
 // written in order; verification decompresses the members side by side the
 // same way, and adds their CRC-32s up to the whole file's.
-import { promises as fs, type Stats } from 'node:fs';
+import { constants, promises as fs, type Stats } from 'node:fs';
 import os from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -74,8 +74,8 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
   const blockSize = options.blockSize ?? BLOCK_SIZE;
   const sum: Written = { length: 0, crc: 0, members: [] };
   const zopts = { level: options.level, chunkSize: CHUNK };
-  // 'wx': never reuse an existing file. Mode: the source's permissions (logs may be private).
-  const out = await fs.open(tmp, 'wx', 0o600);
+  // O_EXCL: never reuse an existing file (nor follow a link). Mode: the source's permissions (logs may be private).
+  const out = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     await out.chmod(before.mode & 0o666);
     let offset = 0;
@@ -127,7 +127,7 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
 async function checksumGzip(file: string, members: Member[], options: BlockOptions): Promise<Checksum> {
   const pool = options.pool ?? (defaultPool ??= new BlockPool(os.availableParallelism()));
   const sum: Checksum = { length: 0, crc: 0 };
-  const handle = await fs.open(file, 'r');
+  const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const end = members.length === 0 ? 0 : members[members.length - 1]!.offset + members[members.length - 1]!.size;
     const size = (await handle.stat()).size;

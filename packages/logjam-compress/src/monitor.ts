@@ -34,17 +34,22 @@ export async function compressBacklog(dirs: string[], now: number, minAgeMs: num
 const P = 'logjam_compress_';
 
 /** Rewrites the --metrics-file after a pass (counters add up across runs; see core's writeMetricsFile). */
-export async function writeCompressMetrics(file: string, pass: { tally: Tally; durationMs: number; backlog: BacklogItem[]; now: number }): Promise<void> {
+export async function writeCompressMetrics(
+  file: string,
+  pass: { tally: Tally; skippedLocked?: number; /** Directories left out at start (configuration errors). */ configErrors?: number; durationMs: number; backlog: BacklogItem[]; now: number },
+): Promise<void> {
   const { tally } = pass;
+  const failures = tally.failed + tally.configErrors + (pass.configErrors ?? 0);
   await writeMetricsFile(file, [
     metric(`${P}files_total`, 'counter', 'Log files compressed into archive/.', tally.compressed),
     metric(`${P}already_archived_total`, 'counter', 'Log files deleted because archive/ already held exactly their content.', tally.alreadyArchived),
     metric(`${P}duplicate_names_total`, 'counter', 'Log files archived under a duplicate-timestamp name.', tally.duplicates),
     metric(`${P}bytes_in_total`, 'counter', 'Bytes of log files compressed.', tally.bytesIn),
     metric(`${P}bytes_out_total`, 'counter', 'Bytes of archives written.', tally.bytesOut),
-    metric(`${P}failures_total`, 'counter', 'Log files (or directories) that failed; the sources are kept.', tally.failed),
-    ...(await passMetrics(file, P, { ...pass, succeeded: tally.failed === 0 }, {
+    metric(`${P}failures_total`, 'counter', 'Log files (or directories) that failed; the sources are kept.', failures),
+    ...(await passMetrics(file, P, { ...pass, succeeded: failures === 0 }, {
       passes: 'Passes over the log directories.',
+      skippedLocked: 'Directories a --once run skipped because another logjam-compress held their lock.',
       files: 'Log files due for compression after the last pass.',
       bytes: 'Bytes of the log files due for compression after the last pass.',
       oldestAge: 'How long the oldest file due for compression has been due (0 when none).',

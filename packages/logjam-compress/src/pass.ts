@@ -1,7 +1,7 @@
 // One pass over the log directories: scan, select what is due, compress up to
 // `jobs` files at once, and say when the next file becomes due.
 import path from 'node:path';
-import { errorCode, formatBytes, oneLine, type ErrorReporter, type Logger, type PassResult, type Progress } from '@logjam/core';
+import { ConfigError, errorCode, formatBytes, oneLine, showPaths, type ErrorReporter, type HeldDir, type Logger, type PassResult, type Progress } from '@logjam/core';
 import { ARCHIVE_DIR, compressFile, ensureArchiveDir, type Outcome } from './compress.js';
 import { BlockPool } from './block-pool.js';
 import { scanDir } from './scan.js';
@@ -28,6 +28,8 @@ export interface Tally {
   duplicates: number;
   changed: number;
   failed: number;
+  /** Directories stopped by a configuration problem: archive/ a link, or swapped during the pass. */
+  configErrors: number;
   waiting: number;
   bytesIn: number;
   bytesOut: number;
@@ -41,23 +43,48 @@ interface Work {
 }
 
 export async function compressPass(options: PassOptions, signal: AbortSignal): Promise<PassResult & { tally: Tally }> {
-  const { log } = options;
   const now = (options.now ?? Date.now)();
-  const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, waiting: 0, bytesIn: 0, bytesOut: 0 };
-  const due = await scanDirs(options, now, tally);
+  const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, configErrors: 0, waiting: 0, bytesIn: 0, bytesOut: 0 };
+  /** Each archive/ is held open for the pass (see core's held-dir). */
+  const held = new Map<string, HeldDir>();
+  try {
+    return await passOver(options, signal, now, tally, held);
+  } finally {
+    await Promise.all([...held.values()].map((dir) => dir.close()));
+  }
+}
+
+/** A configuration problem stops its directory, said on one line, rather than failing its files one by one. */
+function configError(error: ConfigError, dir: string, tally: Tally, options: PassOptions): void {
+  tally.configErrors += 1;
+  options.log.error(oneLine(error), { dir });
+  options.reporter?.capture(error, { directory: dir });
+}
+
+async function passOver(options: PassOptions, signal: AbortSignal, now: number, tally: Tally, held: Map<string, HeldDir>): Promise<PassResult & { tally: Tally }> {
+  const { log } = options;
+  const due = await scanDirs(options, now, tally, held);
   let nextDueAt = due.nextDueAt;
   options.progress?.addTotal(due.work.length, due.work.reduce((sum, w) => sum + w.bytes, 0));
 
   // The files in flight share the cores and a bounded number of blocks in memory.
   const pool = new BlockPool(options.jobs);
+  const stopped = new Set<string>();
   await eachLimit(due.work, options.jobs, signal, async ({ dir, name, bytes }) => {
     const file = path.join(dir, name);
+    if (stopped.has(dir)) return;
     try {
-      const outcome = await compressFile(dir, name, { level: options.level, verify: options.verify, log, signal, pool });
+      const outcome = await compressFile(dir, name, { level: options.level, verify: options.verify, log, signal, pool, archive: held.get(dir)! });
       // Changed: tried again once its grace period has passed, not only at the next rescan.
       if (outcome.kind === 'changed') nextDueAt = Math.min(nextDueAt ?? Infinity, Date.now() + Math.max(options.minAgeMs, 1000));
       countOutcome(outcome, file, dir, tally, log);
     } catch (error) {
+      if (error instanceof ConfigError) {
+        // archive/ was swapped during the pass: its other files wait for the next one.
+        if (!stopped.has(dir)) configError(error, dir, tally, options);
+        stopped.add(dir);
+        return;
+      }
       tally.failed += 1;
       const fix = remedy(error, dir, file);
       log.error(`failed to compress ${file}: ${oneLine(error)}${fix ? `; ${fix}` : ''}`, { file });
@@ -67,7 +94,7 @@ export async function compressPass(options: PassOptions, signal: AbortSignal): P
   });
   options.progress?.done();
 
-  const idle = tally.compressed + tally.alreadyArchived + tally.changed + tally.failed === 0;
+  const idle = tally.compressed + tally.alreadyArchived + tally.changed + tally.failed + tally.configErrors === 0;
   const summary = options.quietWhenIdle && idle ? log.debug : log.info;
   summary('pass done', {
     compressed: tally.compressed,
@@ -75,26 +102,31 @@ export async function compressPass(options: PassOptions, signal: AbortSignal): P
     duplicates: tally.duplicates,
     changed: tally.changed,
     failed: tally.failed,
+    configErrors: tally.configErrors,
     waiting: tally.waiting,
     bytesIn: tally.bytesIn,
     bytesOut: tally.bytesOut,
   });
-  return { exitCode: tally.failed > 0 ? 1 : 0, nextDueAt, tally };
+  return { exitCode: tally.configErrors > 0 ? 2 : tally.failed > 0 ? 1 : 0, nextDueAt, tally };
 }
 
 /** The files due in every directory, and when the next waiting one becomes due; a directory that cannot be scanned counts as failed. */
-async function scanDirs(options: PassOptions, now: number, tally: Tally): Promise<{ work: Work[]; nextDueAt: number | undefined }> {
+async function scanDirs(options: PassOptions, now: number, tally: Tally, held: Map<string, HeldDir>): Promise<{ work: Work[]; nextDueAt: number | undefined }> {
   const { log } = options;
   let nextDueAt: number | undefined;
   const work: Work[] = [];
   for (const dir of options.dirs) {
     try {
-      await ensureArchiveDir(dir);
+      held.set(dir, await ensureArchiveDir(dir));
       const selection = await scanDir(dir, now, options.minAgeMs, log);
       tally.waiting += selection.waiting.length;
       if (selection.nextDueAt !== undefined) nextDueAt = Math.min(nextDueAt ?? Infinity, selection.nextDueAt);
       for (const c of selection.due) work.push({ dir, name: c.log.name, bytes: selection.sizes.get(c.log.name) ?? 0 });
     } catch (error) {
+      if (error instanceof ConfigError) {
+        configError(error, dir, tally, options);
+        continue;
+      }
       tally.failed += 1;
       log.error(`cannot scan ${dir}: ${oneLine(error)}`, { dir });
       options.reporter?.capture(error, { directory: dir });
@@ -142,7 +174,8 @@ function countOutcome(outcome: Outcome, file: string, dir: string, tally: Tally,
 export function remedy(error: unknown, dir: string, file: string): string | undefined {
   const code = errorCode(error);
   const archiveDir = path.join(dir, ARCHIVE_DIR);
-  const where = (error as { path?: unknown } | null)?.path;
+  const given = (error as { path?: unknown } | null)?.path;
+  const where = typeof given === 'string' ? showPaths(given) : given;
   const inArchive = typeof where === 'string' && path.dirname(where) === archiveDir;
   const user = `uid ${process.getuid?.() ?? '?'}`;
   switch (code) {

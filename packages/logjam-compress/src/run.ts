@@ -4,8 +4,13 @@
 import { promises as fs, constants } from 'node:fs';
 import path from 'node:path';
 import {
+  checkNotLink,
+  checkPermissions,
+  ConfigError,
   errorCode,
+  LOCK_SETTLE_MS,
   lockForMode,
+  oneLine,
   onStopSignals,
   parseLogName,
   runService,
@@ -40,21 +45,52 @@ export interface RunOptions {
   reporter?: ErrorReporter | undefined;
   /** The progress bar of a --once pass at a terminal. */
   progress?: Progress | undefined;
+  /** As root, refuse a LOG_DIR or archive/ that other users can write (off with --user or --insecure-permissions). */
+  permissionRule: boolean;
+}
+
+/**
+ * Configuration errors of single directories (archive/ or the lock a link,
+ * loose permissions as root): each said on one line and reported; the run
+ * goes on with the other directories and exits 2.
+ */
+class DirConfigErrors {
+  count = 0;
+  /** Those not yet counted in the metrics file. */
+  unreported = 0;
+  constructor(private readonly options: RunOptions) {}
+  /** Whether `error` is a configuration error (then it is said and counted). */
+  take(error: unknown, dir: string): boolean {
+    if (!(error instanceof ConfigError)) return false;
+    this.count += 1;
+    this.unreported += 1;
+    this.options.log.error(oneLine(error), { dir });
+    this.options.reporter?.capture(error, { directory: dir });
+    return true;
+  }
+  exitCode(code: number): number {
+    return this.count > 0 ? 2 : code;
+  }
 }
 
 export async function runCompress(options: RunOptions): Promise<number> {
   const { log, reporter } = options;
-  const dirs = await checkDirs(options.dirs);
+  /** Monitoring sees every directory asked for, those left out included. */
+  const requested = await checkDirs(options.dirs);
   warnSmallThreadpool(options);
+  const problems = new DirConfigErrors(options);
+  const dirs = await safeDirs(requested, options, problems);
   const locks: Lock[] = [];
+  const skipped = { locked: 0 };
   try {
-    const lockedDirs = await lockDirs(dirs, options, locks);
+    const lockedDirs = await lockDirs(dirs, options, locks, problems, skipped);
     if (!lockedDirs) {
       log.info('stopped before starting');
-      return 0;
+      return problems.exitCode(0);
     }
+    if (lockedDirs.length === 0 && !options.once) return problems.exitCode(0);
     const passOptions = { dirs: lockedDirs, level: options.level, verify: options.verify, minAgeMs: options.minAgeMs, jobs: options.jobs, log, quietWhenIdle: !options.once, reporter, progress: options.progress };
-    return await runService({
+    return problems.exitCode(await runService({
       once: options.once,
       intervalMs: options.intervalMs,
       watchDirs: lockedDirs,
@@ -69,10 +105,14 @@ export async function runCompress(options: RunOptions): Promise<number> {
           write: async (file, result, durationMs) => {
             if (!result) return;
             const now = Date.now();
-            await writeCompressMetrics(file, { tally: result.tally, durationMs, backlog: await compressBacklog(lockedDirs, now, options.minAgeMs), now });
+            const backlog = await compressBacklog(requested, now, options.minAgeMs);
+            await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, configErrors: problems.unreported, durationMs, backlog, now });
+            // Those found at start are counted once.
+            skipped.locked = 0;
+            problems.unreported = 0;
           },
         }),
-    });
+    }));
   } finally {
     await Promise.all(locks.map((lock) => lock.release().catch(() => {})));
   }
@@ -92,23 +132,37 @@ function warnSmallThreadpool(options: RunOptions): void {
  * with --once, those another logjam-compress holds are left to it. A service
  * waits for all; null when it was stopped meanwhile.
  */
-async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[]): Promise<string[] | null> {
+async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[], problems: DirConfigErrors, skipped: { locked: number }): Promise<string[] | null> {
   const { log } = options;
   const stop = new AbortController();
   // A service waiting for a lock stops on SIGTERM / SIGINT; --once does not wait.
   const offSignals = options.once ? () => {} : onStopSignals(() => stop.abort());
   try {
     const lockOne = async (dir: string) => {
-      const lock = await lockForMode(path.join(dir, LOCK_NAME), {
-        once: options.once,
-        signal: stop.signal,
-        onHeld: (pid) =>
-          log.info(pid > 0 ? `another logjam-compress (pid ${pid}) is working on ${dir}; leaving it to it` : `another logjam-compress is starting on ${dir}; leaving it to it`, {
-            dir,
-            pid: pid || undefined,
-          }),
-        onWait: (pid) => log.info(`another logjam-compress${pid > 0 ? ` (pid ${pid})` : ''} is working on ${dir}; waiting for it to finish`, { dir }),
-      });
+      const file = path.join(dir, LOCK_NAME);
+      let lock: Lock | null;
+      try {
+        lock = await lockForMode(file, {
+          owner: 'logjam-compress',
+          once: options.once,
+          signal: stop.signal,
+          onHeld: (pid) => {
+            // Said at WARN and counted: a lock that never goes away must not stop compression unnoticed.
+            skipped.locked += 1;
+            log.warn(
+              pid > 0
+                ? `another logjam-compress (pid ${pid}) is working on ${dir}; skipped it, leaving it to that one`
+                : `${file} was made a moment ago and holds no pid of a running logjam-compress yet; skipped ${dir} (a lock like that is taken over once it is ${LOCK_SETTLE_MS / 1000} s old)`,
+              { dir, pid: pid || undefined },
+            );
+          },
+          onWait: (pid) => log.info(`another logjam-compress${pid > 0 ? ` (pid ${pid})` : ''} is working on ${dir}; waiting for it to finish`, { dir }),
+          onTakeOver: (why) => log.warn(`took over the lock ${file}: ${why}`, { dir }),
+        });
+      } catch (error) {
+        if (problems.take(error, dir)) return undefined;
+        throw error;
+      }
       if (lock) locks.push(lock);
       return lock ? dir : undefined;
     };
@@ -116,7 +170,7 @@ async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[]): Pro
     if (options.once) for (const dir of dirs) locked.push(await lockOne(dir));
     else locked.push(...(await Promise.all(dirs.map(lockOne))));
     if (stop.signal.aborted) return null;
-    const lockedDirs = options.once ? locked.filter((dir) => dir !== undefined) : dirs;
+    const lockedDirs = locked.filter((dir) => dir !== undefined);
     await prepare(lockedDirs, log);
     return lockedDirs;
   } finally {
@@ -124,12 +178,35 @@ async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[]): Pro
   }
 }
 
+/**
+ * The directories fit to work in: archive/ not a link nor a file, and, as
+ * root, neither LOG_DIR nor archive/ writable by others (logrotate's rule),
+ * unless the user said who to be or accepted the risk. The others are left out.
+ */
+async function safeDirs(dirs: string[], options: RunOptions, problems: DirConfigErrors): Promise<string[]> {
+  const safe: string[] = [];
+  for (const dir of dirs) {
+    try {
+      await checkNotLink(path.join(dir, ARCHIVE_DIR), `the archives of ${dir}`);
+      if (options.permissionRule) await checkPermissions([dir, path.join(dir, ARCHIVE_DIR)], { binary: 'logjam-compress' });
+      safe.push(dir);
+    } catch (error) {
+      if (!problems.take(error, dir)) throw error;
+    }
+  }
+  return safe;
+}
+
 /** With the lock held: archive/ exists, and no temporary file of a killed run is left in it. */
 async function prepare(dirs: string[], log: Logger): Promise<void> {
   for (const dir of dirs) {
     try {
-      const archiveDir = await ensureArchiveDir(dir);
-      await removeLeftoverTemps(archiveDir, log);
+      const archive = await ensureArchiveDir(dir);
+      try {
+        await removeLeftoverTemps(archive.via, log);
+      } finally {
+        await archive.close();
+      }
     } catch (error) {
       // The pass reports it (and fails the files of that directory).
       log.debug(`cannot prepare ${path.join(dir, ARCHIVE_DIR)}`, { error: String(error) });

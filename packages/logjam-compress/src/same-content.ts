@@ -1,6 +1,6 @@
 // Whether an existing archive holds exactly a file's content: the archive
 // decompressed and compared with the file, both streamed (memory stays flat).
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline as pipe, Readable } from 'node:stream';
 import zlib from 'node:zlib';
@@ -32,7 +32,7 @@ function readFrom(handle: FileHandle): Readable {
 export async function sameContent(gzFile: string, src: FileHandle, options: { signal?: AbortSignal | undefined; log: Logger }): Promise<boolean> {
   let archive: FileHandle;
   try {
-    archive = await fs.open(gzFile, 'r');
+    archive = await fs.open(gzFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return false;
   }

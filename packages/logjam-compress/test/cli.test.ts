@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { cleanupTmpDirs, compactStamp, exists, ls, repoRoot, runBin, startBin, tmpDir, waitExit, waitFor, type RunResult } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, compactStamp, exists, ls, repoRoot, runBin, startBin, startLockHolder, tmpDir, waitExit, waitFor, type RunResult } from '../../../test/support/index.ts';
 
 /** Old enough for the default 60 s grace period. */
 const OLD = Date.now() / 1000 - 3600;
@@ -44,8 +44,16 @@ const compress = (args: string[]) => runBin('logjam-compress', args);
 describe('logjam-compress (built binary)', function () {
   this.timeout(60_000);
   const children: Array<ReturnType<typeof startBin>> = [];
+  const holders: Array<ReturnType<typeof startLockHolder>> = [];
+  /** The pid of a running process that a lock honours: its command line names logjam-compress. */
+  const holder = () => {
+    const child = startLockHolder('logjam-compress');
+    holders.push(child);
+    return child.pid;
+  };
 
   afterEach(async () => {
+    for (const child of holders.splice(0)) child.kill('SIGKILL');
     for (const child of children.splice(0)) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
@@ -343,14 +351,14 @@ describe('logjam-compress (built binary)', function () {
     it('with --once, leaves a directory locked by a live process alone and exits 0', async () => {
       const dir = await tmpDir();
       await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
-      // This test runner is alive: its pid holds the lock.
-      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${process.pid}\n`);
+      const pid = holder();
+      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${pid}\n`);
       const result = await compress(['--once', dir]);
       expectClean(result);
       expect(await exists(path.join(dir, 'app-20240101T0000Z.log'))).to.equal(true);
       expect(await exists(path.join(dir, 'archive'))).to.equal(false);
-      expect(result.stderr).to.include(`pid ${process.pid}`);
-      expect(await fs.readFile(path.join(dir, '.logjam-compress.lock'), 'utf8')).to.equal(`${process.pid}\n`);
+      expect(result.stderr).to.include(`WARN another logjam-compress (pid ${pid}) is working on ${dir}; skipped it`);
+      expect(await fs.readFile(path.join(dir, '.logjam-compress.lock'), 'utf8')).to.equal(`${pid}\n`);
     });
 
     it('takes over a lock left by a dead process, and releases it when done', async () => {
@@ -490,20 +498,21 @@ describe('logjam-compress (built binary)', function () {
     it('exits 0 on SIGTERM while waiting for a lock, leaving the holder\'s lock and files alone', async () => {
       const dir = await tmpDir();
       await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
-      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${process.pid}\n`);
+      const pid = holder();
+      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${pid}\n`);
       const child = startBin('logjam-compress', [dir]);
       children.push(child);
       await waitFor(() => child.output().stderr.includes('waiting'), { what: 'the waiting message' });
       child.kill('SIGTERM');
       expectClean(await waitExit(child), 0);
-      expect(await fs.readFile(path.join(dir, '.logjam-compress.lock'), 'utf8')).to.equal(`${process.pid}\n`);
+      expect(await fs.readFile(path.join(dir, '.logjam-compress.lock'), 'utf8')).to.equal(`${pid}\n`);
       expect(await ls(dir)).to.deep.equal(['.logjam-compress.lock', 'app-20240101T0000Z.log']);
     });
 
     it('waits for a lock held by a live process', async () => {
       const dir = await tmpDir();
       await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
-      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${process.pid}\n`);
+      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${holder()}\n`);
       const child = startBin('logjam-compress', [dir]);
       children.push(child);
       await waitFor(() => child.output().stderr.includes('waiting'), { what: 'the waiting message' });

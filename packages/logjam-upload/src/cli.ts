@@ -2,7 +2,7 @@
 // logjam-upload: ship ARCHIVE_DIR to S3, exactly once, under keys from a template.
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import { checkBacklog, LogjamCommand, oneLine, parseDuration, parseInteger, parseSize, readVersion, runProgram, UsageError, type RunTools } from '@logjam/core';
+import { checkBacklog, handOverToUser, LogjamCommand, oneLine, parseDuration, parseInteger, parseSize, readVersion, runProgram, UsageError, type RunTools } from '@logjam/core';
 import { uploadBacklog } from './monitor.js';
 import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
@@ -28,6 +28,8 @@ export class UploadCommand extends LogjamCommand {
       Whether a key is taken is asked with HEAD, or, for four or more pending files under one key prefix, with one ListObjectsV2 of that prefix (HEAD still settles what the listing cannot, and everything without s3:ListBucket).
 
       Without --once it runs as a service: uploads, then waits for new archives (and rescans every --interval seconds). Credentials come from the standard AWS chain (environment, profile, SSO, web identity, ECS, EC2 instance role).
+
+      One instance per folder: a lock file ARCHIVE_DIR/.logjam-upload.lock; --once skips a folder whose lock a running logjam-upload holds, said at WARN and counted in the metrics. No link is ever followed: ARCHIVE_DIR and .uploaded/ are opened once without following a link and used through their descriptors; either, or the lock, as a link is a configuration error (exit 2). As root, an ARCHIVE_DIR or .uploaded/ writable by a group other than root's or by every user is refused, as logrotate does, unless --user USER[:GROUP] says who to do the work as (a child process started as that user does it all) or --insecure-permissions accepts the risk.
 
       Exit codes: 0 all done; 1 some file failed (the others were done); 2 bad command line or configuration (template, folder, credentials, bucket).
 
@@ -65,11 +67,17 @@ export class UploadCommand extends LogjamCommand {
   check = Option.Boolean('--check', false, { description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)' });
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });
   metricsFile = Option.String('--metrics-file', { description: 'After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter\'s textfile collector (default: none)' });
+  user = Option.String('--user', { description: 'USER[:GROUP]: do all the work as this user (and group; default: the user\'s own), in a child process started as that user, with its HOME: root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)' });
+  insecurePermissions = Option.Boolean('--insecure-permissions', false, { description: 'As root without --user, work in an ARCHIVE_DIR (or its .uploaded/) that a group other than root\'s, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)' });
   archiveDir = Option.String({ name: 'ARCHIVE_DIR' });
   uriTemplate = Option.String({ name: 'URI_TEMPLATE' });
 
   async run(): Promise<number> {
     const maxAgeMs = parseDuration('--max-age', this.maxAge);
+    if (this.user !== undefined) {
+      const code = await handOverToUser(this.user);
+      if (code !== null) return code;
+    }
     if (this.check) {
       parseTemplate(this.uriTemplate);
       const archiveDir = await checkArchiveDir(this.archiveDir);
@@ -114,6 +122,7 @@ export class UploadCommand extends LogjamCommand {
       reporter,
       progress,
       metricsFile: this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile),
+      permissionRule: this.user === undefined && !this.insecurePermissions,
     });
   }
 }

@@ -6,12 +6,27 @@ import { close, constants, open, promises as fs } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { compareLogNames, errorCode, fsyncDir, parseLogName, removeIfExists, tempName, type LogName } from '@logjam/core';
+import { compareLogNames, errorCode, fsyncDir, parseLogName, removeIfExists, tempName, type HeldDir, type LogName } from '@logjam/core';
 
 export const MARKER_DIR = '.uploaded';
 
+/** .uploaded/ folders held open by a run (see core's held-dir), by the archive folder's path. */
+const heldMarkerDirs = new Map<string, HeldDir>();
+
+/**
+ * From now on, markers of `archiveDir` go through `markers`, the .uploaded/
+ * folder held open, never through its name again (someone who can write
+ * ARCHIVE_DIR could swap it for a link). Returns what undoes it.
+ */
+export function holdMarkerDir(archiveDir: string, markers: HeldDir): () => void {
+  heldMarkerDirs.set(archiveDir, markers);
+  return () => {
+    if (heldMarkerDirs.get(archiveDir) === markers) heldMarkerDirs.delete(archiveDir);
+  };
+}
+
 export function markerDir(archiveDir: string): string {
-  return path.join(archiveDir, MARKER_DIR);
+  return heldMarkerDirs.get(archiveDir)?.via ?? path.join(archiveDir, MARKER_DIR);
 }
 
 export function markerPath(archiveDir: string, name: string): string {
@@ -30,7 +45,7 @@ const closeFd = promisify(close);
  * uploaded file, and a FileHandle costs about twice the CPU to open and close.
  */
 async function createEmpty(file: string): Promise<void> {
-  await closeFd(await openFd(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644));
+  await closeFd(await openFd(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644));
 }
 
 /** Names that have a marker. */

@@ -37,7 +37,7 @@ export interface PassMetrics extends PassMeasure {
 export async function writeUploadMetrics(file: string, pass: PassMetrics): Promise<void> {
   const { summary } = pass;
   // A pass that failed as a whole (bucket, credentials) counts as one failure.
-  const failures = (summary?.failed ?? 0) + (!pass.succeeded && !summary?.failed ? 1 : 0);
+  const failures = (summary?.failed ?? 0) + (!pass.succeeded && pass.ran !== false && !summary?.failed ? 1 : 0);
   await writeMetricsFile(file, [
     metric(`${P}files_total`, 'counter', 'Archives uploaded to S3 (conflict keys included).', summary?.uploaded ?? 0),
     metric(`${P}bytes_total`, 'counter', 'Bytes uploaded to S3.', summary?.bytes ?? 0),
@@ -46,6 +46,7 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
     metric(`${P}failures_total`, 'counter', 'Archives that failed to upload (or passes that failed as a whole); retried later.', failures),
     ...(await passMetrics(file, P, pass, {
       passes: 'Passes over the archive folder.',
+      skippedLocked: 'Runs with --once that did nothing because another logjam-upload held the lock.',
       files: 'Archives not yet uploaded after the last pass.',
       bytes: 'Bytes of the archives not yet uploaded after the last pass.',
       oldestAge: 'Age (since its mtime) of the oldest archive not yet uploaded (0 when none).',

@@ -4,10 +4,32 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConfigError, EXIT_FAILED, EXIT_OK, errorCode, lockForMode, onStopSignals, runService, UsageError, withPassMetrics, type ErrorReporter, type PassMetricsWriter, type Lock, type Logger, type Progress } from '@logjam/core';
+import {
+  checkNotLink,
+  checkPermissions,
+  ConfigError,
+  EXIT_FAILED,
+  EXIT_OK,
+  errorCode,
+  holdDir,
+  LOCK_SETTLE_MS,
+  lockForMode,
+  makeAndHoldDir,
+  onStopSignals,
+  runService,
+  showPaths,
+  UsageError,
+  withPassMetrics,
+  type ErrorReporter,
+  type HeldDir,
+  type PassMetricsWriter,
+  type Lock,
+  type Logger,
+  type Progress,
+} from '@logjam/core';
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
-import { isArchivePath, PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
+import { holdMarkerDir, isArchivePath, MARKER_DIR, PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
 import type { Template } from './template.js';
 import { loadSdk } from './sdk.js';
 import type { PassContext, PassSummary } from './context.js';
@@ -42,6 +64,8 @@ export interface RunOptions {
   progress?: Progress | undefined;
   /** Rewritten after every pass, in the Prometheus text format. */
   metricsFile?: string | undefined;
+  /** As root, refuse an ARCHIVE_DIR or .uploaded/ that other users can write (off with --user or --insecure-permissions). */
+  permissionRule: boolean;
 }
 
 /** ARCHIVE_DIR must be a folder named `archive`, as the Python tool demands. */
@@ -57,6 +81,9 @@ export async function checkArchiveDir(dir: string): Promise<string> {
     throw new ConfigError(`cannot use ARCHIVE_DIR '${dir}': ${errorCode(error) === 'ENOENT' ? 'no such folder' : String(error)}`);
   }
   if (!stat.isDirectory()) throw new ConfigError(`ARCHIVE_DIR '${dir}' is not a folder`);
+  // The folder itself must not be a link (the path up to it is the user's own choice).
+  await checkNotLink(resolved, 'the archives');
+  await checkNotLink(path.join(resolved, MARKER_DIR), 'the upload markers');
   return resolved;
 }
 
@@ -65,39 +92,66 @@ export async function runUpload(options: RunOptions): Promise<number> {
   const archiveDir = await checkArchiveDir(options.archiveDir);
   const hostname = options.hostname ?? os.hostname();
   if (options.dryRun) return dryRun(options, archiveDir, hostname);
+  // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
+  if (options.permissionRule) await checkPermissions([archiveDir, path.join(archiveDir, MARKER_DIR)], { binary: 'logjam-upload' });
 
   // Stop (SIGTERM / SIGINT) from the very start, so that waiting for the lock can be interrupted too.
   const stop = new AbortController();
   const offSignals = onStopSignals(() => stop.abort());
   let lock: Lock | null = null;
+  let held: HeldDir | undefined;
+  let markers: HeldDir | undefined;
+  let unholdMarkers: (() => void) | undefined;
   let client: S3Client | undefined;
   /** The start of the first pass, begun before S3 is reachable; the first pass takes it up. */
   const early: { prepared?: PreparedPass | undefined } = {};
   try {
-    lock = await lockForMode(path.join(archiveDir, LOCK_NAME), {
+    // Everything in ARCHIVE_DIR from here on goes through the folder held open
+    // (see core's held-dir), the lock included: a link put in its place is never followed.
+    held = await holdDir(archiveDir, 'the archives');
+    const io = held.via;
+    let skipped = false;
+    lock = await lockForMode(path.join(io, LOCK_NAME), {
+      owner: 'logjam-upload',
       once: options.once,
       signal: stop.signal,
-      onHeld: (pid) => log.info('another logjam-upload is working on this archive folder; leaving it to it', { dir: archiveDir, pid: pid || undefined }),
+      onHeld: (pid) => {
+        // Said at WARN and counted: a lock that never goes away must not stop uploads unnoticed.
+        skipped = true;
+        log.warn(
+          pid > 0
+            ? `another logjam-upload (pid ${pid}) is working on ${archiveDir}; skipped it, leaving it to that one`
+            : `${path.join(archiveDir, LOCK_NAME)} was made a moment ago and holds no pid of a running logjam-upload yet; skipped ${archiveDir} (a lock like that is taken over once it is ${LOCK_SETTLE_MS / 1000} s old)`,
+          { dir: archiveDir, pid: pid || undefined },
+        );
+      },
       onWait: (pid) => log.info('another logjam-upload holds the archive folder; waiting for it', { dir: archiveDir, pid: pid || undefined }),
+      onTakeOver: (why) => log.warn(`took over the lock ${path.join(archiveDir, LOCK_NAME)}: ${why}`, { dir: archiveDir }),
     });
-    if (!lock) return EXIT_OK;
-
-    for (const name of await removeLeftoverMarkerTemps(archiveDir)) {
-      log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, '.uploaded', name) });
+    if (!lock) {
+      if (skipped) await withPassMetrics(async () => undefined, skippedWriter(options, io));
+      return EXIT_OK;
     }
 
     // The scan and the reading ahead (MD5s of large files) need no S3: they begin
     // now, while the SDK loads and the bucket is checked, and the first pass takes them up.
-    const scanner = new PendingScanner(archiveDir);
-    early.prepared = new PreparedPass({ archiveDir, jobs: options.jobs, multipartThreshold: options.multipartThreshold, partSize: options.partSize, signal: stop.signal, scanner, log });
+    const scanner = new PendingScanner(io);
+    early.prepared = new PreparedPass({ archiveDir: io, jobs: options.jobs, multipartThreshold: options.multipartThreshold, partSize: options.partSize, signal: stop.signal, scanner, log });
 
     const s3 = await connect(options, stop.signal);
     client = s3.client;
     const bucket = new BucketCheck(options, s3.client, stop.signal);
     await bucket.atStart(s3.endpoint);
+
+    // Made only now, so that a configuration error leaves nothing behind; held like ARCHIVE_DIR.
+    markers = await makeAndHoldDir(path.join(io, MARKER_DIR), 'the upload markers');
+    unholdMarkers = holdMarkerDir(io, markers);
+    for (const name of await removeLeftoverMarkerTemps(io)) {
+      log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, MARKER_DIR, name) });
+    }
     /** Sizes of the pending files, for the progress bar. */
     const sizes = new Map<string, number>();
-    const ctx = passContext(options, sizes, { archiveDir, hostname, client: s3.client, scanner });
+    const ctx = passContext(options, sizes, { archiveDir: io, hostname, client: s3.client, scanner });
     return await runService({
       once: options.once,
       intervalMs: options.intervalMs,
@@ -108,7 +162,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
       pass: (signal) => {
         const prepared = early.prepared;
         early.prepared = undefined;
-        return withPassMetrics(() => onePass({ options, bucket, sizes }, { ...ctx, signal }, prepared), metricsWriter(options, archiveDir));
+        return withPassMetrics(() => onePass({ options, bucket, sizes }, { ...ctx, signal }, prepared), metricsWriter(options, io));
       },
     });
   } finally {
@@ -116,7 +170,23 @@ export async function runUpload(options: RunOptions): Promise<number> {
     await early.prepared?.close();
     client?.destroy();
     await lock?.release();
+    unholdMarkers?.();
+    await markers?.close();
+    await held?.close();
   }
+}
+
+/** A --once run that found the lock held: counted, neither a pass nor a failure. */
+function skippedWriter(options: RunOptions, archiveDir: string): PassMetricsWriter<undefined> {
+  return {
+    file: options.metricsFile,
+    log: options.log,
+    reporter: options.reporter,
+    write: async (file) => {
+      const now = Date.now();
+      await writeUploadMetrics(file, { summary: undefined, succeeded: false, ran: false, skippedLocked: 1, durationMs: 0, backlog: await uploadBacklog(archiveDir), now });
+    },
+  };
 }
 
 /** After every pass: the pass's counts (none when it threw: it failed as a whole) and the backlog. */
@@ -199,7 +269,7 @@ function passContext(options: RunOptions, sizes: Map<string, number>, run: Pick<
     listing: { supported: true },
     onFileDone: (name, error) => {
       options.progress?.advance(sizes.get(name) ?? 0);
-      if (error !== undefined) options.reporter?.capture(error, { directory: run.archiveDir, file: name });
+      if (error !== undefined) options.reporter?.capture(error, { directory: showPaths(run.archiveDir), file: name });
     },
   };
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseLogName } from '@logjam/core';
-import { cleanupTmpDirs, exists, ls, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, exists, ls, patternedBytes, runBin, startBin, startLockHolder, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
 import { closedEndpoint, imdsEnv, startFakeImds } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { useS3AndImds } from '../../../test/support/servers.ts';
@@ -606,13 +606,21 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     });
   });
 
-  it('--once leaves the archive folder to another running instance (lock held): exit 0, nothing uploaded', async () => {
+  it('--once leaves the archive folder to another running instance (lock held): exit 0, nothing uploaded, said at WARN and counted', async () => {
     const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
-    await fs.writeFile(path.join(dir, '.logjam-upload.lock'), `${process.pid}\n`);
-    const result = await upload(['--once', ...target(), dir, template().template]);
-    expect(result.code, result.stderr).to.equal(0);
-    expect(result.stderr).to.match(/another logjam-upload is working on this archive folder/);
-    expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
+    const holder = startLockHolder('logjam-upload');
+    try {
+      await fs.writeFile(path.join(dir, '.logjam-upload.lock'), `${holder.pid}\n`);
+      const metrics = path.join(await tmpDir(), 'upload.prom');
+      const result = await upload(['--once', '--metrics-file', metrics, ...target(), dir, template().template]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).to.include(`WARN another logjam-upload (pid ${holder.pid}) is working on ${dir}; skipped it`);
+      expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
+      const samples = await fs.readFile(metrics, 'utf8');
+      expect(samples).to.include('logjam_upload_skipped_locked_total 1\n').and.include('logjam_upload_passes_total 0\n').and.include('logjam_upload_backlog_files 1\n');
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('as a service, uploads a new archive soon after it appears, and exits 0 on SIGTERM', async () => {

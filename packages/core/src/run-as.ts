@@ -1,0 +1,125 @@
+// --user USER[:GROUP]: root does the work as that user. Root cannot give up its
+// rights for part of a process and take them back, and Node has no openat():
+// so the whole run is handed to a child process, the same binary with the same
+// arguments, started by libuv with setgid(), setgroups(none) and setuid() before
+// exec. Only the parent is root, and it does nothing but wait for the child
+// and pass SIGTERM / SIGINT on; every file is opened, written and deleted with
+// the user's rights alone. The child sees --user naming itself and simply runs.
+import { execFile, spawn } from 'node:child_process';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import { UsageError } from './errors.js';
+
+export interface UserSpec {
+  user: string;
+  group?: string | undefined;
+}
+
+export interface Identity {
+  /** The name given (or the number). */
+  name: string;
+  uid: number;
+  gid: number;
+  /** The user's home directory (HOME in the child), when known. */
+  home?: string | undefined;
+}
+
+/** `USER`, `USER:GROUP`, names or numbers. Pure. */
+export function parseUserSpec(text: string): UserSpec {
+  const m = /^([^:\s]+)(?::([^:\s]+))?$/.exec(text);
+  if (!m) throw new UsageError(`--user takes USER or USER:GROUP (names or numbers), not '${text}'`);
+  return { user: m[1]!, group: m[2] };
+}
+
+const run = promisify(execFile);
+
+/** getent's line for `key` in `database` (passwd or group), split at colons; null when there is none. */
+async function getent(database: 'passwd' | 'group', key: string): Promise<string[] | null> {
+  try {
+    const { stdout } = await run('getent', [database, key], { encoding: 'utf8' });
+    const line = stdout.split('\n')[0];
+    return line ? line.split(':') : null;
+  } catch (error) {
+    // getent exits 2 for a key it does not know.
+    if ((error as { code?: unknown }).code === 2) return null;
+    throw new UsageError(`cannot look up ${database} entry '${key}' with getent: ${(error as Error).message}`);
+  }
+}
+
+/** The uid, gid and home of a USER[:GROUP] spec, from the system's user database (getent: files, LDAP...). */
+export async function resolveUser(spec: UserSpec): Promise<Identity> {
+  const entry = await getent('passwd', spec.user);
+  let uid: number;
+  let gid: number;
+  if (entry) {
+    uid = Number(entry[2]);
+    gid = Number(entry[3]);
+  } else if (/^\d+$/.test(spec.user)) {
+    uid = Number(spec.user);
+    gid = uid;
+  } else {
+    throw new UsageError(`--user: no such user '${spec.user}'`);
+  }
+  if (spec.group !== undefined) {
+    const group = await getent('group', spec.group);
+    if (group) gid = Number(group[2]);
+    else if (/^\d+$/.test(spec.group)) gid = Number(spec.group);
+    else throw new UsageError(`--user: no such group '${spec.group}'`);
+  }
+  return { name: spec.user, uid, gid, home: entry?.[5] || undefined };
+}
+
+/** Whether this process already is `who` (then there is nothing to drop). */
+export function isCurrently(who: Identity): boolean {
+  return process.geteuid?.() === who.uid && process.getegid?.() === who.gid;
+}
+
+/** The command line that runs this same program again: node + script + arguments, or a single executable + arguments. */
+function selfCommand(): { file: string; args: string[] } {
+  const script = process.argv[1];
+  // A single executable application has no script of its own: argv[1] repeats the executable.
+  const single = script === undefined || script === process.execPath;
+  return { file: process.execPath, args: [...(single ? [] : [...process.execArgv, script]), ...process.argv.slice(2)] };
+}
+
+/**
+ * Runs this program again as `who` and resolves with its exit code (128 + the
+ * signal's number if it died of a signal). stdio is shared; HOME, USER and
+ * LOGNAME are the user's, as su sets them, so that it reads its own settings.
+ */
+export function runAsChild(who: Identity): Promise<number> {
+  const { file, args } = selfCommand();
+  const env = { ...process.env, USER: who.name, LOGNAME: who.name, ...(who.home ? { HOME: who.home } : {}) };
+  const child = spawn(file, args, { uid: who.uid, gid: who.gid, env, stdio: 'inherit' });
+  const pass = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGTERM', pass);
+  process.on('SIGINT', pass);
+  return new Promise<number>((resolve, reject) => {
+    child.on('error', (error) => {
+      done();
+      reject(new UsageError(`--user ${who.name}: cannot start logjam as uid ${who.uid} gid ${who.gid}: ${error.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      done();
+      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
+    });
+  });
+  function done() {
+    process.off('SIGTERM', pass);
+    process.off('SIGINT', pass);
+  }
+}
+
+/**
+ * --user's whole effect: null when this process already is that user (it
+ * goes on and does the work), else the exit code of the child that did the
+ * work as that user. Only root may become someone else.
+ */
+export async function handOverToUser(text: string): Promise<number | null> {
+  const who = await resolveUser(parseUserSpec(text));
+  if (isCurrently(who)) return null;
+  if (process.geteuid?.() !== 0) {
+    throw new UsageError(`--user ${text} needs root to become uid ${who.uid} gid ${who.gid} (this process is uid ${process.geteuid?.()}); run it as that user, or without --user`);
+  }
+  return runAsChild(who);
+}
