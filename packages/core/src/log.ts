@@ -1,4 +1,6 @@
 // One line per event on stderr (never stdout): text for people, JSON for machines.
+import { displayName } from './rawname.js';
+
 // The Python logjam's level names (`warning`, `critical`) are accepted beside
 // logjam's own, so that its command lines keep working; `warning` is `warn`.
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'warning', 'error', 'critical'] as const;
@@ -41,8 +43,12 @@ export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => void process.stderr.write(line));
   const now = options.now ?? (() => new Date());
 
-  const emit = (at: LogLevel, message: string, fields: LogFields = {}) => {
+  const emit = (at: LogLevel, rawMessage: string, rawFields: LogFields = {}) => {
     if (RANK[at] < RANK[level]) return;
+    // A file name that is not UTF-8 shows its odd bytes as %XX, as in its S3 key.
+    const message = displayName(rawMessage);
+    const fields: LogFields = {};
+    for (const [key, value] of Object.entries(rawFields)) fields[key] = typeof value === 'string' ? displayName(value) : value;
     const time = now().toISOString();
     if (format === 'json') {
       const record: Record<string, unknown> = { time, level: at, name: options.name, msg: message };
