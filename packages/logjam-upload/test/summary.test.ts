@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { checkAccounted, type PassSummary } from '../src/upload.ts';
+import type { PassSummary } from '../src/context.ts';
+import { checkAccounted } from '../src/pass.ts';
 
 describe('the pass summary', () => {
   const summary = (changes: Partial<PassSummary>): PassSummary => ({ pending: 5, uploaded: 1, alreadyThere: 1, conflicts: 1, conflictUploads: 1, failed: 1, notDone: 0, vanished: 1, bytes: 0, ...changes });
