@@ -1,5 +1,6 @@
 // What every integration test needs: a fresh temporary directory, the built
 // binaries run as a user runs them, and bounded waiting instead of sleeps.
+import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -134,4 +135,14 @@ export function patternedBytes(size: number, multiplier = 2654435761): Buffer {
 export function startLockHolder(program: string): ChildProcess & { pid: number } {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)', program], { stdio: 'ignore' });
   return child as ChildProcess & { pid: number };
+}
+
+/** The numbers of logjam-upload's last `pass done` line, checked to add up: pending = uploaded + already + conflicts + failed + left. */
+export function passCounts(stderr: string): Record<string, number> {
+  const line = stderr.split('\n').filter((l) => / pass done /.test(l)).pop();
+  if (!line) throw new Error(`no pass summary in:\n${stderr}`);
+  const counts: Record<string, number> = {};
+  for (const [, key, value] of line.matchAll(/ (\w+)=(\d+)(?= |$)/g)) counts[key!] = Number(value);
+  expect(counts.pending, line).to.equal(counts.uploaded! + counts.already! + counts.conflicts! + counts.failed! + counts.left!);
+  return counts;
 }

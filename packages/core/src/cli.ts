@@ -5,7 +5,8 @@ import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
 import { ConfigError, EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine, UsageError } from './errors.js';
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log.js';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevelName } from './log.js';
+import { canonicalArgs, optionSpecs } from './argv.js';
 import { createProgress, type Progress } from './progress.js';
 import { createErrorReporter, type ErrorReporter } from './report.js';
 
@@ -17,10 +18,10 @@ export interface RunTools {
 }
 
 export abstract class LogjamCommand extends Command {
-  logLevel = Option.String('--log-level', 'info', {
-    description: 'Least severe messages to print: debug, info, warn or error (default: info)',
+  logLevel = Option.String('--log-level,-l', 'info', {
+    description: 'Least severe messages to print: debug, info, warning (or warn), error, or critical (only what ends the run) (default: info)',
     validator: t.isEnum(LOG_LEVELS),
-  }) as LogLevel;
+  }) as LogLevelName;
 
   logFormat = Option.String('--log-format', 'text', {
     description: 'Log lines as text, or as one JSON object per line (default: text)',
@@ -73,7 +74,7 @@ export abstract class LogjamCommand extends Command {
         writeUsageError(this.cli.binaryName, variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error);
         return EXIT_USAGE;
       }
-      this.log.error(oneLine(error));
+      this.log.critical(oneLine(error));
       this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
       return EXIT_FAILED;
     }
@@ -118,12 +119,14 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   const context = { ...Cli.defaultContext, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
-  const asksForHelp = argv.some((arg) => arg === '-h' || arg === '--help' || arg === '--version');
+  const options = cli.definitions().flatMap((d) => d.options);
   let fromEnv: EnvArgs = { args: [], sources: new Map() };
   let command: Command;
   try {
-    if (!asksForHelp) fromEnv = envArgs(env, flagSpecs(cli.definitions().flatMap((d) => d.options)), argv);
-    command = cli.process([...fromEnv.args, ...argv], context);
+    const args = canonicalArgs(argv, optionSpecs(options));
+    const asksForHelp = args.some((arg) => arg === '-h' || arg === '--help' || arg === '--version');
+    if (!asksForHelp) fromEnv = envArgs(env, flagSpecs(options), args);
+    command = cli.process([...fromEnv.args, ...args], context);
     if (command instanceof LogjamCommand) Object.assign(command, { envSources: fromEnv.sources, envValues: env });
   } catch (error) {
     // Look for the variable in the reason only: the usage lines clipanion appends name every flag.

@@ -47,7 +47,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
 }
 
 /** Removes a file, and is content when it is already gone. */
-export async function removeIfExists(file: string): Promise<boolean> {
+export async function removeIfExists(file: string | Buffer): Promise<boolean> {
   try {
     await fs.unlink(file);
     return true;

@@ -15,3 +15,4 @@ export * from './options.js';
 export * from './held-dir.js';
 export * from './permissions.js';
 export * from './run-as.js';
+export * from './rawname.js';

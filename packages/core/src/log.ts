@@ -1,8 +1,12 @@
 // One line per event on stderr (never stdout): text for people, JSON for machines.
 import { showPaths } from './held-dir.js';
+import { displayName } from './rawname.js';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+// The Python logjam's level names (`warning`, `critical`) are accepted beside
+// logjam's own, so that its command lines keep working; `warning` is `warn`.
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'warning', 'error', 'critical'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+export type LogLevel = Exclude<LogLevelName, 'warning'>;
 export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -14,32 +18,40 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** Only for what ends the run: the one message still printed at level critical. */
+  critical(message: string, fields?: LogFields): void;
 }
 
 export interface LoggerOptions {
   /** The binary's name, on every line. */
   name: string;
-  level?: LogLevel;
+  level?: LogLevelName;
   format?: LogFormat;
   /** Where lines go; stderr unless a test says otherwise. */
   write?: (line: string) => void;
   now?: () => Date;
 }
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, critical: 50 };
+
+export function logLevel(name: LogLevelName): LogLevel {
+  return name === 'warning' ? 'warn' : name;
+}
 
 export function createLogger(options: LoggerOptions): Logger {
-  const level = options.level ?? 'info';
+  const level = logLevel(options.level ?? 'info');
   const format = options.format ?? 'text';
   const write = options.write ?? ((line: string) => void process.stderr.write(line));
   const now = options.now ?? (() => new Date());
 
   const emit = (at: LogLevel, text: string, given: LogFields = {}) => {
     if (RANK[at] < RANK[level]) return;
-    // Paths through a held directory's descriptor are shown by the directory's name.
-    const message = showPaths(text);
+    // Paths through a held directory's descriptor are shown by the directory's
+    // name, and a file name that is not UTF-8 shows its odd bytes as %XX, as in its S3 key.
+    const shown = (value: string) => showPaths(displayName(value));
+    const message = shown(text);
     const fields: LogFields = {};
-    for (const [key, value] of Object.entries(given)) fields[key] = typeof value === 'string' ? showPaths(value) : value;
+    for (const [key, value] of Object.entries(given)) fields[key] = typeof value === 'string' ? shown(value) : value;
     const time = now().toISOString();
     if (format === 'json') {
       const record: Record<string, unknown> = { time, level: at, name: options.name, msg: message };
@@ -60,6 +72,7 @@ export function createLogger(options: LoggerOptions): Logger {
     info: (message, fields) => emit('info', message, fields),
     warn: (message, fields) => emit('warn', message, fields),
     error: (message, fields) => emit('error', message, fields),
+    critical: (message, fields) => emit('critical', message, fields),
   };
 }
 

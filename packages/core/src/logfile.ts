@@ -65,7 +65,7 @@ export function parseLogName(name: string): LogName | null {
 
 /** The UTC instant of a calendar date and time, or null when no such moment exists (31 February, hour 24). */
 function utcTime(year: number, month: number, day: number, hour: number, minute: number): number | null {
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59) return null;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59) return null;
   const d = new Date(Date.UTC(year, month - 1, day, hour, minute));
   // Date.UTC treats years 0-99 as 1900-1999; setUTCFullYear does not.
   d.setUTCFullYear(year);

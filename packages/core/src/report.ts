@@ -1,6 +1,7 @@
 // Error reporting to Sentry, as the Python tool did, when SENTRY_DSN is set.
 // Without it, @sentry/node is never imported: nothing to load at start-up.
 import type { Logger } from './log.js';
+import { displayName } from './rawname.js';
 
 export interface ErrorReporter {
   /** Reports an error that failed a file or a pass, with tags such as the directory and the file. */
@@ -33,7 +34,8 @@ export async function createErrorReporter(options: { binary: string; version: st
   return {
     capture(error, tags = {}) {
       Sentry.withScope((scope) => {
-        for (const [key, value] of Object.entries(tags)) if (value !== undefined) scope.setTag(key, value);
+        // A file name that is not UTF-8 is tagged as logged: its odd bytes as %XX.
+        for (const [key, value] of Object.entries(tags)) if (value !== undefined) scope.setTag(key, displayName(value));
         Sentry.captureException(error instanceof Error ? error : new Error(String(error)));
       });
     },

@@ -64,13 +64,20 @@ describe('command-line frame', () => {
     expect(config.stderr).to.equal(`echo: bucket "b" does not exist\n`);
     const crash = await run(['crash']);
     expect(crash.code).to.equal(1);
-    expect(crash.stderr).to.match(/ERROR disk on fire\n$/);
+    expect(crash.stderr).to.match(/CRITICAL disk on fire\n$/);
     expect(crash.stderr.trimEnd().split('\n')).to.have.length(1);
   });
 
   it('takes flags from LOGJAM_* variables, the command line winning', async () => {
     expect(JSON.parse((await run(['a'], { LOGJAM_LEVEL: '9', LOGJAM_ONCE: '1' })).stdout)).to.deep.equal({ once: true, level: 9, dirs: ['a'] });
     expect(JSON.parse((await run(['--level', '2', 'a'], { LOGJAM_LEVEL: '9' })).stdout)).to.include({ level: 2 });
+  });
+
+  it('takes the Python level names from LOGJAM_LOG_LEVEL: at critical, the message that ends the run still shows', async () => {
+    const r = await run(['crash'], { LOGJAM_LOG_LEVEL: 'critical' });
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/^\S+ echo CRITICAL disk on fire\n$/);
+    expect((await run(['a'], { LOGJAM_LOG_LEVEL: 'warning' })).code).to.equal(0);
   });
 
   it('names the variable behind a bad value', async () => {

@@ -6,7 +6,7 @@
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { errorCode, formatLogName, fsyncDir, holdDir, makeAndHoldDir, parseLogName, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
+import { errorCode, formatLogName, fsyncDir, holdDir, makeAndHoldDir, namePath, parseLogName, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
 import { gzipTo, verifyGzip, type BlockOptions, type Checksum } from './gzip-blocks.js';
 import { sameContent } from './same-content.js';
 
@@ -114,10 +114,12 @@ export async function compressFile(logDir: string, name: string, options: Compre
 async function compressInto(held: HeldDir, logDir: string, name: string, options: CompressOptions): Promise<Outcome> {
   const { log, signal } = options;
   const source = path.join(logDir, name);
+  // The name's own bytes when it is not UTF-8; `source` is for messages (the log shows such bytes as %XX).
+  const onDisk = namePath(logDir, name);
   const archiveDir = held.via;
   const started = performance.now();
 
-  const src = await openSource(source);
+  const src = await openSource(onDisk);
   if (!src) return { kind: 'gone' };
   let tmp: string | undefined;
   try {
@@ -128,20 +130,20 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
     // Where will it go? An existing archive with the same content means a
     // previous run died between publishing and deleting: finish its work.
     const free = await findSlot(archiveDir, candidates, 0, src, options);
-    if (free.kind === 'identical') return await deleteSource(source, src, before, free.archive, held, options);
+    if (free.kind === 'identical') return await deleteSource(logDir, name, src, before, free.archive, held, options);
 
     if (!held.pinned) await held.verify();
     tmp = path.join(archiveDir, tempName(TEMP_TAG));
     const sum = await writeArchive(src, tmp, before, options);
     if (!sum) return { kind: 'aborted' };
     const bytesOut = (await fs.stat(tmp)).size;
-    await assertUnchanged(source, src, before);
+    await assertUnchanged(onDisk, src, before);
 
     if (!held.pinned) await held.verify();
     const slot = await publish(archiveDir, tmp, candidates, free.name, src, options);
     await removeIfExists(tmp);
     tmp = undefined;
-    if (slot.kind === 'identical') return await deleteSource(source, src, before, slot.archive, held, options);
+    if (slot.kind === 'identical') return await deleteSource(logDir, name, src, before, slot.archive, held, options);
     await fsyncDir(archiveDir);
     const archive = path.join(ARCHIVE_DIR, slot.name);
     if (slot.name !== candidates[0]) {
@@ -153,9 +155,9 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
 
     // Changed after the archive was published? Keep the source: the next pass
     // archives it again under a duplicate-timestamp name, so nothing is lost.
-    await assertUnchanged(source, src, before);
+    await assertUnchanged(onDisk, src, before);
     await held.verify();
-    await fs.unlink(source);
+    await fs.unlink(onDisk);
     await fsyncDir(logDir);
     return { kind: 'compressed', archive, bytesIn: sum.length, bytesOut, ms: Math.round(performance.now() - started), duplicate: slot.name !== candidates[0] };
   } catch (error) {
@@ -171,7 +173,7 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
 }
 
 /** Opens the source; null when it is gone. */
-async function openSource(source: string): Promise<FileHandle | null> {
+async function openSource(source: string | Buffer): Promise<FileHandle | null> {
   try {
     // O_NOFOLLOW: a symbolic link put in the file's place is never followed.
     // O_NONBLOCK: a FIFO put in its place (after the scan) does not block the
@@ -208,7 +210,7 @@ async function publish(archiveDir: string, tmp: string, candidates: string[], na
   let slot: Slot = { kind: 'free', name };
   while (slot.kind === 'free') {
     try {
-      await fs.link(tmp, path.join(archiveDir, slot.name));
+      await fs.link(tmp, namePath(archiveDir, slot.name));
       return slot;
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') throw error;
@@ -224,7 +226,7 @@ type Slot = { kind: 'free'; name: string } | { kind: 'identical'; archive: strin
 async function findSlot(archiveDir: string, candidates: string[], from: number, src: FileHandle, options: CompressOptions): Promise<Slot> {
   for (let i = Math.max(0, from); i < candidates.length; i += 1) {
     const name = candidates[i]!;
-    const file = path.join(archiveDir, name);
+    const file = namePath(archiveDir, name);
     const stats = await fs.lstat(file).catch((error: unknown) => {
       if (errorCode(error) === 'ENOENT') return null;
       throw error;
@@ -237,12 +239,13 @@ async function findSlot(archiveDir: string, candidates: string[], from: number, 
   );
 }
 
-async function deleteSource(source: string, src: FileHandle, before: Stats, archive: string, held: HeldDir, options: CompressOptions): Promise<Outcome> {
+async function deleteSource(logDir: string, name: string, src: FileHandle, before: Stats, archive: string, held: HeldDir, options: CompressOptions): Promise<Outcome> {
+  const source = namePath(logDir, name);
   await assertUnchanged(source, src, before);
   await held.verify();
   await fs.unlink(source);
-  await fsyncDir(path.dirname(source));
-  options.log.info(`${archive} already holds exactly this file's content; deleted the source`, { file: path.basename(source), archive });
+  await fsyncDir(logDir);
+  options.log.info(`${archive} already holds exactly this file's content; deleted the source`, { file: name, archive });
   return { kind: 'already-archived', archive };
 }
 
@@ -251,7 +254,7 @@ function sameVersion(a: Stats, b: Stats): boolean {
 }
 
 /** The open file has not changed, and the name still points at it. */
-async function assertUnchanged(source: string, src: FileHandle, before: Stats): Promise<void> {
+async function assertUnchanged(source: string | Buffer, src: FileHandle, before: Stats): Promise<void> {
   const now = await src.stat();
   if (!sameVersion(before, now)) throw new SourceChanged(`size or mtime changed (${before.size} -> ${now.size} bytes)`);
   const named = await fs.lstat(source).catch(() => null);

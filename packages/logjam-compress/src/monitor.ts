@@ -1,7 +1,7 @@
 // What monitoring sees: the backlog (--check, and the backlog gauges of
 // --metrics-file) and the metrics written after every pass.
 import path from 'node:path';
-import { groupLogNames, metric, passMetrics, writeMetricsFile, type BacklogItem } from '@logjam/core';
+import { displayName, groupLogNames, metric, passMetrics, writeMetricsFile, type BacklogItem } from '@logjam/core';
 import { listCandidates } from './scan.js';
 import type { Tally } from './pass.js';
 import { CLOSE_AFTER_MS, selectDue } from './select.js';
@@ -25,7 +25,7 @@ export async function compressBacklog(dirs: string[], now: number, minAgeMs: num
     }
     for (const c of selectDue(candidates, { now, minAgeMs }).due) {
       const since = Math.max(closedAt.get(c.log.name) ?? now, minAgeMs > 0 ? c.mtimeMs + minAgeMs : -Infinity);
-      items.push({ file: path.join(dir, c.log.name), bytes: sizes.get(c.log.name) ?? 0, since: Math.min(since, now) });
+      items.push({ file: path.join(dir, displayName(c.log.name)), bytes: sizes.get(c.log.name) ?? 0, since: Math.min(since, now) });
     }
   }
   return items;

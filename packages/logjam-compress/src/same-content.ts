@@ -4,7 +4,7 @@ import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline as pipe, Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { oneLine, type Logger } from '@logjam/core';
+import { nameFromBytes, oneLine, type Logger } from '@logjam/core';
 import { CHUNK } from './gzip-blocks.js';
 
 /**
@@ -29,7 +29,7 @@ function readFrom(handle: FileHandle): Readable {
 }
 
 /** Whether a gzip file decompresses to exactly the bytes of `src` (streamed: memory stays flat). An unreadable archive is not the same. */
-export async function sameContent(gzFile: string, src: FileHandle, options: { signal?: AbortSignal | undefined; log: Logger }): Promise<boolean> {
+export async function sameContent(gzFile: string | Buffer, src: FileHandle, options: { signal?: AbortSignal | undefined; log: Logger }): Promise<boolean> {
   let archive: FileHandle;
   try {
     archive = await fs.open(gzFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -43,7 +43,7 @@ export async function sameContent(gzFile: string, src: FileHandle, options: { si
     return await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal);
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    options.log.debug('could not read an existing archive; treating it as different', { archive: gzFile, error: oneLine(error) });
+    options.log.debug('could not read an existing archive; treating it as different', { archive: typeof gzFile === 'string' ? gzFile : nameFromBytes(gzFile), error: oneLine(error) });
     return false;
   } finally {
     decompressed.destroy();

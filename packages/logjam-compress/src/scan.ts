@@ -2,12 +2,12 @@
 // only, never links) and the closing rule applied to them (select.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorCode, parseLogName, type Logger } from '@logjam/core';
+import { errorCode, namePath, parseLogName, readdirEntries, type Logger } from '@logjam/core';
 import { selectDue, type Candidate } from './select.js';
 
 /** The regular files of `dir` whose names parse as log files, with their sizes (bytes) by name. */
 export async function listCandidates(dir: string): Promise<{ candidates: Candidate[]; sizes: Map<string, number> }> {
-  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const entries = await readdirEntries(dir);
   const candidates: Candidate[] = [];
   const sizes = new Map<string, number>();
   for (const entry of entries) {
@@ -16,7 +16,7 @@ export async function listCandidates(dir: string): Promise<{ candidates: Candida
     if (!parsed) continue;
     let stats;
     try {
-      stats = await fs.lstat(path.join(dir, entry.name));
+      stats = await fs.lstat(namePath(dir, entry.name));
     } catch (error) {
       if (errorCode(error) === 'ENOENT') continue;
       throw error;

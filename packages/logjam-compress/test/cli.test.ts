@@ -439,8 +439,8 @@ describe('logjam-compress (built binary)', function () {
       expect(await fs.readFile(path.join(dir, '.logjam-compress.lock'), 'utf8')).to.equal(`${child.pid}\n`);
 
       await write(path.join(dir, second), 'next\n');
-      await waitFor(() => exists(path.join(dir, 'archive', `${first}.gz`)), { timeoutMs: 10_000, what: 'the archive' });
-      expect(await exists(path.join(dir, first))).to.equal(false);
+      // The archive is published (and fsynced) before the source is deleted: wait for both.
+      await waitFor(async () => (await exists(path.join(dir, 'archive', `${first}.gz`))) && !(await exists(path.join(dir, first))), { timeoutMs: 10_000, what: 'the archive, then the source deleted' });
       expect(await exists(path.join(dir, second))).to.equal(true);
 
       child.kill('SIGTERM');

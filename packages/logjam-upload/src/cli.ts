@@ -21,7 +21,9 @@ export class UploadCommand extends LogjamCommand {
     details: `
       Uploads every archived log file in ARCHIVE_DIR (a folder named \`archive\`) that has no marker in ARCHIVE_DIR/.uploaded/ to the S3 key rendered from URI_TEMPLATE, then writes the marker.
 
-      URI_TEMPLATE is s3://BUCKET/KEY-TEMPLATE. Mandatory fields: {prefix} {year} {month} {day} {filename}. Optional: {hour} {minute} {suffix} {extension} {hostname}. Dates come from the file name's UTC stamp.
+      URI_TEMPLATE is s3://BUCKET/KEY-TEMPLATE. Mandatory fields: {prefix} {year} {month} {day} {filename}. Optional: {hour} {minute} {suffix} {extension} {hostname}. Dates come from the file name's UTC stamp. Fields render as the Python logjam's str.format rendered them: with Python's format specs and conversions ({year:04d}, {prefix:.3}, {month!s}; {year} is an integer, the others strings), {{ and }} for literal braces. Fields may be in the bucket name too (s3://logs-{prefix}/...): each file goes to its own bucket.
+
+      A file name that is not valid UTF-8 is uploaded under a key where each byte of an invalid sequence is written %XX, and shown so in the logs.
 
       An object that already holds the key with the same content only gets its marker; a different one is never overwritten: the file goes to a conflict key beside it (PREFIX-logjam-upload-conflict-01-STAMP...).
 

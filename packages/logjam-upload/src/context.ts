@@ -32,13 +32,27 @@ export interface PassContext extends UploadSettings {
   onFileDone?: (name: string, error?: unknown) => void;
 }
 
+/**
+ * What became of a pass's pending files. Every file lands in exactly one of
+ * uploaded, alreadyThere, conflicts, failed, notDone and vanished (checked at
+ * the end of every pass: a file in none of them would be one never shipped
+ * and never reported).
+ */
 export interface PassSummary {
   pending: number;
+  /** Uploaded under its key. */
   uploaded: number;
+  /** Its key already held this very file: marked only. */
   alreadyThere: number;
+  /** Its key held a different object: uploaded to a conflict key (or found already there). */
   conflicts: number;
+  /** Of the conflicts, those uploaded now. */
+  conflictUploads: number;
   failed: number;
+  /** Left for the next run (interrupted, or the pass stopped). */
   notDone: number;
+  /** Removed by someone else before it could be read. */
+  vanished: number;
   bytes: number;
   /** Set when the bucket or the credentials failed: no file can succeed. */
   fatal?: Error;

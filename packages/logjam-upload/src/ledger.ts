@@ -6,7 +6,7 @@ import { close, constants, open, promises as fs } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { compareLogNames, errorCode, fsyncDir, parseLogName, removeIfExists, tempName, type HeldDir, type LogName } from '@logjam/core';
+import { compareLogNames, errorCode, fsyncDir, namePath, parseLogName, readdirNames, removeIfExists, tempName, type HeldDir, type LogName } from '@logjam/core';
 
 export const MARKER_DIR = '.uploaded';
 
@@ -29,8 +29,9 @@ export function markerDir(archiveDir: string): string {
   return heldMarkerDirs.get(archiveDir)?.via ?? path.join(archiveDir, MARKER_DIR);
 }
 
-export function markerPath(archiveDir: string, name: string): string {
-  return path.join(markerDir(archiveDir), name);
+/** A marker's path: the archive's own name, its own bytes when the name is not UTF-8 (as the Python tool wrote it). */
+export function markerPath(archiveDir: string, name: string): string | Buffer {
+  return namePath(markerDir(archiveDir), name);
 }
 
 /** Least time between two fsyncs of .uploaded/ (see MarkerWriter.sync). */
@@ -44,14 +45,14 @@ const closeFd = promisify(close);
  * follows a link). Plain descriptors rather than a FileHandle: a marker per
  * uploaded file, and a FileHandle costs about twice the CPU to open and close.
  */
-async function createEmpty(file: string): Promise<void> {
+async function createEmpty(file: string | Buffer): Promise<void> {
   await closeFd(await openFd(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644));
 }
 
 /** Names that have a marker. */
 export async function readMarkers(archiveDir: string): Promise<Set<string>> {
   try {
-    return new Set((await fs.readdir(markerDir(archiveDir))).filter((name) => !name.startsWith('.')));
+    return new Set((await readdirNames(markerDir(archiveDir))).filter((name) => !name.startsWith('.')));
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return new Set();
     throw error;
@@ -84,7 +85,7 @@ export class MarkerWriter {
   /** Creates the marker; `durable` resolves after an fsync of the folder that started after it was created. */
   async create(name: string): Promise<{ durable: Promise<void> }> {
     await this.ensureDir();
-    const file = path.join(this.dir, name);
+    const file = namePath(this.dir, name);
     try {
       await createEmpty(file);
     } catch (error) {
@@ -98,7 +99,7 @@ export class MarkerWriter {
   }
 
   /** A fresh empty marker in place of whatever holds the name (a file, a link), atomically. */
-  private async replace(file: string): Promise<void> {
+  private async replace(file: string | Buffer): Promise<void> {
     const tmp = path.join(this.dir, tempName('logjam-write'));
     await createEmpty(tmp);
     try {
@@ -174,7 +175,7 @@ export function isArchivePath(file: string): boolean {
 
 /** Archives without a marker, oldest first. */
 export async function listPending(archiveDir: string): Promise<LogName[]> {
-  const [names, markers] = await Promise.all([fs.readdir(archiveDir), readMarkers(archiveDir)]);
+  const [names, markers] = await Promise.all([readdirNames(archiveDir), readMarkers(archiveDir)]);
   const pending: LogName[] = [];
   for (const name of names) {
     // The marker first: in a folder of 100,000 uploaded archives, parsing every name is most of the scan's time and memory.
@@ -252,7 +253,7 @@ export async function listExpired(archiveDir: string, ageMs: number, now = Date.
  * marker without an archive, which the next cleanup removes.
  */
 export async function removeUploaded(archiveDir: string, name: string): Promise<{ archiveRemoved: boolean }> {
-  const archiveRemoved = await removeIfExists(path.join(archiveDir, name));
+  const archiveRemoved = await removeIfExists(namePath(archiveDir, name));
   if (archiveRemoved) await fsyncDir(archiveDir);
   await removeIfExists(markerPath(archiveDir, name));
   await fsyncDir(markerDir(archiveDir));

@@ -4,7 +4,7 @@ import type { LogName } from '@logjam/core';
 import type { PassContext } from './context.js';
 import { sdk } from './sdk.js';
 import { describeError, httpStatus, plainEtag, s3Code } from './s3.js';
-import { fieldValues, renderKey } from './template.js';
+import { fieldValues, renderBucket, renderKey } from './template.js';
 
 /** Pending files under one key prefix from which one listing replaces their HEADs. */
 export const LIST_MIN_FILES = 4;
@@ -28,7 +28,8 @@ interface Listing {
  * refused (no s3:ListBucket) or fails, and when the store has no conditional writes.
  */
 export class Lister {
-  private readonly groups = new Map<string, { prefix: string; files: number; listing?: Promise<Listing | null> }>();
+  /** By bucket and key folder ("bucket/folder/"). */
+  private readonly groups = new Map<string, { bucket: string; prefix: string; files: number; listing?: Promise<Listing | null> }>();
 
   constructor(
     private readonly ctx: PassContext,
@@ -36,28 +37,31 @@ export class Lister {
   ) {
     const keys = new Map<string, string[]>();
     for (const log of pending) {
+      let bucket: string;
       let key: string;
       try {
-        key = renderKey(ctx.template, fieldValues(log, ctx.hostname));
+        const values = fieldValues(log, ctx.hostname);
+        bucket = renderBucket(ctx.template, values);
+        key = renderKey(ctx.template, values);
       } catch {
         continue; // the file fails on its own, later
       }
-      const folder = key.slice(0, key.lastIndexOf('/') + 1);
+      const folder = folderOf(bucket, key);
       const list = keys.get(folder);
       if (list) list.push(key);
       else keys.set(folder, [key]);
     }
     for (const [folder, list] of keys) {
-      if (list.length >= LIST_MIN_FILES) this.groups.set(folder, { prefix: commonPrefix(list), files: list.length });
+      if (list.length >= LIST_MIN_FILES) this.groups.set(folder, { bucket: folder.slice(0, folder.indexOf('/')), prefix: commonPrefix(list), files: list.length });
     }
   }
 
   /** What the listing says of the key: 'missing', 'same', or null when HEAD must tell. */
-  async lookup(key: string, local: { size: number; md5: string }): Promise<'missing' | 'same' | null> {
+  async lookup(bucket: string, key: string, local: { size: number; md5: string }): Promise<'missing' | 'same' | null> {
     if (this.ctx.listing?.supported === false) return null;
-    const group = this.groups.get(key.slice(0, key.lastIndexOf('/') + 1));
+    const group = this.groups.get(folderOf(bucket, key));
     if (!group || !key.startsWith(group.prefix)) return null;
-    group.listing ??= this.list(group.prefix, Math.max(1, Math.ceil(group.files / FILES_PER_LIST_PAGE)));
+    group.listing ??= this.list(group.bucket, group.prefix, Math.max(1, Math.ceil(group.files / FILES_PER_LIST_PAGE)));
     const listing = await group.listing;
     if (!listing) return null;
     const entry = listing.objects.get(key);
@@ -68,12 +72,12 @@ export class Lister {
     return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;
   }
 
-  private async list(prefix: string, maxPages: number): Promise<Listing | null> {
+  private async list(bucket: string, prefix: string, maxPages: number): Promise<Listing | null> {
     const objects: Listing['objects'] = new Map();
     let token: string | undefined;
     try {
       for (let page = 1; ; page += 1) {
-        const out = await this.ctx.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: this.ctx.template.bucket, Prefix: prefix, ContinuationToken: token }));
+        const out = await this.ctx.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
         let last = '';
         for (const object of out.Contents ?? []) {
           if (object.Key === undefined) continue;
@@ -94,6 +98,11 @@ export class Lister {
       return null;
     }
   }
+}
+
+/** The group a key's listing belongs to: its bucket and folder, as "bucket/folder/" (a bucket name holds no '/'). */
+function folderOf(bucket: string, key: string): string {
+  return `${bucket}/${key.slice(0, key.lastIndexOf('/') + 1)}`;
 }
 
 /** The longest common prefix of some keys (in UTF-16 code units, cut before a lone surrogate). */

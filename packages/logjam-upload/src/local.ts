@@ -4,7 +4,8 @@
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { errorCode, type LogName } from '@logjam/core';
+import path from 'node:path';
+import { errorCode, namePath, type LogName } from '@logjam/core';
 import type { Digester } from './digest.js';
 import { partSizeFor, type MultipartSettings } from './multipart.js';
 
@@ -38,7 +39,8 @@ export class ByteBudget {
 
 export interface Local {
   log: LogName;
-  file: string;
+  /** Its path: bytes when the name is not UTF-8. */
+  file: string | Buffer;
   size: number;
   /** Hex; empty for a small file until loadBody has read it. */
   md5: string;
@@ -59,7 +61,10 @@ export interface Local {
  * when its upload starts (loadBody), so that its bytes are in memory only
  * while they are being sent. Null when it vanished (removed by someone else meanwhile).
  */
-export async function openLocal(settings: MultipartSettings, digester: Digester, log: LogName, file: string): Promise<Local | null> {
+export async function openLocal(settings: MultipartSettings, digester: Digester, log: LogName, archiveDir: string): Promise<Local | null> {
+  const file = namePath(archiveDir, log.name);
+  // For messages: the logger shows bytes that are not UTF-8 as %XX.
+  const shown = path.join(archiveDir, log.name);
   let handle;
   try {
     // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
@@ -68,20 +73,20 @@ export async function openLocal(settings: MultipartSettings, digester: Digester,
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw new Error(`${file} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
-    throw new Error(`cannot read ${file}: ${code ?? String(error)}`);
+    if (code === 'ELOOP') throw new Error(`${shown} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
+    throw new Error(`cannot read ${shown}: ${code ?? String(error)}`);
   }
   let keepOpen = false;
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+    if (!stat.isFile()) throw new Error(`${shown} is not a regular file`);
     if (stat.size <= WHOLE_FILE_MAX) {
       keepOpen = true;
       return { log, file, size: stat.size, md5: '', handle };
     }
     const partSize = partSizeFor(stat.size, settings);
     const { size, md5, partMd5s } = await digester.digest(handle, partSize);
-    if (partSize !== null && size !== stat.size) throw new Error(`${file} changed while it was read (${stat.size} bytes, then ${size})`);
+    if (partSize !== null && size !== stat.size) throw new Error(`${shown} changed while it was read (${stat.size} bytes, then ${size})`);
     return { log, file, size, md5, ...(partSize !== null && partMd5s ? { parts: { size: partSize, md5s: partMd5s } } : {}) };
   } finally {
     if (!keepOpen) await handle.close();

@@ -2,7 +2,7 @@
 // backlog gauges of --metrics-file) and the metrics written after every pass.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorCode, metric, passMetrics, writeMetricsFile, type BacklogItem, type PassMeasure } from '@logjam/core';
+import { displayName, errorCode, metric, namePath, passMetrics, writeMetricsFile, type BacklogItem, type PassMeasure } from '@logjam/core';
 import { listPending } from './ledger.js';
 import type { PassSummary } from './context.js';
 
@@ -14,14 +14,15 @@ import type { PassSummary } from './context.js';
 export async function uploadBacklog(archiveDir: string): Promise<BacklogItem[]> {
   const items: BacklogItem[] = [];
   for (const log of await listPending(archiveDir)) {
-    const file = path.join(archiveDir, log.name);
+    const file = path.join(archiveDir, displayName(log.name));
+    const onDisk = namePath(archiveDir, log.name);
     try {
-      const stat = await fs.stat(file);
+      const stat = await fs.stat(onDisk);
       items.push({ file, bytes: stat.size, since: stat.mtimeMs });
     } catch (error) {
       // Gone meanwhile (uploaded and removed); a dangling link still waits, with its stamp.
       if (errorCode(error) !== 'ENOENT') throw error;
-      if (await fs.lstat(file).catch(() => null)) items.push({ file, bytes: 0, since: log.time });
+      if (await fs.lstat(onDisk).catch(() => null)) items.push({ file, bytes: 0, since: log.time });
     }
   }
   return items;
@@ -39,7 +40,7 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
   // A pass that failed as a whole (bucket, credentials) counts as one failure.
   const failures = (summary?.failed ?? 0) + (!pass.succeeded && pass.ran !== false && !summary?.failed ? 1 : 0);
   await writeMetricsFile(file, [
-    metric(`${P}files_total`, 'counter', 'Archives uploaded to S3 (conflict keys included).', summary?.uploaded ?? 0),
+    metric(`${P}files_total`, 'counter', 'Archives uploaded to S3 (conflict keys included).', (summary?.uploaded ?? 0) + (summary?.conflictUploads ?? 0)),
     metric(`${P}bytes_total`, 'counter', 'Bytes uploaded to S3.', summary?.bytes ?? 0),
     metric(`${P}already_present_total`, 'counter', 'Archives found already in S3 with the same content: marked, not uploaded again.', summary?.alreadyThere ?? 0),
     metric(`${P}conflicts_total`, 'counter', 'Archives whose key held a different object: they went to a conflict key.', summary?.conflicts ?? 0),

@@ -31,7 +31,7 @@ export function partSizeFor(fileSize: number, settings: MultipartSettings): numb
 }
 
 export interface MultipartFile {
-  file: string;
+  file: string | Buffer;
   size: number;
   partSize: number;
   /** Hex, one per part (digest.ts). */

@@ -1,6 +1,5 @@
 // One pass over ARCHIVE_DIR: every pending archive goes to S3 exactly once
 // (put.ts), `jobs` at a time; one failing file does not stop the others.
-import path from 'node:path';
 import { ConfigError, formatBytes, type Logger, type LogName } from '@logjam/core';
 import type { PassContext, PassSummary } from './context.js';
 import { Digester } from './digest.js';
@@ -73,7 +72,7 @@ export class PreparedPass {
     if (!list || this.closed) return;
     while (this.ahead.length < Math.max(1, this.settings.jobs) && this.index < list.length && !this.settings.signal.aborted) {
       const log = list[this.index++]!;
-      const item = openLocal(this.settings, this.digester, log, path.join(this.settings.archiveDir, log.name)).then(
+      const item = openLocal(this.settings, this.digester, log, this.settings.archiveDir).then(
         (local) => ({ log, local }),
         (error: unknown) => ({ log, local: null, error }),
       );
@@ -95,7 +94,7 @@ export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new 
 
 async function runPass(ctx: PassContext, prepared: PreparedPass, started: number): Promise<PassSummary> {
   const pending = await prepared.pending;
-  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET) };
+  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), badBuckets: new Map(), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET) };
   const tally = new Tally(ctx, pending.length);
   /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
   const settling: Array<Promise<void>> = [];
@@ -126,8 +125,17 @@ async function runPass(ctx: PassContext, prepared: PreparedPass, started: number
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));
   await Promise.all(settling);
   tally.summary.notDone += pending.length - prepared.taken;
+  checkAccounted(tally.summary);
   tally.report(started);
   return tally.summary;
+}
+
+/** pending = uploaded + already + conflicts + failed + left, or logjam has a bug: say so, as a failure, never silently. */
+export function checkAccounted(summary: PassSummary): void {
+  const accounted = summary.uploaded + summary.alreadyThere + summary.conflicts + summary.failed + summary.notDone + summary.vanished;
+  if (accounted !== summary.pending) {
+    throw new Error(`internal error (a bug in logjam-upload, please report it): ${summary.pending} files pending but ${accounted} accounted for (${JSON.stringify(summary)})`);
+  }
 }
 
 /** The pass's counts, and what each file's end adds to them. */
@@ -138,17 +146,19 @@ class Tally {
     private readonly ctx: PassContext,
     pending: number,
   ) {
-    this.summary = { pending, uploaded: 0, alreadyThere: 0, conflicts: 0, failed: 0, notDone: 0, bytes: 0 };
+    this.summary = { pending, uploaded: 0, alreadyThere: 0, conflicts: 0, conflictUploads: 0, failed: 0, notDone: 0, vanished: 0, bytes: 0 };
   }
 
   count(outcome: Outcome, bytes: number): void {
     const summary = this.summary;
-    if (outcome === 'uploaded' || outcome === 'conflict-uploaded') {
-      summary.uploaded += 1;
-      summary.bytes += bytes;
+    summary.bytes += bytes;
+    if (outcome === 'uploaded') summary.uploaded += 1;
+    else if (outcome === 'already') summary.alreadyThere += 1;
+    else if (outcome === 'vanished') summary.vanished += 1;
+    else {
+      summary.conflicts += 1;
+      if (outcome === 'conflict-uploaded') summary.conflictUploads += 1;
     }
-    if (outcome === 'already' || outcome === 'conflict-already') summary.alreadyThere += 1;
-    if (outcome.startsWith('conflict')) summary.conflicts += 1;
   }
 
   /** A file that threw: interrupted and fatal errors leave it for the next run; the error, when it failed it. */
@@ -180,7 +190,7 @@ class Tally {
       already: summary.alreadyThere,
       conflicts: summary.conflicts,
       failed: summary.failed,
-      left: summary.notDone,
+      left: summary.notDone + summary.vanished,
       bytes: summary.bytes,
       size: formatBytes(summary.bytes),
       ms: Date.now() - started,

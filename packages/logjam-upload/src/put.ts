@@ -15,7 +15,7 @@ import { loadBody, type ByteBudget, type Local } from './local.js';
 import { uploadMultipart } from './multipart.js';
 import { sdk } from './sdk.js';
 import { checkStoredMd5, contentMd5, describeError, FileBody, httpStatus, isBucketError, plainEtag, s3Code } from './s3.js';
-import { conflictValues, fieldValues, renderKey, s3Uri } from './template.js';
+import { conflictValues, fieldValues, fixedBucket, renderBucket, renderKey, s3Uri } from './template.js';
 
 /** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
 export const MD5_METADATA = 'logjam-md5';
@@ -24,6 +24,8 @@ const MAX_CONFLICTS = 99;
 /** What one pass shares between its files: the marker writer, the listings of key prefixes, the memory for bodies. */
 export interface PassState {
   markers: MarkerWriter;
+  /** Buckets found missing (or refused) in this pass, with why: their other files fail at once. */
+  badBuckets: Map<string, string>;
   lister: Lister;
   /** Bytes of whole files held in memory for single PUTs, across all jobs. */
   memory: ByteBudget;
@@ -54,8 +56,27 @@ export async function uploadFile(ctx: PassContext, pass: PassState, local: Local
 }
 
 async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, local: Local): Promise<FileResult> {
-  const bucket = ctx.template.bucket;
-  const primaryKey = renderKey(ctx.template, fieldValues(log, ctx.hostname));
+  const values = fieldValues(log, ctx.hostname);
+  const target = { bucket: renderBucket(ctx.template, values), key: renderKey(ctx.template, values) };
+  const bad = pass.badBuckets.get(target.bucket);
+  if (bad) throw new Error(bad);
+  try {
+    return await uploadTo(ctx, pass, log, local, target);
+  } catch (error) {
+    const code = s3Code(error);
+    // With a field in the bucket name, a missing (or refused) bucket fails its own files only.
+    if (fixedBucket(ctx.template) === undefined && (code === 'NoSuchBucket' || code === 'AccessDenied')) {
+      const message = `cannot write to bucket '${target.bucket}': ${describeError(error)}`;
+      pass.badBuckets.set(target.bucket, message);
+      throw new Error(message);
+    }
+    if (isBucketError(error)) throw new Fatal(`cannot write to bucket '${target.bucket}': ${describeError(error)}`);
+    throw error;
+  }
+}
+
+async function uploadTo(ctx: PassContext, pass: PassState, log: LogName, local: Local, target: { bucket: string; key: string }): Promise<FileResult> {
+  const { bucket, key: primaryKey } = target;
   const already = async (n: number, uri: string): Promise<FileResult> => {
     const { durable } = await mark(ctx, pass, log.name, uri);
     ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
@@ -67,7 +88,7 @@ async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, loca
     const key = n === 0 ? primaryKey : renderKey(ctx.template, conflictValues(log, ctx.hostname, n));
     const uri = s3Uri(bucket, key);
     // The primary key of a file among many under one prefix: the prefix's listing answers, else HEAD.
-    const state = (n === 0 ? await pass.lister.lookup(key, local) : null) ?? (await probe(ctx, key, local));
+    const state = (n === 0 ? await pass.lister.lookup(bucket, key, local) : null) ?? (await probe(ctx, bucket, key, local));
     if (state === 'same') return already(n, uri);
     if (state === 'different') {
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
@@ -75,10 +96,10 @@ async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, loca
     }
     // missing, or unknown (HEAD refused: no s3:ListBucket): a conditional PUT decides.
     const started = Date.now();
-    const result = await put(ctx, key, local);
+    const result = await put(ctx, bucket, key, local);
     if (result === 'exists') {
       // Someone (another host, or our own lost response) wrote the key meanwhile.
-      if ((await probe(ctx, key, local)) === 'same') return already(n, uri);
+      if ((await probe(ctx, bucket, key, local)) === 'same') return already(n, uri);
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
       continue;
     }
@@ -120,16 +141,15 @@ async function mark(ctx: PassContext, pass: PassState, name: string, uri: string
 type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
 
 /** HEAD: is the key free, does it hold this very file, or something else? */
-async function probe(ctx: PassContext, key: string, local: Local): Promise<ProbeState> {
+async function probe(ctx: PassContext, bucket: string, key: string, local: Local): Promise<ProbeState> {
   try {
-    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: ctx.template.bucket, Key: key }));
+    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: bucket, Key: key }));
     return sameObject(head, local) ? 'same' : 'different';
   } catch (error) {
     const status = httpStatus(error);
     if (status === 404) return 'missing';
     // Without s3:ListBucket, S3 answers 403 for a missing key.
     if (status === 403 && !isBucketError(error)) return 'unknown';
-    if (isBucketError(error)) throw new Fatal(bucketMessage(ctx, error));
     throw error;
   }
 }
@@ -142,17 +162,13 @@ export function sameObject(head: { ContentLength?: number | undefined; ETag?: st
   return plainEtag(head.ETag) === local.md5;
 }
 
-function bucketMessage(ctx: PassContext, error: unknown): string {
-  return `cannot write to bucket '${ctx.template.bucket}': ${describeError(error)}`;
-}
-
 /** Uploads to a key; 'exists' when a conditional write found the key taken. */
-async function put(ctx: PassContext, key: string, local: Local): Promise<'done' | 'exists'> {
+async function put(ctx: PassContext, bucket: string, key: string, local: Local): Promise<'done' | 'exists'> {
   for (;;) {
     const conditional = ctx.conditionalWrites.supported;
     try {
-      if (local.parts) await putMultipart(ctx, key, local, local.parts, conditional);
-      else await putSingle(ctx, key, local, conditional);
+      if (local.parts) await putMultipart(ctx, bucket, key, local, local.parts, conditional);
+      else await putSingle(ctx, bucket, key, local, conditional);
       return 'done';
     } catch (error) {
       if (ctx.signal.aborted) throw error;
@@ -164,10 +180,10 @@ async function put(ctx: PassContext, key: string, local: Local): Promise<'done' 
         ctx.conditionalWrites.supported = false;
         continue;
       }
-      if (isBucketError(error)) throw new Fatal(bucketMessage(ctx, error));
+      if (isBucketError(error)) throw error;
       // Lost response, timeout, reset after the SDK's retries: did it land?
       if (status === undefined || status >= 500 || status === 409) {
-        const state = await probe(ctx, key, local).catch(() => 'unknown' as const);
+        const state = await probe(ctx, bucket, key, local).catch(() => 'unknown' as const);
         if (state === 'same') {
           ctx.log.info('the upload failed, but S3 has the object: it landed', { key, error: describeError(error) });
           return 'done';
@@ -178,9 +194,9 @@ async function put(ctx: PassContext, key: string, local: Local): Promise<'done' 
   }
 }
 
-function commonParams(ctx: PassContext, key: string, local: Local, conditional: boolean) {
+function commonParams(ctx: PassContext, bucket: string, key: string, local: Local, conditional: boolean) {
   return {
-    Bucket: ctx.template.bucket,
+    Bucket: bucket,
     Key: key,
     Metadata: { [MD5_METADATA]: local.md5 },
     ...(conditional ? { IfNoneMatch: '*' } : {}),
@@ -195,10 +211,10 @@ function commonParams(ctx: PassContext, key: string, local: Local, conditional: 
  * which the client opens afresh for every attempt, so that the SDK's retries
  * work as for bytes in memory). The store checks the bytes against Content-MD5.
  */
-async function putSingle(ctx: PassContext, key: string, local: Local, conditional: boolean): Promise<void> {
+async function putSingle(ctx: PassContext, bucket: string, key: string, local: Local, conditional: boolean): Promise<void> {
   const result = await ctx.client.send(
     new (sdk().s3.PutObjectCommand)({
-      ...commonParams(ctx, key, local, conditional),
+      ...commonParams(ctx, bucket, key, local, conditional),
       // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
       Body: local.body ?? (new FileBody(local.file, local.size) as unknown as Uint8Array),
       ContentLength: local.size,
@@ -210,10 +226,10 @@ async function putSingle(ctx: PassContext, key: string, local: Local, conditiona
 }
 
 /** Multipart, each part streamed from disk with its own Content-MD5 (multipart.ts); then HEAD confirms what landed. */
-async function putMultipart(ctx: PassContext, key: string, local: Local, parts: { size: number; md5s: string[] }, conditional: boolean): Promise<void> {
-  const { IfNoneMatch: _conditional, ...params } = commonParams(ctx, key, local, conditional);
+async function putMultipart(ctx: PassContext, bucket: string, key: string, local: Local, parts: { size: number; md5s: string[] }, conditional: boolean): Promise<void> {
+  const { IfNoneMatch: _conditional, ...params } = commonParams(ctx, bucket, key, local, conditional);
   await uploadMultipart(ctx.client, params, { file: local.file, size: local.size, partSize: parts.size, partMd5s: parts.md5s }, conditional);
   // Confirm what landed: the size, and our MD5 in its metadata.
-  const state = await probe(ctx, key, local);
+  const state = await probe(ctx, bucket, key, local);
   if (state === 'different') throw new Error('after the multipart upload, S3 holds a different object');
 }

@@ -8,6 +8,7 @@ import {
   checkNotLink,
   checkPermissions,
   ConfigError,
+  displayName,
   EXIT_FAILED,
   EXIT_OK,
   errorCode,
@@ -28,9 +29,9 @@ import {
   type Progress,
 } from '@logjam/core';
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
-import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, resolveRegion } from './s3.js';
-import { holdMarkerDir, isArchivePath, MARKER_DIR, PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
-import type { Template } from './template.js';
+import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, resolveRegion } from './s3.js';
+import { holdMarkerDir, isArchivePath, listPending, MARKER_DIR, PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
+import { fieldValues, fixedBucket, renderBucket, type Template } from './template.js';
 import { loadSdk } from './sdk.js';
 import type { PassContext, PassSummary } from './context.js';
 import { PreparedPass, uploadPass } from './pass.js';
@@ -140,7 +141,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
 
     const s3 = await connect(options, stop.signal);
     client = s3.client;
-    const bucket = new BucketCheck(options, s3.client, stop.signal);
+    const bucket = new BucketCheck(options, s3.client, stop.signal, { archiveDir, hostname });
     await bucket.atStart(s3.endpoint);
 
     // Made only now, so that a configuration error leaves nothing behind; held like ARCHIVE_DIR.
@@ -216,7 +217,7 @@ async function connect(options: RunOptions, signal: AbortSignal): Promise<{ clie
   await loadSdk();
   const { region, source } = await resolveRegion(options.region, options.env, log);
   const endpoint = chooseEndpoint(options.endpointUrl, options.env);
-  log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: options.template.bucket });
+  log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: fixedBucket(options.template) ?? options.template.source });
   const credentials = credentialChain();
   await checkCredentials(credentials, options.env, log);
   const client = createClient({ region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal }, credentials);
@@ -231,12 +232,37 @@ class BucketCheck {
     private readonly options: RunOptions,
     private readonly client: S3Client,
     private readonly signal: AbortSignal,
+    private readonly where: { archiveDir: string; hostname: string },
   ) {}
 
+  /** The bucket, or with fields in its name, the buckets of the files pending now. */
+  private async buckets(): Promise<string[]> {
+    const fixed = fixedBucket(this.options.template);
+    if (fixed !== undefined) return [fixed];
+    const names = new Set<string>();
+    for (const log of await listPending(this.where.archiveDir)) {
+      try {
+        names.add(renderBucket(this.options.template, fieldValues(log, this.where.hostname)));
+      } catch {
+        // Not a valid bucket name: that file fails on its own, in the pass.
+      }
+    }
+    return [...names].sort();
+  }
+
   async check(): Promise<void> {
-    const { template, env, log } = this.options;
-    const access = await checkBucket(this.client, template.bucket, env, this.signal);
-    if (access === 'limited') log.warn('HeadBucket refused (no s3:ListBucket?); going on, the uploads will tell', { bucket: template.bucket });
+    const { env, log } = this.options;
+    const all = await this.buckets();
+    for (const bucket of all) {
+      try {
+        const access = await checkBucket(this.client, bucket, env, this.signal);
+        if (access === 'limited') log.warn('HeadBucket refused (no s3:ListBucket?); going on, the uploads will tell', { bucket });
+      } catch (error) {
+        // One missing bucket among several fails only its own files (in the pass); when it is the only one, nothing can be done.
+        if (!(error instanceof MissingBucketError) || all.length === 1) throw error;
+        log.error(`${error.message}: its files fail until it exists`, { bucket });
+      }
+    }
     this.checked = true;
   }
 
@@ -247,8 +273,9 @@ class BucketCheck {
       await this.check();
     } catch (error) {
       if (error instanceof ConfigError) throw error;
-      if (this.options.once) throw new Error(`cannot reach S3 to check bucket '${template.bucket}' (${endpoint ?? 'AWS'}): ${describeError(error)}`);
-      log.warn('cannot reach the bucket yet; retrying every interval', { bucket: template.bucket, error: describeError(error) });
+      const bucket = fixedBucket(template) ?? template.source;
+      if (this.options.once) throw new Error(`cannot reach S3 to check bucket '${bucket}' (${endpoint ?? 'AWS'}): ${describeError(error)}`);
+      log.warn('cannot reach the bucket yet; retrying every interval', { bucket, error: describeError(error) });
     }
   }
 }
@@ -268,7 +295,7 @@ function passContext(options: RunOptions, sizes: Map<string, number>, run: Pick<
     conditionalWrites: { supported: true },
     listing: { supported: true },
     onFileDone: (name, error) => {
-      options.progress?.advance(sizes.get(name) ?? 0);
+      options.progress?.advance(sizes.get(displayName(name)) ?? 0);
       if (error !== undefined) options.reporter?.capture(error, { directory: showPaths(run.archiveDir), file: name });
     },
   };
@@ -293,7 +320,7 @@ async function onePass(
       await bucket.check();
     } catch (error) {
       await prepared?.close();
-      log.error('the bucket is still not usable', { bucket: options.template.bucket, error: describeError(error) });
+      log.error('the bucket is still not usable', { bucket: fixedBucket(options.template) ?? options.template.source, error: describeError(error) });
       reporter?.capture(error, { directory: archiveDir });
       return { exitCode: EXIT_FAILED };
     }

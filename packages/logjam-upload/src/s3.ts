@@ -168,7 +168,8 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
  */
 export class FileBody {
   constructor(
-    readonly path: string,
+    /** Bytes for a name that is not UTF-8. */
+    readonly path: string | Buffer,
     readonly size: number,
     /** Where in the file the body starts (a multipart upload's part). */
     readonly start = 0,
@@ -259,6 +260,9 @@ export function isBucketError(error: unknown): boolean {
 
 export type BucketAccess = 'ok' | 'limited';
 
+/** The bucket does not exist: a configuration error, which fails only that bucket's files when the template names several. */
+export class MissingBucketError extends ConfigError {}
+
 /**
  * Checks that the bucket is there and the credentials work: HeadBucket, and
  * when that is refused (403 carries no reason), a GET of a key that does not
@@ -273,7 +277,7 @@ export async function checkBucket(client: S3Client, bucket: string, env: Env, si
   } catch (error) {
     if (isCredentialError(error)) throw new ConfigError(`no AWS credentials found; looked in: ${credentialSources(env)}`);
     const status = httpStatus(error);
-    if (status === 404 || s3Code(error) === 'NoSuchBucket') throw new ConfigError(`bucket '${bucket}' does not exist${where}`);
+    if (status === 404 || s3Code(error) === 'NoSuchBucket') throw new MissingBucketError(`bucket '${bucket}' does not exist${where}`);
     if (status !== 403) throw error;
   }
   try {
@@ -282,7 +286,7 @@ export async function checkBucket(client: S3Client, bucket: string, env: Env, si
   } catch (error) {
     const code = s3Code(error);
     if (code === 'NoSuchKey') return 'ok';
-    if (code === 'NoSuchBucket') throw new ConfigError(`bucket '${bucket}' does not exist${where}`);
+    if (code === 'NoSuchBucket') throw new MissingBucketError(`bucket '${bucket}' does not exist${where}`);
     if (KEY_REJECTED.has(code)) throw new ConfigError(`access to bucket '${bucket}' refused: the credentials are not valid (${code})`);
     if (code === 'AccessDenied') return 'limited';
     throw error;

@@ -1,19 +1,22 @@
 // The URI template: s3://BUCKET/KEY-TEMPLATE with {field}s filled in from the
 // archived file's name. Pure: no I/O, no network. Every mistake is found by
 // parseTemplate, before anything else happens, and its message points at it.
-import { formatLogName, UsageError, type LogName } from '@logjam/core';
+import { bytesToDisplay, displayName, formatLogName, nameBytes, parseLogName, UsageError, type LogName } from '@logjam/core';
+import { pyConvert, pyFormat, type ByteString, type PyValue } from './pyformat.js';
 
 export const MANDATORY_FIELDS = ['prefix', 'year', 'month', 'day', 'filename'] as const;
 export const OPTIONAL_FIELDS = ['hour', 'minute', 'suffix', 'extension', 'hostname'] as const;
 export type Field = (typeof MANDATORY_FIELDS)[number] | (typeof OPTIONAL_FIELDS)[number];
 const ALL_FIELDS: readonly string[] = [...MANDATORY_FIELDS, ...OPTIONAL_FIELDS];
 
-export type Part = { text: string } | { field: Field };
+/** Literal text, or a field with Python's `!conversion` and `:spec` (both '' when absent). */
+export type Part = { text: string } | { field: Field; conversion: string; spec: string };
 
 export interface Template {
   /** The template as given. */
   readonly source: string;
-  readonly bucket: string;
+  /** The bucket name's template: fields may appear in it (one bucket per prefix, say). */
+  readonly bucketParts: readonly Part[];
   /** The key template, split into literal text and fields. */
   readonly parts: readonly Part[];
 }
@@ -27,48 +30,76 @@ function fail(source: string, problem: string): never {
   throw new UsageError(`bad URI template '${source}': ${problem}`);
 }
 
+/**
+ * Splits a template into text and fields as Python's str.format reads it:
+ * `{{` and `}}` are literal braces, `{name!c:spec}` a field.
+ */
+function parseParts(source: string, text: string, offset: number): Part[] {
+  const parts: Part[] = [];
+  let literal = '';
+  const at = (i: number) => `at character ${offset + i + 1} ('${context(source, offset + i)}')`;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i]!;
+    if (c === '}') {
+      if (text[i + 1] !== '}') fail(source, `unbalanced '}' ${at(i)}: no '{' opens it (write '}}' for a literal brace)`);
+      literal += '}';
+      i += 1;
+      continue;
+    }
+    if (c !== '{') {
+      literal += c;
+      continue;
+    }
+    if (text[i + 1] === '{') {
+      literal += '{';
+      i += 1;
+      continue;
+    }
+    const close = text.indexOf('}', i + 1);
+    const reopen = text.indexOf('{', i + 1);
+    if (close === -1) fail(source, `unbalanced '{' ${at(i)}: it is never closed (write '{{' for a literal brace)`);
+    if (reopen !== -1 && reopen < close) fail(source, `unbalanced '{' ${at(i)}: a '{' opens again before the '}' (fields inside a format spec are not supported)`);
+    const m = /^([^!:]*)(?:!(.?))?(?::(.*))?$/s.exec(text.slice(i + 1, close))!;
+    const [, name, conversion, spec] = m as unknown as [string, string, string | undefined, string | undefined];
+    if (!ALL_FIELDS.includes(name)) {
+      const why = /[.[]/.test(name) ? ' (attribute and index lookups are not supported)' : '';
+      fail(source, `unknown field '{${name}}' at character ${offset + i + 1}${why}; the fields are ${ALL_FIELDS.map((f) => `{${f}}`).join(' ')}`);
+    }
+    if (conversion !== undefined && conversion !== 's' && conversion !== 'r') fail(source, `field '{${text.slice(i + 1, close)}}' at character ${offset + i + 1}: the conversion must be !s or !r`);
+    if (literal) parts.push({ text: literal });
+    literal = '';
+    parts.push({ field: name as Field, conversion: conversion ?? '', spec: spec ?? '' });
+    i = close;
+  }
+  if (literal) parts.push({ text: literal });
+  return parts;
+}
+
+/** The values Python's check_uri rendered the template with at start (its SAMPLE_LOGFILE). */
+const SAMPLE = parseLogName('haproxy-20130727T1300Z-i-3949aea.log')!;
+
 /** Parses and checks `s3://BUCKET/KEY-TEMPLATE`; throws a UsageError (exit 2) naming the problem. */
 export function parseTemplate(source: string): Template {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(source);
   if (!scheme) fail(source, "it must start with 's3://' (s3://BUCKET/KEY-TEMPLATE)");
-  if (scheme[1] !== 's3') fail(source, `the scheme must be 's3://', not '${scheme[0]}'`);
-  const rest = source.slice(scheme[0].length);
-  const slash = rest.indexOf('/');
-  const bucket = slash === -1 ? rest : rest.slice(0, slash);
-  if (bucket === '') fail(source, 'the bucket name is empty (s3://BUCKET/KEY-TEMPLATE)');
-  if (/[{}]/.test(bucket)) fail(source, `the bucket name '${bucket}' cannot hold fields or braces`);
-  if (!/^[A-Za-z0-9._-]+$/.test(bucket)) fail(source, `'${bucket}' is not a valid bucket name (letters, digits, '.', '-', '_')`);
-  if (slash === -1 || slash === rest.length - 1) {
-    fail(source, `the key template after 's3://${bucket}/' is empty; it needs at least ${MANDATORY_FIELDS.map((f) => `{${f}}`).join(', ')}`);
+  if (scheme[1]!.toLowerCase() !== 's3') fail(source, `the scheme must be 's3://', not '${scheme[0]}'`);
+  const all = parseParts(source, source.slice(scheme[0].length), scheme[0].length);
+  // The bucket ends at the first literal '/'.
+  const split = all.findIndex((p) => 'text' in p && p.text.includes('/'));
+  const bucketParts: Part[] = split === -1 ? all : all.slice(0, split);
+  const parts: Part[] = split === -1 ? [] : all.slice(split + 1);
+  if (split !== -1) {
+    const text = (all[split] as { text: string }).text;
+    const slash = text.indexOf('/');
+    if (slash > 0) bucketParts.push({ text: text.slice(0, slash) });
+    if (slash < text.length - 1) parts.unshift({ text: text.slice(slash + 1) });
   }
-  const keySource = rest.slice(slash + 1);
-  const offset = scheme[0].length + slash + 1;
-
-  const parts: Part[] = [];
-  let text = '';
-  for (let i = 0; i < keySource.length; i += 1) {
-    const c = keySource[i]!;
-    if (c === '}') fail(source, `unbalanced '}' at character ${offset + i + 1} ('${context(source, offset + i)}'): no '{' opens it`);
-    if (c !== '{') {
-      text += c;
-      continue;
-    }
-    const close = keySource.indexOf('}', i + 1);
-    const reopen = keySource.indexOf('{', i + 1);
-    if (close === -1) fail(source, `unbalanced '{' at character ${offset + i + 1} ('${context(source, offset + i)}'): it is never closed`);
-    if (reopen !== -1 && reopen < close) {
-      fail(source, `unbalanced '{' at character ${offset + i + 1} ('${context(source, offset + i)}'): a '{' opens again before the '}'`);
-    }
-    const name = keySource.slice(i + 1, close);
-    if (!ALL_FIELDS.includes(name)) {
-      fail(source, `unknown field '{${name}}' at character ${offset + i + 1}; the fields are ${ALL_FIELDS.map((f) => `{${f}}`).join(' ')}`);
-    }
-    if (text) parts.push({ text });
-    text = '';
-    parts.push({ field: name as Field });
-    i = close;
+  if (bucketParts.length === 0) fail(source, 'the bucket name is empty (s3://BUCKET/KEY-TEMPLATE)');
+  const literalBucket = bucketParts.every((p) => 'text' in p) ? bucketParts.map((p) => ('text' in p ? p.text : '')).join('') : undefined;
+  if (literalBucket !== undefined && !isBucketName(literalBucket)) fail(source, `'${literalBucket}' is not a valid bucket name (3 to 255 letters, digits, '.', '-', '_', starting and ending with a letter or digit)`);
+  if (parts.length === 0) {
+    fail(source, `the key template after the bucket is empty; it needs at least ${MANDATORY_FIELDS.map((f) => `{${f}}`).join(', ')}`);
   }
-  if (text) parts.push({ text });
 
   // The key's literal folders: no leading '/', no '//', no '.' or '..' folder
   // (a field counts as non-empty here; an empty one is dropped at render time).
@@ -77,15 +108,71 @@ export function parseTemplate(source: string): Template {
   if (segments.slice(1).some((s) => s === '')) fail(source, "the key cannot hold '//' or end with '/'");
   if (segments.some((s) => s === '.' || s === '..')) fail(source, "the key cannot hold a '.' or '..' folder");
 
-  const used = new Set(parts.flatMap((p) => ('field' in p ? [p.field] : [])));
+  const used = new Set([...bucketParts, ...parts].flatMap((p) => ('field' in p ? [p.field] : [])));
   const missing = MANDATORY_FIELDS.filter((f) => !used.has(f));
   if (missing.length) fail(source, `missing mandatory field${missing.length > 1 ? 's' : ''} ${missing.map((f) => `{${f}}`).join(', ')}`);
-  return { source, bucket, parts };
+  const template = { source, bucketParts, parts };
+  // A format spec Python refuses (`{prefix:d}`) is found now, as Python's start-up check found it.
+  for (const p of [...bucketParts, ...parts]) {
+    if (!('field' in p)) continue;
+    try {
+      if (renderField(p, fieldValues(SAMPLE, 'host')).includes('/') && parts.includes(p)) throw new Error("it renders a '/', which would make folders of its own");
+    } catch (error) {
+      fail(source, `field '{${p.field}${p.conversion ? `!${p.conversion}` : ''}${p.spec ? `:${p.spec}` : ''}}': ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return template;
+}
+
+/**
+ * A bucket name as the Python tool (boto 2) accepted it: 3 to 255 letters,
+ * digits, '.', '-' and '_', starting and ending with a letter or digit, no run
+ * of 64 lower-case DNS characters (one DNS label's limit).
+ */
+export function isBucketName(name: string): boolean {
+  return /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,253}[a-zA-Z0-9]$/.test(name) && !/[-_a-z0-9]{64}/.test(name);
 }
 
 /** A few characters around position `at`, for pointing at a mistake in one line. */
 function context(source: string, at: number): string {
   return `${at > 6 ? '…' : ''}${source.slice(Math.max(0, at - 6), at + 7)}${at + 7 < source.length ? '…' : ''}`;
+}
+
+/** A byte string (Python 2's str) of a text: its UTF-8 bytes, a name's own bytes where it is not UTF-8. */
+const bytesOf = (text: string): ByteString => nameBytes(text).toString('latin1');
+
+/** One field rendered as Python 2's str.format did: year an int, the others byte strings. */
+function renderField(part: { field: Field; conversion: string; spec: string }, values: FieldValues): ByteString {
+  let value: PyValue = part.field === 'year' ? Number(values.year) : bytesOf(values[part.field]);
+  if (part.conversion) value = pyConvert(value, part.conversion);
+  return pyFormat(value, part.spec);
+}
+
+/** Parts rendered into text, each byte that is not UTF-8 (a name's, or one a precision cut) as %XX. */
+function renderParts(parts: readonly Part[], values: FieldValues, check?: (field: Field, rendered: ByteString) => void): string {
+  let bytes = '';
+  for (const p of parts) {
+    if ('text' in p) {
+      bytes += bytesOf(p.text);
+      continue;
+    }
+    const rendered = renderField(p, values);
+    check?.(p.field, rendered);
+    bytes += rendered;
+  }
+  return bytesToDisplay(Buffer.from(bytes, 'latin1'));
+}
+
+/** The bucket a file goes to; throws (a per-file failure) when the rendered name is not a valid bucket name. */
+export function renderBucket(template: Template, values: FieldValues): string {
+  const bucket = renderParts(template.bucketParts, values);
+  if (!isBucketName(bucket)) throw new Error(`the bucket name rendered for ${displayName(values.filename)}, '${bucket}', is not a valid bucket name (3 to 255 letters, digits, '.', '-', '_', starting and ending with a letter or digit)`);
+  return bucket;
+}
+
+/** The bucket when the template's bucket holds no field, else undefined. */
+export function fixedBucket(template: Template): string | undefined {
+  return template.bucketParts.every((p) => 'text' in p) ? template.bucketParts.map((p) => ('text' in p ? p.text : '')).join('') : undefined;
 }
 
 /** The field values for an archived file; everything comes from the name's UTC stamp. */
@@ -117,22 +204,19 @@ export function shortHostname(hostname: string): string {
  * '/' or rendering a '.' or '..' folder is refused.
  */
 export function renderKey(template: Template, values: FieldValues): string {
-  for (const p of template.parts) {
-    if ('field' in p && values[p.field].includes('/')) throw new Error(`{${p.field}} of ${values.filename} holds a '/'; refusing to render a key from it`);
-  }
-  const segments = template.parts
-    .map((p) => ('text' in p ? p.text : values[p.field]))
-    .join('')
-    .split('/')
-    .filter((s) => s !== '');
-  if (segments.some((s) => s === '.' || s === '..')) throw new Error(`the key rendered for ${values.filename} would hold a '.' or '..' folder; refusing it`);
+  const name = displayName(values.filename);
+  const rendered = renderParts(template.parts, values, (field, text) => {
+    if (text.includes('/')) throw new Error(`{${field}} of ${name} renders a '/'; refusing to render a key from it`);
+  });
+  const segments = rendered.split('/').filter((s) => s !== '');
+  if (segments.some((s) => s === '.' || s === '..')) throw new Error(`the key rendered for ${name} would hold a '.' or '..' folder; refusing it`);
   const key = segments.join('/');
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new Error(`the key rendered for ${values.filename} is longer than ${MAX_KEY_BYTES} bytes`);
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new Error(`the key rendered for ${name} is longer than ${MAX_KEY_BYTES} bytes`);
   return key;
 }
 
 export function renderUri(template: Template, values: FieldValues): string {
-  return s3Uri(template.bucket, renderKey(template, values));
+  return s3Uri(renderBucket(template, values), renderKey(template, values));
 }
 
 export function s3Uri(bucket: string, key: string): string {
