@@ -12,3 +12,4 @@ export * from './report.js';
 export * from './progress.js';
 export * from './check.js';
 export * from './options.js';
+export * from './splay.js';
