@@ -25,7 +25,7 @@ const CLI = {
   compress: path.join(ROOT, 'packages/logjam-compress/bin/logjam-compress.cjs'),
   upload: path.join(ROOT, 'packages/logjam-upload/bin/logjam-upload.cjs'),
 };
-const SECTIONS = ['compress', 'memory', 'upload', 'scale', 'startup'];
+const SECTIONS = ['compress', 'memory', 'upload', 'scale', 'startup', 'fleet'];
 const CORPUS_VERSION = 1;
 
 // ---------------------------------------------------------------- options
@@ -856,6 +856,56 @@ async function benchStartup() {
   return true;
 }
 
+// ---------------------------------------------------------------- 6. fleet
+// H hosts (separate logjam-upload processes) started together against a
+// front that throttles as S3 does, per key prefix (test/support/fleet.ts, run
+// by bench/lib/fleet.ts under tsx); configurations alternate round by round.
+const FLEET = { hosts: 40, archives: 24, perSecond: 50, splay: 60, steadyNew: 3 };
+async function benchFleet() {
+  emit('fleet', `## 6. Fleet: ${FLEET.hosts} hosts at the top of the hour\n`);
+  if (!tools.logjamUpload) {
+    emit('fleet', `_logjam not built: section skipped (wired, not measured)._\n`);
+    return true;
+  }
+  const configs = [
+    { name: 'defaults (standard retries)', args: [] },
+    { name: '--retry-mode adaptive', args: ['--retry-mode', 'adaptive'] },
+    { name: `--splay ${FLEET.splay}`, args: ['--splay', String(FLEET.splay)] },
+    { name: `--splay ${FLEET.splay} --retry-mode adaptive`, args: ['--splay', String(FLEET.splay), '--retry-mode', 'adaptive'] },
+  ];
+  const rounds = Math.min(opt.rounds, 2);
+  const settings = { ...FLEET, rounds, configs };
+  process.stderr.write(`  fleet: ${configs.length} configurations x ${rounds} rounds ...\n`);
+  const out = spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'lib/fleet.ts'), JSON.stringify(settings)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * MB, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (out.status !== 0) throw new Error(`bench/lib/fleet.ts exited ${out.status}`);
+  const runs = out.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  fs.writeFileSync(path.join(LOGS, 'fleet.json'), runs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const rows = [];
+  const by = new Map(configs.map((c) => [c.name, runs.filter((r) => r.config === c.name)]));
+  const med = (rs, k) => median(rs.map(k));
+  for (const [name, rs] of by) {
+    const exact = rs.every((r) => r.identical === r.expected && !r.missing && !r.extra && !r.corrupt);
+    const allIn = rs.every((r) => r.hostsOk + r.secondRunOk === r.hosts);
+    rows.push(
+      `| ${name} | ${exact ? 'yes' : '**no**'} (${rs.map((r) => r.identical).join(', ')} of ${rs[0].expected}) | ${rs.map((r) => `${r.hostsOk}/${r.hosts}`).join(', ')} | ${allIn ? 'yes' : '**no**'} | **${f(med(rs, (r) => r.throttled), 0)}**${spread(rs.map((r) => r.throttled), 0)} | ${f(med(rs, (r) => r.retried), 0)}${spread(rs.map((r) => r.retried), 0)} | ${f(med(rs, (r) => r.requests), 0)} | ${f(med(rs, (r) => r.lastObjectS), 1)}${spread(rs.map((r) => r.lastObjectS), 1)} | ${f(med(rs, (r) => r.cpuS), 1)} | ${rs.map((r) => r.steady.requests).join(', ')} |`,
+    );
+  }
+  const t = (name) => med(by.get(name), (r) => r.throttled);
+  const cut = t(configs[0].name) / Math.max(1, t(configs[2].name));
+  const nothingLost = runs.every((r) => r.identical === r.expected && !r.missing && !r.extra && !r.corrupt && r.hostsOk + r.secondRunOk === r.hosts);
+  target('fleet: nothing lost or doubled, all uploaded within two runs (every configuration, every round)', 'yes', nothingLost ? 1 : 0, nothingLost, 0);
+  target(`fleet: 503s without splay / with --splay ${FLEET.splay}`, '>= 10', cut, cut >= 10, 1);
+  const steady = median(runs.map((r) => r.steady.requests));
+  target(`fleet: requests of a steady-state run with ${FLEET.steadyNew} new archives`, `<= ${FLEET.steadyNew + 1}`, steady, steady <= FLEET.steadyNew + 1, 0);
+  emit(
+    'fleet',
+    `${FLEET.hosts} hosts, each a logjam-upload --once process with its own \`archive/\` of ${FLEET.archives} hourly archives (4 KiB) and its own \`--hostname\`, started in the same second; all keys under one prefix (\`{prefix}/{year}/{month}/{day}/{filename}\`, the host in the file name), the worst case. In front of s3rver, the throttling front of the tests (test/support/proxy.ts): a token bucket of ${FLEET.perSecond} requests/s per key prefix, \`503 SlowDown\` (S3's XML) beyond it, \`If-None-Match: *\` honoured. Hosts that did not exit 0 run a second time (the next hour's run). ${rounds} rounds, configurations alternating; median (min–max). 503s, retries and requests are the front's counts for the first run; *last object* is from the start to the last object landing; CPU is the hosts' user+system. *Steady state*: afterwards one host with ${FLEET.steadyNew} new archives runs once (no splay), its requests counted. The splay here is ${FLEET.splay} s for ${FLEET.hosts} hosts (~${f((FLEET.hosts * FLEET.archives) / FLEET.splay, 0)} PUT/s on average against ${FLEET.perSecond}/s); a fleet of 10,000 needs minutes (docs/fleets.md).\n`,
+  );
+  emit('fleet', `| configuration | objects exactly once, byte-identical | hosts exit 0 on first run | all in after 2 runs | 503s | retries | requests | last object s | CPU s | steady-state requests |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
+  emit('fleet', `503s without splay / with --splay ${FLEET.splay}: **${f(cut, 1)}x** fewer.\n`);
+  return nothingLost;
+}
+
 // ---------------------------------------------------------------- profile helper
 async function profile(which) {
   const dir = path.join(OUT, 'profile', `${which}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -903,7 +953,7 @@ async function main() {
   if (os.loadavg()[0] > 0.5) console.error(`note: load average ${startedAt.load} — something else is using the CPUs; expect noisy timings`);
   const t0 = performance.now();
   let ok = true;
-  const fns = { compress: benchCompress, memory: benchMemory, upload: benchUpload, scale: benchScale, startup: benchStartup };
+  const fns = { compress: benchCompress, memory: benchMemory, upload: benchUpload, scale: benchScale, startup: benchStartup, fleet: benchFleet };
   const took = [];
   for (const s of SECTIONS) {
     if (!opt.only.includes(s)) continue;

@@ -96,7 +96,7 @@ export interface FaultProxy {
   endpoint: string;
   requests: ProxiedRequest[];
   stats: ProxyStats;
-  /** Total of injected faults, random and by rule. */
+  /** Total of injected faults: random, by rule, and throttled. */
   faultCount(): number;
   /** Requests not finished yet (for telling where a kill landed). */
   inFlight(): ProxiedRequest[];
@@ -395,7 +395,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const faultCount = () => stats.ruleFaults + Object.values(stats.faults).reduce((a, b) => a + b, 0);
+  const faultCount = () => stats.ruleFaults + stats.throttled + Object.values(stats.faults).reduce((a, b) => a + b, 0);
   let closed = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
