@@ -903,6 +903,14 @@ async function benchFleet() {
   );
   emit('fleet', `| configuration | objects exactly once, byte-identical | hosts exit 0 on first run | all in after 2 runs | 503s | retries | requests | last object s | CPU s | steady-state requests |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
   emit('fleet', `503s without splay / with --splay ${FLEET.splay}: **${f(cut, 1)}x** fewer.\n`);
+  // Requests per hourly run, logjam against rclone (docs/fleets.md prices them).
+  const counted = spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'lib/request-counts.ts'), ...(tools.rclone ? [tools.rclone.cmd] : [])], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (counted.status !== 0) throw new Error(`bench/lib/request-counts.ts exited ${counted.status}`);
+  const methods = (m) => Object.entries(m).sort().map(([k, v]) => `${k} ${v}`).join(', ');
+  const total = (m) => Object.values(m).reduce((a, b) => a + b, 0);
+  const countRows = counted.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).map((r) => `| ${r.tool} | ${methods(r.first)} (${total(r.first)}) | ${methods(r.steady)} (**${total(r.steady)}**) |`);
+  emit('fleet', `Requests per run, counted by the proxy in front of s3rver: three log types (\`app\`, \`db\`, \`web\`), each under its own key folder; a first run with 7 hours (21 archives), then a run with one more hour (3 new archives among 24). GET is ListObjectsV2 here. s3rver ignores \`If-None-Match\`, so logjam sends a HEAD before each PUT (against AWS it PUTs directly where conditional writes are honoured)${tools.rclone ? '' : '; rclone not installed (apt-get install rclone): its row is skipped'}.\n`);
+  emit('fleet', `| tool | first run (21 archives) | next run (3 new) |\n|---|---|---|\n${countRows.join('\n')}\n`);
   return nothingLost;
 }
 

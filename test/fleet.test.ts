@@ -146,6 +146,16 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
     });
   });
 
+  it('bad --splay and --retry-mode values are usage errors (exit 2), naming the flag', async () => {
+    const dir = await archive(0);
+    const splay = await runBin('logjam-upload', ['--once', '--splay', '10m', dir, template()], env());
+    expect(splay.code).to.equal(2);
+    expect(splay.stderr).to.include("--splay takes a whole number from 0 to 86400, not '10m'");
+    const mode = await runBin('logjam-upload', ['--once', '--retry-mode', 'legacy', dir, template()], env());
+    expect(mode.code).to.equal(2);
+    expect(mode.stderr).to.match(/--retry-mode.*standard.*adaptive/);
+  });
+
   describe('request counts', () => {
     it('each pass reports its requests by method, and the metrics file counts them across runs', async () => {
       const dir = await archive(3);

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Fleet } from '../../test/support/fleet.ts';
-import { startS3 } from '../../test/support/s3.ts';
+import { s3rverEnv, startS3 } from '../../test/support/s3.ts';
 
 interface Settings {
   hosts: number;
@@ -22,16 +22,7 @@ const settings = JSON.parse(process.argv[2] ?? '{}') as Settings;
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'logjam-bench-fleet-'));
 const bucket = 'fleet';
 const s3 = await startS3({ buckets: [bucket] });
-const env = {
-  PATH: process.env.PATH,
-  HOME: root,
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  AWS_REGION: 'us-east-1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-  AWS_CONFIG_FILE: path.join(root, 'no-config'),
-  AWS_SHARED_CREDENTIALS_FILE: path.join(root, 'no-credentials'),
-};
+const env = s3rverEnv(root);
 try {
   const fleet = new Fleet({ root, s3, bucket, hosts: settings.hosts, archives: settings.archives, perSecond: settings.perSecond, env });
   for (let round = 1; round <= settings.rounds; round += 1) {
