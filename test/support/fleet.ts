@@ -30,6 +30,8 @@ export interface FleetSettings {
   archiveBytes?: number;
   /** The front's admitted requests per second and key prefix. */
   perSecond: number;
+  /** Requests a prefix may send at once after a quiet spell (default: perSecond). */
+  burst?: number;
   /** The environment every host runs with (credentials, region). */
   env: NodeJS.ProcessEnv;
 }
@@ -39,6 +41,12 @@ export interface FleetRunSettings {
   args: string[];
   /** Which hosts run (default: all); a second run passes the ones that did not finish. */
   only?: string[];
+  /**
+   * Hold the hosts' first requests until every host has sent one, then let them
+   * through together: the same second for the whole fleet, as cron gives hosts
+   * that each have their own CPU, which the processes of one machine do not.
+   */
+  together?: boolean;
   /** A label under which this configuration's keys go (each configuration its own). */
   tag: string;
 }
@@ -115,11 +123,16 @@ export class Fleet {
 
   /** Starts the chosen hosts together behind a fresh front, and waits for every one to exit. */
   async run(run: FleetRunSettings): Promise<FleetRun> {
-    const front = await startFaultProxy({ target: this.settings.s3.endpoint, conditionalWrites: true, throttle: { perSecond: this.settings.perSecond } });
+    const hosts = run.only ?? this.hosts;
+    const front = await startFaultProxy({
+      target: this.settings.s3.endpoint,
+      conditionalWrites: true,
+      throttle: { perSecond: this.settings.perSecond, ...(this.settings.burst ? { burst: this.settings.burst } : {}) },
+      ...(run.together ? { holdFirst: hosts.length } : {}),
+    });
     const cpuFile = path.join(this.settings.root, `${run.tag}-cpu-${Date.now()}.txt`);
     const started = Date.now();
     try {
-      const hosts = run.only ?? this.hosts;
       const results = await Promise.all(
         hosts.map(
           (host) =>

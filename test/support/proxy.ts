@@ -128,6 +128,13 @@ export interface FaultProxyOptions {
   latencyMs?: (req: IncomingMessage) => number;
   /** S3's per-prefix request rate: beyond it, 503 SlowDown (default: no limit). */
   throttle?: ThrottleSettings;
+  /**
+   * Hold every request until this many have arrived (or `holdMs` passed), then
+   * let them all through at once: clients that start at different times (as
+   * processes do on a busy machine) reach the store in the same instant.
+   */
+  holdFirst?: number;
+  holdMs?: number;
 }
 
 export interface ThrottleSettings {
@@ -228,6 +235,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     throttled: 0,
   };
   const throttle = options.throttle ? prefixBuckets(options.throttle) : undefined;
+  let releaseHeld!: () => void;
+  const held = options.holdFirst ? new Promise<void>((resolve) => (releaseHeld = resolve)) : undefined;
+  const holdTimer = held ? setTimeout(() => releaseHeld(), options.holdMs ?? 120_000) : undefined;
 
   const keyExists = async (bucket: string, key: string) => {
     try {
@@ -283,6 +293,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     stats.requests += 1;
     stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
     if (attempt > 1) stats.retried += 1;
+    if (held) {
+      if (stats.requests >= options.holdFirst!) releaseHeld();
+      await held;
+    }
 
     let action: FaultAction = options.rule?.(req, count) ?? 'pass';
     let fault: FaultKind | null = null;
@@ -415,6 +429,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           figures.retried += stats.retried;
           figures.requests += stats.requests;
         }
+        clearTimeout(holdTimer);
         client.destroy();
         agent.destroy();
         for (const socket of sockets) socket.destroy();
