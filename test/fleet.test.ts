@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { compactStamp, parseSamples, splayDelayMs } from '@logjam/core';
-import { cleanupTmpDirs, ls, runBin, startBin, tmpDir, waitExit, waitFor } from './support/index.ts';
+import { parseSamples, splayDelayMs } from '@logjam/core';
+import { cleanupTmpDirs, compactStamp, ls, runBin, startBin, tmpDir, waitExit, waitFor } from './support/index.ts';
 import { imdsEnv } from './support/imds.ts';
 import { s3ErrorXml, startFaultProxy } from './support/proxy.ts';
 import { useS3AndImds } from './support/servers.ts';

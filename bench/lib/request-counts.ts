@@ -8,8 +8,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compactStamp } from '@logjam/core';
-import { binaries } from '../../test/support/index.ts';
+import { binaries, compactStamp } from '../../test/support/index.ts';
 import { startFaultProxy } from '../../test/support/proxy.ts';
 import { s3rverEnv, startS3 } from '../../test/support/s3.ts';
 

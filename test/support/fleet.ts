@@ -10,8 +10,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { compactStamp } from '@logjam/core';
-import { binaries, repoRoot } from './index.ts';
+import { binaries, compactStamp, repoRoot } from './index.ts';
 import { startFaultProxy, type ProxyStats } from './proxy.ts';
 import type { TestS3 } from './s3.ts';
 
