@@ -175,5 +175,10 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
       samples = parseSamples(await fs.readFile(metrics, 'utf8'));
       expect(samples.get('logjam_upload_requests_total{method="HEAD"}')).to.equal(5);
     });
+
+    // Pending, not faked: against a store that honours If-None-Match (the proxy with conditionalWrites),
+    // logjam-upload must PUT first and HEAD only after a 412, which the conditional-writes mechanism
+    // of issue 13 (not on main yet) brings; today it sends HEAD + PUT per archive (7 for 3, above).
+    it('a run with N new archives sends at most N + 1 requests to a store honouring conditional writes (pending: needs the PUT-first mechanism of issue 13)');
   });
 });
