@@ -19,6 +19,8 @@ export default tseslint.config(
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
+    // CommonJS is what require() is for: these files are preloaded with `node --require`.
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['test/**', 'packages/*/test/**'],

@@ -21,6 +21,11 @@
 //    (the SDK's amz-sdk-request: attempt=N header) and refused write is
 //    counted in `stats`, so that a test can assert that retries stay bounded.
 //
+// 3. Throttle as S3 does (`throttle`): a token bucket per key prefix (the
+//    key's folder) admits `perSecond` requests a second (bursts up to
+//    `burst`) and answers the rest with 503 SlowDown, the S3 error XML, before
+//    anything reaches the store.
+//
 // Requests are forwarded verbatim, Host header included, so that SigV4
 // signatures stay valid (s3rver checks the access key, not the signature).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -81,13 +86,17 @@ export interface ProxyStats {
   preconditionFailed: number;
   /** Bodies that never arrived whole and were dropped, not forwarded. */
   abortedBodies: number;
+  /** Requests refused by `throttle` with 503 SlowDown. */
+  throttled: number;
+  /** When (epoch ms) an object last landed: a PUT (not a part) or a CompleteMultipartUpload answered 200. */
+  lastWriteAt?: number;
 }
 
 export interface FaultProxy {
   endpoint: string;
   requests: ProxiedRequest[];
   stats: ProxyStats;
-  /** Total of injected faults, random and by rule. */
+  /** Total of injected faults: random, by rule, and throttled. */
   faultCount(): number;
   /** Requests not finished yet (for telling where a kill landed). */
   inFlight(): ProxiedRequest[];
@@ -117,6 +126,22 @@ export interface FaultProxyOptions {
   seed?: number;
   /** A delay before a request is forwarded (a slow network), in ms. */
   latencyMs?: (req: IncomingMessage) => number;
+  /** S3's per-prefix request rate: beyond it, 503 SlowDown (default: no limit). */
+  throttle?: ThrottleSettings;
+  /**
+   * Hold every request until this many have arrived (or `holdMs` passed), then
+   * let them all through at once: clients that start at different times (as
+   * processes do on a busy machine) reach the store in the same instant.
+   */
+  holdFirst?: number;
+  holdMs?: number;
+}
+
+export interface ThrottleSettings {
+  /** Requests admitted per second and key prefix. */
+  perSecond: number;
+  /** Requests a prefix may send at once after a quiet spell (default: perSecond). */
+  burst?: number;
 }
 
 /** An S3 error response body. */
@@ -141,6 +166,37 @@ export function prng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The throttle's key prefix of a request: the bucket and the key's folder
+ * (everything up to its last '/'); for a listing, the folder of its prefix.
+ */
+export function throttlePrefix(url: string): string {
+  const object = objectOf(url);
+  if (object) return `${object.bucket}/${object.key.slice(0, object.key.lastIndexOf('/') + 1)}`;
+  const parsed = new URL(url, 'http://front');
+  const bucket = decodeURIComponent(parsed.pathname.split('/').filter(Boolean)[0] ?? '');
+  const prefix = parsed.searchParams.get('prefix') ?? '';
+  return `${bucket}/${prefix.slice(0, prefix.lastIndexOf('/') + 1)}`;
+}
+
+/** A token bucket per key prefix: `admit` takes a token, or says no. */
+export function prefixBuckets(settings: ThrottleSettings, now: () => number = Date.now): { admit(prefix: string): boolean } {
+  const burst = settings.burst ?? settings.perSecond;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    admit(prefix) {
+      const t = now();
+      const bucket = buckets.get(prefix) ?? { tokens: burst, at: t };
+      bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * settings.perSecond);
+      bucket.at = t;
+      buckets.set(prefix, bucket);
+      if (bucket.tokens < 1) return false;
+      bucket.tokens -= 1;
+      return true;
+    },
   };
 }
 
@@ -176,7 +232,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     retried: 0,
     preconditionFailed: 0,
     abortedBodies: 0,
+    throttled: 0,
   };
+  const throttle = options.throttle ? prefixBuckets(options.throttle) : undefined;
+  let releaseHeld!: () => void;
+  const held = options.holdFirst ? new Promise<void>((resolve) => (releaseHeld = resolve)) : undefined;
+  const holdTimer = held ? setTimeout(() => releaseHeld(), options.holdMs ?? 120_000) : undefined;
 
   const keyExists = async (bucket: string, key: string) => {
     try {
@@ -232,15 +293,21 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     stats.requests += 1;
     stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
     if (attempt > 1) stats.retried += 1;
+    if (held) {
+      if (stats.requests >= options.holdFirst!) releaseHeld();
+      await held;
+    }
 
     const action: FaultAction = options.rule?.(req, count) ?? 'pass';
     let fault: FaultKind | null = null;
-    if (action !== 'pass') stats.ruleFaults += 1;
+    const throttled = action === 'pass' && throttle !== undefined && !throttle.admit(throttlePrefix(url));
+    if (throttled) stats.throttled += 1;
+    else if (action !== 'pass') stats.ruleFaults += 1;
     else {
       fault = pickFault(req);
       if (fault) stats.faults[fault] += 1;
     }
-    const record: ProxiedRequest = { method, url, action: fault ?? (typeof action === 'string' ? action : String(action.status)), attempt, accessKeyId: accessKeyOf(req), done: false };
+    const record: ProxiedRequest = { method, url, action: throttled ? 'throttled' : (fault ?? (typeof action === 'string' ? action : String(action.status))), attempt, accessKeyId: accessKeyOf(req), done: false };
     requests.push(record);
     active.add(record);
     res.on('close', () => {
@@ -259,7 +326,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
     // Atomic bodies: read it all before anything reaches the store.
     let body: Buffer | null = null;
-    if (atomic || typeof action === 'object' || fault === 'error500' || fault === 'slowDown') {
+    if (atomic || typeof action === 'object' || throttled || fault === 'error500' || fault === 'slowDown') {
       const chunks: Buffer[] = [];
       const complete = await new Promise<boolean>((resolve) => {
         req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -283,7 +350,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return;
       }
       if (fault === 'error500') return sendError(res, method, 500, 'InternalError', 'We encountered an internal error. Please try again.');
-      if (fault === 'slowDown') return sendError(res, method, 503, 'SlowDown', 'Please reduce your request rate.');
+      if (fault === 'slowDown' || throttled) return sendError(res, method, 503, 'SlowDown', 'Please reduce your request rate.');
 
       const object = objectOf(url);
       const isWrite = method === 'PUT' && !url.includes('partNumber=');
@@ -328,6 +395,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         setImmediate(() => req.socket.destroy());
         return;
       }
+      if (object && (isWrite || isComplete) && answer.statusCode === 200) stats.lastWriteAt = Date.now();
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     } catch (error) {
@@ -341,7 +409,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const faultCount = () => stats.ruleFaults + Object.values(stats.faults).reduce((a, b) => a + b, 0);
+  const faultCount = () => stats.ruleFaults + stats.throttled + Object.values(stats.faults).reduce((a, b) => a + b, 0);
   let closed = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -361,6 +429,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           figures.retried += stats.retried;
           figures.requests += stats.requests;
         }
+        clearTimeout(holdTimer);
         client.destroy();
         agent.destroy();
         for (const socket of sockets) socket.destroy();

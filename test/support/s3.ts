@@ -115,6 +115,20 @@ export function testClient(endpoint: string): S3Client {
   });
 }
 
+/** The environment in which a binary reaches s3rver with its static keys, and looks nowhere else (no config files, no instance metadata). */
+export function s3rverEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    AWS_ACCESS_KEY_ID: S3RVER_KEY,
+    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: path.join(home, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-aws-credentials'),
+  };
+}
+
 /**
  * s3rver's access keys, for tests of rotating credentials: s3rver checks that
  * a request's access key id is known (InvalidAccessKeyId otherwise), not its

@@ -42,6 +42,8 @@ export interface CheckOptions {
   waitingFor: string;
   /** How many of the oldest items to list under the status line. */
   show?: number;
+  /** This host's --splay delay: an item waits that long on purpose before it is due, so it is late only past --max-age plus this. */
+  splayMs?: number;
 }
 
 export function checkBacklog(items: BacklogItem[], options: CheckOptions): CheckResult {
@@ -49,11 +51,13 @@ export function checkBacklog(items: BacklogItem[], options: CheckOptions): Check
   const bytes = sorted.reduce((sum, item) => sum + item.bytes, 0);
   const oldest = sorted[0];
   const ageMs = oldest ? Math.max(0, options.now - oldest.since) : 0;
-  const late = ageMs > options.maxAgeMs;
-  const perf = `files=${sorted.length} bytes=${bytes} oldest_age_seconds=${Math.floor(ageMs / 1000)};;${Math.floor(options.maxAgeMs / 1000)}`;
+  const splayMs = options.splayMs ?? 0;
+  const late = ageMs > options.maxAgeMs + splayMs;
+  const limit = `--max-age ${formatAge(options.maxAgeMs)}${splayMs > 0 ? ` + splay ${formatAge(splayMs)}` : ''}`;
+  const perf = `files=${sorted.length} bytes=${bytes} oldest_age_seconds=${Math.floor(ageMs / 1000)};;${Math.floor((options.maxAgeMs + splayMs) / 1000)}`;
   const count = `${sorted.length} file${sorted.length === 1 ? '' : 's'}`;
   const status = oldest
-    ? `${late ? 'WARNING' : 'OK'}: ${count} ${options.waitingFor} (${formatBytes(bytes)}), oldest ${formatAge(ageMs)}${late ? ` > --max-age ${formatAge(options.maxAgeMs)}` : ''} (${oldest.file})`
+    ? `${late ? 'WARNING' : 'OK'}: ${count} ${options.waitingFor} (${formatBytes(bytes)}), oldest ${formatAge(ageMs)}${late ? ` > ${limit}` : ''} (${oldest.file})`
     : `OK: nothing ${options.waitingFor}`;
   const lines = [`${status} | ${perf}`];
   for (const item of sorted.slice(0, options.show ?? 10)) lines.push(`${formatAge(options.now - item.since).padStart(7)} ${formatBytes(item.bytes).padStart(9)}  ${item.file}`);

@@ -16,3 +16,4 @@ export * from './held-dir.js';
 export * from './permissions.js';
 export * from './run-as.js';
 export * from './rawname.js';
+export * from './splay.js';

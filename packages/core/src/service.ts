@@ -23,6 +23,12 @@ export interface ServiceOptions {
   isRelevant?: (path: string, event: WatchEvent) => boolean;
   /** Events arriving together (a burst of renames) are gathered into one pass. */
   debounceMs?: number;
+  /**
+   * --splay: how long to wait after a relevant change before the pass that
+   * reacts to it (the host's offset, so that a fleet seeing its hour close
+   * together does not react together). The periodic rescan waits for it too.
+   */
+  reactionDelayMs?: number;
   /** Stops the service as SIGTERM does (for tests and embedding). */
   stop?: AbortSignal;
   now?: () => number;
@@ -61,15 +67,27 @@ export async function runService(options: ServiceOptions): Promise<number> {
   let wake: (() => void) | null = null;
   let pending = false;
   let debounce: NodeJS.Timeout | undefined;
+  /** A reaction waiting out its --splay delay. */
+  let reaction: NodeJS.Timeout | undefined;
   const trigger = () => {
     pending = true;
     wake?.();
+  };
+  const react = () => {
+    const delay = options.reactionDelayMs ?? 0;
+    if (delay <= 0) return trigger();
+    if (reaction) return;
+    log.info(`new files; reacting after this host's splay of ${Math.round(delay / 1000)} s`);
+    reaction = setTimeout(() => {
+      reaction = undefined;
+      trigger();
+    }, delay);
   };
   const onChange = (path: string, event: WatchEvent) => {
     if (options.isRelevant && !options.isRelevant(path, event)) return;
     log.debug('change seen', { path });
     clearTimeout(debounce);
-    debounce = setTimeout(trigger, options.debounceMs ?? 250);
+    debounce = setTimeout(react, options.debounceMs ?? 250);
   };
 
   let watcher: DirWatcher | undefined;
@@ -83,7 +101,8 @@ export async function runService(options: ServiceOptions): Promise<number> {
       let delay = options.intervalMs;
       if (result.nextDueAt !== undefined) delay = Math.min(delay, Math.max(0, result.nextDueAt - now()) + 1000);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(delay, MAX_TIMER_MS));
+        // While a reaction waits out its splay, the rescan waits with it (else it would upload at once).
+        const timer = setTimeout(() => (reaction ? undefined : done()), Math.min(delay, MAX_TIMER_MS));
         stop.signal.addEventListener('abort', done, { once: true });
         wake = done;
         function done() {
@@ -96,6 +115,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     }
   } finally {
     clearTimeout(debounce);
+    clearTimeout(reaction);
     await watcher?.close();
     offSignals();
   }

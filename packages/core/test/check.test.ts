@@ -24,4 +24,13 @@ describe('--check verdicts', () => {
     expect(late.text).to.match(/^WARNING: 2 files waiting for compression \(1.50 kB\), oldest 12m > --max-age 10m \(\/a\/old.log\) \|/);
     expect(late.text.trim().split('\n')).to.have.length(3);
   });
+
+  it('--splay: an item within max-age plus the host\'s splay delay is not late; past it, it is', () => {
+    const now = Date.UTC(2024, 0, 5, 15);
+    const items = [{ file: '/a/old.log', bytes: 500, since: now - 12 * 60_000 }];
+    expect(checkBacklog(items, { now, maxAgeMs: 600_000, splayMs: 180_000, waitingFor: 'waiting for upload' }).code).to.equal(0);
+    const late = checkBacklog(items, { now, maxAgeMs: 600_000, splayMs: 60_000, waitingFor: 'waiting for upload' });
+    expect(late.code).to.equal(1);
+    expect(late.text).to.match(/^WARNING: 1 file waiting for upload \(500 B\), oldest 12m > --max-age 10m \+ splay 1m \(\/a\/old.log\) \| .*oldest_age_seconds=720;;660$/m);
+  });
 });

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // logjam-upload: ship ARCHIVE_DIR to S3, exactly once, under keys from a template.
+import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import { checkBacklog, handOverToUser, LogjamCommand, oneLine, parseDuration, parseInteger, parseSize, readVersion, runProgram, UsageError, type RunTools } from '@logjam/core';
+import { checkBacklog, handOverToUser, LogjamCommand, oneLine, parseDuration, parseInteger, parseSize, readVersion, runProgram, splayDelayMs, UsageError, type RunTools } from '@logjam/core';
+import * as t from 'typanion';
 import { uploadBacklog } from './monitor.js';
 import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
+import { RETRY_MODES, type RetryMode } from './s3.js';
 import { parseTemplate } from './template.js';
 import { MAX_PUT_SIZE, MIN_PART_SIZE } from './multipart.js';
 import { installWarningFilter, isNodeVersionWarning, routeWarnings } from './warnings.js';
@@ -39,6 +42,8 @@ export class UploadCommand extends LogjamCommand {
 
       Monitoring: --check prints the archives not yet uploaded and exits 0 (OK) when the oldest (by its mtime, the time of its last log line) is younger than --max-age, 1 (WARNING) when older, 2 for a usage error (Nagios / Sensu plugin convention); no network, no lock, touches nothing. --metrics-file PATH rewrites PATH after every pass in the Prometheus text format (node_exporter's textfile collector). With SENTRY_DSN set, every error that fails a file or a pass, and configuration errors at start, are reported to Sentry, tagged with the directory and the file.
 
+      Fleets: --splay SECONDS waits this host's own delay (from its host name, the same every run) before a --once pass and before reacting to new archives, so that hosts on one cron line do not reach S3 together. Throttling (503 SlowDown, 429) is retried by the AWS SDK with backoff and jitter; a file still throttled fails, and the pass leaves the rest, unmarked, for the next run. Each pass logs its requests by method.
+
       Every flag can also be set in the environment as LOGJAM_<FLAG>: LOGJAM_JOBS=8, LOGJAM_ENDPOINT_URL=http://minio:9000, LOGJAM_ONCE=1 (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
     `,
     examples: [
@@ -68,6 +73,14 @@ export class UploadCommand extends LogjamCommand {
   deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m or seconds (default: keep them)' });
   check = Option.Boolean('--check', false, { description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)' });
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });
+  splay = Option.String('--splay', '0', {
+    description: "Before a --once pass, and before reacting to new archives, wait this host's own delay from 0 to SECONDS, derived from the host name (the same every run), so that a fleet does not reach S3 in the same second; --check allows for it (default: 0, no wait)",
+  });
+  hostname = Option.String('--hostname', { description: "The host name for {hostname} in keys and for --splay's delay (default: the system's host name)" });
+  retryMode = Option.String('--retry-mode', 'standard', {
+    description: "The AWS SDK's retry mode: standard (up to 5 attempts, exponential backoff with jitter, longer after throttling: 503 SlowDown, 429) or adaptive (the same, plus a client-side rate limit that slows down when throttled) (default: standard)",
+    validator: t.isEnum(RETRY_MODES),
+  }) as RetryMode;
   metricsFile = Option.String('--metrics-file', { description: 'After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter\'s textfile collector (default: none)' });
   user = Option.String('--user', { description: 'USER[:GROUP]: do all the work as this user (and group; default: the user\'s own), in a child process started as that user, with its HOME: root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)' });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, { description: 'As root without --user, work in an ARCHIVE_DIR (or its .uploaded/) that a group other than root\'s, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)' });
@@ -84,7 +97,8 @@ export class UploadCommand extends LogjamCommand {
       parseTemplate(this.uriTemplate);
       const archiveDir = await checkArchiveDir(this.archiveDir);
       const now = Date.now();
-      const result = checkBacklog(await uploadBacklog(archiveDir), { now, maxAgeMs, waitingFor: 'waiting for upload' });
+      const splayMs = splayDelayMs(this.hostname ?? os.hostname(), parseInteger('--splay', this.splay, 0, 86_400));
+      const result = checkBacklog(await uploadBacklog(archiveDir), { now, maxAgeMs, splayMs, waitingFor: 'waiting for upload' });
       process.stdout.write(result.text);
       return result.code;
     }
@@ -125,6 +139,9 @@ export class UploadCommand extends LogjamCommand {
       progress,
       metricsFile: this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile),
       permissionRule: this.user === undefined && !this.insecurePermissions,
+      splaySeconds: parseInteger('--splay', this.splay, 0, 86_400),
+      retryMode: this.retryMode,
+      ...(this.hostname !== undefined ? { hostname: this.hostname } : {}),
     });
   }
 }

@@ -4,6 +4,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@logjam/core';
 import type { PendingScanner } from './ledger.js';
+import type { RequestCounts, RequestTally } from './s3.js';
 import type { MultipartSettings } from './multipart.js';
 import type { Template } from './template.js';
 
@@ -30,6 +31,8 @@ export interface PassContext extends UploadSettings {
   scanner?: PendingScanner;
   /** Called as each pending file is done with, with the error that failed it if any (progress bar, Sentry). */
   onFileDone?: (name: string, error?: unknown) => void;
+  /** Counts the client's requests; each pass reports (and takes) what was sent since the last. */
+  requests?: RequestCounts | undefined;
 }
 
 /**
@@ -56,4 +59,6 @@ export interface PassSummary {
   bytes: number;
   /** Set when the bucket or the credentials failed: no file can succeed. */
   fatal?: Error;
+  /** The requests sent since the previous pass (the run's start-up checks count in its first pass). */
+  requests?: RequestTally;
 }

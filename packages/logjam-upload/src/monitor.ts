@@ -29,6 +29,8 @@ export async function uploadBacklog(archiveDir: string): Promise<BacklogItem[]> 
 }
 
 const P = 'logjam_upload_';
+/** The methods logjam-upload sends: HeadBucket/HeadObject, GetObject/ListObjectsV2, PutObject/UploadPart, Create/CompleteMultipartUpload, AbortMultipartUpload. */
+const REQUEST_METHODS = ['DELETE', 'GET', 'HEAD', 'POST', 'PUT'];
 
 export interface PassMetrics extends PassMeasure {
   summary: PassSummary | undefined;
@@ -39,12 +41,23 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
   const { summary } = pass;
   // A pass that failed as a whole (bucket, credentials) counts as one failure.
   const failures = (summary?.failed ?? 0) + (!pass.succeeded && pass.ran !== false && !summary?.failed ? 1 : 0);
+  const requests = summary?.requests;
+  // Every method S3 is sent, always written: a series that vanished from the file would look like a reset.
+  const methods = [...new Set([...REQUEST_METHODS, ...Object.keys(requests?.byMethod ?? {})])];
   await writeMetricsFile(file, [
     metric(`${P}files_total`, 'counter', 'Archives uploaded to S3 (conflict keys included).', (summary?.uploaded ?? 0) + (summary?.conflictUploads ?? 0)),
     metric(`${P}bytes_total`, 'counter', 'Bytes uploaded to S3.', summary?.bytes ?? 0),
     metric(`${P}already_present_total`, 'counter', 'Archives found already in S3 with the same content: marked, not uploaded again.', summary?.alreadyThere ?? 0),
     metric(`${P}conflicts_total`, 'counter', 'Archives whose key held a different object: they went to a conflict key.', summary?.conflicts ?? 0),
     metric(`${P}failures_total`, 'counter', 'Archives that failed to upload (or passes that failed as a whole); retried later.', failures),
+    {
+      name: `${P}requests_total`,
+      type: 'counter',
+      help: 'Requests sent to S3, by HTTP method; every attempt counts, retries included.',
+      samples: methods.map((method) => ({ labels: { method }, value: requests?.byMethod[method] ?? 0 })),
+    },
+    metric(`${P}retries_total`, 'counter', "Requests that were the AWS SDK's retries of an earlier attempt.", requests?.retries ?? 0),
+    metric(`${P}throttled_total`, 'counter', 'Answers from S3 asking to slow down (503 SlowDown, 429).', requests?.throttled ?? 0),
     ...(await passMetrics(file, P, pass, {
       passes: 'Passes over the archive folder.',
       skippedLocked: 'Runs with --once that did nothing because another logjam-upload held the lock.',

@@ -9,7 +9,7 @@ import { ByteBudget, MEMORY_BUDGET, openLocal, type Local } from './local.js';
 import type { MultipartSettings } from './multipart.js';
 import { Fatal, uploadFile, type Outcome, type PassState } from './put.js';
 import { loadSdk } from './sdk.js';
-import { describeError } from './s3.js';
+import { describeError, formatRequests, isThrottling } from './s3.js';
 
 interface Opened {
   log: LogName;
@@ -95,12 +95,12 @@ export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new 
 async function runPass(ctx: PassContext, prepared: PreparedPass, started: number): Promise<PassSummary> {
   const pending = await prepared.pending;
   const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), badBuckets: new Map(), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET) };
-  const tally = new Tally(ctx, pending.length);
+  const tally = new Tally(ctx, pending.length, () => pending.length - prepared.taken);
   /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
   const settling: Array<Promise<void>> = [];
   const worker = async () => {
     for (;;) {
-      if (ctx.signal.aborted || tally.summary.fatal) return;
+      if (ctx.signal.aborted || tally.summary.fatal || tally.throttled) return;
       const item = prepared.take();
       if (!item) return;
       const { log, local, error: unreadable } = await item;
@@ -125,6 +125,8 @@ async function runPass(ctx: PassContext, prepared: PreparedPass, started: number
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));
   await Promise.all(settling);
   tally.summary.notDone += pending.length - prepared.taken;
+  const requests = ctx.requests?.take();
+  if (requests) tally.summary.requests = requests;
   checkAccounted(tally.summary);
   tally.report(started);
   return tally.summary;
@@ -141,10 +143,14 @@ export function checkAccounted(summary: PassSummary): void {
 /** The pass's counts, and what each file's end adds to them. */
 class Tally {
   readonly summary: PassSummary;
+  /** Set when S3 still throttles after the SDK's retries: the pass starts no more files (they are left for the next run). */
+  throttled = false;
 
   constructor(
     private readonly ctx: PassContext,
     pending: number,
+    /** How many files have not been taken yet (for the throttling warning). */
+    private readonly untaken: () => number,
   ) {
     this.summary = { pending, uploaded: 0, alreadyThere: 0, conflicts: 0, conflictUploads: 0, failed: 0, notDone: 0, vanished: 0, bytes: 0 };
   }
@@ -179,6 +185,10 @@ class Tally {
   failed(log: LogName, error: unknown): unknown {
     this.ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
     this.summary.failed += 1;
+    if (isThrottling(error) && !this.throttled) {
+      this.throttled = true;
+      this.ctx.log.warn('S3 is still throttling after the retries; leaving the remaining files for the next run', { left: this.untaken() });
+    }
     return error;
   }
 
@@ -194,6 +204,7 @@ class Tally {
       bytes: summary.bytes,
       size: formatBytes(summary.bytes),
       ms: Date.now() - started,
+      ...(summary.requests ? { requests: formatRequests(summary.requests.byMethod), retries: summary.requests.retries, throttled: summary.requests.throttled } : {}),
     });
   }
 }

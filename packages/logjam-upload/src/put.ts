@@ -14,7 +14,7 @@ import type { Lister } from './lister.js';
 import { loadBody, type ByteBudget, type Local } from './local.js';
 import { uploadMultipart } from './multipart.js';
 import { sdk } from './sdk.js';
-import { checkStoredMd5, contentMd5, describeError, FileBody, httpStatus, isBucketError, plainEtag, s3Code } from './s3.js';
+import { checkStoredMd5, contentMd5, describeError, FileBody, httpStatus, isBucketError, isThrottling, plainEtag, s3Code } from './s3.js';
 import { conflictValues, fieldValues, fixedBucket, renderBucket, renderKey, s3Uri } from './template.js';
 
 /** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
@@ -181,8 +181,9 @@ async function put(ctx: PassContext, bucket: string, key: string, local: Local):
         continue;
       }
       if (isBucketError(error)) throw error;
-      // Lost response, timeout, reset after the SDK's retries: did it land?
-      if (status === undefined || status >= 500 || status === 409) {
+      // Lost response, timeout, reset after the SDK's retries: did it land? (Not after
+      // throttling: S3 refused the request before acting on it, and a HEAD would only add load.)
+      if ((status === undefined || status >= 500 || status === 409) && !isThrottling(error)) {
         const state = await probe(ctx, bucket, key, local).catch(() => 'unknown' as const);
         if (state === 'same') {
           ctx.log.info('the upload failed, but S3 has the object: it landed', { key, error: describeError(error) });

@@ -19,6 +19,8 @@ import {
   onStopSignals,
   runService,
   showPaths,
+  sleepUnlessAborted,
+  splayDelayMs,
   UsageError,
   withPassMetrics,
   type ErrorReporter,
@@ -29,7 +31,7 @@ import {
   type Progress,
 } from '@logjam/core';
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
-import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, resolveRegion } from './s3.js';
+import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, RequestCounts, resolveRegion, type RetryMode } from './s3.js';
 import { holdMarkerDir, isArchivePath, listPending, MARKER_DIR, PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
 import { fieldValues, fixedBucket, renderBucket, type Template } from './template.js';
 import { loadSdk } from './sdk.js';
@@ -67,6 +69,9 @@ export interface RunOptions {
   metricsFile?: string | undefined;
   /** As root, refuse an ARCHIVE_DIR or .uploaded/ that other users can write (off with --user or --insecure-permissions). */
   permissionRule: boolean;
+  /** --splay: the window (seconds) from which this host's delay before a pass is drawn; 0 for none. */
+  splaySeconds?: number;
+  retryMode?: RetryMode;
 }
 
 /** ARCHIVE_DIR must be a folder named `archive`, as the Python tool demands. */
@@ -106,7 +111,11 @@ export async function runUpload(options: RunOptions): Promise<number> {
   let client: S3Client | undefined;
   /** The start of the first pass, begun before S3 is reachable; the first pass takes it up. */
   const early: { prepared?: PreparedPass | undefined } = {};
+  const splayMs = splayDelayMs(hostname, options.splaySeconds ?? 0);
   try {
+    // --splay: this host's slot in the fleet's window, waited out before anything else (no lock held,
+    // no connection open); not at all when nothing waits for upload.
+    if (options.once && splayMs > 0 && !(await waitSplay(options, archiveDir, splayMs, stop.signal))) return EXIT_FAILED;
     // Everything in ARCHIVE_DIR from here on goes through the folder held open
     // (see core's held-dir), the lock included: a link put in its place is never followed.
     held = await holdDir(archiveDir, 'the archives');
@@ -139,7 +148,8 @@ export async function runUpload(options: RunOptions): Promise<number> {
     const scanner = new PendingScanner(io);
     early.prepared = new PreparedPass({ archiveDir: io, jobs: options.jobs, multipartThreshold: options.multipartThreshold, partSize: options.partSize, signal: stop.signal, scanner, log });
 
-    const s3 = await connect(options, stop.signal);
+    const requests = new RequestCounts();
+    const s3 = await connect(options, stop.signal, requests);
     client = s3.client;
     const bucket = new BucketCheck(options, s3.client, stop.signal, { archiveDir, hostname });
     await bucket.atStart(s3.endpoint);
@@ -152,12 +162,13 @@ export async function runUpload(options: RunOptions): Promise<number> {
     }
     /** Sizes of the pending files, for the progress bar. */
     const sizes = new Map<string, number>();
-    const ctx = passContext(options, sizes, { archiveDir: io, hostname, client: s3.client, scanner });
+    const ctx = passContext(options, sizes, { archiveDir: io, hostname, client: s3.client, scanner, requests });
     return await runService({
       once: options.once,
       intervalMs: options.intervalMs,
       watchDirs: [archiveDir],
       isRelevant: isArchivePath,
+      reactionDelayMs: splayMs,
       log,
       stop: stop.signal,
       pass: (signal) => {
@@ -211,8 +222,18 @@ async function dryRun(options: RunOptions, archiveDir: string, hostname: string)
   return EXIT_OK;
 }
 
-/** Loads the SDK and makes the client: region, endpoint, credentials (checked). */
-async function connect(options: RunOptions, signal: AbortSignal): Promise<{ client: S3Client; endpoint: string | undefined }> {
+/** --once with --splay: waits this host's delay if anything is pending; false when SIGTERM cut it short (the files wait for the next run). */
+async function waitSplay(options: RunOptions, archiveDir: string, splayMs: number, signal: AbortSignal): Promise<boolean> {
+  const waiting = (await listPending(archiveDir)).length;
+  if (waiting === 0) return true;
+  options.log.info(`waiting this host's splay of ${Math.round(splayMs / 1000)} s before uploading`, { files: waiting, splay: options.splaySeconds });
+  if (await sleepUnlessAborted(splayMs, signal)) return true;
+  options.log.info('stopped during the splay; the files are left for the next run', { left: waiting });
+  return false;
+}
+
+/** Loads the SDK and makes the client: region, endpoint, credentials (checked); the client counts its requests. */
+async function connect(options: RunOptions, signal: AbortSignal, counts: RequestCounts): Promise<{ client: S3Client; endpoint: string | undefined }> {
   const { log } = options;
   await loadSdk();
   const { region, source } = await resolveRegion(options.region, options.env, log);
@@ -220,7 +241,7 @@ async function connect(options: RunOptions, signal: AbortSignal): Promise<{ clie
   log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: fixedBucket(options.template) ?? options.template.source });
   const credentials = credentialChain();
   await checkCredentials(credentials, options.env, log);
-  const client = createClient({ region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal }, credentials);
+  const client = createClient({ region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal, retryMode: options.retryMode, counts }, credentials);
   return { client, endpoint };
 }
 
@@ -281,7 +302,7 @@ class BucketCheck {
 }
 
 /** What every pass shares, but for its stop signal; the progress bar and the reporter hear of each file. */
-function passContext(options: RunOptions, sizes: Map<string, number>, run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner'>): Omit<PassContext, 'signal'> {
+function passContext(options: RunOptions, sizes: Map<string, number>, run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner' | 'requests'>): Omit<PassContext, 'signal'> {
   return {
     ...run,
     template: options.template,

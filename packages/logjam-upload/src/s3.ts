@@ -73,6 +73,46 @@ export interface ClientSettings {
   env: Env;
   /** The run's stop signal: aborts every request in flight (SIGTERM). */
   signal?: AbortSignal | undefined;
+  /** The SDK's retry mode: standard (backoff with jitter), or adaptive (that, plus a client-side rate limit that slows down when throttled). */
+  retryMode?: RetryMode;
+  /** Counts every request sent (each attempt), by method. */
+  counts?: RequestCounts | undefined;
+}
+
+export const RETRY_MODES = ['standard', 'adaptive'] as const;
+export type RetryMode = (typeof RETRY_MODES)[number];
+
+/** What a run (or a pass) sent: requests by HTTP method, each attempt counted; of them, the SDK's retries; and the answers that were throttling (503 SlowDown, 429). */
+export interface RequestTally {
+  byMethod: Record<string, number>;
+  retries: number;
+  throttled: number;
+}
+
+/** Counts the requests one client sends; `take` hands over the counts since the last take (one pass's). */
+export class RequestCounts {
+  private tally: RequestTally = { byMethod: {}, retries: 0, throttled: 0 };
+
+  add(method: string, attempt: number): void {
+    this.tally.byMethod[method] = (this.tally.byMethod[method] ?? 0) + 1;
+    if (attempt > 1) this.tally.retries += 1;
+  }
+
+  throttledAnswer(): void {
+    this.tally.throttled += 1;
+  }
+
+  take(): RequestTally {
+    const tally = this.tally;
+    this.tally = { byMethod: {}, retries: 0, throttled: 0 };
+    return tally;
+  }
+}
+
+/** `PUT=3 HEAD=1`, methods in alphabetical order; `none` for none. */
+export function formatRequests(byMethod: Record<string, number>): string {
+  const entries = Object.entries(byMethod).sort(([a], [b]) => (a < b ? -1 : 1));
+  return entries.length ? entries.map(([method, n]) => `${method}=${n}`).join(' ') : 'none';
 }
 
 /** --endpoint-url, else the standard AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL. */
@@ -138,8 +178,10 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
     // every PUT and every part instead (set by upload.ts and multipart.ts), which every store checks.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // The SDK's standard retry strategy: backoff with jitter on 5xx, SlowDown, timeouts, resets.
-    retryMode: 'standard',
+    // The SDK's retry strategies: exponential backoff with full jitter on 5xx, timeouts and
+    // resets, from a longer base (1 s) for throttling (503 SlowDown, 429); adaptive adds a
+    // client-side rate limit that slows down when throttled.
+    retryMode: settings.retryMode ?? 'standard',
     maxAttempts: 5,
     cacheMiddleware: true,
     requestHandler: new Handler({
@@ -157,7 +199,25 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
   // 1.6-1.9% of the main thread on small files (profiled). logjam logs for itself.
   client.middlewareStack.remove('loggerMiddleware');
   reopenFileBodies(client);
+  if (settings.counts) countRequests(client, settings.counts);
   return client;
+}
+
+/** Counts every attempt of every request as it goes out (this step runs after the retry step), and the throttled answers. */
+export function countRequests(client: S3Client, counts: RequestCounts): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { method?: string; headers?: Record<string, string> } | undefined;
+      if (!request?.method) return next(args);
+      const attempt = Number(/attempt=(\d+)/.exec(request.headers?.['amz-sdk-request'] ?? '')?.[1] ?? 1);
+      counts.add(request.method, attempt);
+      const result = await next(args);
+      const status = (result.response as { statusCode?: number } | undefined)?.statusCode;
+      if (status === 503 || status === 429) counts.throttledAnswer();
+      return result;
+    },
+    { step: 'deserialize', priority: 'low', name: 'logjamCountRequests', override: true },
+  );
 }
 
 /**
@@ -248,6 +308,12 @@ export function describeError(error: unknown): string {
 export function isCredentialError(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name;
   return name === 'CredentialsProviderError' || name === 'ProviderError';
+}
+
+/** S3 asking the client to slow down (503 SlowDown, 429 Too Many Requests): the request was not acted on. */
+export function isThrottling(error: unknown): boolean {
+  const code = s3Code(error);
+  return code === 'SlowDown' || code === 'TooManyRequests' || code === 'Throttling' || httpStatus(error) === 429;
 }
 
 const KEY_REJECTED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'InvalidClientTokenId']);

@@ -1,0 +1,184 @@
+// What a large fleet relies on, through the built binary: --splay (a stable
+// per-host wait, cut short by SIGTERM, allowed for by --check), throttling
+// (503 SlowDown retried by the SDK; a host that is still refused leaves its
+// files for the next run), and the request counts of every pass.
+import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseSamples, splayDelayMs } from '@logjam/core';
+import { cleanupTmpDirs, compactStamp, ls, runBin, startBin, tmpDir, waitExit, waitFor } from './support/index.ts';
+import { imdsEnv } from './support/imds.ts';
+import { s3ErrorXml, startFaultProxy } from './support/proxy.ts';
+import { useS3AndImds } from './support/servers.ts';
+
+const BUCKET = 'logs';
+const HOUR = 3_600_000;
+/** A host name whose offset in a one-hour splay is more than half an hour: no test outlives it. */
+const LATE_HOST = Array.from({ length: 100 }, (_, i) => `fleet-host-${i}`).find((name) => splayDelayMs(name, 3600) > HOUR / 2)!;
+
+describe('fleets: --splay, throttling, request counts (built binary, s3rver)', function () {
+  this.timeout(60_000);
+  const servers = useS3AndImds({ buckets: [BUCKET] });
+  let home: string;
+  let n = 0;
+
+  before(async () => {
+    home = await tmpDir('logjam-home-');
+  });
+  after(cleanupTmpDirs);
+
+  /** An archive folder with `count` archives of past hours, each `age` old by mtime. */
+  async function archive(count: number, ageMs = HOUR): Promise<string> {
+    const dir = path.join(await tmpDir(), 'archive');
+    await fs.mkdir(dir);
+    const hour = Math.floor(Date.now() / HOUR) * HOUR;
+    for (let i = 1; i <= count; i += 1) {
+      const file = path.join(dir, `app-${compactStamp(hour - i * HOUR)}.log.gz`);
+      await fs.writeFile(file, `archive ${i}\n`);
+      const mtime = (Date.now() - ageMs) / 1000;
+      await fs.utimes(file, mtime, mtime);
+    }
+    return dir;
+  }
+  const template = () => `s3://${BUCKET}/f${++n}/{prefix}/{year}/{month}/{day}/{filename}`;
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({ cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home, extra) });
+
+  describe('--splay', () => {
+    it('waits this host\'s own delay, the same on every run, and SIGTERM ends the wait at once (exit 1, files left, nothing sent)', async () => {
+      const dir = await archive(2);
+      const expected = Math.round(splayDelayMs(LATE_HOST, 3600) / 1000);
+      const requests = servers.s3.requests.length;
+      for (let run = 0; run < 2; run += 1) {
+        const child = startBin('logjam-upload', ['--once', '--splay', '3600', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+        await waitFor(() => child.output().stderr.includes('splay'), { what: 'the splay line' });
+        child.kill('SIGTERM');
+        const result = await waitExit(child, 10_000);
+        expect(result.code, result.stderr).to.equal(1);
+        expect(result.stderr).to.include(`waiting this host's splay of ${expected} s before uploading files=2 splay=3600`);
+        expect(result.stderr).to.match(/stopped during the splay; the files are left for the next run left=2/);
+      }
+      expect(servers.s3.requests.length).to.equal(requests);
+      expect(await ls(dir)).not.to.include('.uploaded');
+    });
+
+    it('LOGJAM_SPLAY sets it too; with nothing pending there is no wait', async () => {
+      const dir = await archive(0);
+      const result = await runBin('logjam-upload', ['--once', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env({ LOGJAM_SPLAY: '3600' }));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).not.to.include('splay');
+      const pending = await archive(1);
+      const child = startBin('logjam-upload', ['--once', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', pending, template()], env({ LOGJAM_SPLAY: '3600' }));
+      await waitFor(() => child.output().stderr.includes('splay of'), { what: 'the splay line' });
+      child.kill('SIGTERM');
+      expect((await waitExit(child, 10_000)).code).to.equal(1);
+    });
+
+    it('service mode: a new archive waits for the splay (no PUT meanwhile); SIGTERM still stops at once', async () => {
+      const dir = await archive(0);
+      const child = startBin('logjam-upload', ['--splay', '3600', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      await waitFor(() => child.output().stderr.includes('pass done'), { what: 'the first pass' });
+      const writes = servers.s3.writes().length;
+      await fs.writeFile(path.join(dir, `app-${compactStamp(Math.floor(Date.now() / HOUR) * HOUR - HOUR)}.log.gz`), 'new\n');
+      await waitFor(() => child.output().stderr.includes("reacting after this host's splay"), { what: 'the reaction' });
+      child.kill('SIGTERM');
+      const result = await waitExit(child, 10_000);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).to.include(`new files; reacting after this host's splay of ${Math.round(splayDelayMs(LATE_HOST, 3600) / 1000)} s`);
+      expect(servers.s3.writes().length).to.equal(writes);
+    });
+
+    it('--check: an archive older than --max-age but within max-age plus the host\'s splay is not late', async () => {
+      const offset = splayDelayMs(LATE_HOST, 3600);
+      const dir = await archive(1, HOUR + offset / 2);
+      const check = (extra: string[]) => runBin('logjam-upload', ['--check', '--max-age', '1h', '--hostname', LATE_HOST, ...extra, dir, template()], env());
+      const without = await check([]);
+      expect(without.code, without.stdout).to.equal(1);
+      const withSplay = await check(['--splay', '3600']);
+      expect(withSplay.code, withSplay.stdout).to.equal(0);
+    });
+  });
+
+  describe('throttling', () => {
+    it('503 SlowDown is retried by the SDK: every archive lands, and the pass counts the retries and the throttled answers', async () => {
+      const proxy = await startFaultProxy({
+        target: servers.s3.endpoint,
+        rule: (req, seen) => (req.method === 'PUT' && seen < 2 ? { status: 503, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') } : 'pass'),
+      });
+      try {
+        const dir = await archive(2);
+        const t = template();
+        const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, t], env());
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.stderr).to.match(/pass done pending=2 uploaded=2 .* requests="HEAD=3 PUT=6" retries=4 throttled=4/);
+        expect(await ls(path.join(dir, '.uploaded'))).to.have.length(2);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('a host still refused after the retries exits 1: nothing marked, the files left for the next run, which uploads them', async () => {
+      let refuse = true;
+      const proxy = await startFaultProxy({
+        target: servers.s3.endpoint,
+        rule: (req) => (refuse && req.method === 'PUT' ? { status: 503, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') } : 'pass'),
+      });
+      try {
+        const dir = await archive(6);
+        const t = template();
+        const metrics = path.join(await tmpDir(), 'upload.prom');
+        const args = ['--once', '--jobs', '1', '--metrics-file', metrics, '--endpoint-url', proxy.endpoint, '--force-path-style', dir, t];
+        const first = await runBin('logjam-upload', args, env());
+        expect(first.code, first.stderr).to.equal(1);
+        expect(first.stderr).to.match(/S3 is still throttling after the retries; leaving the remaining files for the next run left=5/);
+        expect(first.stderr).to.match(/pass done pending=6 uploaded=0 already=0 conflicts=0 failed=1 left=5 /);
+        expect(await ls(dir)).not.to.include('.uploaded');
+        const samples = parseSamples(await fs.readFile(metrics, 'utf8'));
+        expect(samples.get('logjam_upload_throttled_total')).to.equal(5);
+        expect(samples.get('logjam_upload_retries_total')).to.equal(4);
+        refuse = false;
+        const second = await runBin('logjam-upload', args, env());
+        expect(second.code, second.stderr).to.equal(0);
+        expect(await ls(path.join(dir, '.uploaded'))).to.have.length(6);
+        expect(await servers.s3.keys(BUCKET, t.split('/')[3])).to.have.length(6);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+
+  it('bad --splay and --retry-mode values are usage errors (exit 2), naming the flag', async () => {
+    const dir = await archive(0);
+    const splay = await runBin('logjam-upload', ['--once', '--splay', '10m', dir, template()], env());
+    expect(splay.code).to.equal(2);
+    expect(splay.stderr).to.include("--splay takes a whole number from 0 to 86400, not '10m'");
+    const mode = await runBin('logjam-upload', ['--once', '--retry-mode', 'legacy', dir, template()], env());
+    expect(mode.code).to.equal(2);
+    expect(mode.stderr).to.match(/--retry-mode.*standard.*adaptive/);
+  });
+
+  describe('request counts', () => {
+    it('each pass reports its requests by method, and the metrics file counts them across runs', async () => {
+      const dir = await archive(3);
+      const metrics = path.join(await tmpDir(), 'upload.prom');
+      const result = await runBin('logjam-upload', ['--once', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      expect(result.code, result.stderr).to.equal(0);
+      // s3rver ignores If-None-Match: a HeadBucket, then a HEAD and a PUT per archive.
+      expect(result.stderr).to.match(/pass done pending=3 uploaded=3 .* requests="HEAD=4 PUT=3" retries=0 throttled=0/);
+      let samples = parseSamples(await fs.readFile(metrics, 'utf8'));
+      expect(samples.get('logjam_upload_requests_total{method="PUT"}')).to.equal(3);
+      expect(samples.get('logjam_upload_requests_total{method="HEAD"}')).to.equal(4);
+      expect(samples.get('logjam_upload_requests_total{method="POST"}')).to.equal(0);
+      await archive(0);
+      const again = await runBin('logjam-upload', ['--once', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      expect(again.code, again.stderr).to.equal(0);
+      expect(again.stderr).to.match(/pass done pending=0 .* requests="HEAD=1" /);
+      samples = parseSamples(await fs.readFile(metrics, 'utf8'));
+      expect(samples.get('logjam_upload_requests_total{method="HEAD"}')).to.equal(5);
+    });
+
+    // Pending, not faked: against a store that honours If-None-Match (the proxy with conditionalWrites),
+    // logjam-upload must PUT first and HEAD only after a 412, which the conditional-writes mechanism
+    // of issue 13 (not on main yet) brings; today it sends HEAD + PUT per archive (7 for 3, above).
+    it('a run with N new archives sends at most N + 1 requests to a store honouring conditional writes (pending: needs the PUT-first mechanism of issue 13)');
+  });
+});
