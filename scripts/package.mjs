@@ -29,6 +29,7 @@ const out = path.join(root, 'dist');
 const work = path.join(out, 'sea');
 // The fuse postject flips in the Node binary to say that a blob is injected (Node's documented value).
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const STRIP_PREFIX = { x64: 'x86_64-linux-gnu-', arm64: 'aarch64-linux-gnu-' };
 const sh = (cmd, argv, options = {}) => execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options });
 
 /** Node's binary for `arch`, from the registry's node-linux-<arch> package (.ci/node-install). */
@@ -79,11 +80,12 @@ function executable(main, arch) {
   copyFileSync(node, exe);
   chmodSync(exe, 0o755);
   // Node's binaries carry their debug symbols (about 18 MB): not needed to run. Stripped before
-  // injection (stripping after would drop the blob); binutils without the arch's support leaves them.
+  // injection (stripping after would drop the blob), by the arch's strip (binutils-aarch64-linux-gnu for arm64).
+  const strip = native ? 'strip' : `${STRIP_PREFIX[arch]}strip`;
   try {
-    sh('strip', [exe]);
+    sh(strip, [exe]);
   } catch {
-    process.stderr.write(`package: strip cannot read a linux-${arch} binary here; left unstripped\n`);
+    process.stderr.write(`package: ${strip} failed or is missing; linux-${arch} left unstripped\n`);
   }
   sh(path.join(root, 'node_modules/.bin/postject'), [exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
   for (const name of ['logjam-compress', 'logjam-upload']) symlinkSync('logjam', path.join(dir, name));
