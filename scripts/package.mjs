@@ -8,7 +8,7 @@
 //   the program (the main script), the AWS SDK and @sentry/node (an asset,
 //   compiled on first use), the digest worker (its code inlined, started with
 //   eval). x64 carries V8's code cache of the main script (built by the x64
-//   Node; `logjam-compress --help` 0.70x the time without, bench/RESULTS.md);
+//   Node; `logjam-compress --help` 0.75x the time without, bench/RESULTS.md);
 //   arm64 has none (only the arm64 Node could build it).
 // - dist/logjam_<version>_<debian arch>.deb: that executable in /usr/lib/logjam,
 //   the commands in /usr/bin, service files, man pages (scripts/deb.mjs).
