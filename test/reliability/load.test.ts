@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { binaries, cleanupTmpDirs, runBin, tmpDir, type BinaryName } from '../support/index.ts';
@@ -32,6 +32,7 @@ interface Measured {
 
 /** Runs a binary under `ulimit -n 256`, sampling /proc/PID for peak RSS and open descriptors. */
 function runMeasured(name: BinaryName, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
+  const node = realpathSync(process.execPath);
   const quoted = [process.execPath, binaries[name], ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const started = performance.now();
   // exec: the shell becomes node, so the child's pid is node's.
@@ -42,8 +43,9 @@ function runMeasured(name: BinaryName, args: string[], env: NodeJS.ProcessEnv = 
   let peakFds = 0;
   const sample = () => {
     try {
+      // Still the shell until its exec. Known by the executable, not by Name: Node 24 renames its main thread MainThread.
+      if (readlinkSync(`/proc/${child.pid}/exe`) !== node) return;
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      if (!/^Name:\s*node/m.test(status)) return; // still the shell
       const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
       if (hwm) peakRssKb = Math.max(peakRssKb, Number(hwm[1]));
       peakFds = Math.max(peakFds, readdirSync(`/proc/${child.pid}/fd`).length);

@@ -8,7 +8,10 @@
 // before the program's first line runs. So each binary's `bin` is a tiny
 // CommonJS file (bundled by scripts/bundle.mjs from its src/launcher.ts) that
 // calls launch(): it sizes the pool, and only then import()s the program, the
-// ES-module bundle beside it. No imports here: this runs on every start.
+// ES-module bundle beside it. Where Node has one (>= 22.1), launch() also turns
+// on the compile cache first (compile-cache.ts). No imports here but that one,
+// which imports only Node built-ins: this runs on every start.
+import { enableCompileCache } from './compile-cache.js';
 
 /** libuv's own upper limit for UV_THREADPOOL_SIZE. */
 export const MAX_THREADPOOL = 1024;
@@ -50,6 +53,7 @@ export function sizeThreadpool(argv: readonly string[], env: NodeJS.ProcessEnv, 
  */
 export function launch(program: string, defaultJobs: () => number): void {
   sizeThreadpool(process.argv.slice(2), process.env, defaultJobs);
+  enableCompileCache();
   // A variable, so that neither tsc nor esbuild resolves it: it is the bundle beside the launcher.
   import(program).catch((error: unknown) => {
     console.error(error);

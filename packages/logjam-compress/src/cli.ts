@@ -124,4 +124,5 @@ export class CompressCommand extends LogjamCommand {
   }
 }
 
-await runProgram({ binaryName: 'logjam-compress', binaryVersion: readVersion(import.meta.url), commands: [CompressCommand] });
+// No top-level await: the self-contained executable bundles this module as CommonJS.
+void runProgram({ binaryName: 'logjam-compress', binaryVersion: readVersion(import.meta.url), commands: [CompressCommand] });

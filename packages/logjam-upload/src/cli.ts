@@ -146,4 +146,5 @@ export class UploadCommand extends LogjamCommand {
   }
 }
 
-await runProgram({ binaryName: 'logjam-upload', binaryVersion: readVersion(import.meta.url), commands: [UploadCommand] });
+// No top-level await: the self-contained executable bundles this module as CommonJS.
+void runProgram({ binaryName: 'logjam-upload', binaryVersion: readVersion(import.meta.url), commands: [UploadCommand] });

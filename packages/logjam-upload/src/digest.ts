@@ -109,12 +109,17 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
+declare const LOGJAM_DIGEST_WORKER_CODE: string | undefined;
+
 /**
- * The worker's file beside this module: the bundle's .mjs, or tsc's .js. The
- * unit tests run the .ts sources, whose loader a worker thread does not get:
- * they use tsc's build of the worker (npm test builds first).
+ * The worker's code, a CommonJS script, where the build inlined it (the
+ * self-contained executable has no files beside it); else its file beside
+ * this module: the bundle's .mjs, or tsc's .js. The unit tests run the .ts
+ * sources, whose loader a worker thread does not get: they use tsc's build of
+ * the worker (npm test builds first).
  */
-function workerUrl(): URL {
+function workerSource(): URL | string {
+  if (typeof LOGJAM_DIGEST_WORKER_CODE === 'string') return LOGJAM_DIGEST_WORKER_CODE;
   if (import.meta.url.endsWith('.ts')) return new URL('../dist/digest-worker.js', import.meta.url);
   return new URL(import.meta.url.endsWith('.mjs') ? './digest-worker.mjs' : './digest-worker.js', import.meta.url);
 }
@@ -135,7 +140,7 @@ export class Digester {
   constructor(
     private readonly signal: AbortSignal,
     private readonly onFallback: (reason: string) => void = () => {},
-    private readonly url: URL = workerUrl(),
+    private readonly source: URL | string = workerSource(),
   ) {}
 
   digest(handle: FileHandle, partSize: number | null): Promise<FileDigest> {
@@ -170,7 +175,7 @@ export class Digester {
     if (this.broken) return null;
     try {
       // None of the parent's node options (--input-type, loaders): the worker's code needs none.
-      this.worker = new Worker(this.url, { execArgv: [] });
+      this.worker = typeof this.source === 'string' ? new Worker(this.source, { eval: true, execArgv: [] }) : new Worker(this.source, { execArgv: [] });
     } catch (error) {
       this.fallBack(error);
       return null;

@@ -1,0 +1,155 @@
+// npm run package (after the build): self-contained executables and Debian packages, in dist/.
+//
+// - dist/logjam-<version>-linux-<arch>/logjam: one single executable
+//   application (Node's SEA, on the Node that .ci/node-versions names last,
+//   injected with postject) holding both commands, with links logjam-compress
+//   and logjam-upload beside it (it runs the command it is called by; see
+//   scripts/sea-main.mjs), and that folder as a .tar.gz. Everything is inside:
+//   the program (the main script), the AWS SDK and @sentry/node (an asset,
+//   compiled on first use), the digest worker (its code inlined, started with
+//   eval). x64 carries V8's code cache of the main script (built by the x64
+//   Node; `logjam-compress --help` 0.75x the time without, bench/RESULTS.md);
+//   arm64 has none (only the arm64 Node could build it).
+// - dist/logjam_<version>_<debian arch>.deb: that executable in /usr/lib/logjam,
+//   the commands in /usr/bin, service files, man pages (scripts/deb.mjs).
+//
+// Options: --arch x64,arm64 (default: both), --no-deb.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { buildDeb } from './deb.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const archArg = args.includes('--arch') ? args[args.indexOf('--arch') + 1] : 'x64,arm64';
+const arches = archArg.split(',');
+const version = JSON.parse(readFileSync(path.join(root, 'packages/logjam-upload/package.json'), 'utf8')).version;
+const nodeVersion = readFileSync(path.join(root, '.ci/node-versions'), 'utf8').split('\n').filter((l) => /^\d/.test(l)).pop();
+const out = path.join(root, 'dist');
+const work = path.join(out, 'sea');
+// The fuse postject flips in the Node binary to say that a blob is injected (Node's documented value).
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const STRIP_PREFIX = { x64: 'x86_64-linux-gnu-', arm64: 'aarch64-linux-gnu-' };
+const sh = (cmd, argv, options = {}) => execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options });
+
+/** Node's binary for `arch`, from the registry's node-linux-<arch> package (.ci/node-install). */
+const nodeBinary = (arch) => path.join(sh(path.join(root, '.ci/node-install'), [nodeVersion, arch]).trim(), 'node');
+
+// The cli modules read their version from ../package.json (core's readVersion); there is no such file in the executable.
+const versionInline = {
+  name: 'version-inline',
+  setup(b) {
+    b.onLoad({ filter: /packages[\\/]logjam-(compress|upload)[\\/]dist[\\/]cli\.js$/ }, ({ path: file }) => {
+      const read = `readVersion(import.meta.url)`;
+      const text = readFileSync(file, 'utf8');
+      if (!text.includes(read)) throw new Error(`${file}: the version is no longer read as \`${read}\`; update scripts/package.mjs`);
+      return { contents: text.replace(read, JSON.stringify(JSON.parse(readFileSync(path.join(file, '../../package.json'), 'utf8')).version)), loader: 'js' };
+    });
+  },
+};
+
+// The packages the program only import()s (the AWS SDK, @sentry/node): not in the
+// executable's main script, which V8 would scan whole at every start, but in an
+// asset of it (lazy.cjs), compiled the first time one of them is imported.
+const LAZY = /^(@(aws-sdk|smithy)\/|@sentry\/node$)/;
+const LAZY_LOADER = 'logjam:lazy-asset';
+
+/** Points the program's import()s of LAZY packages at the asset (collected in `found`). */
+function lazyAsset(found) {
+  return {
+    name: 'lazy-asset',
+    setup(b) {
+      b.onResolve({ filter: LAZY }, ({ path: spec, kind }) => {
+        if (kind !== 'dynamic-import') return { errors: [{ text: `${spec} is imported at start; only import() may load it` }] };
+        found.add(spec);
+        return { path: spec, namespace: 'lazy-asset' };
+      });
+      b.onResolve({ filter: new RegExp(`^${LAZY_LOADER}$`) }, () => ({ path: LAZY_LOADER, namespace: 'lazy-asset-loader' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-asset' }, ({ path: spec }) => ({ contents: `module.exports = require(${JSON.stringify(LAZY_LOADER)})()[${JSON.stringify(spec)}];`, loader: 'js', resolveDir: root }));
+      // The asset is a function(module, exports, require, __filename, __dirname), as Node wraps a CommonJS module.
+      b.onLoad({ filter: /.*/, namespace: 'lazy-asset-loader' }, () => ({
+        loader: 'js',
+        contents: `let modules;
+module.exports = () => {
+  if (!modules) {
+    const module = { exports: {} };
+    const code = require('node:sea').getAsset('lazy.cjs', 'utf8');
+    const vm = require('node:vm');
+    // Its import()s of Node built-ins (node:http, ...) go to Node's own loader.
+    new vm.Script(code, { filename: 'logjam-lazy.cjs', importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }).runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
+    modules = module.exports.modules;
+  }
+  return modules;
+};`,
+      }));
+    },
+  };
+}
+
+async function bundle() {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const common = { absWorkingDir: root, bundle: true, platform: 'node', target: `node${nodeVersion.split('.')[0]}`, format: 'cjs', logLevel: 'warning', legalComments: 'none', mainFields: ['module', 'main'] };
+  // import.meta has no meaning in a CommonJS script; the code that reads it is not reached here.
+  const noImportMeta = { 'import.meta.url': 'undefined' };
+  const worker = await build({ ...common, entryPoints: ['packages/logjam-upload/dist/digest-worker.js'], write: false, define: noImportMeta });
+  const main = path.join(work, 'logjam.cjs');
+  const lazy = new Set();
+  await build({
+    ...common,
+    entryPoints: ['scripts/sea-main.mjs'],
+    outfile: main,
+    plugins: [versionInline, lazyAsset(lazy)],
+    define: { LOGJAM_DIGEST_WORKER_CODE: JSON.stringify(worker.outputFiles[0].text), ...noImportMeta },
+  });
+  const specs = [...lazy].sort();
+  const lazyBuild = await build({
+    ...common,
+    stdin: { contents: `${specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`).join('\n')}\nexport const modules = { ${specs.map((spec, i) => `${JSON.stringify(spec)}: m${i}`).join(', ')} };\n`, resolveDir: root, loader: 'js' },
+    write: false,
+    define: noImportMeta,
+  });
+  const asset = path.join(work, 'lazy.cjs');
+  writeFileSync(asset, `(function (module, exports, require, __filename, __dirname) {\n${lazyBuild.outputFiles[0].text}\n})`);
+  return { main, assets: { 'lazy.cjs': asset } };
+}
+
+function executable({ main, assets }, arch) {
+  const node = nodeBinary(arch);
+  const native = arch === process.arch;
+  const blob = path.join(work, `logjam-${arch}.blob`);
+  const config = path.join(work, `sea-${arch}.json`);
+  // The code cache is V8's for the Node that writes the blob: only when that Node is this host's.
+  writeFileSync(config, JSON.stringify({ main, assets, output: blob, disableExperimentalSEAWarning: true, useCodeCache: native }));
+  sh(native ? node : nodeBinary(process.arch), ['--experimental-sea-config', config]);
+  const dir = path.join(out, `logjam-${version}-linux-${arch}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const exe = path.join(dir, 'logjam');
+  copyFileSync(node, exe);
+  chmodSync(exe, 0o755);
+  // Node's binaries carry their debug symbols (about 18 MB): not needed to run. Stripped before
+  // injection (stripping after would drop the blob), by the arch's strip (binutils-aarch64-linux-gnu for arm64).
+  const strip = native ? 'strip' : `${STRIP_PREFIX[arch]}strip`;
+  try {
+    sh(strip, [exe]);
+  } catch {
+    process.stderr.write(`package: ${strip} failed or is missing; linux-${arch} left unstripped\n`);
+  }
+  sh(path.join(root, 'node_modules/.bin/postject'), [exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
+  for (const name of ['logjam-compress', 'logjam-upload']) symlinkSync('logjam', path.join(dir, name));
+  sh('tar', ['-czf', `${dir}.tar.gz`, '-C', out, path.basename(dir)]);
+  return exe;
+}
+
+/** A command's --help, from the npm build (the same program; the arm64 executable cannot run here). */
+const helpOf = (name) => sh(process.execPath, [path.join(root, 'packages', name, 'bin', `${name}.cjs`), '--help']);
+
+const program = await bundle();
+for (const arch of arches) {
+  const exe = executable(program, arch);
+  process.stderr.write(`package: ${path.relative(root, exe)}\n`);
+  if (!args.includes('--no-deb')) process.stderr.write(`package: ${path.relative(root, buildDeb({ root, out, version, arch, exe, helpOf }))}\n`);
+}

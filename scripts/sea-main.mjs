@@ -1,0 +1,34 @@
+// The program of the self-contained executable (scripts/package.mjs): one
+// `logjam` binary holding both commands, run as logjam-compress or
+// logjam-upload by the name it is called by (a link or a copy of that name),
+// or as `logjam compress ...` / `logjam upload ...`. Bundled as one CommonJS
+// script with everything inlined (a single executable application loads no
+// files of its own from disk); each command's module is only initialised when
+// it runs, and the AWS SDK only when a pass talks to S3, as in the npm install.
+import path from 'node:path';
+import { sizeThreadpool } from '../packages/core/dist/threadpool.js';
+import { defaultJobs } from '../packages/logjam-compress/dist/defaults.js';
+import { DEFAULT_JOBS } from '../packages/logjam-upload/dist/defaults.js';
+
+const COMMANDS = {
+  'logjam-compress': { defaultJobs, load: () => import('../packages/logjam-compress/dist/cli.js') },
+  'logjam-upload': { defaultJobs: () => DEFAULT_JOBS, load: () => import('../packages/logjam-upload/dist/cli.js') },
+};
+
+// argv[1] is the name the executable was called by; the command's own arguments follow.
+let name = path.basename(process.argv[1] ?? '');
+if (!(name in COMMANDS) && `logjam-${process.argv[2]}` in COMMANDS) {
+  name = `logjam-${process.argv[2]}`;
+  process.argv.splice(1, 2, name);
+}
+const command = COMMANDS[name];
+if (!command) {
+  process.stderr.write(`logjam: run me as logjam-compress or logjam-upload (a link of that name), or as: logjam compress|upload [ARGS...] (--help for theirs)\n`);
+  process.exit(2);
+}
+// As the npm launchers do: libuv's threadpool sized from --jobs before anything starts it.
+sizeThreadpool(process.argv.slice(2), process.env, command.defaultJobs);
+command.load().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
