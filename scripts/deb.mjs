@@ -18,14 +18,17 @@ const DEB_ARCH = { x64: 'amd64', arm64: 'arm64' };
 const COMMANDS = ['logjam-compress', 'logjam-upload'];
 const MAINTAINER = 'logjam maintainers <logjam@example.org>';
 
-/** A man page: the command's --help as it prints it, preformatted (clipanion's help is laid out already). */
+/**
+ * A man page: the command's --help as it prints it, preformatted (clipanion's help is laid out already).
+ * @param {string} name @param {string} help @param {string} version @param {string} date
+ */
 export function manPage(name, help, version, date) {
-  const roff = (line) => line.replace(/\\/g, '\\e').replace(/^([.'])/, '\\&$1');
+  const roff = (/** @type {string} */ line) => line.replace(/\\/g, '\\e').replace(/^([.'])/, '\\&$1');
   const [summary] = help.trim().split('\n');
   return [
     `.TH ${name.toUpperCase()} 1 "${date}" "logjam ${version}" "User Commands"`,
     '.SH NAME',
-    `${name} \\- ${roff(summary.replace(/^━+\s*/, '').trim() || name)}`,
+    `${name} \\- ${roff((summary ?? '').replace(/^━+\s*/, '').trim() || name)}`,
     '.SH DESCRIPTION',
     '.nf',
     ...help.replace(/\s+$/, '').split('\n').map(roff),
@@ -34,20 +37,27 @@ export function manPage(name, help, version, date) {
   ].join('\n');
 }
 
-/** Every file under `dir`, relative to it, sorted. */
+/**
+ * Every file under `dir`, relative to it, sorted.
+ * @param {string} dir @param {string} [prefix] @returns {string[]}
+ */
 function files(dir, prefix = '') {
   return readdirSync(path.join(dir, prefix), { withFileTypes: true })
     .flatMap((e) => (e.isDirectory() ? files(dir, path.join(prefix, e.name)) : e.isFile() ? [path.join(prefix, e.name)] : []))
     .sort();
 }
 
+/**
+ * @param {{ root: string, out: string, version: string, arch: 'x64' | 'arm64', exe: string, helpOf: (name: string) => string }} options
+ * @returns {string} the .deb's path
+ */
 export function buildDeb({ root, out, version, arch, exe, helpOf }) {
   const debArch = DEB_ARCH[arch];
   const stage = path.join(out, 'deb', debArch);
   rmSync(stage, { recursive: true, force: true });
-  const at = (...p) => path.join(stage, ...p);
-  const dir = (...p) => mkdirSync(at(...p), { recursive: true, mode: 0o755 });
-  const write = (file, text, mode = 0o644) => {
+  const at = (/** @type {string[]} */ ...p) => path.join(stage, ...p);
+  const dir = (/** @type {string[]} */ ...p) => mkdirSync(at(...p), { recursive: true, mode: 0o755 });
+  const write = (/** @type {string} */ file, /** @type {string | Buffer} */ text, mode = 0o644) => {
     mkdirSync(path.dirname(at(file)), { recursive: true, mode: 0o755 });
     writeFileSync(at(file), text, { mode });
     chmodSync(at(file), mode);
@@ -67,15 +77,32 @@ export function buildDeb({ root, out, version, arch, exe, helpOf }) {
   for (const name of COMMANDS) write(`usr/share/man/man1/${name}.1.gz`, gzipSync(manPage(name, helpOf(name), version, date.toISOString().slice(0, 10)), { level: 9 }));
   write('usr/share/doc/logjam/copyright', readFileSync(path.join(root, 'scripts/deb/copyright'), 'utf8'));
   const rfc2822 = date.toUTCString().replace(/GMT$/, '+0000');
-  write('usr/share/doc/logjam/changelog.gz', gzipSync(`logjam (${version}) unstable; urgency=medium\n\n  * Self-contained build of logjam ${version} (see the project's CHANGELOG).\n\n -- ${MAINTAINER}  ${rfc2822}\n`, { level: 9 }));
+  write(
+    'usr/share/doc/logjam/changelog.gz',
+    gzipSync(`logjam (${version}) unstable; urgency=medium\n\n  * Self-contained build of logjam ${version} (see the project's CHANGELOG).\n\n -- ${MAINTAINER}  ${rfc2822}\n`, { level: 9 }),
+  );
   write('usr/share/lintian/overrides/logjam', readFileSync(path.join(root, 'scripts/deb/lintian-overrides'), 'utf8'));
 
   dir('DEBIAN');
-  const installedKb = Math.ceil(files(stage).reduce((sum, f) => sum + statSync(at(f)).size, 0) / 1024);
-  write('DEBIAN/control', readFileSync(path.join(root, 'scripts/deb/control'), 'utf8').replace('@VERSION@', version).replace('@ARCH@', debArch).replace('@SIZE@', String(installedKb)).replace('@MAINTAINER@', MAINTAINER));
+  const installedKb = Math.ceil(files(stage).reduce((/** @type {number} */ sum, /** @type {string} */ f) => sum + statSync(at(f)).size, 0) / 1024);
+  write(
+    'DEBIAN/control',
+    readFileSync(path.join(root, 'scripts/deb/control'), 'utf8').replace('@VERSION@', version).replace('@ARCH@', debArch).replace('@SIZE@', String(installedKb)).replace('@MAINTAINER@', MAINTAINER),
+  );
   copyFileSync(path.join(root, 'scripts/deb/postinst'), at('DEBIAN/postinst'));
   chmodSync(at('DEBIAN/postinst'), 0o755);
-  write('DEBIAN/md5sums', files(stage).filter((f) => !f.startsWith('DEBIAN/')).map((f) => `${createHash('md5').update(readFileSync(at(f))).digest('hex')}  ${f}\n`).join(''));
+  write(
+    'DEBIAN/md5sums',
+    files(stage)
+      .filter((f) => !f.startsWith('DEBIAN/'))
+      .map(
+        (f) =>
+          `${createHash('md5')
+            .update(readFileSync(at(f)))
+            .digest('hex')}  ${f}\n`,
+      )
+      .join(''),
+  );
 
   const deb = path.join(out, `logjam_${version}_${debArch}.deb`);
   execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', stage, deb], { stdio: ['ignore', 'ignore', 'inherit'] });

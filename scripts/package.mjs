@@ -19,25 +19,33 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+/** @typedef {'x64' | 'arm64'} Arch */
 import { buildDeb } from './deb.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const archArg = args.includes('--arch') ? args[args.indexOf('--arch') + 1] : 'x64,arm64';
-const arches = archArg.split(',');
+const archArg = (args.includes('--arch') ? args[args.indexOf('--arch') + 1] : undefined) ?? 'x64,arm64';
+const arches = /** @type {Arch[]} */ (archArg.split(','));
 const version = JSON.parse(readFileSync(path.join(root, 'packages/logjam-upload/package.json'), 'utf8')).version;
-const nodeVersion = readFileSync(path.join(root, '.ci/node-versions'), 'utf8').split('\n').filter((l) => /^\d/.test(l)).pop();
+const nodeVersion =
+  readFileSync(path.join(root, '.ci/node-versions'), 'utf8')
+    .split('\n')
+    .filter((l) => /^\d/.test(l))
+    .pop() ?? '';
+if (!nodeVersion) throw new Error('.ci/node-versions names no Node version');
 const out = path.join(root, 'dist');
 const work = path.join(out, 'sea');
 // The fuse postject flips in the Node binary to say that a blob is injected (Node's documented value).
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const STRIP_PREFIX = { x64: 'x86_64-linux-gnu-', arm64: 'aarch64-linux-gnu-' };
-const sh = (cmd, argv, options = {}) => execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options });
+/** @param {string} cmd @param {string[]} argv @param {import('node:child_process').ExecFileSyncOptions} [options] @returns {string} */
+const sh = (cmd, argv, options = {}) => /** @type {string} */ (execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options }));
 
 /** Node's binary for `arch`, from the registry's node-linux-<arch> package (.ci/node-install). */
-const nodeBinary = (arch) => path.join(sh(path.join(root, '.ci/node-install'), [nodeVersion, arch]).trim(), 'node');
+const nodeBinary = (/** @type {string} */ arch) => path.join(sh(path.join(root, '.ci/node-install'), [nodeVersion, arch]).trim(), 'node');
 
 // The cli modules read their version from ../package.json (core's readVersion); there is no such file in the executable.
+/** @type {import('esbuild').Plugin} */
 const versionInline = {
   name: 'version-inline',
   setup(b) {
@@ -56,7 +64,10 @@ const versionInline = {
 const LAZY = /^(@(aws-sdk|smithy)\/|@sentry\/node$)/;
 const LAZY_LOADER = 'logjam:lazy-asset';
 
-/** Points the program's import()s of LAZY packages at the asset (collected in `found`). */
+/**
+ * Points the program's import()s of LAZY packages at the asset (collected in `found`).
+ * @param {Set<string>} found @returns {import('esbuild').Plugin}
+ */
 function lazyAsset(found) {
   return {
     name: 'lazy-asset',
@@ -67,7 +78,11 @@ function lazyAsset(found) {
         return { path: spec, namespace: 'lazy-asset' };
       });
       b.onResolve({ filter: new RegExp(`^${LAZY_LOADER}$`) }, () => ({ path: LAZY_LOADER, namespace: 'lazy-asset-loader' }));
-      b.onLoad({ filter: /.*/, namespace: 'lazy-asset' }, ({ path: spec }) => ({ contents: `module.exports = require(${JSON.stringify(LAZY_LOADER)})()[${JSON.stringify(spec)}];`, loader: 'js', resolveDir: root }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-asset' }, ({ path: spec }) => ({
+        contents: `module.exports = require(${JSON.stringify(LAZY_LOADER)})()[${JSON.stringify(spec)}];`,
+        loader: 'js',
+        resolveDir: root,
+      }));
       // The asset is a function(module, exports, require, __filename, __dirname), as Node wraps a CommonJS module.
       b.onLoad({ filter: /.*/, namespace: 'lazy-asset-loader' }, () => ({
         loader: 'js',
@@ -91,31 +106,47 @@ module.exports = () => {
 async function bundle() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const common = { absWorkingDir: root, bundle: true, platform: 'node', target: `node${nodeVersion.split('.')[0]}`, format: 'cjs', logLevel: 'warning', legalComments: 'none', mainFields: ['module', 'main'] };
+  /** @type {import('esbuild').BuildOptions} */
+  const common = {
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    target: `node${nodeVersion.split('.')[0]}`,
+    format: 'cjs',
+    logLevel: 'warning',
+    legalComments: 'none',
+    mainFields: ['module', 'main'],
+  };
   // import.meta has no meaning in a CommonJS script; the code that reads it is not reached here.
   const noImportMeta = { 'import.meta.url': 'undefined' };
   const worker = await build({ ...common, entryPoints: ['packages/logjam-upload/dist/digest-worker.js'], write: false, define: noImportMeta });
   const main = path.join(work, 'logjam.cjs');
+  /** @type {Set<string>} */
   const lazy = new Set();
   await build({
     ...common,
     entryPoints: ['scripts/sea-main.mjs'],
     outfile: main,
     plugins: [versionInline, lazyAsset(lazy)],
-    define: { LOGJAM_DIGEST_WORKER_CODE: JSON.stringify(worker.outputFiles[0].text), ...noImportMeta },
+    define: { LOGJAM_DIGEST_WORKER_CODE: JSON.stringify(worker.outputFiles?.[0]?.text ?? ''), ...noImportMeta },
   });
   const specs = [...lazy].sort();
   const lazyBuild = await build({
     ...common,
-    stdin: { contents: `${specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`).join('\n')}\nexport const modules = { ${specs.map((spec, i) => `${JSON.stringify(spec)}: m${i}`).join(', ')} };\n`, resolveDir: root, loader: 'js' },
+    stdin: {
+      contents: `${specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`).join('\n')}\nexport const modules = { ${specs.map((spec, i) => `${JSON.stringify(spec)}: m${i}`).join(', ')} };\n`,
+      resolveDir: root,
+      loader: 'js',
+    },
     write: false,
     define: noImportMeta,
   });
   const asset = path.join(work, 'lazy.cjs');
-  writeFileSync(asset, `(function (module, exports, require, __filename, __dirname) {\n${lazyBuild.outputFiles[0].text}\n})`);
+  writeFileSync(asset, `(function (module, exports, require, __filename, __dirname) {\n${lazyBuild.outputFiles?.[0]?.text ?? ''}\n})`);
   return { main, assets: { 'lazy.cjs': asset } };
 }
 
+/** @param {{ main: string, assets: Record<string, string> }} bundled @param {Arch} arch */
 function executable({ main, assets }, arch) {
   const node = nodeBinary(arch);
   const native = arch === process.arch;
@@ -145,7 +176,7 @@ function executable({ main, assets }, arch) {
 }
 
 /** A command's --help, from the npm build (the same program; the arm64 executable cannot run here). */
-const helpOf = (name) => sh(process.execPath, [path.join(root, 'packages', name, 'bin', `${name}.cjs`), '--help']);
+const helpOf = (/** @type {string} */ name) => sh(process.execPath, [path.join(root, 'packages', name, 'bin', `${name}.cjs`), '--help']);
 
 const program = await bundle();
 for (const arch of arches) {

@@ -21,14 +21,14 @@ if (!(name in COMMANDS) && `logjam-${process.argv[2]}` in COMMANDS) {
   name = `logjam-${process.argv[2]}`;
   process.argv.splice(1, 2, name);
 }
-const command = COMMANDS[name];
+const command = name === 'logjam-compress' || name === 'logjam-upload' ? COMMANDS[name] : undefined;
 if (!command) {
   process.stderr.write(`logjam: run me as logjam-compress or logjam-upload (a link of that name), or as: logjam compress|upload [ARGS...] (--help for theirs)\n`);
   process.exit(2);
 }
 // As the npm launchers do: libuv's threadpool sized from --jobs before anything starts it.
 sizeThreadpool(process.argv.slice(2), process.env, command.defaultJobs);
-command.load().catch((error) => {
+command.load().catch((/** @type {unknown} */ error) => {
   console.error(error);
   process.exitCode = 1;
 });

