@@ -132,6 +132,21 @@ describe('deployment files', () => {
     });
   }
 
+  it('every way of running logjam-upload gives it a splay, as LOGJAM_SPLAY (a rollback to the Python logjam ignores it)', async () => {
+    const splay = {
+      'cron.d/logjam': /^LOGJAM_SPLAY=600$/m,
+      'runit/logjam-upload/run': /^export LOGJAM_SPLAY=600$/m,
+      'upstart/logjam-upload.conf': /^env LOGJAM_SPLAY=600$/m,
+      'systemd/logjam-upload.service': /^Environment=LOGJAM_SPLAY=600$/m,
+    };
+    for (const [file, setting] of Object.entries(splay)) {
+      const text = await read(file);
+      expect(text, file).to.match(setting);
+      const commands = text.split('\n').filter((line) => !line.trimStart().startsWith('#'));
+      expect(commands.join('\n'), `${file}: --splay on a command line would break the Python logjam`).not.to.include('--splay');
+    }
+  });
+
   it('systemd-analyze verify, as used above, does catch a broken unit (the check is not vacuous)', async function () {
     if (spawnSync('systemd-analyze', ['--version']).error) this.skip();
     const broken = path.join(await tmpDir('logjam-unit-'), 'logjam-compress.service');
