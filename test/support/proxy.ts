@@ -135,6 +135,13 @@ export interface FaultProxyOptions {
    */
   holdFirst?: number;
   holdMs?: number;
+  /**
+   * A barrier, awaited at two points of every request: 'arriving' (its
+   * headers are in, its body maybe not all yet; nothing reached the store)
+   * and 'answered' (the store acted on it; the client has not seen the
+   * answer). A crash-point test kills the client there, then lets the proxy go on.
+   */
+  pause?: (request: ProxiedRequest, phase: 'arriving' | 'answered') => Promise<void>;
 }
 
 export interface ThrottleSettings {
@@ -315,6 +322,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       active.delete(record);
     });
 
+    await options.pause?.(record, 'arriving');
     if (action === 'hang') {
       req.resume();
       return;
@@ -328,13 +336,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     let body: Buffer | null = null;
     if (atomic || typeof action === 'object' || throttled || fault === 'error500' || fault === 'slowDown') {
       const chunks: Buffer[] = [];
-      const complete = await new Promise<boolean>((resolve) => {
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () => resolve(true));
-        req.on('close', () => resolve(req.complete));
-        req.on('error', () => resolve(false));
-      });
-      if (!complete) {
+      // An iterator, not listeners: the body may have ended (or been cut) while `pause` held it.
+      try {
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+      } catch {
+        // Cut short: req.complete says so below.
+      }
+      if (!req.complete) {
         stats.abortedBodies += 1;
         res.destroy();
         return;
@@ -366,6 +374,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       const answer = conditional
         ? await withKeyLock(`${object.bucket}/${object.key}`, async () => ((await keyExists(object.bucket, object.key)) ? null : send()))
         : await send();
+      await options.pause?.(record, 'answered');
       if (answer === null) {
         stats.preconditionFailed += 1;
         record.action = '412';

@@ -1,0 +1,95 @@
+// Crash points from strace: a built binary run under `strace -f`, either to
+// count its calls of some syscalls, or to be killed (SIGKILL) on entry to the
+// N-th one (`-e inject=SYSCALL:signal=KILL:when=N`): before that call takes
+// effect, so the state left is exactly the one after the calls before it.
+//
+// Two facts of strace shape how the tests use it:
+// - `when=N` counts per thread, not per process. So the binaries run with one
+//   libuv worker thread (UV_THREADPOOL_SIZE=1, --jobs 1), which then issues
+//   every file-system call of the protocol, in program order.
+// - The main thread issues openat and write too (loading the program, the log
+//   lines; the worker's wake-ups of the event loop are writes to an eventfd,
+//   as many as timing makes them). Those two are counted only on the paths
+//   given with -P (strace counts, for injection, only the calls it traces),
+//   which the worker alone touches.
+import { spawn, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { binaries, type BinaryName, type RunResult } from './index.ts';
+
+export const hasStrace = spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
+export const NO_STRACE = 'strace is not installed: crash-point enumeration skipped (apt-get install strace to run it)';
+
+/** Syscalls only the worker thread makes: counted on every path. */
+export const WORKER_SYSCALLS = ['pwrite64', 'fsync', 'fdatasync', 'link', 'linkat', 'unlink', 'unlinkat', 'rename', 'renameat', 'renameat2', 'mkdir', 'mkdirat'];
+/** Syscalls the main thread makes too: counted only on the paths given (-P). */
+export const SHARED_SYSCALLS = ['open', 'openat', 'write'];
+
+export interface TraceOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Replace the environment instead of adding to it. */
+  cleanEnv?: boolean;
+  /** The syscalls to trace (and count). */
+  syscalls: string[];
+  /** Trace only calls on these paths (by name or by an open descriptor). */
+  paths?: string[];
+  /** Kill on entry to the n-th call of `syscall`. */
+  kill?: { syscall: string; n: number };
+}
+
+export interface TracedRun extends RunResult {
+  /** strace's output: one line per call, `TID name(args...) = result`, descriptors shown with their paths (-y). */
+  trace: string[];
+}
+
+let runs = 0;
+
+/** Runs a binary to its end (or its kill) under strace. */
+export async function traceBin(name: BinaryName, args: string[], options: TraceOptions): Promise<TracedRun> {
+  const out = path.join(os.tmpdir(), `logjam-strace-${process.pid}-${(runs += 1)}.txt`);
+  const straceArgs = ['-f', '-qq', '-y', '-o', out, ...(options.paths ?? []).flatMap((p) => ['-P', p]), '-e', `trace=${options.syscalls.join(',')}`];
+  if (options.kill) straceArgs.push('-e', `inject=${options.kill.syscall}:signal=KILL:when=${options.kill.n}`);
+  const base = options.cleanEnv ? { PATH: process.env.PATH, HOME: process.env.HOME } : process.env;
+  const child = spawn('strace', [...straceArgs, process.execPath, binaries[name], ...args], {
+    env: { ...base, ...options.env, UV_THREADPOOL_SIZE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const trace = (await fs.readFile(out, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  await fs.rm(out, { force: true });
+  return { code, signal, stdout, stderr, trace };
+}
+
+/** A call's line: its thread, its name, its arguments (the rest). `<... resumed>` lines are not calls. */
+const CALL = /^(\d+) +(\w+)\((.*)$/;
+
+/** How many calls of each syscall a trace holds, and by how many threads. */
+export function countCalls(trace: string[]): Map<string, { calls: number; threads: Set<string>; lines: string[] }> {
+  const counts = new Map<string, { calls: number; threads: Set<string>; lines: string[] }>();
+  for (const line of trace) {
+    const m = CALL.exec(line);
+    if (!m) continue;
+    const entry = counts.get(m[2]!) ?? { calls: 0, threads: new Set(), lines: [] };
+    entry.calls += 1;
+    entry.threads.add(m[1]!);
+    entry.lines.push(line);
+    counts.set(m[2]!, entry);
+  }
+  return counts;
+}
+
+/** A call as a reader wants it in a report: the name and its first path, relative to `root`, temporary names folded. */
+export function describeCall(line: string, root: string): string {
+  const m = CALL.exec(line);
+  if (!m) return line;
+  // The arguments only: the result (`= 18</path>`) names the descriptor opened.
+  const args = m[3]!.replace(/\) += .*$| <unfinished \.\.\.>$/, '');
+  const paths = [...args.matchAll(/"([^"]*)"|<([^>]*)>/g)].map((p) => p[1] ?? p[2]!).filter((p) => p.startsWith(root));
+  const shown = paths.map((p) => path.relative(root, p).replace(/\.logjam-[\w-]+\.\d+\.[0-9a-f]+\.tmp$/, '<tmp>') || '.');
+  return `${m[2]}(${shown.join(', ')})`;
+}
