@@ -158,6 +158,26 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
       }
     }
 
+    // What SIGKILL cannot show (the page cache survives it) the order of the calls does:
+    // an archive is fsynced before it is linked, and the link is durable before the source goes.
+    it('durable order: each archive fsynced before its link, archive/ fsynced after it and before the source is deleted', async () => {
+      const files = logs(2);
+      const logDir = await setUp(files);
+      const run = await traceBin('logjam-compress', ['--once', '--jobs', '1', '--min-age', '0', logDir], { syscalls: WORKER_SYSCALLS });
+      expect(run.code, run.stderr).to.equal(0);
+      const calls = run.trace.map((line) => describeCall(line, logDir));
+      for (const name of files.keys()) {
+        const link = calls.indexOf(`link(archive/<tmp>, archive/${name}.gz)`);
+        const unlink = calls.indexOf(`unlink(${name})`);
+        expect(link, `the link of ${name}.gz in:\n${calls.join('\n')}`).to.be.greaterThan(0);
+        expect(unlink, `the deletion of ${name}`).to.be.greaterThan(link);
+        // Between this file's last data write and its link: an fsync of the temporary file.
+        const lastWrite = calls.lastIndexOf('pwrite64(archive/<tmp>)', link);
+        expect(calls.slice(lastWrite, link), `${name}: calls between its last write and its link`).to.include('fsync(archive/<tmp>)');
+        expect(calls.slice(link, unlink), `${name}: calls between its link and the deletion of its source`).to.include('fsync(archive)');
+      }
+    });
+
     const cases: Array<{ title: string; files: () => Map<string, Buffer>; soakOnly?: boolean }> = [
       { title: 'one file', files: () => logs(1) },
       { title: 'two files', files: () => logs(2) },
