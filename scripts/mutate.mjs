@@ -62,7 +62,7 @@ const MUTATIONS = [
     what: 'logjam-compress publishes with rename(), replacing an existing archive of other content',
     patches: [['await fs.link(tmp, path.join(archiveDir, slot.name));', 'await fs.rename(tmp, path.join(archiveDir, slot.name));']],
     tests: ['packages/logjam-compress/test/cli.test.ts'],
-    grep: 'duplicate-timestamp',
+    grep: 'published under its name meanwhile',
   },
   {
     name: 'own archive not recognised',

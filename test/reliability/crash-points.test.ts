@@ -294,7 +294,9 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
     async function recover(dir: string, prefix: string, archive: { name: string; bytes: Buffer }, where: string): Promise<void> {
       await checkAfterKill(dir, prefix, archive, where);
       await ageEmptyLock(path.join(dir, '.logjam-upload.lock'));
-      const recovery = await runBin('logjam-upload', args(dir, prefix), { cleanEnv: true, env: env() });
+      const recovery = await runBin('logjam-upload', args(dir, prefix), { cleanEnv: true, env: env() }).catch((error: unknown) => {
+        throw new Error(`killed at ${where}, then recovering: ${String(error)}`);
+      });
       expect(recovery.code, `killed at ${where}, then recovered:\n${recovery.stderr}`).to.equal(0);
       await checkRecovered(dir, prefix, archive, where);
       await fs.rm(path.dirname(dir), { recursive: true, force: true });

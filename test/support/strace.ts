@@ -16,10 +16,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { binaries, type BinaryName, type RunResult } from './index.ts';
+import { binaries, startBin, waitFor, type BinaryName, type RunResult } from './index.ts';
 
 export const hasStrace = spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
-export const NO_STRACE = 'strace is not installed: crash-point enumeration skipped (apt-get install strace to run it)';
+export const NO_STRACE = 'skipped: strace is not installed (apt-get install strace to run it)';
 
 /** Syscalls only the worker thread makes: counted on every path. */
 export const WORKER_SYSCALLS = ['pwrite64', 'fsync', 'fdatasync', 'link', 'linkat', 'unlink', 'unlinkat', 'rename', 'renameat', 'renameat2', 'mkdir', 'mkdirat'];
@@ -92,4 +92,36 @@ export function describeCall(line: string, root: string): string {
   const paths = [...args.matchAll(/"([^"]*)"|<([^>]*)>/g)].map((p) => p[1] ?? p[2]!).filter((p) => p.startsWith(root));
   const shown = paths.map((p) => path.relative(root, p).replace(/\.logjam-[\w-]+\.\d+\.[0-9a-f]+\.tmp$/, '<tmp>') || '.');
   return `${m[2]}(${shown.join(', ')})`;
+}
+
+/**
+ * A barrier without a test seam: starts a binary under strace, which stops it
+ * (SIGSTOP) at the n-th call of `syscall`. Unlike SIGKILL, which ends it before
+ * the call takes effect, a stop is delivered once the call has been made.
+ * Resolves once it is stopped there; `resume()` lets it go on (SIGCONT). The
+ * child is strace itself: waitExit() works on it as on startBin's.
+ */
+export async function startStopped(name: BinaryName, args: string[], at: { syscall: string; n: number }, options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ child: ReturnType<typeof startBin>; pid: number; resume: () => void }> {
+  const out = path.join(os.tmpdir(), `logjam-strace-${process.pid}-${(runs += 1)}.txt`);
+  const child = spawn('strace', ['-f', '-qq', '-o', out, '-e', `trace=${at.syscall}`, '-e', `inject=${at.syscall}:signal=STOP:when=${at.n}`, process.execPath, binaries[name], ...args], {
+    env: { ...process.env, ...options.env, UV_THREADPOOL_SIZE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const started = Object.assign(child, { output: () => ({ stdout, stderr }) }) as unknown as ReturnType<typeof startBin>;
+  const stopped = await waitFor(
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} ended before its ${at.syscall} #${at.n}:\n${stderr}`);
+      return (await fs.readFile(out, 'utf8').catch(() => '')).split('\n').find((line) => line.includes('--- stopped by SIGSTOP ---'));
+    },
+    { timeoutMs: 30_000, intervalMs: 20, what: `${name} stopped at its ${at.syscall} #${at.n}` },
+  );
+  // The line names the thread that made the call; signals go to its process.
+  const thread = /^(\d+)/.exec(stopped)![1];
+  const pid = Number(/^Tgid:\s*(\d+)/m.exec(await fs.readFile(`/proc/${thread}/status`, 'utf8'))![1]);
+  child.once('close', () => void fs.rm(out, { force: true }));
+  return { child: started, pid, resume: () => process.kill(pid, 'SIGCONT') };
 }
