@@ -99,6 +99,8 @@ function summary(points: Array<{ call: string }>): string {
 
 describe('crash points enumerated: killed at every protocol call, recovered, nothing lost or doubled', function () {
   this.timeout(SOAK ? 3_600_000 : 600_000);
+  // Here, not in the upload suite: its after() then runs once the proxy is closed, with nothing in flight.
+  const servers = useS3AndImds({ buckets: [BUCKET] });
   before(function () {
     if (!hasStrace) {
       console.log(`      ${NO_STRACE}`);
@@ -212,7 +214,6 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
   });
 
   describe('logjam-upload', () => {
-    const servers = useS3AndImds({ buckets: [BUCKET] });
     let proxy: FaultProxy;
     let home: string;
     /** Set by a test: called at each barrier of each request. */

@@ -219,6 +219,17 @@ function accessKeyOf(req: IncomingMessage): string | undefined {
   return /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
 }
 
+/** A request's whole body, or null when it was cut short. */
+function readWhole(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  return new Promise((resolve) => {
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('close', () => resolve(req.complete ? Buffer.concat(chunks) : null));
+    req.on('error', () => resolve(null));
+  });
+}
+
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target);
   const client = testClient(options.target);
@@ -322,6 +333,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       active.delete(record);
     });
 
+    // Atomic bodies: read it all before anything reaches the store. Read from
+    // the start, even while `pause` holds the request: data left unread when
+    // the client dies is lost, and a body forwarded short would hang the store.
+    const reading = atomic || typeof action === 'object' || throttled || fault === 'error500' || fault === 'slowDown' ? readWhole(req) : null;
     await options.pause?.(record, 'arriving');
     if (action === 'hang') {
       req.resume();
@@ -332,22 +347,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       return;
     }
 
-    // Atomic bodies: read it all before anything reaches the store.
     let body: Buffer | null = null;
-    if (atomic || typeof action === 'object' || throttled || fault === 'error500' || fault === 'slowDown') {
-      const chunks: Buffer[] = [];
-      // An iterator, not listeners: the body may have ended (or been cut) while `pause` held it.
-      try {
-        for await (const chunk of req) chunks.push(chunk as Buffer);
-      } catch {
-        // Cut short: req.complete says so below.
-      }
-      if (!req.complete) {
+    if (reading) {
+      body = await reading;
+      if (!body) {
         stats.abortedBodies += 1;
         res.destroy();
         return;
       }
-      body = Buffer.concat(chunks);
     }
 
     try {
