@@ -117,7 +117,7 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
       const files = new Map<string, Buffer>();
       for (let i = 0; i < count; i += 1) {
         const name = `app-2024010${1 + i}T0000Z.log`;
-        files.set(name, Buffer.from(numbered(i < bigOnes ? 60_000 : 500 + 100 * i, name)));
+        files.set(name, Buffer.from(numbered(i < bigOnes ? 80_000 : 500 + 100 * i, name)));
       }
       return files;
     }
