@@ -27,14 +27,14 @@ const MUTATIONS = [
   {
     name: 'verify skipped',
     what: 'logjam-compress publishes an archive without decompressing it to check it',
-    patches: [['    if (options.verify) {', '    if (options.verify && Number.isNaN(0)) {']],
+    patches: [['  if (options.verify) {', '  if (options.verify && Number.isNaN(0)) {']],
     tests: ['packages/logjam-compress/test/compress.test.ts'],
   },
   {
     name: 'delete before publish',
     what: 'the source is deleted before its archive is linked into place',
     patches: [
-      ['    await assertUnchanged(source, src, before);\n\n    // Publish without ever replacing', '    await fs.unlink(source);\n\n    // Publish without ever replacing'],
+      ['    await assertUnchanged(source, src, before);\n\n    const slot = await publish(', '    await fs.unlink(source);\n\n    const slot = await publish('],
       ['    await assertUnchanged(source, src, before);\n    await fs.unlink(source);\n    await fsyncDir(logDir);', '    await fsyncDir(logDir);'],
     ],
     tests: ['test/reliability/crash-points.test.ts'],
@@ -88,7 +88,7 @@ const MUTATIONS = [
   {
     name: 'HEAD after 412 skipped',
     what: 'a 412 (key taken) is taken as a different object, without asking whether it is this file',
-    patches: [['      const again = await probe(ctx, key, local);', "      const again = (await Promise.resolve('different')) as ProbeState;"]],
+    patches: [["      if ((await probe(ctx, key, local)) === 'same') return already(n, uri);", "      if (((await Promise.resolve('different')) as ProbeState) === 'same') return already(n, uri);"]],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'a lost response to the PUT is',
   },
