@@ -12,6 +12,11 @@
 //   as many as timing makes them). Those two are counted only on the paths
 //   given with -P (strace counts, for injection, only the calls it traces),
 //   which the worker alone touches.
+// - logjam reaches into a directory it holds open through /proc/self/fd/FD/NAME.
+//   traceBin rewrites such a path to the directory's own (the one its openat
+//   returned FD for), so a trace names files as the tests know them. -P
+//   matches a path argument as written: each path given is also given as
+//   /proc/self/fd/FD/NAME for every FD a held directory may have.
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -48,7 +53,10 @@ let runs = 0;
 /** Runs a binary to its end (or its kill) under strace. */
 export async function traceBin(name: BinaryName, args: string[], options: TraceOptions): Promise<TracedRun> {
   const out = path.join(os.tmpdir(), `logjam-strace-${process.pid}-${(runs += 1)}.txt`);
-  const straceArgs = ['-f', '-qq', '-y', '-o', out, ...(options.paths ?? []).flatMap((p) => ['-P', p]), '-e', `trace=${options.syscalls.join(',')}`];
+  // openat too, always: its results say which directory each /proc/self/fd/FD is.
+  const traced = [...new Set([...options.syscalls, 'openat'])];
+  const paths = (options.paths ?? []).flatMap((p) => [p, ...HELD_FDS.map((fd) => `/proc/self/fd/${fd}/${path.basename(p)}`)]);
+  const straceArgs = ['-f', '-qq', '-y', '-o', out, ...paths.flatMap((p) => ['-P', p]), '-e', `trace=${traced.join(',')}`];
   if (options.kill) straceArgs.push('-e', `inject=${options.kill.syscall}:signal=KILL:when=${options.kill.n}`);
   const base = options.cleanEnv ? { PATH: process.env.PATH, HOME: process.env.HOME } : process.env;
   const child = spawn('strace', [...straceArgs, process.execPath, binaries[name], ...args], {
@@ -60,9 +68,28 @@ export async function traceBin(name: BinaryName, args: string[], options: TraceO
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  const trace = (await fs.readFile(out, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const raw = (await fs.readFile(out, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   await fs.rm(out, { force: true });
+  const wanted = new Set(options.syscalls);
+  const trace = withHeldPaths(raw).filter((line) => wanted.has(CALL.exec(line)?.[2] ?? ''));
   return { code, signal, stdout, stderr, trace };
+}
+
+/** The descriptors a directory held open may have (Node itself opens about 20 first). */
+const HELD_FDS = Array.from({ length: 61 }, (_, i) => i + 3);
+
+/** A directory opened: `openat(..., O_...DIRECTORY...) = FD</its/path>`. */
+const OPENED_DIR = /^\d+ +openat\(.*O_DIRECTORY.*\) += (\d+)<([^>]*)>$/;
+
+/** The trace with every /proc/self/fd/FD replaced by the directory FD was opened on at that point of the run. */
+function withHeldPaths(trace: string[]): string[] {
+  const dirs = new Map<string, string>();
+  return trace.map((line) => {
+    const shown = line.replace(/\/proc\/self\/fd\/(\d+)(?=[/"])/g, (whole, fd: string) => dirs.get(fd) ?? whole);
+    const opened = OPENED_DIR.exec(line);
+    if (opened) dirs.set(opened[1]!, opened[2]!);
+    return shown;
+  });
 }
 
 /** A call's line: its thread, its name, its arguments (the rest). `<... resumed>` lines are not calls. */
