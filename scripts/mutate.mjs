@@ -22,7 +22,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** name, what breaks, the patches, and the tests that must catch it (files, and a mocha --grep). */
+/**
+ * @typedef {{ name: string, what: string, patches: Array<[string, string]>, tests: string[], grep?: string }} Mutation
+ * name, what breaks, the patches (search, replacement), and the tests that must catch it (files, and a mocha --grep).
+ */
+
+/** @type {Mutation[]} */
 const MUTATIONS = [
   {
     name: 'verify skipped',
@@ -34,8 +39,11 @@ const MUTATIONS = [
     name: 'delete before publish',
     what: 'the source is deleted before its archive is linked into place',
     patches: [
-      ['    await assertUnchanged(source, src, before);\n\n    const slot = await publish(', '    await fs.unlink(source);\n\n    const slot = await publish('],
-      ['    await assertUnchanged(source, src, before);\n    await fs.unlink(source);\n    await fsyncDir(logDir);', '    await fsyncDir(logDir);'],
+      [
+        '    await assertUnchanged(source, src, before);\n\n    if (!held.pinned) await held.verify();\n    const slot = await publish(',
+        '    await fs.unlink(source);\n\n    if (!held.pinned) await held.verify();\n    const slot = await publish(',
+      ],
+      ['    await assertUnchanged(source, src, before);\n    await held.verify();\n    await fs.unlink(source);\n    await fsyncDir(logDir);', '    await held.verify();\n    await fsyncDir(logDir);'],
     ],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'logjam-compress one file',
@@ -67,7 +75,12 @@ const MUTATIONS = [
   {
     name: 'own archive not recognised',
     what: 'logjam-compress, rerun after a crash between publishing and deleting, archives the file again',
-    patches: [['    return await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal);', '    return (await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal)) && Number.isNaN(0);']],
+    patches: [
+      [
+        '    return await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal);',
+        '    return (await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal)) && Number.isNaN(0);',
+      ],
+    ],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'logjam-compress one file',
   },
@@ -103,7 +116,10 @@ const MUTATIONS = [
     name: 'size-only comparison',
     what: 'an object of the same size is taken for this file, whatever its bytes',
     patches: [
-      ['  if (recorded) return recorded.toLowerCase() === local.md5;\n  return plainEtag(head.ETag) === local.md5;', '  return recorded !== undefined || head.ETag !== undefined || local.md5 !== undefined;'],
+      [
+        '  if (recorded) return recorded.toLowerCase() === local.md5;\n  return plainEtag(head.ETag) === local.md5;',
+        '  return recorded !== undefined || head.ETag !== undefined || local.md5 !== undefined;',
+      ],
       ["    return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;", "    return entry.size === local.size ? 'same' : null;"],
     ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
@@ -121,7 +137,7 @@ const MUTATIONS = [
   },
   {
     name: 'grammar widened',
-    what: 'U+2028 / U+2029 (line separators) allowed in a name\'s suffix',
+    what: "U+2028 / U+2029 (line separators) allowed in a name's suffix",
     patches: [['(?:-([^.\\n\\r\\u2028\\u2029]+))?', '(?:-([^.\\n\\r]+))?']],
     tests: ['test/reliability/fuzz.test.ts'],
   },
@@ -134,8 +150,9 @@ const MUTATIONS = [
 ];
 
 function sourceFiles() {
+  /** @type {string[]} */
   const files = [];
-  const walk = (dir) => {
+  const walk = (/** @type {string} */ dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(file);
@@ -146,10 +163,15 @@ function sourceFiles() {
   return files;
 }
 
-/** Applies a mutation's patches; returns the files' original texts, to put back. */
+/**
+ * Applies a mutation's patches; returns the files' original texts, to put back.
+ * @param {Mutation} mutation
+ */
 function apply(mutation) {
+  /** @type {Map<string, string>} */
   const originals = new Map();
-  const text = (file) => originals.get(file) ?? readFileSync(file, 'utf8');
+  const text = (/** @type {string} */ file) => originals.get(file) ?? readFileSync(file, 'utf8');
+  /** @type {Map<string, string>} */
   const current = new Map();
   for (const [search, replacement] of mutation.patches) {
     const hits = sourceFiles().flatMap((file) => {
@@ -158,14 +180,18 @@ function apply(mutation) {
       return Array.from({ length: count }, () => file);
     });
     if (hits.length !== 1) throw new Error(`"${mutation.name}": the search string occurs ${hits.length} times under packages/*/src (must be once): ${JSON.stringify(search)}`);
-    const file = hits[0];
+    const file = /** @type {string} */ (hits[0]);
     if (!originals.has(file)) originals.set(file, readFileSync(file, 'utf8'));
-    current.set(file, (current.get(file) ?? text(file)).replace(search, () => replacement));
+    current.set(
+      file,
+      (current.get(file) ?? text(file)).replace(search, () => replacement),
+    );
   }
   for (const [file, content] of current) writeFileSync(file, content);
   return originals;
 }
 
+/** @param {string} command @param {string[]} args */
 function run(command, args) {
   return spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
@@ -193,11 +219,11 @@ try {
       try {
         build();
       } catch (error) {
-        rows.push({ ...mutation, outcome: `BUILD FAILED (fix the mutation): ${error.message.slice(-500)}`, seconds: 0 });
+        rows.push({ ...mutation, outcome: `BUILD FAILED (fix the mutation): ${String(error).slice(-500)}`, seconds: 0 });
         console.log(`BUILD FAILED ${mutation.name}`);
         continue;
       }
-      const args = ['mocha', '--no-config', '--node-option', 'import=tsx', '--require', 'test/support/figures.ts', '--timeout', '600000', '--reporter', 'dot', ...(mutation.grep ? ['--grep', mutation.grep] : []), ...mutation.tests];
+      const args = ['mocha', '--timeout', '600000', '--reporter', 'dot', ...(mutation.grep ? ['--grep', mutation.grep] : []), ...mutation.tests];
       const result = run('npx', args);
       // A run where no test ran proves nothing.
       const passing = /(\d+) passing/.exec(result.stdout)?.[1];

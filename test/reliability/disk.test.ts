@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '@logjam/core';
 import { compressFile } from '../../packages/logjam-compress/src/compress.ts';
-import { binaries, cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, waitFor, type BinaryName, type RunResult } from '../support/index.ts';
+import { binaries, cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, type BinaryName, type RunResult } from '../support/index.ts';
 import { imdsEnv } from '../support/imds.ts';
 import { useS3AndImds } from '../support/servers.ts';
 import { hasStrace, NO_STRACE, startStopped } from '../support/strace.ts';
