@@ -40,10 +40,10 @@ const MUTATIONS = [
     what: 'the source is deleted before its archive is linked into place',
     patches: [
       [
-        '    await assertUnchanged(source, src, before);\n\n    if (!held.pinned) await held.verify();\n    const slot = await publish(',
-        '    await fs.unlink(source);\n\n    if (!held.pinned) await held.verify();\n    const slot = await publish(',
+        '    await assertUnchanged(onDisk, src, before);\n\n    if (!held.pinned) await held.verify();\n    const slot = await publish(',
+        '    await fs.unlink(onDisk);\n\n    if (!held.pinned) await held.verify();\n    const slot = await publish(',
       ],
-      ['    await assertUnchanged(source, src, before);\n    await held.verify();\n    await fs.unlink(source);\n    await fsyncDir(logDir);', '    await held.verify();\n    await fsyncDir(logDir);'],
+      ['    await assertUnchanged(onDisk, src, before);\n    await held.verify();\n    await fs.unlink(onDisk);\n    await fsyncDir(logDir);', '    await held.verify();\n    await fsyncDir(logDir);'],
     ],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'logjam-compress one file',
@@ -68,7 +68,7 @@ const MUTATIONS = [
   {
     name: 'archive overwritten',
     what: 'logjam-compress publishes with rename(), replacing an existing archive of other content',
-    patches: [['await fs.link(tmp, path.join(archiveDir, slot.name));', 'await fs.rename(tmp, path.join(archiveDir, slot.name));']],
+    patches: [['await fs.link(tmp, namePath(archiveDir, slot.name));', 'await fs.rename(tmp, namePath(archiveDir, slot.name));']],
     tests: ['packages/logjam-compress/test/cli.test.ts'],
     grep: 'published under its name meanwhile',
   },
@@ -87,7 +87,7 @@ const MUTATIONS = [
   {
     name: 'marker before confirm',
     what: 'the marker is written before S3 confirmed the upload',
-    patches: [['    const result = await put(ctx, key, local);', '    await mark(ctx, pass, log.name, uri);\n    const result = await put(ctx, key, local);']],
+    patches: [['    const result = await put(ctx, bucket, key, local);', '    await mark(ctx, pass, log.name, uri);\n    const result = await put(ctx, bucket, key, local);']],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'single PUT: every request',
   },
@@ -101,14 +101,16 @@ const MUTATIONS = [
   {
     name: 'HEAD after 412 skipped',
     what: 'a 412 (key taken) is taken as a different object, without asking whether it is this file',
-    patches: [["      if ((await probe(ctx, key, local)) === 'same') return already(n, uri);", "      if (((await Promise.resolve('different')) as ProbeState) === 'same') return already(n, uri);"]],
+    patches: [
+      ["      if ((await probe(ctx, bucket, key, local)) === 'same') return already(n, uri);", "      if (((await Promise.resolve('different')) as ProbeState) === 'same') return already(n, uri);"],
+    ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'a lost response to the PUT is',
   },
   {
     name: 'lost-response HEAD removed',
     what: "a PUT whose every answer was lost fails, though the object landed (put()'s own HEAD)",
-    patches: [["        const state = await probe(ctx, key, local).catch(() => 'unknown' as const);", "        const state = (await Promise.resolve('unknown')) as ProbeState;"]],
+    patches: [["        const state = await probe(ctx, bucket, key, local).catch(() => 'unknown' as const);", "        const state = (await Promise.resolve('unknown')) as ProbeState;"]],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'lost response on every attempt',
   },
