@@ -3,7 +3,7 @@
 // N-th one (`-e inject=SYSCALL:signal=KILL:when=N`): before that call takes
 // effect, so the state left is exactly the one after the calls before it.
 //
-// Two facts of strace shape how the tests use it:
+// Three facts shape how the tests use it:
 // - `when=N` counts per thread, not per process. So the binaries run with one
 //   libuv worker thread (UV_THREADPOOL_SIZE=1, --jobs 1), which then issues
 //   every file-system call of the protocol, in program order.
