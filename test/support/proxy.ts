@@ -135,6 +135,13 @@ export interface FaultProxyOptions {
    */
   holdFirst?: number;
   holdMs?: number;
+  /**
+   * A barrier, awaited at two points of every request: 'arriving' (its
+   * headers are in, its body maybe not all yet; nothing reached the store)
+   * and 'answered' (the store acted on it; the client has not seen the
+   * answer). A crash-point test kills the client there, then lets the proxy go on.
+   */
+  pause?: (request: ProxiedRequest, phase: 'arriving' | 'answered') => Promise<void>;
 }
 
 export interface ThrottleSettings {
@@ -210,6 +217,17 @@ function sendError(res: ServerResponse, method: string | undefined, status: numb
 
 function accessKeyOf(req: IncomingMessage): string | undefined {
   return /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+}
+
+/** A request's whole body, or null when it was cut short. */
+function readWhole(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  return new Promise((resolve) => {
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('close', () => resolve(req.complete ? Buffer.concat(chunks) : null));
+    req.on('error', () => resolve(null));
+  });
 }
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
@@ -315,6 +333,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       active.delete(record);
     });
 
+    // Atomic bodies: read it all before anything reaches the store. Read from
+    // the start, even while `pause` holds the request: data left unread when
+    // the client dies is lost, and a body forwarded short would hang the store.
+    const reading = atomic || typeof action === 'object' || throttled || fault === 'error500' || fault === 'slowDown' ? readWhole(req) : null;
+    await options.pause?.(record, 'arriving');
     if (action === 'hang') {
       req.resume();
       return;
@@ -324,22 +347,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       return;
     }
 
-    // Atomic bodies: read it all before anything reaches the store.
     let body: Buffer | null = null;
-    if (atomic || typeof action === 'object' || throttled || fault === 'error500' || fault === 'slowDown') {
-      const chunks: Buffer[] = [];
-      const complete = await new Promise<boolean>((resolve) => {
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () => resolve(true));
-        req.on('close', () => resolve(req.complete));
-        req.on('error', () => resolve(false));
-      });
-      if (!complete) {
+    if (reading) {
+      body = await reading;
+      if (!body) {
         stats.abortedBodies += 1;
         res.destroy();
         return;
       }
-      body = Buffer.concat(chunks);
     }
 
     try {
@@ -366,6 +381,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       const answer = conditional
         ? await withKeyLock(`${object.bucket}/${object.key}`, async () => ((await keyExists(object.bucket, object.key)) ? null : send()))
         : await send();
+      await options.pause?.(record, 'answered');
       if (answer === null) {
         stats.preconditionFailed += 1;
         record.action = '412';

@@ -30,9 +30,14 @@ export interface BlockOptions {
   blockSize?: number | undefined;
 }
 
-async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+/**
+ * Writes all of `chunk` at `position`. Positional (pwrite): the same bytes as a
+ * sequential write, and a syscall the event loop's own wake-ups (writes to an
+ * eventfd) never use, so the crash-point tests can count and kill at each one.
+ */
+async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
   for (let offset = 0; offset < chunk.length; ) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position + offset);
     offset += bytesWritten;
   }
 }
@@ -101,7 +106,7 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
         };
       },
       async (member) => {
-        await writeAll(out, member.data);
+        await writeAll(out, member.data, offset);
         sum.members.push({ offset, size: member.data.length, length: member.length, crc: member.crc });
         offset += member.data.length;
         sum.length += member.length;

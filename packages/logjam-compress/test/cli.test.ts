@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { cleanupTmpDirs, compactStamp, exists, ls, repoRoot, runBin, startBin, startLockHolder, tmpDir, waitExit, waitFor, type RunResult } from '../../../test/support/index.ts';
+import { hasStrace, NO_STRACE, startStopped } from '../../../test/support/strace.ts';
 
 /** Old enough for the default 60 s grace period. */
 const OLD = Date.now() / 1000 - 3600;
@@ -40,6 +41,11 @@ function expectClean(result: RunResult, code = 0): void {
 }
 
 const compress = (args: string[]) => runBin('logjam-compress', args);
+
+function skipWithoutStrace(test: Mocha.Context): void {
+  console.log(`      ${NO_STRACE}`);
+  test.skip();
+}
 
 describe('logjam-compress (built binary)', function () {
   this.timeout(60_000);
@@ -183,55 +189,32 @@ describe('logjam-compress (built binary)', function () {
       expect(await ls(path.join(dir, 'archive')), 'no temporary file left').to.deep.equal([`${name}.gz`]);
     });
 
-    it('keeps a file that grows while it is being compressed, and takes it on a later pass', async () => {
-      // Real behaviour, no test hook: append to the file while its archive is
-      // being written. If the machine is so fast that the archive is published
-      // before we append, try again with a bigger file.
-      for (let attempt = 0, mb = 24; attempt < 4; attempt += 1, mb *= 2) {
-        const dir = await tmpDir();
-        const name = 'big-20240101T0000Z.log';
-        const source = path.join(dir, name);
-        const chunk = Buffer.from(logText(8000));
-        const handle = await fs.open(source, 'w');
-        for (let written = 0; written < mb * 1024 * 1024; written += chunk.length) await handle.write(chunk);
-        await handle.close();
-        await fs.utimes(source, OLD, OLD);
-        const sizeBefore = (await fs.stat(source)).size;
+    it('keeps a file that grows while it is being compressed, and takes it on a later pass', async function () {
+      if (!hasStrace) return skipWithoutStrace(this);
+      const dir = await tmpDir();
+      const name = 'big-20240101T0000Z.log';
+      const source = path.join(dir, name);
+      await write(source, logText(5000));
+      const sizeBefore = (await fs.stat(source)).size;
+      // Stopped at its first data write: the source read, its archive not yet written.
+      const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', dir], { syscall: 'pwrite64', n: 1 });
+      children.push(child);
+      await fs.appendFile(source, 'one more line\n');
+      resume();
+      const result = await waitExit(child);
 
-        const child = startBin('logjam-compress', ['--once', '--level', '9', '--jobs', '1', dir]);
-        children.push(child);
-        const sawTemp = await waitFor(
-          async () => (child.exitCode !== null ? 'exited' : (await fs.readdir(path.join(dir, 'archive')).catch(() => [])).some((n) => n.endsWith('.tmp')) ? 'temp' : null),
-          { intervalMs: 2, what: 'the temporary archive' },
-        );
-        let appended = false;
-        if (sawTemp === 'temp') {
-          const writer = await fs.open(source, 'r+').catch(() => null);
-          if (writer) {
-            await writer.write('one more line\n', sizeBefore);
-            await writer.close();
-            // Appended before the archive was published: the source must survive.
-            appended = !(await exists(path.join(dir, 'archive', `${name}.gz`)));
-          }
-        }
-        const result = await waitExit(child);
-        if (!appended) continue;
+      expectClean(result);
+      expect(await exists(source), 'the source is kept').to.equal(true);
+      expect((await fs.stat(source)).size).to.equal(sizeBefore + 'one more line\n'.length);
+      expect(await exists(path.join(dir, 'archive', `${name}.gz`)), 'the partial archive is discarded').to.equal(false);
+      expect(await ls(path.join(dir, 'archive')), 'no temporary file left').to.deep.equal([]);
+      expect(result.stderr).to.match(/changed while being compressed/);
 
-        expectClean(result);
-        expect(await exists(source), 'the source is kept').to.equal(true);
-        expect((await fs.stat(source)).size).to.equal(sizeBefore + 'one more line\n'.length);
-        expect(await exists(path.join(dir, 'archive', `${name}.gz`)), 'the partial archive is discarded').to.equal(false);
-        expect(await ls(path.join(dir, 'archive')), 'no temporary file left').to.deep.equal([]);
-        expect(result.stderr).to.match(/changed while being compressed/);
-
-        // A later pass, once the writer is done, takes it whole.
-        const later = await compress(['--once', '--min-age', '0', '--level', '1', dir]);
-        expectClean(later);
-        expect(await exists(source)).to.equal(false);
-        expect((await gunzip(path.join(dir, 'archive', `${name}.gz`))).length).to.equal(sizeBefore + 'one more line\n'.length);
-        return;
-      }
-      expect.fail('could not append while the file was being compressed, even with a big file');
+      // A later pass, once the writer is done, takes it whole.
+      const later = await compress(['--once', '--min-age', '0', '--level', '1', dir]);
+      expectClean(later);
+      expect(await exists(source)).to.equal(false);
+      expect((await gunzip(path.join(dir, 'archive', `${name}.gz`))).length).to.equal(sizeBefore + 'one more line\n'.length);
     });
 
     it('removes temporary files left by a killed run, and nothing else', async () => {
@@ -283,6 +266,26 @@ describe('logjam-compress (built binary)', function () {
       expect((await gunzip(path.join(dir, 'archive', dup))).toString()).to.equal('first\n');
       expect((await gunzip(path.join(dir, 'archive', dup01))).toString()).to.equal('second\n');
       expect((await fs.readFile(path.join(dir, 'archive', `${name}.gz`))).equals(existing)).to.equal(true);
+      expect(await exists(path.join(dir, name))).to.equal(false);
+    });
+
+    it('never replaces an archive published under its name meanwhile (between its check and its link): takes the next name', async function () {
+      if (!hasStrace) return skipWithoutStrace(this);
+      const dir = await tmpDir();
+      const name = 'app-20240101T0000Z.log';
+      await write(path.join(dir, name), 'ours\n');
+      // Stopped once its archive is written: the name was found free, the link not yet made.
+      const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', dir], { syscall: 'pwrite64', n: 1 });
+      children.push(child);
+      // Another writer publishes the name meanwhile.
+      const theirs = zlib.gzipSync('theirs\n');
+      await fs.writeFile(path.join(dir, 'archive', `${name}.gz`), theirs);
+      resume();
+      expectClean(await waitExit(child));
+      const dup = 'app-logjam-compress-duplicate-timestamp-20240101T0000Z.log.gz';
+      expect(await ls(path.join(dir, 'archive'))).to.deep.equal([dup, `${name}.gz`].sort());
+      expect((await fs.readFile(path.join(dir, 'archive', `${name}.gz`))).equals(theirs), 'theirs untouched').to.equal(true);
+      expect((await gunzip(path.join(dir, 'archive', dup))).toString()).to.equal('ours\n');
       expect(await exists(path.join(dir, name))).to.equal(false);
     });
 
@@ -461,38 +464,39 @@ describe('logjam-compress (built binary)', function () {
       expectClean(await waitExit(child), 0);
     });
 
-    it('on SIGTERM during a compression, finishes or rolls it back, and exits 0', async () => {
-      const dir = await tmpDir();
-      const name = 'big-20240101T0000Z.log';
-      const source = path.join(dir, name);
-      const chunk = Buffer.from(logText(8000));
-      const handle = await fs.open(source, 'w');
-      for (let written = 0; written < 48 * 1024 * 1024; written += chunk.length) await handle.write(chunk);
-      await handle.close();
-      await fs.utimes(source, OLD, OLD);
-      const size = (await fs.stat(source)).size;
+    describe('SIGTERM during a compression (the service stopped by strace at a chosen call, then signalled)', () => {
+      async function stoppedAt(syscall: string) {
+        const dir = await tmpDir();
+        const name = 'big-20240101T0000Z.log';
+        const source = path.join(dir, name);
+        await write(source, logText(5000));
+        const size = (await fs.stat(source)).size;
+        const { child, pid, resume } = await startStopped('logjam-compress', ['--jobs', '1', dir], { syscall, n: 1 });
+        children.push(child);
+        process.kill(pid, 'SIGTERM');
+        resume();
+        return { dir, source, size, archive: path.join(dir, 'archive', `${name}.gz`), result: await waitExit(child) };
+      }
 
-      const child = startBin('logjam-compress', ['--level', '9', dir]);
-      children.push(child);
-      await waitFor(
-        async () => child.exitCode !== null || (await fs.readdir(path.join(dir, 'archive')).catch(() => [])).some((n) => n.endsWith('.tmp')) || !(await exists(source)),
-        { intervalMs: 2, what: 'the compression to start' },
-      );
-      child.kill('SIGTERM');
-      const result = await waitExit(child);
-      expectClean(result, 0);
-      const archive = path.join(dir, 'archive', `${name}.gz`);
-      if (await exists(source)) {
-        // Rolled back: the source whole, no archive, no temporary file.
+      it('while the archive is being written: rolls it back (the source whole, no archive, no temporary file) and exits 0', async function () {
+        if (!hasStrace) return skipWithoutStrace(this);
+        const { dir, source, size, result } = await stoppedAt('pwrite64');
+        expectClean(result, 0);
         expect((await fs.stat(source)).size).to.equal(size);
         expect(await ls(path.join(dir, 'archive'))).to.deep.equal([]);
-        expect(result.stderr, result.stderr).to.match(/rolled back/);
-      } else {
-        // Finished: a complete archive.
+        expect(result.stderr).to.match(/rolled back/);
+        expect(await exists(path.join(dir, '.logjam-compress.lock')), 'lock released').to.equal(false);
+      });
+
+      it('once the archive is linked into place: finishes (a complete archive, the source deleted) and exits 0', async function () {
+        if (!hasStrace) return skipWithoutStrace(this);
+        const { dir, source, size, archive, result } = await stoppedAt('link');
+        expectClean(result, 0);
+        expect(await exists(source)).to.equal(false);
         expect((await gunzip(archive)).length).to.equal(size);
-        expect(await ls(path.join(dir, 'archive'))).to.deep.equal([`${name}.gz`]);
-      }
-      expect(await exists(path.join(dir, '.logjam-compress.lock')), 'lock released').to.equal(false);
+        expect(await ls(path.join(dir, 'archive'))).to.deep.equal([path.basename(archive)]);
+        expect(await exists(path.join(dir, '.logjam-compress.lock')), 'lock released').to.equal(false);
+      });
     });
 
     it('exits 0 on SIGTERM while waiting for a lock, leaving the holder\'s lock and files alone', async () => {

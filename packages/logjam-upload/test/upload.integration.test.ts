@@ -197,8 +197,8 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     });
   });
 
-  it('never overwrites a different object: uploads to the next free conflict key and warns', async () => {
-    const dir = await archive({ 'app-20240105T1300Z-web1.log.gz': 'ours A\n', 'app-20240105T1400Z.log.gz': 'ours B\n' });
+  it('never overwrites a different object, even of the same size: uploads to the next free conflict key and warns', async () => {
+    const dir = await archive({ 'app-20240105T1300Z-web1.log.gz': 'ours A\n', 'app-20240105T1400Z.log.gz': 'ours B\n', 'app-20240105T1500Z.log.gz': 'ours C\n' });
     const t = template();
     const keyA = t.key('app', 'app-20240105T1300Z-web1.log.gz');
     const keyB = t.key('app', 'app-20240105T1400Z.log.gz');
@@ -206,6 +206,9 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     await servers.s3.put(BUCKET, keyA, 'theirs A\n');
     await servers.s3.put(BUCKET, keyB, 'theirs B\n');
     await servers.s3.put(BUCKET, conflictB1, 'theirs B, conflict 1\n');
+    // The same size as ours (7 bytes), other bytes: only the MD5 tells them apart.
+    const keyC = t.key('app', 'app-20240105T1500Z.log.gz');
+    await servers.s3.put(BUCKET, keyC, 'them C\n');
     const result = await upload(['--once', ...target(), dir, t.template]);
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stderr).to.match(/WARN a different object already holds this key/);
@@ -215,7 +218,9 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
     expect((await servers.s3.download(BUCKET, keyB)).toString()).to.equal('theirs B\n');
     expect((await servers.s3.download(BUCKET, conflictB1)).toString()).to.equal('theirs B, conflict 1\n');
     expect((await servers.s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-02-20240105T1400Z.log.gz'))).toString()).to.equal('ours B\n');
-    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z-web1.log.gz', 'app-20240105T1400Z.log.gz']);
+    expect((await servers.s3.download(BUCKET, keyC)).toString()).to.equal('them C\n');
+    expect((await servers.s3.download(BUCKET, t.key('app', 'app-logjam-upload-conflict-01-20240105T1500Z.log.gz'))).toString()).to.equal('ours C\n');
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z-web1.log.gz', 'app-20240105T1400Z.log.gz', 'app-20240105T1500Z.log.gz']);
     // The next run does not upload them again.
     servers.s3.requests.length = 0;
     expect((await upload(['--once', ...target(), dir, t.template])).code).to.equal(0);
@@ -426,6 +431,27 @@ describe('logjam-upload (built binary, s3rver, instance-role credentials)', func
       expect(proxy.requests.filter((r) => r.action === 'drop-response')).to.have.length(1);
       expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('landed\n');
       expect(await servers.s3.keys(BUCKET)).not.to.include(t.key('app', 'app-logjam-upload-conflict-01-20240105T1300Z.log.gz'));
+      expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
+    });
+
+    it('a lost response on every attempt of the PUT: once the SDK\'s retries are spent, put()\'s own HEAD finds the object landed', async () => {
+      // Without conditional writes at the proxy, each attempt is stored (the same bytes) and its answer lost:
+      // no 412 settles it, only the HEAD after the SDK gives up.
+      proxy = await startFaultProxy({
+        target: servers.s3.endpoint,
+        rule: (req) => (req.method === 'PUT' && objectOf(req.url ?? '') ? 'drop-response' : 'pass'),
+      });
+      const dir = await archive({ 'app-20240105T1300Z.log.gz': 'landed every time\n' });
+      const t = template();
+      const result = await upload(['--once', ...via(proxy), dir, t.template]);
+      expect(result.code, result.stderr).to.equal(0);
+      const dropped = proxy.requests.filter((r) => r.action === 'drop-response');
+      expect(dropped.length, 'every attempt lost its answer').to.be.greaterThan(1);
+      expect(dropped.map((r) => r.attempt)).to.deep.equal(dropped.map((_, i) => i + 1));
+      expect(result.stderr).to.include('the upload failed, but S3 has the object: it landed');
+      const key = t.key('app', 'app-20240105T1300Z.log.gz');
+      expect(await servers.s3.keys(BUCKET, `${key.split('/')[0]}/`), 'no conflict copy').to.deep.equal([key]);
+      expect((await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z.log.gz'))).toString()).to.equal('landed every time\n');
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
     });
 
