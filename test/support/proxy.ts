@@ -69,6 +69,8 @@ export interface ProxiedRequest {
   action: string;
   /** The SDK's attempt number for this request (1 for a first try). */
   attempt: number;
+  /** The status the client got (from the store or the proxy), once answered. */
+  status?: number;
   /** The access key id the request was signed with, if any. */
   accessKeyId?: string | undefined;
   /** Set once the proxy is done with it (answered, cut, or the client went away). */
@@ -369,6 +371,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (answer === null) {
         stats.preconditionFailed += 1;
         record.action = '412';
+        record.status = 412;
         return sendError(res, method, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
       }
       if (action === 'drop-response' || fault === 'lostResponse') {
@@ -396,6 +399,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return;
       }
       if (object && (isWrite || isComplete) && answer.statusCode === 200) stats.lastWriteAt = Date.now();
+      record.status = answer.statusCode;
+      if (answer.statusCode === 412) stats.preconditionFailed += 1;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     } catch (error) {
