@@ -16,7 +16,7 @@ import { figures } from '../support/figures.ts';
 import { imdsEnv, startFakeImds } from '../support/imds.ts';
 import { prng, startFaultProxy, type FaultProxy, type FaultRates } from '../support/proxy.ts';
 import { s3rverKeys } from '../support/s3.ts';
-import { describeEachServer, useS3AndImds } from '../support/servers.ts';
+import { describeEachServer, honouredConditionalWrites, useS3AndImds } from '../support/servers.ts';
 
 const BUCKET = 'logs';
 const SOAK = process.env.SOAK === '1';
@@ -81,7 +81,7 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
     const tag = `faults${++n}`;
     const rates: FaultRates = { error500: 0.06, slowDown: 0.06, reset: 0.05, stall: 0.03, truncate: 0.05, lostResponse: 0.06 };
     proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, faults: rates, faultSchedule: ['error500', 'slowDown', 'reset', 'stall', 'truncate', 'lostResponse'], stallMs: 1500, seed: SEED });
-    const args = ['--once', '--jobs', '4', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`];
+    const args = ['--once', '--jobs', '4', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites), dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`];
     const upload = () => runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home), timeoutMs: 120_000 });
 
     // Passes while S3 misbehaves: each does what it can; a file that fails waits for the next pass.
@@ -124,7 +124,7 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
     const tag = `faults${++n}`;
     proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, faults: { error500: 0.1, slowDown: 0.1, reset: 0.05, truncate: 0.05, lostResponse: 0.1 }, seed: SEED + 1 });
     const markers = async () => (await ls(path.join(dir, '.uploaded')).catch(() => [])).length;
-    const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
+    const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites), dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
       cleanEnv: true,
       env: imdsEnv(servers.imds.endpoint, home),
     });
@@ -157,7 +157,7 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
     const dir = await writeArchive(files);
     proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, rule: (req, seen) => (req.method === 'PUT' && seen === 0 ? 'hang' : 'pass') });
     const started = Date.now();
-    const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
+    const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites), dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
       cleanEnv: true,
       env: imdsEnv(servers.imds.endpoint, home),
       timeoutMs: 300_000,
@@ -205,7 +205,7 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
         return 'pass';
       },
     });
-    const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
+    const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites), dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
       cleanEnv: true,
       env: imdsEnv(rotating.endpoint, home),
     });

@@ -96,6 +96,8 @@ export interface ProxyStats {
 
 export interface FaultProxy {
   endpoint: string;
+  /** Whether it plays S3's If-None-Match: * (the `conditionalWrites` option). */
+  playsConditionalWrites: boolean;
   requests: ProxiedRequest[];
   stats: ProxyStats;
   /** Total of injected faults: random, by rule, and throttled. */
@@ -126,6 +128,8 @@ export interface FaultProxyOptions {
   stallMs?: number;
   /** Seed of the fault dice, so that a failing run can be replayed. */
   seed?: number;
+  /** Awaited before a request is forwarded: a barrier, or a write of the test's own slipped in before it. */
+  gate?: (req: IncomingMessage) => Promise<void>;
   /** A delay before a request is forwarded (a slow network), in ms. */
   latencyMs?: (req: IncomingMessage) => number;
   /** S3's per-prefix request rate: beyond it, 503 SlowDown (default: no limit). */
@@ -361,6 +365,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       const send = async () => {
         const latency = options.latencyMs?.(req) ?? 0;
         if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+        await options.gate?.(req);
         return forward(req, body);
       };
       // A conditional write checks and writes under its key's lock, so two
@@ -418,6 +423,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let closed = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    playsConditionalWrites: options.conditionalWrites ?? false,
     requests,
     stats,
     faultCount,

@@ -60,9 +60,11 @@ export async function startRgw(options: { buckets?: string[] } = {}): Promise<Te
   const agent = new http.Agent({ keepAlive: true });
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
+    const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } };
+    requests.push(recorded);
     // Forwarded verbatim, Host included: the SigV4 signature covers it.
     const upstream = http.request({ host: hostname, port: targetPort, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
+      recorded.status = answer.statusCode;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });

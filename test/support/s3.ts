@@ -27,6 +27,8 @@ export interface RecordedRequest {
   url: string;
   /** The request headers, names in lower case. */
   headers: Record<string, string | string[] | undefined>;
+  /** The status answered, once answered. */
+  status?: number;
 }
 
 /** The S3 servers the upload suites run against: s3rver (always) and Ceph RGW (when scripts/rgw.sh runs one). */
@@ -51,7 +53,7 @@ export interface TestS3 {
   playConditionalWrites: boolean;
   /** Every request received, in order; clear it with `requests.length = 0`. */
   requests: RecordedRequest[];
-  /** Requests that write an object or a part (PUT or POST to a key). */
+  /** Requests that wrote an object or a part (PUT or POST to a key, not refused), but for logjam-upload's probe of the store (isProbeKey). */
   writes(): RecordedRequest[];
   /** A client for looking at (or tampering with) the store, path style, with s3rver's credentials. */
   client: S3Client;
@@ -76,7 +78,11 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
   });
   await server.run();
   const requests: RecordedRequest[] = [];
-  server.httpServer.on('request', (req) => requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } }));
+  server.httpServer.on('request', (req, res) => {
+    const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } };
+    requests.push(recorded);
+    res.on('finish', () => (recorded.status = res.statusCode));
+  });
   const { port } = server.httpServer.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = testClient(endpoint);
@@ -99,7 +105,7 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
 export function storeView(client: S3Client, requests: RecordedRequest[]): Pick<TestS3, 'requests' | 'writes' | 'client' | 'download' | 'head' | 'keys' | 'put'> {
   return {
     requests,
-    writes: () => requests.filter((r) => (r.method === 'PUT' || r.method === 'POST') && r.url.split('?')[0]!.split('/').filter(Boolean).length > 1),
+    writes: () => requests.filter((r) => (r.method === 'PUT' || r.method === 'POST') && (r.status ?? 200) < 300 && r.url.split('?')[0]!.split('/').filter(Boolean).length > 1 && !isProbeKey(r.url.split('?')[0]!)),
     client,
     async download(bucket, key) {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -127,6 +133,11 @@ export function storeView(client: S3Client, requests: RecordedRequest[]): Pick<T
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
     },
   };
+}
+
+/** Whether a key (or a request path) is under the folder of logjam-upload's probe of the store's conditional writes: no upload. */
+export function isProbeKey(key: string): boolean {
+  return key.includes('.logjam-probe/');
 }
 
 /** An SDK client for the store at `endpoint` (s3rver's keys unless told): static credentials, path style, no aws-chunked bodies. */

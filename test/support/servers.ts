@@ -61,3 +61,12 @@ export function useS3AndImds(options: { buckets: string[]; imds?: FakeImdsOption
     },
   };
 }
+
+/**
+ * --conditional-writes as the store honours it (behind a proxy that plays S3's
+ * when `played`): given, so that no probe adds to the requests a test counts.
+ * The probe has tests of its own, which leave it at auto.
+ */
+export function honouredConditionalWrites(s3: TestS3, played: boolean): string[] {
+  return ['--conditional-writes', s3.kind === 'rgw' ? 'put-only' : played ? 'yes' : 'no'];
+}

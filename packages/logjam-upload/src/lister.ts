@@ -67,7 +67,7 @@ export class Lister {
     const entry = listing.objects.get(key);
     if (!entry) {
       if (listing.until && Buffer.compare(Buffer.from(key), listing.until) > 0) return null;
-      return this.ctx.conditionalWrites.supported ? 'missing' : null;
+      return this.ctx.conditionalWrites.put ? 'missing' : null;
     }
     return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;
   }
