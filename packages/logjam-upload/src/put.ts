@@ -91,10 +91,13 @@ async function uploadTo(ctx: PassContext, pass: PassState, log: LogName, local: 
     if (ctx.signal.aborted) throw new Error('aborted');
     const key = n === 0 ? primaryKey : renderKey(ctx.template, conflictValues(log, ctx.hostname, n));
     const uri = s3Uri(bucket, key);
-    // The primary key of a file among many under one prefix: the prefix's listing answers. Else
-    // HEAD, except before a single PUT to a store whose If-None-Match answers for it (HEAD after a 412).
-    const listed = n === 0 ? await pass.lister.lookup(bucket, key, local) : null;
-    const state = listed ?? (ctx.conditionalWrites.put && !local.parts ? 'missing' : await probe(ctx, bucket, key, local));
+    // A single PUT to a store whose If-None-Match answers for it goes first: one request per new
+    // file, HEAD only after a 412. Else, and once a key of its folder turned out taken (markers
+    // lost, say), the prefix's listing answers for the primary key of a file among many under one
+    // prefix; HEAD for the rest.
+    const putFirst = ctx.conditionalWrites.put && !local.parts;
+    const listed = n === 0 && (!putFirst || pass.lister.folderTaken(bucket, key)) ? await pass.lister.lookup(bucket, key, local) : null;
+    const state = listed ?? (putFirst ? 'missing' : await probe(ctx, bucket, key, local));
     if (state === 'same') return already(n, uri);
     if (state === 'different') {
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
@@ -104,7 +107,8 @@ async function uploadTo(ctx: PassContext, pass: PassState, log: LogName, local: 
     const started = Date.now();
     const result = await put(ctx, pass, bucket, key, local);
     if (result === 'exists') {
-      // Someone (another host, or our own lost response) wrote the key meanwhile.
+      // The key is taken: by an object already there (markers lost), another host, or our own lost response.
+      if (n === 0) pass.lister.noteTaken(bucket, key);
       const again = await probe(ctx, bucket, key, local);
       if (again === 'same') return already(n, uri);
       // Our own claim (its PUT landed, its answer was lost, the retry got 412): the key is ours; go on there.
