@@ -33,7 +33,7 @@ export class UploadCommand extends LogjamCommand {
 
       The store's If-None-Match (conditional writes) is learned once per run with a probe under BUCKET/FOLDER/.logjam-probe/ (deleted after): where PutObject honours it, small files go in one conditional PUT with no HEAD first; where CompleteMultipartUpload does not (Ceph RGW 16, MinIO before 2024), a multipart upload first claims its key with an empty conditional PUT and checks it right before completing. --conditional-writes yes|put-only|no skips the probe (AWS S3, without --endpoint-url, counts as yes). A store that refuses --storage-class, --sse or --sse-kms-key-id is a configuration error at start.
 
-      Whether a key is taken is asked with HEAD, or, for four or more pending files under one key prefix, with one ListObjectsV2 of that prefix (HEAD still settles what the listing cannot, and everything without s3:ListBucket).
+      Whether a key is taken is asked with HEAD, or, for four or more pending files under one key prefix, with one ListObjectsV2 of that prefix (HEAD still settles what the listing cannot, and everything without s3:ListBucket). Where PutObject honours If-None-Match, a file sent in one PUT asks nothing first: the PUT tells, and a folder is listed only once one of its keys turned out taken.
 
       Without --once it runs as a service: uploads, then waits for new archives (and rescans every --interval seconds). Credentials come from the standard AWS chain (environment, profile, SSO, web identity, ECS, EC2 instance role).
 
