@@ -9,7 +9,7 @@ import { parseSamples, splayDelayMs } from '@logjam/core';
 import { cleanupTmpDirs, compactStamp, ls, runBin, startBin, tmpDir, waitExit, waitFor } from './support/index.ts';
 import { imdsEnv } from './support/imds.ts';
 import { s3ErrorXml, startFaultProxy } from './support/proxy.ts';
-import { useS3AndImds } from './support/servers.ts';
+import { describeEachServer, honouredConditionalWrites, useS3AndImds } from './support/servers.ts';
 
 const BUCKET = 'logs';
 const HOUR = 3_600_000;
@@ -107,7 +107,7 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
       try {
         const dir = await archive(2);
         const t = template();
-        const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, t], env());
+        const result = await runBin('logjam-upload', ['--once', '--conditional-writes', 'no', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, t], env());
         expect(result.code, result.stderr).to.equal(0);
         expect(result.stderr).to.match(/pass done pending=2 uploaded=2 .* requests="HEAD=3 PUT=6" retries=4 throttled=4/);
         expect(await ls(path.join(dir, '.uploaded'))).to.have.length(2);
@@ -126,7 +126,7 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
         const dir = await archive(6);
         const t = template();
         const metrics = path.join(await tmpDir(), 'upload.prom');
-        const args = ['--once', '--jobs', '1', '--metrics-file', metrics, '--endpoint-url', proxy.endpoint, '--force-path-style', dir, t];
+        const args = ['--once', '--jobs', '1', '--conditional-writes', 'no', '--metrics-file', metrics, '--endpoint-url', proxy.endpoint, '--force-path-style', dir, t];
         const first = await runBin('logjam-upload', args, env());
         expect(first.code, first.stderr).to.equal(1);
         expect(first.stderr).to.match(/S3 is still throttling after the retries; leaving the remaining files for the next run left=5/);
@@ -161,7 +161,7 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
     it('each pass reports its requests by method, and the metrics file counts them across runs', async () => {
       const dir = await archive(3);
       const metrics = path.join(await tmpDir(), 'upload.prom');
-      const result = await runBin('logjam-upload', ['--once', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      const result = await runBin('logjam-upload', ['--once', '--conditional-writes', 'no', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
       expect(result.code, result.stderr).to.equal(0);
       // s3rver ignores If-None-Match: a HeadBucket, then a HEAD and a PUT per archive.
       expect(result.stderr).to.match(/pass done pending=3 uploaded=3 .* requests="HEAD=4 PUT=3" retries=0 throttled=0/);
@@ -170,16 +170,54 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
       expect(samples.get('logjam_upload_requests_total{method="HEAD"}')).to.equal(4);
       expect(samples.get('logjam_upload_requests_total{method="POST"}')).to.equal(0);
       await archive(0);
-      const again = await runBin('logjam-upload', ['--once', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      const again = await runBin('logjam-upload', ['--once', '--conditional-writes', 'no', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
       expect(again.code, again.stderr).to.equal(0);
       expect(again.stderr).to.match(/pass done pending=0 .* requests="HEAD=1" /);
       samples = parseSamples(await fs.readFile(metrics, 'utf8'));
       expect(samples.get('logjam_upload_requests_total{method="HEAD"}')).to.equal(5);
     });
+  });
+});
 
-    // Pending, not faked: against a store that honours If-None-Match (the proxy with conditionalWrites),
-    // logjam-upload must PUT first and HEAD only after a 412, which the conditional-writes mechanism
-    // of issue 13 (not on main yet) brings; today it sends HEAD + PUT per archive (7 for 3, above).
-    it('a run with N new archives sends at most N + 1 requests to a store honouring conditional writes (pending: needs the PUT-first mechanism of issue 13)');
+describeEachServer('fleets: steady-state request counts (built binary)', (kind) => {
+  const servers = useS3AndImds({ buckets: [BUCKET], server: kind });
+  let home: string;
+
+  before(async () => {
+    home = await tmpDir('logjam-home-');
+  });
+  after(cleanupTmpDirs);
+
+  it('a run with N new archives sends at most N + 1 requests to a store honouring conditional writes on PutObject: the HeadBucket, then one PUT each', async () => {
+    // s3rver ignores If-None-Match: the proxy plays S3's. RGW honours it on PutObject itself.
+    const proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites });
+    try {
+      const dir = path.join(await tmpDir(), 'archive');
+      await fs.mkdir(dir);
+      const day = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000;
+      const write = async (type: string, hours: number[]) => {
+        for (const h of hours) await fs.writeFile(path.join(dir, `${type}-${compactStamp(day + h * HOUR)}.log.gz`), `${type} ${h}\n`);
+      };
+      // Four new archives of one type share a key folder: enough for a listing, which a PUT first makes needless.
+      const t = `s3://${BUCKET}/steady-${kind}/{prefix}/{year}/{month}/{day}/{filename}`;
+      const args = ['--once', ...honouredConditionalWrites(servers.s3, true), '--endpoint-url', proxy.endpoint, '--force-path-style', dir, t];
+      const run = () => runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
+      for (const type of ['app', 'db', 'web']) await write(type, [0, 1, 2, 3, 4, 5, 6]);
+      const first = await run();
+      expect(first.code, first.stderr).to.equal(0);
+      proxy.requests.length = 0;
+      await write('app', [7, 8, 9, 10]);
+      await write('db', [7]);
+      await write('web', [7]);
+      const steady = await run();
+      expect(steady.code, steady.stderr).to.equal(0);
+      expect(steady.stderr).to.match(/pass done pending=6 uploaded=6 /);
+      const byMethod: Record<string, number> = {};
+      for (const r of proxy.requests) byMethod[r.method] = (byMethod[r.method] ?? 0) + 1;
+      expect(byMethod).to.deep.equal({ HEAD: 1, PUT: 6 });
+      expect(await servers.s3.keys(BUCKET, `steady-${kind}/`)).to.have.length(27);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -114,7 +114,7 @@ export async function benchFleet(bench) {
     .map((r) => `| ${r.tool} | ${methods(r.first)} (${total(r.first)}) | ${methods(r.steady)} (**${total(r.steady)}**) |`);
   report.emit(
     'fleet',
-    `Requests per run, counted by the proxy in front of s3rver: three log types (\`app\`, \`db\`, \`web\`), each under its own key folder; a first run with 7 hours (21 archives), then a run with one more hour (3 new archives among 24). GET is ListObjectsV2 here. s3rver ignores \`If-None-Match\`, so logjam sends a HEAD before each PUT (against AWS it PUTs directly where conditional writes are honoured)${tools.rclone ? '' : '; rclone not installed (apt-get install rclone): its row is skipped'}.\n`,
+    `Requests per run, counted by the proxy in front of s3rver: three log types (\`app\`, \`db\`, \`web\`), each under its own key folder; a first run with 7 hours (21 archives), then a run with one more hour (3 new archives among 24). GET is ListObjectsV2 here. The proxy answers \`If-None-Match\` as S3 does (s3rver ignores it): logjam, told so with \`--conditional-writes yes\`, PUTs first, as against AWS (where no probe runs); with \`--conditional-writes no\` (a store without them) it sends a HEAD before each PUT. Left at \`auto\` against a custom endpoint, a run with files to upload adds the probe's 7 requests here${tools.rclone ? '' : '; rclone not installed (apt-get install rclone): its row is skipped'}.\n`,
   );
   report.emit('fleet', `| tool | first run (21 archives) | next run (3 new) |\n|---|---|---|\n${countRows.join('\n')}\n`);
   return nothingLost;

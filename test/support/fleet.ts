@@ -136,7 +136,8 @@ export class Fleet {
         hosts.map(
           (host) =>
             new Promise<{ host: string; code: number | null; stderr: string }>((resolve, reject) => {
-              const args = ['--require', CPU_REPORT, binaries['logjam-upload'], '--once', '--log-level', 'warn', '--hostname', host, '--endpoint-url', front.endpoint, '--force-path-style', ...run.args, this.dir(run.tag, host), this.template(run.tag)];
+              // The front answers If-None-Match as S3 does; against AWS no probe runs, so none here either.
+              const args = ['--require', CPU_REPORT, binaries['logjam-upload'], '--once', '--log-level', 'warn', '--hostname', host, '--endpoint-url', front.endpoint, '--force-path-style', '--conditional-writes', 'yes', ...run.args, this.dir(run.tag, host), this.template(run.tag)];
               const child = spawn(process.execPath, args, { env: { ...this.settings.env, LOGJAM_CPU_REPORT: cpuFile }, stdio: ['ignore', 'ignore', 'pipe'] });
               let stderr = '';
               child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

@@ -69,6 +69,8 @@ export interface ProxiedRequest {
   action: string;
   /** The SDK's attempt number for this request (1 for a first try). */
   attempt: number;
+  /** The status the client got (from the store or the proxy), once answered. */
+  status?: number;
   /** The access key id the request was signed with, if any. */
   accessKeyId?: string | undefined;
   /** Set once the proxy is done with it (answered, cut, or the client went away). */
@@ -94,6 +96,8 @@ export interface ProxyStats {
 
 export interface FaultProxy {
   endpoint: string;
+  /** Whether it plays S3's If-None-Match: * (the `conditionalWrites` option). */
+  playsConditionalWrites: boolean;
   requests: ProxiedRequest[];
   stats: ProxyStats;
   /** Total of injected faults: random, by rule, and throttled. */
@@ -124,6 +128,8 @@ export interface FaultProxyOptions {
   stallMs?: number;
   /** Seed of the fault dice, so that a failing run can be replayed. */
   seed?: number;
+  /** Awaited before a request is forwarded: a barrier, or a write of the test's own slipped in before it. */
+  gate?: (req: IncomingMessage) => Promise<void>;
   /** A delay before a request is forwarded (a slow network), in ms. */
   latencyMs?: (req: IncomingMessage) => number;
   /** S3's per-prefix request rate: beyond it, 503 SlowDown (default: no limit). */
@@ -374,6 +380,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       const send = async () => {
         const latency = options.latencyMs?.(req) ?? 0;
         if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+        await options.gate?.(req);
         return forward(req, body);
       };
       // A conditional write checks and writes under its key's lock, so two
@@ -385,6 +392,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (answer === null) {
         stats.preconditionFailed += 1;
         record.action = '412';
+        record.status = 412;
         return sendError(res, method, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
       }
       if (action === 'drop-response' || fault === 'lostResponse') {
@@ -412,6 +420,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return;
       }
       if (object && (isWrite || isComplete) && answer.statusCode === 200) stats.lastWriteAt = Date.now();
+      record.status = answer.statusCode;
+      if (answer.statusCode === 412) stats.preconditionFailed += 1;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     } catch (error) {
@@ -429,6 +439,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   let closed = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    playsConditionalWrites: options.conditionalWrites ?? false,
     requests,
     stats,
     faultCount,

@@ -27,14 +27,33 @@ export interface RecordedRequest {
   url: string;
   /** The request headers, names in lower case. */
   headers: Record<string, string | string[] | undefined>;
+  /** The status answered, once answered. */
+  status?: number;
+}
+
+/** The S3 servers the upload suites run against: s3rver (always) and Ceph RGW (when scripts/rgw.sh runs one). */
+export type ServerKind = 's3rver' | 'rgw';
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
 export interface TestS3 {
+  kind: ServerKind;
   /** http://127.0.0.1:PORT */
   endpoint: string;
+  /** The keys of the server's user that the uploader runs as. */
+  credentials: Credentials;
+  /**
+   * Whether a proxy in front must play S3's If-None-Match: * (s3rver ignores
+   * it); RGW answers it on PutObject itself, and ignores it on Complete as
+   * RGW does, which is what logjam has to cope with there.
+   */
+  playConditionalWrites: boolean;
   /** Every request received, in order; clear it with `requests.length = 0`. */
   requests: RecordedRequest[];
-  /** Requests that write an object or a part (PUT or POST to a key). */
+  /** Requests that wrote an object or a part (PUT or POST to a key, not refused), but for logjam-upload's probe of the store (isProbeKey). */
   writes(): RecordedRequest[];
   /** A client for looking at (or tampering with) the store, path style, with s3rver's credentials. */
   client: S3Client;
@@ -59,15 +78,34 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
   });
   await server.run();
   const requests: RecordedRequest[] = [];
-  server.httpServer.on('request', (req) => requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } }));
+  server.httpServer.on('request', (req, res) => {
+    const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } };
+    requests.push(recorded);
+    res.on('finish', () => (recorded.status = res.statusCode));
+  });
   const { port } = server.httpServer.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = testClient(endpoint);
-
   return {
+    kind: 's3rver',
     endpoint,
+    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
+    playConditionalWrites: true,
+    ...storeView(client, requests),
+    async close() {
+      client.destroy();
+      server.httpServer.closeAllConnections();
+      await server.close();
+      await fs.rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a test looks at in any store: the recorded requests, and the objects through `client`. */
+export function storeView(client: S3Client, requests: RecordedRequest[]): Pick<TestS3, 'requests' | 'writes' | 'client' | 'download' | 'head' | 'keys' | 'put'> {
+  return {
     requests,
-    writes: () => requests.filter((r) => (r.method === 'PUT' || r.method === 'POST') && r.url.split('?')[0]!.split('/').filter(Boolean).length > 1),
+    writes: () => requests.filter((r) => (r.method === 'PUT' || r.method === 'POST') && (r.status ?? 200) < 300 && r.url.split('?')[0]!.split('/').filter(Boolean).length > 1 && !isProbeKey(r.url.split('?')[0]!)),
     client,
     async download(bucket, key) {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -94,22 +132,21 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
     async put(bucket, key, body) {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
     },
-    async close() {
-      client.destroy();
-      server.httpServer.closeAllConnections();
-      await server.close();
-      await fs.rm(directory, { recursive: true, force: true });
-    },
   };
 }
 
-/** An SDK client for s3rver at `endpoint`: static credentials, path style, no aws-chunked bodies. */
-export function testClient(endpoint: string): S3Client {
+/** Whether a key (or a request path) is under the folder of logjam-upload's probe of the store's conditional writes: no upload. */
+export function isProbeKey(key: string): boolean {
+  return key.includes('.logjam-probe/');
+}
+
+/** An SDK client for the store at `endpoint` (s3rver's keys unless told): static credentials, path style, no aws-chunked bodies. */
+export function testClient(endpoint: string, credentials: Credentials = { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET }): S3Client {
   return new S3Client({
     region: 'us-east-1',
     endpoint,
     forcePathStyle: true,
-    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
+    credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

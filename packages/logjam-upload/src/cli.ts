@@ -9,6 +9,7 @@ import { uploadBacklog } from './monitor.js';
 import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
 import { RETRY_MODES, type RetryMode } from './s3.js';
+import { CONDITIONAL_WRITES_MODES, type ConditionalWritesMode } from './conditional.js';
 import { parseTemplate } from './template.js';
 import { MAX_PUT_SIZE, MIN_PART_SIZE } from './multipart.js';
 import { installWarningFilter, isNodeVersionWarning, routeWarnings } from './warnings.js';
@@ -30,7 +31,9 @@ export class UploadCommand extends LogjamCommand {
 
       An object that already holds the key with the same content only gets its marker; a different one is never overwritten: the file goes to a conflict key beside it (PREFIX-logjam-upload-conflict-01-STAMP...).
 
-      Whether a key is taken is asked with HEAD, or, for four or more pending files under one key prefix, with one ListObjectsV2 of that prefix (HEAD still settles what the listing cannot, and everything without s3:ListBucket).
+      The store's If-None-Match (conditional writes) is learned once per run with a probe under BUCKET/FOLDER/.logjam-probe/ (deleted after): where PutObject honours it, small files go in one conditional PUT with no HEAD first; where CompleteMultipartUpload does not (Ceph RGW 16, MinIO before 2024), a multipart upload first claims its key with an empty conditional PUT and checks it right before completing. --conditional-writes yes|put-only|no skips the probe (AWS S3, without --endpoint-url, counts as yes). A store that refuses --storage-class, --sse or --sse-kms-key-id is a configuration error at start.
+
+      Whether a key is taken is asked with HEAD, or, for four or more pending files under one key prefix, with one ListObjectsV2 of that prefix (HEAD still settles what the listing cannot, and everything without s3:ListBucket). Where PutObject honours If-None-Match, a file sent in one PUT asks nothing first: the PUT tells, and a folder is listed only once one of its keys turned out taken.
 
       Without --once it runs as a service: uploads, then waits for new archives (and rescans every --interval seconds). Credentials come from the standard AWS chain (environment, profile, SSO, web identity, ECS, EC2 instance role).
 
@@ -63,6 +66,7 @@ export class UploadCommand extends LogjamCommand {
   storageClass = Option.String('--storage-class', { description: 'Storage class of the objects, such as STANDARD_IA or GLACIER_IR (default: the bucket\'s)' });
   sse = Option.String('--sse', { description: 'Server-side encryption: AES256 or aws:kms (default: the bucket\'s)' });
   sseKmsKeyId = Option.String('--sse-kms-key-id', { description: 'KMS key for --sse aws:kms (default: the account\'s aws/s3 key)' });
+  conditionalWrites = Option.String('--conditional-writes', 'auto', { description: 'Whether the store honours If-None-Match: * on PutObject and CompleteMultipartUpload: auto (probe it; AWS: yes), yes, put-only (PutObject alone, as Ceph RGW 16), no (default: auto)' });
   jobs = Option.String('--jobs', String(DEFAULT_JOBS), { description: `Files uploaded in parallel (default: ${DEFAULT_JOBS})` });
   interval = Option.String('--interval', '60', { description: 'Service mode: seconds between rescans, besides reacting to new files (default: 60)' });
   // 200M, as rclone: below it one PUT streamed from the file is faster than
@@ -116,6 +120,8 @@ export class UploadCommand extends LogjamCommand {
     if (multipartThreshold < MIN_PART_SIZE || multipartThreshold > MAX_PUT_SIZE) throw new UsageError(`--multipart-threshold must be from 5M (S3's smallest part) to 5G (S3's largest single PUT), not '${this.multipartThreshold}'`);
     const partSize = parseSize('--part-size', this.partSize);
     if (partSize < MIN_PART_SIZE || partSize > MAX_PUT_SIZE) throw new UsageError(`--part-size must be from 5M to 5G (S3's part sizes), not '${this.partSize}'`);
+    const conditionalWrites = this.conditionalWrites as ConditionalWritesMode;
+    if (!CONDITIONAL_WRITES_MODES.includes(conditionalWrites)) throw new UsageError(`--conditional-writes takes auto, yes, put-only or no, not '${this.conditionalWrites}'`);
     if (this.endpointUrl !== undefined && !/^https?:\/\/[^/]+/.test(this.endpointUrl)) throw new UsageError(`--endpoint-url takes an http:// or https:// URL, not '${this.endpointUrl}'`);
     return runUpload({
       archiveDir: this.archiveDir,
@@ -128,6 +134,7 @@ export class UploadCommand extends LogjamCommand {
       storageClass: this.storageClass,
       sse: this.sse,
       sseKmsKeyId: this.sseKmsKeyId,
+      conditionalWrites,
       jobs: parseInteger('--jobs', this.jobs, 1, 64),
       intervalMs: parseDuration('--interval', this.interval, { minMs: 1000, maxMs: 86_400_000 }),
       multipartThreshold,

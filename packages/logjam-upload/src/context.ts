@@ -2,7 +2,8 @@
 // process shares between passes (the client, the stop signal, what the store
 // turned out to support). Types only.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger } from '@logjam/core';
+import type { Logger, LogName } from '@logjam/core';
+import type { ConditionalWrites } from './conditional.js';
 import type { PendingScanner } from './ledger.js';
 import type { RequestCounts, RequestTally } from './s3.js';
 import type { MultipartSettings } from './multipart.js';
@@ -23,8 +24,10 @@ export interface PassContext extends UploadSettings {
   client: S3Client;
   log: Logger;
   signal: AbortSignal;
-  /** Cleared when the store answers If-None-Match with 501: it has no conditional writes. */
-  conditionalWrites: { supported: boolean };
+  /** What the store does with If-None-Match: * (conditional.ts); cleared when it answers 501. */
+  conditionalWrites: ConditionalWrites;
+  /** Awaited once a pass has pending files, before any of them is tried: learns `conditionalWrites`; a ConfigError ends the pass. */
+  beforeUploads?: (pending: LogName[]) => Promise<void>;
   /** Cleared when ListObjectsV2 is refused (no s3:ListBucket): HEAD per file from then on. */
   listing?: { supported: boolean };
   /** A service's scanner, which skips re-reading an unchanged, idle folder; without it every pass lists the folder. */
@@ -57,6 +60,8 @@ export interface PassSummary {
   /** Removed by someone else before it could be read. */
   vanished: number;
   bytes: number;
+  /** Unfinished multipart uploads of earlier runs (a kill) found at the keys written, and aborted. */
+  orphans?: number;
   /** Set when the bucket or the credentials failed: no file can succeed. */
   fatal?: Error;
   /** The requests sent since the previous pass (the run's start-up checks count in its first pass). */

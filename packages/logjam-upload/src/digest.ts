@@ -217,3 +217,38 @@ export class Digester {
     }
   }
 }
+
+/** The ETag S3 gives a multipart object (without quotes): the MD5 of its parts' binary MD5s, a dash, the part count. */
+export function multipartEtag(partMd5s: readonly string[]): string {
+  const hash = createHash('md5');
+  for (const md5 of partMd5s) hash.update(Buffer.from(md5, 'hex'));
+  return `${hash.digest('hex')}-${partMd5s.length}`;
+}
+
+/** The part sizes of other tools' multipart uploads: the AWS CLI's and SDKs' 8 MiB, S3's smallest 5 MiB, and 16 MiB. */
+export const OTHER_TOOLS_PART_SIZES = [8 * 1024 * 1024, 5 * 1024 * 1024, 16 * 1024 * 1024];
+
+/**
+ * Whether `etag` (a multipart ETag, MD5-N) is the file's at one of `partSizes`
+ * that cut `size` bytes into N parts. Parts already digested (`known`) are
+ * used as they are; the other sizes cost one read of the file, all at once.
+ */
+export async function isMultipartEtagOf(etag: string, file: { handle: FileHandle; size: number; known?: { size: number; md5s: string[] } | undefined }, partSizes: readonly number[], signal: AbortSignal): Promise<boolean> {
+  const match = /^[0-9a-f]{32}-(\d+)$/.exec(etag);
+  if (!match) return false;
+  const count = Number(match[1]);
+  const fitting = [...new Set(partSizes)].filter((size) => Math.max(1, Math.ceil(file.size / size)) === count);
+  if (file.known && fitting.includes(file.known.size) && multipartEtag(file.known.md5s) === etag) return true;
+  const toRead = fitting.filter((size) => size !== file.known?.size);
+  if (toRead.length === 0) return false;
+  const hashers = toRead.map((size) => new PartHasher(size));
+  const buffer = Buffer.allocUnsafe(DIGEST_READ);
+  for (let position = 0; ; ) {
+    if (signal.aborted) throw new Error('aborted');
+    const { bytesRead } = await file.handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) break;
+    for (const hasher of hashers) hasher.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return hashers.some((hasher) => multipartEtag(hasher.digest()) === etag);
+}

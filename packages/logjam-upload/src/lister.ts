@@ -26,10 +26,13 @@ interface Listing {
  * ETag holds this very file. Anything else (a multipart ETag, an SSE-KMS one,
  * a different object) is left to HEAD, as is everything when the listing is
  * refused (no s3:ListBucket) or fails, and when the store has no conditional writes.
+ * A file sent in one PUT to a store that honours If-None-Match asks nothing
+ * first (put.ts): the PUT tells. Only once a key of its folder turned out
+ * taken (markers lost, say) does the listing answer for the folder's other files.
  */
 export class Lister {
   /** By bucket and key folder ("bucket/folder/"). */
-  private readonly groups = new Map<string, { bucket: string; prefix: string; files: number; listing?: Promise<Listing | null> }>();
+  private readonly groups = new Map<string, { bucket: string; prefix: string; files: number; listing?: Promise<Listing | null>; taken?: boolean }>();
 
   constructor(
     private readonly ctx: PassContext,
@@ -56,6 +59,17 @@ export class Lister {
     }
   }
 
+  /** Notes that a key turned out taken (a PUT refused with 412): its folder's other files are worth a listing. */
+  noteTaken(bucket: string, key: string): void {
+    const group = this.groups.get(folderOf(bucket, key));
+    if (group) group.taken = true;
+  }
+
+  /** Whether a key of this key's folder turned out taken in this pass. */
+  folderTaken(bucket: string, key: string): boolean {
+    return this.groups.get(folderOf(bucket, key))?.taken === true;
+  }
+
   /** What the listing says of the key: 'missing', 'same', or null when HEAD must tell. */
   async lookup(bucket: string, key: string, local: { size: number; md5: string }): Promise<'missing' | 'same' | null> {
     if (this.ctx.listing?.supported === false) return null;
@@ -67,7 +81,7 @@ export class Lister {
     const entry = listing.objects.get(key);
     if (!entry) {
       if (listing.until && Buffer.compare(Buffer.from(key), listing.until) > 0) return null;
-      return this.ctx.conditionalWrites.supported ? 'missing' : null;
+      return this.ctx.conditionalWrites.put ? 'missing' : null;
     }
     return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;
   }

@@ -52,6 +52,8 @@ export interface Local {
   handle?: FileHandle;
   /** Gives the body's bytes back to the pass's memory budget. */
   release?: () => void;
+  /** The token of a claim (claim.ts) of ours that HEAD found at the key, left by an earlier run. */
+  claim?: string;
 }
 
 /**

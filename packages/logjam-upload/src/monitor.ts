@@ -49,6 +49,7 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
     metric(`${P}bytes_total`, 'counter', 'Bytes uploaded to S3.', summary?.bytes ?? 0),
     metric(`${P}already_present_total`, 'counter', 'Archives found already in S3 with the same content: marked, not uploaded again.', summary?.alreadyThere ?? 0),
     metric(`${P}conflicts_total`, 'counter', 'Archives whose key held a different object: they went to a conflict key.', summary?.conflicts ?? 0),
+    metric(`${P}orphaned_uploads_aborted_total`, 'counter', 'Unfinished multipart uploads of earlier runs (a kill) found at the keys written, and aborted.', summary?.orphans ?? 0),
     metric(`${P}failures_total`, 'counter', 'Archives that failed to upload (or passes that failed as a whole); retried later.', failures),
     {
       name: `${P}requests_total`,

@@ -38,14 +38,21 @@ export interface MultipartFile {
   partMd5s: string[];
 }
 
+export interface CompletionGuard {
+  /** Complete with If-None-Match: * (the store refuses it with 412 when the key is taken). */
+  ifNoneMatch: boolean;
+  /** Called once every part is in, right before Complete; a throw aborts the upload. */
+  beforeComplete?: (() => Promise<void>) | undefined;
+}
+
 /**
  * CreateMultipartUpload, the parts (PARTS_IN_FLIGHT at a time, each checked
  * against its Content-MD5 and its ETag), CompleteMultipartUpload. `params`
- * are the object's (bucket, key, metadata, storage class, SSE); `ifNoneMatch`
- * makes the completion conditional. Any failure aborts the upload, so that no
- * orphaned parts are left to be billed.
+ * are the object's (bucket, key, metadata, storage class, SSE); `guard` keeps
+ * the completion from replacing an object. Any failure aborts the upload, so
+ * that no orphaned parts are left to be billed.
  */
-export async function uploadMultipart(client: S3Client, params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string }, file: MultipartFile, ifNoneMatch: boolean): Promise<void> {
+export async function uploadMultipart(client: S3Client, params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string }, file: MultipartFile, guard: CompletionGuard): Promise<void> {
   const { s3 } = sdk();
   const count = Math.max(1, Math.ceil(file.size / file.partSize));
   if (file.partMd5s.length !== count) throw new Error(`internal error: ${file.partMd5s.length} part MD5s for ${count} parts`);
@@ -86,11 +93,12 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
     // that lands after the abort would be left behind).
     await Promise.all(Array.from({ length: Math.min(PARTS_IN_FLIGHT, count) }, sendParts));
     if (failure) throw failure.error;
+    await guard.beforeComplete?.();
     await client.send(
       new s3.CompleteMultipartUploadCommand({
         ...target,
         MultipartUpload: { Parts: parts },
-        ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+        ...(guard.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
       }),
     );
   } catch (error) {

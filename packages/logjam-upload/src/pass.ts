@@ -94,8 +94,21 @@ export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new 
 
 async function runPass(ctx: PassContext, prepared: PreparedPass, started: number): Promise<PassSummary> {
   const pending = await prepared.pending;
-  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), badBuckets: new Map(), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET) };
   const tally = new Tally(ctx, pending.length, () => pending.length - prepared.taken);
+  if (pending.length > 0 && ctx.beforeUploads) {
+    try {
+      await ctx.beforeUploads(pending);
+    } catch (error) {
+      tally.summary.notDone = pending.length;
+      tally.takeRequests();
+      // Stopped (SIGTERM) while learning: nothing was tried, everything is left for the next run.
+      if (ctx.signal.aborted) return tally.summary;
+      if (!(error instanceof ConfigError)) throw error;
+      tally.summary.fatal = error;
+      return tally.summary;
+    }
+  }
+  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), badBuckets: new Map(), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET), orphans: 0 };
   /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
   const settling: Array<Promise<void>> = [];
   const worker = async () => {
@@ -125,8 +138,8 @@ async function runPass(ctx: PassContext, prepared: PreparedPass, started: number
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));
   await Promise.all(settling);
   tally.summary.notDone += pending.length - prepared.taken;
-  const requests = ctx.requests?.take();
-  if (requests) tally.summary.requests = requests;
+  tally.takeRequests();
+  tally.summary.orphans = state.orphans;
   checkAccounted(tally.summary);
   tally.report(started);
   return tally.summary;
@@ -174,8 +187,8 @@ class Tally {
       this.summary.notDone += 1;
       return undefined;
     }
-    if (error instanceof Fatal) {
-      this.summary.fatal ??= new ConfigError(error.message);
+    if (error instanceof Fatal || error instanceof ConfigError) {
+      this.summary.fatal ??= error instanceof ConfigError ? error : new ConfigError(error.message);
       this.summary.notDone += 1;
       return undefined;
     }
@@ -192,8 +205,16 @@ class Tally {
     return error;
   }
 
+  /** The requests sent since the last pass's end (the probe's included). */
+  takeRequests(): void {
+    const requests = this.ctx.requests?.take();
+    if (requests) this.summary.requests = requests;
+  }
+
   report(started: number): void {
     const summary = this.summary;
+    // A configuration error ends the run with its one line alone.
+    if (summary.fatal) return;
     this.ctx.log.info('pass done', {
       pending: summary.pending,
       uploaded: summary.uploaded,
@@ -202,6 +223,7 @@ class Tally {
       failed: summary.failed,
       left: summary.notDone + summary.vanished,
       bytes: summary.bytes,
+      ...(summary.orphans ? { orphans: summary.orphans } : {}),
       size: formatBytes(summary.bytes),
       ms: Date.now() - started,
       ...(summary.requests ? { requests: formatRequests(summary.requests.byMethod), retries: summary.requests.retries, throttled: summary.requests.throttled } : {}),

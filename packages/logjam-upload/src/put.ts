@@ -6,19 +6,21 @@
 // and the MD5 in metadata (so a later HEAD can recognise a multipart object,
 // whose ETag is no MD5). The marker is written only after S3 confirmed. A lost
 // response is an unknown, not a failure: HEAD tells whether the object landed.
-import type { ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
+import { constants, promises as fs } from 'node:fs';
 import { errorCode, oneLine, type LogName } from '@logjam/core';
+import { checkBeforeComplete, claimKey, claimOf, KeyTaken, releaseClaim } from './claim.js';
+import { objectParams, settingsRefused } from './conditional.js';
 import type { PassContext } from './context.js';
+import { isMultipartEtagOf, OTHER_TOOLS_PART_SIZES } from './digest.js';
 import { markerDir, type MarkerWriter } from './ledger.js';
 import type { Lister } from './lister.js';
+import { abortOrphans } from './orphans.js';
 import { loadBody, type ByteBudget, type Local } from './local.js';
-import { uploadMultipart } from './multipart.js';
+import { partSizeFor, uploadMultipart } from './multipart.js';
 import { sdk } from './sdk.js';
-import { checkStoredMd5, contentMd5, describeError, FileBody, httpStatus, isBucketError, isThrottling, plainEtag, s3Code } from './s3.js';
+import { checkStoredMd5, contentMd5, describeError, FileBody, httpStatus, isBucketError, isThrottling, MD5_METADATA, plainEtag, s3Code } from './s3.js';
 import { conflictValues, fieldValues, fixedBucket, renderBucket, renderKey, s3Uri } from './template.js';
 
-/** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
-export const MD5_METADATA = 'logjam-md5';
 const MAX_CONFLICTS = 99;
 
 /** What one pass shares between its files: the marker writer, the listings of key prefixes, the memory for bodies. */
@@ -29,6 +31,8 @@ export interface PassState {
   lister: Lister;
   /** Bytes of whole files held in memory for single PUTs, across all jobs. */
   memory: ByteBudget;
+  /** Unfinished multipart uploads of earlier runs found at the keys written, and aborted. */
+  orphans: number;
 }
 
 export type Outcome = 'uploaded' | 'already' | 'conflict-uploaded' | 'conflict-already' | 'vanished';
@@ -87,20 +91,33 @@ async function uploadTo(ctx: PassContext, pass: PassState, log: LogName, local: 
     if (ctx.signal.aborted) throw new Error('aborted');
     const key = n === 0 ? primaryKey : renderKey(ctx.template, conflictValues(log, ctx.hostname, n));
     const uri = s3Uri(bucket, key);
-    // The primary key of a file among many under one prefix: the prefix's listing answers, else HEAD.
-    const state = (n === 0 ? await pass.lister.lookup(bucket, key, local) : null) ?? (await probe(ctx, bucket, key, local));
+    // A single PUT to a store whose If-None-Match answers for it goes first: one request per new
+    // file, HEAD only after a 412. Else, and once a key of its folder turned out taken (markers
+    // lost, say), the prefix's listing answers for the primary key of a file among many under one
+    // prefix; HEAD for the rest.
+    const putFirst = ctx.conditionalWrites.put && !local.parts;
+    const listed = n === 0 && (!putFirst || pass.lister.folderTaken(bucket, key)) ? await pass.lister.lookup(bucket, key, local) : null;
+    const state = listed ?? (putFirst ? 'missing' : await probe(ctx, bucket, key, local));
     if (state === 'same') return already(n, uri);
     if (state === 'different') {
       ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
       continue;
     }
-    // missing, or unknown (HEAD refused: no s3:ListBucket): a conditional PUT decides.
+    // missing, claimed by us, or unknown (HEAD refused: no s3:GetObject): a conditional write decides.
     const started = Date.now();
-    const result = await put(ctx, bucket, key, local);
+    const result = await put(ctx, pass, bucket, key, local);
     if (result === 'exists') {
-      // Someone (another host, or our own lost response) wrote the key meanwhile.
-      if ((await probe(ctx, bucket, key, local)) === 'same') return already(n, uri);
-      ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+      // The key is taken: by an object already there (markers lost), another host, or our own lost response.
+      if (n === 0) pass.lister.noteTaken(bucket, key);
+      const again = await probe(ctx, bucket, key, local);
+      if (again === 'same') return already(n, uri);
+      // Our own claim (its PUT landed, its answer was lost, the retry got 412): the key is ours; go on there.
+      if (again === 'claimed') {
+        n -= 1;
+        continue;
+      }
+      if (again === 'unknown') ctx.log.warn('the key is taken, and HEAD is refused (no s3:GetObject?), so it cannot be compared; not overwriting it', { file: log.name, uri });
+      else ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
       continue;
     }
     const { durable } = await mark(ctx, pass, log.name, uri);
@@ -140,11 +157,16 @@ async function mark(ctx: PassContext, pass: PassState, name: string, uri: string
 
 type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
 
-/** HEAD: is the key free, does it hold this very file, or something else? */
-async function probe(ctx: PassContext, bucket: string, key: string, local: Local): Promise<ProbeState> {
+/** HEAD: is the key free, does it hold this very file (or our claim for it), or something else? */
+async function probe(ctx: PassContext, bucket: string, key: string, local: Local): Promise<ProbeState | 'claimed'> {
   try {
     const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: bucket, Key: key }));
-    return sameObject(head, local) ? 'same' : 'different';
+    const claim = claimOf(head, local);
+    if (claim) {
+      local.claim = claim;
+      return 'claimed';
+    }
+    return sameObject(head, local) || (await isOtherToolsMultipart(ctx, head, local)) ? 'same' : 'different';
   } catch (error) {
     const status = httpStatus(error);
     if (status === 404) return 'missing';
@@ -162,24 +184,47 @@ export function sameObject(head: { ContentLength?: number | undefined; ETag?: st
   return plainEtag(head.ETag) === local.md5;
 }
 
-/** Uploads to a key; 'exists' when a conditional write found the key taken. */
-async function put(ctx: PassContext, bucket: string, key: string, local: Local): Promise<'done' | 'exists'> {
+/**
+ * An object of another tool (no logjam-md5 metadata) with a multipart ETag:
+ * the same file when the ETag is the file's at a part size that tool may have
+ * used (8 MiB for the AWS CLI, 5 MiB, 16 MiB, or logjam's own).
+ */
+async function isOtherToolsMultipart(ctx: PassContext, head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined }, local: Local): Promise<boolean> {
+  const etag = plainEtag(head.ETag);
+  if (head.Metadata?.[MD5_METADATA] || head.ContentLength !== local.size || !etag?.includes('-')) return false;
+  const handle = await fs.open(local.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const partSizes = [...OTHER_TOOLS_PART_SIZES, ctx.partSize, partSizeFor(local.size, ctx) ?? ctx.partSize];
+    const same = await isMultipartEtagOf(etag, { handle, size: local.size, known: local.parts }, partSizes, ctx.signal);
+    if (same) ctx.log.debug("a multipart object of another tool, with this file's ETag", { file: local.log.name, etag });
+    return same;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Uploads to a key; 'exists' when a conditional write (or the check before a Complete) found the key taken. */
+async function put(ctx: PassContext, pass: PassState, bucket: string, key: string, local: Local): Promise<'done' | 'exists'> {
   for (;;) {
-    const conditional = ctx.conditionalWrites.supported;
+    // Our own claim at the key is ours to replace.
+    const conditional = ctx.conditionalWrites.put && local.claim === undefined;
     try {
-      if (local.parts) await putMultipart(ctx, bucket, key, local, local.parts, conditional);
+      if (local.parts) await putMultipart(ctx, pass, bucket, key, local, local.parts);
       else await putSingle(ctx, bucket, key, local, conditional);
       return 'done';
     } catch (error) {
       if (ctx.signal.aborted) throw error;
       const status = httpStatus(error);
       const code = s3Code(error);
-      if (status === 412 || code === 'PreconditionFailed') return 'exists';
+      if (error instanceof KeyTaken || status === 412 || code === 'PreconditionFailed') return 'exists';
       if (conditional && (status === 501 || code === 'NotImplemented')) {
         ctx.log.warn('the store does not support conditional writes (If-None-Match); relying on HEAD alone', { error: describeError(error) });
-        ctx.conditionalWrites.supported = false;
+        ctx.conditionalWrites.put = false;
+        ctx.conditionalWrites.complete = false;
         continue;
       }
+      const refused = settingsRefused(error, ctx);
+      if (refused) throw refused;
       if (isBucketError(error)) throw error;
       // Lost response, timeout, reset after the SDK's retries: did it land? (Not after
       // throttling: S3 refused the request before acting on it, and a HEAD would only add load.)
@@ -201,9 +246,7 @@ function commonParams(ctx: PassContext, bucket: string, key: string, local: Loca
     Key: key,
     Metadata: { [MD5_METADATA]: local.md5 },
     ...(conditional ? { IfNoneMatch: '*' } : {}),
-    ...(ctx.storageClass ? { StorageClass: ctx.storageClass as StorageClass } : {}),
-    ...(ctx.sse ? { ServerSideEncryption: ctx.sse as ServerSideEncryption } : {}),
-    ...(ctx.sseKmsKeyId ? { SSEKMSKeyId: ctx.sseKmsKeyId } : {}),
+    ...objectParams(ctx),
   };
 }
 
@@ -226,11 +269,31 @@ async function putSingle(ctx: PassContext, bucket: string, key: string, local: L
   checkStoredMd5(result.ETag, local.md5, ctx.sse);
 }
 
-/** Multipart, each part streamed from disk with its own Content-MD5 (multipart.ts); then HEAD confirms what landed. */
-async function putMultipart(ctx: PassContext, bucket: string, key: string, local: Local, parts: { size: number; md5s: string[] }, conditional: boolean): Promise<void> {
-  const { IfNoneMatch: _conditional, ...params } = commonParams(ctx, bucket, key, local, conditional);
-  await uploadMultipart(ctx.client, params, { file: local.file, size: local.size, partSize: parts.size, partMd5s: parts.md5s }, conditional);
+/**
+ * Multipart, each part streamed from disk with its own Content-MD5
+ * (multipart.ts); then HEAD confirms what landed. Where the store honours
+ * If-None-Match on Complete, that guards the key; where it honours it only on
+ * PutObject (Ceph RGW 16), a claim does (claim.ts).
+ */
+async function putMultipart(ctx: PassContext, pass: PassState, bucket: string, key: string, local: Local, parts: { size: number; md5s: string[] }): Promise<void> {
+  const params = commonParams(ctx, bucket, key, local, false);
+  const target = { bucket, key };
+  const guard = ctx.conditionalWrites.complete;
+  const claim = guard ? undefined : (local.claim ?? (ctx.conditionalWrites.put ? await claimKey(ctx, target, local.md5) : undefined));
+  try {
+    pass.orphans += await abortOrphans(ctx, target, local.log.name);
+    await uploadMultipart(
+      ctx.client,
+      params,
+      { file: local.file, size: local.size, partSize: parts.size, partMd5s: parts.md5s },
+      { ifNoneMatch: guard, beforeComplete: guard ? undefined : () => checkBeforeComplete(ctx, target, claim) },
+    );
+  } catch (error) {
+    if (claim !== undefined && !(error instanceof KeyTaken)) await releaseClaim(ctx, target, claim);
+    throw error;
+  }
+  local.claim = undefined;
   // Confirm what landed: the size, and our MD5 in its metadata.
   const state = await probe(ctx, bucket, key, local);
-  if (state === 'different') throw new Error('after the multipart upload, S3 holds a different object');
+  if (state === 'different' || state === 'claimed') throw new Error('after the multipart upload, S3 holds a different object');
 }

@@ -28,12 +28,14 @@ import {
   type PassMetricsWriter,
   type Lock,
   type Logger,
+  type LogName,
   type Progress,
 } from '@logjam/core';
 import { uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, RequestCounts, resolveRegion, type RetryMode } from './s3.js';
 import { holdMarkerDir, isArchivePath, listPending, MARKER_DIR, PendingScanner, removeLeftoverMarkerTemps } from './ledger.js';
-import { fieldValues, fixedBucket, renderBucket, type Template } from './template.js';
+import { fieldValues, fixedBucket, fixedFolder, renderBucket, type Template } from './template.js';
+import { learnConditionalWrites, type ConditionalWrites, type ConditionalWritesMode } from './conditional.js';
 import { loadSdk } from './sdk.js';
 import type { PassContext, PassSummary } from './context.js';
 import { PreparedPass, uploadPass } from './pass.js';
@@ -53,6 +55,8 @@ export interface RunOptions {
   storageClass?: string | undefined;
   sse?: string | undefined;
   sseKmsKeyId?: string | undefined;
+  /** --conditional-writes: probe the store (auto), or take its answer as given. */
+  conditionalWrites: ConditionalWritesMode;
   jobs: number;
   intervalMs: number;
   multipartThreshold: number;
@@ -162,7 +166,8 @@ export async function runUpload(options: RunOptions): Promise<number> {
     }
     /** Sizes of the pending files, for the progress bar. */
     const sizes = new Map<string, number>();
-    const ctx = passContext(options, sizes, { archiveDir: io, hostname, client: s3.client, scanner, requests });
+    const store = new StoreWrites(options, s3.client, s3.endpoint, stop.signal);
+    const ctx = passContext(options, sizes, { archiveDir: io, hostname, client: s3.client, scanner, requests, conditionalWrites: store.found, beforeUploads: (pending) => store.learn(pending, hostname) });
     return await runService({
       once: options.once,
       intervalMs: options.intervalMs,
@@ -248,6 +253,8 @@ async function connect(options: RunOptions, signal: AbortSignal, counts: Request
 /** Whether the bucket is usable: checked at start, and again before a pass after a failure. */
 class BucketCheck {
   checked = false;
+  /** Buckets whose HeadBucket was refused: said once a pass has shown that this is no configuration error. */
+  private readonly limited = new Set<string>();
 
   constructor(
     private readonly options: RunOptions,
@@ -260,31 +267,29 @@ class BucketCheck {
   private async buckets(): Promise<string[]> {
     const fixed = fixedBucket(this.options.template);
     if (fixed !== undefined) return [fixed];
-    const names = new Set<string>();
-    for (const log of await listPending(this.where.archiveDir)) {
-      try {
-        names.add(renderBucket(this.options.template, fieldValues(log, this.where.hostname)));
-      } catch {
-        // Not a valid bucket name: that file fails on its own, in the pass.
-      }
-    }
-    return [...names].sort();
+    return bucketsOf(this.options.template, await listPending(this.where.archiveDir), this.where.hostname);
   }
 
   async check(): Promise<void> {
-    const { env, log } = this.options;
+    const { env } = this.options;
     const all = await this.buckets();
     for (const bucket of all) {
       try {
-        const access = await checkBucket(this.client, bucket, env, this.signal);
-        if (access === 'limited') log.warn('HeadBucket refused (no s3:ListBucket?); going on, the uploads will tell', { bucket });
+        if ((await checkBucket(this.client, bucket, env, this.signal)) === 'limited') this.limited.add(bucket);
       } catch (error) {
         // One missing bucket among several fails only its own files (in the pass); when it is the only one, nothing can be done.
         if (!(error instanceof MissingBucketError) || all.length === 1) throw error;
-        log.error(`${error.message}: its files fail until it exists`, { bucket });
+        this.options.log.error(`${error.message}: its files fail until it exists`, { bucket });
       }
     }
     this.checked = true;
+  }
+
+  /** After a pass: a refused HeadBucket is worth a warning once the uploads went on without a configuration error. */
+  afterPass(summary: PassSummary): void {
+    if (summary.fatal) return;
+    for (const bucket of this.limited) this.options.log.warn('HeadBucket refused (no s3:ListBucket?); the uploads went on', { bucket });
+    this.limited.clear();
   }
 
   /** Start-up check: configuration errors are exit 2 in both modes; a service waits out an unreachable store. */
@@ -301,8 +306,64 @@ class BucketCheck {
   }
 }
 
+/**
+ * What the store does with If-None-Match, and whether it takes the object
+ * settings (conditional.ts): learned once, when a pass first has something to upload.
+ */
+class StoreWrites {
+  readonly found: ConditionalWrites = { put: false, complete: false };
+  private learned = false;
+
+  constructor(
+    private readonly options: RunOptions,
+    private readonly client: S3Client,
+    private readonly endpoint: string | undefined,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Learns it in the bucket, or with fields in its name, in the first valid bucket of the pending files: the store answers alike for all. */
+  async learn(pending: LogName[], hostname: string): Promise<void> {
+    if (this.learned) return;
+    const { options } = this;
+    const bucket = fixedBucket(options.template) ?? bucketsOf(options.template, pending, hostname)[0];
+    // No valid bucket name among them: each file fails on its own, and a later pass learns.
+    if (bucket === undefined) return;
+    const found = await learnConditionalWrites({
+      client: this.client,
+      bucket,
+      endpoint: this.endpoint,
+      mode: options.conditionalWrites,
+      probePrefix: fixedFolder(options.template),
+      storageClass: options.storageClass,
+      sse: options.sse,
+      sseKmsKeyId: options.sseKmsKeyId,
+      log: options.log,
+      signal: this.signal,
+    });
+    Object.assign(this.found, found);
+    this.learned = true;
+  }
+}
+
+/** The buckets of some files, by a template with fields in the bucket name: each valid name once, sorted. */
+function bucketsOf(template: Template, logs: LogName[], hostname: string): string[] {
+  const names = new Set<string>();
+  for (const log of logs) {
+    try {
+      names.add(renderBucket(template, fieldValues(log, hostname)));
+    } catch {
+      // Not a valid bucket name: that file fails on its own, in the pass.
+    }
+  }
+  return [...names].sort();
+}
+
 /** What every pass shares, but for its stop signal; the progress bar and the reporter hear of each file. */
-function passContext(options: RunOptions, sizes: Map<string, number>, run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner' | 'requests'>): Omit<PassContext, 'signal'> {
+function passContext(
+  options: RunOptions,
+  sizes: Map<string, number>,
+  run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner' | 'requests' | 'conditionalWrites' | 'beforeUploads'>,
+): Omit<PassContext, 'signal'> {
   return {
     ...run,
     template: options.template,
@@ -313,7 +374,6 @@ function passContext(options: RunOptions, sizes: Map<string, number>, run: Pick<
     sse: options.sse,
     sseKmsKeyId: options.sseKmsKeyId,
     log: options.log,
-    conditionalWrites: { supported: true },
     listing: { supported: true },
     onFileDone: (name, error) => {
       options.progress?.advance(sizes.get(displayName(name)) ?? 0);
@@ -353,6 +413,7 @@ async function onePass(
   }
   const summary = await uploadPass(ctx, prepared);
   options.progress?.done();
+  bucket.afterPass(summary);
   if (summary.fatal) {
     if (options.once) throw summary.fatal;
     log.error(summary.fatal.message);

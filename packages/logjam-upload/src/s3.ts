@@ -259,6 +259,9 @@ export function reopenFileBodies(client: S3Client): void {
   );
 }
 
+/** The object metadata (x-amz-meta-logjam-md5) holding the file's MD5 in hex. */
+export const MD5_METADATA = 'logjam-md5';
+
 /** An ETag without its quotes, in lower case (for an MD5, its hex). */
 export function plainEtag(etag: string | undefined): string | undefined {
   return etag?.replace(/"/g, '').toLowerCase();

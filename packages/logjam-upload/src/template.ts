@@ -241,3 +241,13 @@ export function conflictName(log: LogName, n: number): string {
 export function conflictValues(log: LogName, hostname: string, n: number): FieldValues {
   return { ...fieldValues(log, hostname), filename: conflictName(log, n) };
 }
+
+/** The folder every key of the template is in: its text before the first field, up to the last '/' ('' when none). */
+export function fixedFolder(template: Template): string {
+  let text = '';
+  for (const part of template.parts) {
+    if (!('text' in part)) break;
+    text += part.text;
+  }
+  return text.slice(0, text.lastIndexOf('/') + 1);
+}

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cleanupTmpDirs, patternedBytes, tmpDir } from '../../../test/support/index.ts';
-import { Digester, PartHasher } from '../src/digest.ts';
+import type { FileHandle } from 'node:fs/promises';
+import { Digester, isMultipartEtagOf, multipartEtag, OTHER_TOOLS_PART_SIZES, PartHasher } from '../src/digest.ts';
 
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
@@ -109,5 +110,44 @@ describe('Digester (MD5s of files streamed from disk, on a worker thread)', () =
     exact.update(bytes);
     expect(exact.digest()).to.deep.equal([md5(bytes.subarray(0, 1250)), md5(bytes.subarray(1250))]);
     expect(new PartHasher(1000).digest()).to.deep.equal([md5(Buffer.alloc(0))]);
+  });
+});
+
+describe('multipart ETags of other tools', () => {
+  after(cleanupTmpDirs);
+  const MiB = 1024 * 1024;
+  /** S3's multipart ETag of `bytes` cut into `partSize` parts, computed here from the bytes. */
+  const s3Etag = (bytes: Buffer, partSize: number) => {
+    const md5s: Buffer[] = [];
+    for (let start = 0; start < bytes.length; start += partSize) md5s.push(createHash('md5').update(bytes.subarray(start, start + partSize)).digest());
+    return `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${md5s.length}`;
+  };
+
+  it('recognises a file by the ETag of its 8 MiB parts (the AWS CLI), from a fresh read', async () => {
+    const bytes = patternedBytes(17 * MiB + 5);
+    const file = path.join(await tmpDir(), 'f');
+    await fs.writeFile(file, bytes);
+    const handle = await fs.open(file);
+    try {
+      expect(await isMultipartEtagOf(s3Etag(bytes, 8 * MiB), { handle, size: bytes.length }, OTHER_TOOLS_PART_SIZES, new AbortController().signal)).to.equal(true);
+      // The same count of parts at a size no tool used, and one changed byte, are no match.
+      expect(await isMultipartEtagOf(s3Etag(bytes, 7 * MiB), { handle, size: bytes.length }, OTHER_TOOLS_PART_SIZES, new AbortController().signal)).to.equal(false);
+      const changed = Buffer.from(bytes);
+      changed[9 * MiB] = changed[9 * MiB]! ^ 1;
+      expect(await isMultipartEtagOf(s3Etag(changed, 8 * MiB), { handle, size: bytes.length }, OTHER_TOOLS_PART_SIZES, new AbortController().signal)).to.equal(false);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('uses the part MD5s already taken for its own part size, without reading the file', async () => {
+    const bytes = patternedBytes(11 * MiB);
+    const hasher = new PartHasher(6 * MiB);
+    hasher.update(bytes);
+    const md5s = hasher.digest();
+    expect(multipartEtag(md5s)).to.equal(s3Etag(bytes, 6 * MiB));
+    // A handle that fails every read: only the known parts can answer.
+    const handle = { read: () => Promise.reject(new Error('read')) } as unknown as FileHandle;
+    expect(await isMultipartEtagOf(s3Etag(bytes, 6 * MiB), { handle, size: bytes.length, known: { size: 6 * MiB, md5s } }, [6 * MiB], new AbortController().signal)).to.equal(true);
   });
 });
