@@ -128,7 +128,10 @@ describe('deployment files', () => {
       // (verify checks that ExecStart's program exists; the User= need not).
       // Anything else — an unknown key, a bad value, a syntax error — fails.
       const allowed = new RegExp(`^${service}\\.service: Command /usr/local/bin/${service} is not executable: No such file or directory$`);
-      expect(problems.filter((line) => !allowed.test(line)), problems.join('\n')).to.deep.equal([]);
+      expect(
+        problems.filter((line) => !allowed.test(line)),
+        problems.join('\n'),
+      ).to.deep.equal([]);
     });
   }
 
@@ -153,7 +156,9 @@ describe('deployment files', () => {
     const unit = (await read('systemd/logjam-compress.service')).replace('Restart=on-failure', 'Restart=sometimes').replace('Nice=10', 'Nicee=10');
     await fs.writeFile(broken, unit);
     const problems = await verify(broken);
-    expect(problems.join('\n')).to.match(/restart specifier/).and.to.match(/Unknown key 'Nicee'/);
+    expect(problems.join('\n'))
+      .to.match(/restart specifier/)
+      .and.to.match(/Unknown key 'Nicee'/);
   });
 });
 

@@ -46,7 +46,11 @@ describe('LOGJAM_<FLAG> environment variables (built binaries)', () => {
     expect(dry.code, dry.stderr).to.equal(0);
     expect(dry.stdout).to.include('-> s3://logs/app/2024/01/05/app-20240105T1300Z.log.gz');
     // --jobs is checked by logjam-upload itself, not by the command-line parser: still named.
-    for (const [variable, value] of [['LOGJAM_JOBS', 'abc'], ['LOGJAM_DRY_RUN', 'maybe'], ['LOGJAM_MULTIPART_THRESHOLD', '1K']] as const) {
+    for (const [variable, value] of [
+      ['LOGJAM_JOBS', 'abc'],
+      ['LOGJAM_DRY_RUN', 'maybe'],
+      ['LOGJAM_MULTIPART_THRESHOLD', '1K'],
+    ] as const) {
       const bad = await runBin('logjam-upload', [dir, TEMPLATE], { env: { [variable]: value } });
       expect(bad.code, `${variable}: ${bad.stderr}`).to.equal(2);
       expect(bad.stderr.trim().split('\n')).to.have.length(1);

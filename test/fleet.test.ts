@@ -44,7 +44,7 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
   const env = (extra: NodeJS.ProcessEnv = {}) => ({ cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home, extra) });
 
   describe('--splay', () => {
-    it('waits this host\'s own delay, the same on every run, and SIGTERM ends the wait at once (exit 1, files left, nothing sent)', async () => {
+    it("waits this host's own delay, the same on every run, and SIGTERM ends the wait at once (exit 1, files left, nothing sent)", async () => {
       const dir = await archive(2);
       const expected = Math.round(splayDelayMs(LATE_HOST, 3600) / 1000);
       const requests = servers.s3.requests.length;
@@ -87,7 +87,7 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
       expect(servers.s3.writes().length).to.equal(writes);
     });
 
-    it('--check: an archive older than --max-age but within max-age plus the host\'s splay is not late', async () => {
+    it("--check: an archive older than --max-age but within max-age plus the host's splay is not late", async () => {
       const offset = splayDelayMs(LATE_HOST, 3600);
       const dir = await archive(1, HOUR + offset / 2);
       const check = (extra: string[]) => runBin('logjam-upload', ['--check', '--max-age', '1h', '--hostname', LATE_HOST, ...extra, dir, template()], env());
@@ -161,7 +161,11 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
     it('each pass reports its requests by method, and the metrics file counts them across runs', async () => {
       const dir = await archive(3);
       const metrics = path.join(await tmpDir(), 'upload.prom');
-      const result = await runBin('logjam-upload', ['--once', '--conditional-writes', 'no', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      const result = await runBin(
+        'logjam-upload',
+        ['--once', '--conditional-writes', 'no', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()],
+        env(),
+      );
       expect(result.code, result.stderr).to.equal(0);
       // s3rver ignores If-None-Match: a HeadBucket, then a HEAD and a PUT per archive.
       expect(result.stderr).to.match(/pass done pending=3 uploaded=3 .* requests="HEAD=4 PUT=3" retries=0 throttled=0/);
@@ -170,7 +174,11 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
       expect(samples.get('logjam_upload_requests_total{method="HEAD"}')).to.equal(4);
       expect(samples.get('logjam_upload_requests_total{method="POST"}')).to.equal(0);
       await archive(0);
-      const again = await runBin('logjam-upload', ['--once', '--conditional-writes', 'no', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      const again = await runBin(
+        'logjam-upload',
+        ['--once', '--conditional-writes', 'no', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()],
+        env(),
+      );
       expect(again.code, again.stderr).to.equal(0);
       expect(again.stderr).to.match(/pass done pending=0 .* requests="HEAD=1" /);
       samples = parseSamples(await fs.readFile(metrics, 'utf8'));

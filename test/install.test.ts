@@ -45,14 +45,18 @@ describe('npm install -g from the packed tarballs (slow)', function () {
       const name = /logjam-(compress|upload)-[^/]*\.tgz$/.exec(tarball)![0].replace(/-[^-]*$/, '');
       // logjam-upload also carries the AWS SDK, bundled into chunks that only a pass talking to S3 loads.
       const shipped = files.filter((f) => !/^package\/(package\.json|README[^/]*|LICENSE[^/]*)$/.test(f));
-      expect(shipped.filter((f) => !/^package\/bin\/sdk-[A-Z0-9]+\.mjs$/.test(f)), tarball).to.deep.equal(
-        name === 'logjam-upload' ? ['package/bin/digest-worker.mjs', `package/bin/${name}.cjs`, `package/bin/${name}.mjs`] : [`package/bin/${name}.cjs`, `package/bin/${name}.mjs`],
-      );
+      expect(
+        shipped.filter((f) => !/^package\/bin\/sdk-[A-Z0-9]+\.mjs$/.test(f)),
+        tarball,
+      ).to.deep.equal(name === 'logjam-upload' ? ['package/bin/digest-worker.mjs', `package/bin/${name}.cjs`, `package/bin/${name}.mjs`] : [`package/bin/${name}.cjs`, `package/bin/${name}.mjs`]);
       expect(shipped.length > 2, tarball).to.equal(name === 'logjam-upload');
       const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as { dependencies?: Record<string, string> };
       for (const dep of TEST_ONLY) expect(manifest.dependencies ?? {}, `${tarball}: ${dep}`).not.to.have.property(dep);
       // The SDK and the command-line parser are bundled: npm installs none of their packages.
-      expect(Object.keys(manifest.dependencies ?? {}).filter((dep) => /^(@(aws-sdk|smithy)\/|clipanion$|typanion$)/.test(dep)), tarball).to.deep.equal([]);
+      expect(
+        Object.keys(manifest.dependencies ?? {}).filter((dep) => /^(@(aws-sdk|smithy)\/|clipanion$|typanion$)/.test(dep)),
+        tarball,
+      ).to.deep.equal([]);
     }
     const installed = await ls(path.join(prefix, 'lib/node_modules'));
     expect(installed).to.deep.equal(['logjam-compress', 'logjam-upload']);

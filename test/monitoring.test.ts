@@ -58,7 +58,11 @@ describe('monitoring (built binaries)', function () {
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stderr).to.equal('');
       const lines = result.stdout.trim().split('\n');
-      expect(lines[0]).to.match(new RegExp(`^OK: 1 file due for compression \\(1.00 kB\\), oldest 1[01]m \\(${path.join(await fs.realpath(dir), closed).replace(/[.]/g, '\\.')}\\) \\| files=1 bytes=1000 oldest_age_seconds=\\d+;;7200$`));
+      expect(lines[0]).to.match(
+        new RegExp(
+          `^OK: 1 file due for compression \\(1.00 kB\\), oldest 1[01]m \\(${path.join(await fs.realpath(dir), closed).replace(/[.]/g, '\\.')}\\) \\| files=1 bytes=1000 oldest_age_seconds=\\d+;;7200$`,
+        ),
+      );
       expect(await ls(dir), 'no archive/, no lock').to.deep.equal(before);
     });
 
@@ -97,7 +101,9 @@ describe('monitoring (built binaries)', function () {
       const env = { AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' };
       const late = await runBin('logjam-upload', ['--check', dir, TEMPLATE], { env });
       expect(late.code, late.stderr).to.equal(1);
-      expect(late.stdout.split('\n')[0]).to.match(/^WARNING: 2 files waiting for upload \(500 B\), oldest 3h > --max-age 2h \(.*app-20240105T1300Z\.log\.gz\) \| files=2 bytes=500 oldest_age_seconds=10\d\d\d;;7200$/);
+      expect(late.stdout.split('\n')[0]).to.match(
+        /^WARNING: 2 files waiting for upload \(500 B\), oldest 3h > --max-age 2h \(.*app-20240105T1300Z\.log\.gz\) \| files=2 bytes=500 oldest_age_seconds=10\d\d\d;;7200$/,
+      );
       const ok = await runBin('logjam-upload', ['--check', '--max-age', '4h', dir, TEMPLATE], { env });
       expect(ok.code).to.equal(0);
       expect(ok.stdout).to.match(/^OK: 2 files waiting for upload/);
@@ -171,10 +177,14 @@ describe('monitoring (built binaries)', function () {
         await write(path.join(dir, 'app-20240105T1400Z.log.gz'), 'b'.repeat(200), Date.now() - HOUR);
         const home = await tmpDir();
         const upload = () =>
-          runBin('logjam-upload', ['--once', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/metrics/{prefix}/{year}/{month}/{day}/{filename}'], {
-            cleanEnv: true,
-            env: imdsEnv(servers.imds.endpoint, home),
-          });
+          runBin(
+            'logjam-upload',
+            ['--once', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/metrics/{prefix}/{year}/{month}/{day}/{filename}'],
+            {
+              cleanEnv: true,
+              env: imdsEnv(servers.imds.endpoint, home),
+            },
+          );
         const first = await upload();
         expect(first.code, first.stderr).to.equal(0);
         let m = await readMetrics(metrics);

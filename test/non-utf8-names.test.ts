@@ -50,7 +50,9 @@ describe('a log file whose name is not UTF-8, end to end', function () {
   it('logjam-compress archives it under its own bytes + .gz, and deletes the source', async () => {
     const r = await runBin('logjam-compress', ['--once', logDir]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stderr).to.include(SHOWN).and.to.match(/pass done compressed=1 /);
+    expect(r.stderr)
+      .to.include(SHOWN)
+      .and.to.match(/pass done compressed=1 /);
     const gz = await fs.readFile(at(archiveDir, LATIN1, Buffer.from('.gz')));
     expect(gunzipSync(gz).toString('latin1')).to.equal(CONTENT);
     expect(await fs.readdir(logDir, { encoding: 'buffer' })).to.deep.equal([Buffer.from('archive')]);
@@ -72,7 +74,9 @@ describe('a log file whose name is not UTF-8, end to end', function () {
     expect(r.stderr).to.include(`uri=s3://logs/${KEY}`);
     expect((await s3.download('logs', KEY)).equals(await fs.readFile(at(archiveDir, LATIN1, Buffer.from('.gz'))))).to.equal(true);
     expect(await fs.readdir(path.join(archiveDir, '.uploaded'), { encoding: 'buffer' })).to.deep.equal([Buffer.concat([LATIN1, Buffer.from('.gz')])]);
-    expect(await fs.readFile(metrics, 'utf8')).to.match(/^logjam_upload_files_total 1$/m).and.match(/^logjam_upload_backlog_files 0$/m);
+    expect(await fs.readFile(metrics, 'utf8'))
+      .to.match(/^logjam_upload_files_total 1$/m)
+      .and.match(/^logjam_upload_backlog_files 0$/m);
   });
 
   it('then --check is OK, and a second pass uploads nothing', async () => {

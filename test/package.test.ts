@@ -209,7 +209,8 @@ const IS_ROOT = process.getuid?.() === 0;
     expect(again.code, again.stderr).to.equal(0);
     const purge = await dpkg(['--purge', 'logjam']);
     expect(purge.code, purge.stderr).to.equal(0);
-    for (const file of ['/usr/bin/logjam-compress', '/usr/bin/logjam-upload', '/usr/lib/logjam', '/lib/systemd/system/logjam-upload.service', '/usr/share/doc/logjam']) expect(existsSync(file), file).to.equal(false);
+    for (const file of ['/usr/bin/logjam-compress', '/usr/bin/logjam-upload', '/usr/lib/logjam', '/lib/systemd/system/logjam-upload.service', '/usr/share/doc/logjam'])
+      expect(existsSync(file), file).to.equal(false);
     expect((await run('dpkg-query', ['-W', 'logjam'])).code).to.not.equal(0);
     expect(Buffer.compare(await fs.readFile(path.join(archive, 'app-20240105T1300Z.log.gz')), before)).to.equal(0);
     expect(await ls(path.join(archive, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);

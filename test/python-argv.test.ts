@@ -65,7 +65,11 @@ describe('the Python logjam command lines (golden rows from its argparse)', func
       it(`${row.argv.join(' ')}: ${'once' in row.python ? `Python ran once at ${level}` : `Python exited 2 (${row.python.error})`}`, async () => {
         const dir = await tmpDir();
         await fs.writeFile(path.join(dir, 'app-20990101T0000Z.log'), 'still open\n');
-        const result = await runBin('logjam-compress', row.argv.map((a) => (a === 'LOG_DIR' ? dir : a)), { env });
+        const result = await runBin(
+          'logjam-compress',
+          row.argv.map((a) => (a === 'LOG_DIR' ? dir : a)),
+          { env },
+        );
         if (!accepts) {
           expect(result.code, result.stderr).to.equal(2);
           expect(result.stderr).to.match(/^logjam-compress: .*\n$/);
@@ -90,7 +94,11 @@ describe('the Python logjam command lines (golden rows from its argparse)', func
         await fs.mkdir(dir);
         await fs.writeFile(path.join(dir, 'app-20240101T0000Z.log.gz'), 'x');
         const env = { AWS_ENDPOINT_URL: s3.endpoint, LOGJAM_FORCE_PATH_STYLE: '1', AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_REGION: 'us-east-1' };
-        const result = await runBin('logjam-upload', row.argv.map((a) => (a === 'ARCHIVE_DIR' ? dir : a)), { env, cleanEnv: true });
+        const result = await runBin(
+          'logjam-upload',
+          row.argv.map((a) => (a === 'ARCHIVE_DIR' ? dir : a)),
+          { env, cleanEnv: true },
+        );
         expect(result.code, result.stderr).to.equal(0);
         expect(await exists(path.join(dir, '.uploaded', 'app-20240101T0000Z.log.gz'))).to.equal(true);
         const shown = severities(result.stderr);

@@ -51,7 +51,9 @@ describe('security: root in a directory others can write', function () {
       const result = await runBin('logjam-compress', ['--once', logs, other]);
       expect(result.code, result.stderr).to.equal(2);
       expect(lines(result, 'ERROR')).to.have.length(1);
-      expect(lines(result, 'ERROR')[0]).to.include(`${path.join(logs, 'archive')} is a symbolic link; logjam never follows a link it did not make`).and.include('replace it with a real directory');
+      expect(lines(result, 'ERROR')[0])
+        .to.include(`${path.join(logs, 'archive')} is a symbolic link; logjam never follows a link it did not make`)
+        .and.include('replace it with a real directory');
       expect(await ls(victim)).to.deep.equal([]);
       expect(await exists(path.join(logs, LOG))).to.equal(true);
       expect(await ls(path.join(other, 'archive'))).to.deep.equal([`${LOG}.gz`]);
@@ -147,7 +149,7 @@ describe('security: root in a directory others can write', function () {
   describe('logjam-compress: the permission rule', () => {
     for (const [label, mode, gid, why] of [
       ['writable by every user', 0o777, 0, 'writable by every user (mode 0777)'],
-      ['writable by a group other than root\'s', 0o775, 65534, 'writable by group 65534, not root\'s (mode 0775)'],
+      ["writable by a group other than root's", 0o775, 65534, "writable by group 65534, not root's (mode 0775)"],
     ] as const) {
       it(`a LOG_DIR ${label}: refused with one line saying why and the fixes, exit 2; accepted with --insecure-permissions`, async () => {
         const { logs } = await setUp();
@@ -197,7 +199,7 @@ describe('security: root in a directory others can write', function () {
       await fs.chmod(root, 0o755);
     }
 
-    it('a world-writable LOG_DIR with --user nobody: archives owned by nobody, the source deleted with nobody\'s rights', async () => {
+    it("a world-writable LOG_DIR with --user nobody: archives owned by nobody, the source deleted with nobody's rights", async () => {
       const { root, logs } = await setUp();
       await reachable(root);
       await fs.chmod(logs, 0o777); // loose on purpose: the case --user is for
@@ -298,7 +300,10 @@ describe('security: root in a directory others can write', function () {
       const last = await runBin('logjam-compress', ['--once', logs]);
       expect(last.code, last.stderr).to.equal(0);
       const dirs = await ls(logs);
-      expect(dirs.filter((d) => !d.startsWith('archive')), 'every source archived').to.deep.equal([]);
+      expect(
+        dirs.filter((d) => !d.startsWith('archive')),
+        'every source archived',
+      ).to.deep.equal([]);
       const archived: Array<{ dir: string; name: string }> = [];
       for (const dir of dirs) for (const name of await ls(path.join(logs, dir))) archived.push({ dir, name });
       for (let i = 0; i < files; i += 1) {
@@ -312,7 +317,8 @@ describe('security: root in a directory others can write', function () {
 
   describe('logjam-upload', () => {
     const servers = useS3AndImds({ buckets: ['logs'] });
-    const upload = async (args: string[], extra: NodeJS.ProcessEnv = {}) => runBin('logjam-upload', ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', ...args], { env: imdsEnv(servers.imds.endpoint, await tmpDir(), extra) });
+    const upload = async (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+      runBin('logjam-upload', ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', ...args], { env: imdsEnv(servers.imds.endpoint, await tmpDir(), extra) });
 
     async function archiveDir(): Promise<{ root: string; dir: string; victim: string }> {
       const root = await tmpDir('logjam-security-');
@@ -367,7 +373,7 @@ describe('security: root in a directory others can write', function () {
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([`${LOG}.gz`]);
     });
 
-    it('--user nobody: the markers are nobody\'s', async function () {
+    it("--user nobody: the markers are nobody's", async function () {
       if (!canDropPrivileges()) return this.skip();
       const { root, dir } = await archiveDir();
       await fs.chmod(root, 0o755); // nobody must reach ARCHIVE_DIR

@@ -48,7 +48,9 @@ describe('logjam-upload start-up: the AWS SDK is loaded lazily', () => {
   });
 
   it('a pass that talks to S3 does load it (the hook works)', async () => {
-    const once = await runBin('logjam-upload', ['--once', '--endpoint-url', 'http://127.0.0.1:9', archive, TEMPLATE], { env: { ...env, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1' } });
+    const once = await runBin('logjam-upload', ['--once', '--endpoint-url', 'http://127.0.0.1:9', archive, TEMPLATE], {
+      env: { ...env, AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1' },
+    });
     expect(once.code).to.not.equal(0);
     expect(once.stderr).to.include('the AWS SDK was loaded');
   });

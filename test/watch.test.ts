@@ -51,7 +51,10 @@ describe('service mode watches folders, not files', function () {
     const home = await tmpDir();
     const template = 's3://logs/watch/{prefix}/{year}/{month}/{day}/{filename}';
     // A long interval: only the watch can make the new archive go up in time.
-    const child = startBin('logjam-upload', ['--interval', '3600', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
+    const child = startBin('logjam-upload', ['--interval', '3600', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template], {
+      cleanEnv: true,
+      env: imdsEnv(servers.imds.endpoint, home),
+    });
     children.push(child);
     await waitFor(() => /pass done/.test(child.output().stderr), { what: 'the first pass' });
     expect(await inotifyWatches(child.pid!)).to.equal(1);
@@ -72,7 +75,14 @@ describe('service mode watches folders, not files', function () {
     expect(await inotifyWatches(child.pid!)).to.equal(1);
     // An hourly file from long ago is due at once: only the watch can wake the service for it.
     await fs.writeFile(path.join(dir, 'app-20240101T0000Z.log'), 'a line\n');
-    await waitFor(() => fs.readdir(path.join(dir, 'archive')).then((names) => names.includes('app-20240101T0000Z.log.gz')).catch(() => false), { timeoutMs: 10_000, what: 'the archive' });
+    await waitFor(
+      () =>
+        fs
+          .readdir(path.join(dir, 'archive'))
+          .then((names) => names.includes('app-20240101T0000Z.log.gz'))
+          .catch(() => false),
+      { timeoutMs: 10_000, what: 'the archive' },
+    );
     expect(await inotifyWatches(child.pid!)).to.equal(1);
     await stop(child);
   });

@@ -190,7 +190,12 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
         const files = make();
         const target: TracedTarget = async (options) => {
           const logDir = await setUp(files);
-          const known = [logDir, path.join(logDir, 'archive'), path.join(logDir, '.logjam-compress.lock'), ...[...files.keys()].flatMap((n) => [path.join(logDir, n), path.join(logDir, 'archive', `${n}.gz`)])];
+          const known = [
+            logDir,
+            path.join(logDir, 'archive'),
+            path.join(logDir, '.logjam-compress.lock'),
+            ...[...files.keys()].flatMap((n) => [path.join(logDir, n), path.join(logDir, 'archive', `${n}.gz`)]),
+          ];
           const run = await traceBin('logjam-compress', ['--once', '--jobs', '1', '--min-age', '0', logDir], { ...options, ...(options.onPaths ? { paths: known } : {}) });
           return { ...run, root: logDir };
         };
@@ -267,7 +272,18 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
       return { dir, prefix: `points${(tag += 1)}` };
     }
 
-    const args = (dir: string, prefix: string) => ['--once', '--jobs', '1', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/${prefix}/{prefix}/{year}/{month}/{day}/{filename}`];
+    const args = (dir: string, prefix: string) => [
+      '--once',
+      '--jobs',
+      '1',
+      '--multipart-threshold',
+      '5M',
+      '--endpoint-url',
+      proxy.endpoint,
+      '--force-path-style',
+      dir,
+      `s3://${BUCKET}/${prefix}/{prefix}/{year}/{month}/{day}/{filename}`,
+    ];
     const keyOf = (prefix: string, name: string) => `${prefix}/app/2024/03/01/${name}`;
     const env = () => imdsEnv(servers.imds.endpoint, home);
 
@@ -370,4 +386,3 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
     }
   });
 });
-

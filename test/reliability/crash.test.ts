@@ -124,7 +124,21 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     const template = `s3://${BUCKET}/${PREFIX}/{prefix}/{year}/{month}/{day}/{filename}`;
     const uploadEnv = imdsEnv(servers.imds.endpoint, home);
     const compressArgs = ['--min-age', '0', '--interval', '1', '--jobs', '2', logDir];
-    const uploadArgs = ['--interval', '1', '--jobs', '2', '--multipart-threshold', MULTIPART, '--delete-uploaded-after', '1s', '--endpoint-url', proxy.endpoint, '--force-path-style', archiveDir, template];
+    const uploadArgs = [
+      '--interval',
+      '1',
+      '--jobs',
+      '2',
+      '--multipart-threshold',
+      MULTIPART,
+      '--delete-uploaded-after',
+      '1s',
+      '--endpoint-url',
+      proxy.endpoint,
+      '--force-path-style',
+      archiveDir,
+      template,
+    ];
     const context = () => `seed ${SEED} (replay: SEED=${SEED} KILLS=${KILLS} npx mocha test/reliability/crash.test.ts)`;
 
     // Hourly logs: two prefixes, two hosts; each group's hours go on from 2024-01-01.
@@ -239,7 +253,10 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     const leftovers = (await ls(archiveDir)).filter((n) => n.startsWith('.') && n !== '.uploaded');
     expect(leftovers, `temporary or lock files left in archive/\n${context()}`).to.deep.equal([]);
     const markers = await ls(path.join(archiveDir, '.uploaded'));
-    expect(markers.filter((n) => n.startsWith('.')), `temporary files left in archive/.uploaded/\n${context()}`).to.deep.equal([]);
+    expect(
+      markers.filter((n) => n.startsWith('.')),
+      `temporary files left in archive/.uploaded/\n${context()}`,
+    ).to.deep.equal([]);
     // Every archive still on disk is uploaded (its marker exists).
     for (const n of (await ls(archiveDir)).filter((n) => n.endsWith('.gz'))) expect(markers, context()).to.include(n);
 

@@ -105,16 +105,69 @@ function reference(name: string): RefName | null {
 // Generators: names built from pieces that often almost match the grammar.
 // ---------------------------------------------------------------------------
 const piece = fc.constantFrom(
-  '-', '.', 'T', 'Z', ':', '0', '1', '2', '9', '00', '12', '13', '23', '24', '29', '30', '31', '59', '60',
-  '2024', '2023', '1900', '2000', '0000', '20240229', '20230229', '20240101T0000Z', '2024-01-01T00:00Z', '20241301T0000Z',
-  'app', 'haproxy', 'i-ae23fega', 'us-west-2', 'log', '.log', '.gz', '.log.gz', '.tmp', '~', ' ', 'é', '日本', '🚀', '\n', '\r', '/', '..',
+  '-',
+  '.',
+  'T',
+  'Z',
+  ':',
+  '0',
+  '1',
+  '2',
+  '9',
+  '00',
+  '12',
+  '13',
+  '23',
+  '24',
+  '29',
+  '30',
+  '31',
+  '59',
+  '60',
+  '2024',
+  '2023',
+  '1900',
+  '2000',
+  '0000',
+  '20240229',
+  '20230229',
+  '20240101T0000Z',
+  '2024-01-01T00:00Z',
+  '20241301T0000Z',
+  'app',
+  'haproxy',
+  'i-ae23fega',
+  'us-west-2',
+  'log',
+  '.log',
+  '.gz',
+  '.log.gz',
+  '.tmp',
+  '~',
+  ' ',
+  'é',
+  '日本',
+  '🚀',
+  '\n',
+  '\r',
+  '/',
+  '..',
 );
-const stampish = fc.constantFrom('20240101T0000Z', '2024-01-01T00:00Z', '2024-0101T00:00Z', '20240229T2359Z', '20230229T0000Z', '20241301T0000Z', '20240101T2400Z', '20240101T0060Z', '20240101T0000', '2024011T0000Z');
+const stampish = fc.constantFrom(
+  '20240101T0000Z',
+  '2024-01-01T00:00Z',
+  '2024-0101T00:00Z',
+  '20240229T2359Z',
+  '20230229T0000Z',
+  '20241301T0000Z',
+  '20240101T2400Z',
+  '20240101T0060Z',
+  '20240101T0000',
+  '2024011T0000Z',
+);
 const joined = (max: number) => fc.array(piece, { maxLength: max }).map((parts) => parts.join(''));
 /** PREFIX-STAMP[-SUFFIX].EXTENSION with every part drawn from near misses. */
-const nearMiss = fc
-  .tuple(joined(4), fc.constantFrom('-', '', '_'), stampish, fc.constantFrom('', '-', '-'), joined(3), fc.constantFrom('.', '', '..'), joined(3))
-  .map((parts) => parts.join(''));
+const nearMiss = fc.tuple(joined(4), fc.constantFrom('-', '', '_'), stampish, fc.constantFrom('', '-', '-'), joined(3), fc.constantFrom('.', '', '..'), joined(3)).map((parts) => parts.join(''));
 const nameArb = fc.oneof(
   { weight: 3, arbitrary: fc.array(piece, { maxLength: 12 }).map((parts) => parts.join('')) },
   { weight: 4, arbitrary: nearMiss },
@@ -139,7 +192,18 @@ const validParts = fc
   })
   .filter((p) => !p.extension.endsWith('.tmp') && !(p.suffix ?? '').endsWith('-'));
 
-function written(p: { prefix: string; year: string; month: string; day: string; hour: string; minute: string; dashes: boolean; colon: boolean; suffix?: string | undefined; extension: string }): string {
+function written(p: {
+  prefix: string;
+  year: string;
+  month: string;
+  day: string;
+  hour: string;
+  minute: string;
+  dashes: boolean;
+  colon: boolean;
+  suffix?: string | undefined;
+  extension: string;
+}): string {
   const d = p.dashes ? '-' : '';
   const stamp = `${p.year}${d}${p.month}${d}${p.day}T${p.hour}${p.colon ? ':' : ''}${p.minute}Z`;
   return `${p.prefix}-${stamp}${p.suffix ? `-${p.suffix}` : ''}${p.extension}`;
@@ -230,7 +294,10 @@ describe('reliability: fuzzing the file-name grammar and the URI template (fast-
       { weight: 1, arbitrary: fc.string({ maxLength: 60 }).map((s) => `s3://logs/${s}`) },
       { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
     );
-    const logArb = fc.oneof(nameArb, validParts.map(written)).map((name) => parseLogName(name)).filter((log): log is LogName => log !== null);
+    const logArb = fc
+      .oneof(nameArb, validParts.map(written))
+      .map((name) => parseLogName(name))
+      .filter((log): log is LogName => log !== null);
     const hostArb = fc.oneof(fc.constantFrom('web1.example.com', '', '.', '..', 'a..b', 'h'), fc.string({ maxLength: 12 }));
 
     /** The literal text before the first field: every key must start with it (its folders at least). */

@@ -175,7 +175,7 @@ describe('reliability: bad input', function () {
       expect(await fs.readFile(path.join(outside, 'target'), 'utf8')).to.equal('not mine\n');
     });
 
-    it('a FIFO put in a log file\'s place after the scan is refused at once, not waited on', async () => {
+    it("a FIFO put in a log file's place after the scan is refused at once, not waited on", async () => {
       const dir = await tmpDir();
       await fs.mkdir(path.join(dir, 'archive'));
       execFileSync('mkfifo', [path.join(dir, 'app-20240101T0000Z.log')]);
@@ -222,7 +222,7 @@ describe('reliability: bad input', function () {
       expect(await servers.s3.download(BUCKET, `${t}/empty/2024/01/01/empty-20240101T0000Z.log.gz`)).to.deep.equal(gz);
     });
 
-    it('uploads a corrupt .gz it did not make byte for byte, as it is (verifying is logjam-compress\'s job)', async () => {
+    it("uploads a corrupt .gz it did not make byte for byte, as it is (verifying is logjam-compress's job)", async () => {
       const dir = path.join(await tmpDir(), 'archive');
       await fs.mkdir(dir);
       const good = zlib.gzipSync('some lines\n');

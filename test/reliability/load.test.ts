@@ -143,11 +143,19 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     const body = (i: number) => `archive ${i}\n`;
     await writeMany(dir, list, body);
     const pending = new Set(list.filter((_, i) => i % 100 === 7));
-    await writeMany(markers, list.filter((n) => !pending.has(n)), () => '');
+    await writeMany(
+      markers,
+      list.filter((n) => !pending.has(n)),
+      () => '',
+    );
 
     servers.s3.requests.length = 0;
     const env = imdsEnv(servers.imds.endpoint, home);
-    const run = await runMeasured('logjam-upload', ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/load/{prefix}/{year}/{month}/{day}/{filename}'], env);
+    const run = await runMeasured(
+      'logjam-upload',
+      ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/load/{prefix}/{year}/{month}/{day}/{filename}'],
+      env,
+    );
     expect(run.code, run.stderr.slice(-2000)).to.equal(0);
     expect(run.stderr).to.equal('');
     expect(servers.s3.writes()).to.have.length(pending.size);
@@ -155,12 +163,19 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     const sample = [...pending].slice(0, 3);
     for (const name of sample) {
       const i = list.indexOf(name);
-      const [prefix, year, month, day] = [name.split('-')[0], '2024', name.slice(name.indexOf('-2024') + 5, name.indexOf('-2024') + 7), name.slice(name.indexOf('-2024') + 7, name.indexOf('-2024') + 9)];
+      const [prefix, year, month, day] = [
+        name.split('-')[0],
+        '2024',
+        name.slice(name.indexOf('-2024') + 5, name.indexOf('-2024') + 7),
+        name.slice(name.indexOf('-2024') + 7, name.indexOf('-2024') + 9),
+      ];
       expect((await servers.s3.download('logs', `load/${prefix}/${year}/${month}/${day}/${name}`)).toString()).to.equal(body(i));
     }
     expect(run.peakRssMb).to.be.greaterThan(0).and.lessThan(RSS_LIMIT_MB);
     expect(run.peakFds).to.be.lessThan(FD_LIMIT);
-    figures.push(`logjam-upload: ${FILES} archives on ${where} (${pending.size} pending) in ${(run.ms / 1000).toFixed(1)} s, peak RSS ${run.peakRssMb} MiB, peak open fds ${run.peakFds} (limit ${FD_LIMIT})`);
+    figures.push(
+      `logjam-upload: ${FILES} archives on ${where} (${pending.size} pending) in ${(run.ms / 1000).toFixed(1)} s, peak RSS ${run.peakRssMb} MiB, peak open fds ${run.peakFds} (limit ${FD_LIMIT})`,
+    );
   });
 
   it('two hosts upload into one bucket prefix at once: nothing is overwritten, every object is intact', async () => {
@@ -190,7 +205,11 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     const env = { ...imdsEnv(servers.imds.endpoint, home) };
     const template = 's3://logs/two/{prefix}/{year}/{month}/{day}/{filename}';
     const proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true });
-    const results = await Promise.all(dirs.map((dir) => runBin('logjam-upload', ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, template], { cleanEnv: true, env, timeoutMs: 120_000 })));
+    const results = await Promise.all(
+      dirs.map((dir) =>
+        runBin('logjam-upload', ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, template], { cleanEnv: true, env, timeoutMs: 120_000 }),
+      ),
+    );
     await proxy.close();
     for (const r of results) expect(r.code, r.stderr).to.equal(0);
 
@@ -210,8 +229,9 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     }
     // Each object written exactly once (the loser of the shared key took the conflict key).
     const puts = servers.s3.writes().filter((r) => r.method === 'PUT');
-    expect(puts, "every object written once; a refused conditional PUT never reaches the store").to.have.length(2 * PER_HOST + 2 * SHARED);
-    figures.push(`two hosts: ${2 * PER_HOST + 2 * SHARED} objects uploaded concurrently into one prefix, ${bytes} bytes verified by MD5, ${SHARED} collisions resolved by conflict keys (${proxy.stats.preconditionFailed} conditional PUTs refused with 412), 0 overwritten`);
+    expect(puts, 'every object written once; a refused conditional PUT never reaches the store').to.have.length(2 * PER_HOST + 2 * SHARED);
+    figures.push(
+      `two hosts: ${2 * PER_HOST + 2 * SHARED} objects uploaded concurrently into one prefix, ${bytes} bytes verified by MD5, ${SHARED} collisions resolved by conflict keys (${proxy.stats.preconditionFailed} conditional PUTs refused with 412), 0 overwritten`,
+    );
   });
 });
-

@@ -80,8 +80,27 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
     const dir = await writeArchive(files);
     const tag = `faults${++n}`;
     const rates: FaultRates = { error500: 0.06, slowDown: 0.06, reset: 0.05, stall: 0.03, truncate: 0.05, lostResponse: 0.06 };
-    proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, faults: rates, faultSchedule: ['error500', 'slowDown', 'reset', 'stall', 'truncate', 'lostResponse'], stallMs: 1500, seed: SEED });
-    const args = ['--once', '--jobs', '4', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites), dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`];
+    proxy = await startFaultProxy({
+      target: servers.s3.endpoint,
+      conditionalWrites: servers.s3.playConditionalWrites,
+      faults: rates,
+      faultSchedule: ['error500', 'slowDown', 'reset', 'stall', 'truncate', 'lostResponse'],
+      stallMs: 1500,
+      seed: SEED,
+    });
+    const args = [
+      '--once',
+      '--jobs',
+      '4',
+      '--multipart-threshold',
+      '5M',
+      '--endpoint-url',
+      proxy.endpoint,
+      '--force-path-style',
+      ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
+      dir,
+      `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
+    ];
     const upload = () => runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home), timeoutMs: 120_000 });
 
     // Passes while S3 misbehaves: each does what it can; a file that fails waits for the next pass.
@@ -122,12 +141,32 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
     const files = makeFiles(random, SOAK ? 40 : 12, 6);
     const dir = await writeArchive(new Map());
     const tag = `faults${++n}`;
-    proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, faults: { error500: 0.1, slowDown: 0.1, reset: 0.05, truncate: 0.05, lostResponse: 0.1 }, seed: SEED + 1 });
-    const markers = async () => (await ls(path.join(dir, '.uploaded')).catch(() => [])).length;
-    const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites), dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
-      cleanEnv: true,
-      env: imdsEnv(servers.imds.endpoint, home),
+    proxy = await startFaultProxy({
+      target: servers.s3.endpoint,
+      conditionalWrites: servers.s3.playConditionalWrites,
+      faults: { error500: 0.1, slowDown: 0.1, reset: 0.05, truncate: 0.05, lostResponse: 0.1 },
+      seed: SEED + 1,
     });
+    const markers = async () => (await ls(path.join(dir, '.uploaded')).catch(() => [])).length;
+    const child = startBin(
+      'logjam-upload',
+      [
+        '--interval',
+        '1',
+        '--multipart-threshold',
+        '5M',
+        '--endpoint-url',
+        proxy.endpoint,
+        '--force-path-style',
+        ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
+        dir,
+        `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
+      ],
+      {
+        cleanEnv: true,
+        env: imdsEnv(servers.imds.endpoint, home),
+      },
+    );
     try {
       // Archives arrive one by one, as logjam-compress publishes them (a temp file, then a rename).
       for (const [name, bytes] of files) {
@@ -157,11 +196,23 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
     const dir = await writeArchive(files);
     proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, rule: (req, seen) => (req.method === 'PUT' && seen === 0 ? 'hang' : 'pass') });
     const started = Date.now();
-    const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites), dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
-      cleanEnv: true,
-      env: imdsEnv(servers.imds.endpoint, home),
-      timeoutMs: 300_000,
-    });
+    const result = await runBin(
+      'logjam-upload',
+      [
+        '--once',
+        '--endpoint-url',
+        proxy.endpoint,
+        '--force-path-style',
+        ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
+        dir,
+        `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
+      ],
+      {
+        cleanEnv: true,
+        env: imdsEnv(servers.imds.endpoint, home),
+        timeoutMs: 300_000,
+      },
+    );
     expect(result.code, result.stderr).to.equal(0);
     expect(proxy.requests.filter((r) => r.action === 'hang')).to.have.length(1);
     expect(proxy.requests.filter((r) => r.method === 'PUT' && r.attempt === 2)).to.have.length(1);
@@ -205,10 +256,25 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
         return 'pass';
       },
     });
-    const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', '--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites), dir, `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`], {
-      cleanEnv: true,
-      env: imdsEnv(rotating.endpoint, home),
-    });
+    const child = startBin(
+      'logjam-upload',
+      [
+        '--interval',
+        '1',
+        '--multipart-threshold',
+        '5M',
+        '--endpoint-url',
+        proxy.endpoint,
+        '--force-path-style',
+        ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
+        dir,
+        `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
+      ],
+      {
+        cleanEnv: true,
+        env: imdsEnv(rotating.endpoint, home),
+      },
+    );
     try {
       // Files keep arriving for longer than several credential lifetimes.
       for (const [name, bytes] of files) {

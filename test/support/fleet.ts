@@ -137,7 +137,24 @@ export class Fleet {
           (host) =>
             new Promise<{ host: string; code: number | null; stderr: string }>((resolve, reject) => {
               // The front answers If-None-Match as S3 does; against AWS no probe runs, so none here either.
-              const args = ['--require', CPU_REPORT, binaries['logjam-upload'], '--once', '--log-level', 'warn', '--hostname', host, '--endpoint-url', front.endpoint, '--force-path-style', '--conditional-writes', 'yes', ...run.args, this.dir(run.tag, host), this.template(run.tag)];
+              const args = [
+                '--require',
+                CPU_REPORT,
+                binaries['logjam-upload'],
+                '--once',
+                '--log-level',
+                'warn',
+                '--hostname',
+                host,
+                '--endpoint-url',
+                front.endpoint,
+                '--force-path-style',
+                '--conditional-writes',
+                'yes',
+                ...run.args,
+                this.dir(run.tag, host),
+                this.template(run.tag),
+              ];
               const child = spawn(process.execPath, args, { env: { ...this.settings.env, LOGJAM_CPU_REPORT: cpuFile }, stdio: ['ignore', 'ignore', 'pipe'] });
               let stderr = '';
               child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -154,7 +171,13 @@ export class Fleet {
         stats: { ...front.stats, byMethod: { ...front.stats.byMethod } },
         lastObjectMs: front.stats.lastWriteAt === undefined ? wallMs : front.stats.lastWriteAt - started,
         wallMs,
-        cpuSeconds: cpu.trim() ? cpu.trim().split('\n').map(Number).reduce((a, b) => a + b, 0) : NaN,
+        cpuSeconds: cpu.trim()
+          ? cpu
+              .trim()
+              .split('\n')
+              .map(Number)
+              .reduce((a, b) => a + b, 0)
+          : NaN,
       };
     } finally {
       await front.close();

@@ -139,7 +139,10 @@ export function startLockHolder(program: string): ChildProcess & { pid: number }
 
 /** The numbers of logjam-upload's last `pass done` line, checked to add up: pending = uploaded + already + conflicts + failed + left. */
 export function passCounts(stderr: string): Record<string, number> {
-  const line = stderr.split('\n').filter((l) => / pass done /.test(l)).pop();
+  const line = stderr
+    .split('\n')
+    .filter((l) => / pass done /.test(l))
+    .pop();
   if (!line) throw new Error(`no pass summary in:\n${stderr}`);
   const counts: Record<string, number> = {};
   for (const [, key, value] of line.matchAll(/ (\w+)=(\d+)(?= |$)/g)) counts[key!] = Number(value);

@@ -331,7 +331,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       fault = pickFault(req);
       if (fault) stats.faults[fault] += 1;
     }
-    const record: ProxiedRequest = { method, url, action: throttled ? 'throttled' : (fault ?? (typeof action === 'string' ? action : String(action.status))), attempt, accessKeyId: accessKeyOf(req), done: false };
+    const record: ProxiedRequest = {
+      method,
+      url,
+      action: throttled ? 'throttled' : (fault ?? (typeof action === 'string' ? action : String(action.status))),
+      attempt,
+      accessKeyId: accessKeyOf(req),
+      done: false,
+    };
     requests.push(record);
     active.add(record);
     res.on('close', () => {
@@ -367,7 +374,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (typeof action === 'object') {
         const answer = action;
         res.writeHead(answer.status, { 'content-type': 'application/xml', 'content-length': method === 'HEAD' ? 0 : Buffer.byteLength(answer.body ?? ''), ...answer.headers });
-        res.end(method === 'HEAD' ? '' : answer.body ?? '');
+        res.end(method === 'HEAD' ? '' : (answer.body ?? ''));
         return;
       }
       if (fault === 'error500') return sendError(res, method, 500, 'InternalError', 'We encountered an internal error. Please try again.');
@@ -385,9 +392,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       };
       // A conditional write checks and writes under its key's lock, so two
       // racing writers of one key cannot both get through: S3 decides atomically.
-      const answer = conditional
-        ? await withKeyLock(`${object.bucket}/${object.key}`, async () => ((await keyExists(object.bucket, object.key)) ? null : send()))
-        : await send();
+      const answer = conditional ? await withKeyLock(`${object.bucket}/${object.key}`, async () => ((await keyExists(object.bucket, object.key)) ? null : send())) : await send();
       await options.pause?.(record, 'answered');
       if (answer === null) {
         stats.preconditionFailed += 1;

@@ -6,15 +6,7 @@
 // they can tell which requests logjam made, as with s3rver.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import {
-  AbortMultipartUploadCommand,
-  CreateBucketCommand,
-  DeleteBucketPolicyCommand,
-  DeleteObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateBucketCommand, DeleteBucketPolicyCommand, DeleteObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { storeView, testClient, type Credentials, type RecordedRequest, type TestS3 } from './s3.ts';
 
 /** The users scripts/rgw.sh creates (fixed keys, the same there). */

@@ -8,14 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type HeadObjectCommandOutput,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
 export const S3RVER_KEY = 'S3RVER';
@@ -105,7 +98,8 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
 export function storeView(client: S3Client, requests: RecordedRequest[]): Pick<TestS3, 'requests' | 'writes' | 'client' | 'download' | 'head' | 'keys' | 'put'> {
   return {
     requests,
-    writes: () => requests.filter((r) => (r.method === 'PUT' || r.method === 'POST') && (r.status ?? 200) < 300 && r.url.split('?')[0]!.split('/').filter(Boolean).length > 1 && !isProbeKey(r.url.split('?')[0]!)),
+    writes: () =>
+      requests.filter((r) => (r.method === 'PUT' || r.method === 'POST') && (r.status ?? 200) < 300 && r.url.split('?')[0]!.split('/').filter(Boolean).length > 1 && !isProbeKey(r.url.split('?')[0]!)),
     client,
     async download(bucket, key) {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -128,7 +128,12 @@ export function describeCall(line: string, root: string): string {
  * Resolves once it is stopped there; `resume()` lets it go on (SIGCONT). The
  * child is strace itself: waitExit() works on it as on startBin's.
  */
-export async function startStopped(name: BinaryName, args: string[], at: { syscall: string; n: number }, options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ child: ReturnType<typeof startBin>; pid: number; resume: () => void }> {
+export async function startStopped(
+  name: BinaryName,
+  args: string[],
+  at: { syscall: string; n: number },
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<{ child: ReturnType<typeof startBin>; pid: number; resume: () => void }> {
   const out = path.join(os.tmpdir(), `logjam-strace-${process.pid}-${(runs += 1)}.txt`);
   const child = spawn('strace', ['-f', '-qq', '-o', out, '-e', `trace=${at.syscall}`, '-e', `inject=${at.syscall}:signal=STOP:when=${at.n}`, process.execPath, binaries[name], ...args], {
     env: { ...process.env, ...options.env, UV_THREADPOOL_SIZE: '1' },

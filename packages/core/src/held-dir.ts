@@ -108,7 +108,9 @@ export async function checkNotLink(dir: string, what: string): Promise<void> {
   });
   if (!stats) return;
   if (stats.isSymbolicLink()) {
-    throw new ConfigError(`${showPaths(dir)} is a symbolic link; logjam never follows a link it did not make (running as root, it would write where the link's owner chose): replace it with a real directory for ${what}`);
+    throw new ConfigError(
+      `${showPaths(dir)} is a symbolic link; logjam never follows a link it did not make (running as root, it would write where the link's owner chose): replace it with a real directory for ${what}`,
+    );
   }
   if (!stats.isDirectory()) throw new ConfigError(`${showPaths(dir)} exists but is not a directory: move it away, so that logjam can make the directory for ${what}`);
 }

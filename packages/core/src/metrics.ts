@@ -129,7 +129,12 @@ export async function passMetrics(file: string, prefix: string, pass: PassMeasur
     metric(`${prefix}skipped_locked_total`, 'counter', help.skippedLocked, pass.skippedLocked ?? 0),
     metric(`${prefix}pass_duration_seconds`, 'gauge', 'Duration of the last pass.', pass.durationMs / 1000),
     metric(`${prefix}backlog_files`, 'gauge', help.files, backlog.length),
-    metric(`${prefix}backlog_bytes`, 'gauge', help.bytes, backlog.reduce((sum, item) => sum + item.bytes, 0)),
+    metric(
+      `${prefix}backlog_bytes`,
+      'gauge',
+      help.bytes,
+      backlog.reduce((sum, item) => sum + item.bytes, 0),
+    ),
     metric(`${prefix}backlog_oldest_age_seconds`, 'gauge', help.oldestAge, backlog.length ? Math.max(0, (now - oldest) / 1000) : 0),
     metric(`${prefix}last_success_timestamp_seconds`, 'gauge', 'When the last pass without any failure ended (Unix time; 0 if none yet).', lastSuccess),
   ];

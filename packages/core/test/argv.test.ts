@@ -13,19 +13,46 @@ const OPTIONS: OptionSpec[] = [
   { names: ['--min-age'], takesValue: true },
 ];
 
-describe('canonicalArgs (the Python tool\'s argparse forms)', () => {
+describe("canonicalArgs (the Python tool's argparse forms)", () => {
   for (const [argv, expected] of [
-    [['-lwarning', 'd'], ['--log-level=warning', 'd']],
-    [['-l=debug', 'd'], ['--log-level=debug', 'd']],
-    [['-l', 'error', 'd'], ['--log-level=error', 'd']],
-    [['--onc', '--log-lev=info', 'd'], ['--once', '--log-level=info', 'd']],
-    [['--lev', '9', 'd'], ['--level', '9', 'd']],
-    [['--no-ver', 'd'], ['--no-verify', 'd']],
+    [
+      ['-lwarning', 'd'],
+      ['--log-level=warning', 'd'],
+    ],
+    [
+      ['-l=debug', 'd'],
+      ['--log-level=debug', 'd'],
+    ],
+    [
+      ['-l', 'error', 'd'],
+      ['--log-level=error', 'd'],
+    ],
+    [
+      ['--onc', '--log-lev=info', 'd'],
+      ['--once', '--log-level=info', 'd'],
+    ],
+    [
+      ['--lev', '9', 'd'],
+      ['--level', '9', 'd'],
+    ],
+    [
+      ['--no-ver', 'd'],
+      ['--no-verify', 'd'],
+    ],
     // The value of a flag is never read as a flag, nor is anything after '--'.
-    [['--log-f', '--onc', 'd'], ['--log-format', '--onc', 'd']],
-    [['--', '--onc'], ['--', '--onc']],
+    [
+      ['--log-f', '--onc', 'd'],
+      ['--log-format', '--onc', 'd'],
+    ],
+    [
+      ['--', '--onc'],
+      ['--', '--onc'],
+    ],
     [['--he'], ['--help']],
-    [['--bogus', 'd'], ['--bogus', 'd']],
+    [
+      ['--bogus', 'd'],
+      ['--bogus', 'd'],
+    ],
   ] as const) {
     it(`${argv.join(' ')} -> ${expected.join(' ')}`, () => {
       expect(canonicalArgs([...argv], OPTIONS)).to.deep.equal(expected);

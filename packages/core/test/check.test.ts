@@ -25,7 +25,7 @@ describe('--check verdicts', () => {
     expect(late.text.trim().split('\n')).to.have.length(3);
   });
 
-  it('--splay: an item within max-age plus the host\'s splay delay is not late; past it, it is', () => {
+  it("--splay: an item within max-age plus the host's splay delay is not late; past it, it is", () => {
     const now = Date.UTC(2024, 0, 5, 15);
     const items = [{ file: '/a/old.log', bytes: 500, since: now - 12 * 60_000 }];
     expect(checkBacklog(items, { now, maxAgeMs: 600_000, splayMs: 180_000, waitingFor: 'waiting for upload' }).code).to.equal(0);

@@ -2,13 +2,7 @@ import { expect } from 'chai';
 import { envArgs, envName, envSourceOf, EnvValueError, flagSpecs } from '../src/env.ts';
 
 describe('LOGJAM_* environment variables', () => {
-  const specs = flagSpecs([
-    { definition: '--once' },
-    { definition: '--level #0' },
-    { definition: '--min-age #0' },
-    { definition: '--verify' },
-    { definition: '-h,--help' },
-  ]);
+  const specs = flagSpecs([{ definition: '--once' }, { definition: '--level #0' }, { definition: '--min-age #0' }, { definition: '--verify' }, { definition: '-h,--help' }]);
 
   it('names a variable after its flag', () => {
     expect(envName('--min-age')).to.equal('LOGJAM_MIN_AGE');
@@ -45,7 +39,10 @@ describe('LOGJAM_* environment variables', () => {
   });
 
   it('finds the variable behind an error message about its flag', () => {
-    const sources = new Map([['--level', 'LOGJAM_LEVEL'], ['--min-age', 'LOGJAM_MIN_AGE']]);
+    const sources = new Map([
+      ['--level', 'LOGJAM_LEVEL'],
+      ['--min-age', 'LOGJAM_MIN_AGE'],
+    ]);
     expect(envSourceOf('Invalid value for --level: expected ...', sources)).to.equal('LOGJAM_LEVEL');
     expect(envSourceOf('Invalid value for --min-age: expected ...', sources)).to.equal('LOGJAM_MIN_AGE');
     expect(envSourceOf('Invalid value for --level-x', sources)).to.equal(undefined);

@@ -16,7 +16,9 @@ describe('held directories (no link followed, no swap seen)', () => {
     await fs.symlink('victim', path.join(root, 'archive'));
     const error = await holdDir(path.join(root, 'archive'), 'the archives').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(ConfigError);
-    expect((error as Error).message).to.match(new RegExp(`^${path.join(root, 'archive')} is a symbolic link; logjam never follows a link it did not make .*: replace it with a real directory for the archives$`));
+    expect((error as Error).message).to.match(
+      new RegExp(`^${path.join(root, 'archive')} is a symbolic link; logjam never follows a link it did not make .*: replace it with a real directory for the archives$`),
+    );
     expect(await checkNotLink(path.join(root, 'archive'), 'the archives').catch((e: unknown) => (e as Error).message)).to.equal((error as Error).message);
   });
 
@@ -51,10 +53,10 @@ describe('held directories (no link followed, no swap seen)', () => {
 });
 
 describe('the permission rule (pure)', () => {
-  it('refuses, for root only, a directory writable by everyone or by a group other than root\'s', () => {
+  it("refuses, for root only, a directory writable by everyone or by a group other than root's", () => {
     expect(insecurePermissions({ mode: 0o40777, uid: 0, gid: 0 }, 0)).to.equal('writable by every user (mode 0777)');
     expect(insecurePermissions({ mode: 0o41777, uid: 0, gid: 0 }, 0)).to.equal('writable by every user (mode 1777)');
-    expect(insecurePermissions({ mode: 0o40775, uid: 1000, gid: 1000 }, 0)).to.equal('writable by group 1000, not root\'s (mode 0775)');
+    expect(insecurePermissions({ mode: 0o40775, uid: 1000, gid: 1000 }, 0)).to.equal("writable by group 1000, not root's (mode 0775)");
     expect(insecurePermissions({ mode: 0o40775, uid: 0, gid: 0 }, 0)).to.equal(null);
     expect(insecurePermissions({ mode: 0o40755, uid: 1000, gid: 1000 }, 0)).to.equal(null);
     expect(insecurePermissions({ mode: 0o40777, uid: 1000, gid: 1000 }, 1000)).to.equal(null);

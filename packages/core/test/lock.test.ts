@@ -116,7 +116,7 @@ describe('judgeLock (whose lock it is, with injected process states)', () => {
     expect(judgeLock('100\n', 0, { ...base, pidState: states({ 100: 'owner' }) })).to.deep.equal({ take: true });
     expect(judgeLock('42\n', 0, { ...base, pidState: states({}) })).to.deep.equal({ take: true, why: 'it held pid 42, which is no longer running' });
   });
-  it('leaves garbage and other programs\' pids alone while fresh, takes them over once old', () => {
+  it("leaves garbage and other programs' pids alone while fresh, takes them over once old", () => {
     expect(judgeLock('x', 9_999, { ...base, pidState: states({}) })).to.deep.equal({ take: false, heldBy: 0 });
     expect(judgeLock('1\n', 9_999, { ...base, pidState: states({ 1: 'other' }) })).to.deep.equal({ take: false, heldBy: 0 });
     expect(judgeLock('1\n', 60_000, { ...base, pidState: states({ 1: 'other' }) })).to.deep.equal({ take: true, why: 'it held pid 1, which is not a running logjam-compress, and was 60 s old' });

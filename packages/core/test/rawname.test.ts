@@ -38,7 +38,12 @@ describe('names that are not UTF-8', () => {
       const latin = names.find(hasRawBytes)!;
       expect(await fs.readFile(namePath(dir, latin), 'utf8')).to.equal('latin-1\n');
       const entries = await readdirEntries(dir);
-      expect(entries.filter((e) => e.isFile()).map((e) => displayName(e.name)).sort()).to.deep.equal(['caf%E9-20240305T0700Z.log', 'café-20240305T0700Z.log']);
+      expect(
+        entries
+          .filter((e) => e.isFile())
+          .map((e) => displayName(e.name))
+          .sort(),
+      ).to.deep.equal(['caf%E9-20240305T0700Z.log', 'café-20240305T0700Z.log']);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

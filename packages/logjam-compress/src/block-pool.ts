@@ -69,7 +69,12 @@ function abortError(): Error {
  * while one of its own results is ready to be finished, so files sharing the
  * pool cannot deadlock it.
  */
-export async function inOrder<T>(pool: BlockPool, signal: AbortSignal | undefined, start: (index: number) => Promise<{ task: Promise<T> } | undefined>, finish: (value: T, index: number) => Promise<void>): Promise<void> {
+export async function inOrder<T>(
+  pool: BlockPool,
+  signal: AbortSignal | undefined,
+  start: (index: number) => Promise<{ task: Promise<T> } | undefined>,
+  finish: (value: T, index: number) => Promise<void>,
+): Promise<void> {
   const window: Array<Promise<T>> = [];
   let started = 0;
   let finished = 0;
@@ -104,6 +109,10 @@ export async function inOrder<T>(pool: BlockPool, signal: AbortSignal | undefine
     }
   } finally {
     // On a failure, what is still running goes on to its end, then gives its memory back.
-    for (const task of window) void task.then(() => pool.memory.release(), () => pool.memory.release());
+    for (const task of window)
+      void task.then(
+        () => pool.memory.release(),
+        () => pool.memory.release(),
+      );
   }
 }

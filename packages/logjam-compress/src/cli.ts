@@ -76,14 +76,16 @@ export class CompressCommand extends LogjamCommand {
   });
 
   metricsFile = Option.String('--metrics-file', {
-    description: 'After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter\'s textfile collector (default: none)',
+    description: "After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter's textfile collector (default: none)",
   });
 
   user = Option.String('--user', {
-    description: 'USER[:GROUP]: do all the work as this user (and group; default: the user\'s own), in a child process started as that user: root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)',
+    description:
+      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process started as that user: root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)",
   });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, {
-    description: 'As root without --user, work in a LOG_DIR (or archive/) that a group other than root\'s, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse such a directory, as logrotate does)',
+    description:
+      "As root without --user, work in a LOG_DIR (or archive/) that a group other than root's, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse such a directory, as logrotate does)",
   });
   dirs = Option.Rest({ name: 'LOG_DIR', required: 1 });
 

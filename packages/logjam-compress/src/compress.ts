@@ -234,9 +234,7 @@ async function findSlot(archiveDir: string, candidates: string[], from: number, 
     if (!stats) return { kind: 'free', name };
     if (stats.isFile() && (await sameContent(file, src, options))) return { kind: 'identical', archive: path.join(ARCHIVE_DIR, name) };
   }
-  throw new Error(
-    `${ARCHIVE_DIR}/${candidates[0]} and all ${MAX_DUPLICATES} duplicate-timestamp names exist with other content; the source is kept: reconcile ${ARCHIVE_DIR}/ by hand`,
-  );
+  throw new Error(`${ARCHIVE_DIR}/${candidates[0]} and all ${MAX_DUPLICATES} duplicate-timestamp names exist with other content; the source is kept: reconcile ${ARCHIVE_DIR}/ by hand`);
 }
 
 async function deleteSource(logDir: string, name: string, src: FileHandle, before: Stats, archive: string, held: HeldDir, options: CompressOptions): Promise<Outcome> {
@@ -264,4 +262,3 @@ async function assertUnchanged(source: string | Buffer, src: FileHandle, before:
 function isAbort(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'AbortError' || errorCode(error) === 'ABORT_ERR';
 }
-

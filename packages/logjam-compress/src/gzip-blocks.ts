@@ -36,7 +36,7 @@ export interface BlockOptions {
  * eventfd) never use, so the crash-point tests can count and kill at each one.
  */
 async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
-  for (let offset = 0; offset < chunk.length; ) {
+  for (let offset = 0; offset < chunk.length;) {
     const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position + offset);
     offset += bytesWritten;
   }
@@ -172,9 +172,7 @@ export async function verifyGzip(file: string, source: Written, options: BlockOp
   const check = await checksumGzip(file, source.members, options);
   if (options.signal?.aborted) return 'aborted';
   if (check.length !== source.length || check.crc !== source.crc) {
-    throw new Error(
-      `verification failed: the archive decompresses to ${check.length} bytes (crc ${hex(check.crc)}), the source has ${source.length} (crc ${hex(source.crc)})`,
-    );
+    throw new Error(`verification failed: the archive decompresses to ${check.length} bytes (crc ${hex(check.crc)}), the source has ${source.length} (crc ${hex(source.crc)})`);
   }
   return 'verified';
 }
@@ -197,4 +195,3 @@ function checksumMember(data: Buffer): Promise<Checksum> {
 function hex(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
-

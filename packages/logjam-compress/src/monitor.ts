@@ -47,12 +47,17 @@ export async function writeCompressMetrics(
     metric(`${P}bytes_in_total`, 'counter', 'Bytes of log files compressed.', tally.bytesIn),
     metric(`${P}bytes_out_total`, 'counter', 'Bytes of archives written.', tally.bytesOut),
     metric(`${P}failures_total`, 'counter', 'Log files (or directories) that failed; the sources are kept.', failures),
-    ...(await passMetrics(file, P, { ...pass, succeeded: failures === 0 }, {
-      passes: 'Passes over the log directories.',
-      skippedLocked: 'Directories a --once run skipped because another logjam-compress held their lock.',
-      files: 'Log files due for compression after the last pass.',
-      bytes: 'Bytes of the log files due for compression after the last pass.',
-      oldestAge: 'How long the oldest file due for compression has been due (0 when none).',
-    })),
+    ...(await passMetrics(
+      file,
+      P,
+      { ...pass, succeeded: failures === 0 },
+      {
+        passes: 'Passes over the log directories.',
+        skippedLocked: 'Directories a --once run skipped because another logjam-compress held their lock.',
+        files: 'Log files due for compression after the last pass.',
+        bytes: 'Bytes of the log files due for compression after the last pass.',
+        oldestAge: 'How long the oldest file due for compression has been due (0 when none).',
+      },
+    )),
   ]);
 }

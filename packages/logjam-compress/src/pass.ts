@@ -65,7 +65,10 @@ async function passOver(options: PassOptions, signal: AbortSignal, now: number, 
   const { log } = options;
   const due = await scanDirs(options, now, tally, held);
   let nextDueAt = due.nextDueAt;
-  options.progress?.addTotal(due.work.length, due.work.reduce((sum, w) => sum + w.bytes, 0));
+  options.progress?.addTotal(
+    due.work.length,
+    due.work.reduce((sum, w) => sum + w.bytes, 0),
+  );
 
   // The files in flight share the cores and a bounded number of blocks in memory.
   const pool = new BlockPool(options.jobs);

@@ -89,30 +89,42 @@ export async function runCompress(options: RunOptions): Promise<number> {
       return problems.exitCode(0);
     }
     if (lockedDirs.length === 0 && !options.once) return problems.exitCode(0);
-    const passOptions = { dirs: lockedDirs, level: options.level, verify: options.verify, minAgeMs: options.minAgeMs, jobs: options.jobs, log, quietWhenIdle: !options.once, reporter, progress: options.progress };
-    return problems.exitCode(await runService({
-      once: options.once,
-      intervalMs: options.intervalMs,
-      watchDirs: lockedDirs,
+    const passOptions = {
+      dirs: lockedDirs,
+      level: options.level,
+      verify: options.verify,
+      minAgeMs: options.minAgeMs,
+      jobs: options.jobs,
       log,
-      // Only a new log file can close another; writes to the open one cannot.
-      isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
-      pass: (signal) =>
-        withPassMetrics(() => compressPass(passOptions, signal), {
-          file: options.metricsFile,
-          log,
-          reporter,
-          write: async (file, result, durationMs) => {
-            if (!result) return;
-            const now = Date.now();
-            const backlog = await compressBacklog(requested, now, options.minAgeMs);
-            await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, configErrors: problems.unreported, durationMs, backlog, now });
-            // Those found at start are counted once.
-            skipped.locked = 0;
-            problems.unreported = 0;
-          },
-        }),
-    }));
+      quietWhenIdle: !options.once,
+      reporter,
+      progress: options.progress,
+    };
+    return problems.exitCode(
+      await runService({
+        once: options.once,
+        intervalMs: options.intervalMs,
+        watchDirs: lockedDirs,
+        log,
+        // Only a new log file can close another; writes to the open one cannot.
+        isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
+        pass: (signal) =>
+          withPassMetrics(() => compressPass(passOptions, signal), {
+            file: options.metricsFile,
+            log,
+            reporter,
+            write: async (file, result, durationMs) => {
+              if (!result) return;
+              const now = Date.now();
+              const backlog = await compressBacklog(requested, now, options.minAgeMs);
+              await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, configErrors: problems.unreported, durationMs, backlog, now });
+              // Those found at start are counted once.
+              skipped.locked = 0;
+              problems.unreported = 0;
+            },
+          }),
+      }),
+    );
   } finally {
     await Promise.all(locks.map((lock) => lock.release().catch(() => {})));
   }
@@ -123,7 +135,9 @@ function warnSmallThreadpool(options: RunOptions): void {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || MIN_THREADPOOL;
   if (options.jobs <= pool) return;
   const say = options.jobsGiven ? options.log.warn : options.log.debug;
-  say(`--jobs ${options.jobs} but libuv's threadpool has ${pool} threads: at most ${pool} blocks are really compressed at once; leave UV_THREADPOOL_SIZE unset (logjam-compress then sizes it from --jobs) or set it to ${options.jobs + 2}`);
+  say(
+    `--jobs ${options.jobs} but libuv's threadpool has ${pool} threads: at most ${pool} blocks are really compressed at once; leave UV_THREADPOOL_SIZE unset (logjam-compress then sizes it from --jobs) or set it to ${options.jobs + 2}`,
+  );
 }
 
 /**

@@ -109,7 +109,10 @@ describe('logjam-compress (built binary)', function () {
       await write(path.join(dir, 'app-20240101T0000Z.log'), logText(500));
       const result = await compress(['--once', '--log-format', 'json', dir]);
       expectClean(result);
-      const records = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const records = result.stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const done = records.find((r) => String(r.msg).startsWith('compressed'));
       expect(done).to.include({ level: 'info', bytesIn: logText(500).length });
       expect(done!.bytesOut).to.be.a('number').above(0);
@@ -404,7 +407,9 @@ describe('logjam-compress (built binary)', function () {
       const result = await compress(['--once', dir, missing]);
       expectClean(result, 2);
       expect(result.stderr.trimEnd().split('\n')).to.have.length(1);
-      expect(result.stderr).to.include(missing).and.match(/does not exist/);
+      expect(result.stderr)
+        .to.include(missing)
+        .and.match(/does not exist/);
       expect(await exists(path.join(dir, 'app-20240101T0000Z.log')), 'nothing attempted').to.equal(true);
     });
 
@@ -443,7 +448,10 @@ describe('logjam-compress (built binary)', function () {
 
       await write(path.join(dir, second), 'next\n');
       // The archive is published (and fsynced) before the source is deleted: wait for both.
-      await waitFor(async () => (await exists(path.join(dir, 'archive', `${first}.gz`))) && !(await exists(path.join(dir, first))), { timeoutMs: 10_000, what: 'the archive, then the source deleted' });
+      await waitFor(async () => (await exists(path.join(dir, 'archive', `${first}.gz`))) && !(await exists(path.join(dir, first))), {
+        timeoutMs: 10_000,
+        what: 'the archive, then the source deleted',
+      });
       expect(await exists(path.join(dir, second))).to.equal(true);
 
       child.kill('SIGTERM');
@@ -499,7 +507,7 @@ describe('logjam-compress (built binary)', function () {
       });
     });
 
-    it('exits 0 on SIGTERM while waiting for a lock, leaving the holder\'s lock and files alone', async () => {
+    it("exits 0 on SIGTERM while waiting for a lock, leaving the holder's lock and files alone", async () => {
       const dir = await tmpDir();
       await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
       const pid = holder();

@@ -97,7 +97,7 @@ describe('compressFile: a file larger than a block', () => {
   /** Where each gzip member of a file ends (its header: 10 bytes, no optional fields, as zlib writes it; its trailer: 8). */
   function memberEnds(gz: Buffer): number[] {
     const ends: number[] = [];
-    for (let at = 0; at < gz.length; ) {
+    for (let at = 0; at < gz.length;) {
       expect([gz[at], gz[at + 1], gz[at + 3]], 'a gzip header without optional fields').to.deep.equal([0x1f, 0x8b, 0]);
       // Raw inflate stops at the end of the deflate stream: what it consumed is the member's body.
       const { engine } = zlib.inflateRawSync(gz.subarray(at + 10), { info: true }) as unknown as { engine: { bytesWritten: number } };
@@ -148,19 +148,25 @@ describe('compressFile: a file larger than a block', () => {
   });
 
   for (const [what, damage] of [
-    ['a corrupted member', async (file: string) => {
-      const data = await fs.readFile(file);
-      const at = Math.floor(data.length * 0.7);
-      data[at] = data[at]! ^ 0x55;
-      await fs.writeFile(file, data);
-    }],
-    ['a member swapped with another', async (file: string) => {
-      // Two whole members exchanged: every member is a valid gzip, only the order is wrong.
-      const data = await fs.readFile(file);
-      const ends = memberEnds(data);
-      const [a, b, c] = [ends[0]!, ends[1]!, ends[2]!];
-      await fs.writeFile(file, Buffer.concat([data.subarray(0, a), data.subarray(b, c), data.subarray(a, b), data.subarray(c)]));
-    }],
+    [
+      'a corrupted member',
+      async (file: string) => {
+        const data = await fs.readFile(file);
+        const at = Math.floor(data.length * 0.7);
+        data[at] = data[at]! ^ 0x55;
+        await fs.writeFile(file, data);
+      },
+    ],
+    [
+      'a member swapped with another',
+      async (file: string) => {
+        // Two whole members exchanged: every member is a valid gzip, only the order is wrong.
+        const data = await fs.readFile(file);
+        const ends = memberEnds(data);
+        const [a, b, c] = [ends[0]!, ends[1]!, ends[2]!];
+        await fs.writeFile(file, Buffer.concat([data.subarray(0, a), data.subarray(b, c), data.subarray(a, b), data.subarray(c)]));
+      },
+    ],
     ['bytes appended after the last member', async (file: string) => fs.appendFile(file, zlib.gzipSync('more'))],
     ['the last member cut short', async (file: string) => fs.truncate(file, (await fs.stat(file)).size - 3)],
   ] as const) {

@@ -24,7 +24,7 @@ function deliberate(name: string): string | undefined {
   return undefined;
 }
 
-describe('the Python logjam\'s names, closing decisions and duplicate names (golden rows)', () => {
+describe("the Python logjam's names, closing decisions and duplicate names (golden rows)", () => {
   describe('parse_filename', () => {
     for (const row of golden.names) {
       const name = onDisk(row.name);

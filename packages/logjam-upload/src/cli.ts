@@ -54,40 +54,61 @@ export class UploadCommand extends LogjamCommand {
       ['Run as a service', `$0 /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Show what would go where, touching nothing', `$0 --dry-run /var/log/hourly/archive/ 's3://my-log-bucket/{hostname}/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Nagios / Sensu check: has anything waited for upload more than 2 hours?', `$0 --check --max-age 2h /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
-      ['Upload to MinIO, removing local archives a week after upload', `$0 --once --endpoint-url http://minio:9000 --force-path-style --delete-uploaded-after 7d /var/log/hourly/archive/ 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'`],
+      [
+        'Upload to MinIO, removing local archives a week after upload',
+        `$0 --once --endpoint-url http://minio:9000 --force-path-style --delete-uploaded-after 7d /var/log/hourly/archive/ 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'`,
+      ],
     ],
   });
 
   once = Option.Boolean('--once', false, { description: 'One pass, then exit (for cron); without it, run as a service' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Print "FILE -> URI" for each pending file on stdout; no network, nothing written (implies one pass)' });
-  region = Option.String('--region', { description: 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, the instance\'s region, then us-east-1)' });
+  region = Option.String('--region', { description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, the instance's region, then us-east-1)" });
   endpointUrl = Option.String('--endpoint-url', { description: 'S3-compatible endpoint such as http://minio:9000 (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)' });
   forcePathStyle = Option.Boolean('--force-path-style', false, { description: 'Bucket in the path, not the host name (MinIO, Ceph; default: off)' });
-  storageClass = Option.String('--storage-class', { description: 'Storage class of the objects, such as STANDARD_IA or GLACIER_IR (default: the bucket\'s)' });
-  sse = Option.String('--sse', { description: 'Server-side encryption: AES256 or aws:kms (default: the bucket\'s)' });
-  sseKmsKeyId = Option.String('--sse-kms-key-id', { description: 'KMS key for --sse aws:kms (default: the account\'s aws/s3 key)' });
-  conditionalWrites = Option.String('--conditional-writes', 'auto', { description: 'Whether the store honours If-None-Match: * on PutObject and CompleteMultipartUpload: auto (probe it; AWS: yes), yes, put-only (PutObject alone, as Ceph RGW 16), no (default: auto)' });
+  storageClass = Option.String('--storage-class', { description: "Storage class of the objects, such as STANDARD_IA or GLACIER_IR (default: the bucket's)" });
+  sse = Option.String('--sse', { description: "Server-side encryption: AES256 or aws:kms (default: the bucket's)" });
+  sseKmsKeyId = Option.String('--sse-kms-key-id', { description: "KMS key for --sse aws:kms (default: the account's aws/s3 key)" });
+  conditionalWrites = Option.String('--conditional-writes', 'auto', {
+    description: 'Whether the store honours If-None-Match: * on PutObject and CompleteMultipartUpload: auto (probe it; AWS: yes), yes, put-only (PutObject alone, as Ceph RGW 16), no (default: auto)',
+  });
   jobs = Option.String('--jobs', String(DEFAULT_JOBS), { description: `Files uploaded in parallel (default: ${DEFAULT_JOBS})` });
   interval = Option.String('--interval', '60', { description: 'Service mode: seconds between rescans, besides reacting to new files (default: 60)' });
   // 200M, as rclone: below it one PUT streamed from the file is faster than
   // parts (one request, nothing for the store to join), leaves no unfinished
   // upload behind after a kill, and gets a plain MD5 ETag that a listing can check.
-  multipartThreshold = Option.String('--multipart-threshold', '200M', { description: 'Files this large or larger go multipart; smaller ones in one PUT streamed from disk (as rclone; 5M to 5G) (default: 200M)' });
+  multipartThreshold = Option.String('--multipart-threshold', '200M', {
+    description: 'Files this large or larger go multipart; smaller ones in one PUT streamed from disk (as rclone; 5M to 5G) (default: 200M)',
+  });
   partSize = Option.String('--part-size', '8M', { description: 'Size of the parts of a multipart upload, 5M to 5G; parts are streamed from disk, so memory does not grow with it (default: 8M)' });
-  deleteUploadedAfter = Option.String('--delete-uploaded-after', { description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m or seconds (default: keep them)' });
-  check = Option.Boolean('--check', false, { description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)' });
+  deleteUploadedAfter = Option.String('--delete-uploaded-after', {
+    description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m or seconds (default: keep them)',
+  });
+  check = Option.Boolean('--check', false, {
+    description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)',
+  });
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });
   splay = Option.String('--splay', '0', {
-    description: "Before a --once pass, and before reacting to new archives, wait this host's own delay from 0 to SECONDS, derived from the host name (the same every run), so that a fleet does not reach S3 in the same second; --check allows for it (default: 0, no wait)",
+    description:
+      "Before a --once pass, and before reacting to new archives, wait this host's own delay from 0 to SECONDS, derived from the host name (the same every run), so that a fleet does not reach S3 in the same second; --check allows for it (default: 0, no wait)",
   });
   hostname = Option.String('--hostname', { description: "The host name for {hostname} in keys and for --splay's delay (default: the system's host name)" });
   retryMode = Option.String('--retry-mode', 'standard', {
-    description: "The AWS SDK's retry mode: standard (up to 5 attempts, exponential backoff with jitter, longer after throttling: 503 SlowDown, 429) or adaptive (the same, plus a client-side rate limit that slows down when throttled) (default: standard)",
+    description:
+      "The AWS SDK's retry mode: standard (up to 5 attempts, exponential backoff with jitter, longer after throttling: 503 SlowDown, 429) or adaptive (the same, plus a client-side rate limit that slows down when throttled) (default: standard)",
     validator: t.isEnum(RETRY_MODES),
   }) as RetryMode;
-  metricsFile = Option.String('--metrics-file', { description: 'After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter\'s textfile collector (default: none)' });
-  user = Option.String('--user', { description: 'USER[:GROUP]: do all the work as this user (and group; default: the user\'s own), in a child process started as that user, with its HOME: root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)' });
-  insecurePermissions = Option.Boolean('--insecure-permissions', false, { description: 'As root without --user, work in an ARCHIVE_DIR (or its .uploaded/) that a group other than root\'s, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)' });
+  metricsFile = Option.String('--metrics-file', {
+    description: "After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter's textfile collector (default: none)",
+  });
+  user = Option.String('--user', {
+    description:
+      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process started as that user, with its HOME: root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
+  });
+  insecurePermissions = Option.Boolean('--insecure-permissions', false, {
+    description:
+      "As root without --user, work in an ARCHIVE_DIR (or its .uploaded/) that a group other than root's, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)",
+  });
   archiveDir = Option.String({ name: 'ARCHIVE_DIR' });
   uriTemplate = Option.String({ name: 'URI_TEMPLATE' });
 
@@ -117,7 +138,8 @@ export class UploadCommand extends LogjamCommand {
     if (this.sseKmsKeyId !== undefined && this.sse !== 'aws:kms') throw new UsageError('--sse-kms-key-id needs --sse aws:kms');
     if (this.storageClass !== undefined && !/^[A-Z_]+$/.test(this.storageClass)) throw new UsageError(`--storage-class takes a class such as STANDARD_IA, not '${this.storageClass}'`);
     const multipartThreshold = parseSize('--multipart-threshold', this.multipartThreshold);
-    if (multipartThreshold < MIN_PART_SIZE || multipartThreshold > MAX_PUT_SIZE) throw new UsageError(`--multipart-threshold must be from 5M (S3's smallest part) to 5G (S3's largest single PUT), not '${this.multipartThreshold}'`);
+    if (multipartThreshold < MIN_PART_SIZE || multipartThreshold > MAX_PUT_SIZE)
+      throw new UsageError(`--multipart-threshold must be from 5M (S3's smallest part) to 5G (S3's largest single PUT), not '${this.multipartThreshold}'`);
     const partSize = parseSize('--part-size', this.partSize);
     if (partSize < MIN_PART_SIZE || partSize > MAX_PUT_SIZE) throw new UsageError(`--part-size must be from 5M to 5G (S3's part sizes), not '${this.partSize}'`);
     const conditionalWrites = this.conditionalWrites as ConditionalWritesMode;

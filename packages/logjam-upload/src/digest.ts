@@ -233,7 +233,12 @@ export const OTHER_TOOLS_PART_SIZES = [8 * 1024 * 1024, 5 * 1024 * 1024, 16 * 10
  * that cut `size` bytes into N parts. Parts already digested (`known`) are
  * used as they are; the other sizes cost one read of the file, all at once.
  */
-export async function isMultipartEtagOf(etag: string, file: { handle: FileHandle; size: number; known?: { size: number; md5s: string[] } | undefined }, partSizes: readonly number[], signal: AbortSignal): Promise<boolean> {
+export async function isMultipartEtagOf(
+  etag: string,
+  file: { handle: FileHandle; size: number; known?: { size: number; md5s: string[] } | undefined },
+  partSizes: readonly number[],
+  signal: AbortSignal,
+): Promise<boolean> {
   const match = /^[0-9a-f]{32}-(\d+)$/.exec(etag);
   if (!match) return false;
   const count = Number(match[1]);
@@ -243,7 +248,7 @@ export async function isMultipartEtagOf(etag: string, file: { handle: FileHandle
   if (toRead.length === 0) return false;
   const hashers = toRead.map((size) => new PartHasher(size));
   const buffer = Buffer.allocUnsafe(DIGEST_READ);
-  for (let position = 0; ; ) {
+  for (let position = 0; ;) {
     if (signal.aborted) throw new Error('aborted');
     const { bytesRead } = await file.handle.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) break;

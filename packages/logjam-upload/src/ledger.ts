@@ -216,7 +216,10 @@ export class PendingScanner {
 
 async function dirStamp(archiveDir: string): Promise<{ key: string; newestMs: number } | null> {
   try {
-    const stats = await Promise.all([fs.stat(archiveDir, { bigint: true }), fs.stat(markerDir(archiveDir), { bigint: true }).catch((error: unknown) => (errorCode(error) === 'ENOENT' ? null : Promise.reject(error)))]);
+    const stats = await Promise.all([
+      fs.stat(archiveDir, { bigint: true }),
+      fs.stat(markerDir(archiveDir), { bigint: true }).catch((error: unknown) => (errorCode(error) === 'ENOENT' ? null : Promise.reject(error))),
+    ]);
     const key = stats.map((s) => (s ? `${s.dev}:${s.ino}:${s.mtimeNs}:${s.ctimeNs}` : '-')).join('|');
     const newestMs = Math.max(...stats.map((s) => (s ? Number(s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs) / 1e6 : 0)));
     return { key, newestMs };

@@ -34,9 +34,7 @@ export class PreparedPass {
   /** Digests the files streamed from disk on a worker thread (started on the first one). */
   private readonly digester: Digester;
 
-  constructor(
-    private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined },
-  ) {
+  constructor(private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined }) {
     this.digester = new Digester(settings.signal, (reason) => settings.log?.warn('the digest worker is unavailable; computing MD5s on the main thread', { error: reason }));
     this.pending = (settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir)).then((list) => {
       this.list = list;

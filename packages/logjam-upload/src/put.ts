@@ -189,7 +189,11 @@ export function sameObject(head: { ContentLength?: number | undefined; ETag?: st
  * the same file when the ETag is the file's at a part size that tool may have
  * used (8 MiB for the AWS CLI, 5 MiB, 16 MiB, or logjam's own).
  */
-async function isOtherToolsMultipart(ctx: PassContext, head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined }, local: Local): Promise<boolean> {
+async function isOtherToolsMultipart(
+  ctx: PassContext,
+  head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined },
+  local: Local,
+): Promise<boolean> {
   const etag = plainEtag(head.ETag);
   if (head.Metadata?.[MD5_METADATA] || head.ContentLength !== local.size || !etag?.includes('-')) return false;
   const handle = await fs.open(local.file, constants.O_RDONLY | constants.O_NOFOLLOW);

@@ -143,7 +143,7 @@ function formatInt(value: number, spec: Spec): ByteString {
   const radix = { b: 2, o: 8, x: 16, X: 16, d: 10, n: 10 }[type]!;
   let digits = Math.abs(value).toString(radix);
   if (type === 'X') digits = digits.toUpperCase();
-  const prefix = spec.alternate ? ({ b: '0b', o: '0o', x: '0x', X: '0X' } as Record<string, string>)[type] ?? '' : '';
+  const prefix = spec.alternate ? (({ b: '0b', o: '0o', x: '0x', X: '0X' } as Record<string, string>)[type] ?? '') : '';
   return number(value < 0, prefix, digits, '', spec);
 }
 

@@ -167,7 +167,15 @@ export async function runUpload(options: RunOptions): Promise<number> {
     /** Sizes of the pending files, for the progress bar. */
     const sizes = new Map<string, number>();
     const store = new StoreWrites(options, s3.client, s3.endpoint, stop.signal);
-    const ctx = passContext(options, sizes, { archiveDir: io, hostname, client: s3.client, scanner, requests, conditionalWrites: store.found, beforeUploads: (pending) => store.learn(pending, hostname) });
+    const ctx = passContext(options, sizes, {
+      archiveDir: io,
+      hostname,
+      client: s3.client,
+      scanner,
+      requests,
+      conditionalWrites: store.found,
+      beforeUploads: (pending) => store.learn(pending, hostname),
+    });
     return await runService({
       once: options.once,
       intervalMs: options.intervalMs,
@@ -246,7 +254,10 @@ async function connect(options: RunOptions, signal: AbortSignal, counts: Request
   log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: fixedBucket(options.template) ?? options.template.source });
   const credentials = credentialChain();
   await checkCredentials(credentials, options.env, log);
-  const client = createClient({ region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal, retryMode: options.retryMode, counts }, credentials);
+  const client = createClient(
+    { region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal, retryMode: options.retryMode, counts },
+    credentials,
+  );
   return { client, endpoint };
 }
 
@@ -388,11 +399,7 @@ interface PassOutcome {
 }
 
 /** One pass: the bucket re-checked if it failed, the uploads, then --delete-uploaded-after. */
-async function onePass(
-  run: { options: RunOptions; bucket: BucketCheck; sizes: Map<string, number> },
-  ctx: PassContext,
-  prepared: PreparedPass | undefined,
-): Promise<PassOutcome> {
+async function onePass(run: { options: RunOptions; bucket: BucketCheck; sizes: Map<string, number> }, ctx: PassContext, prepared: PreparedPass | undefined): Promise<PassOutcome> {
   const { options, bucket, sizes } = run;
   const { log, reporter } = options;
   const { archiveDir } = ctx;
@@ -409,7 +416,10 @@ async function onePass(
   if (options.progress) {
     const backlog = await uploadBacklog(archiveDir);
     for (const item of backlog) sizes.set(path.basename(item.file), item.bytes);
-    options.progress.addTotal(backlog.length, backlog.reduce((sum, item) => sum + item.bytes, 0));
+    options.progress.addTotal(
+      backlog.length,
+      backlog.reduce((sum, item) => sum + item.bytes, 0),
+    );
   }
   const summary = await uploadPass(ctx, prepared);
   options.progress?.done();

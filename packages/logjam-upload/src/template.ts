@@ -96,14 +96,18 @@ export function parseTemplate(source: string): Template {
   }
   if (bucketParts.length === 0) fail(source, 'the bucket name is empty (s3://BUCKET/KEY-TEMPLATE)');
   const literalBucket = bucketParts.every((p) => 'text' in p) ? bucketParts.map((p) => ('text' in p ? p.text : '')).join('') : undefined;
-  if (literalBucket !== undefined && !isBucketName(literalBucket)) fail(source, `'${literalBucket}' is not a valid bucket name (3 to 255 letters, digits, '.', '-', '_', starting and ending with a letter or digit)`);
+  if (literalBucket !== undefined && !isBucketName(literalBucket))
+    fail(source, `'${literalBucket}' is not a valid bucket name (3 to 255 letters, digits, '.', '-', '_', starting and ending with a letter or digit)`);
   if (parts.length === 0) {
     fail(source, `the key template after the bucket is empty; it needs at least ${MANDATORY_FIELDS.map((f) => `{${f}}`).join(', ')}`);
   }
 
   // The key's literal folders: no leading '/', no '//', no '.' or '..' folder
   // (a field counts as non-empty here; an empty one is dropped at render time).
-  const segments = parts.map((p) => ('text' in p ? p.text : 'F')).join('').split('/');
+  const segments = parts
+    .map((p) => ('text' in p ? p.text : 'F'))
+    .join('')
+    .split('/');
   if (segments[0] === '') fail(source, "the key cannot start with '/' (s3://BUCKET/KEY-TEMPLATE, one slash after the bucket)");
   if (segments.slice(1).some((s) => s === '')) fail(source, "the key cannot hold '//' or end with '/'");
   if (segments.some((s) => s === '.' || s === '..')) fail(source, "the key cannot hold a '.' or '..' folder");
@@ -166,7 +170,10 @@ function renderParts(parts: readonly Part[], values: FieldValues, check?: (field
 /** The bucket a file goes to; throws (a per-file failure) when the rendered name is not a valid bucket name. */
 export function renderBucket(template: Template, values: FieldValues): string {
   const bucket = renderParts(template.bucketParts, values);
-  if (!isBucketName(bucket)) throw new Error(`the bucket name rendered for ${displayName(values.filename)}, '${bucket}', is not a valid bucket name (3 to 255 letters, digits, '.', '-', '_', starting and ending with a letter or digit)`);
+  if (!isBucketName(bucket))
+    throw new Error(
+      `the bucket name rendered for ${displayName(values.filename)}, '${bucket}', is not a valid bucket name (3 to 255 letters, digits, '.', '-', '_', starting and ending with a letter or digit)`,
+    );
   return bucket;
 }
 

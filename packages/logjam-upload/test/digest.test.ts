@@ -119,7 +119,12 @@ describe('multipart ETags of other tools', () => {
   /** S3's multipart ETag of `bytes` cut into `partSize` parts, computed here from the bytes. */
   const s3Etag = (bytes: Buffer, partSize: number) => {
     const md5s: Buffer[] = [];
-    for (let start = 0; start < bytes.length; start += partSize) md5s.push(createHash('md5').update(bytes.subarray(start, start + partSize)).digest());
+    for (let start = 0; start < bytes.length; start += partSize)
+      md5s.push(
+        createHash('md5')
+          .update(bytes.subarray(start, start + partSize))
+          .digest(),
+      );
     return `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${md5s.length}`;
   };
 

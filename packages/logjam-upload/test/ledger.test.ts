@@ -15,7 +15,9 @@ async function archiveDir(files: string[]): Promise<string> {
 
 /** Records a marker as a pass does, and waits until it is durable. */
 async function writeMarker(dir: string, name: string): Promise<void> {
-  await (await new MarkerWriter(dir).create(name)).durable;
+  await (
+    await new MarkerWriter(dir).create(name)
+  ).durable;
 }
 
 describe('ledger (.uploaded/ markers)', () => {
@@ -63,11 +65,15 @@ describe('ledger (.uploaded/ markers)', () => {
     const writer = new MarkerWriter(dir);
     await Promise.all(
       names.map(async (name) => {
-        await (await writer.create(name)).durable;
+        await (
+          await writer.create(name)
+        ).durable;
         expect((await fs.stat(markerPath(dir, name))).size).to.equal(0);
       }),
     );
-    await (await writer.create(names[0]!)).durable;
+    await (
+      await writer.create(names[0]!)
+    ).durable;
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([...names].sort());
     expect(await listPending(dir)).to.deep.equal([]);
   });
@@ -83,7 +89,9 @@ describe('ledger (.uploaded/ markers)', () => {
     const target = path.join(await tmpDir(), 'precious.txt');
     await fs.writeFile(target, 'keep me\n');
     await fs.symlink(target, markerPath(dir, names[1]!));
-    await (await writer.create(names[1]!)).durable;
+    await (
+      await writer.create(names[1]!)
+    ).durable;
     const marker = await fs.lstat(markerPath(dir, names[1]!));
     expect(marker.isFile() && marker.size).to.equal(0);
     expect(await fs.readFile(target, 'utf8')).to.equal('keep me\n');
@@ -155,7 +163,7 @@ describe('sameObject (HEAD compared with the local file)', () => {
     expect(sameObject({ ContentLength: 3, ETag: `"${local.md5}"`, Metadata: { 'logjam-md5': 'f'.repeat(32) } }, local)).to.equal(false);
     expect(sameObject({ ContentLength: 4, Metadata: { 'logjam-md5': local.md5 } }, local)).to.equal(false);
   });
-  it('falls back to a single-part ETag for objects without metadata (the Python tool\'s)', () => {
+  it("falls back to a single-part ETag for objects without metadata (the Python tool's)", () => {
     expect(sameObject({ ContentLength: 3, ETag: `"${local.md5}"` }, local)).to.equal(true);
     expect(sameObject({ ContentLength: 3, ETag: '"abc-2"' }, local)).to.equal(false);
   });

@@ -29,7 +29,10 @@ describe('pyFormat: Python 2.7 format() of template values (golden rows)', () =>
     bySpec.set(field, [...(bySpec.get(field) ?? []), row]);
   }
   for (const [field, specRows] of bySpec) {
-    it(`${field} of ${specRows.map((r) => r.value.split(' ')[0]).filter((v, i, all) => all.indexOf(v) === i).join(', ')}`, () => {
+    it(`${field} of ${specRows
+      .map((r) => r.value.split(' ')[0])
+      .filter((v, i, all) => all.indexOf(v) === i)
+      .join(', ')}`, () => {
       for (const row of specRows) {
         const render = () => pyFormat(row.conversion ? pyConvert(valueOf(row.value), row.conversion) : valueOf(row.value), row.spec);
         const what = `${field} of ${row.value}`;

@@ -41,7 +41,7 @@ describe('region and endpoint resolution', () => {
     expect(imds.requests).to.deep.equal([]);
   });
 
-  it('then the profile\'s region', async () => {
+  it("then the profile's region", async () => {
     const config = path.join(await tmpDir(), 'config');
     await fs.writeFile(config, '[default]\nregion = sa-east-1\n');
     process.env.AWS_CONFIG_FILE = config;
@@ -49,7 +49,7 @@ describe('region and endpoint resolution', () => {
     expect(imds.requests).to.deep.equal([]);
   });
 
-  it('then the instance\'s own region from instance metadata (IMDSv2)', async () => {
+  it("then the instance's own region from instance metadata (IMDSv2)", async () => {
     expect(await resolveRegion(undefined, process.env, log)).to.deep.equal({ region: 'ap-southeast-2', source: 'instance metadata' });
     expect(imds.requests.map((r) => `${r.method} ${r.path}`)).to.include.members(['PUT /latest/api/token', 'GET /latest/meta-data/placement/region']);
     expect(imds.requests.find((r) => r.path === '/latest/meta-data/placement/region')?.token).to.equal(true);

@@ -3,7 +3,18 @@ import type { PassSummary } from '../src/context.ts';
 import { checkAccounted } from '../src/pass.ts';
 
 describe('the pass summary', () => {
-  const summary = (changes: Partial<PassSummary>): PassSummary => ({ pending: 5, uploaded: 1, alreadyThere: 1, conflicts: 1, conflictUploads: 1, failed: 1, notDone: 0, vanished: 1, bytes: 0, ...changes });
+  const summary = (changes: Partial<PassSummary>): PassSummary => ({
+    pending: 5,
+    uploaded: 1,
+    alreadyThere: 1,
+    conflicts: 1,
+    conflictUploads: 1,
+    failed: 1,
+    notDone: 0,
+    vanished: 1,
+    bytes: 0,
+    ...changes,
+  });
 
   it('accepts a pass where every pending file is counted exactly once', () => {
     expect(() => checkAccounted(summary({}))).not.to.throw();

@@ -98,7 +98,12 @@ describe('template', () => {
     const shown = (bytes: string) => bytesToDisplay(Buffer.from(bytes, 'latin1'));
     for (const row of rows) {
       const name = nameFromBytes(Buffer.from(row.name, 'latin1'));
-      const python = 'start' in row.python ? `stopped at start (${row.python.start})` : 'boto' in row.python ? `refused the bucket (${shown(row.python.boto)})` : `${shown(row.python.bucket)} ${JSON.stringify(shown(row.python.key))}${row.python.version_id ? ` (boto cut the key at '#')` : ''}`;
+      const python =
+        'start' in row.python
+          ? `stopped at start (${row.python.start})`
+          : 'boto' in row.python
+            ? `refused the bucket (${shown(row.python.boto)})`
+            : `${shown(row.python.bucket)} ${JSON.stringify(shown(row.python.key))}${row.python.version_id ? ` (boto cut the key at '#')` : ''}`;
       it(`${row.template} for ${shown(row.name)}: Python ${python}`, () => {
         if ('start' in row.python) {
           expect(() => parseTemplate(row.template)).to.throw(UsageError);

@@ -6,7 +6,15 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketPolicyCommand, ListMultipartUploadsCommand, PutBucketPolicyCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketPolicyCommand,
+  ListMultipartUploadsCommand,
+  PutBucketPolicyCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { parseLogName } from '@logjam/core';
 import { cleanupTmpDirs, exists, ls, passCounts, patternedBytes, runBin, startBin, startLockHolder, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
 import { closedEndpoint, imdsEnv, startFakeImds } from '../../../test/support/imds.ts';
@@ -125,7 +133,7 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
   });
 
   // s3rver gives a multipart object the plain MD5 as its ETag; RGW gives it MD5-N, as S3 does.
-  (kind === 'rgw' ? it : it.skip)("recognises the same file uploaded by another tool as multipart (8 MiB parts, no logjam metadata) by its ETag: marked, not copied", async () => {
+  (kind === 'rgw' ? it : it.skip)('recognises the same file uploaded by another tool as multipart (8 MiB parts, no logjam metadata) by its ETag: marked, not copied', async () => {
     const MiB = 1024 * 1024;
     const body = patternedBytes(2 * 8 * MiB + 12_345, 2246822519);
     const name = 'big-20240105T1300Z.log.gz';
@@ -155,7 +163,7 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
     const day = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, h) => [`app-20240105T${String(h).padStart(2, '0')}00Z.log.gz`, `hour ${h}\n`.repeat(h + 1)]));
     const objectHeads = () => servers.s3.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url));
 
-    it('where the PUT is conditional it goes first (no HEAD, no listing); after lost markers, the folder\'s first 412 makes one listing settle the rest', async () => {
+    it("where the PUT is conditional it goes first (no HEAD, no listing); after lost markers, the folder's first 412 makes one listing settle the rest", async () => {
       const files = day(12);
       const dir = await archive(files);
       const t = template();
@@ -324,7 +332,10 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
   it('--delete-uploaded-after takes a number of seconds as --max-age does (7200: two hours)', async () => {
     const dir = await archive({ 'app-20240105T1300Z.log.gz': 'old\n', 'app-20240105T1400Z.log.gz': 'recent\n' });
     await fs.mkdir(path.join(dir, '.uploaded'));
-    for (const [name, hoursAgo] of [['app-20240105T1300Z.log.gz', 3], ['app-20240105T1400Z.log.gz', 1]] as const) {
+    for (const [name, hoursAgo] of [
+      ['app-20240105T1300Z.log.gz', 3],
+      ['app-20240105T1400Z.log.gz', 1],
+    ] as const) {
       const marker = path.join(dir, '.uploaded', name);
       await fs.writeFile(marker, '');
       const then = new Date(Date.now() - hoursAgo * 3_600_000);
@@ -436,9 +447,7 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
     });
 
     // s3rver does not verify SigV4 signatures, so a wrong secret key is tested through the proxy below.
-    const refused: Array<[string, { accessKeyId: string; secretAccessKey: string }, string]> = [
-      ['an unknown access key', { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'nope' }, 'InvalidAccessKeyId'],
-    ];
+    const refused: Array<[string, { accessKeyId: string; secretAccessKey: string }, string]> = [['an unknown access key', { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'nope' }, 'InvalidAccessKeyId']];
     for (const [what, credentials, code] of refused) {
       it(`says the credentials were refused: ${what}`, async () => {
         const wrong = await startFakeImds(credentials);
@@ -466,7 +475,9 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
         timeoutMs: 20_000,
       });
       expect(result.code).to.equal(2);
-      expect(result.stderr).to.match(/no AWS credentials found; looked in: environment \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\), profile 'default' in .*no-such-aws-credentials.*EC2 instance metadata \(http:\/\/127\.0\.0\.1:\d+\)/);
+      expect(result.stderr).to.match(
+        /no AWS credentials found; looked in: environment \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\), profile 'default' in .*no-such-aws-credentials.*EC2 instance metadata \(http:\/\/127\.0\.0\.1:\d+\)/,
+      );
       expectOneLine(result.stderr);
       expect(servers.s3.requests).to.deep.equal([]);
     });
@@ -517,7 +528,7 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
     });
 
-    it('a lost response on every attempt of the PUT: once the SDK\'s retries are spent, put()\'s own HEAD finds the object landed', async () => {
+    it("a lost response on every attempt of the PUT: once the SDK's retries are spent, put()'s own HEAD finds the object landed", async () => {
       // Without conditional writes at the proxy, each attempt is stored (the same bytes) and its answer lost:
       // no 412 settles it, only the HEAD after the SDK gives up.
       proxy = await startFaultProxy({
@@ -544,7 +555,8 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
       proxy = await startFaultProxy({
         target: servers.s3.endpoint,
         // The first PUT is answered 500 once the proxy has read its whole body: the stream sent is used up.
-        rule: (req, seen) => (req.method === 'PUT' && objectOf(req.url ?? '') && seen === 0 ? { status: 500, body: s3ErrorXml('InternalError', 'We encountered an internal error. Please try again.') } : 'pass'),
+        rule: (req, seen) =>
+          req.method === 'PUT' && objectOf(req.url ?? '') && seen === 0 ? { status: 500, body: s3ErrorXml('InternalError', 'We encountered an internal error. Please try again.') } : 'pass',
       });
       const dir = await archive({ [name]: body });
       const t = template();
@@ -649,7 +661,10 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
         expect(result.code, result.stderr).to.equal(0);
         expect(result.stderr).to.match(/upload interrupted; no marker written file=big-20240105T1300Z\.log\.gz/);
         const aborts = proxy.requests.filter((r) => r.method === 'DELETE' && r.url.includes('uploadId='));
-        expect(aborts.map((r) => r.action), result.stderr).to.deep.equal(['pass']);
+        expect(
+          aborts.map((r) => r.action),
+          result.stderr,
+        ).to.deep.equal(['pass']);
         expect(await exists(path.join(dir, '.uploaded', name))).to.equal(false);
         expect(await servers.s3.head(BUCKET, t.key('big', name))).to.equal(null);
       } finally {
@@ -705,7 +720,8 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
     it('a store without conditional writes (501 to If-None-Match) is detected, and uploads go on with HEAD alone', async () => {
       proxy = await startFaultProxy({
         target: servers.s3.endpoint,
-        rule: (req) => (req.method === 'PUT' && req.headers['if-none-match'] ? { status: 501, body: s3ErrorXml('NotImplemented', 'A header you provided implies functionality that is not implemented') } : 'pass'),
+        rule: (req) =>
+          req.method === 'PUT' && req.headers['if-none-match'] ? { status: 501, body: s3ErrorXml('NotImplemented', 'A header you provided implies functionality that is not implemented') } : 'pass',
       });
       const dir = await archive({ 'app-20240105T1300Z.log.gz': 'one\n', 'app-20240105T1400Z.log.gz': 'two\n' });
       const t = template();
@@ -773,7 +789,12 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
         const key = t.key('big', OURS);
         await servers.s3.put(BUCKET, key, 'theirs, there before\n');
         // RGW: a bucket policy that denies reads to the uploader; s3rver has none, so the proxy answers 403.
-        const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam:::user/logjam'] }, Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`] }] };
+        const policy = {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Deny', Principal: { AWS: ['arn:aws:iam:::user/logjam'] }, Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`] },
+          ],
+        };
         if (kind === 'rgw') await servers.s3.client.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify(policy) }));
         proxy = await startFaultProxy({
           target: servers.s3.endpoint,
@@ -818,7 +839,10 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
         const hostB = patternedBytes(2 * PART + 22, 2246822519);
         const dirA = await archive({ [OURS]: hostA });
         const dirB = await archive({ [OURS]: hostB });
-        const [a, b] = await Promise.all([upload(['--once', ...multipartArgs, ...via(proxy, 'auto'), dirA, t.template]), upload(['--once', ...multipartArgs, ...via(proxy, 'auto'), dirB, t.template])]);
+        const [a, b] = await Promise.all([
+          upload(['--once', ...multipartArgs, ...via(proxy, 'auto'), dirA, t.template]),
+          upload(['--once', ...multipartArgs, ...via(proxy, 'auto'), dirB, t.template]),
+        ]);
         expect([a.code, b.code], a.stderr + b.stderr).to.deep.equal([0, 0]);
         const stored = [await servers.s3.download(BUCKET, key), await servers.s3.download(BUCKET, t.key('big', 'big-logjam-upload-conflict-01-20240105T1300Z.log.gz'))];
         const sizes = stored.map((bytes) => bytes.length).sort();
