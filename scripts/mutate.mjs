@@ -87,7 +87,7 @@ const MUTATIONS = [
   {
     name: 'marker before confirm',
     what: 'the marker is written before S3 confirmed the upload',
-    patches: [['    const result = await put(ctx, bucket, key, local);', '    await mark(ctx, pass, log.name, uri);\n    const result = await put(ctx, bucket, key, local);']],
+    patches: [['    const result = await put(ctx, pass, bucket, key, local);', '    await mark(ctx, pass, log.name, uri);\n    const result = await put(ctx, pass, bucket, key, local);']],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'single PUT: every request',
   },
@@ -101,9 +101,7 @@ const MUTATIONS = [
   {
     name: 'HEAD after 412 skipped',
     what: 'a 412 (key taken) is taken as a different object, without asking whether it is this file',
-    patches: [
-      ["      if ((await probe(ctx, bucket, key, local)) === 'same') return already(n, uri);", "      if (((await Promise.resolve('different')) as ProbeState) === 'same') return already(n, uri);"],
-    ],
+    patches: [['      const again = await probe(ctx, bucket, key, local);', "      const again = (await Promise.resolve('different')) as ProbeState | 'claimed';"]],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'a lost response to the PUT is',
   },
