@@ -23,6 +23,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { binaries, startBin, waitFor, type BinaryName, type RunResult } from './index.ts';
 
+/**
+ * Traced runs: one libuv thread, so that the N-th call of a syscall is one
+ * thread's N-th; and no compile cache (Node >= 22), whose own mkdir and writes
+ * are Node's, not the protocol's, and come from another thread.
+ */
+const TRACED_ENV = { UV_THREADPOOL_SIZE: '1', NODE_DISABLE_COMPILE_CACHE: '1' };
+
 export const hasStrace = spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
 export const NO_STRACE = 'skipped: strace is not installed (apt-get install strace to run it)';
 
@@ -60,7 +67,7 @@ export async function traceBin(name: BinaryName, args: string[], options: TraceO
   if (options.kill) straceArgs.push('-e', `inject=${options.kill.syscall}:signal=KILL:when=${options.kill.n}`);
   const base = options.cleanEnv ? { PATH: process.env.PATH, HOME: process.env.HOME } : process.env;
   const child = spawn('strace', [...straceArgs, process.execPath, binaries[name], ...args], {
-    env: { ...base, ...options.env, UV_THREADPOOL_SIZE: '1' },
+    env: { ...base, ...options.env, ...TRACED_ENV },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -136,7 +143,7 @@ export async function startStopped(
 ): Promise<{ child: ReturnType<typeof startBin>; pid: number; resume: () => void }> {
   const out = path.join(os.tmpdir(), `logjam-strace-${process.pid}-${(runs += 1)}.txt`);
   const child = spawn('strace', ['-f', '-qq', '-o', out, '-e', `trace=${at.syscall}`, '-e', `inject=${at.syscall}:signal=STOP:when=${at.n}`, process.execPath, binaries[name], ...args], {
-    env: { ...process.env, ...options.env, UV_THREADPOOL_SIZE: '1' },
+    env: { ...process.env, ...options.env, ...TRACED_ENV },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
