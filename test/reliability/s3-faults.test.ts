@@ -29,6 +29,15 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
   let home: string;
   let proxy: FaultProxy | undefined;
   let n = 0;
+  /** The arguments that send `dir` through `via` (conditional writes as the store honours them) under the test's key prefix. */
+  const toS3 = (via: FaultProxy, dir: string, tag: string) => [
+    '--endpoint-url',
+    via.endpoint,
+    '--force-path-style',
+    ...honouredConditionalWrites(servers.s3, via.playsConditionalWrites),
+    dir,
+    `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
+  ];
   const context = () => `seed ${SEED} (replay: SEED=${SEED} npx mocha --config test/reliability/mocharc.json)`;
 
   before(async () => {
@@ -88,19 +97,7 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
       stallMs: 1500,
       seed: SEED,
     });
-    const args = [
-      '--once',
-      '--jobs',
-      '4',
-      '--multipart-threshold',
-      '5M',
-      '--endpoint-url',
-      proxy.endpoint,
-      '--force-path-style',
-      ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
-      dir,
-      `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
-    ];
+    const args = ['--once', '--jobs', '4', '--multipart-threshold', '5M', ...toS3(proxy, dir, tag)];
     const upload = () => runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home), timeoutMs: 120_000 });
 
     // Passes while S3 misbehaves: each does what it can; a file that fails waits for the next pass.
@@ -148,25 +145,10 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
       seed: SEED + 1,
     });
     const markers = async () => (await ls(path.join(dir, '.uploaded')).catch(() => [])).length;
-    const child = startBin(
-      'logjam-upload',
-      [
-        '--interval',
-        '1',
-        '--multipart-threshold',
-        '5M',
-        '--endpoint-url',
-        proxy.endpoint,
-        '--force-path-style',
-        ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
-        dir,
-        `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
-      ],
-      {
-        cleanEnv: true,
-        env: imdsEnv(servers.imds.endpoint, home),
-      },
-    );
+    const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', ...toS3(proxy, dir, tag)], {
+      cleanEnv: true,
+      env: imdsEnv(servers.imds.endpoint, home),
+    });
     try {
       // Archives arrive one by one, as logjam-compress publishes them (a temp file, then a rename).
       for (const [name, bytes] of files) {
@@ -196,23 +178,11 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
     const dir = await writeArchive(files);
     proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, rule: (req, seen) => (req.method === 'PUT' && seen === 0 ? 'hang' : 'pass') });
     const started = Date.now();
-    const result = await runBin(
-      'logjam-upload',
-      [
-        '--once',
-        '--endpoint-url',
-        proxy.endpoint,
-        '--force-path-style',
-        ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
-        dir,
-        `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
-      ],
-      {
-        cleanEnv: true,
-        env: imdsEnv(servers.imds.endpoint, home),
-        timeoutMs: 300_000,
-      },
-    );
+    const result = await runBin('logjam-upload', ['--once', ...toS3(proxy, dir, tag)], {
+      cleanEnv: true,
+      env: imdsEnv(servers.imds.endpoint, home),
+      timeoutMs: 300_000,
+    });
     expect(result.code, result.stderr).to.equal(0);
     expect(proxy.requests.filter((r) => r.action === 'hang')).to.have.length(1);
     expect(proxy.requests.filter((r) => r.method === 'PUT' && r.attempt === 2)).to.have.length(1);
@@ -256,25 +226,10 @@ describeEachServer('faults from S3: errors, resets, stalls, truncated and lost r
         return 'pass';
       },
     });
-    const child = startBin(
-      'logjam-upload',
-      [
-        '--interval',
-        '1',
-        '--multipart-threshold',
-        '5M',
-        '--endpoint-url',
-        proxy.endpoint,
-        '--force-path-style',
-        ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
-        dir,
-        `s3://${BUCKET}/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
-      ],
-      {
-        cleanEnv: true,
-        env: imdsEnv(rotating.endpoint, home),
-      },
-    );
+    const child = startBin('logjam-upload', ['--interval', '1', '--multipart-threshold', '5M', ...toS3(proxy, dir, tag)], {
+      cleanEnv: true,
+      env: imdsEnv(rotating.endpoint, home),
+    });
     try {
       // Files keep arriving for longer than several credential lifetimes.
       for (const [name, bytes] of files) {
