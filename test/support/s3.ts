@@ -4,11 +4,13 @@
 // happened. Plus an SDK client with s3rver's credentials (S3RVER / S3RVER) to
 // look at what landed: download bytes, HEAD, list, put a conflicting object.
 import { promises as fs } from 'node:fs';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import S3rver from 's3rver';
 
 export const S3RVER_KEY = 'S3RVER';
@@ -60,7 +62,8 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
-export async function startS3(options: { buckets?: string[] } = {}): Promise<TestS3> {
+/** With `tls`, s3rver speaks HTTPS only, with that key and certificate; the test's client trusts `ca`. */
+export async function startS3(options: { buckets?: string[]; tls?: { key: string; cert: string; ca: string } } = {}): Promise<TestS3> {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'logjam-s3rver-'));
   const server = new S3rver({
     address: '127.0.0.1',
@@ -68,6 +71,7 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
     silent: true,
     directory,
     configureBuckets: (options.buckets ?? ['logs']).map((name) => ({ name })),
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
   });
   await server.run();
   const requests: RecordedRequest[] = [];
@@ -77,8 +81,8 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<Tes
     res.on('finish', () => (recorded.status = res.statusCode));
   });
   const { port } = server.httpServer.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = testClient(endpoint);
+  const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const client = testClient(endpoint, undefined, options.tls?.ca);
   return {
     kind: 's3rver',
     endpoint,
@@ -135,8 +139,9 @@ export function isProbeKey(key: string): boolean {
 }
 
 /** An SDK client for the store at `endpoint` (s3rver's keys unless told): static credentials, path style, no aws-chunked bodies. */
-export function testClient(endpoint: string, credentials: Credentials = { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET }): S3Client {
+export function testClient(endpoint: string, credentials: Credentials = { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET }, ca?: string): S3Client {
   return new S3Client({
+    ...(ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }) } : {}),
     region: 'us-east-1',
     endpoint,
     forcePathStyle: true,

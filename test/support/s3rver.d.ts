@@ -10,6 +10,9 @@ declare module 's3rver' {
     allowMismatchedSignatures?: boolean;
     vhostBuckets?: boolean;
     configureBuckets?: Array<{ name: string; configs?: Array<string | Buffer> }>;
+    /** With both, an HTTPS server. */
+    key?: string | Buffer;
+    cert?: string | Buffer;
   }
   class S3rver {
     constructor(options?: S3rverOptions);

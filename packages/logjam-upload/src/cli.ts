@@ -8,7 +8,8 @@ import * as t from 'typanion';
 import { uploadBacklog } from './monitor.js';
 import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
-import { RETRY_MODES, type RetryMode } from './s3.js';
+import { chooseEndpoint, RETRY_MODES, type RetryMode } from './s3.js';
+import { describeProxyRoute, readProxySettings } from './proxy.js';
 import { CONDITIONAL_WRITES_MODES, type ConditionalWritesMode } from './conditional.js';
 import { parseTemplate } from './template.js';
 import { MAX_PUT_SIZE, MIN_PART_SIZE } from './multipart.js';
@@ -124,7 +125,8 @@ export class UploadCommand extends LogjamCommand {
       const now = Date.now();
       const splayMs = splayDelayMs(this.hostname ?? os.hostname(), parseInteger('--splay', this.splay, 0, 86_400));
       const result = checkBacklog(await uploadBacklog(archiveDir), { now, maxAgeMs, splayMs, waitingFor: 'waiting for upload' });
-      process.stdout.write(result.text);
+      const proxy = describeProxyRoute(readProxySettings(process.env), chooseEndpoint(this.endpointUrl, process.env));
+      process.stdout.write(result.text + (proxy ? `${proxy}\n` : ''));
       return result.code;
     }
     return this.withTools({ progressLabel: this.once && !this.dryRun ? 'uploaded' : undefined, report: !this.dryRun, directory: this.archiveDir }, (tools) => this.upload(tools));

@@ -9,6 +9,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Logger } from '@logjam/core';
 import { createReadStream } from 'node:fs';
 import { loadSdk, sdk, type CredentialProvider } from './sdk.js';
+import { PROXY_STATUSES, proxyRequest, refused, routeOf, TunnelingAgent, unreachable } from './proxy-agent.js';
+import type { ProxySettings } from './proxy.js';
 
 /** How long the instance-metadata lookups may take off EC2, so that a laptop run is not slow. */
 export const METADATA_TIMEOUT_MS = 1000;
@@ -77,6 +79,10 @@ export interface ClientSettings {
   retryMode?: RetryMode;
   /** Counts every request sent (each attempt), by method. */
   counts?: RequestCounts | undefined;
+  /** HTTPS_PROXY, HTTP_PROXY, NO_PROXY (proxy.ts); none: every request goes direct. */
+  proxies?: ProxySettings | undefined;
+  /** The CA bundle's PEM (AWS_CA_BUNDLE, ca_bundle): the only roots trusted for S3. */
+  ca?: string | undefined;
 }
 
 export const RETRY_MODES = ['standard', 'adaptive'] as const;
@@ -153,17 +159,40 @@ export async function checkCredentials(provider: CredentialProvider, env: Env, l
   }
 }
 
+/** How long a connection (a proxy's tunnel included) may take to open. */
+const CONNECTION_TIMEOUT_MS = 5_000;
+
 export function createClient(settings: ClientSettings, credentials: CredentialProvider): S3Client {
   const { s3, http: smithyHttp } = sdk();
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets };
   const stop = settings.signal;
+  const proxies = settings.proxies;
+  const httpsOptions = settings.ca ? { ...agentOptions, ca: settings.ca } : agentOptions;
+  type Request = Parameters<typeof smithyHttp.NodeHttpHandler.prototype.handle>[0];
   // Every request gets the run's stop signal here, so that send() needs no
   // per-call options: only then does the SDK reuse a command's resolved
   // middleware stack (cacheMiddleware) instead of building it anew for every
   // request, a fifth of the SDK's CPU per small PUT (measured).
   const Handler = class extends smithyHttp.NodeHttpHandler {
-    override handle(request: Parameters<typeof smithyHttp.NodeHttpHandler.prototype.handle>[0], options: Parameters<typeof smithyHttp.NodeHttpHandler.prototype.handle>[1] = {}) {
-      return super.handle(request, stop && !options.abortSignal ? { ...options, abortSignal: stop } : options);
+    override handle(request: Request, options: Parameters<typeof smithyHttp.NodeHttpHandler.prototype.handle>[1] = {}) {
+      const withStop = stop && !options.abortSignal ? { ...options, abortSignal: stop } : options;
+      const proxy = proxies && routeOf(proxies, request);
+      if (!proxy) return super.handle(request, withStop);
+      // Plain HTTP goes to the proxy as an absolute-URI request; HTTPS through the agent's CONNECT tunnel.
+      const sent = request.protocol === 'http:' ? proxyRequest(request, proxy) : request;
+      return super.handle(sent, withStop).then(
+        (out) => {
+          const status = out.response.statusCode;
+          if (request.protocol !== 'http:' || !PROXY_STATUSES.has(status)) return out;
+          (out.response.body as { resume?: () => void } | undefined)?.resume?.();
+          throw refused(proxy, status, out.response.reason, `${request.method} http://${request.hostname}${request.port ? `:${request.port}` : ''}`);
+        },
+        (error: unknown) => {
+          // Only a plain-HTTP request's connection is to the proxy itself (a tunnel's failures are the agent's ProxyErrors).
+          const syscall = (error as { syscall?: unknown } | null)?.syscall;
+          throw request.protocol === 'http:' && (syscall === 'connect' || syscall === 'getaddrinfo') ? unreachable(proxy, error) : error;
+        },
+      );
     }
   };
   const client = new s3.S3Client({
@@ -185,13 +214,13 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
     maxAttempts: 5,
     cacheMiddleware: true,
     requestHandler: new Handler({
-      connectionTimeout: 5_000,
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
       // A connection silent this long is cut, and the request retried. (Not requestTimeout:
       // in @smithy/node-http-handler 4 that is a whole-request limit that only logs a warning
       // unless throwOnRequestTimeout is set, so a stalled answer would hang the upload for good.)
       socketTimeout: 120_000,
       httpAgent: new http.Agent(agentOptions),
-      httpsAgent: new https.Agent(agentOptions),
+      httpsAgent: proxies ? new TunnelingAgent(httpsOptions, proxies, CONNECTION_TIMEOUT_MS) : new https.Agent(httpsOptions),
     }),
   });
   // The SDK's logger step filters every request's input and output for sensitive

@@ -9,6 +9,7 @@ import { listPending } from './ledger.js';
 import type { RunOptions } from './run.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, type RequestCounts, resolveRegion } from './s3.js';
 import { loadSdk } from './sdk.js';
+import { networkSettings } from './network.js';
 import { fieldValues, fixedBucket, fixedFolder, renderBucket, type Template } from './template.js';
 
 /** Loads the SDK and makes the client: region, endpoint, credentials (checked); the client counts its requests. */
@@ -18,10 +19,11 @@ export async function connect(options: RunOptions, signal: AbortSignal, counts: 
   const { region, source } = await resolveRegion(options.region, options.env, log);
   const endpoint = chooseEndpoint(options.endpointUrl, options.env);
   log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: fixedBucket(options.template) ?? options.template.source });
+  const network = await networkSettings(options.env, endpoint, log);
   const credentials = credentialChain();
   await checkCredentials(credentials, options.env, log);
   const client = createClient(
-    { region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal, retryMode: options.retryMode, counts },
+    { region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal, retryMode: options.retryMode, counts, ...network },
     credentials,
   );
   return { client, endpoint };
