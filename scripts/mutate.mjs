@@ -147,6 +147,35 @@ const MUTATIONS = [
     patches: [["  return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~');", "  return name.startsWith('.') || name.endsWith('.tmp');"]],
     tests: ['test/reliability/fuzz.test.ts'],
   },
+  // issue 32: egress proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)
+  {
+    name: 'NO_PROXY ignored',
+    what: 'a host NO_PROXY exempts is still sent through the proxy',
+    patches: [['  return bypassesProxy(name, port, settings.noProxy) ? undefined : proxy;', '  return proxy;']],
+    tests: ['test/proxy.test.ts'],
+    grep: 'NO_PROXY=localhost',
+  },
+  {
+    name: 'metadata service proxied',
+    what: 'the instance-metadata service is no longer exempt from the proxy (it would hand a proxy the instance credentials)',
+    patches: [['  if (settings.metadataHosts.includes(name)) return undefined;\n', '']],
+    tests: ['packages/logjam-upload/test/proxy.test.ts'],
+    grep: 'instance-metadata',
+  },
+  {
+    name: 'HTTPS around the proxy',
+    what: 'an HTTPS endpoint is reached directly although HTTPS_PROXY names a proxy',
+    patches: [['    if (!proxy || !callback) return direct({});', '    if (proxy && callback) return direct({});\n    if (!proxy || !callback) return direct({});']],
+    tests: ['test/proxy.test.ts'],
+    grep: 'CONNECT tunnels',
+  },
+  {
+    name: 'proxy password shown',
+    what: "the proxy URL's password is no longer masked in logs and messages",
+    patches: [['    return `${scheme}${colon < 0 ? userinfo : `${userinfo.slice(0, colon)}:***`}@`;', '    return `${scheme}${userinfo}@`;']],
+    tests: ['test/proxy.test.ts'],
+    grep: 'HTTP_PROXY: every request',
+  },
 ];
 
 function sourceFiles() {
