@@ -48,6 +48,8 @@ export class UploadCommand extends LogjamCommand {
 
       Fleets: --splay SECONDS waits this host's own delay (from its host name, the same every run) before a --once pass and before reacting to new archives, so that hosts on one cron line do not reach S3 together. Throttling (503 SlowDown, 429) is retried by the AWS SDK with backoff and jitter; a file still throttled fails, and the pass leaves the rest, unmarked, for the next run. Each pass logs its requests by method.
 
+      Behind an egress proxy: HTTPS_PROXY (HTTPS through CONNECT), HTTP_PROXY (plain HTTP, and HTTPS too when no HTTPS_PROXY is set, as the Python tool's http_proxy), NO_PROXY (host names, .domains, *, IP ranges, :ports), lower case winning, credentials in the URL; never for the instance-metadata service. AWS_CA_BUNDLE, or ca_bundle in the profile, is the CA bundle trusted for S3. --check and --log-level debug say which proxy the endpoint gets.
+
       Every flag can also be set in the environment as LOGJAM_<FLAG>: LOGJAM_JOBS=8, LOGJAM_ENDPOINT_URL=http://minio:9000, LOGJAM_ONCE=1 (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
     `,
     examples: [

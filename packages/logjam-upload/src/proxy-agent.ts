@@ -34,7 +34,7 @@ function authority(host: string, port: number): string {
 export function unreachable(proxy: Proxy, error: unknown): ProxyError {
   const code = (error as { code?: unknown } | null)?.code;
   const why = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
-  return Object.assign(new ProxyError(`cannot reach S3 through proxy ${proxy.shown} (${proxy.source}): ${why}`, typeof code === 'string' ? code : undefined), { cause: error });
+  return Object.assign(new ProxyError(`proxy ${proxy.shown} (${proxy.source}) unreachable: ${why}`, typeof code === 'string' ? code : undefined), { cause: error });
 }
 
 /** The ProxyError for a proxy's refusal (407, 502, …). */

@@ -103,8 +103,10 @@ export function parseNoProxyEntry(text: string): NoProxyEntry | undefined {
 
 /** The proxy variables of `env`; a malformed proxy URL is a configuration error (exit 2). */
 export function readProxySettings(env: Env): ProxySettings {
-  const https = variable(env, 'HTTPS_PROXY');
   const http = variable(env, 'HTTP_PROXY');
+  // With neither HTTPS variable set (set empty counts as set), HTTPS goes through HTTP_PROXY, as the
+  // Python logjam's boto 2 sent everything through http_proxy: a host set up for it keeps working.
+  const https = variable(env, 'HTTPS_PROXY') ?? (env.https_proxy === undefined && env.HTTPS_PROXY === undefined ? http : undefined);
   const noProxy = variable(env, 'NO_PROXY');
   const settings: ProxySettings = {
     noProxy: (noProxy?.value ?? '')

@@ -22,8 +22,15 @@ describe('proxy settings from the environment', () => {
     expect(via(env, 'http://minio:9000')).to.equal('http://plain:8080');
     expect(via({ ...env, https_proxy: 'http://lower:1' }, 'https://s3.amazonaws.com')).to.equal('http://lower:1');
     expect(via({ ...env, https_proxy: '' }, 'https://s3.amazonaws.com')).to.equal(undefined);
-    expect(via({ HTTP_PROXY: 'http://plain:8080' }, 'https://s3.amazonaws.com')).to.equal(undefined);
+    expect(via({}, 'https://s3.amazonaws.com')).to.equal(undefined);
     expect(via({}, 'http://minio:9000')).to.equal(undefined);
+  });
+
+  it('with no HTTPS variable at all, HTTPS goes through http_proxy, as the Python logjam (boto 2) sent it; one set empty keeps it direct', () => {
+    expect(via({ http_proxy: 'http://plain:8080' }, 'https://s3.amazonaws.com')).to.equal('http://plain:8080');
+    expect(readProxySettings({ http_proxy: 'http://plain:8080' }).https?.source).to.equal('http_proxy');
+    expect(via({ http_proxy: 'http://plain:8080', HTTPS_PROXY: '' }, 'https://s3.amazonaws.com')).to.equal(undefined);
+    expect(via({ http_proxy: 'http://plain:8080', https_proxy: '' }, 'https://s3.amazonaws.com')).to.equal(undefined);
   });
 
   it('a proxy URL without a scheme is http://, port 80 by default; credentials become Proxy-Authorization and are masked', () => {
