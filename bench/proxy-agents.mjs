@@ -5,10 +5,10 @@
 // connections it took. HTTPS to a server with a CA made here, and plain HTTP.
 //
 //   npm install --prefix /tmp/agents https-proxy-agent@9 http-proxy-agent@9 hpagent@1
-//   npm run build && AGENTS=/tmp/agents node --import tsx bench/proxy-agents.mjs
+//   npm run build && AGENTS=/tmp/agents node --import tsx bench/proxy-agents.mjs   # needs openssl
 //
 // Without AGENTS, only logjam's own code and direct requests are measured.
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -53,28 +53,9 @@ async function servers(/** @type {string} */ dir) {
 
 async function measure() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'logjam-proxy-bench-'));
-  const openssl = (/** @type {string[]} */ ...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=bench CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign',
-  );
-  openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-copy_extensions', 'copy');
-  const ca = readFileSync(path.join(dir, 'ca.pem'), 'utf8');
+  // The test suite's CA and server certificate (openssl), for localhost.
+  const { makeTestCa } = await import('../test/support/tls.ts');
+  const { ca } = await makeTestCa(dir);
   const child = fork(here, ['servers', dir], { execArgv: process.execArgv });
   /** @type {(message: string) => Promise<any>} */
   const ask = (message) => new Promise((resolve) => (child.once('message', resolve), child.send(message)));
