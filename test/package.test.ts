@@ -13,6 +13,9 @@ import { cleanupTmpDirs, ls, patternedBytes, repoRoot, tmpDir } from './support/
 import { imdsEnv } from './support/imds.ts';
 import { useS3AndImds } from './support/servers.ts';
 import { startFakeSentry } from './support/sentry.ts';
+import { startForwardProxy } from './support/forward-proxy.ts';
+import { startS3 } from './support/s3.ts';
+import { makeTestCa } from './support/tls.ts';
 
 const exec = promisify(execFile);
 const ENABLED = process.env.LOGJAM_PACKAGE_TESTS === '1';
@@ -112,6 +115,40 @@ async function hourlyLog(dir: string, name: string, text: string): Promise<void>
       if (name.startsWith('.')) continue;
       const key = `packaged/${name.split('-')[0]}/2024/01/05/${name}`;
       expect(Buffer.compare(await servers.s3.download('logs', key), await fs.readFile(path.join(archive, name))), key).to.equal(0);
+    }
+  });
+
+  it('uploads through an egress proxy: plain HTTP as absolute URIs (HTTP_PROXY), HTTPS through CONNECT trusting AWS_CA_BUNDLE (HTTPS_PROXY)', async () => {
+    const ca = await makeTestCa(await tmpDir('logjam-sea-ca-'));
+    const secure = await startS3({ buckets: ['logs'], tls: ca });
+    const proxy = await startForwardProxy();
+    try {
+      for (const [store, variable] of [
+        [servers.s3, 'HTTP_PROXY'],
+        [secure, 'HTTPS_PROXY'],
+      ] as const) {
+        const archive = path.join(await tmpDir('logjam-sea-proxy-'), 'archive');
+        await fs.mkdir(archive);
+        const name = `proxied-20240105T1300Z-${variable}.log.gz`;
+        await fs.writeFile(path.join(archive, name), patternedBytes(5000));
+        proxy.requests.length = 0;
+        store.requests.length = 0;
+        const endpoint = store.endpoint.replace('127.0.0.1', 'localhost');
+        const imds = Object.fromEntries(Object.entries(imdsEnv(servers.imds.endpoint, work)).filter(([key]) => key.startsWith('AWS_')));
+        const upload = await run('logjam-upload', ['--once', '--endpoint-url', endpoint, '--force-path-style', archive, TEMPLATE], {
+          env: env({ ...imds, [variable]: proxy.url, AWS_CA_BUNDLE: ca.caFile }),
+          cwd: work,
+        });
+        expect(upload.code, upload.stderr).to.equal(0);
+        const through = variable === 'HTTP_PROXY' ? proxy.requests.filter((r) => r.target.startsWith(`${endpoint}/`)) : proxy.tunnels();
+        expect(through.length, variable).to.be.above(0);
+        expect(proxy.requests.length, variable).to.equal(through.length);
+        if (variable === 'HTTP_PROXY') expect(store.requests.length).to.equal(through.length);
+        expect(Buffer.compare(await store.download('logs', `packaged/proxied/2024/01/05/${name}`), await fs.readFile(path.join(archive, name)))).to.equal(0);
+      }
+    } finally {
+      await proxy.close();
+      await secure.close();
     }
   });
 
