@@ -127,3 +127,20 @@ export function routeOf(settings: ProxySettings, request: OutgoingRequest): Prox
 
 /** Statuses that a proxy, not S3, answers to an absolute-URI request: authentication required, and the gateway errors. */
 export const PROXY_STATUSES = new Set([407, 502, 504]);
+
+/**
+ * With Node's own proxy support on (NODE_USE_ENV_PROXY=1 or --use-env-proxy,
+ * Node 24), the global agents send every request that names no agent through
+ * the proxy: the SDK's requests to the instance-metadata service among them,
+ * and that proxy would be handed the instance's credentials. S3's requests
+ * are routed by logjam's own agents, so the global ones are made direct again.
+ * Returns whether it did.
+ */
+export function keepGlobalAgentsDirect(env: NodeJS.ProcessEnv, execArgv: string[] = process.execArgv): boolean {
+  const flag = (args: string) => /(^|\s)--use-env-proxy(\s|$)/.test(args);
+  if (env.NODE_USE_ENV_PROXY !== '1' && !flag(execArgv.join(' ')) && !flag(env.NODE_OPTIONS ?? '')) return false;
+  // As Node's own global agents are, but for the proxy.
+  http.globalAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
+  https.globalAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
+  return true;
+}

@@ -10,11 +10,13 @@ import type { RunOptions } from './run.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, type RequestCounts, resolveRegion } from './s3.js';
 import { loadSdk } from './sdk.js';
 import { networkSettings } from './network.js';
+import { keepGlobalAgentsDirect } from './proxy-agent.js';
 import { fieldValues, fixedBucket, fixedFolder, renderBucket, type Template } from './template.js';
 
 /** Loads the SDK and makes the client: region, endpoint, credentials (checked); the client counts its requests. */
 export async function connect(options: RunOptions, signal: AbortSignal, counts: RequestCounts): Promise<{ client: S3Client; endpoint: string | undefined }> {
   const { log } = options;
+  if (keepGlobalAgentsDirect(options.env)) log.debug("Node's own proxy support is off for logjam-upload: the instance-metadata service is asked directly");
   await loadSdk();
   const { region, source } = await resolveRegion(options.region, options.env, log);
   const endpoint = chooseEndpoint(options.endpointUrl, options.env);
