@@ -147,6 +147,25 @@ const MUTATIONS = [
     patches: [["  return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~');", "  return name.startsWith('.') || name.endsWith('.tmp');"]],
     tests: ['test/reliability/fuzz.test.ts'],
   },
+  // issue 30: one gzip member per archive
+  {
+    name: 'second gzip member',
+    what: 'logjam-compress writes a second gzip member after the first one',
+    patches: [['    await writeAll(out, gzipTrailer(sum), offset);', "    await writeAll(out, Buffer.concat([gzipTrailer(sum), zlib.gzipSync('')]), offset);"]],
+    tests: ['test/gzip-readers.test.ts'],
+  },
+  {
+    name: 'verify accepts two members',
+    what: 'verification no longer checks that the deflate stream ends where the gzip trailer begins',
+    patches: [['    if (inflate.bytesWritten !== body)', '    if (inflate.bytesWritten !== body && Number.isNaN(0))']],
+    tests: ['packages/logjam-compress/test/compress.test.ts'],
+  },
+  {
+    name: 'dictionary dropped',
+    what: 'blocks compressed without the 32 KiB before them (valid, larger archives)',
+    patches: [['        const primer = dictionary;', '        const primer = undefined;']],
+    tests: ['packages/logjam-compress/test/compress.test.ts'],
+  },
 ];
 
 function sourceFiles() {
