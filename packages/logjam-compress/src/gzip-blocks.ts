@@ -37,7 +37,7 @@ export interface BlockOptions {
  * sequential write, and a syscall the event loop's own wake-ups (writes to an
  * eventfd) never use, so the crash-point tests can count and kill at each one.
  */
-async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
+export async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
   for (let offset = 0; offset < chunk.length;) {
     const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position + offset);
     offset += bytesWritten;
@@ -88,14 +88,30 @@ function dictionaryAfter(before: Buffer | undefined, block: Buffer): Buffer {
   return joined.length > DICTIONARY_SIZE ? joined.subarray(joined.length - DICTIONARY_SIZE) : joined;
 }
 
-export async function gzipTo(src: FileHandle, tmp: string, before: Stats, options: BlockOptions): Promise<Written> {
-  const pool = poolOf(options);
-  const blockSize = options.blockSize ?? BLOCK_SIZE;
-  const sum: Written = { length: 0, crc: 0, size: 0 };
+/**
+ * Creates `tmp` with the source's permissions, has `write` fill it, fsyncs it,
+ * gives it the source's times, and fsyncs again.
+ */
+export async function writeTemp(tmp: string, before: Stats, write: (out: FileHandle) => Promise<void>): Promise<void> {
   // O_EXCL: never reuse an existing file (nor follow a link). Mode: the source's permissions (logs may be private).
   const out = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     await out.chmod(before.mode & 0o666);
+    await write(out);
+    await out.sync();
+    // The archive keeps the source's times; link() below preserves them.
+    await out.utimes(before.atimeMs / 1000, before.mtimeMs / 1000);
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+}
+
+export async function gzipTo(src: FileHandle, tmp: string, before: Stats, options: BlockOptions): Promise<Written> {
+  const pool = poolOf(options);
+  const blockSize = options.blockSize ?? BLOCK_SIZE;
+  const sum: Written = { length: 0, crc: 0, size: 0 };
+  await writeTemp(tmp, before, async (out) => {
     await writeAll(out, gzipHeader(options.level), 0);
     let offset = GZIP_HEADER_SIZE;
     let dictionary: Buffer | undefined;
@@ -131,13 +147,7 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
     );
     await writeAll(out, gzipTrailer(sum), offset);
     sum.size = offset + GZIP_TRAILER_SIZE;
-    await out.sync();
-    // The archive keeps the source's times; link() below preserves them.
-    await out.utimes(before.atimeMs / 1000, before.mtimeMs / 1000);
-    await out.sync();
-  } finally {
-    await out.close();
-  }
+  });
   return sum;
 }
 

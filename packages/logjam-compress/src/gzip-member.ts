@@ -31,9 +31,10 @@ export function gzipTrailer(sum: Checksum): Buffer {
   return trailer;
 }
 
-async function* readRange(handle: FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
+/** The bytes of an open file from `start` to `end` (or its end), by positional reads, in chunks of up to `size` (1 MiB). */
+export async function* readRange(handle: FileHandle, start: number, end: number, size = READ_SIZE): AsyncGenerator<Buffer> {
   for (let position = start; position < end;) {
-    const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, end - position));
+    const buffer = Buffer.allocUnsafe(Math.min(size, end - position));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) return;
     position += bytesRead;

@@ -3,12 +3,16 @@
 import path from 'node:path';
 import { ConfigError, errorCode, formatBytes, oneLine, showPaths, type ErrorReporter, type HeldDir, type Logger, type PassResult, type Progress } from '@logjam/core';
 import { ARCHIVE_DIR, compressFile, ensureArchiveDir, type Outcome } from './compress.js';
+import type { ArchiveFormat } from './archive-format.js';
 import { BlockPool } from './block-pool.js';
+import { zstdWorkers } from './zstd-frame.js';
 import { scanDir } from './scan.js';
 
 export interface PassOptions {
   dirs: string[];
   level: number;
+  /** Default: gzip. */
+  format?: ArchiveFormat | undefined;
   verify: boolean;
   minAgeMs: number;
   jobs: number;
@@ -72,12 +76,13 @@ async function passOver(options: PassOptions, signal: AbortSignal, now: number, 
 
   // The files in flight share the cores and a bounded number of blocks in memory.
   const pool = new BlockPool(options.jobs);
+  const workers = zstdWorkers(options.jobs, due.work.length);
   const stopped = new Set<string>();
   await eachLimit(due.work, options.jobs, signal, async ({ dir, name, bytes }) => {
     const file = path.join(dir, name);
     if (stopped.has(dir)) return;
     try {
-      const outcome = await compressFile(dir, name, { level: options.level, verify: options.verify, log, signal, pool, archive: held.get(dir)! });
+      const outcome = await compressFile(dir, name, { level: options.level, format: options.format, workers, verify: options.verify, log, signal, pool, archive: held.get(dir)! });
       // Changed: tried again once its grace period has passed, not only at the next rescan.
       if (outcome.kind === 'changed') nextDueAt = Math.min(nextDueAt ?? Infinity, Date.now() + Math.max(options.minAgeMs, 1000));
       countOutcome(outcome, file, dir, tally, log);
