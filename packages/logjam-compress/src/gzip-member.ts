@@ -57,7 +57,7 @@ export async function inflateMember(file: string, header: Buffer, signal?: Abort
     const sum: Checksum = { length: 0, crc: 0 };
     const inflate = zlib.createInflateRaw({ chunkSize: READ_SIZE });
     await pipeline(
-      Readable.from(readRange(handle, GZIP_HEADER_SIZE, size - GZIP_TRAILER_SIZE)),
+      Readable.from(readRange(handle, GZIP_HEADER_SIZE, size - GZIP_TRAILER_SIZE), { highWaterMark: 1 }),
       inflate,
       async (chunks: AsyncIterable<Buffer>) => {
         for await (const chunk of chunks) {

@@ -90,6 +90,8 @@ export async function zstdTo(src: FileHandle, tmp: string, before: Stats, option
           yield chunk;
         }
       })(),
+      // One chunk read ahead (Readable.from's default is 16: 64 MiB a file at 4 MiB a chunk).
+      { highWaterMark: 1 },
     );
     await pipeline(
       source,
@@ -120,6 +122,7 @@ async function decompressZstd(file: string, signal?: AbortSignal): Promise<Check
           yield chunk;
         }
       })(),
+      { highWaterMark: 1 },
     );
     await pipeline(
       raw,
