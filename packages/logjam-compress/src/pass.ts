@@ -191,7 +191,7 @@ export function remedy(error: unknown, dir: string, file: string): string | unde
     case 'EDQUOT':
       return `no space left for ${archiveDir}: free some space there; the source is kept and is compressed again on the next pass`;
     case 'ENAMETOOLONG':
-      return `its archive name (the name plus .gz, or a duplicate-timestamp name) is longer than the file system allows: give ${file} a shorter name; it is kept`;
+      return `its archive name (the name plus .gz or .zst, or a duplicate-timestamp name) is longer than the file system allows: give ${file} a shorter name; it is kept`;
     case 'EROFS':
       return `${inArchive ? archiveDir : dir} is on a read-only file system; the source is kept`;
     case 'EACCES':
