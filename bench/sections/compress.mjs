@@ -143,7 +143,7 @@ async function validateGz(bench, files, archiveDir) {
     out.push({ what: `Python gzip reads ${first.name}.gz back byte for byte`, ok: py.status === 0 });
   }
   const members = bench.tools.python3 ? countGzipMembers(firstArchive) : NaN;
-  out.push({ what: `${first.name}.gz has ${members} gzip member(s)`, ok: members >= 1 });
+  out.push({ what: `${first.name}.gz has ${members} gzip member(s) (must be 1)`, ok: members === 1 });
   return out;
 }
 

@@ -29,7 +29,7 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import zlib, { gunzipSync } from 'node:zlib';
 import { cleanupTmpDirs, ls, runBin, startBin, tmpDir, waitExit } from '../support/index.ts';
 import { figures } from '../support/figures.ts';
 import { imdsEnv } from '../support/imds.ts';
@@ -128,34 +128,40 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
       return logDir;
     }
 
+    /** The archive format of a case: its extension and its decompression (zstd: Node 22.15 and later). */
+    type Format = { ext: string; decompress: (data: Buffer) => Buffer; args: string[] };
+    const GZIP: Format = { ext: '.gz', decompress: gunzipSync, args: [] };
+    const zstdDecompress = (zlib as unknown as { zstdDecompressSync?: (data: Buffer) => Buffer }).zstdDecompressSync;
+    const ZSTD: Format = { ext: '.zst', decompress: (data) => zstdDecompress!(data), args: ['--format', 'zstd'] };
+
     /** What must hold whenever the process died: each file whole in its source or in its archive, every published archive whole. */
-    async function checkAfterKill(logDir: string, files: Map<string, Buffer>, where: string): Promise<void> {
+    async function checkAfterKill(logDir: string, files: Map<string, Buffer>, where: string, format = GZIP): Promise<void> {
       const archived = new Set(await ls(path.join(logDir, 'archive')).catch(() => [] as string[]));
       for (const name of archived) {
         if (name.startsWith('.')) continue;
-        const source = name.replace(/\.gz$/, '');
+        const source = name.slice(0, -format.ext.length);
         const gz = await fs.readFile(path.join(logDir, 'archive', name));
         let plain: Buffer;
         try {
-          plain = gunzipSync(gz);
+          plain = format.decompress(gz);
         } catch (error) {
-          throw new Error(`killed at ${where}: archive/${name} is not a valid gzip: ${String(error)}`);
+          throw new Error(`killed at ${where}: archive/${name} is not a valid archive: ${String(error)}`);
         }
         expect(plain.equals(files.get(source)!), `killed at ${where}: archive/${name} differs from ${source}`).to.equal(true);
       }
       for (const [name, bytes] of files) {
         const source = await fs.readFile(path.join(logDir, name)).catch(() => null);
         if (source) expect(source.equals(bytes), `killed at ${where}: ${name} changed`).to.equal(true);
-        expect(source !== null || archived.has(`${name}.gz`), `killed at ${where}: ${name} is neither in its source nor in archive/`).to.equal(true);
+        expect(source !== null || archived.has(`${name}${format.ext}`), `killed at ${where}: ${name} is neither in its source nor in archive/`).to.equal(true);
       }
     }
 
     /** After recovery: exactly one archive per file, under its own name, and nothing else. */
-    async function checkRecovered(logDir: string, files: Map<string, Buffer>, where: string): Promise<void> {
+    async function checkRecovered(logDir: string, files: Map<string, Buffer>, where: string, format = GZIP): Promise<void> {
       expect(await ls(logDir), `killed at ${where}, then recovered: the log folder`).to.deep.equal(['archive']);
-      expect(await ls(path.join(logDir, 'archive')), `killed at ${where}, then recovered: archive/`).to.deep.equal([...files.keys()].map((n) => `${n}.gz`).sort());
+      expect(await ls(path.join(logDir, 'archive')), `killed at ${where}, then recovered: archive/`).to.deep.equal([...files.keys()].map((n) => `${n}${format.ext}`).sort());
       for (const [name, bytes] of files) {
-        expect(gunzipSync(await fs.readFile(path.join(logDir, 'archive', `${name}.gz`))).equals(bytes), `killed at ${where}, then recovered: ${name}`).to.equal(true);
+        expect(format.decompress(await fs.readFile(path.join(logDir, 'archive', `${name}${format.ext}`))).equals(bytes), `killed at ${where}, then recovered: ${name}`).to.equal(true);
         figures.linesVerified += bytes.toString().split('\n').length - 1;
       }
     }
@@ -180,13 +186,19 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
       }
     });
 
-    const cases: Array<{ title: string; files: () => Map<string, Buffer>; soakOnly?: boolean }> = [
+    const cases: Array<{ title: string; files: () => Map<string, Buffer>; soakOnly?: boolean; format?: Format }> = [
       { title: 'one file', files: () => logs(1) },
       { title: 'two files', files: () => logs(2) },
       { title: 'three files, one of two gzip blocks', files: () => logs(3, 1), soakOnly: true },
+      // issue 31: zstd archives, where Node has zstd in zlib (22.15 and later).
+      { title: 'two files, --format zstd', files: () => logs(2), format: ZSTD },
     ];
-    for (const { title, files: make, soakOnly } of cases) {
-      (soakOnly && !SOAK ? it.skip : it)(`${title}: every crash point`, async () => {
+    for (const { title, files: make, soakOnly, format = GZIP } of cases) {
+      (soakOnly && !SOAK ? it.skip : it)(`${title}: every crash point`, async function () {
+        if (format === ZSTD && !zstdDecompress) {
+          console.log(`      skipped: Node ${process.version} has no zstd in zlib (22.15 and later have)`);
+          this.skip();
+        }
         const files = make();
         const target: TracedTarget = async (options) => {
           const logDir = await setUp(files);
@@ -194,9 +206,9 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
             logDir,
             path.join(logDir, 'archive'),
             path.join(logDir, '.logjam-compress.lock'),
-            ...[...files.keys()].flatMap((n) => [path.join(logDir, n), path.join(logDir, 'archive', `${n}.gz`)]),
+            ...[...files.keys()].flatMap((n) => [path.join(logDir, n), path.join(logDir, 'archive', `${n}${format.ext}`)]),
           ];
-          const run = await traceBin('logjam-compress', ['--once', '--jobs', '1', '--min-age', '0', logDir], { ...options, ...(options.onPaths ? { paths: known } : {}) });
+          const run = await traceBin('logjam-compress', ['--once', '--jobs', '1', '--min-age', '0', ...format.args, logDir], { ...options, ...(options.onPaths ? { paths: known } : {}) });
           return { ...run, root: logDir };
         };
         const points = await enumerate(target);
@@ -206,11 +218,11 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
         for (const point of points) {
           const { root: logDir, where } = await killAt(target, point);
           figures.kills += 1;
-          await checkAfterKill(logDir, files, where);
+          await checkAfterKill(logDir, files, where, format);
           await ageEmptyLock(path.join(logDir, '.logjam-compress.lock'));
-          const recovery = await runBin('logjam-compress', ['--once', '--min-age', '0', logDir]);
+          const recovery = await runBin('logjam-compress', ['--once', '--min-age', '0', ...format.args, logDir]);
           expect(recovery.code, `killed at ${where}, then recovered:\n${recovery.stderr}`).to.equal(0);
-          await checkRecovered(logDir, files, where);
+          await checkRecovered(logDir, files, where, format);
           await fs.rm(path.dirname(logDir), { recursive: true, force: true });
         }
         console.log(`      ${points.length} crash points: ${summary(points)}`);

@@ -32,7 +32,7 @@ class Semaphore {
 
 /**
  * What the files of a pass share: `cpu` zlib operations (deflate of a block,
- * or inflate of a member) at once, one per --jobs; and at most `cpu + 2`
+ * or the inflate of an archive being verified) at once, one per --jobs; and at most `cpu + 2`
  * blocks in memory (read and waiting, compressing, or waiting to be written
  * in order), so memory is bounded by the block size whatever the file sizes,
  * and a core never waits for a read, a write or another file's fsync.

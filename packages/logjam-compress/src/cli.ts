@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { checkBacklog, handOverToUser, LogjamCommand, parseDuration, parseInteger, readVersion, runProgram } from '@logjam/core';
+import { parseFormat } from './format-option.js';
 import { compressBacklog } from './monitor.js';
 import { defaultJobs } from './defaults.js';
 import { checkDirs, runCompress } from './run.js';
@@ -47,8 +48,12 @@ export class CompressCommand extends LogjamCommand {
     description: 'Do one pass over each directory, then exit (for cron); without it, run as a service',
   });
 
-  level = Option.String('--level', '6', {
-    description: 'gzip compression level, 1 (fastest) to 9 (smallest) (default: 6)',
+  level = Option.String('--level', {
+    description: 'Compression level: gzip 1 (fastest) to 9 (smallest) (default: 6); zstd 1 to 19 (default: 3)',
+  });
+
+  format = Option.String('--format', 'gzip', {
+    description: "Archive format: gzip (NAME.gz, the Python tool's) or zstd (NAME.zst, one frame; needs Node 22.15 or later) (default: gzip)",
   });
 
   minAge = Option.String('--min-age', '60', {
@@ -92,7 +97,7 @@ export class CompressCommand extends LogjamCommand {
   async run(): Promise<number> {
     const maxAgeMs = parseDuration('--max-age', this.maxAge);
     const minAgeMs = parseDuration('--min-age', this.minAge);
-    const level = parseInteger('--level', this.level, 1, 9);
+    const { format, level } = parseFormat(this.format, this.level);
     const jobs = this.jobs === undefined ? defaultJobs() : parseInteger('--jobs', this.jobs, 1, 1024);
     const intervalMs = parseDuration('--interval', this.interval, { minMs: 1000 });
     if (this.user !== undefined) {
@@ -111,6 +116,7 @@ export class CompressCommand extends LogjamCommand {
         dirs: this.dirs,
         once: this.once,
         level,
+        format,
         verify: this.verify,
         minAgeMs,
         intervalMs,

@@ -7,7 +7,8 @@ import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode, formatLogName, fsyncDir, holdDir, makeAndHoldDir, namePath, parseLogName, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
-import { gzipTo, verifyGzip, type BlockOptions, type Checksum } from './gzip-blocks.js';
+import { engineOf, type FormatOptions } from './archive-format.js';
+import type { Checksum } from './gzip-blocks.js';
 import { sameContent } from './same-content.js';
 
 export const ARCHIVE_DIR = 'archive';
@@ -17,7 +18,7 @@ const TEMP_NAME = /^\.logjam-compress\.\d+\.[0-9a-f]+\.tmp$/;
 /** The existing name plus 25 duplicate-timestamp names, as the Python tool. */
 export const MAX_DUPLICATES = 25;
 
-export interface CompressOptions extends BlockOptions {
+export interface CompressOptions extends FormatOptions {
   verify: boolean;
   log: Logger;
   /** Aborting rolls the work back: the temporary file goes, the source stays. */
@@ -44,11 +45,11 @@ export type Outcome =
   /** Stopped by the signal: rolled back. */
   | { kind: 'aborted' };
 
-/** The archive names to try, in order: NAME.gz, then the Python tool's duplicate-timestamp names. */
-export function archiveNames(name: string): string[] {
+/** The archive names to try, in order: NAME.gz (or NAME.zst), then the Python tool's duplicate-timestamp names. */
+export function archiveNames(name: string, extension = '.gz'): string[] {
   const log = parseLogName(name);
   if (!log) throw new Error(`not a log file name: ${name}`);
-  const names = [`${name}.gz`];
+  const names = [`${name}${extension}`];
   for (let index = 0; index < MAX_DUPLICATES; index += 1) {
     const tag = index === 0 ? '' : `-${String(index).padStart(2, '0')}`;
     names.push(
@@ -56,7 +57,7 @@ export function archiveNames(name: string): string[] {
         prefix: `${log.prefix}-logjam-compress-duplicate-timestamp${tag}`,
         stamp: log.stamp,
         suffix: log.suffix,
-        extension: `${log.extension}.gz`,
+        extension: `${log.extension}${extension}`,
       }),
     );
   }
@@ -125,7 +126,7 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
   try {
     const before = await src.stat();
     if (!before.isFile()) throw new Error(`${source} is not a regular file`);
-    const candidates = archiveNames(name);
+    const candidates = archiveNames(name, engineOf(options.format).extension);
 
     // Where will it go? An existing archive with the same content means a
     // previous run died between publishing and deleting: finish its work.
@@ -186,9 +187,10 @@ async function openSource(source: string | Buffer): Promise<FileHandle | null> {
   }
 }
 
-/** Gzips the source into `tmp`, synced, and verifies it (unless --no-verify); undefined when stopped. */
+/** Compresses the source into `tmp`, synced, and verifies it (unless --no-verify); undefined when stopped. */
 async function writeArchive(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Checksum | undefined> {
-  const sum = await gzipTo(src, tmp, before, options);
+  const engine = engineOf(options.format);
+  const sum = await engine.write(src, tmp, before, options);
   if (options.signal?.aborted) return undefined;
   const after = await src.stat();
   if (after.size !== sum.length || !sameVersion(before, after)) {
@@ -196,7 +198,7 @@ async function writeArchive(src: FileHandle, tmp: string, before: Stats, options
   }
   await options.beforeVerify?.(tmp);
   if (options.verify) {
-    if ((await verifyGzip(tmp, sum, options)) === 'aborted') return undefined;
+    if ((await engine.verify(tmp, sum, options)) === 'aborted') return undefined;
   }
   return sum;
 }

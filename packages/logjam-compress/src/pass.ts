@@ -3,12 +3,16 @@
 import path from 'node:path';
 import { ConfigError, errorCode, formatBytes, oneLine, showPaths, type ErrorReporter, type HeldDir, type Logger, type PassResult, type Progress } from '@logjam/core';
 import { ARCHIVE_DIR, compressFile, ensureArchiveDir, type Outcome } from './compress.js';
+import type { ArchiveFormat } from './archive-format.js';
 import { BlockPool } from './block-pool.js';
+import { zstdWorkers } from './zstd-frame.js';
 import { scanDir } from './scan.js';
 
 export interface PassOptions {
   dirs: string[];
   level: number;
+  /** Default: gzip. */
+  format?: ArchiveFormat | undefined;
   verify: boolean;
   minAgeMs: number;
   jobs: number;
@@ -72,12 +76,13 @@ async function passOver(options: PassOptions, signal: AbortSignal, now: number, 
 
   // The files in flight share the cores and a bounded number of blocks in memory.
   const pool = new BlockPool(options.jobs);
+  const workers = zstdWorkers(options.jobs, due.work.length);
   const stopped = new Set<string>();
   await eachLimit(due.work, options.jobs, signal, async ({ dir, name, bytes }) => {
     const file = path.join(dir, name);
     if (stopped.has(dir)) return;
     try {
-      const outcome = await compressFile(dir, name, { level: options.level, verify: options.verify, log, signal, pool, archive: held.get(dir)! });
+      const outcome = await compressFile(dir, name, { level: options.level, format: options.format, workers, verify: options.verify, log, signal, pool, archive: held.get(dir)! });
       // Changed: tried again once its grace period has passed, not only at the next rescan.
       if (outcome.kind === 'changed') nextDueAt = Math.min(nextDueAt ?? Infinity, Date.now() + Math.max(options.minAgeMs, 1000));
       countOutcome(outcome, file, dir, tally, log);
@@ -186,7 +191,7 @@ export function remedy(error: unknown, dir: string, file: string): string | unde
     case 'EDQUOT':
       return `no space left for ${archiveDir}: free some space there; the source is kept and is compressed again on the next pass`;
     case 'ENAMETOOLONG':
-      return `its archive name (the name plus .gz, or a duplicate-timestamp name) is longer than the file system allows: give ${file} a shorter name; it is kept`;
+      return `its archive name (the name plus .gz or .zst, or a duplicate-timestamp name) is longer than the file system allows: give ${file} a shorter name; it is kept`;
     case 'EROFS':
       return `${inArchive ? archiveDir : dir} is on a read-only file system; the source is kept`;
     case 'EACCES':

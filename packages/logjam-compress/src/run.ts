@@ -22,6 +22,7 @@ import {
   type Progress,
 } from '@logjam/core';
 import { MIN_THREADPOOL } from '@logjam/core/threadpool';
+import type { ArchiveFormat } from './archive-format.js';
 import { ARCHIVE_DIR, ensureArchiveDir, removeLeftoverTemps } from './compress.js';
 import { compressBacklog, writeCompressMetrics } from './monitor.js';
 import { compressPass } from './pass.js';
@@ -32,6 +33,7 @@ export interface RunOptions {
   dirs: string[];
   once: boolean;
   level: number;
+  format: ArchiveFormat;
   verify: boolean;
   minAgeMs: number;
   intervalMs: number;
@@ -92,6 +94,7 @@ export async function runCompress(options: RunOptions): Promise<number> {
     const passOptions = {
       dirs: lockedDirs,
       level: options.level,
+      format: options.format,
       verify: options.verify,
       minAgeMs: options.minAgeMs,
       jobs: options.jobs,

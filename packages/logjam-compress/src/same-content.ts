@@ -3,8 +3,8 @@
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline as pipe, Readable } from 'node:stream';
-import zlib from 'node:zlib';
 import { nameFromBytes, oneLine, type Logger } from '@logjam/core';
+import { engineOf, type ArchiveFormat } from './archive-format.js';
 import { CHUNK } from './gzip-blocks.js';
 
 /**
@@ -28,8 +28,8 @@ function readFrom(handle: FileHandle): Readable {
   return Readable.from(readChunks(handle), { objectMode: false, highWaterMark: CHUNK });
 }
 
-/** Whether a gzip file decompresses to exactly the bytes of `src` (streamed: memory stays flat). An unreadable archive is not the same. */
-export async function sameContent(gzFile: string | Buffer, src: FileHandle, options: { signal?: AbortSignal | undefined; log: Logger }): Promise<boolean> {
+/** Whether an archive (gzip, or the format given) decompresses to exactly the bytes of `src` (streamed: memory stays flat). An unreadable archive is not the same. */
+export async function sameContent(gzFile: string | Buffer, src: FileHandle, options: { signal?: AbortSignal | undefined; log: Logger; format?: ArchiveFormat | undefined }): Promise<boolean> {
   let archive: FileHandle;
   try {
     archive = await fs.open(gzFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -37,7 +37,7 @@ export async function sameContent(gzFile: string | Buffer, src: FileHandle, opti
     return false;
   }
   // pipe() destroys both streams on an error, so the iterator below sees it.
-  const decompressed = pipe(readFrom(archive), zlib.createGunzip({ chunkSize: CHUNK }), () => {});
+  const decompressed = pipe(readFrom(archive), engineOf(options.format).decompressor(), () => {});
   const original = readChunks(src);
   try {
     return await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal);

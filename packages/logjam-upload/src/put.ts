@@ -244,10 +244,16 @@ async function put(ctx: PassContext, pass: PassState, bucket: string, key: strin
   }
 }
 
+/** The Content-Type stored with an archive: zstd's registered type for `.zst` (which readers such as Athena go by); none otherwise, as before. */
+export function contentTypeOf(name: string): { ContentType?: string } {
+  return name.endsWith('.zst') ? { ContentType: 'application/zstd' } : {};
+}
+
 function commonParams(ctx: PassContext, bucket: string, key: string, local: Local, conditional: boolean) {
   return {
     Bucket: bucket,
     Key: key,
+    ...contentTypeOf(local.log.name),
     Metadata: { [MD5_METADATA]: local.md5 },
     ...(conditional ? { IfNoneMatch: '*' } : {}),
     ...objectParams(ctx),

@@ -88,6 +88,26 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
     expect(servers.imds.count('/latest/meta-data/placement/region')).to.be.greaterThan(0);
   });
 
+  it('uploads .zst archives (--format zstd) as .gz ones: byte for byte, under the file name, Content-Type application/zstd, marked, counted by --check', async () => {
+    // Bytes of a zstd frame or not, logjam-upload does not read them: the name's extension decides the type.
+    const zst = patternedBytes(3000);
+    const dir = await archive({ 'app-20240105T1300Z-web1.log.zst': zst, 'app-20240105T1400Z-web1.log.zst': zst.subarray(1), 'app-20240105T1300Z-web1.log.gz': 'gz\n' });
+    const t = template();
+    const before = await runBin('logjam-upload', ['--check', '--max-age', '100000d', dir, t.template]);
+    expect(before.stdout, before.stderr).to.match(/^OK: 3 files waiting for upload/);
+    const result = await upload(['--once', ...target(), dir, t.template]);
+    expect(result.code, result.stderr).to.equal(0);
+    expectCleanStderr(result.stderr);
+    expect(result.stderr).to.match(/INFO pass done pending=3 uploaded=3/);
+    expect(await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.zst'))).to.deep.equal(zst);
+    expect(await servers.s3.download(BUCKET, t.key('app', 'app-20240105T1400Z-web1.log.zst'))).to.deep.equal(zst.subarray(1));
+    expect((await servers.s3.head(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.zst')))?.ContentType).to.equal('application/zstd');
+    expect((await servers.s3.head(BUCKET, t.key('app', 'app-20240105T1300Z-web1.log.gz')))?.ContentType, 'a .gz keeps the type it had').not.to.equal('application/zstd');
+    expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z-web1.log.gz', 'app-20240105T1300Z-web1.log.zst', 'app-20240105T1400Z-web1.log.zst']);
+    const after = await runBin('logjam-upload', ['--check', dir, t.template]);
+    expect(after.stdout, after.stderr).to.match(/^OK: nothing waiting for upload|^OK: 0 files/);
+  });
+
   it('uploads nothing on a second run, and skips a file whose marker exists even if the object is missing', async () => {
     const dir = await archive({ 'app-20240105T1300Z.log.gz': 'one\n', 'app-20240105T1400Z.log.gz': 'two\n' });
     const t = template();

@@ -1,0 +1,154 @@
+// zstd archives (--format zstd): one frame per archive, compressed in
+// parallel inside the frame by zstd's own workers (ZSTD_c_nbWorkers), with
+// the content checksum on and a window of at most 8 MiB; verification
+// decompresses it from end to end and walks its structure: one frame and
+// nothing after it. Node's zlib has zstd from 22.15 and 23.8 (types too new
+// for the @types/node this project builds with: declared here).
+import { constants, promises as fs, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type { Transform } from 'node:stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { crc32 } from './crc32.js';
+import { writeAll, writeTemp, type BlockOptions, type Checksum, type Written } from './gzip-blocks.js';
+import { readRange } from './gzip-member.js';
+import { checkFrames, ZstdFrames } from './zstd-structure.js';
+
+export const ZSTD_LEVELS = { min: 1, max: 19, default: 3 } as const;
+/** The largest window readers accept by default (Trino, Spark, the zstd CLI): 8 MiB; levels 1-19 stay within it. */
+export const MAX_WINDOW = 8 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
+/**
+ * The input a worker compresses at once (ZSTD_c_jobSize; zstd's default at
+ * level 3 is 8 MiB, which would give a 4 MiB write one job, one core).
+ */
+const JOB_SIZE = 4 * 1024 * 1024;
+
+interface ZstdZlib {
+  zstdCompress?: unknown;
+  createZstdCompress(options: { params: Record<number, number>; chunkSize?: number; flush?: number }): Transform;
+  createZstdDecompress(options?: { chunkSize?: number }): Transform;
+}
+const zstdZlib = zlib as unknown as ZstdZlib;
+const param = (name: string): number => (zlib.constants as unknown as Record<string, number>)[name]!;
+
+/** Whether this Node's zlib has zstd. */
+export function hasZstd(): boolean {
+  return typeof zstdZlib.zstdCompress === 'function';
+}
+
+/** The line said when it has not: the Node running, and the two ways to get one that has. */
+export function noZstdMessage(nodeVersion: string): string {
+  return `--format zstd needs zstd in Node's zlib (Node 22.15 or later); this is Node ${nodeVersion}: run logjam-compress with Node 22.15 or later, or install the self-contained executable or the .deb, which carry Node 24`;
+}
+
+/** zstd workers per file: the cores shared among the files compressed at once, a whole frame's work in one file when it is alone. */
+export function zstdWorkers(jobs: number, files: number): number {
+  return Math.max(1, Math.ceil(jobs / Math.max(1, Math.min(jobs, files))));
+}
+
+export interface ZstdOptions extends BlockOptions {
+  /** ZSTD_c_nbWorkers (default 1). */
+  workers?: number | undefined;
+}
+
+/**
+ * Every write is flushed (ZSTD_e_flush), and is a job for each worker: with
+ * workers, zstd may take part of a write and return (ZSTD_e_continue asks
+ * only for some progress), which Node's zlib reads as the end of the input
+ * ("stream.push() after EOF", or a short frame). A flush takes the whole
+ * write; its jobs run side by side.
+ */
+export function zstdCompressor(level: number, workers: number): Transform {
+  return zstdZlib.createZstdCompress({
+    chunkSize: CHUNK,
+    flush: param('ZSTD_e_flush'),
+    params: {
+      [param('ZSTD_c_compressionLevel')]: level,
+      [param('ZSTD_c_checksumFlag')]: 1,
+      [param('ZSTD_c_nbWorkers')]: workers,
+      [param('ZSTD_c_jobSize')]: JOB_SIZE,
+    },
+  });
+}
+
+export function zstdDecompressor(): Transform {
+  return zstdZlib.createZstdDecompress({ chunkSize: CHUNK });
+}
+
+/** Compresses the source into `tmp` as one zstd frame, fsynced, with the source's times and permissions; the source's length and CRC-32 computed on the bytes read. */
+export async function zstdTo(src: FileHandle, tmp: string, before: Stats, options: ZstdOptions): Promise<Written> {
+  const sum: Written = { length: 0, crc: 0, size: 0 };
+  const workers = options.workers ?? 1;
+  await writeTemp(tmp, before, async (out) => {
+    const source = Readable.from(
+      (async function* () {
+        for await (const chunk of readRange(src, 0, Infinity, JOB_SIZE * workers)) {
+          sum.length += chunk.length;
+          sum.crc = crc32(chunk, sum.crc);
+          yield chunk;
+        }
+      })(),
+      // One chunk read ahead (Readable.from's default is 16: 64 MiB a file at 4 MiB a chunk).
+      { highWaterMark: 1 },
+    );
+    await pipeline(
+      source,
+      zstdCompressor(options.level, workers),
+      async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) {
+          await writeAll(out, chunk, sum.size);
+          sum.size += chunk.length;
+        }
+      },
+      { signal: options.signal },
+    );
+  });
+  return sum;
+}
+
+/** The length and CRC-32 of what `file` decompresses to, and its frames' structure. */
+async function decompressZstd(file: string, signal?: AbortSignal): Promise<Checksum & { frames: ZstdFrames; size: number }> {
+  const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const size = (await handle.stat()).size;
+    const sum: Checksum = { length: 0, crc: 0 };
+    const frames = new ZstdFrames();
+    const raw = Readable.from(
+      (async function* () {
+        for await (const chunk of readRange(handle, 0, size)) {
+          frames.push(chunk);
+          yield chunk;
+        }
+      })(),
+      { highWaterMark: 1 },
+    );
+    await pipeline(
+      raw,
+      zstdDecompressor(),
+      async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) {
+          sum.length += chunk.length;
+          sum.crc = crc32(chunk, sum.crc);
+        }
+      },
+      { signal },
+    );
+    return { ...sum, frames, size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Decompresses the archive zstdTo wrote (zstd checks its content checksum) and compares it with the source; throws unless it is one frame, of a window within 8 MiB, with a checksum, holding exactly the source. */
+export async function verifyZstd(file: string, source: Written, options: BlockOptions): Promise<'verified' | 'aborted'> {
+  const check = await decompressZstd(file, options.signal);
+  if (options.signal?.aborted) return 'aborted';
+  const problem = checkFrames(check.frames, check.size, MAX_WINDOW);
+  if (problem) throw new Error(`verification failed: ${problem}`);
+  if (check.length !== source.length || check.crc !== source.crc) {
+    throw new Error(`verification failed: the archive decompresses to ${check.length} bytes (crc ${check.crc >>> 0}), the source has ${source.length} (crc ${source.crc >>> 0})`);
+  }
+  return 'verified';
+}
