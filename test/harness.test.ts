@@ -1,11 +1,15 @@
-// The root hook of test/support/children.ts, proven on a mocha run of its own:
-// tests that fail or hang while their children run leave no process behind,
-// the hung one fails with its name, and mocha exits rather than waiting on them.
+// The test harness's own promises. The root hook of test/support/children.ts,
+// proven on a mocha run of its own: tests that fail or hang while their
+// children run leave no process behind, the hung one fails with its name, and
+// mocha exits rather than waiting on them. And s3rver, which runs inside the
+// test process, survives a DELETE racing a PUT in the same folder.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { repoRoot, tmpDir, waitFor } from './support/index.ts';
+import { startS3 } from './support/s3.ts';
 
 const FIXTURE = 'test/support/fixtures/leaves-children.fixture.ts';
 const MOCHA = path.join(repoRoot, 'node_modules/mocha/bin/mocha.js');
@@ -38,5 +42,28 @@ describe('the root hook that kills what a test started', function () {
     // before(): a child and its grandchild; each test: the same.
     expect(started).to.have.length(6);
     await waitFor(async () => (await Promise.all(started.map(alive))).every((live) => !live), { what: `the fixture's processes ${started.join(', ')} to be gone`, timeoutMs: 10_000 });
+  });
+});
+
+describe('s3rver in the test process', function () {
+  this.timeout(60_000);
+
+  it("survives DELETEs racing PUTs of sibling keys in one folder (as two hosts' probes did), and stores what it was sent", async () => {
+    const s3 = await startS3({ buckets: ['logs'] });
+    try {
+      const folder = 'f/.logjam-probe';
+      const tens = (name: string) => Array.from({ length: 10 }, (_, i) => `${folder}/${name}${i}`);
+      // Each round deletes the keys the last one wrote (emptying the folder) while it writes ten new ones.
+      let previous: string[] = [];
+      for (let round = 0; round < 30; round++) {
+        const next = tens(`r${round}-`);
+        await Promise.all([...previous.map((key) => s3.client.send(new DeleteObjectCommand({ Bucket: 'logs', Key: key }))), ...next.map((key) => s3.put('logs', key, key))]);
+        previous = next;
+      }
+      expect(await s3.keys('logs', `${folder}/`)).to.deep.equal(tens('r29-').sort());
+      expect((await s3.download('logs', `${folder}/r29-9`)).toString()).to.equal(`${folder}/r29-9`);
+    } finally {
+      await s3.close();
+    }
   });
 });
