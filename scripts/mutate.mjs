@@ -255,7 +255,7 @@ const MUTATIONS = [
     what: 'as root with --user, the work is done as root',
     patches: [['  if (isCurrently(who)) return null;', '  if (isCurrently(who) || who.uid >= 0) return null;']],
     tests: ['test/security.test.ts'],
-    grep: '--user',
+    grep: 'logjam-compress --user',
   },
   {
     name: '%XX lower-case',
