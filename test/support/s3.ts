@@ -73,6 +73,7 @@ export async function startS3(options: { buckets?: string[]; tls?: { key: string
     configureBuckets: (options.buckets ?? ['logs']).map((name) => ({ name })),
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
   });
+  keepFolders(server);
   await server.run();
   const requests: RecordedRequest[] = [];
   server.httpServer.on('request', (req, res) => {
@@ -95,6 +96,22 @@ export async function startS3(options: { buckets?: string[]; tls?: { key: string
       await server.close();
       await fs.rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * s3rver's DELETE removes the folders a key leaves empty, racing any PUT in the
+ * same folder: between that PUT's mkdir and its open, the folder goes, the open
+ * fails ENOENT on a write stream s3rver gave no error handler, and s3rver's
+ * process dies (it did, in this one, under load: two hosts' probes under one
+ * `.logjam-probe/`). Folders are not objects: S3 has none, and s3rver lists
+ * files only, so leaving them changes nothing a client sees.
+ */
+function keepFolders(server: S3rver): void {
+  const store = (server as unknown as { store: { getResourcePath(bucket: string, key: string, resource: string): string; deleteObject(bucket: string, key: string): Promise<void> } }).store;
+  store.deleteObject = async (bucket, key) => {
+    const files = ['object', 'object.md5', 'metadata.json'].map((resource) => store.getResourcePath(bucket, key, resource));
+    await Promise.all(files.map((file) => fs.unlink(file).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)))));
   };
 }
 

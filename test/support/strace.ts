@@ -132,20 +132,25 @@ export function describeCall(line: string, root: string): string {
  * A barrier without a test seam: starts a binary under strace, which stops it
  * (SIGSTOP) at the n-th call of `syscall`. Unlike SIGKILL, which ends it before
  * the call takes effect, a stop is delivered once the call has been made.
+ * With `at.path`, only the calls on that path count.
  * Resolves once it is stopped there; `resume()` lets it go on (SIGCONT). The
  * child is strace itself: waitExit() works on it as on startBin's.
  */
 export async function startStopped(
   name: BinaryName,
   args: string[],
-  at: { syscall: string; n: number },
+  at: { syscall: string; n: number; /** Only calls on this path count (strace -P). */ path?: string },
   options: { env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ child: ReturnType<typeof startBin>; pid: number; resume: () => void }> {
   const out = path.join(os.tmpdir(), `logjam-strace-${process.pid}-${(runs += 1)}.txt`);
-  const child = spawn('strace', ['-f', '-qq', '-o', out, '-e', `trace=${at.syscall}`, '-e', `inject=${at.syscall}:signal=STOP:when=${at.n}`, process.execPath, binaries[name], ...args], {
-    env: { ...process.env, ...options.env, ...TRACED_ENV },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'strace',
+    ['-f', '-qq', '-o', out, '-e', `trace=${at.syscall}`, '-e', `inject=${at.syscall}:signal=STOP:when=${at.n}`, ...(at.path ? ['-P', at.path] : []), process.execPath, binaries[name], ...args],
+    {
+      env: { ...process.env, ...options.env, ...TRACED_ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
