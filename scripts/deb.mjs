@@ -48,12 +48,21 @@ function files(dir, prefix = '') {
 }
 
 /**
- * @param {{ root: string, out: string, version: string, arch: 'x64' | 'arm64', exe: string, helpOf: (name: string) => string }} options
- * @returns {string} the .deb's path
+ * A systemd unit of systemd/ as the .deb ships it: the repository's says where `npm install -g`
+ * puts the commands (/usr/local/bin), the .deb puts them in /usr/bin.
+ * @param {string} text @returns {string}
  */
-export function buildDeb({ root, out, version, arch, exe, helpOf }) {
-  const debArch = DEB_ARCH[arch];
-  const stage = path.join(out, 'deb', debArch);
+export function debUnit(text) {
+  return text
+    .replace(/^# Where `npm install -g` puts the binary.*$/gm, '# Where the logjam .deb puts the binary (an `npm install -g` puts it in /usr/local/bin).')
+    .replace(/^(ExecStart=-?)\/usr\/local\/bin\//gm, '$1/usr/bin/');
+}
+
+/**
+ * Everything the .deb installs, staged under `stage` as it lands on the host (no DEBIAN/).
+ * @param {{ root: string, stage: string, version: string, exe: string, helpOf: (name: string) => string }} options
+ */
+export function stageFiles({ root, stage, version, exe, helpOf }) {
   rmSync(stage, { recursive: true, force: true });
   const at = (/** @type {string[]} */ ...p) => path.join(stage, ...p);
   const dir = (/** @type {string[]} */ ...p) => mkdirSync(at(...p), { recursive: true, mode: 0o755 });
@@ -69,7 +78,7 @@ export function buildDeb({ root, out, version, arch, exe, helpOf }) {
   dir('usr/bin');
   for (const name of COMMANDS) symlinkSync('../lib/logjam/logjam', at('usr/bin', name));
   dir('lib/systemd/system');
-  for (const name of COMMANDS) copyFileSync(path.join(root, 'systemd', `${name}.service`), at('lib/systemd/system', `${name}.service`));
+  for (const name of COMMANDS) write(`lib/systemd/system/${name}.service`, debUnit(readFileSync(path.join(root, 'systemd', `${name}.service`), 'utf8')));
   const examples = 'usr/share/doc/logjam/examples';
   dir(examples);
   for (const sub of ['runit', 'upstart', 'cron.d']) cpSync(path.join(root, sub), at(examples, sub), { recursive: true });
@@ -82,8 +91,23 @@ export function buildDeb({ root, out, version, arch, exe, helpOf }) {
     gzipSync(`logjam (${version}) unstable; urgency=medium\n\n  * Self-contained build of logjam ${version} (see the project's CHANGELOG).\n\n -- ${MAINTAINER}  ${rfc2822}\n`, { level: 9 }),
   );
   write('usr/share/lintian/overrides/logjam', readFileSync(path.join(root, 'scripts/deb/lintian-overrides'), 'utf8'));
+}
 
-  dir('DEBIAN');
+/**
+ * @param {{ root: string, out: string, version: string, arch: 'x64' | 'arm64', exe: string, helpOf: (name: string) => string }} options
+ * @returns {string} the .deb's path
+ */
+export function buildDeb({ root, out, version, arch, exe, helpOf }) {
+  const debArch = DEB_ARCH[arch];
+  const stage = path.join(out, 'deb', debArch);
+  stageFiles({ root, stage, version, exe, helpOf });
+  const at = (/** @type {string[]} */ ...p) => path.join(stage, ...p);
+  const write = (/** @type {string} */ file, /** @type {string} */ text, mode = 0o644) => {
+    writeFileSync(at(file), text, { mode });
+    chmodSync(at(file), mode);
+  };
+
+  mkdirSync(at('DEBIAN'), { recursive: true, mode: 0o755 });
   const installedKb = Math.ceil(files(stage).reduce((/** @type {number} */ sum, /** @type {string} */ f) => sum + statSync(at(f)).size, 0) / 1024);
   write(
     'DEBIAN/control',
