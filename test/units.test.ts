@@ -177,4 +177,44 @@ describe('shipped units run what each package installs', function () {
     // The same folder in every init system's example.
     expect(new Set(Object.values(folders).map((f) => f.compress[0]!.replace(/\/$/, '')))).to.have.property('size', 1);
   });
+
+  it("the systemd units' sandbox: its directives, the log folder writable, and the exposure docs/security.md states", async function () {
+    if (!HAS_ANALYZE) this.skip();
+    const documented = await fs.readFile(path.join(repoRoot, 'docs/security.md'), 'utf8');
+    for (const name of COMMANDS) {
+      const file = path.join(repoRoot, `systemd/${name}.service`);
+      const unit = await fs.readFile(file, 'utf8');
+      for (const directive of [
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        'ProtectHome=yes',
+        'PrivateDevices=yes',
+        'CapabilityBoundingSet=',
+        'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+        'UMask=0027',
+      ]) {
+        expect(unit.split('\n'), `${name}.service`).to.include(directive);
+      }
+      // Every folder the service writes in is under a ReadWritePaths= (else ProtectSystem=strict makes it read-only).
+      const writable = [...unit.matchAll(/^ReadWritePaths=(\S+)$/gm)].map((m) => m[1]!);
+      const folder = words(
+        unit
+          .split('\n')
+          .find((l) => l.startsWith('ExecStart='))!
+          .slice('ExecStart='.length),
+      ).find((w) => w.startsWith('/var/'))!;
+      expect(
+        writable.some((w) => folder === w || folder.startsWith(`${w}/`)),
+        `${name}.service: ${folder} under ${writable.join(' ')}`,
+      ).to.equal(true);
+      const { stdout, stderr } = await run('systemd-analyze', ['security', '--offline=yes', '--no-pager', file], { env: { ...process.env, SYSTEMD_LOG_COLOR: '0' } }).catch(
+        (error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
+      );
+      const exposure = /Overall exposure level for \S+: (\d+\.\d) (\w+)/.exec(stdout + stderr);
+      expect(exposure, stdout + stderr).not.to.equal(null);
+      expect(Number(exposure![1]), `${name}.service`).to.be.below(2);
+      expect(documented, `docs/security.md states ${name}.service's exposure`).to.match(new RegExp(`^\\| ${name}\\.service \\| [^|]+ \\| ${exposure![1]} ${exposure![2]} \\|$`, 'm'));
+      expect(unit, `${name}.service's comment states its exposure`).to.include(`on this file: ${exposure![1]} (${exposure![2]};`);
+    }
+  });
 });
