@@ -4,7 +4,7 @@
 //   /usr/bin/logjam-compress, /usr/bin/logjam-upload  links to it (it runs the one it is called by)
 //   /lib/systemd/system/logjam-*.service           installed, not enabled
 //   /usr/share/doc/logjam/examples/                runit, upstart, cron.d
-//   /usr/share/man/man1/logjam-*.1.gz              from each command's --help
+//   /usr/share/man/man1/logjam-*.1.gz              from each command's --help (scripts/man.mjs)
 // postinst creates the `logjam` system user the service files run as; purge
 // leaves it (Debian's custom: its files may outlive the package), and never
 // touches the logs, archives or markers.
@@ -13,29 +13,11 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { manPage } from './man.mjs';
 
 const DEB_ARCH = { x64: 'amd64', arm64: 'arm64' };
 const COMMANDS = ['logjam-compress', 'logjam-upload'];
 const MAINTAINER = 'logjam maintainers <logjam@example.org>';
-
-/**
- * A man page: the command's --help as it prints it, preformatted (clipanion's help is laid out already).
- * @param {string} name @param {string} help @param {string} version @param {string} date
- */
-export function manPage(name, help, version, date) {
-  const roff = (/** @type {string} */ line) => line.replace(/\\/g, '\\e').replace(/^([.'])/, '\\&$1');
-  const [summary] = help.trim().split('\n');
-  return [
-    `.TH ${name.toUpperCase()} 1 "${date}" "logjam ${version}" "User Commands"`,
-    '.SH NAME',
-    `${name} \\- ${roff((summary ?? '').replace(/^━+\s*/, '').trim() || name)}`,
-    '.SH DESCRIPTION',
-    '.nf',
-    ...help.replace(/\s+$/, '').split('\n').map(roff),
-    '.fi',
-    '',
-  ].join('\n');
-}
 
 /**
  * Every file under `dir`, relative to it, sorted.

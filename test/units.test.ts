@@ -8,17 +8,16 @@
 // folder (compress's LOG_DIR, upload's LOG_DIR/archive).
 import { expect } from 'chai';
 import { execFile, spawnSync } from 'node:child_process';
-import { constants, existsSync, promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stageFiles } from '../scripts/deb.mjs';
 import { cleanupTmpDirs, repoRoot, tmpDir } from './support/index.ts';
+import { canVerifyUnits, verifyUnit } from './support/systemd.ts';
 
 const run = promisify(execFile);
 const COMMANDS = ['logjam-compress', 'logjam-upload'] as const;
 const HAS_ANALYZE = !spawnSync('systemd-analyze', ['--version']).error;
-/** The host's own units (sysinit.target and the like), which verify needs to find under --root. */
-const HOST_UNITS = ['/usr/lib/systemd/system', '/lib/systemd/system'].find((dir) => existsSync(path.join(dir, 'sysinit.target')));
 
 interface Form {
   name: string;
@@ -59,17 +58,6 @@ async function debRoot(): Promise<Form> {
   return { name: '.deb', root, units: path.join(root, 'lib/systemd/system'), examples: path.join(root, 'usr/share/doc/logjam/examples') };
 }
 
-/** The diagnostics of `systemd-analyze verify --root` for `unit`, one per line (it exits 1 on any). */
-async function verify(root: string, unit: string): Promise<string[]> {
-  const target = path.join(root, 'usr/lib/systemd/system');
-  if (!existsSync(path.join(target, 'sysinit.target'))) await fs.cp(HOST_UNITS!, target, { recursive: true, verbatimSymlinks: true });
-  const result = await run('systemd-analyze', ['verify', '--man=no', `--root=${root}`, unit], { env: { ...process.env, SYSTEMD_LOG_COLOR: '0' } }).then(
-    (r) => r.stdout + r.stderr,
-    (error: { stdout?: string; stderr?: string }) => (error.stdout ?? '') + (error.stderr ?? ''),
-  );
-  return result.split('\n').filter(Boolean);
-}
-
 /** Whether `command` is found, executable, along `searchPath` inside `root`. */
 async function onPath(root: string, searchPath: string, command: string): Promise<string | undefined> {
   for (const dir of searchPath.split(':')) {
@@ -106,14 +94,14 @@ describe('shipped units run what each package installs', function () {
   after(cleanupTmpDirs);
 
   it('systemd: systemd-analyze verify --root finds no problem in either form, and ExecStart is the installed command', async function () {
-    if (!HAS_ANALYZE || !HOST_UNITS) {
+    if (!canVerifyUnits) {
       console.log('      (skipped: systemd-analyze or systemd units are not installed here; .ci/run installs the systemd package)');
       this.skip();
     }
     for (const form of forms) {
       for (const name of COMMANDS) {
         const unit = path.join(form.units, `${name}.service`);
-        expect(await verify(form.root, unit), `${form.name}: ${name}.service`).to.deep.equal([]);
+        expect(await verifyUnit(form.root, unit), `${form.name}: ${name}.service`).to.deep.equal([]);
         const execStart = (await fs.readFile(unit, 'utf8')).split('\n').find((line) => line.startsWith('ExecStart='))!;
         const program = words(execStart.slice('ExecStart='.length))[0]!;
         expect(program, `${form.name}: ${execStart}`).to.equal(form.name === '.deb' ? `/usr/bin/${name}` : `/usr/local/bin/${name}`);
@@ -122,11 +110,11 @@ describe('shipped units run what each package installs', function () {
   });
 
   it("systemd-analyze verify --root does check ExecStart: the .deb's unit fails where npm installed (the check is not vacuous)", async function () {
-    if (!HAS_ANALYZE || !HOST_UNITS) this.skip();
+    if (!canVerifyUnits) this.skip();
     const deb = forms.find((f) => f.name === '.deb')!;
     const npm = await npmRoot();
     await fs.copyFile(path.join(deb.units, 'logjam-compress.service'), path.join(npm.units, 'logjam-compress.service'));
-    const problems = await verify(npm.root, path.join(npm.units, 'logjam-compress.service'));
+    const problems = await verifyUnit(npm.root, path.join(npm.units, 'logjam-compress.service'));
     expect(problems.join('\n')).to.match(/Command \/usr\/bin\/logjam-compress is not executable/);
   });
 
