@@ -44,7 +44,12 @@ const HOUR = 3_600_000;
     await Promise.all([rootView, path.join(prefix, 'bin'), logDir, metricsDir].map((dir) => fs.mkdir(dir, { recursive: true })));
     for (const name of ['logjam-compress', 'logjam-upload']) await fs.symlink(path.join(repoRoot, 'packages', name, 'bin', `${name}.cjs`), path.join(prefix, 'bin', name));
     const env = path.join(work, 'logjam-upload.env');
-    await fs.writeFile(env, `AWS_ACCESS_KEY_ID=${S3RVER_KEY}\nAWS_SECRET_ACCESS_KEY=${S3RVER_SECRET}\nAWS_REGION=us-east-1\nAWS_ENDPOINT_URL_S3=${s3.endpoint}\nLOGJAM_FORCE_PATH_STYLE=1\n`);
+    // LOGJAM_SPLAY=0 (EnvironmentFile= wins over the unit's Environment=): archives that compress links in after
+    // the upload's first listing would otherwise wait this host's splay, up to the unit's 600 s, by design.
+    await fs.writeFile(
+      env,
+      `AWS_ACCESS_KEY_ID=${S3RVER_KEY}\nAWS_SECRET_ACCESS_KEY=${S3RVER_SECRET}\nAWS_REGION=us-east-1\nAWS_ENDPOINT_URL_S3=${s3.endpoint}\nLOGJAM_FORCE_PATH_STYLE=1\nLOGJAM_SPLAY=0\n`,
+    );
     const binds = [
       `--bind-ro=${prefix}:/usr/local`,
       `--bind=${logDir}:/var/log/hourly`,
@@ -88,7 +93,9 @@ const HOUR = 3_600_000;
     await waitFor(async () => (await inside('journalctl', '--no-pager', '-u', 'logjam-upload')).includes('does not exist yet; waiting for it'), { what: 'the upload service waiting' });
     await inside('systemctl', 'start', 'logjam-compress');
     const uploaded = path.join(logDir, 'archive', '.uploaded');
-    await waitFor(async () => (await ls(uploaded).catch(() => [])).length === names.length, { timeoutMs: 30_000, what: 'the markers' });
+    await waitFor(async () => (await ls(uploaded).catch(() => [])).length === names.length, { timeoutMs: 30_000, what: 'the markers' }).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await inside('journalctl', '--no-pager', '-u', 'logjam-compress', '-u', 'logjam-upload')}`);
+    });
     for (const name of names) {
       const key = `app/2024/01/05/${name}.gz`;
       expect(Buffer.compare(await s3.download('my-log-bucket', key), await fs.readFile(path.join(logDir, 'archive', `${name}.gz`))), key).to.equal(0);
