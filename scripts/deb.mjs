@@ -4,7 +4,7 @@
 //   /usr/bin/logjam-compress, /usr/bin/logjam-upload  links to it (it runs the one it is called by)
 //   /lib/systemd/system/logjam-*.service           installed, not enabled
 //   /usr/share/doc/logjam/examples/                runit, upstart, cron.d
-//   /usr/share/man/man1/logjam-*.1.gz              from each command's --help
+//   /usr/share/man/man1/logjam-*.1.gz              from each command's --help (scripts/man.mjs)
 // postinst creates the `logjam` system user the service files run as; purge
 // leaves it (Debian's custom: its files may outlive the package), and never
 // touches the logs, archives or markers.
@@ -13,29 +13,11 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { manPage } from './man.mjs';
 
 const DEB_ARCH = { x64: 'amd64', arm64: 'arm64' };
 const COMMANDS = ['logjam-compress', 'logjam-upload'];
 const MAINTAINER = 'logjam maintainers <logjam@example.org>';
-
-/**
- * A man page: the command's --help as it prints it, preformatted (clipanion's help is laid out already).
- * @param {string} name @param {string} help @param {string} version @param {string} date
- */
-export function manPage(name, help, version, date) {
-  const roff = (/** @type {string} */ line) => line.replace(/\\/g, '\\e').replace(/^([.'])/, '\\&$1');
-  const [summary] = help.trim().split('\n');
-  return [
-    `.TH ${name.toUpperCase()} 1 "${date}" "logjam ${version}" "User Commands"`,
-    '.SH NAME',
-    `${name} \\- ${roff((summary ?? '').replace(/^━+\s*/, '').trim() || name)}`,
-    '.SH DESCRIPTION',
-    '.nf',
-    ...help.replace(/\s+$/, '').split('\n').map(roff),
-    '.fi',
-    '',
-  ].join('\n');
-}
 
 /**
  * Every file under `dir`, relative to it, sorted.
@@ -48,12 +30,21 @@ function files(dir, prefix = '') {
 }
 
 /**
- * @param {{ root: string, out: string, version: string, arch: 'x64' | 'arm64', exe: string, helpOf: (name: string) => string }} options
- * @returns {string} the .deb's path
+ * A systemd unit of systemd/ as the .deb ships it: the repository's says where `npm install -g`
+ * puts the commands (/usr/local/bin), the .deb puts them in /usr/bin.
+ * @param {string} text @returns {string}
  */
-export function buildDeb({ root, out, version, arch, exe, helpOf }) {
-  const debArch = DEB_ARCH[arch];
-  const stage = path.join(out, 'deb', debArch);
+export function debUnit(text) {
+  return text
+    .replace(/^# Where `npm install -g` puts the binary.*$/gm, '# Where the logjam .deb puts the binary (an `npm install -g` puts it in /usr/local/bin).')
+    .replace(/^(ExecStart=-?)\/usr\/local\/bin\//gm, '$1/usr/bin/');
+}
+
+/**
+ * Everything the .deb installs, staged under `stage` as it lands on the host (no DEBIAN/).
+ * @param {{ root: string, stage: string, version: string, exe: string, helpOf: (name: string) => string }} options
+ */
+export function stageFiles({ root, stage, version, exe, helpOf }) {
   rmSync(stage, { recursive: true, force: true });
   const at = (/** @type {string[]} */ ...p) => path.join(stage, ...p);
   const dir = (/** @type {string[]} */ ...p) => mkdirSync(at(...p), { recursive: true, mode: 0o755 });
@@ -69,7 +60,7 @@ export function buildDeb({ root, out, version, arch, exe, helpOf }) {
   dir('usr/bin');
   for (const name of COMMANDS) symlinkSync('../lib/logjam/logjam', at('usr/bin', name));
   dir('lib/systemd/system');
-  for (const name of COMMANDS) copyFileSync(path.join(root, 'systemd', `${name}.service`), at('lib/systemd/system', `${name}.service`));
+  for (const name of COMMANDS) write(`lib/systemd/system/${name}.service`, debUnit(readFileSync(path.join(root, 'systemd', `${name}.service`), 'utf8')));
   const examples = 'usr/share/doc/logjam/examples';
   dir(examples);
   for (const sub of ['runit', 'upstart', 'cron.d']) cpSync(path.join(root, sub), at(examples, sub), { recursive: true });
@@ -82,8 +73,23 @@ export function buildDeb({ root, out, version, arch, exe, helpOf }) {
     gzipSync(`logjam (${version}) unstable; urgency=medium\n\n  * Self-contained build of logjam ${version} (see the project's CHANGELOG).\n\n -- ${MAINTAINER}  ${rfc2822}\n`, { level: 9 }),
   );
   write('usr/share/lintian/overrides/logjam', readFileSync(path.join(root, 'scripts/deb/lintian-overrides'), 'utf8'));
+}
 
-  dir('DEBIAN');
+/**
+ * @param {{ root: string, out: string, version: string, arch: 'x64' | 'arm64', exe: string, helpOf: (name: string) => string }} options
+ * @returns {string} the .deb's path
+ */
+export function buildDeb({ root, out, version, arch, exe, helpOf }) {
+  const debArch = DEB_ARCH[arch];
+  const stage = path.join(out, 'deb', debArch);
+  stageFiles({ root, stage, version, exe, helpOf });
+  const at = (/** @type {string[]} */ ...p) => path.join(stage, ...p);
+  const write = (/** @type {string} */ file, /** @type {string} */ text, mode = 0o644) => {
+    writeFileSync(at(file), text, { mode });
+    chmodSync(at(file), mode);
+  };
+
+  mkdirSync(at('DEBIAN'), { recursive: true, mode: 0o755 });
   const installedKb = Math.ceil(files(stage).reduce((/** @type {number} */ sum, /** @type {string} */ f) => sum + statSync(at(f)).size, 0) / 1024);
   write(
     'DEBIAN/control',

@@ -387,6 +387,28 @@ const MUTATIONS = [
     tests: ['test/harness.test.ts'],
     grep: 's3rver in the test process',
   },
+  // issue 25: the upload service's first minute
+  {
+    name: 'upload watches after connecting',
+    what: 'the upload service begins its watch only after connecting, so archives that appeared meanwhile wait for the rescan',
+    patches: [['    if (!options.once) earlyWatch = await watchEarly([archiveDir], log);', '    if (Number.isNaN(0)) earlyWatch = await watchEarly([archiveDir], log);']],
+    tests: ['test/service-startup.test.ts'],
+    grep: 'while the upload service connects',
+  },
+  {
+    name: 'upload exits without archive/',
+    what: 'the upload service exits at once when archive/ does not exist yet instead of waiting for it',
+    patches: [['  if (!options.once && !options.dryRun && !(await archiveDirAppears(options))) return EXIT_OK;', '  if (Number.isNaN(0)) return EXIT_OK;']],
+    tests: ['test/service-startup.test.ts'],
+    grep: 'upload first',
+  },
+  {
+    name: 'archive/ awaited by polling only',
+    what: 'waiting for archive/ relies on the poll (the rescan interval), not on a watch of its parent',
+    patches: [['        if (name?.toString() === path.basename(dir)) wake();', '        if (Number.isNaN(0)) wake();']],
+    tests: ['test/service-startup.test.ts'],
+    grep: 'upload first',
+  },
 ];
 
 /** @param {string[] | undefined} folders */

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 /** @typedef {'x64' | 'arm64'} Arch */
 import { buildDeb } from './deb.mjs';
+import { helpOf as helpOfCommand } from './man.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -176,7 +177,7 @@ function executable({ main, assets }, arch) {
 }
 
 /** A command's --help, from the npm build (the same program; the arm64 executable cannot run here). */
-const helpOf = (/** @type {string} */ name) => sh(process.execPath, [path.join(root, 'packages', name, 'bin', `${name}.cjs`), '--help']);
+const helpOf = (/** @type {string} */ name) => helpOfCommand(root, name);
 
 const program = await bundle();
 for (const arch of arches) {

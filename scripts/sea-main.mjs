@@ -21,9 +21,24 @@ if (!(name in COMMANDS) && `logjam-${process.argv[2]}` in COMMANDS) {
   name = `logjam-${process.argv[2]}`;
   process.argv.splice(1, 2, name);
 }
+const USAGE = `Usage: logjam-compress [OPTIONS] LOG_DIR...              (or: logjam compress ...)
+       logjam-upload [OPTIONS] ARCHIVE_DIR URI_TEMPLATE   (or: logjam upload ...)
+       logjam --version | --help
+`;
+// Both commands are one release: `logjam --version` is theirs.
+if (!(name in COMMANDS) && ['--version', '-v'].includes(process.argv[2] ?? '')) {
+  name = 'logjam-upload';
+  process.argv.splice(1, 1, name);
+}
 const command = name === 'logjam-compress' || name === 'logjam-upload' ? COMMANDS[name] : undefined;
+if (!command && ['--help', '-h'].includes(process.argv[2] ?? '')) {
+  process.stdout.write(
+    `logjam: one executable holding two commands, run as the one it is called by (a link named\nlogjam-compress or logjam-upload) or named as its first argument.\n\n${USAGE}\nlogjam-compress --help and logjam-upload --help describe their options; man logjam-compress, man logjam-upload.\n`,
+  );
+  process.exit(0);
+}
 if (!command) {
-  process.stderr.write(`logjam: run me as logjam-compress or logjam-upload (a link of that name), or as: logjam compress|upload [ARGS...] (--help for theirs)\n`);
+  process.stderr.write(`logjam: run me as logjam-compress or logjam-upload (a link of that name), or as: logjam compress|upload [ARGS...] (--help for theirs)\n${USAGE}`);
   process.exit(2);
 }
 // As the npm launchers do: libuv's threadpool sized from --jobs before anything starts it.

@@ -112,7 +112,7 @@ describe('deployment files', () => {
     it(`systemd/${service}.service runs ${service} in the foreground with flags it has`, async () => {
       const unit = await read(`systemd/${service}.service`);
       const execStart = unit.split('\n').find((line) => line.startsWith('ExecStart='))!;
-      expect(execStart).to.match(new RegExp(`^ExecStart=(/usr/local/bin/${service}|/usr/bin/env ${service}) (?!.*--once)\\S+`));
+      expect(execStart).to.match(new RegExp(`^ExecStart=/usr/local/bin/${service} (?!.*--once)\\S+`));
       await expectKnownFlags(service, execStart);
       expect(unit).to.match(/^\[Install\]$/m);
     });

@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import { cleanupTmpDirs, ls, repoRoot, tmpDir } from './support/index.ts';
 import { S3RVER_KEY, S3RVER_SECRET, startS3, type TestS3 } from './support/s3.ts';
 import { startFakeSentry } from './support/sentry.ts';
+import { canVerifyUnits, verifyUnit } from './support/systemd.ts';
+import { manPage } from '../scripts/man.mjs';
 
 const run = promisify(execFile);
 const TEST_ONLY = ['mocha', 'chai', 's3rver', 'tsx', 'typescript', 'esbuild', 'fast-check', '@logjam/core'];
@@ -17,13 +19,16 @@ const TEST_ONLY = ['mocha', 'chai', 's3rver', 'tsx', 'typescript', 'esbuild', 'f
 describe('npm install -g from the packed tarballs (slow)', function () {
   this.timeout(300_000);
   this.slow(60_000);
+  let root: string;
   let prefix: string;
   let tarballs: string[];
   let s3: TestS3;
 
   before(async () => {
     const packDir = await tmpDir('logjam-pack-');
-    prefix = await tmpDir('logjam-prefix-');
+    // Under a root of its own, at /usr/local as on a host: the shipped units are checked against it.
+    root = await tmpDir('logjam-root-');
+    prefix = path.join(root, 'usr/local');
     const packed = await run('npm', ['pack', '-w', 'logjam-compress', '-w', 'logjam-upload', '--pack-destination', packDir, '--json'], { cwd: repoRoot });
     tarballs = (JSON.parse(packed.stdout) as Array<{ filename: string }>).map((p) => path.join(packDir, p.filename));
     expect(tarballs).to.have.length(2);
@@ -48,8 +53,12 @@ describe('npm install -g from the packed tarballs (slow)', function () {
       expect(
         shipped.filter((f) => !/^package\/bin\/sdk-[A-Z0-9]+\.mjs$/.test(f)),
         tarball,
-      ).to.deep.equal(name === 'logjam-upload' ? ['package/bin/digest-worker.mjs', `package/bin/${name}.cjs`, `package/bin/${name}.mjs`] : [`package/bin/${name}.cjs`, `package/bin/${name}.mjs`]);
-      expect(shipped.length > 2, tarball).to.equal(name === 'logjam-upload');
+      ).to.deep.equal(
+        name === 'logjam-upload'
+          ? ['package/bin/digest-worker.mjs', `package/bin/${name}.cjs`, `package/bin/${name}.mjs`, `package/man/${name}.1`]
+          : [`package/bin/${name}.cjs`, `package/bin/${name}.mjs`, `package/man/${name}.1`],
+      );
+      expect(shipped.length > 3, tarball).to.equal(name === 'logjam-upload');
       const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as { dependencies?: Record<string, string> };
       for (const dep of TEST_ONLY) expect(manifest.dependencies ?? {}, `${tarball}: ${dep}`).not.to.have.property(dep);
       // The SDK and the command-line parser are bundled: npm installs none of their packages.
@@ -73,6 +82,25 @@ describe('npm install -g from the packed tarballs (slow)', function () {
       const version = await run(bin(name), ['--version'], { env: env() });
       expect(version.stdout.trim()).to.equal('0.1.0');
     }
+  });
+
+  it('installs the man pages (package.json `man`), the same text the .deb ships: man finds them under the prefix', async () => {
+    for (const name of ['logjam-compress', 'logjam-upload']) {
+      const installed = path.join(prefix, 'share/man/man1', `${name}.1`);
+      const page = await fs.readFile(installed, 'utf8');
+      const help = (await run(bin(name), ['--help'], { env: env() })).stdout;
+      expect(page).to.match(new RegExp(`^\\.TH ${name.toUpperCase()} 1 `));
+      expect(page, 'the page is made by the function the .deb uses').to.equal(manPage(name, help, '0.1.0', /^\.TH \S+ 1 "([^"]+)"/.exec(page)![1]!));
+      const found = await run('man', ['-w', name], { env: { ...env(), MANPATH: path.join(prefix, 'share/man') } }).catch(() => null);
+      if (found) expect(await fs.realpath(found.stdout.trim())).to.equal(await fs.realpath(installed));
+    }
+  });
+
+  it("the repository's systemd units run what it installed: systemd-analyze verify --root finds no problem", async function () {
+    if (!canVerifyUnits) this.skip();
+    const units = path.join(root, 'etc/systemd/system');
+    await fs.cp(path.join(repoRoot, 'systemd'), units, { recursive: true });
+    for (const name of ['logjam-compress', 'logjam-upload']) expect(await verifyUnit(root, path.join(units, `${name}.service`)), name).to.deep.equal([]);
   });
 
   it('does a real pass: logjam-compress --once, then logjam-upload --once to S3', async () => {

@@ -49,6 +49,27 @@ async function hourlyLog(dir: string, name: string, text: string): Promise<void>
   await fs.utimes(path.join(dir, name), old, old);
 }
 
+// Fast, without `npm run package`: the executable's program (scripts/sea-main.mjs) run by node over the build.
+describe("the executable's program, by node: logjam --version, --help, and a usage error", () => {
+  const main = path.join(repoRoot, 'scripts/sea-main.mjs');
+  it('--version and -v print the version (exit 0); --help a usage (exit 0); nothing or an unknown command exits 2', async () => {
+    for (const flag of ['--version', '-v']) {
+      const v = await run(process.execPath, [main, flag]);
+      expect([v.code, v.stdout.trim()], v.stderr).to.deep.equal([0, version]);
+    }
+    const help = await run(process.execPath, [main, '--help']);
+    expect(help.code, help.stderr).to.equal(0);
+    expect(help.stdout).to.include('logjam compress').and.to.include('logjam upload').and.to.include('logjam --version | --help');
+    for (const args of [[], ['bogus']]) {
+      const bad = await run(process.execPath, [main, ...args]);
+      expect(bad.code, args.join(' ')).to.equal(2);
+      expect(bad.stderr).to.include('logjam-compress or logjam-upload');
+    }
+    const sub = await run(process.execPath, [main, 'compress', '--version']);
+    expect(sub.stdout.trim()).to.equal(version);
+  });
+});
+
 (ENABLED ? describe : describe.skip)('packaged: the self-contained executable, linux-x64 (LOGJAM_PACKAGE_TESTS=1 after npm run package)', function () {
   this.timeout(300_000);
   const servers = useS3AndImds({ buckets: ['logs'] });
@@ -86,6 +107,11 @@ async function hourlyLog(dir: string, name: string, text: string): Promise<void>
     const bare = await run('logjam', [], { env: env(), cwd: work });
     expect(bare.code).to.equal(2);
     expect(bare.stderr).to.include('logjam-compress or logjam-upload');
+    const v = await run('logjam', ['--version'], { env: env(), cwd: work });
+    expect([v.code, v.stdout.trim()], v.stderr).to.deep.equal([0, version]);
+    const help = await run('logjam', ['--help'], { env: env(), cwd: work });
+    expect(help.code, help.stderr).to.equal(0);
+    expect(help.stdout).to.include('logjam --version | --help').and.to.include('man logjam-upload');
   });
 
   it('compresses a folder, --check sees the archives, and uploads them with instance-role (IMDS) credentials; the bytes in S3 are the archives', async () => {

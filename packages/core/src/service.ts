@@ -1,7 +1,7 @@
 // The two ways of running: one pass (--once, from cron), or a service that
 // reacts to new files and to the clock, with a periodic rescan as a safety net.
 import type { Logger } from './log.js';
-import { watchDirs, type DirWatcher, type WatchEvent } from './watch.js';
+import { watchDirs, type DirWatcher, type EarlyWatch, type WatchEvent } from './watch.js';
 
 export interface PassResult {
   /** 0 when everything due was done, 1 when any file failed. */
@@ -29,6 +29,8 @@ export interface ServiceOptions {
    * together does not react together). The periodic rescan waits for it too.
    */
   reactionDelayMs?: number;
+  /** The watch on `watchDirs`, begun before the service (see watchEarly); else one is begun here. */
+  earlyWatch?: EarlyWatch;
   /** Stops the service as SIGTERM does (for tests and embedding). */
   stop?: AbortSignal;
   now?: () => number;
@@ -92,7 +94,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
 
   let watcher: DirWatcher | undefined;
   try {
-    watcher = await watchDirs(options.watchDirs, onChange, log);
+    watcher = options.earlyWatch ? options.earlyWatch.take(onChange) : await watchDirs(options.watchDirs, onChange, log);
     while (!stop.signal.aborted) {
       pending = false;
       const result = await options.pass(stop.signal);

@@ -22,7 +22,10 @@ import {
   sleepUnlessAborted,
   splayDelayMs,
   UsageError,
+  waitForDir,
+  watchEarly,
   withPassMetrics,
+  type EarlyWatch,
   type ErrorReporter,
   type HeldDir,
   type PassMetricsWriter,
@@ -77,12 +80,18 @@ export interface RunOptions {
   retryMode?: RetryMode;
 }
 
-/** ARCHIVE_DIR must be a folder named `archive`, as the Python tool demands. */
-export async function checkArchiveDir(dir: string): Promise<string> {
+/** ARCHIVE_DIR's absolute path; it must be named `archive`, as the Python tool demands. */
+function archiveDirPath(dir: string): string {
   const resolved = path.resolve(dir);
   if (path.basename(resolved) !== 'archive') {
     throw new UsageError(`ARCHIVE_DIR must be the folder named 'archive' that logjam-compress fills (such as /var/log/hourly/archive/), not '${dir}'`);
   }
+  return resolved;
+}
+
+/** ARCHIVE_DIR must be a folder named `archive`, as the Python tool demands. */
+export async function checkArchiveDir(dir: string): Promise<string> {
+  const resolved = archiveDirPath(dir);
   let stat;
   try {
     stat = await fs.stat(resolved);
@@ -96,8 +105,32 @@ export async function checkArchiveDir(dir: string): Promise<string> {
   return resolved;
 }
 
+/**
+ * As a service, an ARCHIVE_DIR that does not exist yet is waited for (logjam-compress makes it with its
+ * first archive; the two services start together at boot), said once at INFO. False when stopped first.
+ */
+async function archiveDirAppears(options: RunOptions): Promise<boolean> {
+  const dir = archiveDirPath(options.archiveDir);
+  const missing = await fs.lstat(dir).then(
+    () => false,
+    (error: unknown) => errorCode(error) === 'ENOENT',
+  );
+  if (!missing) return true;
+  options.log.info(`${dir} does not exist yet; waiting for it (logjam-compress makes it with its first archive)`, { dir });
+  const stop = new AbortController();
+  const offSignals = onStopSignals(() => stop.abort());
+  try {
+    if (await waitForDir(dir, { signal: stop.signal, pollMs: options.intervalMs })) return true;
+    options.log.info('stopped');
+    return false;
+  } finally {
+    offSignals();
+  }
+}
+
 export async function runUpload(options: RunOptions): Promise<number> {
   const { log } = options;
+  if (!options.once && !options.dryRun && !(await archiveDirAppears(options))) return EXIT_OK;
   const archiveDir = await checkArchiveDir(options.archiveDir);
   const hostname = options.hostname ?? os.hostname();
   if (options.dryRun) return dryRun(options, archiveDir, hostname);
@@ -112,6 +145,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
   let markers: HeldDir | undefined;
   let unholdMarkers: (() => void) | undefined;
   let client: S3Client | undefined;
+  let earlyWatch: EarlyWatch | undefined;
   /** The start of the first pass, begun before S3 is reachable; the first pass takes it up. */
   const early: { prepared?: PreparedPass | undefined } = {};
   const splayMs = splayDelayMs(hostname, options.splaySeconds ?? 0);
@@ -146,6 +180,8 @@ export async function runUpload(options: RunOptions): Promise<number> {
       return EXIT_OK;
     }
 
+    // Watching begins before the first listing: an archive that appears while it connects wakes the service.
+    if (!options.once) earlyWatch = await watchEarly([archiveDir], log);
     // The scan and the reading ahead (MD5s of large files) need no S3: they begin
     // now, while the SDK loads and the bucket is checked, and the first pass takes them up.
     const scanner = new PendingScanner(io);
@@ -179,6 +215,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
       once: options.once,
       intervalMs: options.intervalMs,
       watchDirs: [archiveDir],
+      earlyWatch,
       isRelevant: isArchivePath,
       reactionDelayMs: splayMs,
       log,
@@ -191,6 +228,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
     });
   } finally {
     offSignals();
+    await earlyWatch?.close();
     await early.prepared?.close();
     client?.destroy();
     await lock?.release();
