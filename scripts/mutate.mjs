@@ -147,6 +147,33 @@ const MUTATIONS = [
     patches: [["  return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~');", "  return name.startsWith('.') || name.endsWith('.tmp');"]],
     tests: ['test/reliability/fuzz.test.ts'],
   },
+  // issue 25: messages that end a run, --check as a Nagios plugin, quiet when idle
+  {
+    name: 'run-ending message not in --log-format',
+    what: 'the message that ends a run ignores --log-format json',
+    patches: [["createLogger({ name: binary, level: 'critical', format: how.format })", "createLogger({ name: binary, level: 'critical', format: 'text' })"]],
+    tests: ['test/operator-errors.test.ts'],
+  },
+  {
+    name: 'metrics folder not checked at start',
+    what: 'a --metrics-file whose folder is missing is an error per pass, exit 0, instead of exit 2 at start',
+    patches: [['  if (!stats) throw new ConfigError(`--metrics-file ${file}: the folder', '  if (!stats && Number.isNaN(0)) throw new ConfigError(`--metrics-file ${file}: the folder']],
+    tests: ['test/operator-errors.test.ts'],
+    grep: 'metrics-file in a folder that does not exist',
+  },
+  {
+    name: 'check errors not UNKNOWN',
+    what: 'a usage or configuration error under --check exits 2 (CRITICAL to Nagios), not 3',
+    patches: [['  if (options.check) return EXIT_UNKNOWN;', '  if (options.check && Number.isNaN(0)) return EXIT_UNKNOWN;']],
+    tests: ['test/operator-errors.test.ts'],
+    grep: 'UNKNOWN',
+  },
+  {
+    name: 'idle upload pass at info',
+    what: 'an idle logjam-upload service logs its pass summary at info on every rescan',
+    patches: [['    quietWhenIdle: !options.once,', '    quietWhenIdle: false,']],
+    tests: ['test/quiet.test.ts'],
+  },
 ];
 
 function sourceFiles() {

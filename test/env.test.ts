@@ -32,7 +32,7 @@ describe('LOGJAM_<FLAG> environment variables (built binaries)', () => {
     const bad = await runBin('logjam-compress', ['--once', dir], { env: { LOGJAM_LEVEL: '12' } });
     expect(bad.code).to.equal(2);
     expect(bad.stderr.trim().split('\n')).to.have.length(1);
-    expect(bad.stderr).to.match(/^logjam-compress: environment variable LOGJAM_LEVEL="12": .*--level/);
+    expect(bad.stderr).to.match(/^\S+ logjam-compress CRITICAL environment variable LOGJAM_LEVEL="12": .*--level/);
     expect(await ls(dir)).to.deep.equal(['app-20240105T1300Z.log']);
     const wins = await runBin('logjam-compress', ['--once', '--level', '9', dir], { env: { LOGJAM_LEVEL: '12' } });
     expect(wins.code, wins.stderr).to.equal(0);

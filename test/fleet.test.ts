@@ -75,7 +75,11 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
 
     it('service mode: a new archive waits for the splay (no PUT meanwhile); SIGTERM still stops at once', async () => {
       const dir = await archive(0);
-      const child = startBin('logjam-upload', ['--splay', '3600', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      const child = startBin(
+        'logjam-upload',
+        ['--splay', '3600', '--log-level', 'debug', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()],
+        env(),
+      );
       await waitFor(() => child.output().stderr.includes('pass done'), { what: 'the first pass' });
       const writes = servers.s3.writes().length;
       await fs.writeFile(path.join(dir, `app-${compactStamp(Math.floor(Date.now() / HOUR) * HOUR - HOUR)}.log.gz`), 'new\n');

@@ -1,7 +1,7 @@
 // --check: what is waiting, and how long the oldest has waited, as a
 // Nagios / Sensu check prints it: one status line (with performance data
 // after `|`), then details; exit 0 when the oldest is younger than the limit,
-// 1 when older. Pure: the binaries find the items, this words the verdict.
+// 1 when older (a usage or configuration error is 3, UNKNOWN: see cli.ts). Pure: the binaries find the items, this words the verdict.
 import { formatBytes } from './log.js';
 
 export interface BacklogItem {
@@ -54,7 +54,8 @@ export function checkBacklog(items: BacklogItem[], options: CheckOptions): Check
   const splayMs = options.splayMs ?? 0;
   const late = ageMs > options.maxAgeMs + splayMs;
   const limit = `--max-age ${formatAge(options.maxAgeMs)}${splayMs > 0 ? ` + splay ${formatAge(splayMs)}` : ''}`;
-  const perf = `files=${sorted.length} bytes=${bytes} oldest_age_seconds=${Math.floor(ageMs / 1000)};;${Math.floor((options.maxAgeMs + splayMs) / 1000)}`;
+  // Nagios performance data, label=value[unit];warn: the limit sits in the warning slot, as the status it leads to is WARNING.
+  const perf = `files=${sorted.length} bytes=${bytes}B oldest_age=${Math.floor(ageMs / 1000)}s;${Math.floor((options.maxAgeMs + splayMs) / 1000)}`;
   const count = `${sorted.length} file${sorted.length === 1 ? '' : 's'}`;
   const status = oldest
     ? `${late ? 'WARNING' : 'OK'}: ${count} ${options.waitingFor} (${formatBytes(bytes)}), oldest ${formatAge(ageMs)}${late ? ` > ${limit}` : ''} (${oldest.file})`

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
-import { ConfigError, EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine, UsageError } from './errors.js';
+import { ConfigError, endOfRunMessage, exitCodeFor, isUsageError, oneLine, UsageError } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevelName } from './log.js';
 import { canonicalArgs, optionSpecs } from './argv.js';
 import { createProgress, type Progress } from './progress.js';
@@ -64,27 +64,49 @@ export abstract class LogjamCommand extends Command {
     }
   }
 
+  /** Whether this is a --check run (a monitoring plugin's: errors are UNKNOWN, on stdout). */
+  protected get checking(): boolean {
+    return (this as { check?: unknown }).check === true;
+  }
+
   async execute(): Promise<number> {
     try {
       return await this.run(this.log);
     } catch (error) {
-      if (isUsageError(error)) {
-        // A value checked by the command itself (not by clipanion) may have come from the environment too.
-        const variable = error instanceof ConfigError ? undefined : envSourceOf(oneLine(error), this.envSources);
-        writeUsageError(this.cli.binaryName, variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error);
-        return EXIT_USAGE;
-      }
-      this.log.critical(oneLine(error));
-      this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
-      return EXIT_FAILED;
+      // A value checked by the command itself (not by clipanion) may have come from the environment too.
+      const variable = isUsageError(error) && !(error instanceof ConfigError) ? envSourceOf(oneLine(error), this.envSources) : undefined;
+      const said = variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error;
+      if (!isUsageError(error)) this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
+      return endRun(this.cli.binaryName, said, { format: this.logFormat, check: this.checking });
     }
   }
 }
 
-/** One line on stderr; a pointer to --help only where the command line is at fault, not the configuration. */
-function writeUsageError(binary: string, error: unknown): void {
-  const hint = error instanceof ConfigError ? '' : ` (see '${binary} --help')`;
-  process.stderr.write(`${binary}: ${oneLine(error)}${hint}\n`);
+/**
+ * Says what ended the run and returns its exit code: one line, in the chosen
+ * --log-format on stderr (level critical, with the exit code), or, under
+ * --check, the one UNKNOWN line a monitoring plugin prints on stdout. A
+ * pointer to --help only where the command line is at fault.
+ */
+export function endRun(binary: string, error: unknown, how: { format: LogFormat; check: boolean }): number {
+  const code = exitCodeFor(error, how);
+  const commandLine = error instanceof UsageError || (error as { clipanion?: unknown } | null)?.clipanion !== undefined;
+  const message = `${endOfRunMessage(error)}${commandLine ? ` (see '${binary} --help')` : ''}`;
+  if (how.check) process.stdout.write(`UNKNOWN: ${message}\n`);
+  else createLogger({ name: binary, level: 'critical', format: how.format }).critical(message, { exit: code });
+  return code;
+}
+
+/** The --log-format and --check a command line asks for, read before it could be parsed (to say why it could not). */
+function askedFor(argv: string[], env: NodeJS.ProcessEnv): { format: LogFormat; check: boolean } {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  const args = argv.slice(0, end);
+  let format: string | undefined = env.LOGJAM_LOG_FORMAT;
+  args.forEach((arg, i) => {
+    if (arg === '--log-format') format = args[i + 1];
+    else if (arg.startsWith('--log-format=')) format = arg.slice('--log-format='.length);
+  });
+  return { format: format === 'json' ? 'json' : 'text', check: args.includes('--check') };
 }
 
 /**
@@ -110,7 +132,8 @@ export interface CliInfo {
 
 /**
  * Runs a command line. Unlike clipanion's own `run`, a mistake on the command
- * line exits 2 with one line on stderr (clipanion prints to stdout and exits 1).
+ * line exits 2 with one line on stderr (clipanion prints to stdout and exits 1;
+ * under --check, 3 with an UNKNOWN line on stdout).
  * LOGJAM_<FLAG> variables supply flags the command line leaves out.
  */
 export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -132,8 +155,8 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
     // Look for the variable in the reason only: the usage lines clipanion appends name every flag.
     const reason = parseErrorReason(error);
     const variable = envSourceOf(reason, fromEnv.sources);
-    writeUsageError(info.binaryName, new Error(variable ? `environment variable ${variable}=${JSON.stringify(env[variable])}: ${reason}` : reason));
-    return EXIT_USAGE;
+    const message = variable ? `environment variable ${variable}=${JSON.stringify(env[variable])}: ${reason}` : reason;
+    return endRun(info.binaryName, new UsageError(message), askedFor(argv, env));
   }
   return cli.run(command, context);
 }

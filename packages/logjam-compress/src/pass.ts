@@ -15,6 +15,8 @@ export interface PassOptions {
   log: Logger;
   /** In service mode, a pass where nothing happened logs its summary at debug, not info. */
   quietWhenIdle?: boolean;
+  /** Directories left out at start for a configuration error: counted in this pass's summary. */
+  configErrorsAtStart?: number;
   now?: () => number;
   /** Errors that fail a file or a directory go there too (Sentry), tagged with the directory and the file. */
   reporter?: ErrorReporter | undefined;
@@ -44,7 +46,7 @@ interface Work {
 
 export async function compressPass(options: PassOptions, signal: AbortSignal): Promise<PassResult & { tally: Tally }> {
   const now = (options.now ?? Date.now)();
-  const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, configErrors: 0, waiting: 0, bytesIn: 0, bytesOut: 0 };
+  const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, configErrors: options.configErrorsAtStart ?? 0, waiting: 0, bytesIn: 0, bytesOut: 0 };
   /** Each archive/ is held open for the pass (see core's held-dir). */
   const held = new Map<string, HeldDir>();
   try {

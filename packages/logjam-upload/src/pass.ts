@@ -213,7 +213,9 @@ class Tally {
     const summary = this.summary;
     // A configuration error ends the run with its one line alone.
     if (summary.fatal) return;
-    this.ctx.log.info('pass done', {
+    const idle = summary.pending === 0 && !summary.orphans;
+    const say = this.ctx.quietWhenIdle && idle ? this.ctx.log.debug : this.ctx.log.info;
+    say('pass done', {
       pending: summary.pending,
       uploaded: summary.uploaded,
       already: summary.alreadyThere,

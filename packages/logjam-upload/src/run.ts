@@ -5,8 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  checkMetricsFile,
   checkNotLink,
   checkPermissions,
+  checkWritableDir,
   ConfigError,
   displayName,
   EXIT_FAILED,
@@ -103,6 +105,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
   if (options.dryRun) return dryRun(options, archiveDir, hostname);
   // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
   if (options.permissionRule) await checkPermissions([archiveDir, path.join(archiveDir, MARKER_DIR)], { binary: 'logjam-upload' });
+  await checkWritable(archiveDir, options.metricsFile);
 
   // Stop (SIGTERM / SIGINT) from the very start, so that waiting for the lock can be interrupted too.
   const stop = new AbortController();
@@ -200,6 +203,21 @@ export async function runUpload(options: RunOptions): Promise<number> {
   }
 }
 
+/** What this user must be able to write, checked before any work: ARCHIVE_DIR, .uploaded/ if it exists, the metrics file's folder. */
+async function checkWritable(archiveDir: string, metricsFile: string | undefined): Promise<void> {
+  const binary = 'logjam-upload';
+  await checkWritableDir(archiveDir, { what: 'its lock and the .uploaded/ markers', binary });
+  const markers = path.join(archiveDir, MARKER_DIR);
+  if (
+    await fs.stat(markers).then(
+      () => true,
+      () => false,
+    )
+  )
+    await checkWritableDir(markers, { what: 'the marker of each uploaded file', binary });
+  if (metricsFile !== undefined) await checkMetricsFile(metricsFile, binary);
+}
+
 /** A --once run that found the lock held: counted, neither a pass nor a failure. */
 function skippedWriter(options: RunOptions, archiveDir: string): PassMetricsWriter<undefined> {
   return {
@@ -261,6 +279,7 @@ function passContext(
     sseKmsKeyId: options.sseKmsKeyId,
     log: options.log,
     listing: { supported: true },
+    quietWhenIdle: !options.once,
     onFileDone: (name, error) => {
       options.progress?.advance(sizes.get(displayName(name)) ?? 0);
       if (error !== undefined) options.reporter?.capture(error, { directory: showPaths(run.archiveDir), file: name });
