@@ -157,7 +157,12 @@ const MUTATIONS = [
   {
     name: 'metrics folder not checked at start',
     what: 'a --metrics-file whose folder is missing is an error per pass, exit 0, instead of exit 2 at start',
-    patches: [['  if (!stats) throw new ConfigError(`--metrics-file ${file}: the folder', '  if (!stats && Number.isNaN(0)) throw new ConfigError(`--metrics-file ${file}: the folder']],
+    patches: [
+      [
+        'export async function checkMetricsFile(file: string, binary: string): Promise<void> {\n',
+        'export async function checkMetricsFile(file: string, binary: string): Promise<void> {\n  if (binary) return;\n',
+      ],
+    ],
     tests: ['test/operator-errors.test.ts'],
     grep: 'metrics-file in a folder that does not exist',
   },
@@ -171,8 +176,20 @@ const MUTATIONS = [
   {
     name: 'idle upload pass at info',
     what: 'an idle logjam-upload service logs its pass summary at info on every rescan',
-    patches: [['    quietWhenIdle: !options.once,', '    quietWhenIdle: false,']],
+    patches: [['    listing: { supported: true },\n    quietWhenIdle: !options.once,', '    listing: { supported: true },\n    quietWhenIdle: false,']],
     tests: ['test/quiet.test.ts'],
+  },
+  {
+    name: 'unknown LOGJAM variable unnamed',
+    what: 'a LOGJAM_* variable no logjam reads (a typo) is ignored without a word',
+    patches: [['      warnings.push(`${name} is not a variable ${binary} knows', '      if (Number.isNaN(0)) warnings.push(`${name} is not a variable ${binary} knows']],
+    tests: ['test/env.test.ts'],
+  },
+  {
+    name: 'mode taken from the environment',
+    what: 'LOGJAM_CHECK / LOGJAM_DRY_RUN left in an environment switch a run to --check / --dry-run',
+    patches: [["    if (!flag || flag === '--help' || flag === '--version' || COMMAND_LINE_ONLY.includes(flag)) continue;", "    if (!flag || flag === '--help' || flag === '--version') continue;"]],
+    tests: ['test/env.test.ts'],
   },
 ];
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
+import { envWarnings } from './env-names.js';
 import { ConfigError, endOfRunMessage, exitCodeFor, isUsageError, oneLine, UsageError } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevelName } from './log.js';
 import { canonicalArgs, optionSpecs } from './argv.js';
@@ -36,6 +37,8 @@ export abstract class LogjamCommand extends Command {
   /** Which flags came from which LOGJAM_* variable (set by runCli), to name the variable in a usage error. */
   envSources: Map<string, string> = new Map();
   envValues: NodeJS.ProcessEnv = process.env;
+  /** LOGJAM_* variables this binary does not read (set by runCli), said at WARN before the run. */
+  envWarnings: string[] = [];
 
   protected get log(): Logger {
     this.logger ??= createLogger({ name: this.cli.binaryName, level: this.logLevel, format: this.logFormat });
@@ -71,6 +74,7 @@ export abstract class LogjamCommand extends Command {
 
   async execute(): Promise<number> {
     try {
+      for (const warning of this.envWarnings) this.log.warn(warning);
       return await this.run(this.log);
     } catch (error) {
       // A value checked by the command itself (not by clipanion) may have come from the environment too.
@@ -150,7 +154,7 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
     const asksForHelp = args.some((arg) => arg === '-h' || arg === '--help' || arg === '--version');
     if (!asksForHelp) fromEnv = envArgs(env, flagSpecs(options), args);
     command = cli.process([...fromEnv.args, ...args], context);
-    if (command instanceof LogjamCommand) Object.assign(command, { envSources: fromEnv.sources, envValues: env });
+    if (command instanceof LogjamCommand) Object.assign(command, { envSources: fromEnv.sources, envValues: env, envWarnings: asksForHelp ? [] : envWarnings(env, info.binaryName) });
   } catch (error) {
     // Look for the variable in the reason only: the usage lines clipanion appends name every flag.
     const reason = parseErrorReason(error);

@@ -7,6 +7,7 @@ export * from './watch.js';
 export * from './service.js';
 export * from './cli.js';
 export * from './env.js';
+export * from './env-names.js';
 export * from './metrics.js';
 export * from './report.js';
 export * from './progress.js';

@@ -45,7 +45,7 @@ export class UploadCommand extends LogjamCommand {
 
       Monitoring: --check prints the archives not yet uploaded and exits 0 (OK) when the oldest (by its mtime, the time of its last log line) is younger than --max-age, 1 (WARNING) when older, 3 (UNKNOWN, one line on stdout) for a usage or configuration error (the Nagios plugin guidelines); no network, no lock, touches nothing. --metrics-file PATH rewrites PATH after every pass in the Prometheus text format (node_exporter's textfile collector). With SENTRY_DSN set, every error that fails a file or a pass, and configuration errors at start, are reported to Sentry, tagged with the directory and the file.
 
-      Fleets: --splay SECONDS waits this host's own delay (from its host name, the same every run) before a --once pass and before reacting to new archives, so that hosts on one cron line do not reach S3 together. Throttling (503 SlowDown, 429) is retried by the AWS SDK with backoff and jitter; a file still throttled fails, and the pass leaves the rest, unmarked, for the next run. Each pass logs its requests by method.
+      Fleets: --splay DURATION (600, 10m) waits this host's own delay (from its host name, the same every run) before a --once pass and before reacting to new archives, so that hosts on one cron line do not reach S3 together. Throttling (503 SlowDown, 429) is retried by the AWS SDK with backoff and jitter; a file still throttled fails, and the pass leaves the rest, unmarked, for the next run. Each pass logs its requests by method.
 
       Every flag can also be set in the environment as LOGJAM_<FLAG>: LOGJAM_JOBS=8, LOGJAM_ENDPOINT_URL=http://minio:9000, LOGJAM_ONCE=1 (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
     `,
@@ -90,7 +90,7 @@ export class UploadCommand extends LogjamCommand {
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });
   splay = Option.String('--splay', '0', {
     description:
-      "Before a --once pass, and before reacting to new archives, wait this host's own delay from 0 to SECONDS, derived from the host name (the same every run), so that a fleet does not reach S3 in the same second; --check allows for it (default: 0, no wait)",
+      "Before a --once pass, and before reacting to new archives, wait this host's own delay from 0 to DURATION (600, 10m; at most 1d), derived from the host name (the same every run), so that a fleet does not reach S3 in the same second; --check allows for it (default: 0, no wait)",
   });
   hostname = Option.String('--hostname', { description: "The host name for {hostname} in keys and for --splay's delay (default: the system's host name)" });
   retryMode = Option.String('--retry-mode', 'standard', {
@@ -122,12 +122,17 @@ export class UploadCommand extends LogjamCommand {
       parseTemplate(this.uriTemplate);
       const archiveDir = await checkArchiveDir(this.archiveDir);
       const now = Date.now();
-      const splayMs = splayDelayMs(this.hostname ?? os.hostname(), parseInteger('--splay', this.splay, 0, 86_400));
+      const splayMs = splayDelayMs(this.hostname ?? os.hostname(), this.splaySeconds());
       const result = checkBacklog(await uploadBacklog(archiveDir), { now, maxAgeMs, splayMs, waitingFor: 'waiting for upload' });
       process.stdout.write(result.text);
       return result.code;
     }
     return this.withTools({ progressLabel: this.once && !this.dryRun ? 'uploaded' : undefined, report: !this.dryRun, directory: this.archiveDir }, (tools) => this.upload(tools));
+  }
+
+  /** --splay's window, a duration as every other (10m, 3600). */
+  private splaySeconds(): number {
+    return parseDuration('--splay', this.splay, { maxMs: 86_400_000 }) / 1000;
   }
 
   private async upload({ log, reporter, progress }: RunTools): Promise<number> {
@@ -168,7 +173,7 @@ export class UploadCommand extends LogjamCommand {
       progress,
       metricsFile: this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile),
       permissionRule: this.user === undefined && !this.insecurePermissions,
-      splaySeconds: parseInteger('--splay', this.splay, 0, 86_400),
+      splaySeconds: this.splaySeconds(),
       retryMode: this.retryMode,
       ...(this.hostname !== undefined ? { hostname: this.hostname } : {}),
     });

@@ -14,6 +14,7 @@ import {
   EXIT_FAILED,
   EXIT_OK,
   errorCode,
+  formatAge,
   holdDir,
   LOCK_SETTLE_MS,
   lockForMode,
@@ -74,7 +75,7 @@ export interface RunOptions {
   metricsFile?: string | undefined;
   /** As root, refuse an ARCHIVE_DIR or .uploaded/ that other users can write (off with --user or --insecure-permissions). */
   permissionRule: boolean;
-  /** --splay: the window (seconds) from which this host's delay before a pass is drawn; 0 for none. */
+  /** --splay: the window (seconds, maybe fractional) from which this host's delay before a pass is drawn; 0 for none. */
   splaySeconds?: number;
   retryMode?: RetryMode;
 }
@@ -256,7 +257,8 @@ async function dryRun(options: RunOptions, archiveDir: string, hostname: string)
 async function waitSplay(options: RunOptions, archiveDir: string, splayMs: number, signal: AbortSignal): Promise<boolean> {
   const waiting = (await listPending(archiveDir)).length;
   if (waiting === 0) return true;
-  options.log.info(`waiting this host's splay of ${Math.round(splayMs / 1000)} s before uploading`, { files: waiting, splay: options.splaySeconds });
+  // Said as --check says it (formatAge), so that the two figures agree.
+  options.log.info(`waiting this host's splay of ${formatAge(splayMs)} before uploading`, { files: waiting, splay: formatAge((options.splaySeconds ?? 0) * 1000) });
   if (await sleepUnlessAborted(splayMs, signal)) return true;
   options.log.info('stopped during the splay; the files are left for the next run', { left: waiting });
   return false;
