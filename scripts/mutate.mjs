@@ -191,6 +191,18 @@ const MUTATIONS = [
     patches: [["    if (!flag || flag === '--help' || flag === '--version' || COMMAND_LINE_ONLY.includes(flag)) continue;", "    if (!flag || flag === '--help' || flag === '--version') continue;"]],
     tests: ['test/env.test.ts'],
   },
+  {
+    name: 'names outside the grammar hidden',
+    what: 'a file named like a dated log but outside the grammar is ignored without being counted or listed',
+    patches: [['      if (reason) ignored.push({ name: entry.name, reason });', '']],
+    tests: ['test/names-outside-grammar.test.ts'],
+  },
+  {
+    name: 'gzip log compressed silently',
+    what: 'a log already gzip is compressed again into NAME.gz.gz without a word',
+    patches: [["    if (c.log.extension.endsWith('.gz')) {", "    if (c.log.extension.endsWith('.gz') && Number.isNaN(0)) {"]],
+    tests: ['test/names-outside-grammar.test.ts'],
+  },
 ];
 
 function sourceFiles() {

@@ -60,7 +60,7 @@ describe('monitoring (built binaries)', function () {
       const lines = result.stdout.trim().split('\n');
       expect(lines[0]).to.match(
         new RegExp(
-          `^OK: 1 file due for compression \\(1.00 kB\\), oldest 1[01]m \\(${path.join(await fs.realpath(dir), closed).replace(/[.]/g, '\\.')}\\) \\| files=1 bytes=1000B oldest_age=\\d+s;7200$`,
+          `^OK: 1 file due for compression \\(1.00 kB\\), oldest 1[01]m \\(${path.join(await fs.realpath(dir), closed).replace(/[.]/g, '\\.')}\\) \\| files=1 bytes=1000B oldest_age=\\d+s;7200 ignored=0$`,
         ),
       );
       expect(await ls(dir), 'no archive/, no lock').to.deep.equal(before);
@@ -86,7 +86,7 @@ describe('monitoring (built binaries)', function () {
     it('OK: nothing due', async () => {
       const result = await runBin('logjam-compress', ['--check', await tmpDir()]);
       expect(result.code).to.equal(0);
-      expect(result.stdout).to.equal('OK: nothing due for compression | files=0 bytes=0B oldest_age=0s;7200\n');
+      expect(result.stdout).to.equal('OK: nothing due for compression | files=0 bytes=0B oldest_age=0s;7200 ignored=0\n');
     });
   });
 

@@ -44,6 +44,8 @@ export interface CheckOptions {
   show?: number;
   /** This host's --splay delay: an item waits that long on purpose before it is due, so it is late only past --max-age plus this. */
   splayMs?: number;
+  /** Files that look like dated logs but are outside the grammar: never due, so listed with why. */
+  ignored?: Array<{ file: string; reason: string }>;
 }
 
 export function checkBacklog(items: BacklogItem[], options: CheckOptions): CheckResult {
@@ -60,8 +62,12 @@ export function checkBacklog(items: BacklogItem[], options: CheckOptions): Check
   const status = oldest
     ? `${late ? 'WARNING' : 'OK'}: ${count} ${options.waitingFor} (${formatBytes(bytes)}), oldest ${formatAge(ageMs)}${late ? ` > ${limit}` : ''} (${oldest.file})`
     : `OK: nothing ${options.waitingFor}`;
-  const lines = [`${status} | ${perf}`];
+  const ignored = options.ignored ?? [];
+  const left = ignored.length ? `; ${ignored.length} file${ignored.length === 1 ? '' : 's'} ignored: name${ignored.length === 1 ? '' : 's'} outside the log file grammar` : '';
+  const lines = [`${status}${left} | ${perf}${options.ignored ? ` ignored=${ignored.length}` : ''}`];
   for (const item of sorted.slice(0, options.show ?? 10)) lines.push(`${formatAge(options.now - item.since).padStart(7)} ${formatBytes(item.bytes).padStart(9)}  ${item.file}`);
   if (sorted.length > (options.show ?? 10)) lines.push(`and ${sorted.length - (options.show ?? 10)} more`);
+  for (const { file, reason } of ignored.slice(0, options.show ?? 10)) lines.push(`ignored: ${file}: ${reason}`);
+  if (ignored.length > (options.show ?? 10)) lines.push(`and ${ignored.length - (options.show ?? 10)} more ignored`);
   return { code: late ? 1 : 0, text: lines.map((line) => `${line}\n`).join('') };
 }

@@ -19,3 +19,4 @@ export * from './run-as.js';
 export * from './rawname.js';
 export * from './splay.js';
 export * from './preflight.js';
+export * from './near-miss.js';

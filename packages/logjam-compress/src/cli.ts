@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { checkBacklog, handOverToUser, LogjamCommand, parseDuration, parseInteger, readVersion, runProgram } from '@logjam/core';
-import { compressBacklog } from './monitor.js';
+import { compressBacklog, compressIgnored } from './monitor.js';
 import { defaultJobs } from './defaults.js';
 import { checkDirs, runCompress } from './run.js';
 
@@ -102,7 +102,7 @@ export class CompressCommand extends LogjamCommand {
     if (this.check) {
       const dirs = await checkDirs(this.dirs, constants.R_OK | constants.X_OK);
       const now = Date.now();
-      const result = checkBacklog(await compressBacklog(dirs, now, minAgeMs), { now, maxAgeMs, waitingFor: 'due for compression' });
+      const result = checkBacklog(await compressBacklog(dirs, now, minAgeMs), { now, maxAgeMs, waitingFor: 'due for compression', ignored: await compressIgnored(dirs) });
       process.stdout.write(result.text);
       return result.code;
     }
