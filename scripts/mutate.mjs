@@ -203,6 +203,12 @@ const MUTATIONS = [
     patches: [["    if (c.log.extension.endsWith('.gz')) {", "    if (c.log.extension.endsWith('.gz') && Number.isNaN(0)) {"]],
     tests: ['test/names-outside-grammar.test.ts'],
   },
+  {
+    name: "help shows clipanion's #0",
+    what: '--help shows `--level #0` instead of the value name',
+    patches: [["definition: m[2] ? `${m[1]} ${names[flag] ?? 'VALUE'}` : m[1]!,", 'definition: m[2] ? `${m[1]}${m[2]}` : m[1]!,']],
+    tests: ['test/help.test.ts'],
+  },
 ];
 
 function sourceFiles() {

@@ -60,7 +60,7 @@ describe('monitoring (built binaries)', function () {
       const lines = result.stdout.trim().split('\n');
       expect(lines[0]).to.match(
         new RegExp(
-          `^OK: 1 file due for compression \\(1.00 kB\\), oldest 1[01]m \\(${path.join(await fs.realpath(dir), closed).replace(/[.]/g, '\\.')}\\) \\| files=1 bytes=1000B oldest_age=\\d+s;7200 ignored=0$`,
+          `^OK: 1 file due for compression \\(1000 B\\), oldest 1[01]m \\(${path.join(await fs.realpath(dir), closed).replace(/[.]/g, '\\.')}\\) \\| files=1 bytes=1000B oldest_age=\\d+s;7200 ignored=0$`,
         ),
       );
       expect(await ls(dir), 'no archive/, no lock').to.deep.equal(before);

@@ -5,6 +5,7 @@ import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
 import { envWarnings } from './env-names.js';
+import { readableHelp, type HelpText } from './help.js';
 import { ConfigError, endOfRunMessage, exitCodeFor, isUsageError, oneLine, UsageError } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevelName } from './log.js';
 import { canonicalArgs, optionSpecs } from './argv.js';
@@ -132,6 +133,8 @@ export interface CliInfo {
   binaryName: string;
   binaryVersion: string;
   commands: Array<new () => Command>;
+  /** Value names and usage lines for --help. */
+  help?: HelpText;
 }
 
 /**
@@ -162,7 +165,20 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
     const message = variable ? `environment variable ${variable}=${JSON.stringify(env[variable])}: ${reason}` : reason;
     return endRun(info.binaryName, new UsageError(message), askedFor(argv, env));
   }
+  if (!(command instanceof LogjamCommand) && !asksFor(argv, '--version')) {
+    // --help: clipanion's text, made readable (value names, the usage lines).
+    let text = '';
+    const collect = { write: (chunk: string) => ((text += chunk), true) } as unknown as typeof process.stdout;
+    const code = await cli.run(command, { ...context, stdout: collect });
+    process.stdout.write(readableHelp(text, info.binaryName, info.help ?? {}));
+    return code;
+  }
   return cli.run(command, context);
+}
+
+function asksFor(argv: string[], flag: string): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes(flag);
 }
 
 /** The version in the package.json one folder above `moduleUrl` (a binary's bin/ or dist/ file). */

@@ -20,3 +20,4 @@ export * from './rawname.js';
 export * from './splay.js';
 export * from './preflight.js';
 export * from './near-miss.js';
+export * from './help.js';

@@ -18,10 +18,10 @@ describe('--check verdicts', () => {
     ];
     const ok = checkBacklog(items, { now, maxAgeMs: 7_200_000, waitingFor: 'waiting for compression' });
     expect(ok.code).to.equal(0);
-    expect(ok.text.split('\n')[0]).to.equal('OK: 2 files waiting for compression (1.50 kB), oldest 12m (/a/old.log) | files=2 bytes=1500B oldest_age=720s;7200');
+    expect(ok.text.split('\n')[0]).to.equal('OK: 2 files waiting for compression (1.46 KiB), oldest 12m (/a/old.log) | files=2 bytes=1500B oldest_age=720s;7200');
     const late = checkBacklog(items, { now, maxAgeMs: 600_000, waitingFor: 'waiting for compression' });
     expect(late.code).to.equal(1);
-    expect(late.text).to.match(/^WARNING: 2 files waiting for compression \(1.50 kB\), oldest 12m > --max-age 10m \(\/a\/old.log\) \|/);
+    expect(late.text).to.match(/^WARNING: 2 files waiting for compression \(1.46 KiB\), oldest 12m > --max-age 10m \(\/a\/old.log\) \|/);
     expect(late.text.trim().split('\n')).to.have.length(3);
   });
 
