@@ -209,6 +209,15 @@ const MUTATIONS = [
     patches: [["definition: m[2] ? `${m[1]} ${names[flag] ?? 'VALUE'}` : m[1]!,", 'definition: m[2] ? `${m[1]}${m[2]}` : m[1]!,']],
     tests: ['test/help.test.ts'],
   },
+  {
+    name: 'marker failure said as an S3 error',
+    what: 'a file in S3 whose marker cannot be written is logged as `upload failed` with `Error in S3 as …`',
+    patches: [
+      ["    if (error instanceof MarkerError) this.ctx.log.error('uploaded, but not marked'", "    if (error instanceof MarkerError && Number.isNaN(0)) this.ctx.log.error('uploaded, but not marked'"],
+    ],
+    tests: ['test/operator-errors.test.ts'],
+    grep: 'not marked',
+  },
 ];
 
 function sourceFiles() {

@@ -5,7 +5,9 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cleanupTmpDirs, compactStamp, ls, runBin, tmpDir, type BinaryName, type RunResult } from './support/index.ts';
+import { cleanupTmpDirs, compactStamp, ls, runBin, startBin, tmpDir, waitExit, waitFor, type BinaryName, type RunResult } from './support/index.ts';
+import { imdsEnv } from './support/imds.ts';
+import { useS3AndImds } from './support/servers.ts';
 import { canDropPrivileges, nobodyIds } from './reliability/helpers.ts';
 
 const TEMPLATE = 's3://logs/{prefix}/{year}/{month}/{day}/{filename}';
@@ -115,6 +117,52 @@ describe('messages that end a run (built binaries)', function () {
         ['--once', '--user', 'nobody', ...NO_S3, archive, TEMPLATE],
         new RegExp(`cannot open ${archive}/\\.logjam-upload\\.lock: permission denied: give this user access`),
       );
+    });
+
+    describe('with a store', () => {
+      const servers = useS3AndImds({ buckets: ['logs'] });
+
+      it('logjam-upload service: .uploaded/ made unwritable while it runs: the file is said to be in S3 but not marked, in words, not as an S3 error', async () => {
+        const { archive } = await folders();
+        const { uid, gid } = nobodyIds();
+        await fs.chown(archive, uid, gid);
+        await fs.chown(path.join(archive, ARCHIVE), uid, gid);
+        const args = [
+          '--user',
+          'nobody',
+          '--log-level',
+          'debug',
+          '--interval',
+          '3600',
+          '--endpoint-url',
+          servers.s3.endpoint,
+          '--force-path-style',
+          archive,
+          's3://logs/m/{prefix}/{year}/{month}/{day}/{filename}',
+        ];
+        const child = startBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, await tmpDir()) });
+        try {
+          await waitFor(async () => (await ls(path.join(archive, '.uploaded')).catch((): string[] => [])).includes(ARCHIVE), { what: 'the first marker' });
+          await fs.chown(path.join(archive, '.uploaded'), 0, 0);
+          const late = `app-${compactStamp(Date.UTC(2024, 0, 5, 14))}.log.gz`;
+          await fs.writeFile(path.join(archive, late), 'late\n');
+          await fs.chown(path.join(archive, late), uid, gid);
+          await waitFor(() => / ERROR uploaded, but not marked /.test(child.output().stderr), { what: 'the marker failure' });
+          const line = child
+            .output()
+            .stderr.split('\n')
+            .find((l) => / ERROR uploaded, but not marked /.test(l))!;
+          expect(line).to.match(
+            new RegExp(
+              `error="in S3 as s3://logs/m/app/2024/01/05/${late.replace(/\./g, '\\.')}, but cannot write its marker in ${archive}/\\.uploaded/? \\(permission denied\\): make .* writable by this user`,
+            ),
+          );
+          expect(line).not.to.match(/error="Error |EACCES/);
+        } finally {
+          child.kill('SIGTERM');
+          await waitExit(child, 20_000);
+        }
+      });
     });
 
     it('logjam-compress: a LOG_DIR it cannot write is named with the fix, exit 2', async () => {

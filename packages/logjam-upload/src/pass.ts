@@ -7,7 +7,7 @@ import { listPending, MarkerWriter, type PendingScanner } from './ledger.js';
 import { Lister } from './lister.js';
 import { ByteBudget, MEMORY_BUDGET, openLocal, type Local } from './local.js';
 import type { MultipartSettings } from './multipart.js';
-import { Fatal, uploadFile, type Outcome, type PassState } from './put.js';
+import { Fatal, MarkerError, uploadFile, type Outcome, type PassState } from './put.js';
 import { loadSdk } from './sdk.js';
 import { describeError, formatRequests, isThrottling } from './s3.js';
 
@@ -194,7 +194,8 @@ class Tally {
   }
 
   failed(log: LogName, error: unknown): unknown {
-    this.ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
+    if (error instanceof MarkerError) this.ctx.log.error('uploaded, but not marked', { file: log.name, error: error.message });
+    else this.ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
     this.summary.failed += 1;
     if (isThrottling(error) && !this.throttled) {
       this.throttled = true;
