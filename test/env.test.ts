@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cleanupTmpDirs, ls, runBin, tmpDir } from './support/index.ts';
+import { canDropPrivileges } from './reliability/helpers.ts';
 
 const TEMPLATE = 's3://logs/{prefix}/{year}/{month}/{day}/{filename}';
 
@@ -65,6 +66,18 @@ describe('LOGJAM_<FLAG> environment variables (built binaries)', () => {
       .map((line) => JSON.parse(line) as { level: string; msg: string })
       .filter((r) => r.level === 'warn');
     expect(warnings.map((w) => w.msg)).to.deep.equal(['LOGJAM_MIN_AEG is not a variable logjam-compress knows, and is ignored; did you mean LOGJAM_MIN_AGE?']);
+  });
+
+  it('with --user, only the process that does the work names an unknown variable: once', async function () {
+    if (!canDropPrivileges()) {
+      console.log('      (skipped: needs root, setpriv and a repository nobody can read)');
+      return this.skip();
+    }
+    const dir = await logDir();
+    await fs.chmod(dir, 0o777);
+    const result = await runBin('logjam-compress', ['--once', '--user', 'nobody', dir], { env: { LOGJAM_MIN_AEG: '0' } });
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stderr.match(/LOGJAM_MIN_AEG is not a variable/g)).to.have.length(1);
   });
 
   it('LOGJAM_CHECK and LOGJAM_DRY_RUN are ignored, said at WARN every run: a mode comes from the command line only', async () => {

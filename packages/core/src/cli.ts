@@ -52,10 +52,19 @@ export abstract class LogjamCommand extends Command {
    * error reporter, to which an error escaping `work` (a start-up error too:
    * the host stopped working) goes, tagged with `directory`.
    */
+  /**
+   * Says the envWarnings, once: called where the work starts (withTools, a
+   * --check), after --user handed over, so that only the process that works says them.
+   */
+  protected sayEnvWarnings(log: Logger = this.log): void {
+    for (const warning of this.envWarnings.splice(0)) log.warn(warning);
+  }
+
   protected async withTools(options: { progressLabel?: string | undefined; report: boolean; directory: string }, work: (tools: RunTools) => Promise<number>): Promise<number> {
     const binary = this.cli.binaryName;
     const progress = options.progressLabel === undefined ? undefined : createProgress({ label: options.progressLabel, stream: process.stderr });
     const log = progress ? createLogger({ name: binary, level: this.logLevel, format: this.logFormat, write: progress.wrap((line) => void process.stderr.write(line)) }) : this.log;
+    this.sayEnvWarnings(log);
     const reporter = options.report ? await createErrorReporter({ binary, version: this.cli.binaryVersion ?? '', log }) : undefined;
     try {
       return await work({ log, reporter, progress });
@@ -75,7 +84,6 @@ export abstract class LogjamCommand extends Command {
 
   async execute(): Promise<number> {
     try {
-      for (const warning of this.envWarnings) this.log.warn(warning);
       return await this.run(this.log);
     } catch (error) {
       // A value checked by the command itself (not by clipanion) may have come from the environment too.

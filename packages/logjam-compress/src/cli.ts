@@ -87,6 +87,7 @@ export class CompressCommand extends LogjamCommand {
       if (code !== null) return code;
     }
     if (this.check) {
+      this.sayEnvWarnings();
       const dirs = await checkDirs(this.dirs, constants.R_OK | constants.X_OK);
       const now = Date.now();
       const result = checkBacklog(await compressBacklog(dirs, now, minAgeMs), { now, maxAgeMs, waitingFor: 'due for compression', ignored: await compressIgnored(dirs) });

@@ -98,6 +98,7 @@ export class UploadCommand extends LogjamCommand {
       if (code !== null) return code;
     }
     if (this.check) {
+      this.sayEnvWarnings();
       parseTemplate(this.uriTemplate);
       const archiveDir = await checkArchiveDir(this.archiveDir);
       const now = Date.now();
