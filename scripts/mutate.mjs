@@ -409,6 +409,77 @@ const MUTATIONS = [
     tests: ['test/service-startup.test.ts'],
     grep: 'upload first',
   },
+  // issue 25: messages that end a run, --check as a Nagios plugin, quiet when idle
+  {
+    name: 'run-ending message not in --log-format',
+    what: 'the message that ends a run ignores --log-format json',
+    patches: [["createLogger({ name: binary, level: 'critical', format: how.format })", "createLogger({ name: binary, level: 'critical', format: 'text' })"]],
+    tests: ['test/operator-errors.test.ts'],
+  },
+  {
+    name: 'metrics folder not checked at start',
+    what: 'a --metrics-file whose folder is missing is an error per pass, exit 0, instead of exit 2 at start',
+    patches: [
+      [
+        'export async function checkMetricsFile(file: string, binary: string): Promise<void> {\n',
+        'export async function checkMetricsFile(file: string, binary: string): Promise<void> {\n  if (binary) return;\n',
+      ],
+    ],
+    tests: ['test/operator-errors.test.ts'],
+    grep: 'metrics-file in a folder that does not exist',
+  },
+  {
+    name: 'check errors not UNKNOWN',
+    what: 'a usage or configuration error under --check exits 2 (CRITICAL to Nagios), not 3',
+    patches: [['  if (options.check) return EXIT_UNKNOWN;', '  if (options.check && Number.isNaN(0)) return EXIT_UNKNOWN;']],
+    tests: ['test/operator-errors.test.ts'],
+    grep: 'UNKNOWN',
+  },
+  {
+    name: 'idle upload pass at info',
+    what: 'an idle logjam-upload service logs its pass summary at info on every rescan',
+    patches: [['    listing: { supported: true },\n    quietWhenIdle: !options.once,', '    listing: { supported: true },\n    quietWhenIdle: false,']],
+    tests: ['test/quiet.test.ts'],
+  },
+  {
+    name: 'unknown LOGJAM variable unnamed',
+    what: 'a LOGJAM_* variable no logjam reads (a typo) is ignored without a word',
+    patches: [['      warnings.push(`${name} is not a variable ${binary} knows', '      if (Number.isNaN(0)) warnings.push(`${name} is not a variable ${binary} knows']],
+    tests: ['test/env.test.ts'],
+  },
+  {
+    name: 'mode taken from the environment',
+    what: 'LOGJAM_CHECK / LOGJAM_DRY_RUN left in an environment switch a run to --check / --dry-run',
+    patches: [["    if (!flag || flag === '--help' || flag === '--version' || COMMAND_LINE_ONLY.includes(flag)) continue;", "    if (!flag || flag === '--help' || flag === '--version') continue;"]],
+    tests: ['test/env.test.ts'],
+  },
+  {
+    name: 'names outside the grammar hidden',
+    what: 'a file named like a dated log but outside the grammar is ignored without being counted or listed',
+    patches: [['      if (reason) ignored.push({ name: entry.name, reason });', '']],
+    tests: ['test/names-outside-grammar.test.ts'],
+  },
+  {
+    name: 'gzip log compressed silently',
+    what: 'a log already gzip is compressed again into NAME.gz.gz without a word',
+    patches: [["    if (c.log.extension.endsWith('.gz')) {", "    if (c.log.extension.endsWith('.gz') && Number.isNaN(0)) {"]],
+    tests: ['test/names-outside-grammar.test.ts'],
+  },
+  {
+    name: "help shows clipanion's #0",
+    what: '--help shows `--level #0` instead of the value name',
+    patches: [["definition: m[2] ? `${m[1]} ${names[flag] ?? 'VALUE'}` : m[1]!,", 'definition: m[2] ? `${m[1]}${m[2]}` : m[1]!,']],
+    tests: ['test/help.test.ts'],
+  },
+  {
+    name: 'marker failure said as an S3 error',
+    what: 'a file in S3 whose marker cannot be written is logged as `upload failed` with `Error in S3 as …`',
+    patches: [
+      ["    if (error instanceof MarkerError) this.ctx.log.error('uploaded, but not marked'", "    if (error instanceof MarkerError && Number.isNaN(0)) this.ctx.log.error('uploaded, but not marked'"],
+    ],
+    tests: ['test/operator-errors.test.ts'],
+    grep: 'not marked',
+  },
 ];
 
 /** @param {string[] | undefined} folders */

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseSamples, splayDelayMs } from '@logjam/core';
+import { formatAge, parseSamples, splayDelayMs } from '@logjam/core';
 import { cleanupTmpDirs, compactStamp, ls, runBin, startBin, tmpDir, waitExit, waitFor } from './support/index.ts';
 import { imdsEnv } from './support/imds.ts';
 import { s3ErrorXml, startFaultProxy } from './support/proxy.ts';
@@ -46,7 +46,7 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
   describe('--splay', () => {
     it("waits this host's own delay, the same on every run, and SIGTERM ends the wait at once (exit 1, files left, nothing sent)", async () => {
       const dir = await archive(2);
-      const expected = Math.round(splayDelayMs(LATE_HOST, 3600) / 1000);
+      const expected = formatAge(splayDelayMs(LATE_HOST, 3600));
       const requests = servers.s3.requests.length;
       for (let run = 0; run < 2; run += 1) {
         const child = startBin('logjam-upload', ['--once', '--splay', '3600', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
@@ -54,11 +54,24 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
         child.kill('SIGTERM');
         const result = await waitExit(child, 10_000);
         expect(result.code, result.stderr).to.equal(1);
-        expect(result.stderr).to.include(`waiting this host's splay of ${expected} s before uploading files=2 splay=3600`);
+        expect(result.stderr).to.include(`waiting this host's splay of ${expected} before uploading files=2 splay=1h`);
         expect(result.stderr).to.match(/stopped during the splay; the files are left for the next run left=2/);
       }
       expect(servers.s3.requests.length).to.equal(requests);
       expect(await ls(dir)).not.to.include('.uploaded');
+    });
+
+    it('--splay takes a duration as every other (1h is 3600), and --check says the same splay figure as the run', async () => {
+      const dir = await archive(1, 48 * HOUR);
+      const delay = formatAge(splayDelayMs(LATE_HOST, 3600));
+      const child = startBin('logjam-upload', ['--once', '--splay', '1h', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      await waitFor(() => child.output().stderr.includes('splay'), { what: 'the splay line' });
+      child.kill('SIGTERM');
+      const run = await waitExit(child, 10_000);
+      expect(run.stderr).to.include(`waiting this host's splay of ${delay} before uploading files=1 splay=1h`);
+      const check = await runBin('logjam-upload', ['--check', '--max-age', '1s', '--splay', '60m', '--hostname', LATE_HOST, dir, template()], env());
+      expect(check.code, check.stdout).to.equal(1);
+      expect(check.stdout).to.include(`> --max-age 1s + splay ${delay} (`);
     });
 
     it('LOGJAM_SPLAY sets it too; with nothing pending there is no wait', async () => {
@@ -75,7 +88,11 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
 
     it('service mode: a new archive waits for the splay (no PUT meanwhile); SIGTERM still stops at once', async () => {
       const dir = await archive(0);
-      const child = startBin('logjam-upload', ['--splay', '3600', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()], env());
+      const child = startBin(
+        'logjam-upload',
+        ['--splay', '3600', '--log-level', 'debug', '--hostname', LATE_HOST, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template()],
+        env(),
+      );
       await waitFor(() => child.output().stderr.includes('pass done'), { what: 'the first pass' });
       const writes = servers.s3.writes().length;
       await fs.writeFile(path.join(dir, `app-${compactStamp(Math.floor(Date.now() / HOUR) * HOUR - HOUR)}.log.gz`), 'new\n');
@@ -83,7 +100,7 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
       child.kill('SIGTERM');
       const result = await waitExit(child, 10_000);
       expect(result.code, result.stderr).to.equal(0);
-      expect(result.stderr).to.include(`new files; reacting after this host's splay of ${Math.round(splayDelayMs(LATE_HOST, 3600) / 1000)} s`);
+      expect(result.stderr).to.include(`new files; reacting after this host's splay of ${formatAge(splayDelayMs(LATE_HOST, 3600))}`);
       expect(servers.s3.writes().length).to.equal(writes);
     });
 
@@ -149,9 +166,12 @@ describe('fleets: --splay, throttling, request counts (built binary, s3rver)', f
 
   it('bad --splay and --retry-mode values are usage errors (exit 2), naming the flag', async () => {
     const dir = await archive(0);
-    const splay = await runBin('logjam-upload', ['--once', '--splay', '10m', dir, template()], env());
+    const splay = await runBin('logjam-upload', ['--once', '--splay', '10 min', dir, template()], env());
     expect(splay.code).to.equal(2);
-    expect(splay.stderr).to.include("--splay takes a whole number from 0 to 86400, not '10m'");
+    expect(splay.stderr).to.include("--splay takes a duration such as 90m, 2h, 7d or a number of seconds, not '10 min'");
+    const long = await runBin('logjam-upload', ['--once', '--splay', '2d', dir, template()], env());
+    expect(long.code).to.equal(2);
+    expect(long.stderr).to.include("--splay takes a duration from 0s to 86400s, not '2d'");
     const mode = await runBin('logjam-upload', ['--once', '--retry-mode', 'legacy', dir, template()], env());
     expect(mode.code).to.equal(2);
     expect(mode.stderr).to.match(/--retry-mode.*standard.*adaptive/);

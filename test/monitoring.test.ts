@@ -60,13 +60,13 @@ describe('monitoring (built binaries)', function () {
       const lines = result.stdout.trim().split('\n');
       expect(lines[0]).to.match(
         new RegExp(
-          `^OK: 1 file due for compression \\(1.00 kB\\), oldest 1[01]m \\(${path.join(await fs.realpath(dir), closed).replace(/[.]/g, '\\.')}\\) \\| files=1 bytes=1000 oldest_age_seconds=\\d+;;7200$`,
+          `^OK: 1 file due for compression \\(1000 B\\), oldest 1[01]m \\(${path.join(await fs.realpath(dir), closed).replace(/[.]/g, '\\.')}\\) \\| files=1 bytes=1000B oldest_age=\\d+s;7200 ignored=0$`,
         ),
       );
       expect(await ls(dir), 'no archive/, no lock').to.deep.equal(before);
     });
 
-    it('WARNING (exit 1) when the oldest has been due longer than --max-age (90m, 2h, 1d or seconds); 2 for a bad --max-age', async () => {
+    it('WARNING (exit 1) when the oldest has been due longer than --max-age (90m, 2h, 1d or seconds); UNKNOWN (3, one stdout line) for a bad --max-age', async () => {
       const dir = await tmpDir();
       await write(path.join(dir, `app-${hourStamp(5)}.log`), 'old\n', Date.now() - 4 * HOUR);
       const late = await runBin('logjam-compress', ['--check', dir]);
@@ -75,17 +75,18 @@ describe('monitoring (built binaries)', function () {
       for (const maxAge of ['5h', '300m', '1d', '18000']) expect((await runBin('logjam-compress', ['--check', '--max-age', maxAge, dir])).code, maxAge).to.equal(0);
       expect((await runBin('logjam-compress', ['--check', '--max-age', '90m', dir])).code).to.equal(1);
       const bad = await runBin('logjam-compress', ['--check', '--max-age', 'soon', dir]);
-      expect(bad.code).to.equal(2);
-      expect(bad.stderr).to.match(/--max-age takes a duration/);
-      expect(bad.stdout).to.equal('');
+      expect(bad.code).to.equal(3);
+      expect(bad.stdout).to.match(/^UNKNOWN: --max-age takes a duration[^\n]*\n$/);
+      expect(bad.stderr).to.equal('');
       const missing = await runBin('logjam-compress', ['--check', path.join(dir, 'nope')]);
-      expect(missing.code).to.equal(2);
+      expect(missing.code).to.equal(3);
+      expect(missing.stdout).to.match(/^UNKNOWN: LOG_DIR .*nope does not exist/);
     });
 
     it('OK: nothing due', async () => {
       const result = await runBin('logjam-compress', ['--check', await tmpDir()]);
       expect(result.code).to.equal(0);
-      expect(result.stdout).to.equal('OK: nothing due for compression | files=0 bytes=0 oldest_age_seconds=0;;7200\n');
+      expect(result.stdout).to.equal('OK: nothing due for compression | files=0 bytes=0B oldest_age=0s;7200 ignored=0\n');
     });
   });
 
@@ -102,14 +103,15 @@ describe('monitoring (built binaries)', function () {
       const late = await runBin('logjam-upload', ['--check', dir, TEMPLATE], { env });
       expect(late.code, late.stderr).to.equal(1);
       expect(late.stdout.split('\n')[0]).to.match(
-        /^WARNING: 2 files waiting for upload \(500 B\), oldest 3h > --max-age 2h \(.*app-20240105T1300Z\.log\.gz\) \| files=2 bytes=500 oldest_age_seconds=10\d\d\d;;7200$/,
+        /^WARNING: 2 files waiting for upload \(500 B\), oldest 3h > --max-age 2h \(.*app-20240105T1300Z\.log\.gz\) \| files=2 bytes=500B oldest_age=10\d\d\ds;7200$/,
       );
       const ok = await runBin('logjam-upload', ['--check', '--max-age', '4h', dir, TEMPLATE], { env });
       expect(ok.code).to.equal(0);
       expect(ok.stdout).to.match(/^OK: 2 files waiting for upload/);
       expect(await ls(dir)).to.deep.equal(before);
       const badTemplate = await runBin('logjam-upload', ['--check', dir, 's3://logs/{prefix}'], { env });
-      expect(badTemplate.code).to.equal(2);
+      expect(badTemplate.code).to.equal(3);
+      expect(badTemplate.stdout).to.match(/^UNKNOWN: [^\n]*\n$/);
     });
   });
 

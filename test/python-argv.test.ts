@@ -57,22 +57,24 @@ describe('the Python logjam command lines (golden rows from its argparse)', func
 
   describe('logjam-compress', () => {
     // A file still open (DEBUG), a threadpool smaller than --jobs (WARN), a
-    // pass summary (INFO) and an unwritable metrics file (ERROR, not fatal).
-    const env = { UV_THREADPOOL_SIZE: '2', LOGJAM_JOBS: '8', LOGJAM_METRICS_FILE: '/nonexistent/logjam.prom' };
+    // pass summary (INFO) and a metrics file that cannot replace the folder of
+    // its name (ERROR, not fatal; a missing folder would end the run at start).
+    const env = { UV_THREADPOOL_SIZE: '2', LOGJAM_JOBS: '8' };
     for (const row of [...COMPRESS, { argv: ['--once', '-l', 'warn', 'LOG_DIR'], python: { exit: 2, error: "argument --log-level/-l: invalid choice: 'warn'" } }]) {
       const accepts = 'once' in row.python || row.argv.includes('warn');
       const level = 'once' in row.python ? row.python.log_level : 'warn';
       it(`${row.argv.join(' ')}: ${'once' in row.python ? `Python ran once at ${level}` : `Python exited 2 (${row.python.error})`}`, async () => {
         const dir = await tmpDir();
         await fs.writeFile(path.join(dir, 'app-20990101T0000Z.log'), 'still open\n');
+        await fs.mkdir(path.join(dir, 'logjam.prom'));
         const result = await runBin(
           'logjam-compress',
           row.argv.map((a) => (a === 'LOG_DIR' ? dir : a)),
-          { env },
+          { env: { ...env, LOGJAM_METRICS_FILE: path.join(dir, 'logjam.prom') } },
         );
         if (!accepts) {
           expect(result.code, result.stderr).to.equal(2);
-          expect(result.stderr).to.match(/^logjam-compress: .*\n$/);
+          expect(result.stderr).to.match(/^\S+ logjam-compress CRITICAL .* exit=2\n$/);
           return;
         }
         expect(result.code, result.stderr).to.equal(0);

@@ -230,7 +230,7 @@ describe('security: root in a directory others can write', function () {
       const { logs } = await setUp();
       const result = await runBin('logjam-compress', ['--once', '--user', 'no-such-user-logjam', logs]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.equal("logjam-compress: --user: no such user 'no-such-user-logjam' (see 'logjam-compress --help')\n");
+      expect(result.stderr).to.match(/^\S+ logjam-compress CRITICAL --user: no such user 'no-such-user-logjam' \(see 'logjam-compress --help'\) exit=2\n$/);
     });
 
     it('LOGJAM_USER does what --user does, and a bad one names the variable', async () => {
@@ -242,7 +242,7 @@ describe('security: root in a directory others can write', function () {
       expect((await fs.stat(path.join(logs, 'archive', `${LOG}.gz`))).uid).to.equal(nobodyIds().uid);
       const bad = await runBin('logjam-compress', ['--once', logs], { env: { LOGJAM_USER: 'no-such-user-logjam' } });
       expect(bad.code, bad.stderr).to.equal(2);
-      expect(bad.stderr).to.match(/^logjam-compress: environment variable LOGJAM_USER="no-such-user-logjam": --user: no such user/);
+      expect(bad.stderr).to.match(/^\S+ logjam-compress CRITICAL environment variable LOGJAM_USER="no-such-user-logjam": --user: no such user/);
     });
   });
 
@@ -337,7 +337,7 @@ describe('security: root in a directory others can write', function () {
       await fs.symlink('../victim', path.join(root, 'other', 'archive'));
       const result = await upload([path.join(root, 'other', 'archive'), TEMPLATE]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.match(new RegExp(`^logjam-upload: ${path.join(root, 'other', 'archive')} is a symbolic link; logjam never follows a link it did not make .*\\n$`));
+      expect(result.stderr).to.match(new RegExp(`^\\S+ logjam-upload CRITICAL ${path.join(root, 'other', 'archive')} is a symbolic link; logjam never follows a link it did not make .* exit=2\\n$`));
       expect(await ls(victim)).to.deep.equal([`${LOG}.gz`]);
     });
 
@@ -365,7 +365,7 @@ describe('security: root in a directory others can write', function () {
       await fs.chmod(dir, 0o777);
       const refused = await upload([dir, TEMPLATE]);
       expect(refused.code, refused.stderr).to.equal(2);
-      expect(refused.stderr).to.match(new RegExp(`^logjam-upload: ${dir} is writable by every user \\(mode 0777\\): .*--insecure-permissions\\n$`));
+      expect(refused.stderr).to.match(new RegExp(`^\\S+ logjam-upload CRITICAL ${dir} is writable by every user \\(mode 0777\\): .*--insecure-permissions exit=2\\n$`));
       expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
       const accepted = await upload(['--insecure-permissions', dir, TEMPLATE]);
       expect(accepted.code, accepted.stderr).to.equal(0);

@@ -51,7 +51,7 @@ describe('service mode watches folders, not files', function () {
     const home = await tmpDir();
     const template = 's3://logs/watch/{prefix}/{year}/{month}/{day}/{filename}';
     // A long interval: only the watch can make the new archive go up in time.
-    const child = startBin('logjam-upload', ['--interval', '3600', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template], {
+    const child = startBin('logjam-upload', ['--interval', '3600', '--log-level', 'debug', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template], {
       cleanEnv: true,
       env: imdsEnv(servers.imds.endpoint, home),
     });

@@ -1,7 +1,7 @@
 // --check: what is waiting, and how long the oldest has waited, as a
 // Nagios / Sensu check prints it: one status line (with performance data
 // after `|`), then details; exit 0 when the oldest is younger than the limit,
-// 1 when older. Pure: the binaries find the items, this words the verdict.
+// 1 when older (a usage or configuration error is 3, UNKNOWN: see cli.ts). Pure: the binaries find the items, this words the verdict.
 import { formatBytes } from './log.js';
 
 export interface BacklogItem {
@@ -44,6 +44,8 @@ export interface CheckOptions {
   show?: number;
   /** This host's --splay delay: an item waits that long on purpose before it is due, so it is late only past --max-age plus this. */
   splayMs?: number;
+  /** Files that look like dated logs but are outside the grammar: never due, so listed with why. */
+  ignored?: Array<{ file: string; reason: string }>;
 }
 
 export function checkBacklog(items: BacklogItem[], options: CheckOptions): CheckResult {
@@ -54,13 +56,18 @@ export function checkBacklog(items: BacklogItem[], options: CheckOptions): Check
   const splayMs = options.splayMs ?? 0;
   const late = ageMs > options.maxAgeMs + splayMs;
   const limit = `--max-age ${formatAge(options.maxAgeMs)}${splayMs > 0 ? ` + splay ${formatAge(splayMs)}` : ''}`;
-  const perf = `files=${sorted.length} bytes=${bytes} oldest_age_seconds=${Math.floor(ageMs / 1000)};;${Math.floor((options.maxAgeMs + splayMs) / 1000)}`;
+  // Nagios performance data, label=value[unit];warn: the limit sits in the warning slot, as the status it leads to is WARNING.
+  const perf = `files=${sorted.length} bytes=${bytes}B oldest_age=${Math.floor(ageMs / 1000)}s;${Math.floor((options.maxAgeMs + splayMs) / 1000)}`;
   const count = `${sorted.length} file${sorted.length === 1 ? '' : 's'}`;
   const status = oldest
     ? `${late ? 'WARNING' : 'OK'}: ${count} ${options.waitingFor} (${formatBytes(bytes)}), oldest ${formatAge(ageMs)}${late ? ` > ${limit}` : ''} (${oldest.file})`
     : `OK: nothing ${options.waitingFor}`;
-  const lines = [`${status} | ${perf}`];
+  const ignored = options.ignored ?? [];
+  const left = ignored.length ? `; ${ignored.length} file${ignored.length === 1 ? '' : 's'} ignored: name${ignored.length === 1 ? '' : 's'} outside the log file grammar` : '';
+  const lines = [`${status}${left} | ${perf}${options.ignored ? ` ignored=${ignored.length}` : ''}`];
   for (const item of sorted.slice(0, options.show ?? 10)) lines.push(`${formatAge(options.now - item.since).padStart(7)} ${formatBytes(item.bytes).padStart(9)}  ${item.file}`);
   if (sorted.length > (options.show ?? 10)) lines.push(`and ${sorted.length - (options.show ?? 10)} more`);
+  for (const { file, reason } of ignored.slice(0, options.show ?? 10)) lines.push(`ignored: ${file}: ${reason}`);
+  if (ignored.length > (options.show ?? 10)) lines.push(`and ${ignored.length - (options.show ?? 10)} more ignored`);
   return { code: late ? 1 : 0, text: lines.map((line) => `${line}\n`).join('') };
 }

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
-import { ConfigError, EXIT_FAILED, EXIT_USAGE, isUsageError, oneLine, UsageError } from './errors.js';
+import { envWarnings } from './env-names.js';
+import { readableHelp, type HelpText } from './help.js';
+import { ConfigError, endOfRunMessage, exitCodeFor, isUsageError, oneLine, UsageError } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevelName } from './log.js';
 import { canonicalArgs, optionSpecs } from './argv.js';
 import { createProgress, type Progress } from './progress.js';
@@ -36,6 +38,8 @@ export abstract class LogjamCommand extends Command {
   /** Which flags came from which LOGJAM_* variable (set by runCli), to name the variable in a usage error. */
   envSources: Map<string, string> = new Map();
   envValues: NodeJS.ProcessEnv = process.env;
+  /** LOGJAM_* variables this binary does not read (set by runCli), said at WARN before the run. */
+  envWarnings: string[] = [];
 
   protected get log(): Logger {
     this.logger ??= createLogger({ name: this.cli.binaryName, level: this.logLevel, format: this.logFormat });
@@ -48,10 +52,19 @@ export abstract class LogjamCommand extends Command {
    * error reporter, to which an error escaping `work` (a start-up error too:
    * the host stopped working) goes, tagged with `directory`.
    */
+  /**
+   * Says the envWarnings, once: called where the work starts (withTools, a
+   * --check), after --user handed over, so that only the process that works says them.
+   */
+  protected sayEnvWarnings(log: Logger = this.log): void {
+    for (const warning of this.envWarnings.splice(0)) log.warn(warning);
+  }
+
   protected async withTools(options: { progressLabel?: string | undefined; report: boolean; directory: string }, work: (tools: RunTools) => Promise<number>): Promise<number> {
     const binary = this.cli.binaryName;
     const progress = options.progressLabel === undefined ? undefined : createProgress({ label: options.progressLabel, stream: process.stderr });
     const log = progress ? createLogger({ name: binary, level: this.logLevel, format: this.logFormat, write: progress.wrap((line) => void process.stderr.write(line)) }) : this.log;
+    this.sayEnvWarnings(log);
     const reporter = options.report ? await createErrorReporter({ binary, version: this.cli.binaryVersion ?? '', log }) : undefined;
     try {
       return await work({ log, reporter, progress });
@@ -64,27 +77,49 @@ export abstract class LogjamCommand extends Command {
     }
   }
 
+  /** Whether this is a --check run (a monitoring plugin's: errors are UNKNOWN, on stdout). */
+  protected get checking(): boolean {
+    return (this as { check?: unknown }).check === true;
+  }
+
   async execute(): Promise<number> {
     try {
       return await this.run(this.log);
     } catch (error) {
-      if (isUsageError(error)) {
-        // A value checked by the command itself (not by clipanion) may have come from the environment too.
-        const variable = error instanceof ConfigError ? undefined : envSourceOf(oneLine(error), this.envSources);
-        writeUsageError(this.cli.binaryName, variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error);
-        return EXIT_USAGE;
-      }
-      this.log.critical(oneLine(error));
-      this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
-      return EXIT_FAILED;
+      // A value checked by the command itself (not by clipanion) may have come from the environment too.
+      const variable = isUsageError(error) && !(error instanceof ConfigError) ? envSourceOf(oneLine(error), this.envSources) : undefined;
+      const said = variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error;
+      if (!isUsageError(error)) this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
+      return endRun(this.cli.binaryName, said, { format: this.logFormat, check: this.checking });
     }
   }
 }
 
-/** One line on stderr; a pointer to --help only where the command line is at fault, not the configuration. */
-function writeUsageError(binary: string, error: unknown): void {
-  const hint = error instanceof ConfigError ? '' : ` (see '${binary} --help')`;
-  process.stderr.write(`${binary}: ${oneLine(error)}${hint}\n`);
+/**
+ * Says what ended the run and returns its exit code: one line, in the chosen
+ * --log-format on stderr (level critical, with the exit code), or, under
+ * --check, the one UNKNOWN line a monitoring plugin prints on stdout. A
+ * pointer to --help only where the command line is at fault.
+ */
+export function endRun(binary: string, error: unknown, how: { format: LogFormat; check: boolean }): number {
+  const code = exitCodeFor(error, how);
+  const commandLine = error instanceof UsageError || (error as { clipanion?: unknown } | null)?.clipanion !== undefined;
+  const message = `${endOfRunMessage(error)}${commandLine ? ` (see '${binary} --help')` : ''}`;
+  if (how.check) process.stdout.write(`UNKNOWN: ${message}\n`);
+  else createLogger({ name: binary, level: 'critical', format: how.format }).critical(message, { exit: code });
+  return code;
+}
+
+/** The --log-format and --check a command line asks for, read before it could be parsed (to say why it could not). */
+function askedFor(argv: string[], env: NodeJS.ProcessEnv): { format: LogFormat; check: boolean } {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  const args = argv.slice(0, end);
+  let format: string | undefined = env.LOGJAM_LOG_FORMAT;
+  args.forEach((arg, i) => {
+    if (arg === '--log-format') format = args[i + 1];
+    else if (arg.startsWith('--log-format=')) format = arg.slice('--log-format='.length);
+  });
+  return { format: format === 'json' ? 'json' : 'text', check: args.includes('--check') };
 }
 
 /**
@@ -106,11 +141,14 @@ export interface CliInfo {
   binaryName: string;
   binaryVersion: string;
   commands: Array<new () => Command>;
+  /** Value names and usage lines for --help. */
+  help?: HelpText;
 }
 
 /**
  * Runs a command line. Unlike clipanion's own `run`, a mistake on the command
- * line exits 2 with one line on stderr (clipanion prints to stdout and exits 1).
+ * line exits 2 with one line on stderr (clipanion prints to stdout and exits 1;
+ * under --check, 3 with an UNKNOWN line on stdout).
  * LOGJAM_<FLAG> variables supply flags the command line leaves out.
  */
 export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -127,15 +165,28 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
     const asksForHelp = args.some((arg) => arg === '-h' || arg === '--help' || arg === '--version');
     if (!asksForHelp) fromEnv = envArgs(env, flagSpecs(options), args);
     command = cli.process([...fromEnv.args, ...args], context);
-    if (command instanceof LogjamCommand) Object.assign(command, { envSources: fromEnv.sources, envValues: env });
+    if (command instanceof LogjamCommand) Object.assign(command, { envSources: fromEnv.sources, envValues: env, envWarnings: asksForHelp ? [] : envWarnings(env, info.binaryName) });
   } catch (error) {
     // Look for the variable in the reason only: the usage lines clipanion appends name every flag.
     const reason = parseErrorReason(error);
     const variable = envSourceOf(reason, fromEnv.sources);
-    writeUsageError(info.binaryName, new Error(variable ? `environment variable ${variable}=${JSON.stringify(env[variable])}: ${reason}` : reason));
-    return EXIT_USAGE;
+    const message = variable ? `environment variable ${variable}=${JSON.stringify(env[variable])}: ${reason}` : reason;
+    return endRun(info.binaryName, new UsageError(message), askedFor(argv, env));
+  }
+  if (!(command instanceof LogjamCommand) && !asksFor(argv, '--version')) {
+    // --help: clipanion's text, made readable (value names, the usage lines).
+    let text = '';
+    const collect = { write: (chunk: string) => ((text += chunk), true) } as unknown as typeof process.stdout;
+    const code = await cli.run(command, { ...context, stdout: collect });
+    process.stdout.write(readableHelp(text, info.binaryName, info.help ?? {}));
+    return code;
   }
   return cli.run(command, context);
+}
+
+function asksFor(argv: string[], flag: string): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes(flag);
 }
 
 /** The version in the package.json one folder above `moduleUrl` (a binary's bin/ or dist/ file). */

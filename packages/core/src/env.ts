@@ -20,6 +20,13 @@ export class EnvValueError extends Error {
   override name = 'EnvValueError';
 }
 
+/**
+ * Flags that choose what a run is rather than how it works: taken from the
+ * command line only. Left in a service's environment, either would make it
+ * do nothing, every run, unseen (env-names.ts says so at WARN instead).
+ */
+export const COMMAND_LINE_ONLY = ['--check', '--dry-run'];
+
 /** `--min-age` → `LOGJAM_MIN_AGE`. */
 export function envName(flag: string): string {
   return `LOGJAM_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
@@ -34,7 +41,7 @@ export function flagSpecs(definitions: Array<{ definition: string }>): FlagSpec[
   for (const { definition } of definitions) {
     const [names, ...rest] = definition.split(' ');
     const flag = names!.split(',').find((name) => name.startsWith('--'));
-    if (!flag || flag === '--help' || flag === '--version') continue;
+    if (!flag || flag === '--help' || flag === '--version' || COMMAND_LINE_ONLY.includes(flag)) continue;
     specs.push({ flag, takesValue: rest.length > 0 });
   }
   return specs;

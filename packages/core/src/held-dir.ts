@@ -69,7 +69,7 @@ export async function holdDir(dir: string, what: string): Promise<HeldDir> {
       async close() {
         if (closed) return;
         closed = true;
-        if (throughProc) shown.delete(via);
+        // Its name stays known (until another directory gets the same descriptor): the error that made the run let go of it is said after.
         await handle.close();
       },
     };

@@ -82,13 +82,16 @@ function formatValue(value: string | number | boolean | null | undefined): strin
   return /[\s"=]/.test(text) || text === '' ? JSON.stringify(text) : text;
 }
 
-/** Human-readable byte counts for log lines: 1.5 MB, 312 kB, 17 B. */
+/**
+ * Human-readable byte counts for log lines: 1.50 MiB, 312.0 KiB, 17 B. Binary
+ * units, as the size options take them (--part-size 8M is 8 MiB) and as the docs write sizes.
+ */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
     unit += 1;
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;

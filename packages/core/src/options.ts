@@ -12,8 +12,8 @@ export function parseDuration(option: string, text: string, limits: { minMs?: nu
   const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2] || 's']!);
   const { minMs = 0, maxMs = Infinity } = limits;
   if (ms < minMs || ms > maxMs) {
-    const range = maxMs === Infinity ? `at least ${minMs / 1000}s` : `from ${minMs / 1000}s to ${maxMs / 1000}s`;
-    throw new UsageError(`${option} takes a duration of ${range}, not '${text}'`);
+    const range = maxMs === Infinity ? `of at least ${minMs / 1000}s` : `from ${minMs / 1000}s to ${maxMs / 1000}s`;
+    throw new UsageError(`${option} takes a duration ${range}, not '${text}'`);
   }
   return ms;
 }

@@ -1,5 +1,6 @@
 // The two ways of running: one pass (--once, from cron), or a service that
 // reacts to new files and to the clock, with a periodic rescan as a safety net.
+import { formatAge } from './check.js';
 import type { Logger } from './log.js';
 import { watchDirs, type DirWatcher, type EarlyWatch, type WatchEvent } from './watch.js';
 
@@ -79,7 +80,7 @@ export async function runService(options: ServiceOptions): Promise<number> {
     const delay = options.reactionDelayMs ?? 0;
     if (delay <= 0) return trigger();
     if (reaction) return;
-    log.info(`new files; reacting after this host's splay of ${Math.round(delay / 1000)} s`);
+    log.info(`new files; reacting after this host's splay of ${formatAge(delay)}`);
     reaction = setTimeout(() => {
       reaction = undefined;
       trigger();

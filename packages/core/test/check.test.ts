@@ -10,7 +10,7 @@ describe('--check verdicts', () => {
     const now = Date.UTC(2024, 0, 5, 15);
     expect(checkBacklog([], { now, maxAgeMs: 7_200_000, waitingFor: 'waiting for upload' })).to.deep.equal({
       code: 0,
-      text: 'OK: nothing waiting for upload | files=0 bytes=0 oldest_age_seconds=0;;7200\n',
+      text: 'OK: nothing waiting for upload | files=0 bytes=0B oldest_age=0s;7200\n',
     });
     const items = [
       { file: '/a/new.log', bytes: 1000, since: now - 60_000 },
@@ -18,10 +18,10 @@ describe('--check verdicts', () => {
     ];
     const ok = checkBacklog(items, { now, maxAgeMs: 7_200_000, waitingFor: 'waiting for compression' });
     expect(ok.code).to.equal(0);
-    expect(ok.text.split('\n')[0]).to.equal('OK: 2 files waiting for compression (1.50 kB), oldest 12m (/a/old.log) | files=2 bytes=1500 oldest_age_seconds=720;;7200');
+    expect(ok.text.split('\n')[0]).to.equal('OK: 2 files waiting for compression (1.46 KiB), oldest 12m (/a/old.log) | files=2 bytes=1500B oldest_age=720s;7200');
     const late = checkBacklog(items, { now, maxAgeMs: 600_000, waitingFor: 'waiting for compression' });
     expect(late.code).to.equal(1);
-    expect(late.text).to.match(/^WARNING: 2 files waiting for compression \(1.50 kB\), oldest 12m > --max-age 10m \(\/a\/old.log\) \|/);
+    expect(late.text).to.match(/^WARNING: 2 files waiting for compression \(1.46 KiB\), oldest 12m > --max-age 10m \(\/a\/old.log\) \|/);
     expect(late.text.trim().split('\n')).to.have.length(3);
   });
 
@@ -31,6 +31,6 @@ describe('--check verdicts', () => {
     expect(checkBacklog(items, { now, maxAgeMs: 600_000, splayMs: 180_000, waitingFor: 'waiting for upload' }).code).to.equal(0);
     const late = checkBacklog(items, { now, maxAgeMs: 600_000, splayMs: 60_000, waitingFor: 'waiting for upload' });
     expect(late.code).to.equal(1);
-    expect(late.text).to.match(/^WARNING: 1 file waiting for upload \(500 B\), oldest 12m > --max-age 10m \+ splay 1m \(\/a\/old.log\) \| .*oldest_age_seconds=720;;660$/m);
+    expect(late.text).to.match(/^WARNING: 1 file waiting for upload \(500 B\), oldest 12m > --max-age 10m \+ splay 1m \(\/a\/old.log\) \| .*oldest_age=720s;660$/m);
   });
 });

@@ -10,11 +10,13 @@ class EchoCommand extends LogjamCommand {
   static override paths = [Command.Default];
   static override usage = Command.Usage({ description: 'Echoes its options.' });
   once = Option.Boolean('--once', false, { description: 'One pass.' });
+  check = Option.Boolean('--check', false, { description: 'A monitoring check.' });
   level = Option.String('--level', '6', { description: 'Level 1-9.', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 9)]) });
   dirs = Option.Rest({ required: 1 });
   async run(_log: Logger): Promise<number> {
     if (this.dirs[0] === 'config-error') throw new ConfigError('bucket "b" does not exist');
     if (this.dirs[0] === 'crash') throw new Error('disk on fire');
+    if (this.dirs[0] === 'eacces') throw Object.assign(new Error("EACCES: permission denied, open '/var/x/.lock'"), { code: 'EACCES', syscall: 'open', path: '/var/x/.lock' });
     process.stdout.write(JSON.stringify({ once: this.once, level: this.level, dirs: this.dirs }));
     return 0;
   }
@@ -53,7 +55,18 @@ describe('command-line frame', () => {
       expect(r.stdout).to.equal('');
       expect(r.stderr).to.match(pattern);
       expect(r.stderr.trimEnd().split('\n')).to.have.length(1);
-      expect(r.stderr).to.match(/^echo: .*see 'echo --help'/);
+      expect(r.stderr).to.match(/^\S+ echo CRITICAL .*see 'echo --help'\) exit=2\n$/);
+    });
+
+    it(`says so in JSON under --log-format json, and as UNKNOWN (exit 3, one stdout line) under --check, for ${label}`, async () => {
+      const json = await run(['--log-format', 'json', ...argv]);
+      expect(json.code).to.equal(2);
+      expect(json.stderr.trimEnd().split('\n')).to.have.length(1);
+      expect(JSON.parse(json.stderr)).to.include({ level: 'critical', name: 'echo', exit: 2 });
+      const check = await run(['--check', ...argv]);
+      expect(check).to.deep.include({ code: 3, stderr: '' });
+      expect(check.stdout).to.match(/^UNKNOWN: .*\n$/);
+      expect(check.stdout.trimEnd().split('\n')).to.have.length(1);
     });
   }
 
@@ -61,11 +74,27 @@ describe('command-line frame', () => {
     const config = await run(['config-error']);
     expect(config.code).to.equal(2);
     // A configuration error is not a command-line mistake: no pointer to --help.
-    expect(config.stderr).to.equal(`echo: bucket "b" does not exist\n`);
+    expect(config.stderr).to.match(/^\S+ echo CRITICAL bucket "b" does not exist exit=2\n$/);
     const crash = await run(['crash']);
     expect(crash.code).to.equal(1);
-    expect(crash.stderr).to.match(/CRITICAL disk on fire\n$/);
+    expect(crash.stderr).to.match(/CRITICAL disk on fire exit=1\n$/);
     expect(crash.stderr.trimEnd().split('\n')).to.have.length(1);
+  });
+
+  it('under --check, a configuration error or a failure is UNKNOWN: exit 3, one line on stdout, nothing on stderr', async () => {
+    for (const dir of ['config-error', 'crash']) {
+      const r = await run(['--check', dir]);
+      expect(r, dir).to.deep.include({ code: 3, stderr: '' });
+      expect(r.stdout).to.match(/^UNKNOWN: (bucket "b" does not exist|disk on fire)\n$/);
+    }
+  });
+
+  it('says a system error in words, with the path and the fix, no errno text; exit 2 (the operator fixes permissions)', async () => {
+    const r = await run(['--log-format=json', 'eacces']);
+    expect(r.code).to.equal(2);
+    const line = JSON.parse(r.stderr) as { msg: string };
+    expect(line.msg).to.match(/^cannot open \/var\/x\/\.lock: permission denied: give this user access/);
+    expect(line.msg).not.to.match(/EACCES/);
   });
 
   it('takes flags from LOGJAM_* variables, the command line winning', async () => {
@@ -76,7 +105,7 @@ describe('command-line frame', () => {
   it('takes the Python level names from LOGJAM_LOG_LEVEL: at critical, the message that ends the run still shows', async () => {
     const r = await run(['crash'], { LOGJAM_LOG_LEVEL: 'critical' });
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.match(/^\S+ echo CRITICAL disk on fire\n$/);
+    expect(r.stderr).to.match(/^\S+ echo CRITICAL disk on fire exit=1\n$/);
     expect((await run(['a'], { LOGJAM_LOG_LEVEL: 'warning' })).code).to.equal(0);
   });
 
@@ -89,7 +118,7 @@ describe('command-line frame', () => {
   it('gives the reason of a command-line mistake without the usage lines, and blames no variable for another flag', async () => {
     const r = await run(['--bogus', 'a'], { LOGJAM_LEVEL: '3' });
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.equal(`echo: Unsupported option name ("--bogus"). (see 'echo --help')\n`);
+    expect(r.stderr).to.match(/^\S+ echo CRITICAL Unsupported option name \("--bogus"\)\. \(see 'echo --help'\) exit=2\n$/);
   });
 
   it('prints help and version on stdout, exit 0', async () => {

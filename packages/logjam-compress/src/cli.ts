@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command, Option } from 'clipanion';
 import { checkBacklog, handOverToUser, LogjamCommand, parseDuration, parseInteger, readVersion, runProgram } from '@logjam/core';
 import { parseFormat } from './format-option.js';
-import { compressBacklog } from './monitor.js';
+import { compressBacklog, compressIgnored } from './monitor.js';
 import { defaultJobs } from './defaults.js';
 import { checkDirs, runCompress } from './run.js';
 
@@ -16,23 +16,9 @@ export class CompressCommand extends LogjamCommand {
   static override usage = Command.Usage({
     description: 'gzip closed hourly log files into archive/ beside them, never losing a line',
     details: `
-      Log files are named \`PREFIX-STAMP[-SUFFIX].EXTENSION\`, STAMP being a UTC \`YYYYMMDDTHHMMZ\` (dashes and a colon allowed). A file is closed when a newer file of its group (same prefix, suffix and extension) exists, or when its stamp is more than 1 hour 5 minutes old; it is compressed once its mtime is at least \`--min-age\` seconds old.
+      Compresses each closed hourly log file of LOG_DIR (named \`PREFIX-YYYYMMDDTHHMMZ[-SUFFIX].EXT\`; closed once a newer file of its group exists or 65 minutes after its stamp, and left alone until its mtime is \`--min-age\` old) into \`LOG_DIR/archive/NAME.gz\`: written, synced, verified, published without replacing any archive, and only then is the source deleted. With \`--once\`, one pass, then exit 0 (done, or nothing due), 1 (a file failed; the others were done) or 2 (something to fix: one line says what and how). Without it, a service that reacts to new files, rescans every \`--interval\`, and stops cleanly on SIGTERM. \`--check\` is a Nagios plugin: 0 OK, 1 WARNING (a file due for longer than \`--max-age\`), 3 UNKNOWN.
 
-      Each file is gzipped into a temporary file in \`LOG_DIR/archive/\`, synced, verified (decompressed and compared by length and CRC-32), then published as \`archive/NAME.gz\` (an existing archive is never replaced), and only then is the source deleted. An archive of the same name with other content makes the new one \`PREFIX-logjam-compress-duplicate-timestamp[-NN]-STAMP[-SUFFIX]EXT.gz\`.
-
-      With \`--once\` it does one pass and exits: 0 when everything due was done (or nothing was due), 1 when any file failed, 2 for a usage error. Without it, it runs as a service: it reacts to new files and to the clock, rescans every \`--interval\` seconds, and exits 0 on SIGTERM or SIGINT after finishing or rolling back the file in progress.
-
-      One instance per directory: a lock file \`LOG_DIR/.logjam-compress.lock\` holds the owner's pid. With \`--once\` a lock held by a running logjam-compress means the directory is skipped, said at WARN and counted in the metrics (exit 0); a service waits for it. A lock left by a dead process is taken over at once; one holding anything else once it is 10 s old, said at WARN.
-
-      Root in a directory others can write: no link is ever followed (\`archive/\` is opened once without following a link and used through its descriptor); \`archive/\` or the lock as a link or not what it should be is a configuration error for that directory (one line, exit 2; the other directories are done). As root, a LOG_DIR or \`archive/\` writable by a group other than root's or by every user is refused, as logrotate does, unless \`--user USER[:GROUP]\` says who to do the work as (a child process started as that user does it all) or \`--insecure-permissions\` accepts the risk.
-
-      Logs go to stderr; stdout stays empty. With \`--once\` at a terminal, a progress bar (files, bytes, rate, ETA) shows on stderr; never when stderr is not a terminal (cron, runit, systemd).
-
-      Monitoring: \`--check\` prints what is due for compression and exits 0 (OK) when the oldest due file has been due for less than \`--max-age\`, 1 (WARNING) when longer, 2 for a usage error (Nagios / Sensu plugin convention); it reads only, takes no lock. \`--metrics-file PATH\` rewrites PATH after every pass in the Prometheus text format (node_exporter's textfile collector). With SENTRY_DSN set, every error that fails a file, a directory or the start is reported to Sentry, tagged with the directory and the file.
-
-      libuv's threadpool (zlib, file I/O) is sized to \`--jobs\` + 2 threads (at least 4) at start; an explicit UV_THREADPOOL_SIZE in the environment wins.
-
-      Every flag can also be set in the environment as LOGJAM_<FLAG>: \`LOGJAM_LEVEL=9\`, \`LOGJAM_MIN_AGE=120\`, \`LOGJAM_ONCE=1\`, \`LOGJAM_VERIFY=0\` (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
+      Every flag can be set in the environment as LOGJAM_<FLAG> (\`LOGJAM_MIN_AGE=120\`, \`LOGJAM_VERIFY=0\`), but \`--check\`: the command line alone sets it. Durations are seconds or \`90s\`, \`30m\`, \`2h\`, \`7d\`. Log lines go to stderr, \`--check\`'s report to stdout. More in logjam's docs/: logjam-compress.md (archiving, locks), file-names.md, monitoring.md (\`--check\`, \`--metrics-file\`, Sentry), security.md (links, \`--user\`, root's permission rule).
     `,
     examples: [
       ['Compress what is due once, from cron', '$0 --once /var/log/hourly'],
@@ -57,7 +43,7 @@ export class CompressCommand extends LogjamCommand {
   });
 
   minAge = Option.String('--min-age', '60', {
-    description: 'Leave a closed file alone until its mtime is this many seconds old, as its writer may still be flushing; 0 disables (default: 60)',
+    description: 'Leave a closed file alone until its mtime is this old (seconds, or 90s, 2m), as its writer may still be flushing; 0 disables (default: 60)',
   });
 
   jobs = Option.String('--jobs', {
@@ -65,7 +51,7 @@ export class CompressCommand extends LogjamCommand {
   });
 
   interval = Option.String('--interval', '60', {
-    description: 'In service mode, rescan every directory this often, in seconds, as a safety net (default: 60)',
+    description: 'In service mode, rescan every directory this often (seconds, or 30s, 5m), as a safety net (default: 60)',
   });
 
   verify = Option.Boolean('--verify', true, {
@@ -73,7 +59,8 @@ export class CompressCommand extends LogjamCommand {
   });
 
   check = Option.Boolean('--check', false, {
-    description: 'Print what is due for compression and exit 0 if the oldest due file is younger than --max-age, 1 if older (a Nagios / Sensu check); reads only, no lock (default: off)',
+    description:
+      'Print what is due for compression and exit 0 if the oldest due file is younger than --max-age, 1 if older, 3 for a usage or configuration error (a Nagios / Sensu check); reads only, no lock (default: off)',
   });
 
   maxAge = Option.String('--max-age', '2h', {
@@ -86,7 +73,7 @@ export class CompressCommand extends LogjamCommand {
 
   user = Option.String('--user', {
     description:
-      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process started as that user: root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)",
+      "Do all the work as this user (and group; default: the user's own), in a child process started as that user: root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)",
   });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, {
     description:
@@ -105,9 +92,10 @@ export class CompressCommand extends LogjamCommand {
       if (code !== null) return code;
     }
     if (this.check) {
+      this.sayEnvWarnings();
       const dirs = await checkDirs(this.dirs, constants.R_OK | constants.X_OK);
       const now = Date.now();
-      const result = checkBacklog(await compressBacklog(dirs, now, minAgeMs), { now, maxAgeMs, waitingFor: 'due for compression' });
+      const result = checkBacklog(await compressBacklog(dirs, now, minAgeMs), { now, maxAgeMs, waitingFor: 'due for compression', ignored: await compressIgnored(dirs) });
       process.stdout.write(result.text);
       return result.code;
     }
@@ -133,4 +121,12 @@ export class CompressCommand extends LogjamCommand {
 }
 
 // No top-level await: the self-contained executable bundles this module as CommonJS.
-void runProgram({ binaryName: 'logjam-compress', binaryVersion: readVersion(import.meta.url), commands: [CompressCommand] });
+void runProgram({
+  binaryName: 'logjam-compress',
+  binaryVersion: readVersion(import.meta.url),
+  commands: [CompressCommand],
+  help: {
+    valueNames: { '--level': 'N', '--min-age': 'DURATION', '--jobs': 'N', '--interval': 'DURATION', '--max-age': 'DURATION', '--metrics-file': 'PATH', '--user': 'USER[:GROUP]' },
+    usage: ['[--once] [--level N] [--min-age DURATION] [--jobs N] [--metrics-file PATH] [--user USER] [--log-level LEVEL] LOG_DIR...', '--check [--max-age DURATION] LOG_DIR...'],
+  },
+});

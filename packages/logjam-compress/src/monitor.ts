@@ -31,6 +31,13 @@ export async function compressBacklog(dirs: string[], now: number, minAgeMs: num
   return items;
 }
 
+/** The files of `dirs` whose names look like dated logs but are outside the grammar, with why (--check lists them). */
+export async function compressIgnored(dirs: string[]): Promise<Array<{ file: string; reason: string }>> {
+  const found: Array<{ file: string; reason: string }> = [];
+  for (const dir of dirs) for (const { name, reason } of (await listCandidates(dir)).ignored) found.push({ file: path.join(dir, displayName(name)), reason });
+  return found;
+}
+
 const P = 'logjam_compress_';
 
 /** Rewrites the --metrics-file after a pass (counters add up across runs; see core's writeMetricsFile). */

@@ -19,6 +19,8 @@ export interface PassOptions {
   log: Logger;
   /** In service mode, a pass where nothing happened logs its summary at debug, not info. */
   quietWhenIdle?: boolean;
+  /** Directories left out at start for a configuration error: counted in this pass's summary. */
+  configErrorsAtStart?: number;
   now?: () => number;
   /** Errors that fail a file or a directory go there too (Sentry), tagged with the directory and the file. */
   reporter?: ErrorReporter | undefined;
@@ -35,6 +37,8 @@ export interface Tally {
   /** Directories stopped by a configuration problem: archive/ a link, or swapped during the pass. */
   configErrors: number;
   waiting: number;
+  /** Files whose names look like dated logs but are outside the grammar: left alone. */
+  ignored: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -48,7 +52,7 @@ interface Work {
 
 export async function compressPass(options: PassOptions, signal: AbortSignal): Promise<PassResult & { tally: Tally }> {
   const now = (options.now ?? Date.now)();
-  const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, configErrors: 0, waiting: 0, bytesIn: 0, bytesOut: 0 };
+  const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, configErrors: options.configErrorsAtStart ?? 0, waiting: 0, ignored: 0, bytesIn: 0, bytesOut: 0 };
   /** Each archive/ is held open for the pass (see core's held-dir). */
   const held = new Map<string, HeldDir>();
   try {
@@ -112,6 +116,7 @@ async function passOver(options: PassOptions, signal: AbortSignal, now: number, 
     failed: tally.failed,
     configErrors: tally.configErrors,
     waiting: tally.waiting,
+    ignored: tally.ignored,
     bytesIn: tally.bytesIn,
     bytesOut: tally.bytesOut,
   });
@@ -128,6 +133,7 @@ async function scanDirs(options: PassOptions, now: number, tally: Tally, held: M
       held.set(dir, await ensureArchiveDir(dir));
       const selection = await scanDir(dir, now, options.minAgeMs, log);
       tally.waiting += selection.waiting.length;
+      tally.ignored += selection.ignored.length;
       if (selection.nextDueAt !== undefined) nextDueAt = Math.min(nextDueAt ?? Infinity, selection.nextDueAt);
       for (const c of selection.due) work.push({ dir, name: c.log.name, bytes: selection.sizes.get(c.log.name) ?? 0 });
     } catch (error) {

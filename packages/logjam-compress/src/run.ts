@@ -4,6 +4,7 @@
 import { promises as fs, constants } from 'node:fs';
 import path from 'node:path';
 import {
+  checkMetricsFile,
   checkNotLink,
   checkPermissions,
   ConfigError,
@@ -58,7 +59,7 @@ export interface RunOptions {
  */
 class DirConfigErrors {
   count = 0;
-  /** Those not yet counted in the metrics file. */
+  /** Those not yet counted in a pass's summary and the metrics file. */
   unreported = 0;
   constructor(private readonly options: RunOptions) {}
   /** Whether `error` is a configuration error (then it is said and counted). */
@@ -79,6 +80,7 @@ export async function runCompress(options: RunOptions): Promise<number> {
   const { log, reporter } = options;
   /** Monitoring sees every directory asked for, those left out included. */
   const requested = await checkDirs(options.dirs);
+  if (options.metricsFile !== undefined) await checkMetricsFile(options.metricsFile, 'logjam-compress');
   warnSmallThreadpool(options);
   const problems = new DirConfigErrors(options);
   const dirs = await safeDirs(requested, options, problems);
@@ -111,8 +113,11 @@ export async function runCompress(options: RunOptions): Promise<number> {
         log,
         // Only a new log file can close another; writes to the open one cannot.
         isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
-        pass: (signal) =>
-          withPassMetrics(() => compressPass(passOptions, signal), {
+        pass: (signal) => {
+          // Those found at start are counted once, in the first pass's summary and metrics.
+          const configErrorsAtStart = problems.unreported;
+          problems.unreported = 0;
+          return withPassMetrics(() => compressPass({ ...passOptions, configErrorsAtStart }, signal), {
             file: options.metricsFile,
             log,
             reporter,
@@ -120,12 +125,12 @@ export async function runCompress(options: RunOptions): Promise<number> {
               if (!result) return;
               const now = Date.now();
               const backlog = await compressBacklog(requested, now, options.minAgeMs);
-              await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, configErrors: problems.unreported, durationMs, backlog, now });
+              await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, durationMs, backlog, now });
               // Those found at start are counted once.
               skipped.locked = 0;
-              problems.unreported = 0;
             },
-          }),
+          });
+        },
       }),
     );
   } finally {

@@ -24,33 +24,9 @@ export class UploadCommand extends LogjamCommand {
   static override usage = Command.Usage({
     description: 'Upload the archives logjam-compress made to S3, exactly once',
     details: `
-      Uploads every archived log file in ARCHIVE_DIR (a folder named \`archive\`) that has no marker in ARCHIVE_DIR/.uploaded/ to the S3 key rendered from URI_TEMPLATE, then writes the marker.
+      Uploads every archive in ARCHIVE_DIR (the \`archive\` folder logjam-compress fills) that has no marker in ARCHIVE_DIR/.uploaded/ to the S3 key rendered from URI_TEMPLATE, then writes its marker. URI_TEMPLATE is s3://BUCKET/KEY-TEMPLATE with the fields {prefix} {year} {month} {day} {filename} (mandatory), {hour} {minute} {suffix} {extension} {hostname}, rendered as the Python logjam rendered them. An object already at the key with the same content is only marked; a different one is never overwritten (the file goes to a conflict key beside it). With --once, one pass, then exit 0 (done), 1 (a file failed; retried next run) or 2 (something to fix: one line says what and how). Without it, a service that reacts to new archives and rescans every --interval. --check is a Nagios plugin (0 OK, 1 WARNING, 3 UNKNOWN); --dry-run prints FILE -> URI and touches nothing.
 
-      URI_TEMPLATE is s3://BUCKET/KEY-TEMPLATE. Mandatory fields: {prefix} {year} {month} {day} {filename}. Optional: {hour} {minute} {suffix} {extension} {hostname}. Dates come from the file name's UTC stamp. Fields render as the Python logjam's str.format rendered them: with Python's format specs and conversions ({year:04d}, {prefix:.3}, {month!s}; {year} is an integer, the others strings), {{ and }} for literal braces. Fields may be in the bucket name too (s3://logs-{prefix}/...): each file goes to its own bucket.
-
-      A file name that is not valid UTF-8 is uploaded under a key where each byte of an invalid sequence is written %XX, and shown so in the logs.
-
-      An object that already holds the key with the same content only gets its marker; a different one is never overwritten: the file goes to a conflict key beside it (PREFIX-logjam-upload-conflict-01-STAMP...).
-
-      The store's If-None-Match (conditional writes) is learned once per run with a probe under BUCKET/FOLDER/.logjam-probe/ (deleted after): where PutObject honours it, small files go in one conditional PUT with no HEAD first; where CompleteMultipartUpload does not (Ceph RGW 16, MinIO before 2024), a multipart upload first claims its key with an empty conditional PUT and checks it right before completing. --conditional-writes yes|put-only|no skips the probe (AWS S3, without --endpoint-url, counts as yes). A store that refuses --storage-class, --sse or --sse-kms-key-id is a configuration error at start.
-
-      Whether a key is taken is asked with HEAD, or, for four or more pending files under one key prefix, with one ListObjectsV2 of that prefix (HEAD still settles what the listing cannot, and everything without s3:ListBucket). Where PutObject honours If-None-Match, a file sent in one PUT asks nothing first: the PUT tells, and a folder is listed only once one of its keys turned out taken.
-
-      Without --once it runs as a service: uploads, then waits for new archives (and rescans every --interval seconds). Credentials come from the standard AWS chain (environment, profile, SSO, web identity, ECS, EC2 instance role).
-
-      One instance per folder: a lock file ARCHIVE_DIR/.logjam-upload.lock; --once skips a folder whose lock a running logjam-upload holds, said at WARN and counted in the metrics. No link is ever followed: ARCHIVE_DIR and .uploaded/ are opened once without following a link and used through their descriptors; either, or the lock, as a link is a configuration error (exit 2). As root, an ARCHIVE_DIR or .uploaded/ writable by a group other than root's or by every user is refused, as logrotate does, unless --user USER[:GROUP] says who to do the work as (a child process started as that user does it all) or --insecure-permissions accepts the risk.
-
-      Exit codes: 0 all done; 1 some file failed (the others were done); 2 bad command line or configuration (template, folder, credentials, bucket).
-
-      With --once at a terminal, a progress bar (files, bytes, rate, ETA) shows on stderr; never when stderr is not a terminal (cron, runit, systemd).
-
-      Monitoring: --check prints the archives not yet uploaded and exits 0 (OK) when the oldest (by its mtime, the time of its last log line) is younger than --max-age, 1 (WARNING) when older, 2 for a usage error (Nagios / Sensu plugin convention); no network, no lock, touches nothing. --metrics-file PATH rewrites PATH after every pass in the Prometheus text format (node_exporter's textfile collector). With SENTRY_DSN set, every error that fails a file or a pass, and configuration errors at start, are reported to Sentry, tagged with the directory and the file.
-
-      Fleets: --splay SECONDS waits this host's own delay (from its host name, the same every run) before a --once pass and before reacting to new archives, so that hosts on one cron line do not reach S3 together. Throttling (503 SlowDown, 429) is retried by the AWS SDK with backoff and jitter; a file still throttled fails, and the pass leaves the rest, unmarked, for the next run. Each pass logs its requests by method.
-
-      Behind an egress proxy: HTTPS_PROXY (HTTPS through CONNECT), HTTP_PROXY (plain HTTP, and HTTPS too when no HTTPS_PROXY is set, as the Python tool's http_proxy), NO_PROXY (host names, .domains, *, IP ranges, :ports), lower case winning, credentials in the URL; never for the instance-metadata service. AWS_CA_BUNDLE, or ca_bundle in the profile, is the CA bundle trusted for S3. --check and --log-level debug say which proxy the endpoint gets.
-
-      Every flag can also be set in the environment as LOGJAM_<FLAG>: LOGJAM_JOBS=8, LOGJAM_ENDPOINT_URL=http://minio:9000, LOGJAM_ONCE=1 (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
+      Every flag can be set in the environment as LOGJAM_<FLAG> (LOGJAM_JOBS=8, LOGJAM_SPLAY=10m), but --check and --dry-run: the command line alone sets them. Durations are seconds or 90s, 30m, 2h, 7d; sizes 8M, 1G (binary: 1M is 1 MiB, 1,048,576 bytes). Credentials come from the standard AWS chain; HTTPS_PROXY, HTTP_PROXY, NO_PROXY and AWS_CA_BUNDLE are honoured. More in logjam's docs/: logjam-upload.md (the template, exactly once, IAM, S3-compatible stores), monitoring.md, fleets.md (--splay, throttling), security.md (links, --user, root's permission rule), install.md (behind a proxy).
     `,
     examples: [
       ['Upload once, from cron', `$0 --once /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
@@ -76,7 +52,7 @@ export class UploadCommand extends LogjamCommand {
     description: 'Whether the store honours If-None-Match: * on PutObject and CompleteMultipartUpload: auto (probe it; AWS: yes), yes, put-only (PutObject alone, as Ceph RGW 16), no (default: auto)',
   });
   jobs = Option.String('--jobs', String(DEFAULT_JOBS), { description: `Files uploaded in parallel (default: ${DEFAULT_JOBS})` });
-  interval = Option.String('--interval', '60', { description: 'Service mode: seconds between rescans, besides reacting to new files (default: 60)' });
+  interval = Option.String('--interval', '60', { description: 'Service mode: time between rescans (seconds, or 30s, 5m), besides reacting to new files (default: 60)' });
   // 200M, as rclone: below it one PUT streamed from the file is faster than
   // parts (one request, nothing for the store to join), leaves no unfinished
   // upload behind after a kill, and gets a plain MD5 ETag that a listing can check.
@@ -88,12 +64,13 @@ export class UploadCommand extends LogjamCommand {
     description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m or seconds (default: keep them)',
   });
   check = Option.Boolean('--check', false, {
-    description: 'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older (a Nagios / Sensu check); no network, no lock (default: off)',
+    description:
+      'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older, 3 for a usage or configuration error (a Nagios / Sensu check); no network, no lock (default: off)',
   });
   maxAge = Option.String('--max-age', '2h', { description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)' });
   splay = Option.String('--splay', '0', {
     description:
-      "Before a --once pass, and before reacting to new archives, wait this host's own delay from 0 to SECONDS, derived from the host name (the same every run), so that a fleet does not reach S3 in the same second; --check allows for it (default: 0, no wait)",
+      "Before a --once pass, and before reacting to new archives, wait this host's own delay from 0 to DURATION (600, 10m; at most 1d), derived from the host name (the same every run), so that a fleet does not reach S3 in the same second; --check allows for it (default: 0, no wait)",
   });
   hostname = Option.String('--hostname', { description: "The host name for {hostname} in keys and for --splay's delay (default: the system's host name)" });
   retryMode = Option.String('--retry-mode', 'standard', {
@@ -106,7 +83,7 @@ export class UploadCommand extends LogjamCommand {
   });
   user = Option.String('--user', {
     description:
-      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process started as that user, with its HOME: root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
+      "Do all the work as this user (and group; default: the user's own), in a child process started as that user, with its HOME: root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
   });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, {
     description:
@@ -122,16 +99,22 @@ export class UploadCommand extends LogjamCommand {
       if (code !== null) return code;
     }
     if (this.check) {
+      this.sayEnvWarnings();
       parseTemplate(this.uriTemplate);
       const archiveDir = await checkArchiveDir(this.archiveDir);
       const now = Date.now();
-      const splayMs = splayDelayMs(this.hostname ?? os.hostname(), parseInteger('--splay', this.splay, 0, 86_400));
+      const splayMs = splayDelayMs(this.hostname ?? os.hostname(), this.splaySeconds());
       const result = checkBacklog(await uploadBacklog(archiveDir), { now, maxAgeMs, splayMs, waitingFor: 'waiting for upload' });
       const proxy = describeProxyRoute(readProxySettings(process.env), chooseEndpoint(this.endpointUrl, process.env));
       process.stdout.write(result.text + (proxy ? `${proxy}\n` : ''));
       return result.code;
     }
     return this.withTools({ progressLabel: this.once && !this.dryRun ? 'uploaded' : undefined, report: !this.dryRun, directory: this.archiveDir }, (tools) => this.upload(tools));
+  }
+
+  /** --splay's window, a duration as every other (10m, 3600). */
+  private splaySeconds(): number {
+    return parseDuration('--splay', this.splay, { maxMs: 86_400_000 }) / 1000;
   }
 
   private async upload({ log, reporter, progress }: RunTools): Promise<number> {
@@ -172,7 +155,7 @@ export class UploadCommand extends LogjamCommand {
       progress,
       metricsFile: this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile),
       permissionRule: this.user === undefined && !this.insecurePermissions,
-      splaySeconds: parseInteger('--splay', this.splay, 0, 86_400),
+      splaySeconds: this.splaySeconds(),
       retryMode: this.retryMode,
       ...(this.hostname !== undefined ? { hostname: this.hostname } : {}),
     });
@@ -180,4 +163,34 @@ export class UploadCommand extends LogjamCommand {
 }
 
 // No top-level await: the self-contained executable bundles this module as CommonJS.
-void runProgram({ binaryName: 'logjam-upload', binaryVersion: readVersion(import.meta.url), commands: [UploadCommand] });
+void runProgram({
+  binaryName: 'logjam-upload',
+  binaryVersion: readVersion(import.meta.url),
+  commands: [UploadCommand],
+  help: {
+    valueNames: {
+      '--region': 'REGION',
+      '--endpoint-url': 'URL',
+      '--storage-class': 'CLASS',
+      '--sse': 'AES256|aws:kms',
+      '--sse-kms-key-id': 'KEY',
+      '--conditional-writes': 'MODE',
+      '--jobs': 'N',
+      '--interval': 'DURATION',
+      '--multipart-threshold': 'SIZE',
+      '--part-size': 'SIZE',
+      '--delete-uploaded-after': 'DURATION',
+      '--max-age': 'DURATION',
+      '--splay': 'DURATION',
+      '--hostname': 'NAME',
+      '--retry-mode': 'MODE',
+      '--metrics-file': 'PATH',
+      '--user': 'USER[:GROUP]',
+    },
+    usage: [
+      '[--once] [--endpoint-url URL] [--jobs N] [--splay DURATION] [--delete-uploaded-after DURATION] [--metrics-file PATH] [--log-level LEVEL] ARCHIVE_DIR URI_TEMPLATE',
+      '--dry-run ARCHIVE_DIR URI_TEMPLATE',
+      '--check [--max-age DURATION] [--splay DURATION] ARCHIVE_DIR URI_TEMPLATE',
+    ],
+  },
+});

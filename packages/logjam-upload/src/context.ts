@@ -34,6 +34,8 @@ export interface PassContext extends UploadSettings {
   scanner?: PendingScanner;
   /** Called as each pending file is done with, with the error that failed it if any (progress bar, Sentry). */
   onFileDone?: (name: string, error?: unknown) => void;
+  /** A service's pass that found nothing to upload logs its summary at debug, not info. */
+  quietWhenIdle?: boolean;
   /** Counts the client's requests; each pass reports (and takes) what was sent since the last. */
   requests?: RequestCounts | undefined;
 }

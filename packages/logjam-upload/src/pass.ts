@@ -7,7 +7,7 @@ import { listPending, MarkerWriter, type PendingScanner } from './ledger.js';
 import { Lister } from './lister.js';
 import { ByteBudget, MEMORY_BUDGET, openLocal, type Local } from './local.js';
 import type { MultipartSettings } from './multipart.js';
-import { Fatal, uploadFile, type Outcome, type PassState } from './put.js';
+import { Fatal, MarkerError, uploadFile, type Outcome, type PassState } from './put.js';
 import { loadSdk } from './sdk.js';
 import { describeError, formatRequests, isThrottling } from './s3.js';
 
@@ -194,7 +194,8 @@ class Tally {
   }
 
   failed(log: LogName, error: unknown): unknown {
-    this.ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
+    if (error instanceof MarkerError) this.ctx.log.error('uploaded, but not marked', { file: log.name, error: error.message });
+    else this.ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
     this.summary.failed += 1;
     if (isThrottling(error) && !this.throttled) {
       this.throttled = true;
@@ -213,7 +214,9 @@ class Tally {
     const summary = this.summary;
     // A configuration error ends the run with its one line alone.
     if (summary.fatal) return;
-    this.ctx.log.info('pass done', {
+    const idle = summary.pending === 0 && !summary.orphans;
+    const say = this.ctx.quietWhenIdle && idle ? this.ctx.log.debug : this.ctx.log.info;
+    say('pass done', {
       pending: summary.pending,
       uploaded: summary.uploaded,
       already: summary.alreadyThere,

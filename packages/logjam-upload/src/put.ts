@@ -129,6 +129,11 @@ async function uploadTo(ctx: PassContext, pass: PassState, log: LogName, local: 
   throw new Error(`${MAX_CONFLICTS} conflict keys are all taken`);
 }
 
+/** The file is in S3 but its marker could not be written: said in its own words, not as an S3 error. */
+export class MarkerError extends Error {
+  override name = 'MarkerError';
+}
+
 /**
  * Creates the marker, and returns the promise that it becomes durable. When
  * either fails, the error says that S3 has the file and what to fix (the next
@@ -144,7 +149,8 @@ async function mark(ctx: PassContext, pass: PassState, name: string, uri: string
         : code === 'ENOSPC' || code === 'EDQUOT'
           ? `free some space for ${dir}`
           : `check ${dir}`;
-    return new Error(`in S3 as ${uri}, but cannot write its marker in ${dir} (${code ?? oneLine(error)}): ${fix}; the next run finds it in S3 and only writes the marker`);
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOSPC' ? 'no space left' : code === 'EDQUOT' ? 'disk quota used up' : oneLine(error);
+    return new MarkerError(`in S3 as ${uri}, but cannot write its marker in ${dir} (${why}): ${fix}; the next run finds it in S3 and only writes the marker`);
   };
   let durable: Promise<void>;
   try {

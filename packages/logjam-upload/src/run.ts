@@ -5,13 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  checkMetricsFile,
   checkNotLink,
   checkPermissions,
+  checkWritableDir,
   ConfigError,
   displayName,
   EXIT_FAILED,
   EXIT_OK,
   errorCode,
+  formatAge,
   holdDir,
   LOCK_SETTLE_MS,
   lockForMode,
@@ -75,7 +78,7 @@ export interface RunOptions {
   metricsFile?: string | undefined;
   /** As root, refuse an ARCHIVE_DIR or .uploaded/ that other users can write (off with --user or --insecure-permissions). */
   permissionRule: boolean;
-  /** --splay: the window (seconds) from which this host's delay before a pass is drawn; 0 for none. */
+  /** --splay: the window (seconds, maybe fractional) from which this host's delay before a pass is drawn; 0 for none. */
   splaySeconds?: number;
   retryMode?: RetryMode;
 }
@@ -136,6 +139,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
   if (options.dryRun) return dryRun(options, archiveDir, hostname);
   // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
   if (options.permissionRule) await checkPermissions([archiveDir, path.join(archiveDir, MARKER_DIR)], { binary: 'logjam-upload' });
+  await checkWritable(archiveDir, options.metricsFile);
 
   // Stop (SIGTERM / SIGINT) from the very start, so that waiting for the lock can be interrupted too.
   const stop = new AbortController();
@@ -238,6 +242,21 @@ export async function runUpload(options: RunOptions): Promise<number> {
   }
 }
 
+/** What this user must be able to write, checked before any work: ARCHIVE_DIR, .uploaded/ if it exists, the metrics file's folder. */
+async function checkWritable(archiveDir: string, metricsFile: string | undefined): Promise<void> {
+  const binary = 'logjam-upload';
+  await checkWritableDir(archiveDir, { what: 'its lock and the .uploaded/ markers', binary });
+  const markers = path.join(archiveDir, MARKER_DIR);
+  if (
+    await fs.stat(markers).then(
+      () => true,
+      () => false,
+    )
+  )
+    await checkWritableDir(markers, { what: 'the marker of each uploaded file', binary });
+  if (metricsFile !== undefined) await checkMetricsFile(metricsFile, binary);
+}
+
 /** A --once run that found the lock held: counted, neither a pass nor a failure. */
 function skippedWriter(options: RunOptions, archiveDir: string): PassMetricsWriter<undefined> {
   return {
@@ -276,7 +295,8 @@ async function dryRun(options: RunOptions, archiveDir: string, hostname: string)
 async function waitSplay(options: RunOptions, archiveDir: string, splayMs: number, signal: AbortSignal): Promise<boolean> {
   const waiting = (await listPending(archiveDir)).length;
   if (waiting === 0) return true;
-  options.log.info(`waiting this host's splay of ${Math.round(splayMs / 1000)} s before uploading`, { files: waiting, splay: options.splaySeconds });
+  // Said as --check says it (formatAge), so that the two figures agree.
+  options.log.info(`waiting this host's splay of ${formatAge(splayMs)} before uploading`, { files: waiting, splay: formatAge((options.splaySeconds ?? 0) * 1000) });
   if (await sleepUnlessAborted(splayMs, signal)) return true;
   options.log.info('stopped during the splay; the files are left for the next run', { left: waiting });
   return false;
@@ -299,6 +319,7 @@ function passContext(
     sseKmsKeyId: options.sseKmsKeyId,
     log: options.log,
     listing: { supported: true },
+    quietWhenIdle: !options.once,
     onFileDone: (name, error) => {
       options.progress?.advance(sizes.get(displayName(name)) ?? 0);
       if (error !== undefined) options.reporter?.capture(error, { directory: showPaths(run.archiveDir), file: name });

@@ -421,8 +421,8 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
 
     if (kind === 'rgw') {
       const refusedSettings: Array<[string[], RegExp]> = [
-        [['--storage-class', 'STANDARD_IA'], /^logjam-upload: the store refused --storage-class STANDARD_IA \((InvalidArgument|InvalidRequest|InvalidStorageClass)\)/],
-        [['--sse', 'AES256'], /^logjam-upload: the store refused --sse AES256 \((InvalidArgument|InvalidRequest)\)/],
+        [['--storage-class', 'STANDARD_IA'], /^\S+ logjam-upload CRITICAL the store refused --storage-class STANDARD_IA \((InvalidArgument|InvalidRequest|InvalidStorageClass)\)/],
+        [['--sse', 'AES256'], /^\S+ logjam-upload CRITICAL the store refused --sse AES256 \((InvalidArgument|InvalidRequest)\)/],
       ];
       for (const [flags, message] of refusedSettings) {
         it(`a store that refuses ${flags.join(' ')} ends the run before any upload: exit 2, one line naming it and the store's code, nothing marked`, async () => {
@@ -447,7 +447,7 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
           const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
           const result = await upload(['--once', ...target(), dir, 's3://logjam-other-owner/{prefix}/{year}/{month}/{day}/{filename}']);
           expect(result.code, result.stderr).to.equal(2);
-          expect(result.stderr).to.match(/^logjam-upload: cannot write to bucket 'logjam-other-owner': AccessDenied/);
+          expect(result.stderr).to.match(/^\S+ logjam-upload CRITICAL cannot write to bucket 'logjam-other-owner': AccessDenied/);
           expectOneLine(result.stderr);
           // HeadBucket was refused, not failed: the run made .uploaded/ and went on; no marker is in it.
           expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([]);
