@@ -6,6 +6,7 @@ import { Command, Option } from 'clipanion';
 import { checkBacklog, handOverToUser, LogjamCommand, oneLine, parseDuration, parseInteger, parseSize, readVersion, runProgram, splayDelayMs, UsageError, type RunTools } from '@logjam/core';
 import * as t from 'typanion';
 import { uploadBacklog } from './monitor.js';
+import { runAuditCommand } from './audit-cli.js';
 import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
 import { RETRY_MODES, type RetryMode } from './s3.js';
@@ -45,6 +46,8 @@ export class UploadCommand extends LogjamCommand {
 
       Monitoring: --check prints the archives not yet uploaded and exits 0 (OK) when the oldest (by its mtime, the time of its last log line) is younger than --max-age, 1 (WARNING) when older, 2 for a usage error (Nagios / Sensu plugin convention); no network, no lock, touches nothing. --metrics-file PATH rewrites PATH after every pass in the Prometheus text format (node_exporter's textfile collector). With SENTRY_DSN set, every error that fails a file or a pass, and configuration errors at start, are reported to Sentry, tagged with the directory and the file.
 
+      Audit: --audit checks that every archive marked uploaded is in S3, intact: the object at its key (or at a conflict key, listed as such) has its size and its MD5 as ETag, or for a multipart object the ETag of its parts at the part size it was uploaded with (pass the uploads' --part-size and --multipart-threshold; where that cannot be known it says unknown). One line per problem (missing, different, truncated, unknown) on stdout, then a summary (audited= intact= missing= different= ... pending= requests=); JSON with --log-format json; exit 0 when all are intact, 1 when not, 2 for a configuration error. One ListObjectsV2 per key folder, HEAD only where the listing cannot tell; no lock, nothing written but --metrics-file (its own file: logjam_upload_audit_* gauges); --splay waits this host's delay first.
+
       Fleets: --splay SECONDS waits this host's own delay (from its host name, the same every run) before a --once pass and before reacting to new archives, so that hosts on one cron line do not reach S3 together. Throttling (503 SlowDown, 429) is retried by the AWS SDK with backoff and jitter; a file still throttled fails, and the pass leaves the rest, unmarked, for the next run. Each pass logs its requests by method.
 
       Every flag can also be set in the environment as LOGJAM_<FLAG>: LOGJAM_JOBS=8, LOGJAM_ENDPOINT_URL=http://minio:9000, LOGJAM_ONCE=1 (switches take 1/0, true/false, yes/no, on/off). A flag on the command line wins; a bad value is a usage error naming the variable.
@@ -54,6 +57,7 @@ export class UploadCommand extends LogjamCommand {
       ['Run as a service', `$0 /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Show what would go where, touching nothing', `$0 --dry-run /var/log/hourly/archive/ 's3://my-log-bucket/{hostname}/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Nagios / Sensu check: has anything waited for upload more than 2 hours?', `$0 --check --max-age 2h /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
+      ['Prove that every archive marked uploaded is in S3, intact (daily from cron)', `$0 --audit --splay 3600 /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
       [
         'Upload to MinIO, removing local archives a week after upload',
         `$0 --once --endpoint-url http://minio:9000 --force-path-style --delete-uploaded-after 7d /var/log/hourly/archive/ 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'`,
@@ -109,6 +113,11 @@ export class UploadCommand extends LogjamCommand {
     description:
       "As root without --user, work in an ARCHIVE_DIR (or its .uploaded/) that a group other than root's, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)",
   });
+  // --audit (issue 29): audit-cli.ts and audit*.ts.
+  audit = Option.Boolean('--audit', false, {
+    description:
+      'Check that every archive marked uploaded is in S3, intact (size and ETag: the MD5, or the multipart ETag at its part size); one line per problem, then a summary; exit 0 all intact, 1 not; no lock, writes nothing but --metrics-file (default: off)',
+  });
   archiveDir = Option.String({ name: 'ARCHIVE_DIR' });
   uriTemplate = Option.String({ name: 'URI_TEMPLATE' });
 
@@ -118,6 +127,7 @@ export class UploadCommand extends LogjamCommand {
       const code = await handOverToUser(this.user);
       if (code !== null) return code;
     }
+    if (this.audit) return this.withTools({ report: false, directory: this.archiveDir }, ({ log }) => runAuditCommand(this, log));
     if (this.check) {
       parseTemplate(this.uriTemplate);
       const archiveDir = await checkArchiveDir(this.archiveDir);

@@ -12,7 +12,11 @@ import { loadSdk } from './sdk.js';
 import { fieldValues, fixedBucket, fixedFolder, renderBucket, type Template } from './template.js';
 
 /** Loads the SDK and makes the client: region, endpoint, credentials (checked); the client counts its requests. */
-export async function connect(options: RunOptions, signal: AbortSignal, counts: RequestCounts): Promise<{ client: S3Client; endpoint: string | undefined }> {
+export async function connect(
+  options: Pick<RunOptions, 'log' | 'region' | 'env' | 'endpointUrl' | 'template' | 'forcePathStyle' | 'jobs' | 'retryMode'>,
+  signal: AbortSignal,
+  counts: RequestCounts,
+): Promise<{ client: S3Client; endpoint: string | undefined }> {
   const { log } = options;
   await loadSdk();
   const { region, source } = await resolveRegion(options.region, options.env, log);
