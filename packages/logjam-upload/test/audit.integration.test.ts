@@ -8,7 +8,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parseLogName } from '@logjam/core';
 import { cleanupTmpDirs, patternedBytes, runBin, tmpDir } from '../../../test/support/index.ts';
 import { imdsEnv } from '../../../test/support/imds.ts';
-import { objectOf, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
+import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds } from '../../../test/support/servers.ts';
 
 const BUCKET = 'logs';
@@ -214,6 +214,30 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     const given = await run(['--audit', '--multipart-threshold', '6M', '--part-size', '6M', dir, t.template]);
     expect(given.code, given.stdout + given.stderr).to.equal(0);
     expect(proxy.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url))).to.deep.equal([]);
+  });
+
+  it('without s3:ListBucket (listing refused): a HEAD per key instead, with the same verdicts', async () => {
+    const t = template();
+    const files = day(3);
+    const dir = await uploaded(files, t);
+    const [deleted] = Object.keys(files).sort();
+    await servers.s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: t.key(deleted!) }));
+    const refusing = await startFaultProxy({
+      target: servers.s3.endpoint,
+      rule: (req) => (req.method === 'GET' && (req.url ?? '').includes('list-type=2') ? { status: 403, body: s3ErrorXml('AccessDenied', 'Access Denied') } : 'pass'),
+    });
+    try {
+      const result = await run(['--audit', dir, t.template], refusing);
+      expect(result.code, result.stdout + result.stderr).to.equal(1);
+      expect(findings(result.stdout)).to.deep.equal([`missing ${path.join(dir, deleted!)} s3://${BUCKET}/${t.key(deleted!)}: no object at its key`]);
+      expect(summary(result.stdout)).to.include({ audited: 3, intact: 2, missing: 1 });
+      // One refused listing, then a HEAD per archive, and one more for the missing one's first conflict key.
+      expect(refusing.requests.filter((r) => r.url.includes('list-type=2'))).to.have.length(1);
+      expect(refusing.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url))).to.have.length(4);
+      expect(refusing.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD')).to.deep.equal([]);
+    } finally {
+      await refusing.close();
+    }
   });
 
   it('refuses --dry-run with --audit, and a --metrics-file holding the upload pass metrics (exit 2)', async () => {
