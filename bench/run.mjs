@@ -17,7 +17,7 @@ import { f, loadavg, mkdir } from './lib/util.mjs';
 
 /** The sections, loaded once the build is done (they use the built @logjam/core). */
 async function loadSections() {
-  const [{ benchCompress }, { benchZstd }, { benchMemory }, { benchUpload }, { benchScale }, { benchStartup }, { benchFleet }] = await Promise.all([
+  const [{ benchCompress }, { benchZstd }, { benchMemory }, { benchUpload }, { benchScale }, { benchStartup }, { benchFleet }, { benchAudit }] = await Promise.all([
     import('./sections/compress.mjs'),
     import('./sections/zstd.mjs'),
     import('./sections/memory.mjs'),
@@ -25,8 +25,9 @@ async function loadSections() {
     import('./sections/scale.mjs'),
     import('./sections/startup.mjs'),
     import('./sections/fleet.mjs'),
+    import('./sections/audit.mjs'),
   ]);
-  return { compress: benchCompress, zstd: benchZstd, memory: benchMemory, upload: benchUpload, scale: benchScale, startup: benchStartup, fleet: benchFleet };
+  return { compress: benchCompress, zstd: benchZstd, memory: benchMemory, upload: benchUpload, scale: benchScale, startup: benchStartup, fleet: benchFleet, audit: benchAudit };
 }
 
 const gitHead = () => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || '?';

@@ -6,6 +6,7 @@ import { Command, Option } from 'clipanion';
 import { checkBacklog, handOverToUser, LogjamCommand, oneLine, parseDuration, parseInteger, parseSize, readVersion, runProgram, splayDelayMs, UsageError, type RunTools } from '@logjam/core';
 import * as t from 'typanion';
 import { uploadBacklog } from './monitor.js';
+import { runAuditCommand } from './audit-cli.js';
 import { DEFAULT_JOBS } from './defaults.js';
 import { checkArchiveDir, runUpload } from './run.js';
 import { chooseEndpoint, RETRY_MODES, type RetryMode } from './s3.js';
@@ -26,6 +27,8 @@ export class UploadCommand extends LogjamCommand {
     details: `
       Uploads every archive in ARCHIVE_DIR (the \`archive\` folder logjam-compress fills) that has no marker in ARCHIVE_DIR/.uploaded/ to the S3 key rendered from URI_TEMPLATE, then writes its marker. URI_TEMPLATE is s3://BUCKET/KEY-TEMPLATE with the fields {prefix} {year} {month} {day} {filename} (mandatory), {hour} {minute} {suffix} {extension} {hostname}, rendered as the Python logjam rendered them. An object already at the key with the same content is only marked; a different one is never overwritten (the file goes to a conflict key beside it). With --once, one pass, then exit 0 (done), 1 (a file failed; retried next run) or 2 (something to fix: one line says what and how). Without it, a service that reacts to new archives and rescans every --interval. --check is a Nagios plugin (0 OK, 1 WARNING, 3 UNKNOWN); --dry-run prints FILE -> URI and touches nothing.
 
+      Audit: --audit checks that every archive marked uploaded is in S3, intact (size and ETag, multipart ETags at the uploads' --part-size); one line per problem (missing, different, truncated, unknown), then a summary; exit 0 / 1 / 2; no lock, nothing written but --metrics-file. docs/logjam-upload.md, auditing.
+
       Every flag can be set in the environment as LOGJAM_<FLAG> (LOGJAM_JOBS=8, LOGJAM_SPLAY=10m), but --check and --dry-run: the command line alone sets them. Durations are seconds or 90s, 30m, 2h, 7d; sizes 8M, 1G (binary: 1M is 1 MiB, 1,048,576 bytes). Credentials come from the standard AWS chain; HTTPS_PROXY, HTTP_PROXY, NO_PROXY and AWS_CA_BUNDLE are honoured. More in logjam's docs/: logjam-upload.md (the template, exactly once, IAM, S3-compatible stores), monitoring.md, fleets.md (--splay, throttling), security.md (links, --user, root's permission rule), install.md (behind a proxy).
     `,
     examples: [
@@ -33,6 +36,7 @@ export class UploadCommand extends LogjamCommand {
       ['Run as a service', `$0 /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Show what would go where, touching nothing', `$0 --dry-run /var/log/hourly/archive/ 's3://my-log-bucket/{hostname}/{prefix}/{year}/{month}/{day}/{filename}'`],
       ['Nagios / Sensu check: has anything waited for upload more than 2 hours?', `$0 --check --max-age 2h /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
+      ['Prove that every archive marked uploaded is in S3, intact (daily from cron)', `$0 --audit --splay 3600 /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
       [
         'Upload to MinIO, removing local archives a week after upload',
         `$0 --once --endpoint-url http://minio:9000 --force-path-style --delete-uploaded-after 7d /var/log/hourly/archive/ 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'`,
@@ -89,6 +93,11 @@ export class UploadCommand extends LogjamCommand {
     description:
       "As root without --user, work in an ARCHIVE_DIR (or its .uploaded/) that a group other than root's, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)",
   });
+  // --audit (issue 29): audit-cli.ts and audit*.ts.
+  audit = Option.Boolean('--audit', false, {
+    description:
+      'Check that every archive marked uploaded is in S3, intact (size and ETag: the MD5, or the multipart ETag at its part size); one line per problem, then a summary; exit 0 all intact, 1 not; no lock, writes nothing but --metrics-file (default: off)',
+  });
   archiveDir = Option.String({ name: 'ARCHIVE_DIR' });
   uriTemplate = Option.String({ name: 'URI_TEMPLATE' });
 
@@ -98,6 +107,7 @@ export class UploadCommand extends LogjamCommand {
       const code = await handOverToUser(this.user);
       if (code !== null) return code;
     }
+    if (this.audit) return this.withTools({ report: false, directory: this.archiveDir }, ({ log }) => runAuditCommand(this, log));
     if (this.check) {
       this.sayEnvWarnings();
       parseTemplate(this.uriTemplate);

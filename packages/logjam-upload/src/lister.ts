@@ -1,5 +1,6 @@
 // Whether keys are taken, asked of a whole key prefix at once: one
 // ListObjectsV2 instead of a HEAD per file.
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { LogName } from '@logjam/core';
 import type { PassContext } from './context.js';
 import { sdk } from './sdk.js';
@@ -88,20 +89,15 @@ export class Lister {
 
   private async list(bucket: string, prefix: string, maxPages: number): Promise<Listing | null> {
     const objects: Listing['objects'] = new Map();
-    let token: string | undefined;
     try {
-      for (let page = 1; ; page += 1) {
-        const out = await this.ctx.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-        let last = '';
-        for (const object of out.Contents ?? []) {
-          if (object.Key === undefined) continue;
-          objects.set(object.Key, { size: object.Size, etag: plainEtag(object.ETag) });
-          last = object.Key;
-        }
-        if (!out.IsTruncated || !out.NextContinuationToken) return { objects };
-        if (page >= maxPages) return { objects, until: Buffer.from(last) };
-        token = out.NextContinuationToken;
+      let page = 0;
+      for await (const { entries, more } of listObjectPages(this.ctx.client, bucket, prefix)) {
+        page += 1;
+        for (const entry of entries) objects.set(entry.key, { size: entry.size, etag: entry.etag });
+        if (!more) return { objects };
+        if (page >= maxPages) return { objects, until: Buffer.from(entries.at(-1)?.key ?? '') };
       }
+      return { objects };
     } catch (error) {
       if (httpStatus(error) === 403 || s3Code(error) === 'AccessDenied') {
         if (this.ctx.listing) this.ctx.listing.supported = false;
@@ -114,13 +110,34 @@ export class Lister {
   }
 }
 
+/** One object of a listing: its key, size and ETag (lower case, no quotes). */
+export interface ListedObject {
+  key: string;
+  size: number | undefined;
+  etag: string | undefined;
+}
+
+/** The pages (1,000 keys each) of a ListObjectsV2 of `prefix`, one request per page as it is consumed; `more` when another page follows. */
+export async function* listObjectPages(client: S3Client, bucket: string, prefix: string): AsyncGenerator<{ entries: ListedObject[]; more: boolean }> {
+  let token: string | undefined;
+  for (;;) {
+    const out = await client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const entries: ListedObject[] = [];
+    for (const object of out.Contents ?? []) if (object.Key !== undefined) entries.push({ key: object.Key, size: object.Size, etag: plainEtag(object.ETag) });
+    const more = out.IsTruncated === true && out.NextContinuationToken !== undefined;
+    yield { entries, more };
+    if (!more) return;
+    token = out.NextContinuationToken;
+  }
+}
+
 /** The group a key's listing belongs to: its bucket and folder, as "bucket/folder/" (a bucket name holds no '/'). */
-function folderOf(bucket: string, key: string): string {
+export function folderOf(bucket: string, key: string): string {
   return `${bucket}/${key.slice(0, key.lastIndexOf('/') + 1)}`;
 }
 
 /** The longest common prefix of some keys (in UTF-16 code units, cut before a lone surrogate). */
-function commonPrefix(keys: string[]): string {
+export function commonPrefix(keys: string[]): string {
   let prefix = keys[0] ?? '';
   for (const key of keys) {
     let i = 0;

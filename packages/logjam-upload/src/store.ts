@@ -14,7 +14,11 @@ import { keepGlobalAgentsDirect } from './proxy-agent.js';
 import { fieldValues, fixedBucket, fixedFolder, renderBucket, type Template } from './template.js';
 
 /** Loads the SDK and makes the client: region, endpoint, credentials (checked); the client counts its requests. */
-export async function connect(options: RunOptions, signal: AbortSignal, counts: RequestCounts): Promise<{ client: S3Client; endpoint: string | undefined }> {
+export async function connect(
+  options: Pick<RunOptions, 'log' | 'region' | 'env' | 'endpointUrl' | 'template' | 'forcePathStyle' | 'jobs' | 'retryMode'>,
+  signal: AbortSignal,
+  counts: RequestCounts,
+): Promise<{ client: S3Client; endpoint: string | undefined }> {
   const { log } = options;
   if (keepGlobalAgentsDirect(options.env)) log.debug("Node's own proxy support is off for logjam-upload: the instance-metadata service is asked directly");
   await loadSdk();
