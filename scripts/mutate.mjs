@@ -147,6 +147,56 @@ const MUTATIONS = [
     patches: [["  return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~');", "  return name.startsWith('.') || name.endsWith('.tmp');"]],
     tests: ['test/reliability/fuzz.test.ts'],
   },
+  // issue 23: root over folders that others own
+  {
+    name: 'owner not checked',
+    what: 'as root, a folder another user owns is accepted (only its mode is checked)',
+    patches: [['  if (stats.uid !== 0) return { owner: stats.uid };', '  if (stats.uid !== 0 && Number.isNaN(0)) return { owner: stats.uid };']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'ownership, not only mode',
+  },
+  {
+    name: 'folders above not checked',
+    what: 'as root, the folders above LOG_DIR are not checked: one another user owns or can write is accepted',
+    patches: [['      if (rule) await checkFolder(target, walked,', '      if (rule && index === steps.length - 1) await checkFolder(target, walked,']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'below a folder',
+  },
+  {
+    name: 'path resolved, not walked',
+    what: 'a link in the path of LOG_DIR or ARCHIVE_DIR is followed',
+    patches: [['const DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;', 'const DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY;']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'walked, not resolved|through a link',
+  },
+  {
+    name: 'LOG_DIR used by path',
+    what: 'logjam-compress works in LOG_DIR by its name after walking it, not through the descriptor it holds',
+    patches: [['      safe.push(logDir.via);', '      safe.push(dir);']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'swaps LOG_DIR',
+  },
+  {
+    name: "archive not given the source's owner",
+    what: "as root, an archive keeps the group archive/ gives it (setgid) rather than the source's owner, group and mode",
+    patches: [['    await takeSourceOwner(tmp, before);\n', '']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'root:adm 0640',
+  },
+  {
+    name: 'hard-linked log read as root',
+    what: 'as root, logjam-compress reads a log that has another name (ln /etc/shadow)',
+    patches: [['  if (stats.nlink <= 1 || process.geteuid?.() !== 0) return;', '  return;']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'hard link',
+  },
+  {
+    name: 'hard-linked archive uploaded as root',
+    what: 'as root, logjam-upload reads an archive that has another name',
+    patches: [['    if (stat.nlink > 1 && process.geteuid?.() === 0) {', '    if (stat.nlink > 1 && Number.isNaN(0)) {']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'hard link',
+  },
 ];
 
 function sourceFiles() {

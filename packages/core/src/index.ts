@@ -17,3 +17,4 @@ export * from './permissions.js';
 export * from './run-as.js';
 export * from './rawname.js';
 export * from './splay.js';
+export * from './walk.js';

@@ -69,6 +69,12 @@ export async function resolveUser(spec: UserSpec): Promise<Identity> {
   return { name: spec.user, uid, gid, home: entry?.[5] || undefined };
 }
 
+/** The name of user `uid` in the system's user database, or `uid N` when it has none. */
+export async function userName(uid: number): Promise<string> {
+  const entry = await getent('passwd', String(uid)).catch(() => null);
+  return entry?.[0] || `uid ${uid}`;
+}
+
 /** Whether this process already is `who` (then there is nothing to drop). */
 export function isCurrently(who: Identity): boolean {
   return process.geteuid?.() === who.uid && process.getegid?.() === who.gid;

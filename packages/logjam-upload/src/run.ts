@@ -12,7 +12,6 @@ import {
   EXIT_FAILED,
   EXIT_OK,
   errorCode,
-  holdDir,
   LOCK_SETTLE_MS,
   lockForMode,
   makeAndHoldDir,
@@ -22,6 +21,7 @@ import {
   sleepUnlessAborted,
   splayDelayMs,
   UsageError,
+  walkToDir,
   withPassMetrics,
   type ErrorReporter,
   type HeldDir,
@@ -101,9 +101,6 @@ export async function runUpload(options: RunOptions): Promise<number> {
   const archiveDir = await checkArchiveDir(options.archiveDir);
   const hostname = options.hostname ?? os.hostname();
   if (options.dryRun) return dryRun(options, archiveDir, hostname);
-  // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
-  if (options.permissionRule) await checkPermissions([archiveDir, path.join(archiveDir, MARKER_DIR)], { binary: 'logjam-upload' });
-
   // Stop (SIGTERM / SIGINT) from the very start, so that waiting for the lock can be interrupted too.
   const stop = new AbortController();
   const offSignals = onStopSignals(() => stop.abort());
@@ -116,13 +113,15 @@ export async function runUpload(options: RunOptions): Promise<number> {
   const early: { prepared?: PreparedPass | undefined } = {};
   const splayMs = splayDelayMs(hostname, options.splaySeconds ?? 0);
   try {
+    // Everything in ARCHIVE_DIR from here on goes through the folder, walked from / without
+    // following a link and held open (see core's walk and held-dir), the lock included.
+    // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
+    held = await walkToDir(archiveDir, { what: 'ARCHIVE_DIR', binary: 'logjam-upload', rule: options.permissionRule });
+    const io = held.via;
+    if (options.permissionRule) await checkPermissions([path.join(io, MARKER_DIR)], { binary: 'logjam-upload' });
     // --splay: this host's slot in the fleet's window, waited out before anything else (no lock held,
     // no connection open); not at all when nothing waits for upload.
     if (options.once && splayMs > 0 && !(await waitSplay(options, archiveDir, splayMs, stop.signal))) return EXIT_FAILED;
-    // Everything in ARCHIVE_DIR from here on goes through the folder held open
-    // (see core's held-dir), the lock included: a link put in its place is never followed.
-    held = await holdDir(archiveDir, 'the archives');
-    const io = held.via;
     let skipped = false;
     lock = await lockForMode(path.join(io, LOCK_NAME), {
       owner: 'logjam-upload',
