@@ -197,6 +197,25 @@ const MUTATIONS = [
     tests: ['test/security-owners.test.ts'],
     grep: 'hard link',
   },
+  {
+    name: 'lock judged by pid, not held by the kernel',
+    what: 'a process that names itself logjam-compress, its pid in the lock file, keeps the folder locked',
+    patches: [['  if (!(await flockRuns())) return tryPidLock(file, options);', '  return tryPidLock(file, options);']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'held by the kernel',
+  },
+  {
+    name: 'metrics file read blocking',
+    what: 'the previous metrics file is opened without O_NONBLOCK: a FIFO there hangs the run (and its lock)',
+    patches: [
+      [
+        "    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);\n  } catch (error) {\n    const code = errorCode(error);\n    if (code === 'ENOENT' || code === 'ELOOP')",
+        "    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);\n  } catch (error) {\n    const code = errorCode(error);\n    if (code === 'ENOENT' || code === 'ELOOP')",
+      ],
+    ],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'metrics-file',
+  },
 ];
 
 function sourceFiles() {

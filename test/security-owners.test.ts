@@ -211,6 +211,48 @@ describe('security: root over folders that others own', function () {
     });
   });
 
+  describe('the lock is held by the kernel', () => {
+    it("the attacker's process named logjam-compress (exec -a), its pid in the lock: no lock, taken over at once, the folder compressed", async () => {
+      const logs = path.join(await place(), 'logs');
+      await write(path.join(logs, LOG), numbered(10));
+      execFileSync('chown', ['-R', `${mallory.uid}:${mallory.gid}`, logs]);
+      const impostor = mallory.start(['/bin/bash', '-c', 'exec -a logjam-compress sleep 1000']);
+      try {
+        const lock = path.join(logs, '.logjam-compress.lock');
+        await fs.writeFile(lock, `${impostor.pid}\n`);
+        await fs.chown(lock, mallory.uid, mallory.gid);
+        const result = await runBin('logjam-compress', ['--once', '--user', mallory.name, logs]);
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.stderr).to.include(`took over the lock ${lock}: it held pid ${impostor.pid}, but no process held the lock`);
+        expect(await ls(path.join(logs, 'archive'))).to.deep.equal([`${LOG}.gz`]);
+      } finally {
+        impostor.kill('SIGKILL');
+      }
+    });
+  });
+
+  describe('the metrics file', () => {
+    it('a FIFO, then a link to /dev/zero, that the attacker put at --metrics-file: never read, no hang, replaced by a regular file', async () => {
+      const root = await place();
+      const textfile = path.join(root, 'textfile');
+      await fs.mkdir(textfile);
+      await fs.chown(textfile, mallory.uid, mallory.gid);
+      const logs = path.join(root, 'logs');
+      await write(path.join(logs, LOG), numbered(10));
+      const metrics = path.join(textfile, 'compress.prom');
+      mallory.run(['mkfifo', metrics]);
+      const first = await runBin('logjam-compress', ['--once', '--metrics-file', metrics, logs], { timeoutMs: 20_000 });
+      expect(first.code, first.stderr).to.equal(0);
+      expect((await fs.lstat(metrics)).isFile(), 'the FIFO replaced').to.equal(true);
+      expect(await fs.readFile(metrics, 'utf8')).to.include('logjam_compress_files_total');
+      await fs.rm(metrics);
+      mallory.run(['ln', '-s', '/dev/zero', metrics]);
+      const second = await runBin('logjam-compress', ['--once', '--metrics-file', metrics, logs], { timeoutMs: 20_000 });
+      expect(second.code, second.stderr).to.equal(0);
+      expect((await fs.lstat(metrics)).isFile(), 'the link replaced').to.equal(true);
+    });
+  });
+
   describe('logjam-upload: ownership, not only mode', () => {
     const servers = useS3AndImds({ buckets: ['logs'] });
 
