@@ -200,7 +200,7 @@ const MUTATIONS = [
   {
     name: 'lock judged by pid, not held by the kernel',
     what: 'a process that names itself logjam-compress, its pid in the lock file, keeps the folder locked',
-    patches: [['  if (!(await flockRuns())) return tryPidLock(file, options);', '  return tryPidLock(file, options);']],
+    patches: [['  if (!(await flockRuns())) return tryPidLock(file, options);', '  if (!Number.isNaN(0) || !(await flockRuns())) return tryPidLock(file, options);']],
     tests: ['test/security-owners.test.ts'],
     grep: 'held by the kernel',
   },
@@ -215,6 +215,27 @@ const MUTATIONS = [
     ],
     tests: ['test/security-owners.test.ts'],
     grep: 'metrics-file',
+  },
+  {
+    name: '--user drops supplementary groups',
+    what: "the --user child keeps only the user's primary group (setgroups), not its supplementary groups (initgroups)",
+    patches: [['    (process as unknown as { initgroups(user: string, extraGroup: number): void }).initgroups(user, Number(gid));', '    process.setgroups!([Number(gid)]);']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'supplementary groups',
+  },
+  {
+    name: "--user child gets the user's HOME",
+    what: "the --user child's HOME is the user's: their ~/.aws/config (endpoint_url) is read by root's upload",
+    patches: [['  return { ...out, USER: who.name,', '  return { ...out, ...(who.home ? { HOME: who.home } : {}), USER: who.name,']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'aws/config is never read',
+  },
+  {
+    name: '--user child gets the whole environment',
+    what: "the --user child is given root's whole environment (AWS secrets for logjam-compress, anything of cron's)",
+    patches: [['if (COMMON_ENV.test(name) || keep?.test(name)) out[name] = value;', 'if (name) out[name] = value;']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'environment is reduced',
   },
 ];
 

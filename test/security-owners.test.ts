@@ -5,12 +5,15 @@
 // it holds LOG_DIR, work in that very folder whatever its name comes to mean.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { cleanupTmpDirs, exists, ls, runBin, tmpDir, type RunResult } from './support/index.ts';
+import { cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, waitFor, type RunResult } from './support/index.ts';
 import { canMakeUsers, makeAttacker, type Attacker } from './support/attacker.ts';
 import { imdsEnv } from './support/imds.ts';
+import { S3RVER_KEY, S3RVER_SECRET } from './support/s3.ts';
 import { useS3AndImds } from './support/servers.ts';
 import { numbered, write } from './reliability/helpers.ts';
 
@@ -253,8 +256,78 @@ describe('security: root over folders that others own', function () {
     });
   });
 
+  describe('--user as su does it', () => {
+    it("keeps the user's supplementary groups (initgroups): a member of adm compresses a root:adm 0640 log", async () => {
+      const member = makeAttacker({ groups: ['adm'] });
+      try {
+        const logs = path.join(await place(), 'logs');
+        await write(path.join(logs, LOG), 'adm may read\n');
+        const adm = Number(execFileSync('getent', ['group', 'adm'], { encoding: 'utf8' }).split(':')[2]);
+        await fs.chown(path.join(logs, LOG), 0, adm);
+        await fs.chmod(path.join(logs, LOG), 0o640);
+        await fs.chown(logs, member.uid, member.gid);
+        const result = await runBin('logjam-compress', ['--once', '--user', member.name, logs]);
+        expect(result.code, result.stderr).to.equal(0);
+        expect(zlib.gunzipSync(await fs.readFile(path.join(logs, 'archive', `${LOG}.gz`))).toString()).to.equal('adm may read\n');
+      } finally {
+        member.remove();
+      }
+    });
+
+    it("the child's environment is reduced (no AWS_* for logjam-compress, nothing of cron's), HOME stays root's, and it runs with the user's groups", async () => {
+      const logs = path.join(await place(), 'logs');
+      await fs.mkdir(logs);
+      await fs.chown(logs, mallory.uid, mallory.gid);
+      const child = startBin('logjam-compress', ['--user', mallory.name, '--log-level', 'debug', logs], {
+        env: { AWS_SECRET_ACCESS_KEY: 'root-secret', SOME_CRON_VARIABLE: 'x', HOME: '/root', SENTRY_DSN: '' },
+      });
+      try {
+        await waitFor(() => child.output().stderr.includes('pass done'), { what: 'the first pass' });
+        const [worker] = (await fs.readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim().split(/\s+/);
+        const environ = (await fs.readFile(`/proc/${worker}/environ`, 'utf8')).split('\0');
+        expect(environ.filter((v) => /^(AWS_|SOME_CRON)/.test(v))).to.deep.equal([]);
+        expect(environ).to.include('HOME=/root').and.include(`USER=${mallory.name}`);
+        const status = await fs.readFile(`/proc/${worker}/status`, 'utf8');
+        expect(/^Uid:\s+(\d+)/m.exec(status)![1]).to.equal(String(mallory.uid));
+      } finally {
+        child.kill('SIGTERM');
+        await waitExit(child);
+      }
+    });
+  });
+
   describe('logjam-upload: ownership, not only mode', () => {
     const servers = useS3AndImds({ buckets: ['logs'] });
+
+    it("--user: the user's ~/.aws/config is never read (its endpoint_url, a trap, gets no request); root's HOME and settings are", async () => {
+      const root = await place();
+      const trapped: string[] = [];
+      const trap = http.createServer((request, response) => {
+        trapped.push(`${request.method} ${request.url}`);
+        response.statusCode = 500;
+        response.end();
+      });
+      await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+      const home = path.join(root, 'home');
+      const user = makeAttacker({ home });
+      try {
+        await write(path.join(home, '.aws', 'config'), `[default]\nendpoint_url = http://127.0.0.1:${(trap.address() as AddressInfo).port}\n`);
+        execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
+        const rootHome = path.join(root, 'root-home');
+        await write(path.join(rootHome, '.aws', 'config'), `[default]\nendpoint_url = ${servers.s3.endpoint}\nregion = us-east-1\n`);
+        const dir = path.join(root, 'logs', 'archive');
+        await write(path.join(dir, `${LOG}.gz`), 'archive\n');
+        execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, path.join(root, 'logs')]);
+        const env = { HOME: rootHome, AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_EC2_METADATA_DISABLED: 'true' };
+        const result = await runBin('logjam-upload', ['--once', '--force-path-style', '--user', user.name, dir, TEMPLATE], { cleanEnv: true, env });
+        expect(trapped, "requests to the user's endpoint").to.deep.equal([]);
+        expect(result.code, result.stderr).to.equal(0);
+        expect((await servers.s3.download('logs', `app/2024/01/01/${LOG}.gz`)).toString()).to.equal('archive\n');
+      } finally {
+        user.remove();
+        trap.close();
+      }
+    });
 
     it('an archive that is a hard link to a root-only file: not read as root, exit 1, said why; nothing uploaded, no marker', async () => {
       const root = await place();

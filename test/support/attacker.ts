@@ -14,10 +14,19 @@ export interface Attacker {
   remove(): void;
 }
 
-/** A new user `ljNNNNNN` with its own group, no home and no login shell. */
-export function makeAttacker(extraGroups: string[] = []): Attacker {
+/** A new user `ljNNNNNN` with its own group, no login shell, and no home made (`home`: the path its entry names). */
+export function makeAttacker(options: { groups?: string[]; home?: string } = {}): Attacker {
   const name = `lj${randomBytes(3).toString('hex')}`;
-  execFileSync('useradd', ['--no-create-home', '--user-group', '--shell', '/usr/sbin/nologin', ...(extraGroups.length ? ['--groups', extraGroups.join(',')] : []), name]);
+  const groups = options.groups ?? [];
+  execFileSync('useradd', [
+    '--no-create-home',
+    '--user-group',
+    '--shell',
+    '/usr/sbin/nologin',
+    ...(groups.length ? ['--groups', groups.join(',')] : []),
+    ...(options.home ? ['--home-dir', options.home] : []),
+    name,
+  ]);
   const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
   const uid = id('-u');
   const gid = id('-g');

@@ -81,7 +81,7 @@ export class CompressCommand extends LogjamCommand {
 
   user = Option.String('--user', {
     description:
-      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process started as that user: root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)",
+      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept, HOME root's, no AWS_* variables): root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)",
   });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, {
     description:

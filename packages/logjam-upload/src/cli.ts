@@ -103,7 +103,7 @@ export class UploadCommand extends LogjamCommand {
   });
   user = Option.String('--user', {
     description:
-      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process started as that user, with its HOME: root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
+      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept; HOME stays root's, so that its dotfiles are never read; the environment reduced to what the upload needs, which that user can read): root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
   });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, {
     description:
@@ -115,7 +115,8 @@ export class UploadCommand extends LogjamCommand {
   async run(): Promise<number> {
     const maxAgeMs = parseDuration('--max-age', this.maxAge);
     if (this.user !== undefined) {
-      const code = await handOverToUser(this.user);
+      // The child needs the AWS settings (and a proxy's) to reach the store.
+      const code = await handOverToUser(this.user, /^(AWS_\w+|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/);
       if (code !== null) return code;
     }
     if (this.check) {
