@@ -495,6 +495,96 @@ const MUTATIONS = [
     tests: ['packages/logjam-upload/test/audit.integration.test.ts'],
     grep: 'names exactly the archive deleted',
   },
+  // issue 23: root over folders that others own
+  {
+    name: 'owner not checked',
+    what: 'as root, a folder another user owns is accepted (only its mode is checked)',
+    patches: [['  if (stats.uid !== 0) return { owner: stats.uid };', '  if (stats.uid !== 0 && Number.isNaN(0)) return { owner: stats.uid };']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'ownership, not only mode',
+  },
+  {
+    name: 'folders above not checked',
+    what: 'as root, the folders above LOG_DIR are not checked: one another user owns or can write is accepted',
+    patches: [['      if (rule) await checkFolder(target, walked,', '      if (rule && index === steps.length - 1) await checkFolder(target, walked,']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'below a folder',
+  },
+  {
+    name: 'path resolved, not walked',
+    what: 'a link in the path of LOG_DIR or ARCHIVE_DIR is followed',
+    patches: [['const DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;', 'const DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY;']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'walked, not resolved|through a link',
+  },
+  {
+    name: 'LOG_DIR used by path',
+    what: 'logjam-compress works in LOG_DIR by its name after walking it, not through the descriptor it holds',
+    patches: [['      safe.push(logDir.via);', '      safe.push(dir);']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'swaps LOG_DIR',
+  },
+  {
+    name: "archive not given the source's owner",
+    what: "as root, an archive keeps the group archive/ gives it (setgid) rather than the source's owner, group and mode",
+    patches: [['    await takeSourceOwner(tmp, before);\n', '']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'root:adm 0640',
+  },
+  {
+    name: 'hard-linked log read as root',
+    what: 'as root, logjam-compress reads a log that has another name (ln /etc/shadow)',
+    patches: [['  if (stats.nlink <= 1 || process.geteuid?.() !== 0) return;', '  return;']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'hard link',
+  },
+  {
+    name: 'hard-linked archive uploaded as root',
+    what: 'as root, logjam-upload reads an archive that has another name',
+    patches: [['    if (stat.nlink > 1 && process.geteuid?.() === 0) {', '    if (stat.nlink > 1 && Number.isNaN(0)) {']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'hard link',
+  },
+  {
+    name: 'lock judged by pid, not held by the kernel',
+    what: 'a process that names itself logjam-compress, its pid in the lock file, keeps the folder locked',
+    patches: [['  if (!(await flockRuns())) return tryPidLock(file, options);', '  if (!Number.isNaN(0) || !(await flockRuns())) return tryPidLock(file, options);']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'held by the kernel',
+  },
+  {
+    name: 'metrics file read blocking',
+    what: 'the previous metrics file is opened without O_NONBLOCK: a FIFO there hangs the run (and its lock)',
+    patches: [
+      [
+        "    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);\n  } catch (error) {\n    const code = errorCode(error);\n    if (code === 'ENOENT' || code === 'ELOOP')",
+        "    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);\n  } catch (error) {\n    const code = errorCode(error);\n    if (code === 'ENOENT' || code === 'ELOOP')",
+      ],
+    ],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'metrics-file',
+  },
+  {
+    name: '--user drops supplementary groups',
+    what: "the --user child keeps only the user's primary group (setgroups), not its supplementary groups (initgroups)",
+    patches: [['    (process as unknown as { initgroups(user: string, extraGroup: number): void }).initgroups(user, Number(gid));', '    process.setgroups!([Number(gid)]);']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'supplementary groups',
+  },
+  {
+    name: "--user child gets the user's HOME",
+    what: "the --user child's HOME is the user's: their ~/.aws/config (endpoint_url) is read by root's upload",
+    patches: [['  return { ...out, USER: who.name,', '  return { ...out, ...(who.home ? { HOME: who.home } : {}), USER: who.name,']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'aws/config is never read',
+  },
+  {
+    name: '--user child gets the whole environment',
+    what: "the --user child is given root's whole environment (AWS secrets for logjam-compress, anything of cron's)",
+    patches: [['if (COMMON_ENV.test(name) || keep?.test(name)) out[name] = value;', 'if (name) out[name] = value;']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'environment is reduced',
+  },
 ];
 
 /** @param {string[] | undefined} folders */

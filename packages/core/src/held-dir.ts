@@ -47,36 +47,41 @@ export async function holdDir(dir: string, what: string): Promise<HeldDir> {
     throw error;
   }
   try {
-    const held = await handle.stat();
-    const via = `/proc/self/fd/${handle.fd}`;
-    const throughProc = await fs.stat(via).then(
-      (s) => s.dev === held.dev && s.ino === held.ino,
-      () => false,
-    );
-    // A directory held through another one is shown by its full name.
-    if (throughProc) shown.set(via, showPaths(dir));
-    let closed = false;
-    return {
-      path: dir,
-      via: throughProc ? via : dir,
-      pinned: throughProc,
-      async verify() {
-        const named = await fs.lstat(dir).catch(() => null);
-        if (!named || !named.isDirectory() || named.dev !== held.dev || named.ino !== held.ino) {
-          throw new ConfigError(`${dir} was moved or replaced (by a link?) while logjam worked in it: nothing was written through the new name; make ${dir} a real directory again`);
-        }
-      },
-      async close() {
-        if (closed) return;
-        closed = true;
-        // Its name stays known (until another directory gets the same descriptor): the error that made the run let go of it is said after.
-        await handle.close();
-      },
-    };
+    return await heldFrom(handle, dir);
   } catch (error) {
     await handle.close().catch(() => {});
     throw error;
   }
+}
+
+/** A HeldDir over `handle`, a directory opened as `dir` (which names it in messages); the handle is closed with it. */
+export async function heldFrom(handle: FileHandle, dir: string): Promise<HeldDir> {
+  const held = await handle.stat();
+  const via = `/proc/self/fd/${handle.fd}`;
+  const throughProc = await fs.stat(via).then(
+    (s) => s.dev === held.dev && s.ino === held.ino,
+    () => false,
+  );
+  // A directory held through another one is shown by its full name.
+  if (throughProc) shown.set(via, showPaths(dir));
+  let closed = false;
+  return {
+    path: dir,
+    via: throughProc ? via : dir,
+    pinned: throughProc,
+    async verify() {
+      const named = await fs.lstat(dir).catch(() => null);
+      if (!named || !named.isDirectory() || named.dev !== held.dev || named.ino !== held.ino) {
+        throw new ConfigError(`${dir} was moved or replaced (by a link?) while logjam worked in it: nothing was written through the new name; make ${dir} a real directory again`);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Its name stays known (until another directory gets the same descriptor): the error that made the run let go of it is said after.
+      await handle.close();
+    },
+  };
 }
 
 /**

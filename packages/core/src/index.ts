@@ -21,3 +21,4 @@ export * from './splay.js';
 export * from './preflight.js';
 export * from './near-miss.js';
 export * from './help.js';
+export * from './walk.js';

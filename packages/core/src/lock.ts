@@ -1,15 +1,20 @@
-// One process per directory: a lock file holding the owner's pid, created with
-// O_EXCL | O_NOFOLLOW. Whoever can write the directory can also put something
-// else in its place, so a lock is only honoured when it is a regular file
-// holding the pid of a running process of the lock's owner (its command line
-// names it). A link, or anything but a regular file, is refused (ConfigError);
-// a pid that is no longer running is taken over at once; anything else (no pid,
-// garbage, the pid of some other program) once the file has not been touched
-// for LOCK_SETTLE_MS, since its creator may still be writing its pid.
-import { constants, promises as fs, readFileSync } from 'node:fs';
+// One process per directory: a lock file, held by the kernel. The file is
+// opened with O_NOFOLLOW and locked with flock(LOCK_EX | LOCK_NB), so that the
+// lock is the kernel's: it goes with the process that holds it, and neither a
+// reused pid nor a process that names itself logjam can keep it. Node has no
+// flock(): flock(1) (util-linux) is run on our open file description, which it
+// shares, and the lock stays with that description after it exits, until we
+// close it. The file still holds the holder's pid, for people to read. A link,
+// or anything but a regular file, is refused (ConfigError).
+// Without flock(1), the pid file of old (pid-lock.ts).
+import { spawn } from 'node:child_process';
+import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { ConfigError, errorCode } from './errors.js';
 import { showPaths } from './shown-paths.js';
+import { tryPidLock } from './pid-lock.js';
+
+export { judgeLock, LOCK_SETTLE_MS, type LockVerdict, type PidState } from './pid-lock.js';
 
 export interface Lock {
   readonly path: string;
@@ -29,56 +34,124 @@ export interface LockOptions {
   settleMs?: number;
 }
 
-/** A lock file younger than this without the pid of a running owner may still be being written by its creator. */
-export const LOCK_SETTLE_MS = 10_000;
-
-/** What a process id stands for: gone, the lock's owner program, or another program. */
-export type PidState = 'dead' | 'owner' | 'other';
-
-export type LockVerdict = { take: false; heldBy: number } | { take: true; why?: string };
-
-/** Whether to take over a lock file with `content`, last modified `ageMs` ago. Pure. */
-export function judgeLock(content: string, ageMs: number, options: { ownPid: number; settleMs: number; owner: string; pidState: (pid: number) => PidState }): LockVerdict {
-  const text = content.trim();
-  const pid = /^\d{1,10}$/.test(text) ? Number(text) : 0;
-  if (pid > 0 && pid === options.ownPid) return { take: true }; // left by a previous life of this pid
-  const state = pid > 0 ? options.pidState(pid) : 'other';
-  if (state === 'owner') return { take: false, heldBy: pid };
-  if (state === 'dead') return { take: true, why: `it held pid ${pid}, which is no longer running` };
-  if (ageMs < options.settleMs) return { take: false, heldBy: 0 };
-  const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}...` : JSON.stringify(text);
-  const what = pid > 0 ? `pid ${pid}, which is not a running ${options.owner}` : `${shown}, not a pid`;
-  return { take: true, why: `it held ${what}, and was ${Math.round(ageMs / 1000)} s old` };
+export async function tryLock(file: string, options: LockOptions): Promise<LockAttempt> {
+  if (!(await flockRuns())) return tryPidLock(file, options);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const handle = await openLockFile(file);
+    let keep = false;
+    try {
+      const state = await kernelLock(handle);
+      const content = await readHead(handle);
+      if (state === 'held') return { acquired: false, heldBy: pidIn(content) };
+      // A holder that let go removes the name: lock the file that the name names now.
+      const named = await fs.lstat(file).catch(() => null);
+      const opened = await handle.stat();
+      if (!named || named.ino !== opened.ino || named.dev !== opened.dev) continue;
+      await handle.truncate(0);
+      // At the file offset, 0 (write, not pwrite: tests stop logjam-compress at its first pwrite, its archive's data).
+      await handle.write(`${process.pid}\n`);
+      await handle.sync();
+      keep = true;
+      return { acquired: true, lock: heldLock(file, handle), tookOver: leftBehind(content) };
+    } finally {
+      if (!keep) await handle.close();
+    }
+  }
+  return { acquired: false, heldBy: 0 };
 }
 
-export async function tryLock(file: string, options: LockOptions): Promise<LockAttempt> {
-  let tookOver: string | undefined;
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    try {
-      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+/** What a lock file that no process held any more said (worth a warning), or undefined for an empty one or our own pid. Pure. */
+export function leftBehind(content: string, ownPid = process.pid): string | undefined {
+  const text = content.trim();
+  if (text === '' || text === String(ownPid)) return undefined;
+  const pid = pidIn(text);
+  const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}...` : JSON.stringify(text);
+  return `it held ${pid > 0 ? `pid ${pid}` : `${shown}, not a pid`}, but no process held the lock (left by a run that was killed?)`;
+}
+
+function pidIn(content: string): number {
+  const text = content.trim();
+  return /^\d{1,10}$/.test(text) ? Number(text) : 0;
+}
+
+/** The lock file, opened (made if missing) without following a link; a link, or anything but a regular file, is a ConfigError. */
+async function openLockFile(file: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO in its place must not block the open.
+    handle = await fs.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ELOOP') throw linkError(file);
+    if (code === 'EISDIR') throw notFileError(file);
+    throw error;
+  }
+  const stats = await handle.stat().catch(async (error: unknown) => {
+    await handle.close();
+    throw error;
+  });
+  if (!stats.isFile()) {
+    await handle.close();
+    throw notFileError(file);
+  }
+  return handle;
+}
+
+export const linkError = (file: string) => new ConfigError(`the lock ${showPaths(file)} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`);
+export const notFileError = (file: string) => new ConfigError(`the lock ${showPaths(file)} is not a regular file: remove it (logjam makes its lock itself)`);
+
+let flockChecked: Promise<boolean> | undefined;
+
+/** Whether flock(1) can be run here (once per process). */
+function flockRuns(): Promise<boolean> {
+  flockChecked ??= new Promise((resolve) => {
+    const child = spawn('flock', ['--version'], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => resolve(code === 0));
+  });
+  return flockChecked;
+}
+
+/**
+ * flock(LOCK_EX | LOCK_NB) on the open file description of `handle`, by
+ * flock(1) given it as its fd 3: 'ours' until the handle is closed, or 'held'
+ * by another process.
+ */
+function kernelLock(handle: FileHandle): Promise<'ours' | 'held'> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'ignore', handle.fd] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0 || code === 1) resolve(code === 0 ? 'ours' : 'held');
+      else reject(new Error(`flock(1) on the lock failed (${signal ?? `exit ${code}`})`));
+    });
+  });
+}
+
+/** The first bytes of the lock file: a pid is a few bytes; a lock file of megabytes is not read whole. */
+async function readHead(handle: FileHandle): Promise<string> {
+  const buffer = Buffer.alloc(64);
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+  return buffer.subarray(0, bytesRead).toString('utf8');
+}
+
+/** A lock held by the kernel on `handle`: released by removing the name (while still ours) and closing. */
+function heldLock(file: string, handle: FileHandle): Lock {
+  let released = false;
+  return {
+    path: file,
+    async release() {
+      if (released) return;
+      released = true;
       try {
-        await handle.writeFile(`${process.pid}\n`);
-        await handle.sync();
+        const named = await fs.lstat(file).catch(() => null);
+        const opened = await handle.stat();
+        if (named && named.ino === opened.ino && named.dev === opened.dev) await fs.rm(file, { force: true });
       } finally {
         await handle.close();
       }
-      return { acquired: true, lock: makeLock(file), tookOver };
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') throw error;
-    }
-    const held = await readLock(file);
-    if (held === 'gone') continue;
-    const verdict = judgeLock(held.content, Date.now() - held.mtimeMs, {
-      ownPid: process.pid,
-      settleMs: options.settleMs ?? LOCK_SETTLE_MS,
-      owner: options.owner,
-      pidState: (pid) => pidState(pid, options.owner),
-    });
-    if (!verdict.take) return { acquired: false, heldBy: verdict.heldBy };
-    tookOver = verdict.why;
-    await fs.rm(file, { force: true });
-  }
-  return { acquired: false, heldBy: 0 };
+    },
+  };
 }
 
 export interface ModeLockOptions extends LockOptions {
@@ -131,65 +204,6 @@ export async function waitLock(
     }
     await sleep(options.pollMs ?? 1000, options.signal);
   }
-}
-
-/** The lock's content and mtime, read without following a link; a link or a non-regular file is a ConfigError. */
-async function readLock(file: string): Promise<{ content: string; mtimeMs: number } | 'gone'> {
-  let handle: FileHandle;
-  try {
-    // O_NONBLOCK: a FIFO in its place must not block the open.
-    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 'gone';
-    if (errorCode(error) === 'ELOOP') throw new ConfigError(`the lock ${showPaths(file)} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`);
-    throw error;
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new ConfigError(`the lock ${showPaths(file)} is not a regular file: remove it (logjam makes its lock itself)`);
-    // A pid is a few bytes; a lock file of megabytes is not read whole.
-    const buffer = Buffer.alloc(64);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return { content: buffer.subarray(0, bytesRead).toString('utf8'), mtimeMs: stats.mtimeMs };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Whether `pid` runs, and whether it is `owner` (its command line names it); a process whose command line cannot be read counts as the owner. */
-function pidState(pid: number, owner: string): PidState {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: alive, but someone else's.
-    if (errorCode(error) !== 'EPERM') return 'dead';
-  }
-  let cmdline: string;
-  try {
-    cmdline = readCmdline(pid);
-  } catch {
-    return 'owner'; // no /proc, or hidden from us (hidepid): trust the pid
-  }
-  return cmdline.includes(owner) ? 'owner' : 'other';
-}
-
-function readCmdline(pid: number): string {
-  // Synchronous: a few bytes from procfs, once per lock attempt.
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-}
-
-function makeLock(file: string): Lock {
-  let released = false;
-  return {
-    path: file,
-    async release() {
-      if (released) return;
-      released = true;
-      // Only remove the file if it is still ours.
-      const held = await readLock(file).catch(() => 'gone' as const);
-      if (held !== 'gone' && Number(held.content.trim()) === process.pid) await fs.rm(file, { force: true });
-    },
-  };
 }
 
 /** Resolves after `ms`, or at once when the signal aborts. */

@@ -1,7 +1,7 @@
 // Metrics for node_exporter's textfile collector: after every pass the file is
 // rewritten atomically in the Prometheus text exposition format. Counters are
 // carried over from the previous file, so they keep growing across cron runs.
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './fsx.js';
 import { checkNotLink } from './held-dir.js';
@@ -57,13 +57,32 @@ export function parseSamples(text: string): Map<string, number> {
   return samples;
 }
 
-/** The samples of an existing metrics file; empty when there is none. */
+/** Our metrics files are a few kilobytes; a bigger one is not ours and is not read (a link to /dev/zero must not fill memory). */
+export const METRICS_FILE_MAX = 1 << 20;
+
+/**
+ * The samples of an existing metrics file; empty when there is none, or when
+ * it is not a regular file of ours (a link, a FIFO, a device, or bigger than
+ * METRICS_FILE_MAX): the next write replaces it by rename. O_NOFOLLOW: a link
+ * is not followed; O_NONBLOCK: a FIFO does not block the open (nor the pass).
+ */
 export async function readMetricsFile(file: string): Promise<Map<string, number>> {
+  let handle;
   try {
-    return parseSamples(await fs.readFile(file, 'utf8'));
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return new Map();
+    const code = errorCode(error);
+    if (code === 'ENOENT' || code === 'ELOOP') return new Map();
     throw error;
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size > METRICS_FILE_MAX) return new Map();
+    const buffer = Buffer.alloc(stats.size);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return parseSamples(buffer.subarray(0, bytesRead).toString('utf8'));
+  } finally {
+    await handle.close();
   }
 }
 

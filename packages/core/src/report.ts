@@ -2,6 +2,7 @@
 // Without it, @sentry/node is never imported: nothing to load at start-up.
 import type { Logger } from './log.js';
 import { displayName } from './rawname.js';
+import { showPaths } from './shown-paths.js';
 
 export interface ErrorReporter {
   /** Reports an error that failed a file or a pass, with tags such as the directory and the file. */
@@ -35,7 +36,7 @@ export async function createErrorReporter(options: { binary: string; version: st
     capture(error, tags = {}) {
       Sentry.withScope((scope) => {
         // A file name that is not UTF-8 is tagged as logged: its odd bytes as %XX.
-        for (const [key, value] of Object.entries(tags)) if (value !== undefined) scope.setTag(key, displayName(value));
+        for (const [key, value] of Object.entries(tags)) if (value !== undefined) scope.setTag(key, showPaths(displayName(value)));
         Sentry.captureException(error instanceof Error ? error : new Error(String(error)));
       });
     },

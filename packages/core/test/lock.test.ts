@@ -4,67 +4,57 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { judgeLock, tryLock, waitLock, type PidState } from '../src/lock.ts';
 import { ConfigError } from '../src/errors.ts';
-import { cleanupTmpDirs, startLockHolder, tmpDir } from '../../../test/support/index.ts';
-
-/** A pid that surely belongs to no running process: one that just exited. */
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
-}
+import { cleanupTmpDirs, startLockHolder, tmpDir, waitFor } from '../../../test/support/index.ts';
+import { holdLock } from '../../../test/support/lock-holder.ts';
 
 const OWNER = 'logjam-lock-test';
-const old = () => new Date(Date.now() - 60_000);
 
-describe('directory lock', () => {
+describe('directory lock (held by the kernel: flock)', () => {
   const holders: ChildProcess[] = [];
   afterEach(async () => {
     for (const holder of holders.splice(0)) holder.kill('SIGKILL');
     await cleanupTmpDirs();
   });
-  function holder(program = OWNER): number {
-    const child = startLockHolder(program);
+  async function hold(file: string, program = OWNER): Promise<ChildProcess & { pid: number }> {
+    const child = await holdLock(file, program);
     holders.push(child);
-    return child.pid;
+    return child;
   }
+  const exited = (child: ChildProcess) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
 
-  it('is taken once, refused while held by a running owner, free after release', async () => {
+  it('is taken once, refused while another process holds it (its pid said), free after release; the pid is in the file', async () => {
     const file = path.join(await tmpDir(), '.logjam-compress.lock');
     const first = await tryLock(file, { owner: OWNER });
     expect(first.acquired).to.equal(true);
     expect(await fs.readFile(file, 'utf8')).to.equal(`${process.pid}\n`);
     const other = path.join(path.dirname(file), 'other.lock');
-    const pid = holder();
-    await fs.writeFile(other, `${pid}\n`);
-    await fs.utimes(other, old(), old());
-    expect(await tryLock(other, { owner: OWNER })).to.deep.equal({ acquired: false, heldBy: pid });
+    const holder = await hold(other);
+    expect(await tryLock(other, { owner: OWNER })).to.deep.equal({ acquired: false, heldBy: holder.pid });
     if (first.acquired) await first.lock.release();
     expect(await fs.readdir(path.dirname(file))).to.deep.equal(['other.lock']);
   });
 
-  it('takes over a lock left by a dead process at once, saying why', async () => {
+  it('a holder that dies lets go at once: its lock is taken over, saying what it held', async () => {
     const file = path.join(await tmpDir(), '.lock');
-    const dead = deadPid();
-    await fs.writeFile(file, `${dead}\n`);
+    const holder = await hold(file);
+    holder.kill('SIGKILL');
+    await exited(holder);
     const attempt = await tryLock(file, { owner: OWNER });
-    expect(attempt.acquired && attempt.tookOver).to.equal(`it held pid ${dead}, which is no longer running`);
+    expect(attempt.acquired && attempt.tookOver).to.equal(`it held pid ${holder.pid}, but no process held the lock (left by a run that was killed?)`);
     expect(await fs.readFile(file, 'utf8')).to.equal(`${process.pid}\n`);
   });
 
-  it('takes over an old lock file without a pid, but not a fresh one', async () => {
+  it('neither a running process named like the owner nor a reused pid in the file holds the lock: only the kernel lock counts', async () => {
     const file = path.join(await tmpDir(), '.lock');
-    await fs.writeFile(file, '');
-    expect((await tryLock(file, { owner: OWNER })).acquired).to.equal(false);
-    await fs.utimes(file, old(), old());
-    expect((await tryLock(file, { owner: OWNER })).acquired).to.equal(true);
-  });
-
-  it('takes over an old lock holding the pid of a running program that is not its owner', async () => {
-    const file = path.join(await tmpDir(), '.lock');
-    const pid = holder('some-busy-daemon');
-    await fs.writeFile(file, `${pid}\n`);
-    expect(await tryLock(file, { owner: OWNER }), 'fresh: left alone').to.deep.equal({ acquired: false, heldBy: 0 });
-    await fs.utimes(file, old(), old());
+    const impostor = startLockHolder(OWNER);
+    holders.push(impostor);
+    await fs.writeFile(file, `${impostor.pid}\n`);
     const attempt = await tryLock(file, { owner: OWNER });
-    expect(attempt.acquired && attempt.tookOver).to.match(new RegExp(`^it held pid ${pid}, which is not a running ${OWNER}, and was \\d+ s old$`));
+    expect(attempt.acquired && attempt.tookOver).to.equal(`it held pid ${impostor.pid}, but no process held the lock (left by a run that was killed?)`);
+    const garbage = path.join(path.dirname(file), 'garbage.lock');
+    await fs.writeFile(garbage, 'garbage\n');
+    const second = await tryLock(garbage, { owner: OWNER });
+    expect(second.acquired && second.tookOver).to.equal('it held "garbage", not a pid, but no process held the lock (left by a run that was killed?)');
   });
 
   it('refuses a lock that is a symbolic link, and leaves its target alone', async () => {
@@ -78,28 +68,30 @@ describe('directory lock', () => {
     expect(await fs.readFile(target, 'utf8')).to.equal('busy\n');
   });
 
-  it('refuses a lock that is not a regular file', async () => {
+  it('refuses a lock that is not a regular file (a folder, a FIFO: the open does not block)', async () => {
     const dir = await tmpDir();
     await fs.mkdir(path.join(dir, '.lock'));
     const error = await tryLock(path.join(dir, '.lock'), { owner: OWNER }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as Error).message).to.equal(`the lock ${path.join(dir, '.lock')} is not a regular file: remove it (logjam makes its lock itself)`);
+    spawnSync('mkfifo', [path.join(dir, 'fifo.lock')]);
+    const fifo = await tryLock(path.join(dir, 'fifo.lock'), { owner: OWNER }).catch((e: unknown) => e);
+    expect((fifo as Error).message).to.include('is not a regular file');
   });
 
   it('waits until the holder lets go, and gives up when aborted', async () => {
     const file = path.join(await tmpDir(), '.lock');
-    const pid = holder();
-    await fs.writeFile(file, `${pid}\n`);
+    const holder = await hold(file);
     const stop = new AbortController();
     let told = 0;
     const waiting = waitLock(file, { owner: OWNER, pollMs: 20, signal: stop.signal, onWait: () => (told += 1) });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await fs.rm(file);
+    await waitFor(() => told === 1 || null, { what: 'the wait to start' });
+    holder.kill('SIGKILL');
     const lock = await waiting;
     expect(lock).to.not.equal(null);
     expect(told).to.equal(1);
     await lock!.release();
-    await fs.writeFile(file, `${pid}\n`);
+    await hold(file);
     stop.abort();
     expect(await waitLock(file, { owner: OWNER, pollMs: 20, signal: stop.signal })).to.equal(null);
   });

@@ -126,6 +126,7 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
   try {
     const before = await src.stat();
     if (!before.isFile()) throw new Error(`${source} is not a regular file`);
+    refuseHardLinked(source, before);
     const candidates = archiveNames(name, engineOf(options.format).extension);
 
     // Where will it go? An existing archive with the same content means a
@@ -138,6 +139,7 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
     const sum = await writeArchive(src, tmp, before, options);
     if (!sum) return { kind: 'aborted' };
     const bytesOut = (await fs.stat(tmp)).size;
+    await takeSourceOwner(tmp, before);
     await assertUnchanged(onDisk, src, before);
 
     if (!held.pinned) await held.verify();
@@ -170,6 +172,35 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
   } finally {
     await src.close().catch(() => {});
     if (tmp) await fs.rm(tmp, { force: true }).catch(() => {});
+  }
+}
+
+/**
+ * As root, a file with more than one name is not read: the other name may be a
+ * file that the folder's owner could not read (`ln /etc/shadow` where
+ * fs.protected_hardlinks is 0), and its archive would be theirs to read.
+ */
+function refuseHardLinked(source: string, stats: Stats): void {
+  if (stats.nlink <= 1 || process.geteuid?.() !== 0) return;
+  throw new Error(
+    `${source} has ${stats.nlink} hard links: as root, logjam-compress does not read a file that has another name, which may be a file the folder's owner could not read; it is kept: run with --user OWNER, or give it one name (cp it, then remove the original)`,
+  );
+}
+
+/**
+ * As root, the archive gets the source's owner, group and mode (as logrotate
+ * does), whatever archive/ would give it (the group of a setgid folder): set on
+ * the temporary file, synced, before it is linked into place.
+ */
+async function takeSourceOwner(tmp: string, before: Stats): Promise<void> {
+  if (process.geteuid?.() !== 0) return;
+  const out = await fs.open(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    await out.chown(before.uid, before.gid);
+    await out.chmod(before.mode & 0o666);
+    await out.sync();
+  } finally {
+    await out.close();
   }
 }
 

@@ -185,7 +185,10 @@ function countOutcome(outcome: Outcome, file: string, dir: string, tally: Tally,
 }
 
 /** What the user can do about a file system error, naming the place; undefined when there is nothing to say. */
-export function remedy(error: unknown, dir: string, file: string): string | undefined {
+export function remedy(error: unknown, io: string, through: string): string | undefined {
+  // The directory is reached through its descriptor (core's walk): people read its name.
+  const dir = showPaths(io);
+  const file = showPaths(through);
   const code = errorCode(error);
   const archiveDir = path.join(dir, ARCHIVE_DIR);
   const given = (error as { path?: unknown } | null)?.path;

@@ -8,16 +8,19 @@ import {
   checkNotLink,
   checkPermissions,
   ConfigError,
+  walkToDir,
   errorCode,
   LOCK_SETTLE_MS,
   lockForMode,
   oneLine,
   onStopSignals,
+  showPaths,
   parseLogName,
   runService,
   UsageError,
   withPassMetrics,
   type ErrorReporter,
+  type HeldDir,
   type Lock,
   type Logger,
   type Progress,
@@ -83,10 +86,12 @@ export async function runCompress(options: RunOptions): Promise<number> {
   if (options.metricsFile !== undefined) await checkMetricsFile(options.metricsFile, 'logjam-compress');
   warnSmallThreadpool(options);
   const problems = new DirConfigErrors(options);
-  const dirs = await safeDirs(requested, options, problems);
   const locks: Lock[] = [];
   const skipped = { locked: 0 };
+  /** Each LOG_DIR, walked and held open for the whole run: all work in it goes through its descriptor (see core's walk). */
+  const held = new Map<string, HeldDir>();
   try {
+    const dirs = await safeDirs(requested, options, problems, held);
     const lockedDirs = await lockDirs(dirs, options, locks, problems, skipped);
     if (!lockedDirs) {
       log.info('stopped before starting');
@@ -109,7 +114,7 @@ export async function runCompress(options: RunOptions): Promise<number> {
       await runService({
         once: options.once,
         intervalMs: options.intervalMs,
-        watchDirs: lockedDirs,
+        watchDirs: lockedDirs.map((io) => named(held, io)),
         log,
         // Only a new log file can close another; writes to the open one cannot.
         isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
@@ -135,7 +140,14 @@ export async function runCompress(options: RunOptions): Promise<number> {
     );
   } finally {
     await Promise.all(locks.map((lock) => lock.release().catch(() => {})));
+    await Promise.all([...held.values()].map((dir) => dir.close()));
   }
+}
+
+/** The name the user gave of the LOG_DIR held as `io`. */
+function named(held: Map<string, HeldDir>, io: string): string {
+  for (const dir of held.values()) if (dir.via === io) return dir.path;
+  return io;
 }
 
 /** More jobs than libuv's threadpool has threads only wait for one (core's threadpool.ts): said when the user's UV_THREADPOOL_SIZE is the cause. */
@@ -160,8 +172,9 @@ async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[], prob
   // A service waiting for a lock stops on SIGTERM / SIGINT; --once does not wait.
   const offSignals = options.once ? () => {} : onStopSignals(() => stop.abort());
   try {
-    const lockOne = async (dir: string) => {
-      const file = path.join(dir, LOCK_NAME);
+    const lockOne = async (io: string) => {
+      const file = path.join(io, LOCK_NAME);
+      const dir = showPaths(io);
       let lock: Lock | null;
       try {
         lock = await lockForMode(file, {
@@ -186,7 +199,7 @@ async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[], prob
         throw error;
       }
       if (lock) locks.push(lock);
-      return lock ? dir : undefined;
+      return lock ? io : undefined;
     };
     const locked: Array<string | undefined> = [];
     if (options.once) for (const dir of dirs) locked.push(await lockOne(dir));
@@ -201,17 +214,21 @@ async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[], prob
 }
 
 /**
- * The directories fit to work in: archive/ not a link nor a file, and, as
- * root, neither LOG_DIR nor archive/ writable by others (logrotate's rule),
- * unless the user said who to be or accepted the risk. The others are left out.
+ * The directories fit to work in, each walked from / without following a link
+ * and held (into `held`), as the path to work through: archive/ not a link nor
+ * a file, and, as root, LOG_DIR, the folders above it and archive/ controlled
+ * by root alone (core's permissions), unless the user said who to be or
+ * accepted the risk. The others are left out.
  */
-async function safeDirs(dirs: string[], options: RunOptions, problems: DirConfigErrors): Promise<string[]> {
+async function safeDirs(dirs: string[], options: RunOptions, problems: DirConfigErrors, held: Map<string, HeldDir>): Promise<string[]> {
   const safe: string[] = [];
   for (const dir of dirs) {
     try {
-      await checkNotLink(path.join(dir, ARCHIVE_DIR), `the archives of ${dir}`);
-      if (options.permissionRule) await checkPermissions([dir, path.join(dir, ARCHIVE_DIR)], { binary: 'logjam-compress' });
-      safe.push(dir);
+      const logDir = await walkToDir(dir, { what: 'LOG_DIR', binary: 'logjam-compress', rule: options.permissionRule });
+      held.set(dir, logDir);
+      await checkNotLink(path.join(logDir.via, ARCHIVE_DIR), `the archives of ${dir}`);
+      if (options.permissionRule) await checkPermissions([path.join(logDir.via, ARCHIVE_DIR)], { binary: 'logjam-compress' });
+      safe.push(logDir.via);
     } catch (error) {
       if (!problems.take(error, dir)) throw error;
     }
@@ -241,9 +258,9 @@ export async function checkDirs(dirs: string[], access = constants.R_OK | consta
   const seen = new Set<string>();
   const result: string[] = [];
   for (const dir of dirs) {
-    let real: string;
+    // Made absolute, never resolved: a link on the way is refused when the path is walked (core's walk).
+    const real = path.resolve(dir);
     try {
-      real = await fs.realpath(dir);
       const stats = await fs.stat(real);
       if (!stats.isDirectory()) throw new UsageError(`LOG_DIR ${dir} is not a directory: give the directory that holds the log files`);
       await fs.access(real, access);

@@ -1,10 +1,11 @@
 // Integration tests: the built binary, run as a user runs it, on real temporary directories.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { cleanupTmpDirs, compactStamp, exists, ls, repoRoot, runBin, startBin, startLockHolder, tmpDir, waitExit, waitFor, type RunResult } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, compactStamp, exists, ls, repoRoot, runBin, startBin, tmpDir, waitExit, waitFor, type RunResult } from '../../../test/support/index.ts';
+import { holdLock } from '../../../test/support/lock-holder.ts';
 import { hasStrace, NO_STRACE, startStopped } from '../../../test/support/strace.ts';
 
 /** Old enough for the default 60 s grace period. */
@@ -50,10 +51,10 @@ function skipWithoutStrace(test: Mocha.Context): void {
 describe('logjam-compress (built binary)', function () {
   this.timeout(60_000);
   const children: Array<ReturnType<typeof startBin>> = [];
-  const holders: Array<ReturnType<typeof startLockHolder>> = [];
-  /** The pid of a running process that a lock honours: its command line names logjam-compress. */
-  const holder = () => {
-    const child = startLockHolder('logjam-compress');
+  const holders: ChildProcess[] = [];
+  /** The pid of a running process that holds the lock of `dir` as logjam-compress does (flock). */
+  const holder = async (dir: string) => {
+    const child = await holdLock(path.join(dir, '.logjam-compress.lock'), 'logjam-compress');
     holders.push(child);
     return child.pid;
   };
@@ -357,8 +358,7 @@ describe('logjam-compress (built binary)', function () {
     it('with --once, leaves a directory locked by a live process alone and exits 0', async () => {
       const dir = await tmpDir();
       await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
-      const pid = holder();
-      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${pid}\n`);
+      const pid = await holder(dir);
       const result = await compress(['--once', dir]);
       expectClean(result);
       expect(await exists(path.join(dir, 'app-20240101T0000Z.log'))).to.equal(true);
@@ -510,8 +510,7 @@ describe('logjam-compress (built binary)', function () {
     it("exits 0 on SIGTERM while waiting for a lock, leaving the holder's lock and files alone", async () => {
       const dir = await tmpDir();
       await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
-      const pid = holder();
-      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${pid}\n`);
+      const pid = await holder(dir);
       const child = startBin('logjam-compress', [dir]);
       children.push(child);
       await waitFor(() => child.output().stderr.includes('waiting'), { what: 'the waiting message' });
@@ -524,12 +523,12 @@ describe('logjam-compress (built binary)', function () {
     it('waits for a lock held by a live process', async () => {
       const dir = await tmpDir();
       await write(path.join(dir, 'app-20240101T0000Z.log'), 'x\n');
-      await fs.writeFile(path.join(dir, '.logjam-compress.lock'), `${holder()}\n`);
+      await holder(dir);
       const child = startBin('logjam-compress', [dir]);
       children.push(child);
       await waitFor(() => child.output().stderr.includes('waiting'), { what: 'the waiting message' });
       expect(await exists(path.join(dir, 'app-20240101T0000Z.log'))).to.equal(true);
-      await fs.rm(path.join(dir, '.logjam-compress.lock'));
+      for (const held of holders.splice(0)) held.kill('SIGKILL');
       await waitFor(() => exists(path.join(dir, 'archive', 'app-20240101T0000Z.log.gz')), { what: 'the archive once the lock is free' });
       child.kill('SIGTERM');
       expectClean(await waitExit(child), 0);

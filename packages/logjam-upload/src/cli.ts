@@ -29,7 +29,7 @@ export class UploadCommand extends LogjamCommand {
 
       Audit: --audit checks that every archive marked uploaded is in S3, intact (size and ETag, multipart ETags at the uploads' --part-size); one line per problem (missing, different, truncated, unknown), then a summary; exit 0 / 1 / 2; no lock, nothing written but --metrics-file. docs/logjam-upload.md, auditing.
 
-      Every flag can be set in the environment as LOGJAM_<FLAG> (LOGJAM_JOBS=8, LOGJAM_SPLAY=10m), but --check and --dry-run: the command line alone sets them. Durations are seconds or 90s, 30m, 2h, 7d; sizes 8M, 1G (binary: 1M is 1 MiB, 1,048,576 bytes). Credentials come from the standard AWS chain; HTTPS_PROXY, HTTP_PROXY, NO_PROXY and AWS_CA_BUNDLE are honoured. More in logjam's docs/: logjam-upload.md (the template, exactly once, IAM, S3-compatible stores), monitoring.md, fleets.md (--splay, throttling), security.md (links, --user, root's permission rule), install.md (behind a proxy).
+      Every flag can be set in the environment as LOGJAM_<FLAG> (LOGJAM_JOBS=8, LOGJAM_SPLAY=10m), but --check and --dry-run: the command line alone sets them. Durations are seconds or 90s, 30m, 2h, 7d; sizes 8M, 1G (binary: 1M is 1 MiB, 1,048,576 bytes). Credentials come from the standard AWS chain; HTTPS_PROXY, HTTP_PROXY, NO_PROXY and AWS_CA_BUNDLE are honoured. More in logjam's docs/: logjam-upload.md (the template, exactly once, IAM, S3-compatible stores), monitoring.md, fleets.md (--splay, throttling), security.md (ARCHIVE_DIR walked from / without following a link; as root, another user's folder refused: --user OWNER), install.md (behind a proxy).
     `,
     examples: [
       ['Upload once, from cron', `$0 --once /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
@@ -87,7 +87,7 @@ export class UploadCommand extends LogjamCommand {
   });
   user = Option.String('--user', {
     description:
-      "Do all the work as this user (and group; default: the user's own), in a child process started as that user, with its HOME: root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
+      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept; HOME stays root's, so that its dotfiles are never read; the environment reduced to what the upload needs, which that user can read): root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
   });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, {
     description:
@@ -104,7 +104,8 @@ export class UploadCommand extends LogjamCommand {
   async run(): Promise<number> {
     const maxAgeMs = parseDuration('--max-age', this.maxAge);
     if (this.user !== undefined) {
-      const code = await handOverToUser(this.user);
+      // The child needs the AWS settings (and a proxy's) to reach the store.
+      const code = await handOverToUser(this.user, /^(AWS_\w+|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/);
       if (code !== null) return code;
     }
     if (this.audit) return this.withTools({ report: false, directory: this.archiveDir }, ({ log }) => runAuditCommand(this, log));

@@ -82,6 +82,12 @@ export async function openLocal(settings: MultipartSettings, digester: Digester,
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new Error(`${shown} is not a regular file`);
+    // As root, another name of the file may be one the folder's owner could not read (ln /etc/shadow).
+    if (stat.nlink > 1 && process.geteuid?.() === 0) {
+      throw new Error(
+        `${shown} has ${stat.nlink} hard links: as root, logjam-upload does not read a file that has another name, which may be a file the folder's owner could not read; run with --user OWNER, or give it one name (cp it, then remove the original)`,
+      );
+    }
     if (stat.size <= WHOLE_FILE_MAX) {
       keepOpen = true;
       return { log, file, size: stat.size, md5: '', handle };

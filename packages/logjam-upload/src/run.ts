@@ -15,7 +15,6 @@ import {
   EXIT_OK,
   errorCode,
   formatAge,
-  holdDir,
   LOCK_SETTLE_MS,
   lockForMode,
   makeAndHoldDir,
@@ -27,6 +26,7 @@ import {
   UsageError,
   waitForDir,
   watchEarly,
+  walkToDir,
   withPassMetrics,
   type EarlyWatch,
   type ErrorReporter,
@@ -137,8 +137,6 @@ export async function runUpload(options: RunOptions): Promise<number> {
   const archiveDir = await checkArchiveDir(options.archiveDir);
   const hostname = options.hostname ?? os.hostname();
   if (options.dryRun) return dryRun(options, archiveDir, hostname);
-  // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
-  if (options.permissionRule) await checkPermissions([archiveDir, path.join(archiveDir, MARKER_DIR)], { binary: 'logjam-upload' });
   await checkWritable(archiveDir, options.metricsFile);
 
   // Stop (SIGTERM / SIGINT) from the very start, so that waiting for the lock can be interrupted too.
@@ -154,13 +152,15 @@ export async function runUpload(options: RunOptions): Promise<number> {
   const early: { prepared?: PreparedPass | undefined } = {};
   const splayMs = splayDelayMs(hostname, options.splaySeconds ?? 0);
   try {
+    // Everything in ARCHIVE_DIR from here on goes through the folder, walked from / without
+    // following a link and held open (see core's walk and held-dir), the lock included.
+    // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
+    held = await walkToDir(archiveDir, { what: 'ARCHIVE_DIR', binary: 'logjam-upload', rule: options.permissionRule });
+    const io = held.via;
+    if (options.permissionRule) await checkPermissions([path.join(io, MARKER_DIR)], { binary: 'logjam-upload' });
     // --splay: this host's slot in the fleet's window, waited out before anything else (no lock held,
     // no connection open); not at all when nothing waits for upload.
     if (options.once && splayMs > 0 && !(await waitSplay(options, archiveDir, splayMs, stop.signal))) return EXIT_FAILED;
-    // Everything in ARCHIVE_DIR from here on goes through the folder held open
-    // (see core's held-dir), the lock included: a link put in its place is never followed.
-    held = await holdDir(archiveDir, 'the archives');
-    const io = held.via;
     let skipped = false;
     lock = await lockForMode(path.join(io, LOCK_NAME), {
       owner: 'logjam-upload',

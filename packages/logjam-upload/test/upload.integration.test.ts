@@ -16,7 +16,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { parseLogName } from '@logjam/core';
-import { cleanupTmpDirs, exists, ls, passCounts, patternedBytes, runBin, startBin, startLockHolder, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, exists, ls, passCounts, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import { holdLock } from '../../../test/support/lock-holder.ts';
 import { closedEndpoint, imdsEnv, startFakeImds } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { RGW_OTHER, rgwEndpoint } from '../../../test/support/rgw.ts';
@@ -896,9 +897,8 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
 
   it('--once leaves the archive folder to another running instance (lock held): exit 0, nothing uploaded, said at WARN and counted', async () => {
     const dir = await archive({ 'app-20240105T1300Z.log.gz': 'x' });
-    const holder = startLockHolder('logjam-upload');
+    const holder = await holdLock(path.join(dir, '.logjam-upload.lock'), 'logjam-upload');
     try {
-      await fs.writeFile(path.join(dir, '.logjam-upload.lock'), `${holder.pid}\n`);
       const metrics = path.join(await tmpDir(), 'upload.prom');
       const result = await upload(['--once', '--metrics-file', metrics, ...target(), dir, template().template]);
       expect(result.code, result.stderr).to.equal(0);
