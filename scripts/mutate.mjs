@@ -585,6 +585,74 @@ const MUTATIONS = [
     tests: ['test/security-owners.test.ts'],
     grep: 'environment is reduced',
   },
+  // issue 24: what the store does is learned once and remembered
+  {
+    name: 'profile ignored',
+    what: 'logjam-upload probes the store on every run, whatever the profile says',
+    patches: [['      known: freshProbe(facts, now),', '      known: undefined,']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'second run sends no probe',
+  },
+  {
+    name: 'yes trusted blind',
+    what: '--conditional-writes yes on a custom endpoint is taken without the probe that verifies it',
+    patches: [["  const proven = given !== null && (endpoint === undefined || mode === 'no');", '  const proven = given !== null;']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'does not keep it',
+  },
+  {
+    name: 'contradiction not remembered',
+    what: 'a pass that found the store answering 501 to If-None-Match leaves the profile saying it honours it',
+    patches: [['    if (facts?.writes && (facts.writes.put !== this.found.put', '    if (facts?.writes && Number.isNaN(0) && (facts.writes.put !== this.found.put']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'answers 501',
+  },
+  {
+    name: 'profile never stale',
+    what: 'a probe is trusted forever (no re-probe after a week)',
+    patches: [['  if (at === undefined || now < at || now - at >= RELEARN_AFTER_MS) return undefined;', '  if (at === undefined) return undefined;']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'older than a week',
+  },
+  {
+    name: 'probe key random',
+    what: 'each probe writes a new key, so a killed or undeletable probe object is never removed by the next',
+    patches: [['  return `${prefix}${PROBE_FOLDER}${host}-${folder}`;', '  return `${prefix}${PROBE_FOLDER}${host}-${folder}-${Math.random().toString(16).slice(2)}`;']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'killed at any request|PutObject-only',
+  },
+  {
+    name: 'probe not deleted',
+    what: "the probe's object is left in the bucket",
+    patches: [['    if (written) {\n      await client.send(new s3.DeleteObjectCommand', '    if (written && Number.isNaN(0)) {\n      await client.send(new s3.DeleteObjectCommand']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'second run sends no probe',
+  },
+  {
+    name: 'refusal nags',
+    what: 'a refused DeleteObject or HeadBucket is said at WARN on every run, not once',
+    patches: [['  if (facts.refused[permission] !== undefined) return false;\n', '']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'PutObject-only',
+  },
+  {
+    name: 'profile trusted from anyone',
+    what: 'a store profile that others could write (or not a plain file of this user) is believed',
+    patches: [['    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {', '    if (uid === -1) {']],
+    tests: ['packages/logjam-upload/test/store-profile.test.ts'],
+  },
+  {
+    name: 'probe trusts a landed PUT',
+    what: 'the probe counts a second PUT onto its taken key that landed (If-None-Match ignored) as honoured',
+    patches: [
+      [
+        "  return { put: answers.first === 'refused' || answers.second === 'refused', complete: answers.complete === 'refused' };",
+        "  return { put: answers.first === 'refused' || answers.second !== 'unsupported', complete: answers.complete === 'refused' };",
+      ],
+    ],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'does not keep it|ignores If-None-Match is remembered',
+  },
 ];
 
 /** @param {string[] | undefined} folders */

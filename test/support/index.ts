@@ -116,9 +116,12 @@ export async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** Sorted entries of a directory. */
+/** logjam-upload's store profile, beside the markers in .uploaded/ (tests of its own look for it by name). */
+export const STORE_PROFILE = '.logjam-store-profile.json';
+
+/** Sorted entries of a directory, but for the store profile: what a test lists is the markers and the archives. */
 export async function ls(dir: string): Promise<string[]> {
-  return (await fs.readdir(dir)).sort();
+  return (await fs.readdir(dir)).filter((name) => name !== STORE_PROFILE).sort();
 }
 
 /** `size` bytes that repeat nowhere (a multiplicative hash of the offset), so that a part or range sent out of place changes the MD5. */

@@ -64,8 +64,9 @@ export function useS3AndImds(options: { buckets: string[]; imds?: FakeImdsOption
 
 /**
  * --conditional-writes as the store honours it (behind a proxy that plays S3's
- * when `played`): given, so that no probe adds to the requests a test counts.
- * The probe has tests of its own, which leave it at auto.
+ * when `played`). On a custom endpoint a promise is verified once per archive
+ * folder by the probe, which a test counting requests leaves out (isProbeKey);
+ * the probe has tests of its own (store-profile.integration.test.ts).
  */
 export function honouredConditionalWrites(s3: TestS3, played: boolean): string[] {
   return ['--conditional-writes', s3.kind === 'rgw' ? 'put-only' : played ? 'yes' : 'no'];

@@ -12,7 +12,7 @@ import { describeError } from './s3.js';
 import { s3Uri } from './template.js';
 
 /** Aborts the unfinished multipart uploads at `key`; how many. A store that refuses the listing is left as it is. */
-export async function abortOrphans(ctx: PassContext, target: ObjectTarget, file: string): Promise<number> {
+export async function abortOrphans(ctx: Pick<PassContext, 'client' | 'log' | 'signal'>, target: ObjectTarget, file: string): Promise<number> {
   const { s3 } = sdk();
   const { bucket, key } = target;
   let uploads;

@@ -42,6 +42,7 @@ import { holdMarkerDir, isArchivePath, listPending, MARKER_DIR, PendingScanner, 
 import { fixedBucket, type Template } from './template.js';
 import type { ConditionalWritesMode } from './conditional.js';
 import { BucketCheck, connect, StoreWrites } from './store.js';
+import { StoreProfile } from './profile.js';
 import type { PassContext, PassSummary } from './context.js';
 import { PreparedPass, uploadPass } from './pass.js';
 import { plan } from './plan.js';
@@ -194,7 +195,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
     const requests = new RequestCounts();
     const s3 = await connect(options, stop.signal, requests);
     client = s3.client;
-    const bucket = new BucketCheck(options, s3.client, stop.signal, { archiveDir, hostname });
+    const bucket = new BucketCheck(options, s3.client, stop.signal, { archiveDir, hostname, endpoint: s3.endpoint });
     await bucket.atStart(s3.endpoint);
 
     // Made only now, so that a configuration error leaves nothing behind; held like ARCHIVE_DIR.
@@ -205,7 +206,9 @@ export async function runUpload(options: RunOptions): Promise<number> {
     }
     /** Sizes of the pending files, for the progress bar. */
     const sizes = new Map<string, number>();
-    const store = new StoreWrites(options, s3.client, s3.endpoint, stop.signal);
+    const listing = { supported: true };
+    const profile = new StoreProfile(io, log);
+    const store = new StoreWrites(options, s3.client, { endpoint: s3.endpoint, archiveDir, hostname }, profile, listing, stop.signal);
     const ctx = passContext(options, sizes, {
       archiveDir: io,
       hostname,
@@ -213,7 +216,8 @@ export async function runUpload(options: RunOptions): Promise<number> {
       scanner,
       requests,
       conditionalWrites: store.found,
-      beforeUploads: (pending) => store.learn(pending, hostname),
+      listing,
+      beforeUploads: (pending) => store.learn(pending),
     });
     return await runService({
       once: options.once,
@@ -227,7 +231,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
       pass: (signal) => {
         const prepared = early.prepared;
         early.prepared = undefined;
-        return withPassMetrics(() => onePass({ options, bucket, sizes }, { ...ctx, signal }, prepared), metricsWriter(options, io));
+        return withPassMetrics(() => onePass({ options, bucket, store, profile, sizes }, { ...ctx, signal }, prepared), metricsWriter(options, io));
       },
     });
   } finally {
@@ -306,7 +310,7 @@ async function waitSplay(options: RunOptions, archiveDir: string, splayMs: numbe
 function passContext(
   options: RunOptions,
   sizes: Map<string, number>,
-  run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner' | 'requests' | 'conditionalWrites' | 'beforeUploads'>,
+  run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner' | 'requests' | 'conditionalWrites' | 'listing' | 'beforeUploads'>,
 ): Omit<PassContext, 'signal'> {
   return {
     ...run,
@@ -318,7 +322,6 @@ function passContext(
     sse: options.sse,
     sseKmsKeyId: options.sseKmsKeyId,
     log: options.log,
-    listing: { supported: true },
     quietWhenIdle: !options.once,
     onFileDone: (name, error) => {
       options.progress?.advance(sizes.get(displayName(name)) ?? 0);
@@ -333,7 +336,11 @@ interface PassOutcome {
 }
 
 /** One pass: the bucket re-checked if it failed, the uploads, then --delete-uploaded-after. */
-async function onePass(run: { options: RunOptions; bucket: BucketCheck; sizes: Map<string, number> }, ctx: PassContext, prepared: PreparedPass | undefined): Promise<PassOutcome> {
+async function onePass(
+  run: { options: RunOptions; bucket: BucketCheck; store: StoreWrites; profile: StoreProfile; sizes: Map<string, number> },
+  ctx: PassContext,
+  prepared: PreparedPass | undefined,
+): Promise<PassOutcome> {
   const { options, bucket, sizes } = run;
   const { log, reporter } = options;
   const { archiveDir } = ctx;
@@ -357,7 +364,8 @@ async function onePass(run: { options: RunOptions; bucket: BucketCheck; sizes: M
   }
   const summary = await uploadPass(ctx, prepared);
   options.progress?.done();
-  bucket.afterPass(summary);
+  await bucket.afterPass(summary, run.profile, Date.now());
+  await run.store.afterPass();
   if (summary.fatal) {
     if (options.once) throw summary.fatal;
     log.error(summary.fatal.message);

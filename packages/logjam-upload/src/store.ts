@@ -1,11 +1,13 @@
 // What a run learns about the store before and between passes: the client
 // (region, endpoint, checked credentials), whether the bucket (or each bucket
-// named by the template) is usable, and what the store does with If-None-Match.
+// named by the template) is usable, and what the store does with If-None-Match,
+// remembered between runs in the store profile (profile.ts).
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type LogName } from '@logjam/core';
-import { learnConditionalWrites, type ConditionalWrites } from './conditional.js';
+import { learnConditionalWrites, settingsFlags, type ConditionalWrites, type ProbeReport } from './conditional.js';
 import type { PassSummary } from './context.js';
 import { listPending } from './ledger.js';
+import { freshProbe, noteRefused, profileKey, type StoreFacts, type StoreProfile } from './profile.js';
 import type { RunOptions } from './run.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, type RequestCounts, resolveRegion } from './s3.js';
 import { loadSdk } from './sdk.js';
@@ -45,7 +47,7 @@ export class BucketCheck {
     private readonly options: RunOptions,
     private readonly client: S3Client,
     private readonly signal: AbortSignal,
-    private readonly where: { archiveDir: string; hostname: string },
+    private readonly where: { archiveDir: string; hostname: string; endpoint: string | undefined },
   ) {}
 
   /** The bucket, or with fields in its name, the buckets of the files pending now. */
@@ -70,10 +72,18 @@ export class BucketCheck {
     this.checked = true;
   }
 
-  /** After a pass: a refused HeadBucket is worth a warning once the uploads went on without a configuration error. */
-  afterPass(summary: PassSummary): void {
+  /**
+   * After a pass: a refused HeadBucket is worth a warning once the uploads went
+   * on without a configuration error, and once only: the profile remembers it.
+   */
+  async afterPass(summary: PassSummary, profile: StoreProfile, now: number): Promise<void> {
     if (summary.fatal) return;
-    for (const bucket of this.limited) this.options.log.warn('HeadBucket refused (no s3:ListBucket?); the uploads went on', { bucket });
+    for (const bucket of this.limited) {
+      const facts = await profile.facts(profileKey(this.where.endpoint, bucket, settingsFlags(this.options)));
+      const news = noteRefused(facts, 'HeadBucket', now);
+      if (news) profile.touch();
+      this.options.log[news ? 'warn' : 'debug']('HeadBucket refused (no s3:ListBucket?); the uploads went on', { bucket });
+    }
     this.limited.clear();
   }
 
@@ -93,40 +103,84 @@ export class BucketCheck {
 
 /**
  * What the store does with If-None-Match, and whether it takes the object
- * settings (conditional.ts): learned once, when a pass first has something to upload.
+ * settings (conditional.ts): from the profile while it is fresh, else probed,
+ * when a pass first has something to upload; again after RELEARN_AFTER_MS in
+ * a service, or when a pass found the store doing less than remembered.
  */
 export class StoreWrites {
   readonly found: ConditionalWrites = { put: false, complete: false };
-  private learned = false;
+  /** The profile entry of the store learned, and when. */
+  private learned: { facts: StoreFacts; at: number } | undefined;
 
   constructor(
     private readonly options: RunOptions,
     private readonly client: S3Client,
-    private readonly endpoint: string | undefined,
+    private readonly where: { endpoint: string | undefined; archiveDir: string; hostname: string },
+    private readonly profile: StoreProfile,
+    private readonly listing: { supported: boolean },
     private readonly signal: AbortSignal,
   ) {}
 
   /** Learns it in the bucket, or with fields in its name, in the first valid bucket of the pending files: the store answers alike for all. */
-  async learn(pending: LogName[], hostname: string): Promise<void> {
-    if (this.learned) return;
-    const { options } = this;
-    const bucket = fixedBucket(options.template) ?? bucketsOf(options.template, pending, hostname)[0];
+  async learn(pending: LogName[], now = Date.now()): Promise<void> {
+    if (this.learned && freshProbe({ probedAt: this.learned.at, refused: {} }, now)) return;
+    const { options, where } = this;
+    const bucket = fixedBucket(options.template) ?? bucketsOf(options.template, pending, where.hostname)[0];
     // No valid bucket name among them: each file fails on its own, and a later pass learns.
     if (bucket === undefined) return;
-    const found = await learnConditionalWrites({
+    const facts = await this.profile.facts(profileKey(where.endpoint, bucket, settingsFlags(options)));
+    // A listing refused before costs a refused request every run: HEAD per file at once.
+    if (facts.refused.ListBucket !== undefined) this.listing.supported = false;
+    const learned = await learnConditionalWrites({
       client: this.client,
       bucket,
-      endpoint: this.endpoint,
+      endpoint: where.endpoint,
       mode: options.conditionalWrites,
       probePrefix: fixedFolder(options.template),
+      prober: { hostname: where.hostname, archiveDir: where.archiveDir },
+      known: freshProbe(facts, now),
       storageClass: options.storageClass,
       sse: options.sse,
       sseKmsKeyId: options.sseKmsKeyId,
       log: options.log,
       signal: this.signal,
     });
-    Object.assign(this.found, found);
-    this.learned = true;
+    if (learned.probe) this.remember(facts, learned.probe, { bucket }, now);
+    Object.assign(this.found, learned.writes);
+    this.learned = { facts, at: now };
+    await this.profile.save();
+  }
+
+  private remember(facts: StoreFacts, probe: ProbeReport, fields: { bucket: string }, now: number): void {
+    if (probe.deleteRefused) {
+      const news = noteRefused(facts, 'DeleteObject', now);
+      this.options.log[news ? 'warn' : 'debug'](`cannot delete the probe object ${probe.key} (${probe.deleteRefused}: no s3:DeleteObject?); it stays, and later probes reuse that key`, fields);
+    } else if (probe.found !== null) delete facts.refused.DeleteObject;
+    // A probe that could not tell is asked again next run.
+    if (probe.found !== null) {
+      facts.probedAt = now;
+      if (probe.found) facts.writes = probe.found;
+    }
+    this.profile.touch();
+  }
+
+  /**
+   * After a pass: what it showed the store does, remembered. A conditional
+   * write answered 501 (the store changed) cleared `found`; a listing refused
+   * is said at WARN the first time only.
+   */
+  async afterPass(now = Date.now()): Promise<void> {
+    const facts = this.learned?.facts;
+    if (facts?.writes && (facts.writes.put !== this.found.put || facts.writes.complete !== this.found.complete)) {
+      facts.writes = { ...this.found };
+      facts.probedAt = now;
+      this.profile.touch();
+    }
+    if (facts && !this.listing.supported && noteRefused(facts, 'ListBucket', now)) {
+      this.options.log.warn('listing refused (no s3:ListBucket?); each file is checked with HEAD instead', { bucket: fixedBucket(this.options.template) });
+      this.profile.touch();
+    }
+    await this.profile.save();
   }
 }
 
