@@ -120,9 +120,10 @@ async function archiveDirAppears(options: RunOptions): Promise<boolean> {
     (error: unknown) => errorCode(error) === 'ENOENT',
   );
   if (!missing) return true;
-  options.log.info(`${dir} does not exist yet; waiting for it (logjam-compress makes it with its first archive)`, { dir });
+  // SIGTERM handled before the line is out: whoever reads it may stop the service at once.
   const stop = new AbortController();
   const offSignals = onStopSignals(() => stop.abort());
+  options.log.info(`${dir} does not exist yet; waiting for it (logjam-compress makes it with its first archive)`, { dir });
   try {
     if (await waitForDir(dir, { signal: stop.signal, pollMs: options.intervalMs })) return true;
     options.log.info('stopped');
