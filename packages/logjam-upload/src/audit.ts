@@ -94,10 +94,14 @@ export async function runAudit(options: AuditOptions): Promise<number> {
 /** The markers by key folder; a marker whose key cannot be rendered is a finding of its own. */
 function groupMarkers(markers: Set<string>, options: AuditOptions, hostname: string, unrenderable: (name: string, detail: string) => void): Map<string, Folder> {
   const folders = new Map<string, Folder>();
+  let strays = 0;
   for (const name of markers) {
     const archive = parseLogName(name);
-    // Not an archive's name: no upload writes such a marker.
-    if (!archive) continue;
+    // Not an archive's name: no upload writes such a marker, and no archive stands behind it.
+    if (!archive) {
+      strays += 1;
+      continue;
+    }
     let bucket: string;
     let key: string;
     try {
@@ -119,6 +123,7 @@ function groupMarkers(markers: Set<string>, options: AuditOptions, hostname: str
       folders.set(id, { bucket, prefix: commonPrefix([key, ...conflicts]), names: [name] });
     }
   }
+  if (strays > 0) options.log.info("files in .uploaded/ that are no archive's marker (not log file names) were not audited", { files: strays });
   return folders;
 }
 

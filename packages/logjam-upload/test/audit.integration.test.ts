@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parseLogName } from '@logjam/core';
-import { cleanupTmpDirs, patternedBytes, runBin, tmpDir } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
 import { imdsEnv } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds } from '../../../test/support/servers.ts';
@@ -65,6 +65,18 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     const result = await run(['--once', ...extra, dir, t.template]);
     expect(result.code, result.stderr).to.equal(0);
     return dir;
+  }
+
+  /** Every entry of ARCHIVE_DIR and .uploaded/ with its inode, size and mtime. */
+  async function snapshot(dir: string): Promise<Array<[string, number, number, number]>> {
+    const entries: Array<[string, number, number, number]> = [];
+    for (const folder of [dir, path.join(dir, '.uploaded')]) {
+      for (const name of (await fs.readdir(folder)).sort()) {
+        const stat = await fs.lstat(path.join(folder, name));
+        entries.push([path.relative(dir, path.join(folder, name)), stat.ino, stat.size, stat.mtimeMs]);
+      }
+    }
+    return entries;
   }
 
   const writes = () => proxy.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
@@ -237,6 +249,26 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
       expect(refusing.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD')).to.deep.equal([]);
     } finally {
       await refusing.close();
+    }
+  });
+
+  it('runs beside the service that holds the lock: exit 0, and nothing in ARCHIVE_DIR created, changed or removed', async () => {
+    const t = template();
+    const files = day(4);
+    const dir = await archive(files);
+    const target = ['--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites)];
+    const service = startBin('logjam-upload', [...target, '--interval', '3600', dir, t.template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
+    try {
+      await waitFor(async () => (await fs.readdir(path.join(dir, '.uploaded')).catch(() => [])).length === 4, { timeoutMs: 30_000, what: 'the service to upload the 4 archives' });
+      const before = await snapshot(dir);
+      expect(before.map(([name]) => name)).to.include('.logjam-upload.lock');
+      const result = await run(['--audit', dir, t.template]);
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+      expect(summary(result.stdout)).to.include({ audited: 4, intact: 4 });
+      expect(await snapshot(dir)).to.deep.equal(before);
+    } finally {
+      service.kill('SIGTERM');
+      await waitExit(service);
     }
   });
 
