@@ -334,8 +334,12 @@ export function describeError(error: unknown): string {
   const parts = [code];
   if (status) parts.push(`(HTTP ${status})`);
   if (message && message !== code && message !== 'UnknownError') parts.push(message);
+  if (UNTRUSTED_CERTIFICATE.has(code)) parts.push("(a private CA, such as a TLS-inspecting proxy's? name its PEM bundle in AWS_CA_BUNDLE)");
   return parts.join(' ').replace(/\s*\n\s*/g, ' ');
 }
+
+/** OpenSSL's codes for a certificate chain that ends at no trusted CA. */
+const UNTRUSTED_CERTIFICATE = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT']);
 
 export function isCredentialError(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name;
