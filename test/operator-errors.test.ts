@@ -180,6 +180,20 @@ describe('messages that end a run (built binaries)', function () {
     });
   });
 
+  it('logjam-compress service with no directory left to work in: the errors, then the one critical line, exit 2', async () => {
+    const { logs } = await folders();
+    await fs.rm(path.join(logs, 'archive'), { recursive: true });
+    await fs.symlink(await tmpDir(), path.join(logs, 'archive'));
+    const result = await runBin('logjam-compress', ['--log-format', 'json', logs], { timeoutMs: 20_000 });
+    expect(result.code, result.stderr).to.equal(2);
+    const records = result.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.map((r) => r.level)).to.deep.equal(['error', 'critical']);
+    expect(records[1]).to.include({ exit: 2, msg: 'no LOG_DIR left to work in: 1 configuration error said above; fix it and start logjam-compress again' });
+  });
+
   it("logjam-compress: the summary of a pass that exits 2 counts the directory's configuration error", async () => {
     const { logs } = await folders();
     const other = await tmpDir();

@@ -110,6 +110,15 @@ export function endRun(binary: string, error: unknown, how: { format: LogFormat;
   return code;
 }
 
+/** The command line with the Python tool's forms expanded (`--chec`, `-ljson`), or as given when they do not expand. */
+function expandedOrAsGiven(argv: string[], options: Parameters<typeof optionSpecs>[0]): string[] {
+  try {
+    return canonicalArgs(argv, optionSpecs(options));
+  } catch {
+    return argv;
+  }
+}
+
 /** The --log-format and --check a command line asks for, read before it could be parsed (to say why it could not). */
 function askedFor(argv: string[], env: NodeJS.ProcessEnv): { format: LogFormat; check: boolean } {
   const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
@@ -171,7 +180,7 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
     const reason = parseErrorReason(error);
     const variable = envSourceOf(reason, fromEnv.sources);
     const message = variable ? `environment variable ${variable}=${JSON.stringify(env[variable])}: ${reason}` : reason;
-    return endRun(info.binaryName, new UsageError(message), askedFor(argv, env));
+    return endRun(info.binaryName, new UsageError(message), askedFor(expandedOrAsGiven(argv, options), env));
   }
   if (!(command instanceof LogjamCommand) && !asksFor(argv, '--version')) {
     // --help: clipanion's text, made readable (value names, the usage lines).

@@ -81,6 +81,14 @@ describe('command-line frame', () => {
     expect(crash.stderr.trimEnd().split('\n')).to.have.length(1);
   });
 
+  it('knows --check and --log-format by their unique prefixes too, as the Python tool took them', async () => {
+    const check = await run(['--chec', '--level', '12', 'a']);
+    expect(check.code).to.equal(3);
+    expect(check.stdout).to.match(/^UNKNOWN: .*--level/);
+    const json = await run(['--log-f=json', '--level', '12', 'a']);
+    expect(JSON.parse(json.stderr)).to.include({ level: 'critical', exit: 2 });
+  });
+
   it('under --check, a configuration error or a failure is UNKNOWN: exit 3, one line on stdout, nothing on stderr', async () => {
     for (const dir of ['config-error', 'crash']) {
       const r = await run(['--check', dir]);

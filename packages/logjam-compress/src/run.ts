@@ -97,7 +97,14 @@ export async function runCompress(options: RunOptions): Promise<number> {
       log.info('stopped before starting');
       return problems.exitCode(0);
     }
-    if (lockedDirs.length === 0 && !options.once) return problems.exitCode(0);
+    if (lockedDirs.length === 0 && !options.once) {
+      // A service with nothing left to watch ends, on the one line that ends a run.
+      if (problems.count > 0)
+        throw new ConfigError(
+          `no LOG_DIR left to work in: ${problems.count} configuration error${problems.count === 1 ? '' : 's'} said above; fix ${problems.count === 1 ? 'it' : 'them'} and start logjam-compress again`,
+        );
+      return 0;
+    }
     const passOptions = {
       dirs: lockedDirs,
       level: options.level,
