@@ -653,6 +653,13 @@ const MUTATIONS = [
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'does not keep it|ignores If-None-Match is remembered',
   },
+  {
+    name: 'HeadBucket refusal re-asked',
+    what: 'a HeadBucket refused on earlier runs is followed by the GET that tells why on every run (HeadBucket + N no longer holds under a PutObject-only policy)',
+    patches: [["    if (refusedBefore) return 'limited';\n", '']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'PutObject-only',
+  },
 ];
 
 /** @param {string[] | undefined} folders */

@@ -196,7 +196,9 @@ export async function runUpload(options: RunOptions): Promise<number> {
     const requests = new RequestCounts();
     const s3 = await connect(options, stop.signal, requests);
     client = s3.client;
-    const bucket = new BucketCheck(options, s3.client, stop.signal, { archiveDir, hostname, endpoint: s3.endpoint });
+    // Read before .uploaded/ is held (the bucket check uses it), through the held archive folder, never a link.
+    const profile = new StoreProfile(io, log);
+    const bucket = new BucketCheck(options, s3.client, stop.signal, { archiveDir, hostname, endpoint: s3.endpoint }, profile);
     await bucket.atStart(s3.endpoint);
 
     // Made only now, so that a configuration error leaves nothing behind; held like ARCHIVE_DIR.
@@ -208,7 +210,6 @@ export async function runUpload(options: RunOptions): Promise<number> {
     /** Sizes of the pending files, for the progress bar. */
     const sizes = new Map<string, number>();
     const listing = { supported: true };
-    const profile = new StoreProfile(io, log);
     const store = new StoreWrites(options, s3.client, { endpoint: s3.endpoint, archiveDir, hostname }, profile, listing, stop.signal);
     const ctx = passContext(options, sizes, {
       archiveDir: io,
@@ -232,7 +233,7 @@ export async function runUpload(options: RunOptions): Promise<number> {
       pass: (signal) => {
         const prepared = early.prepared;
         early.prepared = undefined;
-        return withPassMetrics(() => onePass({ options, bucket, store, profile, sizes }, { ...ctx, signal }, prepared), metricsWriter(options, io));
+        return withPassMetrics(() => onePass({ options, bucket, store, sizes }, { ...ctx, signal }, prepared), metricsWriter(options, io));
       },
     });
   } finally {
@@ -337,11 +338,7 @@ interface PassOutcome {
 }
 
 /** One pass: the bucket re-checked if it failed, the uploads, then --delete-uploaded-after. */
-async function onePass(
-  run: { options: RunOptions; bucket: BucketCheck; store: StoreWrites; profile: StoreProfile; sizes: Map<string, number> },
-  ctx: PassContext,
-  prepared: PreparedPass | undefined,
-): Promise<PassOutcome> {
+async function onePass(run: { options: RunOptions; bucket: BucketCheck; store: StoreWrites; sizes: Map<string, number> }, ctx: PassContext, prepared: PreparedPass | undefined): Promise<PassOutcome> {
   const { options, bucket, sizes } = run;
   const { log, reporter } = options;
   const { archiveDir } = ctx;
@@ -365,7 +362,7 @@ async function onePass(
   }
   const summary = await uploadPass(ctx, prepared);
   options.progress?.done();
-  await bucket.afterPass(summary, run.profile, Date.now());
+  await bucket.afterPass(summary, Date.now());
   await run.store.afterPass();
   if (summary.fatal) {
     if (options.once) throw summary.fatal;

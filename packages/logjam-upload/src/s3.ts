@@ -370,8 +370,10 @@ export class MissingBucketError extends ConfigError {}
  * when that is refused (403 carries no reason), a GET of a key that does not
  * exist, whose error says why. A role without s3:ListBucket gets AccessDenied
  * on both; that is allowed ('limited'), and uploads will tell the rest.
+ * `refusedBefore`: an earlier run found HeadBucket refused and the uploads
+ * went on (the store profile), so a 403 is 'limited' without the GET.
  */
-export async function checkBucket(client: S3Client, bucket: string, env: Env, signal?: AbortSignal): Promise<BucketAccess> {
+export async function checkBucket(client: S3Client, bucket: string, env: Env, signal?: AbortSignal, refusedBefore = false): Promise<BucketAccess> {
   const where = client.config.endpoint ? ' at the configured endpoint' : '';
   try {
     await client.send(new (sdk().s3.HeadBucketCommand)({ Bucket: bucket }), { abortSignal: signal });
@@ -381,13 +383,15 @@ export async function checkBucket(client: S3Client, bucket: string, env: Env, si
     const status = httpStatus(error);
     if (status === 404 || s3Code(error) === 'NoSuchBucket') throw new MissingBucketError(`bucket '${bucket}' does not exist${where}`);
     if (status !== 403) throw error;
+    if (refusedBefore) return 'limited';
   }
   try {
     await client.send(new (sdk().s3.GetObjectCommand)({ Bucket: bucket, Key: '.logjam-upload-access-check' }), { abortSignal: signal }).then((r) => r.Body?.transformToByteArray());
     return 'ok';
   } catch (error) {
     const code = s3Code(error);
-    if (code === 'NoSuchKey') return 'ok';
+    // The bucket is there and the credentials work, but HeadBucket was refused all the same (Ceph RGW without s3:ListBucket).
+    if (code === 'NoSuchKey') return 'limited';
     if (code === 'NoSuchBucket') throw new MissingBucketError(`bucket '${bucket}' does not exist${where}`);
     if (KEY_REJECTED.has(code)) throw new ConfigError(`access to bucket '${bucket}' refused: the credentials are not valid (${code})`);
     if (code === 'AccessDenied') return 'limited';

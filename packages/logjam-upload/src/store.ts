@@ -48,7 +48,12 @@ export class BucketCheck {
     private readonly client: S3Client,
     private readonly signal: AbortSignal,
     private readonly where: { archiveDir: string; hostname: string; endpoint: string | undefined },
+    private readonly profile: StoreProfile,
   ) {}
+
+  private keyOf(bucket: string): string {
+    return profileKey(this.where.endpoint, bucket, settingsFlags(this.options));
+  }
 
   /** The bucket, or with fields in its name, the buckets of the files pending now. */
   private async buckets(): Promise<string[]> {
@@ -62,7 +67,14 @@ export class BucketCheck {
     const all = await this.buckets();
     for (const bucket of all) {
       try {
-        if ((await checkBucket(this.client, bucket, env, this.signal)) === 'limited') this.limited.add(bucket);
+        const facts = await this.profile.facts(this.keyOf(bucket));
+        const access = await checkBucket(this.client, bucket, env, this.signal, facts.refused.HeadBucket !== undefined);
+        if (access === 'limited') this.limited.add(bucket);
+        // Allowed now (the policy changed): a later refusal is news again.
+        else if (facts.refused.HeadBucket !== undefined) {
+          delete facts.refused.HeadBucket;
+          this.profile.touch();
+        }
       } catch (error) {
         // One missing bucket among several fails only its own files (in the pass); when it is the only one, nothing can be done.
         if (!(error instanceof MissingBucketError) || all.length === 1) throw error;
@@ -76,12 +88,12 @@ export class BucketCheck {
    * After a pass: a refused HeadBucket is worth a warning once the uploads went
    * on without a configuration error, and once only: the profile remembers it.
    */
-  async afterPass(summary: PassSummary, profile: StoreProfile, now: number): Promise<void> {
+  async afterPass(summary: PassSummary, now: number): Promise<void> {
     if (summary.fatal) return;
     for (const bucket of this.limited) {
-      const facts = await profile.facts(profileKey(this.where.endpoint, bucket, settingsFlags(this.options)));
+      const facts = await this.profile.facts(this.keyOf(bucket));
       const news = noteRefused(facts, 'HeadBucket', now);
-      if (news) profile.touch();
+      if (news) this.profile.touch();
       this.options.log[news ? 'warn' : 'debug']('HeadBucket refused (no s3:ListBucket?); the uploads went on', { bucket });
     }
     this.limited.clear();
