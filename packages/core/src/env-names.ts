@@ -7,6 +7,7 @@ import { COMMAND_LINE_ONLY, envName } from './env.js';
 export const TOOL_FLAGS: Record<string, readonly string[]> = {
   'logjam-compress': [
     '--once',
+    '--format',
     '--level',
     '--min-age',
     '--jobs',
@@ -37,6 +38,7 @@ export const TOOL_FLAGS: Record<string, readonly string[]> = {
     '--delete-uploaded-after',
     '--check',
     '--max-age',
+    '--audit',
     '--splay',
     '--hostname',
     '--retry-mode',

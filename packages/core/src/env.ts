@@ -25,7 +25,7 @@ export class EnvValueError extends Error {
  * command line only. Left in a service's environment, either would make it
  * do nothing, every run, unseen (env-names.ts says so at WARN instead).
  */
-export const COMMAND_LINE_ONLY = ['--check', '--dry-run'];
+export const COMMAND_LINE_ONLY = ['--check', '--dry-run', '--audit'];
 
 /** `--min-age` → `LOGJAM_MIN_AGE`. */
 export function envName(flag: string): string {

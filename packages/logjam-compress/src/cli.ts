@@ -126,7 +126,16 @@ void runProgram({
   binaryVersion: readVersion(import.meta.url),
   commands: [CompressCommand],
   help: {
-    valueNames: { '--level': 'N', '--min-age': 'DURATION', '--jobs': 'N', '--interval': 'DURATION', '--max-age': 'DURATION', '--metrics-file': 'PATH', '--user': 'USER[:GROUP]' },
-    usage: ['[--once] [--level N] [--min-age DURATION] [--jobs N] [--metrics-file PATH] [--user USER] [--log-level LEVEL] LOG_DIR...', '--check [--max-age DURATION] LOG_DIR...'],
+    valueNames: {
+      '--format': 'gzip|zstd',
+      '--level': 'N',
+      '--min-age': 'DURATION',
+      '--jobs': 'N',
+      '--interval': 'DURATION',
+      '--max-age': 'DURATION',
+      '--metrics-file': 'PATH',
+      '--user': 'USER[:GROUP]',
+    },
+    usage: ['[--once] [--format gzip|zstd] [--level N] [--min-age DURATION] [--jobs N] [--metrics-file PATH] [--user USER] [--log-level LEVEL] LOG_DIR...', '--check [--max-age DURATION] LOG_DIR...'],
   },
 });

@@ -29,7 +29,7 @@ export class UploadCommand extends LogjamCommand {
 
       Audit: --audit checks that every archive marked uploaded is in S3, intact (size and ETag, multipart ETags at the uploads' --part-size); one line per problem (missing, different, truncated, unknown), then a summary; exit 0 / 1 / 2; no lock, nothing written but --metrics-file. docs/logjam-upload.md, auditing.
 
-      Every flag can be set in the environment as LOGJAM_<FLAG> (LOGJAM_JOBS=8, LOGJAM_SPLAY=10m), but --check and --dry-run: the command line alone sets them. Durations are seconds or 90s, 30m, 2h, 7d; sizes 8M, 1G (binary: 1M is 1 MiB, 1,048,576 bytes). Credentials come from the standard AWS chain; HTTPS_PROXY, HTTP_PROXY, NO_PROXY and AWS_CA_BUNDLE are honoured. What the store honours and refuses is learned once and kept in ARCHIVE_DIR/.uploaded/.logjam-store-profile.json (delete it to learn again). More in logjam's docs/: logjam-upload.md (the template, exactly once, the store profile, IAM, S3-compatible stores), monitoring.md, fleets.md (--splay, throttling), security.md (ARCHIVE_DIR walked from / without following a link; as root, another user's folder refused: --user OWNER), install.md (behind a proxy).
+      Every flag can be set in the environment as LOGJAM_<FLAG> (LOGJAM_JOBS=8, LOGJAM_SPLAY=10m), but --check, --dry-run and --audit: the command line alone sets them. Durations are seconds or 90s, 30m, 2h, 7d; sizes 8M, 1G (binary: 1M is 1 MiB, 1,048,576 bytes). Credentials come from the standard AWS chain; HTTPS_PROXY, HTTP_PROXY, NO_PROXY and AWS_CA_BUNDLE are honoured. What the store honours and refuses is learned once and kept in ARCHIVE_DIR/.uploaded/.logjam-store-profile.json (delete it to learn again). More in logjam's docs/: logjam-upload.md (the template, exactly once, the store profile, IAM, S3-compatible stores), monitoring.md, fleets.md (--splay, throttling), security.md (ARCHIVE_DIR walked from / without following a link; as root, another user's folder refused: --user OWNER), install.md (behind a proxy).
     `,
     examples: [
       ['Upload once, from cron', `$0 --once /var/log/hourly/archive/ 's3://my-log-bucket/{prefix}/{year}/{month}/{day}/{filename}'`],
@@ -202,6 +202,7 @@ void runProgram({
       '[--once] [--endpoint-url URL] [--jobs N] [--splay DURATION] [--delete-uploaded-after DURATION] [--metrics-file PATH] [--log-level LEVEL] ARCHIVE_DIR URI_TEMPLATE',
       '--dry-run ARCHIVE_DIR URI_TEMPLATE',
       '--check [--max-age DURATION] [--splay DURATION] ARCHIVE_DIR URI_TEMPLATE',
+      '--audit [--endpoint-url URL] [--part-size SIZE] [--metrics-file PATH] ARCHIVE_DIR URI_TEMPLATE',
     ],
   },
 });
