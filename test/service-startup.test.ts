@@ -52,7 +52,7 @@ describe('logjam-compress and logjam-upload started together as services', funct
   const startCompress = (logDir: string) => track(startBin('logjam-compress', ['--interval', '3600', logDir]));
   async function startUpload(logDir: string): Promise<Child> {
     const template = 's3://logs/startup/{prefix}/{year}/{month}/{day}/{filename}';
-    const args = ['--interval', '3600', '--endpoint-url', proxy.endpoint, '--force-path-style', path.join(logDir, 'archive'), template];
+    const args = ['--interval', '3600', '--log-level', 'debug', '--endpoint-url', proxy.endpoint, '--force-path-style', path.join(logDir, 'archive'), template];
     return track(startBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, await tmpDir()) }));
   }
   function track(child: Child): Child {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { binaries, cleanupTmpDirs, runBin, tmpDir, type BinaryName } from '../support/index.ts';
+import { binaries, cleanupTmpDirs, ls, runBin, tmpDir, type BinaryName } from '../support/index.ts';
 import { imdsEnv } from '../support/imds.ts';
 import { startFaultProxy } from '../support/proxy.ts';
 import { useS3AndImds } from '../support/servers.ts';
@@ -159,7 +159,7 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     expect(run.code, run.stderr.slice(-2000)).to.equal(0);
     expect(run.stderr).to.equal('');
     expect(servers.s3.writes()).to.have.length(pending.size);
-    expect(await fs.readdir(markers)).to.have.length(FILES);
+    expect(await ls(markers)).to.have.length(FILES);
     const sample = [...pending].slice(0, 3);
     for (const name of sample) {
       const i = list.indexOf(name);

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parseLogName } from '@logjam/core';
-import { cleanupTmpDirs, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, ls, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
 import { imdsEnv } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds } from '../../../test/support/servers.ts';
@@ -259,7 +259,7 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     const target = ['--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites)];
     const service = startBin('logjam-upload', [...target, '--interval', '3600', dir, t.template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
     try {
-      await waitFor(async () => (await fs.readdir(path.join(dir, '.uploaded')).catch(() => [])).length === 4, { timeoutMs: 30_000, what: 'the service to upload the 4 archives' });
+      await waitFor(async () => (await ls(path.join(dir, '.uploaded')).catch(() => [])).length === 4, { timeoutMs: 30_000, what: 'the service to upload the 4 archives' });
       const before = await snapshot(dir);
       expect(before.map(([name]) => name)).to.include('.logjam-upload.lock');
       const result = await run(['--audit', dir, t.template]);

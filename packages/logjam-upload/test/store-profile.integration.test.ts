@@ -180,8 +180,8 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
     expect(result.code, result.stderr).to.equal(2);
     expect(result.stderr).to.match(
       kind === 'rgw'
-        ? /^logjam-upload: --conditional-writes yes: the store at \S+ ignores If-None-Match on CompleteMultipartUpload .*; use --conditional-writes put-only or auto/
-        : /^logjam-upload: --conditional-writes yes: the store at \S+ ignores If-None-Match on PutObject .*; use --conditional-writes no or auto/,
+        ? / CRITICAL --conditional-writes yes: the store at \S+ ignores If-None-Match on CompleteMultipartUpload .*; use --conditional-writes put-only or auto.* exit=2$/m
+        : / CRITICAL --conditional-writes yes: the store at \S+ ignores If-None-Match on PutObject .*; use --conditional-writes no or auto.* exit=2$/m,
     );
     expect(result.stderr.trim().split('\n')).to.have.length(1);
     expect((await servers.s3.download(BUCKET, key)).toString()).to.equal("another writer's object\n");
