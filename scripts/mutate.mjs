@@ -176,6 +176,13 @@ const MUTATIONS = [
     tests: ['test/proxy.test.ts'],
     grep: 'HTTP_PROXY: every request',
   },
+  {
+    name: 'STS around the proxy',
+    what: "the credential chain's STS (web identity) requests go directly, not through the proxy",
+    patches: [['  const clientConfig = network.proxies || network.ca ? {', '  const clientConfig = Number.isNaN(0) ? {']],
+    tests: ['test/proxy.test.ts'],
+    grep: 'web identity',
+  },
 ];
 
 function sourceFiles() {
