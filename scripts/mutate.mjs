@@ -660,6 +660,13 @@ const MUTATIONS = [
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'PutObject-only',
   },
+  {
+    name: 'STS around the proxy',
+    what: "the credential chain's STS (web identity) requests go directly, not through the proxy",
+    patches: [['  const clientConfig = network.proxies || network.ca ? {', '  const clientConfig = Number.isNaN(0) ? {']],
+    tests: ['test/proxy.test.ts'],
+    grep: 'web identity',
+  },
 ];
 
 /** @param {string[] | undefined} folders */

@@ -5,6 +5,8 @@
 // instance-metadata service, which must never be asked through the proxy.
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { cleanupTmpDirs, exists, ls, patternedBytes, runBin, tmpDir } from './support/index.ts';
 import { closedEndpoint, imdsEnv, startFakeImds, type FakeImds } from './support/imds.ts';
@@ -87,6 +89,26 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
     // The debug log says which proxy, never the password.
     expect(result.stderr).to.include(`proxy: http://logjam:***@127.0.0.1:${proxy.port} (HTTP_PROXY) for ${origin}`);
     expect(result.stderr + result.stdout).not.to.include(SECRET);
+  });
+
+  it('web identity: STS is asked through the proxy too, instance metadata not at all', async () => {
+    proxy = await startForwardProxy();
+    const sts = await startFakeSts();
+    try {
+      const a = await archive();
+      const token = path.join(home, 'web-identity-token');
+      await fs.writeFile(token, 'a-token');
+      imds.requests.length = 0;
+      const env = { HTTP_PROXY: proxy.url, AWS_WEB_IDENTITY_TOKEN_FILE: token, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/logjam', AWS_ENDPOINT_URL_STS: sts.endpoint, AWS_REGION: 'us-east-1' };
+      const result = await upload(plain, a.dir, a.template, env);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(sts.calls).to.be.greaterThan(0);
+      expect(proxy.requests.filter((r) => r.target.startsWith(`${sts.endpoint}/`))).to.have.length(sts.calls);
+      expect(imds.requests).to.deep.equal([]);
+      await expectUploaded(plain, a);
+    } finally {
+      await sts.close();
+    }
   });
 
   it('NO_PROXY=localhost: nothing goes through the proxy', async () => {
@@ -226,3 +248,26 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
     expect(none.stdout).not.to.include('proxy');
   });
 });
+
+/** A fake STS at http://localhost:PORT answering AssumeRoleWithWebIdentity with s3rver's keys. */
+async function startFakeSts(): Promise<{ endpoint: string; calls: number; close(): Promise<void> }> {
+  const state = { calls: 0 };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      if (!body.includes('Action=AssumeRoleWithWebIdentity')) return void res.writeHead(400).end();
+      state.calls += 1;
+      const xml = `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>S3RVER</AccessKeyId><SecretAccessKey>S3RVER</SecretAccessKey><SessionToken>session</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/logjam/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`;
+      res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) }).end(xml);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://localhost:${(server.address() as AddressInfo).port}`,
+    get calls() {
+      return state.calls;
+    },
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}

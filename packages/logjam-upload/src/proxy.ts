@@ -158,6 +158,8 @@ export function defaultPort(protocol: string): number {
 /** What a run's endpoint goes through, in words without credentials: for --check and the debug log; undefined when no proxy variable is set. */
 export function describeProxyRoute(settings: ProxySettings, endpoint: string | undefined): string | undefined {
   if (!settings.https && !settings.http) return undefined;
+  // An endpoint that is no URL is the upload's own usage error to report, not --check's.
+  if (!URL.canParse(endpoint ?? 'https://s3.amazonaws.com')) return undefined;
   const url = new URL(endpoint ?? 'https://s3.amazonaws.com');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const target = endpoint ? url.origin : 'AWS S3 (https)';

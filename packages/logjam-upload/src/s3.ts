@@ -1,16 +1,14 @@
 // Talking to S3: the client (region, endpoint, credentials, checksums,
 // keep-alive, retries — all the SDK's own machinery), and the start-up check
 // that turns a missing bucket or a bad key into one clear line.
-import http from 'node:http';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Logger } from '@logjam/core';
 import { createReadStream } from 'node:fs';
 import { loadSdk, sdk, type CredentialProvider } from './sdk.js';
-import { PROXY_STATUSES, proxyRequest, refused, routeOf, TunnelingAgent, unreachable } from './proxy-agent.js';
 import type { ProxySettings } from './proxy.js';
+import { createRequestHandler, type HandlerSettings } from './request-handler.js';
 
 /** How long the instance-metadata lookups may take off EC2, so that a laptop run is not slow. */
 export const METADATA_TIMEOUT_MS = 1000;
@@ -128,8 +126,10 @@ export function chooseEndpoint(flag: string | undefined, env: Env): string | und
 }
 
 /** The standard credential chain; instance metadata with a short timeout. */
-export function credentialChain(): CredentialProvider {
-  return sdk().credentials.fromNodeProviderChain({ timeout: METADATA_TIMEOUT_MS, maxRetries: 0 });
+export function credentialChain(network: Pick<HandlerSettings, 'proxies' | 'ca'> = {}): CredentialProvider {
+  // STS (web identity, assumed roles) and SSO go through the proxy too, trusting the CA bundle; the metadata services never do (their own requests).
+  const clientConfig = network.proxies || network.ca ? { clientConfig: { requestHandler: createRequestHandler({ maxSockets: 2, ...network }) } } : {};
+  return sdk().credentials.fromNodeProviderChain({ timeout: METADATA_TIMEOUT_MS, maxRetries: 0, ...clientConfig });
 }
 
 /** Where the chain looks, for the message when it finds nothing. */
@@ -159,42 +159,8 @@ export async function checkCredentials(provider: CredentialProvider, env: Env, l
   }
 }
 
-/** How long a connection (a proxy's tunnel included) may take to open. */
-const CONNECTION_TIMEOUT_MS = 5_000;
-
 export function createClient(settings: ClientSettings, credentials: CredentialProvider): S3Client {
-  const { s3, http: smithyHttp } = sdk();
-  const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets };
-  const stop = settings.signal;
-  const proxies = settings.proxies;
-  const httpsOptions = settings.ca ? { ...agentOptions, ca: settings.ca } : agentOptions;
-  type Request = Parameters<typeof smithyHttp.NodeHttpHandler.prototype.handle>[0];
-  // Every request gets the run's stop signal here, so that send() needs no
-  // per-call options: only then does the SDK reuse a command's resolved
-  // middleware stack (cacheMiddleware) instead of building it anew for every
-  // request, a fifth of the SDK's CPU per small PUT (measured).
-  const Handler = class extends smithyHttp.NodeHttpHandler {
-    override handle(request: Request, options: Parameters<typeof smithyHttp.NodeHttpHandler.prototype.handle>[1] = {}) {
-      const withStop = stop && !options.abortSignal ? { ...options, abortSignal: stop } : options;
-      const proxy = proxies && routeOf(proxies, request);
-      if (!proxy) return super.handle(request, withStop);
-      // Plain HTTP goes to the proxy as an absolute-URI request; HTTPS through the agent's CONNECT tunnel.
-      const sent = request.protocol === 'http:' ? proxyRequest(request, proxy) : request;
-      return super.handle(sent, withStop).then(
-        (out) => {
-          const status = out.response.statusCode;
-          if (request.protocol !== 'http:' || !PROXY_STATUSES.has(status)) return out;
-          (out.response.body as { resume?: () => void } | undefined)?.resume?.();
-          throw refused(proxy, status, out.response.reason, `${request.method} http://${request.hostname}${request.port ? `:${request.port}` : ''}`);
-        },
-        (error: unknown) => {
-          // Only a plain-HTTP request's connection is to the proxy itself (a tunnel's failures are the agent's ProxyErrors).
-          const syscall = (error as { syscall?: unknown } | null)?.syscall;
-          throw request.protocol === 'http:' && (syscall === 'connect' || syscall === 'getaddrinfo') ? unreachable(proxy, error) : error;
-        },
-      );
-    }
-  };
+  const { s3 } = sdk();
   const client = new s3.S3Client({
     region: settings.region,
     credentials,
@@ -213,15 +179,7 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
     retryMode: settings.retryMode ?? 'standard',
     maxAttempts: 5,
     cacheMiddleware: true,
-    requestHandler: new Handler({
-      connectionTimeout: CONNECTION_TIMEOUT_MS,
-      // A connection silent this long is cut, and the request retried. (Not requestTimeout:
-      // in @smithy/node-http-handler 4 that is a whole-request limit that only logs a warning
-      // unless throwOnRequestTimeout is set, so a stalled answer would hang the upload for good.)
-      socketTimeout: 120_000,
-      httpAgent: new http.Agent(agentOptions),
-      httpsAgent: proxies ? new TunnelingAgent(httpsOptions, proxies, CONNECTION_TIMEOUT_MS) : new https.Agent(httpsOptions),
-    }),
+    requestHandler: createRequestHandler(settings),
   });
   // The SDK's logger step filters every request's input and output for sensitive
   // fields to log them, even to its no-op logger: its schemaLogFilter alone was

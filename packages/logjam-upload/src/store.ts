@@ -28,7 +28,7 @@ export async function connect(
   const endpoint = chooseEndpoint(options.endpointUrl, options.env);
   log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: fixedBucket(options.template) ?? options.template.source });
   const network = await networkSettings(options.env, endpoint, log);
-  const credentials = credentialChain();
+  const credentials = credentialChain(network);
   await checkCredentials(credentials, options.env, log);
   const client = createClient(
     { region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal, retryMode: options.retryMode, counts, ...network },

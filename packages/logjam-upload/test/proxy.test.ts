@@ -104,5 +104,6 @@ describe('describeProxyRoute (for --check and the debug log)', () => {
     expect(describeProxyRoute(readProxySettings({ HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: '.amazonaws.com' }), undefined)).to.equal('proxy: none for AWS S3 (https) (NO_PROXY exempts it)');
     expect(describeProxyRoute(readProxySettings({ HTTPS_PROXY: 'http://proxy:3128' }), 'http://minio:9000')).to.equal('proxy: none for http://minio:9000 (no HTTP_PROXY)');
     expect(describeProxyRoute(readProxySettings({ NO_PROXY: '*' }), 'http://minio:9000')).to.equal(undefined);
+    expect(describeProxyRoute(readProxySettings({ HTTP_PROXY: 'http://proxy:3128' }), 'not a url')).to.equal(undefined);
   });
 });
