@@ -237,6 +237,30 @@ const MUTATIONS = [
     tests: ['test/security-owners.test.ts'],
     grep: 'environment is reduced',
   },
+  {
+    name: 'backlog stats through links',
+    what: "logjam-upload's --check and backlog gauges stat() a link named like an archive: its target's size and mtime disclosed",
+    patches: [['      const stat = await fs.lstat(onDisk);', '      const stat = await fs.stat(onDisk);']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'does not disclose',
+  },
+  {
+    name: 'any entry is a marker',
+    what: 'a folder or a link in .uploaded/ counts as a marker',
+    patches: [['.filter((entry) => entry.isFile() && !entry.name.startsWith', '.filter((entry) => !entry.name.startsWith']],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'only a regular file',
+  },
+  {
+    name: 'control characters raw in text logs',
+    what: 'ESC and other control characters of a file name reach the text log raw',
+    patches: [
+      ['${escapeControls(message)}', '${message}'],
+      ["NEEDS_QUOTES.test(text) || text === '' ? escapeControls(JSON.stringify(text)) : text", "NEEDS_QUOTES.test(text) || text === '' ? JSON.stringify(text) : text"],
+    ],
+    tests: ['test/security-owners.test.ts'],
+    grep: 'control characters',
+  },
 ];
 
 function sourceFiles() {

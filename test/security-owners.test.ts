@@ -296,6 +296,42 @@ describe('security: root over folders that others own', function () {
     });
   });
 
+  describe('smaller leaks', () => {
+    it("logjam-upload --check: a link named like an archive, to a root-only file, does not disclose that file's size or mtime", async () => {
+      const root = await place();
+      await write(path.join(root, 'secret', 'shadow'), 'x'.repeat(54321), Date.parse('2020-01-01T00:00:00Z') / 1000);
+      await fs.chmod(path.join(root, 'secret'), 0o700);
+      const dir = path.join(root, 'logs', 'archive');
+      await fs.mkdir(dir, { recursive: true });
+      execFileSync('chown', ['-R', `${mallory.uid}:${mallory.gid}`, path.join(root, 'logs')]);
+      mallory.run(['ln', '-s', path.join(root, 'secret', 'shadow'), path.join(dir, `${LOG}.gz`)]);
+      const result = await runBin('logjam-upload', ['--check', '--max-age', '100000d', dir, TEMPLATE]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.include('files=1 bytes=0 ').and.not.include('54321');
+    });
+
+    it('only a regular file in .uploaded/ is a marker: a folder or a link there leaves its archive waiting', async () => {
+      const dir = path.join(await place(), 'logs', 'archive');
+      const other = 'app-20240101T0100Z.log.gz';
+      await write(path.join(dir, `${LOG}.gz`), 'one\n');
+      await write(path.join(dir, other), 'two\n');
+      await fs.mkdir(path.join(dir, '.uploaded', `${LOG}.gz`), { recursive: true });
+      await fs.symlink('/etc/hostname', path.join(dir, '.uploaded', other));
+      const result = await runBin('logjam-upload', ['--check', '--max-age', '100000d', dir, TEMPLATE]);
+      expect(result.stdout).to.include('files=2 ');
+    });
+
+    it('ESC and other control characters in a file name reach text logs escaped as JSON escapes them', async () => {
+      const logs = path.join(await place(), 'logs');
+      const name = 'app-20240101T0000Z-\u001b[2J\u0007x.log';
+      await write(path.join(logs, name), 'x\n');
+      const result = await runBin('logjam-compress', ['--once', '--log-level', 'debug', logs]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).to.include('\\u001b[2J\\u0007x.log');
+      expect(/[\u0000-\u0008\u000b-\u001f\u007f]/.test(result.stderr), 'no raw control character').to.equal(false);
+    });
+  });
+
   describe('logjam-upload: ownership, not only mode', () => {
     const servers = useS3AndImds({ buckets: ['logs'] });
 
@@ -331,15 +367,17 @@ describe('security: root over folders that others own', function () {
 
     it('an archive that is a hard link to a root-only file: not read as root, exit 1, said why; nothing uploaded, no marker', async () => {
       const root = await place();
+      // A name of its own: the bucket is shared with the other tests of this block.
+      const HARD = 'hl-20240101T0000Z.log';
       await write(path.join(root, 'secret', 'shadow'), 'root:SECRET\n');
       await fs.chmod(path.join(root, 'secret', 'shadow'), 0o600);
       const dir = path.join(root, 'logs', 'archive');
       await fs.mkdir(dir, { recursive: true });
-      await fs.link(path.join(root, 'secret', 'shadow'), path.join(dir, `${LOG}.gz`));
+      await fs.link(path.join(root, 'secret', 'shadow'), path.join(dir, `${HARD}.gz`));
       const result = await runBin('logjam-upload', ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, TEMPLATE], { env: imdsEnv(servers.imds.endpoint, await tmpDir()) });
       expect(result.code, result.stderr).to.equal(1);
-      expect(result.stderr).to.include(`${path.join(dir, `${LOG}.gz`)} has 2 hard links: as root, logjam-upload does not read a file that has another name`);
-      expect(await servers.s3.keys('logs')).to.not.include(`app/2024/01/01/${LOG}.gz`);
+      expect(result.stderr).to.include(`${path.join(dir, `${HARD}.gz`)} has 2 hard links: as root, logjam-upload does not read a file that has another name`);
+      expect(await servers.s3.keys('logs')).to.not.include(`hl/2024/01/01/${HARD}.gz`);
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([]);
     });
 
