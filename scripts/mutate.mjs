@@ -253,11 +253,8 @@ const MUTATIONS = [
   },
   {
     name: 'control characters raw in text logs',
-    what: 'ESC and other control characters of a file name reach the text log raw',
-    patches: [
-      ['${escapeControls(message)}', '${message}'],
-      ["NEEDS_QUOTES.test(text) || text === '' ? escapeControls(JSON.stringify(text)) : text", "NEEDS_QUOTES.test(text) || text === '' ? JSON.stringify(text) : text"],
-    ],
+    what: 'ESC and other control characters of a file name (a field of a text log line) reach the log raw',
+    patches: [['const NEEDS_QUOTES = /[\\s"=\\u0000-\\u001f\\u007f]/;', 'const NEEDS_QUOTES = /[\\s"=]/;']],
     tests: ['test/security-owners.test.ts'],
     grep: 'control characters',
   },
