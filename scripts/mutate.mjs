@@ -549,7 +549,7 @@ const MUTATIONS = [
     name: 'lock judged by pid, not held by the kernel',
     what: 'a process that names itself logjam-compress, its pid in the lock file, keeps the folder locked',
     patches: [['  if (!(await flockRuns())) return tryPidLock(file, options);', '  if (!Number.isNaN(0) || !(await flockRuns())) return tryPidLock(file, options);']],
-    tests: ['test/security-owners.test.ts'],
+    tests: ['test/security-attacker.test.ts'],
     grep: 'held by the kernel',
   },
   {
@@ -561,14 +561,14 @@ const MUTATIONS = [
         "    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);\n  } catch (error) {\n    const code = errorCode(error);\n    if (code === 'ENOENT' || code === 'ELOOP')",
       ],
     ],
-    tests: ['test/security-owners.test.ts'],
+    tests: ['test/security-attacker.test.ts'],
     grep: 'metrics-file',
   },
   {
     name: '--user drops supplementary groups',
     what: "the --user child keeps only the user's primary group (setgroups), not its supplementary groups (initgroups)",
     patches: [['    (process as unknown as { initgroups(user: string, extraGroup: number): void }).initgroups(user, Number(gid));', '    process.setgroups!([Number(gid)]);']],
-    tests: ['test/security-owners.test.ts'],
+    tests: ['test/security-attacker.test.ts'],
     grep: 'supplementary groups',
   },
   {
@@ -582,7 +582,7 @@ const MUTATIONS = [
     name: '--user child gets the whole environment',
     what: "the --user child is given root's whole environment (AWS secrets for logjam-compress, anything of cron's)",
     patches: [['if (COMMON_ENV.test(name) || keep?.test(name)) out[name] = value;', 'if (name) out[name] = value;']],
-    tests: ['test/security-owners.test.ts'],
+    tests: ['test/security-attacker.test.ts'],
     grep: 'environment is reduced',
   },
   // issue 24: what the store does is learned once and remembered
@@ -666,6 +666,27 @@ const MUTATIONS = [
     patches: [['  const clientConfig = network.proxies || network.ca ? {', '  const clientConfig = Number.isNaN(0) ? {']],
     tests: ['test/proxy.test.ts'],
     grep: 'web identity',
+  },
+  {
+    name: 'backlog stats through links',
+    what: "logjam-upload's --check and backlog gauges stat() a link named like an archive: its target's size and mtime disclosed",
+    patches: [['      const stat = await fs.lstat(onDisk);', '      const stat = await fs.stat(onDisk);']],
+    tests: ['test/security-attacker.test.ts'],
+    grep: 'does not disclose',
+  },
+  {
+    name: 'any entry is a marker',
+    what: 'a folder or a link in .uploaded/ counts as a marker',
+    patches: [['.filter((entry) => entry.isFile() && !entry.name.startsWith', '.filter((entry) => !entry.name.startsWith']],
+    tests: ['test/security-attacker.test.ts'],
+    grep: 'only a regular file',
+  },
+  {
+    name: 'control characters raw in text logs',
+    what: 'ESC and other control characters of a file name (a field of a text log line) reach the log raw',
+    patches: [['const NEEDS_QUOTES = /[\\s"=\\u0000-\\u001f\\u007f]/;', 'const NEEDS_QUOTES = /[\\s"=]/;']],
+    tests: ['test/security-attacker.test.ts'],
+    grep: 'control characters',
   },
 ];
 

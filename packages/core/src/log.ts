@@ -63,7 +63,7 @@ export function createLogger(options: LoggerOptions): Logger {
       .filter(([, value]) => value !== undefined)
       .map(([key, value]) => `${key}=${formatValue(value)}`)
       .join(' ');
-    write(`${time} ${options.name} ${at.toUpperCase()} ${message}${rest ? ` ${rest}` : ''}\n`);
+    write(`${time} ${options.name} ${at.toUpperCase()} ${escapeControls(message)}${rest ? ` ${rest}` : ''}\n`);
   };
 
   return {
@@ -76,10 +76,22 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
-// Values with spaces or quotes are quoted so that a line stays parseable by eye and by awk.
+// Values with spaces, quotes or control characters are quoted (JSON) so that a line stays parseable by eye and by awk.
+// eslint-disable-next-line no-control-regex
+const NEEDS_QUOTES = /[\s"=\u0000-\u001f\u007f]/;
 function formatValue(value: string | number | boolean | null | undefined): string {
   const text = String(value);
-  return /[\s"=]/.test(text) || text === '' ? JSON.stringify(text) : text;
+  return NEEDS_QUOTES.test(text) || text === '' ? escapeControls(JSON.stringify(text)) : text;
+}
+
+/**
+ * Control characters (a file name may hold ESC, which a terminal would obey) as
+ * JSON escapes them, \u001b, and DEL as \u007f, so that a text line cannot
+ * rewrite the terminal or forge another line. Pure.
+ */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\u007f' ? '\\u007f' : JSON.stringify(c).slice(1, -1)));
 }
 
 /**

@@ -190,17 +190,17 @@ function refuseHardLinked(source: string, stats: Stats): void {
 /**
  * As root, the archive gets the source's owner, group and mode (as logrotate
  * does), whatever archive/ would give it (the group of a setgid folder): set on
- * the temporary file, synced, before it is linked into place.
+ * the temporary file before it is linked into place.
  */
 async function takeSourceOwner(tmp: string, before: Stats): Promise<void> {
   if (process.geteuid?.() !== 0) return;
-  const out = await fs.open(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const archive = await fs.open(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    await out.chown(before.uid, before.gid);
-    await out.chmod(before.mode & 0o666);
-    await out.sync();
+    await archive.chown(before.uid, before.gid);
+    await archive.chmod(before.mode & 0o666);
+    // No fsync of its own: the data was synced, and the fsync of archive/ after the link commits this metadata with it.
   } finally {
-    await out.close();
+    await archive.close();
   }
 }
 

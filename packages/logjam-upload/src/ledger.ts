@@ -6,7 +6,7 @@ import { close, constants, open, promises as fs } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { compareLogNames, errorCode, fsyncDir, namePath, parseLogName, readdirNames, removeIfExists, tempName, type HeldDir, type LogName } from '@logjam/core';
+import { compareLogNames, errorCode, fsyncDir, namePath, parseLogName, readdirEntries, readdirNames, removeIfExists, tempName, type HeldDir, type LogName } from '@logjam/core';
 
 export const MARKER_DIR = '.uploaded';
 
@@ -49,10 +49,10 @@ async function createEmpty(file: string | Buffer): Promise<void> {
   await closeFd(await openFd(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644));
 }
 
-/** Names that have a marker. */
+/** Names that have a marker: a regular file (a link or a folder put there by someone else is no marker). */
 export async function readMarkers(archiveDir: string): Promise<Set<string>> {
   try {
-    return new Set((await readdirNames(markerDir(archiveDir))).filter((name) => !name.startsWith('.')));
+    return new Set((await readdirEntries(markerDir(archiveDir))).filter((entry) => entry.isFile() && !entry.name.startsWith('.')).map((entry) => entry.name));
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return new Set();
     throw error;

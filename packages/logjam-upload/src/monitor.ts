@@ -17,12 +17,12 @@ export async function uploadBacklog(archiveDir: string): Promise<BacklogItem[]> 
     const file = path.join(archiveDir, displayName(log.name));
     const onDisk = namePath(archiveDir, log.name);
     try {
-      const stat = await fs.stat(onDisk);
-      items.push({ file, bytes: stat.size, since: stat.mtimeMs });
+      // lstat: what a link points to (perhaps a file only root may read) is never looked at; it waits, with its stamp.
+      const stat = await fs.lstat(onDisk);
+      items.push(stat.isFile() ? { file, bytes: stat.size, since: stat.mtimeMs } : { file, bytes: 0, since: log.time });
     } catch (error) {
-      // Gone meanwhile (uploaded and removed); a dangling link still waits, with its stamp.
+      // Gone meanwhile (uploaded and removed).
       if (errorCode(error) !== 'ENOENT') throw error;
-      if (await fs.lstat(onDisk).catch(() => null)) items.push({ file, bytes: 0, since: log.time });
     }
   }
   return items;
