@@ -172,7 +172,7 @@ const MUTATIONS = [
   {
     name: 'profile never stale',
     what: 'a probe is trusted forever (no re-probe after a week)',
-    patches: [['  if (at === undefined || now < at || now - at >= RELEARN_AFTER_MS) return undefined;', '  if (at === undefined) return undefined;']],
+    patches: [['  return at !== undefined && now >= at && now - at < RELEARN_AFTER_MS;', '  return at !== undefined;']],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'older than a week',
   },
@@ -193,7 +193,7 @@ const MUTATIONS = [
   {
     name: 'refusal nags',
     what: 'a refused DeleteObject or HeadBucket is said at WARN on every run, not once',
-    patches: [['  if (facts.refused[permission] !== undefined) return false;\n', '']],
+    patches: [['  const news = facts.refused[permission] === undefined;', '  const news = true;']],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'PutObject-only',
   },
@@ -221,6 +221,13 @@ const MUTATIONS = [
     patches: [["    if (refusedBefore) return 'limited';\n", '']],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'PutObject-only',
+  },
+  {
+    name: 'profile takes what was said',
+    what: "the profile records the writes --conditional-writes gave the pass (put-only) instead of what the store's probe found",
+    patches: [['(used.put !== this.found.put || used.complete !== this.found.complete)', '(facts.writes?.put !== this.found.put || facts.writes?.complete !== this.found.complete)']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'honours more',
   },
 ];
 
