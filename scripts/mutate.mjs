@@ -165,7 +165,7 @@ const MUTATIONS = [
   {
     name: 'contradiction not remembered',
     what: 'a pass that found the store answering 501 to If-None-Match leaves the profile saying it honours it',
-    patches: [['    if (facts?.writes && (facts.writes.put !== this.found.put', '    if (facts?.writes && Number.isNaN(0) && (facts.writes.put !== this.found.put']],
+    patches: [['    if (facts && used && (used.put', '    if (facts && used && Number.isNaN(0) && (used.put']],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'answers 501',
   },
