@@ -603,14 +603,14 @@ const MUTATIONS = [
   {
     name: 'contradiction not remembered',
     what: 'a pass that found the store answering 501 to If-None-Match leaves the profile saying it honours it',
-    patches: [['    if (facts?.writes && (facts.writes.put !== this.found.put', '    if (facts?.writes && Number.isNaN(0) && (facts.writes.put !== this.found.put']],
+    patches: [['    if (facts && used && (used.put', '    if (facts && used && Number.isNaN(0) && (used.put']],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'answers 501',
   },
   {
     name: 'profile never stale',
     what: 'a probe is trusted forever (no re-probe after a week)',
-    patches: [['  if (at === undefined || now < at || now - at >= RELEARN_AFTER_MS) return undefined;', '  if (at === undefined) return undefined;']],
+    patches: [['  return at !== undefined && now >= at && now - at < RELEARN_AFTER_MS;', '  return at !== undefined;']],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'older than a week',
   },
@@ -631,7 +631,7 @@ const MUTATIONS = [
   {
     name: 'refusal nags',
     what: 'a refused DeleteObject or HeadBucket is said at WARN on every run, not once',
-    patches: [['  if (facts.refused[permission] !== undefined) return false;\n', '']],
+    patches: [['  const news = facts.refused[permission] === undefined;', '  const news = true;']],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'PutObject-only',
   },
@@ -687,6 +687,13 @@ const MUTATIONS = [
     patches: [['const NEEDS_QUOTES = /[\\s"=\\u0000-\\u001f\\u007f]/;', 'const NEEDS_QUOTES = /[\\s"=]/;']],
     tests: ['test/security-attacker.test.ts'],
     grep: 'control characters',
+  },
+  {
+    name: 'profile takes what was said',
+    what: "the profile records the writes --conditional-writes gave the pass (put-only) instead of what the store's probe found",
+    patches: [['(used.put !== this.found.put || used.complete !== this.found.complete)', '(facts.writes?.put !== this.found.put || facts.writes?.complete !== this.found.complete)']],
+    tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
+    grep: 'honours more',
   },
 ];
 

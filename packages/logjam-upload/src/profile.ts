@@ -25,7 +25,7 @@ export interface StoreFacts {
   probedAt?: number;
   /** What that probe found; absent for a probe of the object settings alone. */
   writes?: ConditionalWrites;
-  /** What was refused, and when it was first said. */
+  /** What was refused: when it was last refused (said at WARN only the first time). */
   refused: Partial<Record<Permission, number>>;
 }
 
@@ -34,18 +34,22 @@ export function profileKey(endpoint: string | undefined, bucket: string, flags: 
   return [endpoint ?? 'AWS', bucket, flags].filter(Boolean).join(' ');
 }
 
-/** What an earlier probe found, while it is less than RELEARN_AFTER_MS old (and not from the future: a clock set back). */
+/** Whether a time of the profile is less than RELEARN_AFTER_MS old (and not from the future: a clock set back). */
+export function isFresh(at: number | undefined, now: number): boolean {
+  return at !== undefined && now >= at && now - at < RELEARN_AFTER_MS;
+}
+
+/** What an earlier probe found, while it is fresh. */
 export function freshProbe(facts: StoreFacts, now: number): { writes?: ConditionalWrites } | undefined {
-  const at = facts.probedAt;
-  if (at === undefined || now < at || now - at >= RELEARN_AFTER_MS) return undefined;
+  if (!isFresh(facts.probedAt, now)) return undefined;
   return facts.writes ? { writes: { ...facts.writes } } : {};
 }
 
 /** Notes a refusal: true when it is news (say it at WARN), false when it was said before (debug). */
 export function noteRefused(facts: StoreFacts, permission: Permission, now: number): boolean {
-  if (facts.refused[permission] !== undefined) return false;
+  const news = facts.refused[permission] === undefined;
   facts.refused[permission] = now;
-  return true;
+  return news;
 }
 
 /** The profile of one archive folder: read once, written atomically when it changed. */

@@ -7,7 +7,7 @@ import { ConfigError, type LogName } from '@logjam/core';
 import { learnConditionalWrites, settingsFlags, type ConditionalWrites, type ProbeReport } from './conditional.js';
 import type { PassSummary } from './context.js';
 import { listPending } from './ledger.js';
-import { freshProbe, noteRefused, profileKey, type StoreFacts, type StoreProfile } from './profile.js';
+import { freshProbe, isFresh, noteRefused, profileKey, type StoreFacts, type StoreProfile } from './profile.js';
 import type { RunOptions } from './run.js';
 import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, type RequestCounts, resolveRegion } from './s3.js';
 import { loadSdk } from './sdk.js';
@@ -121,8 +121,8 @@ export class BucketCheck {
  */
 export class StoreWrites {
   readonly found: ConditionalWrites = { put: false, complete: false };
-  /** The profile entry of the store learned, and when. */
-  private learned: { facts: StoreFacts; at: number } | undefined;
+  /** The profile entry of the store learned, when, and the writes then given to the passes. */
+  private learned: { facts: StoreFacts; at: number; used: ConditionalWrites } | undefined;
 
   constructor(
     private readonly options: RunOptions,
@@ -141,8 +141,8 @@ export class StoreWrites {
     // No valid bucket name among them: each file fails on its own, and a later pass learns.
     if (bucket === undefined) return;
     const facts = await this.profile.facts(profileKey(where.endpoint, bucket, settingsFlags(options)));
-    // A listing refused before costs a refused request every run: HEAD per file at once.
-    if (facts.refused.ListBucket !== undefined) this.listing.supported = false;
+    // A listing refused lately costs a refused request every run: HEAD per file at once (tried again a week on).
+    if (isFresh(facts.refused.ListBucket, now)) this.listing.supported = false;
     const learned = await learnConditionalWrites({
       client: this.client,
       bucket,
@@ -159,7 +159,7 @@ export class StoreWrites {
     });
     if (learned.probe) this.remember(facts, learned.probe, { bucket }, now);
     Object.assign(this.found, learned.writes);
-    this.learned = { facts, at: now };
+    this.learned = { facts, at: now, used: { ...learned.writes } };
     await this.profile.save();
   }
 
@@ -182,10 +182,11 @@ export class StoreWrites {
    * is said at WARN the first time only.
    */
   async afterPass(now = Date.now()): Promise<void> {
-    const facts = this.learned?.facts;
-    if (facts?.writes && (facts.writes.put !== this.found.put || facts.writes.complete !== this.found.complete)) {
+    const { facts, used } = this.learned ?? {};
+    if (facts && used && (used.put !== this.found.put || used.complete !== this.found.complete)) {
       facts.writes = { ...this.found };
       facts.probedAt = now;
+      Object.assign(used, this.found);
       this.profile.touch();
     }
     if (facts && !this.listing.supported && noteRefused(facts, 'ListBucket', now)) {

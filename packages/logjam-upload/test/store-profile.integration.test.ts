@@ -169,6 +169,21 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
     expect(await probeObjects(tag)).to.deep.equal([]);
   });
 
+  if (kind === 's3rver') {
+    it('--conditional-writes put-only on a store that honours more: the profile keeps what the store does, not what was said', async () => {
+      proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true });
+      const { template } = prefix();
+      const dir = await archive(hours(0, 1));
+      for (const files of [hours(1, 1), hours(2, 1)]) {
+        const result = await upload(via(proxy, dir, template, ['--conditional-writes', 'put-only']));
+        expect(result.code, result.stderr).to.equal(0);
+        await add(dir, files);
+      }
+      const profile = JSON.parse(await fs.readFile(path.join(dir, '.uploaded', STORE_PROFILE), 'utf8')) as { stores: Record<string, { writes?: unknown }> };
+      expect(Object.values(profile.stores).map((facts) => facts.writes)).to.deep.equal([{ put: true, complete: true }]);
+    });
+  }
+
   it('--conditional-writes yes against a store that does not keep it: exit 2 naming the option, and the object at the key is unchanged', async () => {
     // s3rver ignores If-None-Match altogether; RGW honours it on PutObject only.
     const { tag, template } = prefix();

@@ -81,7 +81,7 @@ describe('the store profile (profile.ts)', () => {
     const facts: StoreFacts = { refused: {} };
     expect(noteRefused(facts, 'DeleteObject', NOW)).to.equal(true);
     expect(noteRefused(facts, 'DeleteObject', NOW + DAY)).to.equal(false);
-    expect(facts.refused).to.deep.equal({ DeleteObject: NOW });
+    expect(facts.refused, 'when last refused').to.deep.equal({ DeleteObject: NOW + DAY });
   });
 
   it('is kept per store, bucket and object settings, written privately, and read back', async () => {
