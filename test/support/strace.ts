@@ -57,12 +57,17 @@ export interface TracedRun extends RunResult {
 
 let runs = 0;
 
+/** Each path, and the names it has through every /proc/self/fd/FD a held directory may have (-P matches a path as written). */
+function heldPaths(paths: string[]): string[] {
+  return paths.flatMap((p) => [p, ...HELD_FDS.map((fd) => `/proc/self/fd/${fd}/${path.basename(p)}`)]);
+}
+
 /** Runs a binary to its end (or its kill) under strace. */
 export async function traceBin(name: BinaryName, args: string[], options: TraceOptions): Promise<TracedRun> {
   const out = path.join(os.tmpdir(), `logjam-strace-${process.pid}-${(runs += 1)}.txt`);
   // openat too, always: its results say which directory each /proc/self/fd/FD is.
   const traced = [...new Set([...options.syscalls, 'openat'])];
-  const paths = (options.paths ?? []).flatMap((p) => [p, ...HELD_FDS.map((fd) => `/proc/self/fd/${fd}/${path.basename(p)}`)]);
+  const paths = heldPaths(options.paths ?? []);
   const straceArgs = ['-f', '-qq', '-y', '-o', out, ...paths.flatMap((p) => ['-P', p]), '-e', `trace=${traced.join(',')}`];
   if (options.kill) straceArgs.push('-e', `inject=${options.kill.syscall}:signal=KILL:when=${options.kill.n}`);
   const base = options.cleanEnv ? { PATH: process.env.PATH, HOME: process.env.HOME } : process.env;
@@ -145,7 +150,20 @@ export async function startStopped(
   const out = path.join(os.tmpdir(), `logjam-strace-${process.pid}-${(runs += 1)}.txt`);
   const child = spawn(
     'strace',
-    ['-f', '-qq', '-o', out, '-e', `trace=${at.syscall}`, '-e', `inject=${at.syscall}:signal=STOP:when=${at.n}`, ...(at.path ? ['-P', at.path] : []), process.execPath, binaries[name], ...args],
+    [
+      '-f',
+      '-qq',
+      '-o',
+      out,
+      '-e',
+      `trace=${at.syscall}`,
+      '-e',
+      `inject=${at.syscall}:signal=STOP:when=${at.n}`,
+      ...heldPaths(at.path ? [at.path] : []).flatMap((p) => ['-P', p]),
+      process.execPath,
+      binaries[name],
+      ...args,
+    ],
     {
       env: { ...process.env, ...options.env, ...TRACED_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
