@@ -245,8 +245,8 @@ const MUTATIONS = [
     what: 'the probe counts a second unconditional-looking PUT that succeeded as honoured: PUT-first replaces another writer (conditional.ts, i24)',
     patches: [
       [
-        '      () => false,\n      (error: unknown) => {\n        if (refused(error) || unsupported(error)) return refused(error);',
-        '      () => true,\n      (error: unknown) => {\n        if (refused(error) || unsupported(error)) return refused(error);',
+        "  return { put: answers.first === 'refused' || answers.second === 'refused', complete: answers.complete === 'refused' };",
+        "  return { put: answers.first === 'refused' || answers.second !== 'unsupported', complete: answers.complete === 'refused' };",
       ],
     ],
     tests: ['packages/logjam-upload/test/guarantees.integration.test.ts'],
@@ -261,7 +261,7 @@ const MUTATIONS = [
   {
     name: '.uploaded/ permissions unchecked',
     what: 'as root, a .uploaded/ that others can write is accepted',
-    patches: [["checkPermissions([archiveDir, path.join(archiveDir, MARKER_DIR)], { binary: 'logjam-upload' })", "checkPermissions([archiveDir], { binary: 'logjam-upload' })"]],
+    patches: [["    if (options.permissionRule) await checkPermissions([path.join(io, MARKER_DIR)], { binary: 'logjam-upload' });\n", '']],
     tests: ['packages/logjam-upload/test/guarantees.integration.test.ts'],
     grep: '.uploaded/ that every user can write',
   },
@@ -438,7 +438,7 @@ const MUTATIONS = [
   {
     name: 'idle upload pass at info',
     what: 'an idle logjam-upload service logs its pass summary at info on every rescan',
-    patches: [['    listing: { supported: true },\n    quietWhenIdle: !options.once,', '    listing: { supported: true },\n    quietWhenIdle: false,']],
+    patches: [['    quietWhenIdle: !options.once,', '    quietWhenIdle: false,']],
     tests: ['test/quiet.test.ts'],
   },
   {
