@@ -28,7 +28,7 @@ describe('reliability: a fleet stampede against S3-like throttling', function ()
     // A host that did not finish says why: throttling, with its files left for the next run.
     for (const host of first.notOk) {
       expect(host.code, host.stderr).to.equal(1);
-      expect(host.stderr).to.match(/SlowDown/);
+      expect(host.stderr, host.stderr).to.match(/SlowDown/);
     }
     const second = first.notOk.length ? await fleet.run({ tag: 'stampede', args: [], together: true, only: first.notOk.map((h) => h.host) }) : undefined;
     expect(second?.notOk ?? [], 'hosts still not done after a second run').to.deep.equal([]);

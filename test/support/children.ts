@@ -3,7 +3,7 @@
 // before each test and kills, after it, every one that was not there before:
 // the binaries, servers, strace and what they started, found through /proc so
 // that no spawn helper can forget to register one. Processes started by a
-// suite's before() are killed at the end of the run. Without this, a failing
+// suite's before(), and what they start, are killed at the end of the run. Without this, a failing
 // service-mode test left its logjam-upload running and mocha waited on it.
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -24,8 +24,12 @@ function readProc(pid: number): Proc | undefined {
   }
 }
 
-/** The live processes descended from `root` (children, grandchildren, …), by /proc. */
-export function descendants(root = process.pid): Set<number> {
+/**
+ * The live processes descended from `root` (children, grandchildren, …), by /proc;
+ * not those of a process in `beyond`, nor below it (what a server started in a
+ * before() starts is that server's: a container's services, say).
+ */
+export function descendants(root = process.pid, beyond: ReadonlySet<number> = new Set()): Set<number> {
   const children = new Map<number, Proc[]>();
   for (const name of readdirSync('/proc')) {
     const proc = /^\d+$/.test(name) ? readProc(Number(name)) : undefined;
@@ -37,6 +41,7 @@ export function descendants(root = process.pid): Set<number> {
   const queue = [root];
   while (queue.length) {
     for (const child of children.get(queue.shift()!) ?? []) {
+      if (beyond.has(child.pid)) continue;
       if (!child.zombie && !runner(child.pid)) found.add(child.pid);
       queue.push(child.pid);
     }
@@ -52,9 +57,9 @@ function commandLine(pid: number): string {
   }
 }
 
-/** SIGKILLs the descendants not in `keep`, all at once (so that a child's own children cannot be reparented away first); returns what was killed. */
+/** SIGKILLs the descendants not in `keep` nor below it, all at once (so that a child's own children cannot be reparented away first); returns what was killed. */
 export function killDescendants(keep: ReadonlySet<number> = new Set()): string[] {
-  const doomed = [...descendants()].filter((pid) => !keep.has(pid));
+  const doomed = [...descendants(process.pid, keep)];
   const killed: string[] = [];
   for (const pid of doomed) {
     const command = commandLine(pid);
