@@ -349,7 +349,7 @@ const MUTATIONS = [
   {
     name: 'lock taken from a live owner',
     what: 'a second instance takes the lock of a running one: two passes over one folder',
-    patches: [['function pidState(pid: number, owner: string): PidState {\n  try {', "function pidState(pid: number, owner: string): PidState {\n  if (owner) return 'dead';\n  try {"]],
+    patches: [["      if (state === 'held') return { acquired: false, heldBy: pidIn(content) };\n", '']],
     tests: ['packages/core/test/lock.test.ts'],
   },
   {
