@@ -438,7 +438,7 @@ const MUTATIONS = [
   {
     name: 'idle upload pass at info',
     what: 'an idle logjam-upload service logs its pass summary at info on every rescan',
-    patches: [['    quietWhenIdle: !options.once,', '    quietWhenIdle: false,']],
+    patches: [['    log: options.log,\n    quietWhenIdle: !options.once,', '    log: options.log,\n    quietWhenIdle: false,']],
     tests: ['test/quiet.test.ts'],
   },
   {

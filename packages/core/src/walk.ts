@@ -35,7 +35,7 @@ export async function walkToDir(dir: string, options: WalkOptions): Promise<Held
   const target = path.resolve(dir);
   const euid = options.euid ?? process.geteuid?.() ?? -1;
   const rule = options.rule && euid === 0;
-  let handle = await fs.open('/', DIRECTORY);
+  let handle = await openRoot();
   try {
     const pinned = await throughProc(handle);
     let walked = '/';
@@ -53,6 +53,15 @@ export async function walkToDir(dir: string, options: WalkOptions): Promise<Held
     await handle.close().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The process's root, through /proc/self/root where /proc is mounted: under
+ * qemu-user with a sysroot (-L, QEMU_LD_PREFIX) an open of `/` names the
+ * sysroot, while /proc/self/fd/FD/NAME and every other path reach the real one.
+ */
+async function openRoot(): Promise<FileHandle> {
+  return fs.open('/proc/self/root/', constants.O_RDONLY | constants.O_DIRECTORY).catch(() => fs.open('/', DIRECTORY));
 }
 
 /** Whether /proc/self/fd/FD reaches the folder `handle` holds (Linux with /proc mounted). */
