@@ -16,7 +16,7 @@ export class CompressCommand extends LogjamCommand {
   static override usage = Command.Usage({
     description: 'gzip closed hourly log files into archive/ beside them, never losing a line',
     details: `
-      Compresses each closed hourly log file of LOG_DIR (named \`PREFIX-YYYYMMDDTHHMMZ[-SUFFIX].EXT\`; closed once a newer file of its group exists or 65 minutes after its stamp, and left alone until its mtime is \`--min-age\` old) into \`LOG_DIR/archive/NAME.gz\`: written, synced, verified, published without replacing any archive, and only then is the source deleted. With \`--once\`, one pass, then exit 0 (done, or nothing due), 1 (a file failed; the others were done) or 2 (something to fix: one line says what and how). Without it, a service that reacts to new files, rescans every \`--interval\`, and stops cleanly on SIGTERM. \`--check\` is a Nagios plugin: 0 OK, 1 WARNING (a file due for longer than \`--max-age\`), 3 UNKNOWN.
+      Compresses each closed hourly log file of LOG_DIR (named \`PREFIX-YYYYMMDDTHHMMZ[-SUFFIX].EXT\`; closed once a newer file of its group exists or 65 minutes after its stamp, and left alone until its mtime is \`--min-age\` old) into \`LOG_DIR/archive/NAME.gz\` (\`NAME.zst\` with \`--format zstd\`): written, synced, verified, published without replacing any archive, and only then is the source deleted. With \`--once\`, one pass, then exit 0 (done, or nothing due), 1 (a file failed; the others were done) or 2 (something to fix: one line says what and how). Without it, a service that reacts to new files, rescans every \`--interval\`, and stops cleanly on SIGTERM. \`--check\` is a Nagios plugin: 0 OK, 1 WARNING (a file due for longer than \`--max-age\`), 3 UNKNOWN.
 
       Every flag can be set in the environment as LOGJAM_<FLAG> (\`LOGJAM_MIN_AGE=120\`, \`LOGJAM_VERIFY=0\`), but \`--check\`: the command line alone sets it. Durations are seconds or \`90s\`, \`30m\`, \`2h\`, \`7d\`. Log lines go to stderr, \`--check\`'s report to stdout. More in logjam's docs/: logjam-compress.md (archiving, locks), file-names.md, monitoring.md (\`--check\`, \`--metrics-file\`, Sentry), security.md (links, owners, \`--user\`).
     `,
@@ -73,11 +73,11 @@ export class CompressCommand extends LogjamCommand {
 
   user = Option.String('--user', {
     description:
-      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept, HOME root's, no AWS_* variables): root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)",
+      "Do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept, HOME root's, no AWS_* variables): root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)",
   });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, {
     description:
-      "As root without --user, work in a LOG_DIR (or archive/) that a group other than root's, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse such a directory, as logrotate does)",
+      "As root without --user, work in a LOG_DIR (or archive/) that another user owns, or that a group other than root's or every user can write, accepting that they could try to make root write elsewhere (default: refuse such a directory, as logrotate does)",
   });
   dirs = Option.Rest({ name: 'LOG_DIR', required: 1 });
 

@@ -85,11 +85,11 @@ export class UploadCommand extends LogjamCommand {
   });
   user = Option.String('--user', {
     description:
-      "USER[:GROUP]: do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept; HOME stays root's, so that its dotfiles are never read; the environment reduced to what the upload needs, which that user can read): root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
+      "Do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept; HOME stays root's, so that its dotfiles are never read; the environment reduced to what the upload needs, which that user can read): root then never opens, writes or deletes a file in ARCHIVE_DIR itself; for an ARCHIVE_DIR other users can write (default: the user running logjam-upload)",
   });
   insecurePermissions = Option.Boolean('--insecure-permissions', false, {
     description:
-      "As root without --user, work in an ARCHIVE_DIR (or its .uploaded/) that a group other than root's, or every user, can write, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)",
+      "As root without --user, work in an ARCHIVE_DIR (or its .uploaded/) that another user owns, or that a group other than root's or every user can write, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)",
   });
   // --audit (issue 29): audit-cli.ts and audit*.ts.
   audit = Option.Boolean('--audit', false, {
