@@ -71,7 +71,8 @@ const HOUR = 3_600_000;
       const { stdout } = await exec('pgrep', ['-x', 'systemd', '-P', String(nspawn!.pid)]).catch(() => ({ stdout: '' }));
       return Number(stdout.trim().split('\n')[0]) || 0;
     });
-    await inside('useradd', '--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', 'logjam');
+    // The user the units run as (as the .deb makes it); already there where the host has it (a host the .deb was installed on).
+    await inside('sh', '-c', 'id logjam >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin logjam');
     await inside('chown', '-R', 'logjam:logjam', '/var/log/hourly', '/var/lib/node_exporter/textfile_collector');
     await inside('systemctl', 'daemon-reload');
   });
