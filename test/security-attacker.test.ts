@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { cleanupTmpDirs, ls, runBin, startBin, tmpDir, waitExit, waitFor } from './support/index.ts';
-import { canMakeUsers, makeAttacker, type Attacker } from './support/attacker.ts';
+import { ls, runBin, startBin, waitExit, waitFor } from './support/index.ts';
+import { makeAttacker, useAttacker } from './support/attacker.ts';
 import { numbered, write } from './reliability/helpers.ts';
 
 const LOG = 'app-20240101T0000Z.log';
@@ -16,23 +16,7 @@ const TEMPLATE = 's3://logs/{prefix}/{year}/{month}/{day}/{filename}';
 
 describe('security: what others own can try through --user, the lock, the metrics file and the logs', function () {
   this.timeout(120_000);
-  let mallory: Attacker;
-  before(function () {
-    if (!canMakeUsers()) {
-      console.log('    (skipped: these tests make a user, as root, as CI runs them)');
-      this.skip();
-    }
-    mallory = makeAttacker();
-  });
-  after(() => mallory?.remove());
-  afterEach(cleanupTmpDirs);
-
-  /** A root-owned 0755 folder in a fresh temporary one (0755, so that the attacker reaches it). */
-  async function place(): Promise<string> {
-    const root = await tmpDir('logjam-attacker-');
-    await fs.chmod(root, 0o755);
-    return root;
-  }
+  const { attacker, place } = useAttacker('logjam-attacker-');
 
   describe('--user as su does it', () => {
     it("keeps the user's supplementary groups (initgroups): a member of adm compresses a root:adm 0640 log", async () => {
@@ -55,8 +39,8 @@ describe('security: what others own can try through --user, the lock, the metric
     it("the child's environment is reduced (no AWS_* for logjam-compress, nothing of cron's), HOME stays root's, and it runs with the user's groups", async () => {
       const logs = path.join(await place(), 'logs');
       await fs.mkdir(logs);
-      await fs.chown(logs, mallory.uid, mallory.gid);
-      const child = startBin('logjam-compress', ['--user', mallory.name, '--log-level', 'debug', logs], {
+      await fs.chown(logs, attacker().uid, attacker().gid);
+      const child = startBin('logjam-compress', ['--user', attacker().name, '--log-level', 'debug', logs], {
         env: { AWS_SECRET_ACCESS_KEY: 'root-secret', SOME_CRON_VARIABLE: 'x', HOME: '/root', SENTRY_DSN: '' },
       });
       try {
@@ -64,9 +48,9 @@ describe('security: what others own can try through --user, the lock, the metric
         const [worker] = (await fs.readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim().split(/\s+/);
         const environ = (await fs.readFile(`/proc/${worker}/environ`, 'utf8')).split('\0');
         expect(environ.filter((v) => /^(AWS_|SOME_CRON)/.test(v))).to.deep.equal([]);
-        expect(environ).to.include('HOME=/root').and.include(`USER=${mallory.name}`);
+        expect(environ).to.include('HOME=/root').and.include(`USER=${attacker().name}`);
         const status = await fs.readFile(`/proc/${worker}/status`, 'utf8');
-        expect(/^Uid:\s+(\d+)/m.exec(status)![1]).to.equal(String(mallory.uid));
+        expect(/^Uid:\s+(\d+)/m.exec(status)![1]).to.equal(String(attacker().uid));
       } finally {
         child.kill('SIGTERM');
         await waitExit(child);
@@ -78,13 +62,13 @@ describe('security: what others own can try through --user, the lock, the metric
     it("the attacker's process named logjam-compress (exec -a), its pid in the lock: no lock, taken over at once, the folder compressed", async () => {
       const logs = path.join(await place(), 'logs');
       await write(path.join(logs, LOG), numbered(10));
-      execFileSync('chown', ['-R', `${mallory.uid}:${mallory.gid}`, logs]);
-      const impostor = mallory.start(['/bin/bash', '-c', 'exec -a logjam-compress sleep 1000']);
+      execFileSync('chown', ['-R', `${attacker().uid}:${attacker().gid}`, logs]);
+      const impostor = attacker().start(['/bin/bash', '-c', 'exec -a logjam-compress sleep 1000']);
       try {
         const lock = path.join(logs, '.logjam-compress.lock');
         await fs.writeFile(lock, `${impostor.pid}\n`);
-        await fs.chown(lock, mallory.uid, mallory.gid);
-        const result = await runBin('logjam-compress', ['--once', '--user', mallory.name, logs]);
+        await fs.chown(lock, attacker().uid, attacker().gid);
+        const result = await runBin('logjam-compress', ['--once', '--user', attacker().name, logs]);
         expect(result.code, result.stderr).to.equal(0);
         expect(result.stderr).to.include(`took over the lock ${lock}: it held pid ${impostor.pid}, but no process held the lock`);
         expect(await ls(path.join(logs, 'archive'))).to.deep.equal([`${LOG}.gz`]);
@@ -99,17 +83,17 @@ describe('security: what others own can try through --user, the lock, the metric
       const root = await place();
       const textfile = path.join(root, 'textfile');
       await fs.mkdir(textfile);
-      await fs.chown(textfile, mallory.uid, mallory.gid);
+      await fs.chown(textfile, attacker().uid, attacker().gid);
       const logs = path.join(root, 'logs');
       await write(path.join(logs, LOG), numbered(10));
       const metrics = path.join(textfile, 'compress.prom');
-      mallory.run(['mkfifo', metrics]);
+      attacker().run(['mkfifo', metrics]);
       const first = await runBin('logjam-compress', ['--once', '--metrics-file', metrics, logs], { timeoutMs: 20_000 });
       expect(first.code, first.stderr).to.equal(0);
       expect((await fs.lstat(metrics)).isFile(), 'the FIFO replaced').to.equal(true);
       expect(await fs.readFile(metrics, 'utf8')).to.include('logjam_compress_files_total');
       await fs.rm(metrics);
-      mallory.run(['ln', '-s', '/dev/zero', metrics]);
+      attacker().run(['ln', '-s', '/dev/zero', metrics]);
       const second = await runBin('logjam-compress', ['--once', '--metrics-file', metrics, logs], { timeoutMs: 20_000 });
       expect(second.code, second.stderr).to.equal(0);
       expect((await fs.lstat(metrics)).isFile(), 'the link replaced').to.equal(true);
@@ -123,8 +107,8 @@ describe('security: what others own can try through --user, the lock, the metric
       await fs.chmod(path.join(root, 'secret'), 0o700);
       const dir = path.join(root, 'logs', 'archive');
       await fs.mkdir(dir, { recursive: true });
-      execFileSync('chown', ['-R', `${mallory.uid}:${mallory.gid}`, path.join(root, 'logs')]);
-      mallory.run(['ln', '-s', path.join(root, 'secret', 'shadow'), path.join(dir, `${LOG}.gz`)]);
+      execFileSync('chown', ['-R', `${attacker().uid}:${attacker().gid}`, path.join(root, 'logs')]);
+      attacker().run(['ln', '-s', path.join(root, 'secret', 'shadow'), path.join(dir, `${LOG}.gz`)]);
       const result = await runBin('logjam-upload', ['--check', '--max-age', '100000d', dir, TEMPLATE]);
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stdout).to.include('files=1 bytes=0B ').and.not.include('54321');

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { cleanupTmpDirs, exists, ls, runBin, tmpDir, type RunResult } from './support/index.ts';
-import { canMakeUsers, makeAttacker, type Attacker } from './support/attacker.ts';
+import { exists, ls, runBin, tmpDir, type RunResult } from './support/index.ts';
+import { makeAttacker, useAttacker } from './support/attacker.ts';
 import { imdsEnv } from './support/imds.ts';
 import { S3RVER_KEY, S3RVER_SECRET } from './support/s3.ts';
 import { useS3AndImds } from './support/servers.ts';
@@ -38,48 +38,32 @@ async function allContent(dir: string): Promise<string> {
 
 describe('security: root over folders that others own', function () {
   this.timeout(120_000);
-  let mallory: Attacker;
-  before(function () {
-    if (!canMakeUsers()) {
-      console.log('    (skipped: these tests make a user, as root, as CI runs them)');
-      this.skip();
-    }
-    mallory = makeAttacker();
-  });
-  after(() => mallory?.remove());
-  afterEach(cleanupTmpDirs);
-
-  /** A root-owned 0755 folder in a fresh temporary one (0755, so that the attacker reaches it). */
-  async function place(): Promise<string> {
-    const root = await tmpDir('logjam-owners-');
-    await fs.chmod(root, 0o755);
-    return root;
-  }
+  const { attacker, place } = useAttacker('logjam-owners-');
 
   describe('logjam-compress: ownership, not only mode', () => {
     it('a LOG_DIR the attacker owns (0755): refused as root, one line naming the owner and --user OWNER, exit 2, nothing touched; done as the owner with --user', async () => {
       const logs = path.join(await place(), 'logs');
       await write(path.join(logs, LOG), numbered(10));
-      await fs.chown(logs, mallory.uid, mallory.gid);
-      await fs.chown(path.join(logs, LOG), mallory.uid, mallory.gid);
+      await fs.chown(logs, attacker().uid, attacker().gid);
+      await fs.chown(path.join(logs, LOG), attacker().uid, attacker().gid);
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(2);
       expect(errors(result)).to.have.length(1);
-      expect(errors(result)[0]).to.include(`${logs} is owned by ${mallory.name} (uid ${mallory.uid}), not root`).and.include(`--user ${mallory.name}`);
+      expect(errors(result)[0]).to.include(`${logs} is owned by ${attacker().name} (uid ${attacker().uid}), not root`).and.include(`--user ${attacker().name}`);
       expect(await ls(logs)).to.deep.equal([LOG]);
-      const asOwner = await runBin('logjam-compress', ['--once', '--user', mallory.name, logs]);
+      const asOwner = await runBin('logjam-compress', ['--once', '--user', attacker().name, logs]);
       expect(asOwner.code, asOwner.stderr).to.equal(0);
-      expect((await fs.stat(path.join(logs, 'archive', `${LOG}.gz`))).uid).to.equal(mallory.uid);
+      expect((await fs.stat(path.join(logs, 'archive', `${LOG}.gz`))).uid).to.equal(attacker().uid);
     });
 
     it('a root-owned LOG_DIR below a folder the attacker owns: refused, the line names that folder and its owner', async () => {
       const theirs = path.join(await place(), 'theirs');
       const logs = path.join(theirs, 'logs');
       await write(path.join(logs, LOG), numbered(10));
-      await fs.chown(theirs, mallory.uid, mallory.gid);
+      await fs.chown(theirs, attacker().uid, attacker().gid);
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(errors(result)[0]).to.include(`${logs} is below ${theirs}, which is owned by ${mallory.name} (uid ${mallory.uid}), not root`).and.include(`--user ${mallory.name}`);
+      expect(errors(result)[0]).to.include(`${logs} is below ${theirs}, which is owned by ${attacker().name} (uid ${attacker().uid}), not root`).and.include(`--user ${attacker().name}`);
       expect(await ls(logs)).to.deep.equal([LOG]);
     });
 
@@ -87,11 +71,11 @@ describe('security: root over folders that others own', function () {
       const shared = path.join(await place(), 'shared');
       const logs = path.join(shared, 'logs');
       await write(path.join(logs, LOG), numbered(10));
-      await fs.chown(shared, 0, mallory.gid);
+      await fs.chown(shared, 0, attacker().gid);
       await fs.chmod(shared, 0o775);
       const refused = await runBin('logjam-compress', ['--once', logs]);
       expect(refused.code, refused.stderr).to.equal(2);
-      expect(errors(refused)[0]).to.include(`${logs} is below ${shared}, which is writable by group ${mallory.gid}, not root's (mode 0775)`);
+      expect(errors(refused)[0]).to.include(`${logs} is below ${shared}, which is writable by group ${attacker().gid}, not root's (mode 0775)`);
       await fs.chmod(shared, 0o1777);
       const sticky = await runBin('logjam-compress', ['--once', logs]);
       expect(sticky.code, sticky.stderr).to.equal(0);
@@ -104,12 +88,12 @@ describe('security: root over folders that others own', function () {
       await fs.chmod(path.join(logs, LOG), 0o640);
       const archive = path.join(logs, 'archive');
       await fs.mkdir(archive);
-      await fs.chown(archive, mallory.uid, mallory.gid);
-      mallory.run(['chmod', '2755', archive]);
-      mallory.run(['setfacl', '-d', '-m', `u:${mallory.name}:r`, archive]);
+      await fs.chown(archive, attacker().uid, attacker().gid);
+      attacker().run(['chmod', '2755', archive]);
+      attacker().run(['setfacl', '-d', '-m', `u:${attacker().name}:r`, archive]);
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(errors(result)[0]).to.include(`${archive} is owned by ${mallory.name} (uid ${mallory.uid}), not root`);
+      expect(errors(result)[0]).to.include(`${archive} is owned by ${attacker().name} (uid ${attacker().uid}), not root`);
       expect(await ls(archive)).to.deep.equal([]);
       expect(await exists(path.join(logs, LOG))).to.equal(true);
     });
@@ -124,13 +108,13 @@ describe('security: root over folders that others own', function () {
       await fs.chmod(path.join(logs, LOG), 0o640);
       const archive = path.join(logs, 'archive');
       await fs.mkdir(archive);
-      await fs.chown(archive, 0, mallory.gid);
+      await fs.chown(archive, 0, attacker().gid);
       await fs.chmod(archive, 0o2755);
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(0);
       const stats = await fs.stat(path.join(archive, `${LOG}.gz`));
       expect([stats.uid, stats.gid, (stats.mode & 0o7777).toString(8)]).to.deep.equal([0, adm, '640']);
-      expect(() => mallory.run(['cat', path.join(archive, `${LOG}.gz`)])).to.throw();
+      expect(() => attacker().run(['cat', path.join(archive, `${LOG}.gz`)])).to.throw();
     });
 
     it('a log that is a hard link to a root-only file: not read as root; exit 1, the line says why and what to do; nothing archived', async () => {
@@ -186,9 +170,9 @@ describe('security: root over folders that others own', function () {
       await fs.mkdir(theirs);
       for (let i = 0; i < 20; i += 1) await write(path.join(theirs, 'logs', `m${i}-20240101T0000Z.log`), `mine ${i}\n`);
       await fs.symlink(secret, path.join(theirs, 'link'));
-      execFileSync('chown', ['-R', `${mallory.uid}:${mallory.gid}`, theirs]);
-      await fs.lchown(path.join(theirs, 'link'), mallory.uid, mallory.gid);
-      const swapper = mallory.start([
+      execFileSync('chown', ['-R', `${attacker().uid}:${attacker().gid}`, theirs]);
+      await fs.lchown(path.join(theirs, 'link'), attacker().uid, attacker().gid);
+      const swapper = attacker().start([
         '/usr/bin/python3',
         '-c',
         'import ctypes,sys\nc=ctypes.CDLL(None)\na,b=sys.argv[1].encode(),sys.argv[2].encode()\nwhile True: c.renameat2(-100,a,-100,b,2)',
@@ -266,12 +250,12 @@ describe('security: root over folders that others own', function () {
     it('an ARCHIVE_DIR the attacker owns: refused as root, one line naming the owner and --user OWNER, exit 2, no .uploaded/ made', async () => {
       const dir = path.join(await place(), 'logs', 'archive');
       await write(path.join(dir, `${LOG}.gz`), 'archive\n');
-      await fs.chown(dir, mallory.uid, mallory.gid);
+      await fs.chown(dir, attacker().uid, attacker().gid);
       const result = await runBin('logjam-upload', ['--once', '--endpoint-url', 'http://127.0.0.1:9', dir, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'], {
         env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_REGION: 'us-east-1' },
       });
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.include(`${dir} is owned by ${mallory.name} (uid ${mallory.uid}), not root`).and.include(`--user ${mallory.name}`);
+      expect(result.stderr).to.include(`${dir} is owned by ${attacker().name} (uid ${attacker().uid}), not root`).and.include(`--user ${attacker().name}`);
       expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
     });
 

@@ -2,6 +2,8 @@
 // useradd (with a group of the same name) and removed with userdel at the end.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { cleanupTmpDirs, tmpDir } from './index.ts';
 
 export interface Attacker {
   name: string;
@@ -52,4 +54,31 @@ export function canMakeUsers(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A suite's attacker, for `describe`: made in before() (the suite skips, saying
+ * so, where users cannot be made), removed after it; `place()` makes a
+ * root-owned 0755 folder (so that the attacker reaches it) in a fresh
+ * temporary one, and temporary folders go after each test.
+ */
+export function useAttacker(prefix: string): { attacker: () => Attacker; place: () => Promise<string> } {
+  let made: Attacker | undefined;
+  before(function () {
+    if (!canMakeUsers()) {
+      console.log('    (skipped: these tests make a user, as root, as CI runs them)');
+      this.skip();
+    }
+    made = makeAttacker();
+  });
+  after(() => made?.remove());
+  afterEach(cleanupTmpDirs);
+  return {
+    attacker: () => made!,
+    async place() {
+      const root = await tmpDir(prefix);
+      await fs.chmod(root, 0o755);
+      return root;
+    },
+  };
 }
