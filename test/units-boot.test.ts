@@ -35,6 +35,9 @@ const HOUR = 3_600_000;
     await fs.utimes(path.join(logDir, name), old, old);
   }
 
+  /** Where the container sees this checkout. */
+  const CHECKOUT = '/opt/logjam';
+
   before(async () => {
     s3 = await startS3({ buckets: ['my-log-bucket'] });
     const work = await tmpDir('logjam-boot-');
@@ -42,7 +45,8 @@ const HOUR = 3_600_000;
     logDir = path.join(work, 'hourly');
     metricsDir = path.join(work, 'metrics');
     await Promise.all([rootView, path.join(prefix, 'bin'), logDir, metricsDir].map((dir) => fs.mkdir(dir, { recursive: true })));
-    for (const name of ['logjam-compress', 'logjam-upload']) await fs.symlink(path.join(repoRoot, 'packages', name, 'bin', `${name}.cjs`), path.join(prefix, 'bin', name));
+    // The checkout is bound at /opt/logjam: where it is on the host may be under /tmp or /root, which the units' PrivateTmp= and ProtectHome= hide.
+    for (const name of ['logjam-compress', 'logjam-upload']) await fs.symlink(path.join(CHECKOUT, 'packages', name, 'bin', `${name}.cjs`), path.join(prefix, 'bin', name));
     const env = path.join(work, 'logjam-upload.env');
     // LOGJAM_SPLAY=0 (EnvironmentFile= wins over the unit's Environment=): archives that compress links in after
     // the upload's first listing would otherwise wait this host's splay, up to the unit's 600 s, by design.
@@ -52,6 +56,7 @@ const HOUR = 3_600_000;
     );
     const binds = [
       `--bind-ro=${prefix}:/usr/local`,
+      `--bind-ro=${repoRoot}:${CHECKOUT}`,
       `--bind=${logDir}:/var/log/hourly`,
       `--bind=${metricsDir}:/var/lib/node_exporter/textfile_collector`,
       `--bind-ro=${env}:/etc/default/logjam-upload`,

@@ -289,8 +289,8 @@ export function describeError(error: unknown): string {
   const code = s3Code(error);
   const status = httpStatus(error);
   const message = error instanceof Error ? error.message : String(error);
-  const parts = [code];
-  if (status) parts.push(`(HTTP ${status})`);
+  const parts = [bare503(code, status) ? 'SlowDown?' : code];
+  if (status) parts.push(bare503(code, status) ? '(HTTP 503 without a body, as S3 answers a HEAD it throttles)' : `(HTTP ${status})`);
   if (message && message !== code && message !== 'UnknownError') parts.push(message);
   if (UNTRUSTED_CERTIFICATE.has(code)) parts.push("(a private CA, such as a TLS-inspecting proxy's? name its PEM bundle in AWS_CA_BUNDLE)");
   return parts.join(' ').replace(/\s*\n\s*/g, ' ');
@@ -307,7 +307,12 @@ export function isCredentialError(error: unknown): boolean {
 /** S3 asking the client to slow down (503 SlowDown, 429 Too Many Requests): the request was not acted on. */
 export function isThrottling(error: unknown): boolean {
   const code = s3Code(error);
-  return code === 'SlowDown' || code === 'TooManyRequests' || code === 'Throttling' || httpStatus(error) === 429;
+  return code === 'SlowDown' || code === 'TooManyRequests' || code === 'Throttling' || httpStatus(error) === 429 || bare503(code, httpStatus(error));
+}
+
+/** A 503 whose answer names no error (a HEAD's has no body to): S3's SlowDown, as far as the client can tell. */
+function bare503(code: string, status: number | undefined): boolean {
+  return status === 503 && (code === '' || code === 'Unknown' || code === 'UnknownError' || code === 'ServiceUnavailable');
 }
 
 const KEY_REJECTED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'InvalidClientTokenId']);
