@@ -109,6 +109,14 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: { timeout
   }
 }
 
+/** A fresh `archive` folder (in a temporary one) holding `files`, name to content. */
+export async function makeArchiveDir(files: Record<string, string | Buffer> = {}): Promise<string> {
+  const dir = path.join(await tmpDir(), 'archive');
+  await fs.mkdir(dir);
+  for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content);
+  return dir;
+}
+
 export async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(
     () => true,

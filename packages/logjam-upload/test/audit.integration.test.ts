@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parseLogName } from '@logjam/core';
-import { cleanupTmpDirs, ls, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, makeArchiveDir, ls, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
 import { imdsEnv } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds } from '../../../test/support/servers.ts';
@@ -28,12 +28,7 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     await cleanupTmpDirs();
   });
 
-  async function archive(files: Record<string, string | Buffer>): Promise<string> {
-    const dir = path.join(await tmpDir(), 'archive');
-    await fs.mkdir(dir);
-    for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content);
-    return dir;
-  }
+  const archive = makeArchiveDir;
 
   /** A template whose keys no other test uses, and the key of an archive under it. */
   function template(): { template: string; key: (name: string) => string } {

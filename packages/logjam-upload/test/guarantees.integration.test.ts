@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { cleanupTmpDirs, exists, ls, patternedBytes, runBin, tmpDir } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, makeArchiveDir, exists, ls, patternedBytes, runBin, tmpDir } from '../../../test/support/index.ts';
 import { imdsEnv } from '../../../test/support/imds.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds } from '../../../test/support/servers.ts';
 
@@ -24,12 +24,7 @@ describeEachServer('logjam-upload (built binary): guarantees proven by mutation'
   });
   after(cleanupTmpDirs);
 
-  async function archive(files: Record<string, string | Buffer>): Promise<string> {
-    const dir = path.join(await tmpDir(), 'archive');
-    await fs.mkdir(dir);
-    for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content);
-    return dir;
-  }
+  const archive = makeArchiveDir;
   /** A template whose keys no other test uses, and the key of `name` (stamped 2024-01-05) under it. */
   function template(): { template: string; key: (name: string) => string } {
     const tag = `g${++n}-${Date.now()}`;

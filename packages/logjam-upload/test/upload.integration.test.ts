@@ -16,7 +16,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { parseLogName } from '@logjam/core';
-import { cleanupTmpDirs, exists, ls, passCounts, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import { cleanupTmpDirs, makeArchiveDir, exists, ls, passCounts, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
 import { holdLock } from '../../../test/support/lock-holder.ts';
 import { closedEndpoint, imdsEnv, startFakeImds } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
@@ -39,12 +39,7 @@ describeEachServer('logjam-upload (built binary, instance-role credentials)', (k
   });
 
   /** A fresh ARCHIVE_DIR (named archive), with files NAME -> content. */
-  async function archive(files: Record<string, string | Buffer> = {}): Promise<string> {
-    const dir = path.join(await tmpDir(), 'archive');
-    await fs.mkdir(dir);
-    for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content);
-    return dir;
-  }
+  const archive = makeArchiveDir;
 
   /** A template whose keys no other test uses. */
   function template(): { template: string; key: (prefix: string, name: string) => string } {
