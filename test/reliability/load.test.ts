@@ -67,7 +67,9 @@ function runMeasured(name: BinaryName, args: string[], env: NodeJS.ProcessEnv = 
 const figures: string[] = [];
 
 describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD_LIMIT})`, function () {
-  this.timeout(SOAK ? 1_800_000 : 180_000);
+  // A hang guard, not a speed claim (speed is the bench's): with the cores busy the
+  // 20,000-file pass ran past 180 s.
+  this.timeout(SOAK ? 1_800_000 : 900_000);
   const mounts: string[] = [];
   const servers = useS3AndImds({ buckets: ['logs'] });
   let home: string;
