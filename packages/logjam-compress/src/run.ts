@@ -10,6 +10,8 @@ import {
   ConfigError,
   walkToDir,
   errorCode,
+  EXIT_OK,
+  EXIT_USAGE,
   LOCK_SETTLE_MS,
   lockForMode,
   oneLine,
@@ -75,7 +77,7 @@ class DirConfigErrors {
     return true;
   }
   exitCode(code: number): number {
-    return this.count > 0 ? 2 : code;
+    return this.count > 0 ? EXIT_USAGE : code;
   }
 }
 
@@ -95,7 +97,7 @@ export async function runCompress(options: RunOptions): Promise<number> {
     const lockedDirs = await lockDirs(dirs, options, locks, problems, skipped);
     if (!lockedDirs) {
       log.info('stopped before starting');
-      return problems.exitCode(0);
+      return problems.exitCode(EXIT_OK);
     }
     if (lockedDirs.length === 0 && !options.once) {
       // A service with nothing left to watch ends, on the one line that ends a run.
@@ -103,7 +105,7 @@ export async function runCompress(options: RunOptions): Promise<number> {
         throw new ConfigError(
           `no LOG_DIR left to work in: ${problems.count} configuration error${problems.count === 1 ? '' : 's'} said above; fix ${problems.count === 1 ? 'it' : 'them'} and start logjam-compress again`,
         );
-      return 0;
+      return EXIT_OK;
     }
     const passOptions = {
       dirs: lockedDirs,
