@@ -12,7 +12,7 @@ import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, typ
 import { canonicalArgs, optionSpecs } from './argv.js';
 import { createProgress, type Progress } from './progress.js';
 import { createErrorReporter, type ErrorReporter } from './report.js';
-import { parsedBy } from './options.js';
+import { isDuration, parsedBy } from './options.js';
 import { handOverToUser } from './run-as.js';
 
 /** What a run works with: the logger, the error reporter (SENTRY_DSN) and a --once progress bar. */
@@ -24,17 +24,19 @@ export interface RunTools {
 
 /** What the options both tools share say of a tool. */
 export interface ToolWording {
+  /** What --check lists: `the files due for compression`. */
+  backlog: string;
   /** The folders it works in: `LOG_DIR or archive/`. */
   folders: string;
   /** What the --user child's environment holds: `HOME root's, no AWS_* variables`. */
   childEnvironment: string;
-  /** The variables the --user child keeps besides the common ones (PATH, LANG, TZ, LOGJAM_*). */
+  /** The variables the --user child keeps besides the common ones (run-as.ts: PATH, LANG, LOGJAM_*, …). */
   keepEnv?: RegExp;
 }
 
 export abstract class LogjamCommand extends Command {
   /** Set by each tool: the shared options' descriptions name its folders. */
-  static wording: ToolWording = { folders: 'its folders', childEnvironment: "HOME root's" };
+  static wording: ToolWording = { backlog: 'the files waiting', folders: 'its folders', childEnvironment: "HOME root's" };
 
   logLevel = Option.String('--log-level,-l', 'info', {
     description: 'Least severe messages to print: debug, info, warning (or warn), error, or critical (only what ends the run) (default: info)',
@@ -45,6 +47,15 @@ export abstract class LogjamCommand extends Command {
     description: 'Log lines as text, or as one JSON object per line (default: text)',
     validator: t.isEnum(LOG_FORMATS),
   }) as LogFormat;
+
+  check = Option.Boolean('--check', false, {
+    description: `Print ${this.wording.backlog}; exit 0 if the oldest is younger than --max-age, 1 if older, 3 for a usage or configuration error (a Nagios / Sensu check); reads only: no network, no lock (default: off)`,
+  });
+
+  maxAgeMs = Option.String('--max-age', '2h', {
+    description: `With --check: the age of the oldest of ${this.wording.backlog} beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)`,
+    validator: isDuration('--max-age'),
+  });
 
   metricsFile = Option.String('--metrics-file', {
     description: "After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter's textfile collector (default: none)",
@@ -116,11 +127,6 @@ export abstract class LogjamCommand extends Command {
     }
   }
 
-  /** Whether this is a --check run (a monitoring plugin's: errors are UNKNOWN, on stdout). */
-  protected get checking(): boolean {
-    return (this as { check?: unknown }).check === true;
-  }
-
   async execute(): Promise<number> {
     try {
       if (this.user !== undefined) {
@@ -133,7 +139,7 @@ export abstract class LogjamCommand extends Command {
       const variable = isUsageError(error) && !(error instanceof ConfigError) ? envSourceOf(oneLine(error), this.envSources) : undefined;
       const said = variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error;
       if (!isUsageError(error)) this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
-      return endRun(this.cli.binaryName, said, { format: this.logFormat, check: this.checking });
+      return endRun(this.cli.binaryName, said, { format: this.logFormat, check: this.check });
     }
   }
 }

@@ -9,7 +9,6 @@ class EchoCommand extends LogjamCommand {
   static override paths = [Command.Default];
   static override usage = Command.Usage({ description: 'Echoes its options.' });
   once = Option.Boolean('--once', false, { description: 'One pass.' });
-  check = Option.Boolean('--check', false, { description: 'A monitoring check.' });
   level = Option.String('--level', '6', { description: 'Level 1-9.', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 9)]) });
   dirs = Option.Rest({ required: 1 });
   async run(): Promise<number> {

@@ -11,7 +11,7 @@ import { checkDirs, runCompress } from './run.js';
 
 export class CompressCommand extends LogjamCommand {
   static override paths = [Command.Default];
-  static override wording = { folders: 'LOG_DIR or archive/', childEnvironment: "HOME root's, no AWS_* variables" };
+  static override wording = { backlog: 'the files due for compression', folders: 'LOG_DIR or archive/', childEnvironment: "HOME root's, no AWS_* variables" };
 
   static override usage = Command.Usage({
     description: 'gzip closed hourly log files into archive/ beside them, never losing a line',
@@ -58,16 +58,6 @@ export class CompressCommand extends LogjamCommand {
 
   verify = Option.Boolean('--verify', true, {
     description: 'Decompress each archive and compare its length and CRC-32 with the source before deleting the source; --no-verify skips this (default: on)',
-  });
-
-  check = Option.Boolean('--check', false, {
-    description:
-      'Print what is due for compression and exit 0 if the oldest due file is younger than --max-age, 1 if older, 3 for a usage or configuration error (a Nagios / Sensu check); reads only, no lock (default: off)',
-  });
-
-  maxAgeMs = Option.String('--max-age', '2h', {
-    description: 'With --check: the age of the oldest due file beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)',
-    validator: isDuration('--max-age'),
   });
 
   dirs = Option.Rest({ name: 'LOG_DIR', required: 1 });

@@ -20,6 +20,7 @@ installWarningFilter();
 export class UploadCommand extends LogjamCommand {
   static override paths = [Command.Default];
   static override wording = {
+    backlog: 'the archives not yet uploaded',
     folders: 'ARCHIVE_DIR or its .uploaded/',
     childEnvironment: "HOME stays root's, so that its dotfiles are never read; the environment reduced to what the upload needs, which that user can read",
     // The child needs the AWS settings (and a proxy's) to reach the store.
@@ -81,14 +82,6 @@ export class UploadCommand extends LogjamCommand {
   deleteUploadedAfterMs = Option.String('--delete-uploaded-after', {
     description: 'Remove local archives (and markers) confirmed uploaded longer ago than this, such as 7d, 12h, 30m or seconds (default: keep them)',
     validator: isDuration('--delete-uploaded-after'),
-  });
-  check = Option.Boolean('--check', false, {
-    description:
-      'Print the archives not yet uploaded; exit 0 if the oldest is younger than --max-age, 1 if older, 3 for a usage or configuration error (a Nagios / Sensu check); no network, no lock (default: off)',
-  });
-  maxAgeMs = Option.String('--max-age', '2h', {
-    description: 'With --check: the age of the oldest archive not yet uploaded beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)',
-    validator: isDuration('--max-age'),
   });
   splayMs = Option.String('--splay', '0', {
     description:
