@@ -82,7 +82,7 @@ class DirConfigErrors {
 }
 
 export async function runCompress(options: RunOptions): Promise<number> {
-  const { log, reporter } = options;
+  const { log } = options;
   /** Monitoring sees every directory asked for, those left out included. */
   const requested = await checkDirs(options.dirs);
   if (options.metricsFile !== undefined) await checkMetricsFile(options.metricsFile, 'logjam-compress');
@@ -107,18 +107,6 @@ export async function runCompress(options: RunOptions): Promise<number> {
         );
       return EXIT_OK;
     }
-    const passOptions = {
-      dirs: lockedDirs,
-      level: options.level,
-      format: options.format,
-      verify: options.verify,
-      minAgeMs: options.minAgeMs,
-      jobs: options.jobs,
-      log,
-      quietWhenIdle: !options.once,
-      reporter,
-      progress: options.progress,
-    };
     return problems.exitCode(
       await runService({
         once: options.once,
@@ -127,30 +115,49 @@ export async function runCompress(options: RunOptions): Promise<number> {
         log,
         // Only a new log file can close another; writes to the open one cannot.
         isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
-        pass: (signal) => {
-          // Those found at start are counted once, in the first pass's summary and metrics.
-          const configErrorsAtStart = problems.unreported;
-          problems.unreported = 0;
-          return withPassMetrics(() => compressPass({ ...passOptions, configErrorsAtStart }, signal), {
-            file: options.metricsFile,
-            log,
-            reporter,
-            write: async (file, result, durationMs) => {
-              if (!result) return;
-              const now = Date.now();
-              const backlog = await compressBacklog(requested, now, options.minAgeMs);
-              await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, durationMs, backlog, now });
-              // Those found at start are counted once.
-              skipped.locked = 0;
-            },
-          });
-        },
+        pass: (signal) => passWithMetrics(lockedDirs, options, { requested, problems, skipped }, signal),
       }),
     );
   } finally {
     await Promise.all(locks.map((lock) => lock.release().catch(() => {})));
     await Promise.all([...held.values()].map((dir) => dir.close()));
   }
+}
+
+/**
+ * One pass over the locked directories, then the metrics file. The
+ * configuration errors and locked directories found at start are counted
+ * once, in the first pass's summary and metrics.
+ */
+function passWithMetrics(dirs: string[], options: RunOptions, run: { requested: string[]; problems: DirConfigErrors; skipped: { locked: number } }, signal: AbortSignal) {
+  const { log, reporter } = options;
+  const configErrorsAtStart = run.problems.unreported;
+  run.problems.unreported = 0;
+  const passOptions = {
+    dirs,
+    level: options.level,
+    format: options.format,
+    verify: options.verify,
+    minAgeMs: options.minAgeMs,
+    jobs: options.jobs,
+    log,
+    quietWhenIdle: !options.once,
+    reporter,
+    progress: options.progress,
+    configErrorsAtStart,
+  };
+  return withPassMetrics(() => compressPass(passOptions, signal), {
+    file: options.metricsFile,
+    log,
+    reporter,
+    write: async (file, result, durationMs) => {
+      if (!result) return;
+      const now = Date.now();
+      const backlog = await compressBacklog(run.requested, now, options.minAgeMs);
+      await writeCompressMetrics(file, { tally: result.tally, skippedLocked: run.skipped.locked, durationMs, backlog, now });
+      run.skipped.locked = 0;
+    },
+  });
 }
 
 /** The name the user gave of the LOG_DIR held as `io`. */
