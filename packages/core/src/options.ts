@@ -79,3 +79,11 @@ export function isSize(option: string, limits?: { min: number; max: number; rang
 
 /** An option that takes one of `values`. */
 export const isChoice = <T extends string>(option: string, values: readonly T[]) => parsedBy((text) => parseChoice(option, text, values));
+
+/** An option whose value must match `pattern`; `problem` says why one does not. */
+export function isMatching(pattern: RegExp, problem: (text: string) => string) {
+  return parsedBy((text) => {
+    if (!pattern.test(text)) throw new UsageError(problem(text));
+    return text;
+  });
+}

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Cli, Command, Option } from 'clipanion';
-import { isChoice, isDuration, isSize, isWholeNumber, parseDuration, parseInteger, parseSize } from '../src/options.ts';
+import { isChoice, isDuration, isMatching, isSize, isWholeNumber, parseDuration, parseInteger, parseSize } from '../src/options.ts';
 
 describe('option values', () => {
   it('parses durations: units or seconds, the same for every duration option', () => {
@@ -41,6 +41,7 @@ describe('option values', () => {
       jobs = Option.String('--jobs', { validator: isWholeNumber('--jobs', 1, 64) });
       partSize = Option.String('--part-size', '8M', { validator: isSize('--part-size', { min: 5 * 1024 ** 2, max: 5 * 1024 ** 3, range: 'from 5M to 5G' }) });
       sse = Option.String('--sse', { validator: isChoice('--sse', ['AES256', 'aws:kms']) });
+      storageClass = Option.String('--storage-class', { validator: isMatching(/^[A-Z_]+$/, (text) => `--storage-class takes a class such as STANDARD_IA, not '${text}'`) });
       async execute() {
         return 0;
       }
@@ -54,5 +55,7 @@ describe('option values', () => {
     expect(() => parse('--jobs', '0')).to.throw(/^--jobs takes a whole number from 1 to 64, not '0'$/);
     expect(() => parse('--part-size', '4M')).to.throw(/^--part-size must be from 5M to 5G, not '4M'$/);
     expect(() => parse('--sse', 'aes')).to.throw(/^--sse takes AES256 or aws:kms, not 'aes'$/);
+    expect(parse('--storage-class', 'GLACIER_IR')).to.include({ storageClass: 'GLACIER_IR' });
+    expect(() => parse('--storage-class', 'glacier')).to.throw(/^--storage-class takes a class such as STANDARD_IA, not 'glacier'$/);
   });
 });

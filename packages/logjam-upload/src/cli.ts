@@ -2,7 +2,22 @@
 // logjam-upload: ship ARCHIVE_DIR to S3, exactly once, under keys from a template.
 import os from 'node:os';
 import { Command, Option } from 'clipanion';
-import { checkBacklog, isChoice, isDuration, isSize, isWholeNumber, LogjamCommand, oneLine, parsedBy, readVersion, runProgram, splayDelayMs, UsageError, type RunTools } from '@logjam/core';
+import {
+  checkBacklog,
+  isChoice,
+  isDuration,
+  isMatching,
+  isSize,
+  isWholeNumber,
+  LogjamCommand,
+  oneLine,
+  parsedBy,
+  readVersion,
+  runProgram,
+  splayDelayMs,
+  UsageError,
+  type RunTools,
+} from '@logjam/core';
 import { uploadBacklog } from './monitor.js';
 import { runAuditCommand } from './audit-cli.js';
 import { DEFAULT_JOBS } from './defaults.js';
@@ -50,12 +65,12 @@ export class UploadCommand extends LogjamCommand {
   region = Option.String('--region', { description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, the instance's region, then us-east-1)" });
   endpointUrl = Option.String('--endpoint-url', {
     description: 'S3-compatible endpoint such as http://minio:9000 (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)',
-    validator: matching(/^https?:\/\/[^/]+/, (text) => `--endpoint-url takes an http:// or https:// URL, not '${text}'`),
+    validator: isMatching(/^https?:\/\/[^/]+/, (text) => `--endpoint-url takes an http:// or https:// URL, not '${text}'`),
   });
   forcePathStyle = Option.Boolean('--force-path-style', false, { description: 'Bucket in the path, not the host name (MinIO, Ceph; default: off)' });
   storageClass = Option.String('--storage-class', {
     description: "Storage class of the objects, such as STANDARD_IA or GLACIER_IR (default: the bucket's)",
-    validator: matching(/^[A-Z_]+$/, (text) => `--storage-class takes a class such as STANDARD_IA, not '${text}'`),
+    validator: isMatching(/^[A-Z_]+$/, (text) => `--storage-class takes a class such as STANDARD_IA, not '${text}'`),
   });
   sse = Option.String('--sse', { description: "Server-side encryption: AES256 or aws:kms (default: the bucket's)", validator: isChoice('--sse', ['AES256', 'aws:kms']) });
   sseKmsKeyId = Option.String('--sse-kms-key-id', { description: "KMS key for --sse aws:kms (default: the account's aws/s3 key)" });
@@ -156,14 +171,6 @@ async function checkUpload(dir: string, options: { maxAgeMs: number; splaySecond
   const proxy = describeProxyRoute(readProxySettings(process.env), chooseEndpoint(options.endpointUrl, process.env));
   process.stdout.write(result.text + (proxy ? `${proxy}\n` : ''));
   return result.code;
-}
-
-/** A validator of a value that must match `pattern`; `problem` says why one does not. */
-function matching(pattern: RegExp, problem: (text: string) => string) {
-  return parsedBy((text) => {
-    if (!pattern.test(text)) throw new UsageError(problem(text));
-    return text;
-  });
 }
 
 // No top-level await: the self-contained executable bundles this module as CommonJS.
