@@ -17,6 +17,14 @@ export default tseslint.config(
     },
   },
   {
+    // A file a person can hold in mind, a function read in one screen (issue 27).
+    files: ['packages/logjam-compress/src/**/*.ts', 'packages/*/src/cli.ts'],
+    rules: {
+      'max-lines': ['error', { max: 300, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: false, skipComments: false }],
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     // CommonJS is what require() is for: these files are preloaded with `node --require`.

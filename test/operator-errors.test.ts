@@ -73,6 +73,8 @@ describe('messages that end a run (built binaries)', function () {
       ['logjam-compress', ['--check', '--bogus', logs]],
       ['logjam-upload', ['--check', path.join(logs, 'missing', 'archive'), TEMPLATE]],
       ['logjam-upload', ['--check', path.join(logs, 'archive'), 's3://logs/no-fields']],
+      // Every option is checked as the command line is read, those --check does not use too.
+      ['logjam-upload', ['--check', '--sse', 'aes', path.join(logs, 'archive'), TEMPLATE]],
     ] as const) {
       const result = await runBin(binary, [...args]);
       expect(result.code, `${args.join(' ')}: ${result.stdout}${result.stderr}`).to.equal(3);

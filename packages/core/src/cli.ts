@@ -1,6 +1,7 @@
 // The command-line frame both binaries share: common options, and the one
 // place where errors become exit codes and one-line messages on stderr.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Builtins, Cli, Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { envArgs, envSourceOf, flagSpecs, type EnvArgs } from './env.js';
@@ -11,6 +12,8 @@ import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, typ
 import { canonicalArgs, optionSpecs } from './argv.js';
 import { createProgress, type Progress } from './progress.js';
 import { createErrorReporter, type ErrorReporter } from './report.js';
+import { isDuration, parsedBy } from './options.js';
+import { handOverToUser } from './run-as.js';
 
 /** What a run works with: the logger, the error reporter (SENTRY_DSN) and a --once progress bar. */
 export interface RunTools {
@@ -19,7 +22,22 @@ export interface RunTools {
   progress: Progress | undefined;
 }
 
+/** What the options both tools share say of a tool. */
+export interface ToolWording {
+  /** What --check lists: `the files due for compression`. */
+  backlog: string;
+  /** The folders it works in: `LOG_DIR or archive/`. */
+  folders: string;
+  /** What the --user child's environment holds: `HOME root's, no AWS_* variables`. */
+  childEnvironment: string;
+  /** The variables the --user child keeps besides the common ones (run-as.ts: PATH, LANG, LOGJAM_*, …). */
+  keepEnv?: RegExp;
+}
+
 export abstract class LogjamCommand extends Command {
+  /** Set by each tool: the shared options' descriptions name its folders. */
+  static wording: ToolWording = { backlog: 'the files waiting', folders: 'its folders', childEnvironment: "HOME root's" };
+
   logLevel = Option.String('--log-level,-l', 'info', {
     description: 'Least severe messages to print: debug, info, warning (or warn), error, or critical (only what ends the run) (default: info)',
     validator: t.isEnum(LOG_LEVELS),
@@ -30,8 +48,40 @@ export abstract class LogjamCommand extends Command {
     validator: t.isEnum(LOG_FORMATS),
   }) as LogFormat;
 
-  /** Does the work; returns the exit code. Throws UsageError / ConfigError for the user's mistakes. */
-  abstract run(log: Logger): Promise<number>;
+  check = Option.Boolean('--check', false, {
+    description: `Print ${this.wording.backlog}; exit 0 if the oldest is younger than --max-age, 1 if older, 3 for a usage or configuration error (a Nagios / Sensu check); reads only: no network, no lock (default: off)`,
+  });
+
+  maxAgeMs = Option.String('--max-age', '2h', {
+    description: `With --check: the age of the oldest of ${this.wording.backlog} beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)`,
+    validator: isDuration('--max-age'),
+  });
+
+  metricsFile = Option.String('--metrics-file', {
+    description: "After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter's textfile collector (default: none)",
+    validator: parsedBy((file) => path.resolve(file)),
+  });
+
+  user = Option.String('--user', {
+    description: `Do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept; ${this.wording.childEnvironment}): root then never opens, writes or deletes a file in ${this.wording.folders} itself; for folders other users can write (default: the user running it)`,
+  });
+
+  insecurePermissions = Option.Boolean('--insecure-permissions', false, {
+    description: `As root without --user, work in ${this.wording.folders} though another user owns it, or a group other than root's or every user can write it, accepting that they could try to make root write elsewhere (default: refuse it, as logrotate does)`,
+  });
+
+  /** Does the work, as the --user if one is given; returns the exit code. Throws UsageError / ConfigError for the user's mistakes. */
+  abstract run(): Promise<number>;
+
+  /** This tool's wording, from its class. */
+  private get wording(): ToolWording {
+    return (this.constructor as typeof LogjamCommand).wording;
+  }
+
+  /** As root, refuse a folder that other users can write: off with --user (the work is then that user's) or --insecure-permissions. */
+  protected get permissionRule(): boolean {
+    return this.user === undefined && !this.insecurePermissions;
+  }
 
   private logger?: Logger;
 
@@ -47,12 +97,6 @@ export abstract class LogjamCommand extends Command {
   }
 
   /**
-   * Runs `work` with its tools: a progress bar when `progressLabel` is given
-   * (drawn only at a terminal; log lines go around it) and, with `report`, the
-   * error reporter, to which an error escaping `work` (a start-up error too:
-   * the host stopped working) goes, tagged with `directory`.
-   */
-  /**
    * Says the envWarnings, once: called where the work starts (withTools, a
    * --check), after --user handed over, so that only the process that works says them.
    */
@@ -60,6 +104,12 @@ export abstract class LogjamCommand extends Command {
     for (const warning of this.envWarnings.splice(0)) log.warn(warning);
   }
 
+  /**
+   * Runs `work` with its tools: a progress bar when `progressLabel` is given
+   * (drawn only at a terminal; log lines go around it) and, with `report`, the
+   * error reporter, to which an error escaping `work` (a start-up error too:
+   * the host stopped working) goes, tagged with `directory`.
+   */
   protected async withTools(options: { progressLabel?: string | undefined; report: boolean; directory: string }, work: (tools: RunTools) => Promise<number>): Promise<number> {
     const binary = this.cli.binaryName;
     const progress = options.progressLabel === undefined ? undefined : createProgress({ label: options.progressLabel, stream: process.stderr });
@@ -77,20 +127,19 @@ export abstract class LogjamCommand extends Command {
     }
   }
 
-  /** Whether this is a --check run (a monitoring plugin's: errors are UNKNOWN, on stdout). */
-  protected get checking(): boolean {
-    return (this as { check?: unknown }).check === true;
-  }
-
   async execute(): Promise<number> {
     try {
-      return await this.run(this.log);
+      if (this.user !== undefined) {
+        const code = await handOverToUser(this.user, this.wording.keepEnv);
+        if (code !== null) return code;
+      }
+      return await this.run();
     } catch (error) {
       // A value checked by the command itself (not by clipanion) may have come from the environment too.
       const variable = isUsageError(error) && !(error instanceof ConfigError) ? envSourceOf(oneLine(error), this.envSources) : undefined;
       const said = variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error;
       if (!isUsageError(error)) this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
-      return endRun(this.cli.binaryName, said, { format: this.logFormat, check: this.checking });
+      return endRun(this.cli.binaryName, said, { format: this.logFormat, check: this.check });
     }
   }
 }

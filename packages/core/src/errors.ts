@@ -1,5 +1,5 @@
-// Errors become exit codes in exactly one place: exitCodeFor, called by
-// LogjamCommand.execute and runCli (cli.ts) for whatever ends a run.
+// Exit codes are decided here alone: exitCodeFor for whatever ends a run
+// (called by LogjamCommand.execute and runCli, cli.ts), passExitCode for what a pass counted.
 import { UsageError } from 'clipanion';
 import { showPaths } from './shown-paths.js';
 
@@ -33,6 +33,12 @@ export function isUsageError(error: unknown): boolean {
 export function exitCodeFor(error: unknown, options: { check: boolean }): number {
   if (options.check) return EXIT_UNKNOWN;
   return isUsageError(error) ? EXIT_USAGE : EXIT_FAILED;
+}
+
+/** A pass's exit code from what it counted: 2 when a directory had a configuration error (the others were still done), else 1 when a file failed, else 0. */
+export function passExitCode(counts: { configErrors: number; failed: number }): number {
+  if (counts.configErrors > 0) return EXIT_USAGE;
+  return counts.failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 /** The error's message on one line, for a log line or a usage message. */

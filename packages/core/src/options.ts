@@ -1,6 +1,8 @@
 // The option values that are more than a word, parsed one way for both
-// binaries: durations, sizes, whole numbers. A bad value is a UsageError
-// naming the option. Pure.
+// binaries: durations, sizes, whole numbers, choices. A bad value is a
+// UsageError naming the option. Each parser is also a clipanion validator
+// (`validator: isDuration('--max-age')`), so that an option is checked where it is declared. Pure.
+import type { StrictValidator, ValidationState } from 'typanion';
 import { UsageError } from './errors.js';
 
 const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -32,4 +34,56 @@ export function parseInteger(option: string, text: string, min: number, max: num
   const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!(n >= min && n <= max)) throw new UsageError(`${option} takes a whole number from ${min} to ${max}, not '${text}'`);
   return n;
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function either(values: readonly string[]): string {
+  return values.length < 2 ? (values[0] ?? '') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
+}
+
+/** One of `values`, as written. */
+export function parseChoice<T extends string>(option: string, text: string, values: readonly T[]): T {
+  const value = values.find((v) => v === text);
+  if (value === undefined) throw new UsageError(`${option} takes ${either(values)}, not '${text}'`);
+  return value;
+}
+
+/**
+ * A clipanion validator from a parser: the option's value arrives parsed. A
+ * bad value throws the parser's UsageError rather than returning false, so
+ * that clipanion does not reword it ("Invalid value for ...").
+ */
+export function parsedBy<T>(parse: (text: string) => T): StrictValidator<unknown, T> {
+  const validate = (value: unknown, state?: ValidationState): boolean => {
+    const parsed = parse(String(value));
+    state?.coercions?.push([state.p ?? '.', state.coercion!.bind(null, parsed)]);
+    return true;
+  };
+  return validate as unknown as StrictValidator<unknown, T>;
+}
+
+/** A duration option, in milliseconds. */
+export const isDuration = (option: string, limits?: { minMs?: number; maxMs?: number }) => parsedBy((text) => parseDuration(option, text, limits));
+
+/** A whole-number option from `min` to `max`. */
+export const isWholeNumber = (option: string, min: number, max: number) => parsedBy((text) => parseInteger(option, text, min, max));
+
+/** A size option, in bytes, from `min` to `max`; `range` says that range and why (`from 5M to 5G (S3's part sizes)`). */
+export function isSize(option: string, limits?: { min: number; max: number; range: string }) {
+  return parsedBy((text) => {
+    const bytes = parseSize(option, text);
+    if (limits && (bytes < limits.min || bytes > limits.max)) throw new UsageError(`${option} must be ${limits.range}, not '${text}'`);
+    return bytes;
+  });
+}
+
+/** An option that takes one of `values`. */
+export const isChoice = <T extends string>(option: string, values: readonly T[]) => parsedBy((text) => parseChoice(option, text, values));
+
+/** An option whose value must match `pattern`; `problem` says why one does not. */
+export function isMatching(pattern: RegExp, problem: (text: string) => string) {
+  return parsedBy((text) => {
+    if (!pattern.test(text)) throw new UsageError(problem(text));
+    return text;
+  });
 }

@@ -3,17 +3,15 @@ import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { LogjamCommand, runCli } from '../src/cli.ts';
 import { ConfigError } from '../src/errors.ts';
-import type { Logger } from '../src/log.ts';
 
 // A command shaped like the real ones, to check the frame: exit codes, one-line errors on stderr, LOGJAM_* variables.
 class EchoCommand extends LogjamCommand {
   static override paths = [Command.Default];
   static override usage = Command.Usage({ description: 'Echoes its options.' });
   once = Option.Boolean('--once', false, { description: 'One pass.' });
-  check = Option.Boolean('--check', false, { description: 'A monitoring check.' });
   level = Option.String('--level', '6', { description: 'Level 1-9.', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 9)]) });
   dirs = Option.Rest({ required: 1 });
-  async run(_log: Logger): Promise<number> {
+  async run(): Promise<number> {
     if (this.dirs[0] === 'config-error') throw new ConfigError('bucket "b" does not exist');
     if (this.dirs[0] === 'crash') throw new Error('disk on fire');
     if (this.dirs[0] === 'eacces') throw Object.assign(new Error("EACCES: permission denied, open '/var/x/.lock'"), { code: 'EACCES', syscall: 'open', path: '/var/x/.lock' });

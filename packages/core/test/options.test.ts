@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { parseDuration, parseInteger, parseSize } from '../src/options.ts';
+import { Cli, Command, Option } from 'clipanion';
+import { isChoice, isDuration, isMatching, isSize, isWholeNumber, parseDuration, parseInteger, parseSize } from '../src/options.ts';
 
 describe('option values', () => {
   it('parses durations: units or seconds, the same for every duration option', () => {
@@ -32,5 +33,29 @@ describe('option values', () => {
     expect(parseInteger('--jobs', '4', 1, 64)).to.equal(4);
     expect(() => parseInteger('--jobs', '0', 1, 64)).to.throw(/from 1 to 64/);
     expect(() => parseInteger('--jobs', '2.5', 1, 64)).to.throw(/whole number/);
+  });
+
+  it('checks an option where it is declared: the value arrives parsed, a bad one says the same as the parser', () => {
+    class Options extends Command {
+      maxAgeMs = Option.String('--max-age', '2h', { validator: isDuration('--max-age') });
+      jobs = Option.String('--jobs', { validator: isWholeNumber('--jobs', 1, 64) });
+      partSize = Option.String('--part-size', '8M', { validator: isSize('--part-size', { min: 5 * 1024 ** 2, max: 5 * 1024 ** 3, range: 'from 5M to 5G' }) });
+      sse = Option.String('--sse', { validator: isChoice('--sse', ['AES256', 'aws:kms']) });
+      storageClass = Option.String('--storage-class', { validator: isMatching(/^[A-Z_]+$/, (text) => `--storage-class takes a class such as STANDARD_IA, not '${text}'`) });
+      async execute() {
+        return 0;
+      }
+    }
+    const cli = new Cli();
+    cli.register(Options);
+    const parse = (...argv: string[]) => cli.process(argv) as Options;
+    expect(parse()).to.include({ maxAgeMs: 7_200_000, jobs: undefined, partSize: 8 * 1024 ** 2, sse: undefined });
+    expect(parse('--max-age', '90m', '--jobs', '8', '--part-size', '16M', '--sse', 'aws:kms')).to.include({ maxAgeMs: 5_400_000, jobs: 8, partSize: 16 * 1024 ** 2, sse: 'aws:kms' });
+    expect(() => parse('--max-age', '2x')).to.throw(/^--max-age takes a duration such as 90m, 2h, 7d or a number of seconds, not '2x'$/);
+    expect(() => parse('--jobs', '0')).to.throw(/^--jobs takes a whole number from 1 to 64, not '0'$/);
+    expect(() => parse('--part-size', '4M')).to.throw(/^--part-size must be from 5M to 5G, not '4M'$/);
+    expect(() => parse('--sse', 'aes')).to.throw(/^--sse takes AES256 or aws:kms, not 'aes'$/);
+    expect(parse('--storage-class', 'GLACIER_IR')).to.include({ storageClass: 'GLACIER_IR' });
+    expect(() => parse('--storage-class', 'glacier')).to.throw(/^--storage-class takes a class such as STANDARD_IA, not 'glacier'$/);
   });
 });

@@ -2,9 +2,8 @@
 // logjam-compress: gzip every closed hourly log file into archive/ beside it.
 // The command line to settings; run.ts does the work.
 import { constants } from 'node:fs';
-import path from 'node:path';
 import { Command, Option } from 'clipanion';
-import { checkBacklog, handOverToUser, LogjamCommand, parseDuration, parseInteger, readVersion, runProgram } from '@logjam/core';
+import { checkBacklog, isDuration, isWholeNumber, LogjamCommand, readVersion, runProgram } from '@logjam/core';
 import { parseFormat } from './format-option.js';
 import { compressBacklog, compressIgnored } from './monitor.js';
 import { defaultJobs } from './defaults.js';
@@ -12,13 +11,12 @@ import { checkDirs, runCompress } from './run.js';
 
 export class CompressCommand extends LogjamCommand {
   static override paths = [Command.Default];
+  static override wording = { backlog: 'the files due for compression', folders: 'LOG_DIR or archive/', childEnvironment: "HOME root's, no AWS_* variables" };
 
   static override usage = Command.Usage({
     description: 'gzip closed hourly log files into archive/ beside them, never losing a line',
     details: `
-      Compresses each closed hourly log file of LOG_DIR (named \`PREFIX-YYYYMMDDTHHMMZ[-SUFFIX].EXT\`; closed once a newer file of its group exists or 65 minutes after its stamp, and left alone until its mtime is \`--min-age\` old) into \`LOG_DIR/archive/NAME.gz\` (\`NAME.zst\` with \`--format zstd\`): written, synced, verified, published without replacing any archive, and only then is the source deleted. With \`--once\`, one pass, then exit 0 (done, or nothing due), 1 (a file failed; the others were done) or 2 (something to fix: one line says what and how). Without it, a service that reacts to new files, rescans every \`--interval\`, and stops cleanly on SIGTERM. \`--check\` is a Nagios plugin: 0 OK, 1 WARNING (a file due for longer than \`--max-age\`), 3 UNKNOWN.
-
-      Every flag can be set in the environment as LOGJAM_<FLAG> (\`LOGJAM_MIN_AGE=120\`, \`LOGJAM_VERIFY=0\`), but \`--check\`: the command line alone sets it. Durations are seconds or \`90s\`, \`30m\`, \`2h\`, \`7d\`. Log lines go to stderr, \`--check\`'s report to stdout. More in logjam's docs/: logjam-compress.md (archiving, locks), file-names.md, monitoring.md (\`--check\`, \`--metrics-file\`, Sentry), security.md (links, owners, \`--user\`).
+      Compresses each closed hourly log file of LOG_DIR into \`LOG_DIR/archive/NAME.gz\` (\`NAME.zst\` with \`--format zstd\`): written, synced, verified, and only then is the source deleted. With \`--once\`, one pass, then exit 0 (done, or nothing due), 1 (a file failed; the others were done) or 2 (something to fix: one line says what); without it, a service that rescans every \`--interval\` and stops on SIGTERM. \`--check\` is a Nagios plugin (0 OK, 1 WARNING, 3 UNKNOWN). Every flag but \`--check\` can be set as LOGJAM_<FLAG> (\`LOGJAM_MIN_AGE=120\`). Which files are closed, the exit codes and the rest: logjam's docs/logjam-compress.md.
     `,
     examples: [
       ['Compress what is due once, from cron', '$0 --once /var/log/hourly'],
@@ -34,6 +32,7 @@ export class CompressCommand extends LogjamCommand {
     description: 'Do one pass over each directory, then exit (for cron); without it, run as a service',
   });
 
+  // Checked with --format (format-option.ts): the level's range is the format's.
   level = Option.String('--level', {
     description: 'Compression level: gzip 1 (fastest) to 9 (smallest) (default: 6); zstd 1 to 19 (default: 3)',
   });
@@ -42,62 +41,32 @@ export class CompressCommand extends LogjamCommand {
     description: "Archive format: gzip (NAME.gz, the Python tool's) or zstd (NAME.zst, one frame; needs Node 22.15 or later) (default: gzip)",
   });
 
-  minAge = Option.String('--min-age', '60', {
+  minAgeMs = Option.String('--min-age', '60', {
     description: 'Leave a closed file alone until its mtime is this old (seconds, or 90s, 2m), as its writer may still be flushing; 0 disables (default: 60)',
+    validator: isDuration('--min-age'),
   });
 
   jobs = Option.String('--jobs', {
     description: 'Compress up to this many files, and this many 4 MiB blocks (cores), at once (default: the number of CPUs)',
+    validator: isWholeNumber('--jobs', 1, 1024),
   });
 
-  interval = Option.String('--interval', '60', {
+  intervalMs = Option.String('--interval', '60', {
     description: 'In service mode, rescan every directory this often (seconds, or 30s, 5m), as a safety net (default: 60)',
+    validator: isDuration('--interval', { minMs: 1000 }),
   });
 
   verify = Option.Boolean('--verify', true, {
     description: 'Decompress each archive and compare its length and CRC-32 with the source before deleting the source; --no-verify skips this (default: on)',
   });
 
-  check = Option.Boolean('--check', false, {
-    description:
-      'Print what is due for compression and exit 0 if the oldest due file is younger than --max-age, 1 if older, 3 for a usage or configuration error (a Nagios / Sensu check); reads only, no lock (default: off)',
-  });
-
-  maxAge = Option.String('--max-age', '2h', {
-    description: 'With --check: the age of the oldest due file beyond which the check fails, such as 90m, 2h, 1d or seconds (default: 2h)',
-  });
-
-  metricsFile = Option.String('--metrics-file', {
-    description: "After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter's textfile collector (default: none)",
-  });
-
-  user = Option.String('--user', {
-    description:
-      "Do all the work as this user (and group; default: the user's own), in a child process that becomes that user as su does (its supplementary groups kept, HOME root's, no AWS_* variables): root then never opens, writes or deletes a file in LOG_DIR itself; for a LOG_DIR other users can write (default: the user running logjam-compress)",
-  });
-  insecurePermissions = Option.Boolean('--insecure-permissions', false, {
-    description:
-      "As root without --user, work in a LOG_DIR (or archive/) that another user owns, or that a group other than root's or every user can write, accepting that they could try to make root write elsewhere (default: refuse such a directory, as logrotate does)",
-  });
   dirs = Option.Rest({ name: 'LOG_DIR', required: 1 });
 
   async run(): Promise<number> {
-    const maxAgeMs = parseDuration('--max-age', this.maxAge);
-    const minAgeMs = parseDuration('--min-age', this.minAge);
     const { format, level } = parseFormat(this.format, this.level);
-    const jobs = this.jobs === undefined ? defaultJobs() : parseInteger('--jobs', this.jobs, 1, 1024);
-    const intervalMs = parseDuration('--interval', this.interval, { minMs: 1000 });
-    if (this.user !== undefined) {
-      const code = await handOverToUser(this.user);
-      if (code !== null) return code;
-    }
     if (this.check) {
       this.sayEnvWarnings();
-      const dirs = await checkDirs(this.dirs, constants.R_OK | constants.X_OK);
-      const now = Date.now();
-      const result = checkBacklog(await compressBacklog(dirs, now, minAgeMs), { now, maxAgeMs, waitingFor: 'due for compression', ignored: await compressIgnored(dirs) });
-      process.stdout.write(result.text);
-      return result.code;
+      return checkCompress(this.dirs, { minAgeMs: this.minAgeMs, maxAgeMs: this.maxAgeMs });
     }
     return this.withTools({ progressLabel: this.once ? 'compressed' : undefined, report: true, directory: this.dirs.join(' ') }, ({ log, reporter, progress }) =>
       runCompress({
@@ -106,18 +75,27 @@ export class CompressCommand extends LogjamCommand {
         level,
         format,
         verify: this.verify,
-        minAgeMs,
-        intervalMs,
-        jobs,
+        minAgeMs: this.minAgeMs,
+        intervalMs: this.intervalMs,
+        jobs: this.jobs ?? defaultJobs(),
         jobsGiven: this.jobs !== undefined,
-        metricsFile: this.metricsFile === undefined ? undefined : path.resolve(this.metricsFile),
+        metricsFile: this.metricsFile,
         log,
         reporter,
         progress,
-        permissionRule: this.user === undefined && !this.insecurePermissions,
+        permissionRule: this.permissionRule,
       }),
     );
   }
+}
+
+/** --check: what is due for compression, said on stdout as a Nagios plugin says it; its exit code. */
+async function checkCompress(given: string[], ages: { minAgeMs: number; maxAgeMs: number }): Promise<number> {
+  const dirs = await checkDirs(given, constants.R_OK | constants.X_OK);
+  const now = Date.now();
+  const result = checkBacklog(await compressBacklog(dirs, now, ages.minAgeMs), { now, maxAgeMs: ages.maxAgeMs, waitingFor: 'due for compression', ignored: await compressIgnored(dirs) });
+  process.stdout.write(result.text);
+  return result.code;
 }
 
 // No top-level await: the self-contained executable bundles this module as CommonJS.

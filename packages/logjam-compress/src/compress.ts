@@ -149,12 +149,7 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
     if (slot.kind === 'identical') return await deleteSource(logDir, name, src, before, slot.archive, held, options);
     await fsyncDir(archiveDir);
     const archive = path.join(ARCHIVE_DIR, slot.name);
-    if (slot.name !== candidates[0]) {
-      log.warn(`${ARCHIVE_DIR}/${candidates[0]} already exists with other content; archived under a duplicate-timestamp name`, {
-        file: name,
-        archive,
-      });
-    }
+    if (slot.name !== candidates[0]) log.warn(`${ARCHIVE_DIR}/${candidates[0]} already exists with other content; archived under a duplicate-timestamp name`, { file: name, archive });
 
     // Changed after the archive was published? Keep the source: the next pass
     // archives it again under a duplicate-timestamp name, so nothing is lost.

@@ -1,8 +1,9 @@
 // One pass over the log directories: scan, select what is due, compress up to
 // `jobs` files at once, and say when the next file becomes due.
 import path from 'node:path';
-import { ConfigError, errorCode, formatBytes, oneLine, showPaths, type ErrorReporter, type HeldDir, type Logger, type PassResult, type Progress } from '@logjam/core';
-import { ARCHIVE_DIR, compressFile, ensureArchiveDir, type Outcome } from './compress.js';
+import { ConfigError, formatBytes, oneLine, passExitCode, type ErrorReporter, type HeldDir, type Logger, type PassResult, type Progress } from '@logjam/core';
+import { compressFile, ensureArchiveDir, type Outcome } from './compress.js';
+import { remedy } from './remedy.js';
 import type { ArchiveFormat } from './archive-format.js';
 import { BlockPool } from './block-pool.js';
 import { zstdWorkers } from './zstd-frame.js';
@@ -120,7 +121,7 @@ async function passOver(options: PassOptions, signal: AbortSignal, now: number, 
     bytesIn: tally.bytesIn,
     bytesOut: tally.bytesOut,
   });
-  return { exitCode: tally.configErrors > 0 ? 2 : tally.failed > 0 ? 1 : 0, nextDueAt, tally };
+  return { exitCode: passExitCode(tally), nextDueAt, tally };
 }
 
 /** The files due in every directory, and when the next waiting one becomes due; a directory that cannot be scanned counts as failed. */
@@ -181,35 +182,6 @@ function countOutcome(outcome: Outcome, file: string, dir: string, tally: Tally,
     case 'aborted':
       log.info('stopping: rolled back the compression in progress; the source is kept', { file });
       break;
-  }
-}
-
-/** What the user can do about a file system error, naming the place; undefined when there is nothing to say. */
-export function remedy(error: unknown, io: string, through: string): string | undefined {
-  // The directory is reached through its descriptor (core's walk): people read its name.
-  const dir = showPaths(io);
-  const file = showPaths(through);
-  const code = errorCode(error);
-  const archiveDir = path.join(dir, ARCHIVE_DIR);
-  const given = (error as { path?: unknown } | null)?.path;
-  const where = typeof given === 'string' ? showPaths(given) : given;
-  const inArchive = typeof where === 'string' && path.dirname(where) === archiveDir;
-  const user = `uid ${process.getuid?.() ?? '?'}`;
-  switch (code) {
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return `no space left for ${archiveDir}: free some space there; the source is kept and is compressed again on the next pass`;
-    case 'ENAMETOOLONG':
-      return `its archive name (the name plus .gz or .zst, or a duplicate-timestamp name) is longer than the file system allows: give ${file} a shorter name; it is kept`;
-    case 'EROFS':
-      return `${inArchive ? archiveDir : dir} is on a read-only file system; the source is kept`;
-    case 'EACCES':
-    case 'EPERM':
-      if (inArchive) return `${archiveDir} is not writable by this user (${user}): make it writable (chown it to this user), or run logjam-compress as the user that owns the logs; the source is kept`;
-      if (where === file) return `${file} is not readable by this user (${user}): run logjam-compress as the user that writes the logs (or root), or make the file readable; it is kept`;
-      return `permission denied (${user}): run logjam-compress as the user that owns ${dir}`;
-    default:
-      return undefined;
   }
 }
 

@@ -10,6 +10,8 @@ import {
   ConfigError,
   walkToDir,
   errorCode,
+  EXIT_OK,
+  EXIT_USAGE,
   LOCK_SETTLE_MS,
   lockForMode,
   oneLine,
@@ -75,12 +77,12 @@ class DirConfigErrors {
     return true;
   }
   exitCode(code: number): number {
-    return this.count > 0 ? 2 : code;
+    return this.count > 0 ? EXIT_USAGE : code;
   }
 }
 
 export async function runCompress(options: RunOptions): Promise<number> {
-  const { log, reporter } = options;
+  const { log } = options;
   /** Monitoring sees every directory asked for, those left out included. */
   const requested = await checkDirs(options.dirs);
   if (options.metricsFile !== undefined) await checkMetricsFile(options.metricsFile, 'logjam-compress');
@@ -95,7 +97,7 @@ export async function runCompress(options: RunOptions): Promise<number> {
     const lockedDirs = await lockDirs(dirs, options, locks, problems, skipped);
     if (!lockedDirs) {
       log.info('stopped before starting');
-      return problems.exitCode(0);
+      return problems.exitCode(EXIT_OK);
     }
     if (lockedDirs.length === 0 && !options.once) {
       // A service with nothing left to watch ends, on the one line that ends a run.
@@ -103,20 +105,8 @@ export async function runCompress(options: RunOptions): Promise<number> {
         throw new ConfigError(
           `no LOG_DIR left to work in: ${problems.count} configuration error${problems.count === 1 ? '' : 's'} said above; fix ${problems.count === 1 ? 'it' : 'them'} and start logjam-compress again`,
         );
-      return 0;
+      return EXIT_OK;
     }
-    const passOptions = {
-      dirs: lockedDirs,
-      level: options.level,
-      format: options.format,
-      verify: options.verify,
-      minAgeMs: options.minAgeMs,
-      jobs: options.jobs,
-      log,
-      quietWhenIdle: !options.once,
-      reporter,
-      progress: options.progress,
-    };
     return problems.exitCode(
       await runService({
         once: options.once,
@@ -125,30 +115,49 @@ export async function runCompress(options: RunOptions): Promise<number> {
         log,
         // Only a new log file can close another; writes to the open one cannot.
         isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
-        pass: (signal) => {
-          // Those found at start are counted once, in the first pass's summary and metrics.
-          const configErrorsAtStart = problems.unreported;
-          problems.unreported = 0;
-          return withPassMetrics(() => compressPass({ ...passOptions, configErrorsAtStart }, signal), {
-            file: options.metricsFile,
-            log,
-            reporter,
-            write: async (file, result, durationMs) => {
-              if (!result) return;
-              const now = Date.now();
-              const backlog = await compressBacklog(requested, now, options.minAgeMs);
-              await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, durationMs, backlog, now });
-              // Those found at start are counted once.
-              skipped.locked = 0;
-            },
-          });
-        },
+        pass: (signal) => passWithMetrics(lockedDirs, options, { requested, problems, skipped }, signal),
       }),
     );
   } finally {
     await Promise.all(locks.map((lock) => lock.release().catch(() => {})));
     await Promise.all([...held.values()].map((dir) => dir.close()));
   }
+}
+
+/**
+ * One pass over the locked directories, then the metrics file. The
+ * configuration errors and locked directories found at start are counted
+ * once, in the first pass's summary and metrics.
+ */
+function passWithMetrics(dirs: string[], options: RunOptions, run: { requested: string[]; problems: DirConfigErrors; skipped: { locked: number } }, signal: AbortSignal) {
+  const { log, reporter } = options;
+  const configErrorsAtStart = run.problems.unreported;
+  run.problems.unreported = 0;
+  const passOptions = {
+    dirs,
+    level: options.level,
+    format: options.format,
+    verify: options.verify,
+    minAgeMs: options.minAgeMs,
+    jobs: options.jobs,
+    log,
+    quietWhenIdle: !options.once,
+    reporter,
+    progress: options.progress,
+    configErrorsAtStart,
+  };
+  return withPassMetrics(() => compressPass(passOptions, signal), {
+    file: options.metricsFile,
+    log,
+    reporter,
+    write: async (file, result, durationMs) => {
+      if (!result) return;
+      const now = Date.now();
+      const backlog = await compressBacklog(run.requested, now, options.minAgeMs);
+      await writeCompressMetrics(file, { tally: result.tally, skippedLocked: run.skipped.locked, durationMs, backlog, now });
+      run.skipped.locked = 0;
+    },
+  });
 }
 
 /** The name the user gave of the LOG_DIR held as `io`. */

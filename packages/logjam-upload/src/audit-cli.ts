@@ -1,30 +1,28 @@
-// --audit from the command line: the flags it shares with an upload, checked
-// before any network call, into runAudit's options.
-import path from 'node:path';
-import { parseInteger, parseSize, UsageError, type LogFormat, type Logger } from '@logjam/core';
+// --audit from the command line: the flags it shares with an upload (parsed
+// where they are declared, cli.ts) into runAudit's options.
+import { UsageError, type LogFormat, type Logger } from '@logjam/core';
 import { runAudit } from './audit.js';
-import { MAX_PUT_SIZE, MIN_PART_SIZE } from './multipart.js';
 import type { RetryMode } from './s3.js';
-import { parseTemplate } from './template.js';
+import type { Template } from './template.js';
 
 /** The UploadCommand's flags that --audit reads. */
 export interface AuditFlags {
   archiveDir: string;
-  uriTemplate: string;
+  template: Template;
   region?: string | undefined;
   endpointUrl?: string | undefined;
   forcePathStyle: boolean;
-  jobs: string;
-  multipartThreshold: string;
-  partSize: string;
+  jobs: number;
+  multipartThreshold: number;
+  partSize: number;
   hostname?: string | undefined;
   metricsFile?: string | undefined;
-  splay: string;
+  splayMs: number;
   retryMode: RetryMode;
   logFormat: LogFormat;
   dryRun: boolean;
   check: boolean;
-  deleteUploadedAfter?: string | undefined;
+  deleteUploadedAfterMs?: number | undefined;
 }
 
 export function runAuditCommand(flags: AuditFlags, log: Logger): Promise<number> {
@@ -32,32 +30,25 @@ export function runAuditCommand(flags: AuditFlags, log: Logger): Promise<number>
   for (const [given, flag] of [
     [flags.dryRun, '--dry-run'],
     [flags.check, '--check'],
-    [flags.deleteUploadedAfter !== undefined, '--delete-uploaded-after'],
+    [flags.deleteUploadedAfterMs !== undefined, '--delete-uploaded-after'],
   ] as const) {
     if (given) throw new UsageError(`--audit cannot be combined with ${flag}: an audit only reads (run them separately)`);
   }
-  const template = parseTemplate(flags.uriTemplate);
-  const sizeOption = (option: string, text: string) => {
-    const size = parseSize(option, text);
-    if (size < MIN_PART_SIZE || size > MAX_PUT_SIZE) throw new UsageError(`${option} must be from 5M to 5G, not '${text}'`);
-    return size;
-  };
-  if (flags.endpointUrl !== undefined && !/^https?:\/\/[^/]+/.test(flags.endpointUrl)) throw new UsageError(`--endpoint-url takes an http:// or https:// URL, not '${flags.endpointUrl}'`);
   return runAudit({
     archiveDir: flags.archiveDir,
-    template,
+    template: flags.template,
     region: flags.region,
     endpointUrl: flags.endpointUrl,
     forcePathStyle: flags.forcePathStyle,
-    jobs: parseInteger('--jobs', flags.jobs, 1, 64),
-    multipartThreshold: sizeOption('--multipart-threshold', flags.multipartThreshold),
-    partSize: sizeOption('--part-size', flags.partSize),
+    jobs: flags.jobs,
+    multipartThreshold: flags.multipartThreshold,
+    partSize: flags.partSize,
     env: process.env,
     log,
     retryMode: flags.retryMode,
     hostname: flags.hostname,
-    metricsFile: flags.metricsFile === undefined ? undefined : path.resolve(flags.metricsFile),
-    splaySeconds: parseInteger('--splay', flags.splay, 0, 86_400),
+    metricsFile: flags.metricsFile,
+    splaySeconds: flags.splayMs / 1000,
     format: flags.logFormat,
   });
 }
