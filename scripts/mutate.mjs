@@ -639,7 +639,7 @@ const MUTATIONS = [
     name: 'profile trusted from anyone',
     what: 'a store profile that others could write (or not a plain file of this user) is believed',
     patches: [['    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {', '    if (uid === -1) {']],
-    tests: ['packages/logjam-upload/test/store-profile.test.ts'],
+    tests: ['packages/logjam-upload/test/profile.test.ts'],
   },
   {
     name: 'probe trusts a landed PUT',
