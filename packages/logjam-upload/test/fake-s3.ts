@@ -21,7 +21,8 @@ export function fakeClient(answer: Answer): { client: S3Client; sent: Sent[]; na
     sent.push({ name, input: command.input });
     return answer(name, command.input);
   };
-  return { client: { send } as unknown as S3Client, sent, names: () => sent.map((s) => s.name) };
+  // `config`: read by checkBucket (whether an endpoint is set).
+  return { client: { send, config: {} } as unknown as S3Client, sent, names: () => sent.map((s) => s.name) };
 }
 
 /** An error as the SDK throws it for an S3 error answer: its code, and the HTTP status. */
