@@ -70,7 +70,7 @@ const MUTATIONS = [
     name: 'archive overwritten',
     what: 'logjam-compress publishes with rename(), replacing an existing archive of other content',
     patches: [['await fs.link(tmp, namePath(archiveDir, slot.name));', 'await fs.rename(tmp, namePath(archiveDir, slot.name));']],
-    tests: ['packages/logjam-compress/test/cli.test.ts'],
+    tests: ['packages/logjam-compress/test/compress-cli.integration.test.ts'],
     grep: 'published under its name meanwhile',
   },
   {
@@ -153,7 +153,7 @@ const MUTATIONS = [
     name: 'NO_PROXY ignored',
     what: 'a host NO_PROXY exempts is still sent through the proxy',
     patches: [['  return bypassesProxy(name, port, settings.noProxy) ? undefined : proxy;', '  return proxy;']],
-    tests: ['test/proxy.test.ts'],
+    tests: ['test/egress-proxy.test.ts'],
     grep: 'NO_PROXY=localhost',
   },
   {
@@ -167,14 +167,14 @@ const MUTATIONS = [
     name: 'HTTPS around the proxy',
     what: 'an HTTPS endpoint is reached directly although HTTPS_PROXY names a proxy',
     patches: [['    if (!proxy || !callback) return direct({});', '    if (proxy && callback) return direct({});\n    if (!proxy || !callback) return direct({});']],
-    tests: ['test/proxy.test.ts'],
+    tests: ['test/egress-proxy.test.ts'],
     grep: 'CONNECT tunnels',
   },
   {
     name: 'proxy password shown',
     what: "the proxy URL's password is no longer masked in logs and messages",
     patches: [['    return `${scheme}${colon < 0 ? userinfo : `${userinfo.slice(0, colon)}:***`}@`;', '    return `${scheme}${userinfo}@`;']],
-    tests: ['test/proxy.test.ts'],
+    tests: ['test/egress-proxy.test.ts'],
     grep: 'HTTP_PROXY: every request',
   },
   // issue 30: one gzip member per archive
@@ -269,7 +269,7 @@ const MUTATIONS = [
     name: 'pass invariant not called',
     what: 'a pass whose counts do not add up ends in a summary, not an error',
     patches: [['  checkAccounted(tally.summary);\n  tally.report(started);', '  tally.report(started);']],
-    tests: ['packages/logjam-upload/test/summary.test.ts'],
+    tests: ['packages/logjam-upload/test/pass-summary.test.ts'],
   },
   {
     name: 'HEAD before Complete skipped',
@@ -445,13 +445,13 @@ const MUTATIONS = [
     name: 'unknown LOGJAM variable unnamed',
     what: 'a LOGJAM_* variable no logjam reads (a typo) is ignored without a word',
     patches: [['      warnings.push(`${name} is not a variable ${binary} knows', '      if (Number.isNaN(0)) warnings.push(`${name} is not a variable ${binary} knows']],
-    tests: ['test/env.test.ts'],
+    tests: ['test/env-variables.test.ts'],
   },
   {
     name: 'mode taken from the environment',
     what: 'LOGJAM_CHECK / LOGJAM_DRY_RUN left in an environment switch a run to --check / --dry-run',
     patches: [["    if (!flag || flag === '--help' || flag === '--version' || COMMAND_LINE_ONLY.includes(flag)) continue;", "    if (!flag || flag === '--help' || flag === '--version') continue;"]],
-    tests: ['test/env.test.ts'],
+    tests: ['test/env-variables.test.ts'],
   },
   {
     name: 'names outside the grammar hidden',
@@ -639,7 +639,7 @@ const MUTATIONS = [
     name: 'profile trusted from anyone',
     what: 'a store profile that others could write (or not a plain file of this user) is believed',
     patches: [['    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {', '    if (uid === -1) {']],
-    tests: ['packages/logjam-upload/test/store-profile.test.ts'],
+    tests: ['packages/logjam-upload/test/profile.test.ts'],
   },
   {
     name: 'probe trusts a landed PUT',
@@ -664,7 +664,7 @@ const MUTATIONS = [
     name: 'STS around the proxy',
     what: "the credential chain's STS (web identity) requests go directly, not through the proxy",
     patches: [['  const clientConfig = network.proxies || network.ca ? {', '  const clientConfig = Number.isNaN(0) ? {']],
-    tests: ['test/proxy.test.ts'],
+    tests: ['test/egress-proxy.test.ts'],
     grep: 'web identity',
   },
   {

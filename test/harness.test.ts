@@ -2,7 +2,9 @@
 // proven on a mocha run of its own: tests that fail or hang while their
 // children run leave no process behind, the hung one fails with its name, and
 // mocha exits rather than waiting on them. And s3rver, which runs inside the
-// test process, survives a DELETE racing a PUT in the same folder.
+// test process, survives a DELETE racing a PUT in the same folder. And the
+// test files' names: one name per file, and the built binaries run only from
+// the suites named so (`npm run test:unit` picks the rest by name).
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -65,5 +67,36 @@ describe('s3rver in the test process', function () {
     } finally {
       await s3.close();
     }
+  });
+});
+
+/** Every test file of the tree, relative to the checkout: packages/*\/test and test/, at any depth. */
+async function testFiles(): Promise<string[]> {
+  const roots = [...(await fs.readdir(path.join(repoRoot, 'packages'))).map((pkg) => `packages/${pkg}/test`), 'test'];
+  const found = await Promise.all(roots.map(async (root) => (await fs.readdir(path.join(repoRoot, root), { recursive: true }).catch(() => [])).map((file) => path.join(root, String(file)))));
+  return found.flat().filter((file) => file.endsWith('.test.ts'));
+}
+
+/** What a test file is named by: `audit` for audit.test.ts and audit.integration.test.ts alike. */
+const testName = (file: string) => path.basename(file).replace(/(\.integration)?\.test\.ts$/, '');
+
+/** How a test file runs the built binaries: test/support's helpers that spawn them, or their paths. */
+const RUNS_BINARIES = /\b(runBin|startBin|binaries)\b|support\/(strace|fleet)\.ts|bin\/logjam-/;
+
+describe("the test files' names", () => {
+  it('no two share a name, an integration suite and a unit test included (mutate names its tests by base name)', async () => {
+    const byName = new Map<string, string[]>();
+    for (const file of await testFiles()) byName.set(testName(file), [...(byName.get(testName(file)) ?? []), file]);
+    const shared = [...byName.values()].filter((files) => files.length > 1);
+    expect(byName.size).to.be.greaterThan(50);
+    expect(shared, 'rename each after what it tests').to.deep.equal([]);
+  });
+
+  it('under packages/*/test, only *.integration.test.ts run the built binaries: npm run test:unit takes every other file', async () => {
+    const units = (await testFiles()).filter((file) => file.startsWith('packages/') && !file.endsWith('.integration.test.ts'));
+    const spawning = [];
+    for (const file of units) if (RUNS_BINARIES.test(await fs.readFile(path.join(repoRoot, file), 'utf8'))) spawning.push(file);
+    expect(units.length).to.be.greaterThan(20);
+    expect(spawning, 'name each <what>.integration.test.ts').to.deep.equal([]);
   });
 });

@@ -1,7 +1,7 @@
 // --format zstd, compressFile called directly: one frame, checked by the
 // verification against every damage it must refuse. Needs zstd in Node's
 // zlib (22.15 / 23.8 and later): on an older Node these tests skip with a
-// line, and cli.test.ts proves the binary's refusal there.
+// line, and compress-cli.integration.test.ts proves the binary's refusal there.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';

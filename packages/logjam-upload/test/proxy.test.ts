@@ -1,7 +1,7 @@
 // Which proxy a request goes through: the variables as the AWS CLI (Python's
 // urllib) and curl read them, NO_PROXY's forms, and the instance-metadata
 // service, never proxied. Pure functions; the binary's behaviour is proven in
-// test/proxy.test.ts.
+// test/egress-proxy.test.ts.
 import { expect } from 'chai';
 import { bypassesProxy, describeProxyRoute, maskUrl, parseNoProxyEntry, parseProxy, proxyFor, readProxySettings, type NoProxyEntry } from '../src/proxy.ts';
 
