@@ -13,6 +13,7 @@ import { mkdir } from './util.mjs';
  * @property {string} node the Node binary of this form (for the executable: the one it was built from), for `node -e`
  * @property {string} nodeVersion
  * @property {(binary: 'compress' | 'upload') => [string, string[]]} command the command and leading arguments that run a binary
+ * @property {Record<string, string>} env what the command's environment needs (the npm form: its Node first on PATH)
  */
 
 /** The Node line the executable is built with: the last version in .ci/node-versions. */
@@ -40,14 +41,22 @@ export function detectForms() {
   const forms = [];
   /** @type {string[]} */
   const notes = [];
-  /** @param {string} node */
-  const npmForm = (node) => /** @type {Form['command']} */ ((binary) => [node, [CLI[binary]]]);
-  forms.push({ name: `npm install, Node ${process.versions.node}`, node: process.execPath, nodeVersion: process.versions.node, command: npmForm(process.execPath) });
+  // The npm install's commands run as npm's links run them: the launcher as a program, whose first lines start
+  // the node on PATH with V8's settings (scripts/node-flags.mjs), not `node launcher.cjs`, which would skip them.
+  /** @param {string} name @param {string} node @returns {Form} */
+  const npmForm = (name, node) => ({
+    name,
+    node,
+    nodeVersion: name.replace(/.* /, ''),
+    command: (binary) => [CLI[binary], []],
+    env: { PATH: `${path.dirname(node)}:${process.env.PATH}` },
+  });
+  forms.push(npmForm(`npm install, Node ${process.versions.node}`, process.execPath));
   const packaged = packagedNodeVersion();
   const install = spawnSync(path.join(ROOT, '.ci/node-install'), [packaged], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const node24 = install.status === 0 ? path.join(install.stdout.trim(), 'node') : '';
   if (!node24) notes.push(`Node ${packaged} could not be installed (.ci/node-install ${packaged}): its rows are skipped.`);
-  else if (packaged !== process.versions.node) forms.push({ name: `npm install, Node ${packaged}`, node: node24, nodeVersion: packaged, command: npmForm(node24) });
+  else if (packaged !== process.versions.node) forms.push(npmForm(`npm install, Node ${packaged}`, node24));
   const exe = executablePath();
   if (!fs.existsSync(exe)) notes.push(`No executable at ${path.relative(ROOT, exe)} (\`npm run package -- --arch ${process.arch} --no-deb\`, or BENCH_EXE=path/to/logjam): its rows are skipped.`);
   else if (node24) {
@@ -57,7 +66,7 @@ export function detectForms() {
     const installed = path.join(WORK, 'forms', 'logjam');
     mkdir(path.dirname(installed));
     fs.copyFileSync(exe, installed);
-    forms.push({ name: `the executable (Node ${packaged})`, node: node24, nodeVersion: packaged, command: (binary) => [installed, [binary]] });
+    forms.push({ name: `the executable (Node ${packaged})`, node: node24, nodeVersion: packaged, command: (binary) => [installed, [binary]], env: {} });
   }
   return { forms, notes };
 }

@@ -77,9 +77,9 @@ export async function benchIdleMemory(bench) {
       const [compressCmd, compressArgs] = form.command('compress');
       const [uploadCmd, uploadArgs] = form.command('upload');
       jobs.push(
-        async () => add(`${form.name}\0compress`, await idleMemory(`${form.name}-compress`, compressCmd, [...compressArgs, logs])),
+        async () => add(`${form.name}\0compress`, await idleMemory(`${form.name}-compress`, compressCmd, [...compressArgs, logs], form.env)),
         async () => {
-          add(`${form.name}\0upload`, await idleMemory(`${form.name}-upload`, uploadCmd, [...uploadArgs, ...s3.logjamArgs(archive, bucket)], s3.env()));
+          add(`${form.name}\0upload`, await idleMemory(`${form.name}-upload`, uploadCmd, [...uploadArgs, ...s3.logjamArgs(archive, bucket)], { ...s3.env(), ...form.env }));
           if (s3.count(bucket) !== 1) failedPasses.set(form.name, (failedPasses.get(form.name) ?? 0) + 1);
           s3.drop(bucket);
         },
