@@ -22,6 +22,7 @@ import { build } from 'esbuild';
 /** @typedef {'x64' | 'arm64'} Arch */
 import { buildDeb } from './deb.mjs';
 import { helpOf as helpOfCommand } from './man.mjs';
+import { NODE_FLAGS } from './node-flags.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -63,7 +64,7 @@ const versionInline = {
 // executable's main script, which V8 would scan whole at every start, but in
 // assets of it, each compiled and run the first time one of its packages is
 // imported. One asset per group, so that a pass that talks to S3 does not also
-// run @sentry/node's 1.7 MB of module code (its upload service idled 13 MB
+// run @sentry/node's 1.5 MB of module code (its upload service idled 12 MB
 // higher when both were one asset; docs/performance.md).
 const LAZY_ASSETS = { 'sdk.cjs': /^@(aws-sdk|smithy)\//, 'sentry.cjs': /^@sentry\/node$/ };
 const LAZY = new RegExp(
@@ -169,7 +170,7 @@ function executable({ main, assets }, arch) {
   const blob = path.join(work, `logjam-${arch}.blob`);
   const config = path.join(work, `sea-${arch}.json`);
   // The code cache is V8's for the Node that writes the blob: only when that Node is this host's.
-  writeFileSync(config, JSON.stringify({ main, assets, output: blob, disableExperimentalSEAWarning: true, useCodeCache: native }));
+  writeFileSync(config, JSON.stringify({ main, assets, output: blob, disableExperimentalSEAWarning: true, useCodeCache: native, execArgv: NODE_FLAGS }));
   sh(native ? node : nodeBinary(process.arch), ['--experimental-sea-config', config]);
   const dir = path.join(out, `logjam-${version}-linux-${arch}`);
   rmSync(dir, { recursive: true, force: true });
