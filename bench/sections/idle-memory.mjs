@@ -77,9 +77,9 @@ export async function benchIdleMemory(bench) {
       const [compressCmd, compressArgs] = form.command('compress');
       const [uploadCmd, uploadArgs] = form.command('upload');
       jobs.push(
-        async () => add(`${form.name}\0compress`, await idleMemory(`${form.name}-compress`, compressCmd, [...compressArgs, logs], form.env)),
+        async () => add(`${form.name}\0compress`, await idleMemory(`r${r + 1}-${form.name}-compress`, compressCmd, [...compressArgs, logs], form.env)),
         async () => {
-          add(`${form.name}\0upload`, await idleMemory(`${form.name}-upload`, uploadCmd, [...uploadArgs, ...s3.logjamArgs(archive, bucket)], { ...s3.env(), ...form.env }));
+          add(`${form.name}\0upload`, await idleMemory(`r${r + 1}-${form.name}-upload`, uploadCmd, [...uploadArgs, ...s3.logjamArgs(archive, bucket)], { ...s3.env(), ...form.env }));
           if (s3.count(bucket) !== 1) failedPasses.set(form.name, (failedPasses.get(form.name) ?? 0) + 1);
           s3.drop(bucket);
         },
@@ -103,7 +103,7 @@ export async function benchIdleMemory(bench) {
       const met = rss <= RATIO * node && !(binary === 'upload' && failedPasses.has(form.name));
       ok &&= met;
       report.target(`idle-memory: ${form.name}, ${binary} service RSS ÷ node -e`, `≤ ${RATIO}`, rss / node, met);
-      return `${f(rss, 0)} (${f(rss / node, 2)}×; anon ${f(med(`${form.name}\0${binary}`, 'anon'), 0)})${binary === 'upload' && failedPasses.has(form.name) ? ' **pass failed**' : ''}`;
+      return `${f(rss, 0)} (${f(rss / node, 2)}×; anon ${f(med(`${form.name}\0${binary}`, 'anon'), 0)})${binary === 'upload' && failedPasses.has(form.name) ? ` **its pass failed in ${failedPasses.get(form.name)} of ${opt.rounds} rounds** (bench/out/logs/idle-memory-r*)` : ''}`;
     };
     rows.push(`| ${form.name} | ${cell('compress')} | ${cell('upload')} | ${f(node, 0)} (anon ${f(med(`${form.node}\0node`, 'anon'), 0)}) |`);
   }
