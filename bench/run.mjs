@@ -17,17 +17,28 @@ import { f, loadavg, mkdir } from './lib/util.mjs';
 
 /** The sections, loaded once the build is done (they use the built @logjam/core). */
 async function loadSections() {
-  const [{ benchCompress }, { benchZstd }, { benchMemory }, { benchUpload }, { benchScale }, { benchStartup }, { benchFleet }, { benchAudit }] = await Promise.all([
+  const [{ benchCompress }, { benchZstd }, { benchMemory }, { benchIdleMemory }, { benchUpload }, { benchScale }, { benchStartup }, { benchFleet }, { benchAudit }] = await Promise.all([
     import('./sections/compress.mjs'),
     import('./sections/zstd.mjs'),
     import('./sections/memory.mjs'),
+    import('./sections/idle-memory.mjs'),
     import('./sections/upload.mjs'),
     import('./sections/scale.mjs'),
     import('./sections/startup.mjs'),
     import('./sections/fleet.mjs'),
     import('./sections/audit.mjs'),
   ]);
-  return { compress: benchCompress, zstd: benchZstd, memory: benchMemory, upload: benchUpload, scale: benchScale, startup: benchStartup, fleet: benchFleet, audit: benchAudit };
+  return {
+    compress: benchCompress,
+    zstd: benchZstd,
+    memory: benchMemory,
+    'idle-memory': benchIdleMemory,
+    upload: benchUpload,
+    scale: benchScale,
+    startup: benchStartup,
+    fleet: benchFleet,
+    audit: benchAudit,
+  };
 }
 
 const gitHead = () => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || '?';

@@ -19,7 +19,9 @@
 // - bin/<name>-worker.mjs: a worker thread's code (dist/<name>-worker.js), self-contained.
 // - bin/<binary>.cjs, the package's `bin`: a small CommonJS launcher
 //   (dist/launcher.js, with core's threadpool.ts inlined, which says why it is
-//   CommonJS) that sizes libuv's threadpool from --jobs, then import()s the program.
+//   CommonJS) that sizes libuv's threadpool from --jobs, then import()s the
+//   program; a shell script too, whose first two lines start node with V8's
+//   settings (node-flags.mjs).
 //
 // All live one folder below the package root, as dist/cli.js does, so
 // `../package.json` still finds the package's own manifest (for --version).
@@ -29,6 +31,7 @@ import { chmod, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { NODE_FLAGS } from './node-flags.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BINARIES = ['logjam-compress', 'logjam-upload'];
@@ -170,6 +173,9 @@ for (const name of BINARIES) {
     format: 'cjs',
     // Nothing external: the launcher is self-contained (node: built-ins aside).
     external: [],
+    // Run by sh, which starts node on it with V8's settings (node-flags.mjs); to JavaScript the
+    // second line is a comment. (`#!/usr/bin/env -S node ...` would need coreutils' env; busybox's has no -S.)
+    banner: { js: `#!/bin/sh\n//bin/true; exec node ${NODE_FLAGS.join(' ')} "$0" "$@"` },
   });
   checkInlined(`${name} launcher`, launcher);
   await chmod(launcherFile, 0o755);

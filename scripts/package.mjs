@@ -5,8 +5,8 @@
 //   injected with postject) holding both commands, with links logjam-compress
 //   and logjam-upload beside it (it runs the command it is called by; see
 //   scripts/sea-main.mjs), and that folder as a .tar.gz. Everything is inside:
-//   the program (the main script), the AWS SDK and @sentry/node (an asset,
-//   compiled on first use), the digest worker (its code inlined, started with
+//   the program (the main script), the AWS SDK and @sentry/node (an asset
+//   each, compiled on first use), the digest worker (its code inlined, started with
 //   eval). x64 carries V8's code cache of the main script (built by the x64
 //   Node; `logjam-compress --help` 0.75x the time without, bench/RESULTS.md);
 //   arm64 has none (only the arm64 Node could build it).
@@ -22,6 +22,7 @@ import { build } from 'esbuild';
 /** @typedef {'x64' | 'arm64'} Arch */
 import { buildDeb } from './deb.mjs';
 import { helpOf as helpOfCommand } from './man.mjs';
+import { NODE_FLAGS } from './node-flags.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -60,13 +61,23 @@ const versionInline = {
 };
 
 // The packages the program only import()s (the AWS SDK, @sentry/node): not in the
-// executable's main script, which V8 would scan whole at every start, but in an
-// asset of it (lazy.cjs), compiled the first time one of them is imported.
-const LAZY = /^(@(aws-sdk|smithy)\/|@sentry\/node$)/;
+// executable's main script, which V8 would scan whole at every start, but in
+// assets of it, each compiled and run the first time one of its packages is
+// imported. One asset per group, so that a pass that talks to S3 does not also
+// run @sentry/node's 1.5 MB of module code (its upload service idled 12 MB
+// higher when both were one asset; docs/performance.md).
+const LAZY_ASSETS = { 'sdk.cjs': /^@(aws-sdk|smithy)\//, 'sentry.cjs': /^@sentry\/node$/ };
+const LAZY = new RegExp(
+  Object.values(LAZY_ASSETS)
+    .map((re) => re.source)
+    .join('|'),
+);
 const LAZY_LOADER = 'logjam:lazy-asset';
+/** The asset a lazily imported package is in. @param {string} spec */
+const assetOf = (spec) => /** @type {string} */ (Object.keys(LAZY_ASSETS).find((asset) => LAZY_ASSETS[/** @type {keyof typeof LAZY_ASSETS} */ (asset)].test(spec)));
 
 /**
- * Points the program's import()s of LAZY packages at the asset (collected in `found`).
+ * Points the program's import()s of LAZY packages at their asset (collected in `found`).
  * @param {Set<string>} found @returns {import('esbuild').Plugin}
  */
 function lazyAsset(found) {
@@ -80,24 +91,24 @@ function lazyAsset(found) {
       });
       b.onResolve({ filter: new RegExp(`^${LAZY_LOADER}$`) }, () => ({ path: LAZY_LOADER, namespace: 'lazy-asset-loader' }));
       b.onLoad({ filter: /.*/, namespace: 'lazy-asset' }, ({ path: spec }) => ({
-        contents: `module.exports = require(${JSON.stringify(LAZY_LOADER)})()[${JSON.stringify(spec)}];`,
+        contents: `module.exports = require(${JSON.stringify(LAZY_LOADER)})(${JSON.stringify(assetOf(spec))})[${JSON.stringify(spec)}];`,
         loader: 'js',
         resolveDir: root,
       }));
-      // The asset is a function(module, exports, require, __filename, __dirname), as Node wraps a CommonJS module.
+      // An asset is a function(module, exports, require, __filename, __dirname), as Node wraps a CommonJS module.
       b.onLoad({ filter: /.*/, namespace: 'lazy-asset-loader' }, () => ({
         loader: 'js',
-        contents: `let modules;
-module.exports = () => {
-  if (!modules) {
+        contents: `const loaded = {};
+module.exports = (asset) => {
+  if (!loaded[asset]) {
     const module = { exports: {} };
-    const code = require('node:sea').getAsset('lazy.cjs', 'utf8');
+    const code = require('node:sea').getAsset(asset, 'utf8');
     const vm = require('node:vm');
     // Its import()s of Node built-ins (node:http, ...) go to Node's own loader.
-    new vm.Script(code, { filename: 'logjam-lazy.cjs', importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }).runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
-    modules = module.exports.modules;
+    new vm.Script(code, { filename: 'logjam-' + asset, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }).runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
+    loaded[asset] = module.exports.modules;
   }
-  return modules;
+  return loaded[asset];
 };`,
       }));
     },
@@ -131,20 +142,25 @@ async function bundle() {
     plugins: [versionInline, lazyAsset(lazy)],
     define: { LOGJAM_DIGEST_WORKER_CODE: JSON.stringify(worker.outputFiles?.[0]?.text ?? ''), ...noImportMeta },
   });
-  const specs = [...lazy].sort();
-  const lazyBuild = await build({
-    ...common,
-    stdin: {
-      contents: `${specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`).join('\n')}\nexport const modules = { ${specs.map((spec, i) => `${JSON.stringify(spec)}: m${i}`).join(', ')} };\n`,
-      resolveDir: root,
-      loader: 'js',
-    },
-    write: false,
-    define: noImportMeta,
-  });
-  const asset = path.join(work, 'lazy.cjs');
-  writeFileSync(asset, `(function (module, exports, require, __filename, __dirname) {\n${lazyBuild.outputFiles?.[0]?.text ?? ''}\n})`);
-  return { main, assets: { 'lazy.cjs': asset } };
+  /** @type {Record<string, string>} */
+  const assets = {};
+  for (const asset of Object.keys(LAZY_ASSETS)) {
+    const specs = [...lazy].filter((spec) => assetOf(spec) === asset).sort();
+    if (!specs.length) continue;
+    const lazyBuild = await build({
+      ...common,
+      stdin: {
+        contents: `${specs.map((spec, i) => `import * as m${i} from ${JSON.stringify(spec)};`).join('\n')}\nexport const modules = { ${specs.map((spec, i) => `${JSON.stringify(spec)}: m${i}`).join(', ')} };\n`,
+        resolveDir: root,
+        loader: 'js',
+      },
+      write: false,
+      define: noImportMeta,
+    });
+    assets[asset] = path.join(work, asset);
+    writeFileSync(assets[asset], `(function (module, exports, require, __filename, __dirname) {\n${lazyBuild.outputFiles?.[0]?.text ?? ''}\n})`);
+  }
+  return { main, assets };
 }
 
 /** @param {{ main: string, assets: Record<string, string> }} bundled @param {Arch} arch */
@@ -154,7 +170,7 @@ function executable({ main, assets }, arch) {
   const blob = path.join(work, `logjam-${arch}.blob`);
   const config = path.join(work, `sea-${arch}.json`);
   // The code cache is V8's for the Node that writes the blob: only when that Node is this host's.
-  writeFileSync(config, JSON.stringify({ main, assets, output: blob, disableExperimentalSEAWarning: true, useCodeCache: native }));
+  writeFileSync(config, JSON.stringify({ main, assets, output: blob, disableExperimentalSEAWarning: true, useCodeCache: native, execArgv: NODE_FLAGS }));
   sh(native ? node : nodeBinary(process.arch), ['--experimental-sea-config', config]);
   const dir = path.join(out, `logjam-${version}-linux-${arch}`);
   rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 import os from 'node:os';
 
 /** The sections, in the order a full run measures them. */
-export const SECTIONS = /** @type {const} */ (['compress', 'zstd', 'memory', 'upload', 'scale', 'startup', 'fleet', 'audit']);
+export const SECTIONS = /** @type {const} */ (['compress', 'zstd', 'memory', 'idle-memory', 'upload', 'scale', 'startup', 'fleet', 'audit']);
 /** @typedef {(typeof SECTIONS)[number]} Section */
 
 /**
