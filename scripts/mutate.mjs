@@ -15,8 +15,10 @@
 //
 //   npm run mutate                 every mutation
 //   npm run mutate -- NAME...      only those (names as in the table)
+//   npm run mutate -- --check      only checks that every search string occurs once and
+//                                  every test file exists (no build, no test; test/harness.test.ts runs it)
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -714,10 +716,11 @@ function sourceFiles(folders) {
 }
 
 /**
- * Applies a mutation's patches; returns the files' original texts, to put back.
+ * Applies a mutation's patches (writes nothing with dryRun); returns the files' original texts, to put back.
  * @param {Mutation} mutation
+ * @param {{ dryRun?: boolean }} [options]
  */
-function apply(mutation) {
+function apply(mutation, { dryRun = false } = {}) {
   /** @type {Map<string, string>} */
   const originals = new Map();
   const text = (/** @type {string} */ file) => originals.get(file) ?? readFileSync(file, 'utf8');
@@ -738,7 +741,7 @@ function apply(mutation) {
       (current.get(file) ?? text(file)).replace(search, () => replacement),
     );
   }
-  for (const [file, content] of current) writeFileSync(file, content);
+  if (!dryRun) for (const [file, content] of current) writeFileSync(file, content);
   return originals;
 }
 
@@ -750,6 +753,20 @@ function run(command, args) {
 function build() {
   const result = run('npm', ['run', 'build']);
   if (result.status !== 0) throw new Error(`build failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+if (process.argv[2] === '--check') {
+  const problems = [];
+  for (const mutation of MUTATIONS) {
+    try {
+      apply(mutation, { dryRun: true });
+    } catch (error) {
+      problems.push(String(error instanceof Error ? error.message : error));
+    }
+    for (const test of mutation.tests) if (!existsSync(path.join(root, test))) problems.push(`"${mutation.name}": no test file ${test}`);
+  }
+  console.log(problems.length ? problems.join('\n') : `${MUTATIONS.length} mutations: every search string occurs once, every test file exists`);
+  process.exit(problems.length ? 1 : 0);
 }
 
 const only = process.argv.slice(2);

@@ -6,7 +6,7 @@
 // test files' names: one name per file, and the built binaries run only from
 // the suites named so (`npm run test:unit` picks the rest by name).
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
@@ -98,5 +98,13 @@ describe("the test files' names", () => {
     for (const file of units) if (RUNS_BINARIES.test(await fs.readFile(path.join(repoRoot, file), 'utf8'))) spawning.push(file);
     expect(units.length).to.be.greaterThan(20);
     expect(spawning, 'name each <what>.integration.test.ts').to.deep.equal([]);
+  });
+});
+
+describe('npm run mutate', () => {
+  it("every mutation's search string occurs exactly once in the sources and every test it names exists (--check)", () => {
+    const result = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/mutate.mjs'), '--check'], { encoding: 'utf8' });
+    expect(result.stdout + result.stderr).to.match(/every search string occurs once/);
+    expect(result.status).to.equal(0);
   });
 });
