@@ -209,6 +209,19 @@ const MUTATIONS = [
     patches: [["  if (!frame.checksum) return 'its frame has no content checksum';", '']],
     tests: ['packages/logjam-compress/test/zstd.test.ts'],
   },
+  // issue 31's speed work: the verification of a .zst while it is written (run with Node >= 22.15 first on PATH: on an older Node these tests skip)
+  {
+    name: 'zstd round trip not compared',
+    what: "the decompression of a .zst while it is written is not compared with the source's bytes",
+    patches: [['      if (out.compare(next, 0, n, at, at + n) !== 0) {', '      if (out.compare(next, 0, n, at, at + n) !== 0 && Number.isNaN(0)) {']],
+    tests: ['packages/logjam-compress/test/zstd.test.ts'],
+  },
+  {
+    name: 'zstd archive not read back',
+    what: 'a .zst damaged on disk after it was written (truncated, a byte changed, a frame appended) is published',
+    patches: [['    if (size !== written.size || crc !== written.crc) {', '    if (Number.isNaN(size + crc)) {']],
+    tests: ['packages/logjam-compress/test/zstd.test.ts'],
+  },
   {
     name: 'zstd levels widened',
     what: 'zstd levels above 19 (windows over 8 MiB) accepted',

@@ -7,8 +7,7 @@ import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode, formatLogName, fsyncDir, holdDir, makeAndHoldDir, namePath, parseLogName, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
-import { engineOf, type FormatOptions } from './archive-format.js';
-import type { Checksum } from './gzip-blocks.js';
+import { engineOf, type Archived, type FormatOptions } from './archive-format.js';
 import { sameContent } from './same-content.js';
 
 export const ARCHIVE_DIR = 'archive';
@@ -219,7 +218,7 @@ async function openSource(source: string | Buffer): Promise<FileHandle | null> {
 }
 
 /** Compresses the source into `tmp`, synced, and verifies it (unless --no-verify); undefined when stopped. */
-async function writeArchive(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Checksum | undefined> {
+async function writeArchive(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Archived | undefined> {
   const engine = engineOf(options.format);
   const sum = await engine.write(src, tmp, before, options);
   if (options.signal?.aborted) return undefined;
