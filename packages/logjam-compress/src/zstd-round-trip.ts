@@ -11,13 +11,18 @@ import { finished } from 'node:stream/promises';
 /** The source's bytes not yet given back by the decompression, in order. Pure: no I/O. */
 export class HeldSource {
   private chunks: Buffer[] = [];
+  /** For each chunk held, what to call once it is all given back. */
+  private releases: Array<(() => void) | undefined> = [];
   /** Bytes given back and found equal. */
   matched = 0;
   /** The first difference, once one is found. */
   mismatch: string | undefined;
 
-  hold(chunk: Buffer): void {
-    if (chunk.length) this.chunks.push(chunk);
+  /** Holds `chunk`, the source's next bytes; `release` is called once they are all given back (their buffer free for another read). */
+  hold(chunk: Buffer, release?: () => void): void {
+    if (!chunk.length) return release?.();
+    this.chunks.push(chunk);
+    this.releases.push(release);
   }
 
   /** Compares `out`, the next bytes decompressed, with the source's next bytes, and lets those go. */
@@ -36,8 +41,11 @@ export class HeldSource {
       }
       at += n;
       this.matched += n;
-      if (n === next.length) this.chunks.shift();
-      else this.chunks[0] = next.subarray(n);
+      if (n < next.length) this.chunks[0] = next.subarray(n);
+      else {
+        this.chunks.shift();
+        this.releases.shift()?.();
+      }
     }
   }
 

@@ -11,7 +11,7 @@ import { createLogger } from '@logjam/core';
 import { compressFile } from '../src/compress.ts';
 import { parseFormat } from '../src/format-option.ts';
 import { hasZstd, noZstdMessage, zstdDecompressor, zstdWorkers } from '../src/zstd-frame.ts';
-import { RoundTrip } from '../src/zstd-round-trip.ts';
+import { HeldSource, RoundTrip } from '../src/zstd-round-trip.ts';
 import { checkFrames, ZstdFrames } from '../src/zstd-structure.ts';
 import { cleanupTmpDirs, ls, patternedBytes, tmpDir } from '../../../test/support/index.ts';
 
@@ -178,6 +178,20 @@ describe('--format zstd: the round trip while writing', function () {
       trip.destroy();
     }
   }
+
+  it('frees a held chunk (its buffer read into again) only once all of its bytes are given back', () => {
+    const held = new HeldSource();
+    const freed: string[] = [];
+    held.hold(Buffer.from('abcd'), () => freed.push('abcd'));
+    held.hold(Buffer.from('efgh'), () => freed.push('efgh'));
+    held.giveBack(Buffer.from('abc'));
+    expect(freed).to.deep.equal([]);
+    held.giveBack(Buffer.from('defg'));
+    expect(freed).to.deep.equal(['abcd']);
+    held.giveBack(Buffer.from('h'));
+    expect(freed).to.deep.equal(['abcd', 'efgh']);
+    expect(held.problem()).to.equal(undefined);
+  });
 
   it('gives back exactly the source held: no problem', async () => {
     expect(await roundTrip(FRAME, BIG)).to.equal(undefined);
