@@ -52,10 +52,7 @@ const MUTATIONS = [
   {
     name: 'fsync removed',
     what: 'the archive is linked into place without being fsynced first',
-    patches: [
-      ['    await out.sync();\n    // The archive keeps', '    // The archive keeps'],
-      ['    await out.sync();\n  } finally {\n    await out.close();', '  } finally {\n    await out.close();'],
-    ],
+    patches: [['    await out.sync();\n  } finally {\n    await out.close();', '  } finally {\n    await out.close();']],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'durable order',
   },

@@ -1,8 +1,8 @@
 // Compressing one file without ever losing it: at every instant either the
 // source or a complete, verified archive exists.
 //
-//   source --gzip--> archive/.logjam-compress.PID.RAND.tmp --fsync--> verify
-//     --utimes--> link to archive/NAME.gz (never overwrites) --fsync dir--> delete source
+//   source --gzip--> archive/.logjam-compress.PID.RAND.tmp --utimes, fsync--> verify
+//     --> link to archive/NAME.gz (never overwrites) --fsync dir--> delete source
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
