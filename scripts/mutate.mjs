@@ -54,10 +54,7 @@ const MUTATIONS = [
   {
     name: 'fsync removed',
     what: 'the archive is linked into place without being fsynced first',
-    patches: [
-      ['    await out.sync();\n    // The archive keeps', '    // The archive keeps'],
-      ['    await out.sync();\n  } finally {\n    await out.close();', '  } finally {\n    await out.close();'],
-    ],
+    patches: [['    await out.sync();\n  } finally {\n    await out.close();', '  } finally {\n    await out.close();']],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'durable order',
   },
@@ -209,6 +206,25 @@ const MUTATIONS = [
     name: 'zstd checksum not required',
     what: 'verification of a .zst accepts a frame without a content checksum',
     patches: [["  if (!frame.checksum) return 'its frame has no content checksum';", '']],
+    tests: ['packages/logjam-compress/test/zstd.test.ts'],
+  },
+  // issue 31's speed work: the verification of a .zst while it is written (run with Node >= 22.15 first on PATH: on an older Node these tests skip)
+  {
+    name: 'zstd round trip not compared',
+    what: "the decompression of a .zst while it is written is not compared with the source's bytes",
+    patches: [['      if (out.compare(next, 0, n, at, at + n) !== 0) {', '      if (out.compare(next, 0, n, at, at + n) !== 0 && Number.isNaN(0)) {']],
+    tests: ['packages/logjam-compress/test/zstd.test.ts'],
+  },
+  {
+    name: 'zstd read buffer freed early',
+    what: "a read's buffer is read into again before the round trip has given all of its bytes back",
+    patches: [['    this.releases.push(release);', '    release?.();\n    this.releases.push(undefined);']],
+    tests: ['packages/logjam-compress/test/zstd.test.ts'],
+  },
+  {
+    name: 'zstd archive not read back',
+    what: 'a .zst damaged on disk after it was written (truncated, a byte changed, a frame appended) is published',
+    patches: [['    if (size !== written.size || crc !== written.crc) {', '    if (Number.isNaN(size + crc)) {']],
     tests: ['packages/logjam-compress/test/zstd.test.ts'],
   },
   {

@@ -5,7 +5,7 @@ import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { CHUNK, gzipTo, verifyGzip, type Written } from './gzip-blocks.js';
+import { CHUNK, gzipTo, verifyGzip } from './gzip-blocks.js';
 import { verifyZstd, zstdDecompressor, zstdTo, type ZstdOptions } from './zstd-frame.js';
 
 export const ARCHIVE_FORMATS = ['gzip', 'zstd'] as const;
@@ -16,11 +16,18 @@ export interface FormatOptions extends ZstdOptions {
   format?: ArchiveFormat | undefined;
 }
 
+/** What an engine's write says: the source's length, the archive's size, and what its verify needs (each engine its own). */
+export interface Archived {
+  length: number;
+  size: number;
+}
+
 export interface Engine {
   /** Added to the source's name. */
   extension: string;
-  write(src: FileHandle, tmp: string, before: Stats, options: FormatOptions): Promise<Written>;
-  verify(file: string, source: Written, options: FormatOptions): Promise<'verified' | 'aborted'>;
+  write(src: FileHandle, tmp: string, before: Stats, options: FormatOptions): Promise<Archived>;
+  /** Given back what this engine's write returned. */
+  verify(file: string, written: Archived, options: FormatOptions): Promise<'verified' | 'aborted'>;
   /** A stream that decompresses an archive of this format (any valid one, ours or not). */
   decompressor(): Transform;
 }

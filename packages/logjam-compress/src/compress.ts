@@ -1,14 +1,13 @@
 // Compressing one file without ever losing it: at every instant either the
 // source or a complete, verified archive exists.
 //
-//   source --gzip--> archive/.logjam-compress.PID.RAND.tmp --fsync--> verify
-//     --utimes--> link to archive/NAME.gz (never overwrites) --fsync dir--> delete source
+//   source --gzip--> archive/.logjam-compress.PID.RAND.tmp --utimes, fsync--> verify
+//     --> link to archive/NAME.gz (never overwrites) --fsync dir--> delete source
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode, formatLogName, fsyncDir, holdDir, makeAndHoldDir, namePath, parseLogName, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
-import { engineOf, type FormatOptions } from './archive-format.js';
-import type { Checksum } from './gzip-blocks.js';
+import { engineOf, type Archived, type FormatOptions } from './archive-format.js';
 import { sameContent } from './same-content.js';
 
 export const ARCHIVE_DIR = 'archive';
@@ -214,7 +213,7 @@ async function openSource(source: string | Buffer): Promise<FileHandle | null> {
 }
 
 /** Compresses the source into `tmp`, synced, and verifies it (unless --no-verify); undefined when stopped. */
-async function writeArchive(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Checksum | undefined> {
+async function writeArchive(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Archived | undefined> {
   const engine = engineOf(options.format);
   const sum = await engine.write(src, tmp, before, options);
   if (options.signal?.aborted) return undefined;

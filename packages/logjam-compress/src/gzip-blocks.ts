@@ -89,8 +89,10 @@ function dictionaryAfter(before: Buffer | undefined, block: Buffer): Buffer {
 }
 
 /**
- * Creates `tmp` with the source's permissions, has `write` fill it, fsyncs it,
- * gives it the source's times, and fsyncs again.
+ * Creates `tmp` with the source's permissions, has `write` fill it, gives it
+ * the source's times, and fsyncs it: one fsync makes the data and the times
+ * durable together (a second, for the times alone, was a journal commit per
+ * archive for nothing).
  */
 export async function writeTemp(tmp: string, before: Stats, write: (out: FileHandle) => Promise<void>): Promise<void> {
   // O_EXCL: never reuse an existing file (nor follow a link). Mode: the source's permissions (logs may be private).
@@ -98,8 +100,7 @@ export async function writeTemp(tmp: string, before: Stats, write: (out: FileHan
   try {
     await out.chmod(before.mode & 0o666);
     await write(out);
-    await out.sync();
-    // The archive keeps the source's times; link() below preserves them.
+    // The archive keeps the source's times (set after the last write, which would change them); link() below preserves them.
     await out.utimes(before.atimeMs / 1000, before.mtimeMs / 1000);
     await out.sync();
   } finally {

@@ -10,7 +10,8 @@ import zlib from 'node:zlib';
 import { createLogger } from '@logjam/core';
 import { compressFile } from '../src/compress.ts';
 import { parseFormat } from '../src/format-option.ts';
-import { hasZstd, noZstdMessage, zstdWorkers } from '../src/zstd-frame.ts';
+import { hasZstd, noZstdMessage, zstdDecompressor, zstdWorkers } from '../src/zstd-frame.ts';
+import { HeldSource, RoundTrip } from '../src/zstd-round-trip.ts';
 import { checkFrames, ZstdFrames } from '../src/zstd-structure.ts';
 import { cleanupTmpDirs, ls, patternedBytes, tmpDir } from '../../../test/support/index.ts';
 
@@ -154,4 +155,67 @@ describe('--format zstd: one frame, verified', function () {
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal([]);
     });
   }
+});
+
+describe('--format zstd: the round trip while writing', function () {
+  before(function () {
+    if (!hasZstd()) {
+      console.log(`      skipped: Node ${process.version} has no zstd in zlib (22.15 / 23.8 and later have)`);
+      this.skip();
+    }
+  });
+
+  /** BIG as one frame with a checksum (made in the tests: Node 20 has no zstdCompressSync). */
+  let FRAME: Buffer;
+  before(() => {
+    FRAME = zstd.zstdCompressSync(BIG, { params: { [param('ZSTD_c_checksumFlag')]: 1 } });
+  });
+
+  /** The round trip of `frame` in pieces of 7,001 bytes, against `source` held in chunks of 100,000. */
+  async function roundTrip(frame: Buffer, source: Buffer): Promise<string | undefined> {
+    const trip = new RoundTrip(zstdDecompressor());
+    try {
+      for (let at = 0; at < source.length; at += 100_000) trip.source.hold(source.subarray(at, at + 100_000));
+      for (let at = 0; at < frame.length; at += 7_001) await trip.feed(frame.subarray(at, at + 7_001));
+      return await trip.end();
+    } finally {
+      trip.destroy();
+    }
+  }
+
+  it('frees a held chunk (its buffer read into again) only once all of its bytes are given back', () => {
+    const held = new HeldSource();
+    const freed: string[] = [];
+    held.hold(Buffer.from('abcd'), () => freed.push('abcd'));
+    held.hold(Buffer.from('efgh'), () => freed.push('efgh'));
+    held.giveBack(Buffer.from('abc'));
+    expect(freed).to.deep.equal([]);
+    held.giveBack(Buffer.from('defg'));
+    expect(freed).to.deep.equal(['abcd']);
+    held.giveBack(Buffer.from('h'));
+    expect(freed).to.deep.equal(['abcd', 'efgh']);
+    expect(held.problem()).to.equal(undefined);
+  });
+
+  it('gives back exactly the source held: no problem', async () => {
+    expect(await roundTrip(FRAME, BIG)).to.equal(undefined);
+  });
+
+  it('finds a byte of the source that the frame does not give back', async () => {
+    const other = Buffer.from(BIG);
+    other[2_000_000] = other[2_000_000]! ^ 1;
+    expect(await roundTrip(FRAME, other)).to.match(/other bytes than the source's, within bytes \d+-\d+/);
+  });
+
+  it('finds a frame that gives back less, or more, than the source', async () => {
+    expect(await roundTrip(FRAME, Buffer.concat([BIG, Buffer.from('x')]))).to.match(/decompresses to \d+ bytes, the source has \d+/);
+    expect(await roundTrip(FRAME, BIG.subarray(0, -1))).to.match(/more than the source's/);
+  });
+
+  it('refuses a frame cut short, or whose content checksum is wrong', async () => {
+    expect(await roundTrip(FRAME.subarray(0, -5), BIG)).to.match(/does not decompress/);
+    const wrongSum = Buffer.from(FRAME);
+    wrongSum[wrongSum.length - 1] = wrongSum[wrongSum.length - 1]! ^ 1;
+    expect(await roundTrip(wrongSum, BIG)).to.match(/does not decompress/);
+  });
 });
