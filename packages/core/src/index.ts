@@ -5,6 +5,7 @@ export * from './log.js';
 export * from './lock.js';
 export * from './watch.js';
 export * from './service.js';
+export * from './resources.js';
 export * from './cli.js';
 export * from './env.js';
 export * from './env-names.js';
