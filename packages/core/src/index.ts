@@ -6,6 +6,8 @@ export * from './lock.js';
 export * from './watch.js';
 export * from './service.js';
 export * from './resources.js';
+export * from './pool.js';
+export * from './folder.js';
 export * from './cli.js';
 export * from './env.js';
 export * from './env-names.js';

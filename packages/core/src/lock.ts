@@ -12,7 +12,8 @@ import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { ConfigError, errorCode } from './errors.js';
 import { showPaths } from './shown-paths.js';
-import { tryPidLock } from './pid-lock.js';
+import { LOCK_SETTLE_MS, tryPidLock } from './pid-lock.js';
+import type { Logger } from './log.js';
 
 export { judgeLock, LOCK_SETTLE_MS, type LockVerdict, type PidState } from './pid-lock.js';
 
@@ -165,6 +166,28 @@ export interface ModeLockOptions extends LockOptions {
   onWait: (pid: number) => void;
   /** A lock that was there was taken over, for this reason (worth a warning). */
   onTakeOver: (why: string) => void;
+}
+
+/**
+ * What both tools say of a lock they do not get at once: one held with --once
+ * at WARN (`onSkipped` counts it: a lock that never goes away must not stop the
+ * work unnoticed), a service's wait at INFO, a take-over at WARN.
+ */
+export function lockMessages(binary: string, where: { dir: string; file: string }, log: Logger, onSkipped: () => void): Pick<ModeLockOptions, 'onHeld' | 'onWait' | 'onTakeOver'> {
+  const { dir, file } = where;
+  return {
+    onHeld: (pid) => {
+      onSkipped();
+      log.warn(
+        pid > 0
+          ? `another ${binary} (pid ${pid}) is working on ${dir}; skipped it, leaving it to that one`
+          : `${file} was made a moment ago and holds no pid of a running ${binary} yet; skipped ${dir} (a lock like that is taken over once it is ${LOCK_SETTLE_MS / 1000} s old)`,
+        { dir, pid: pid || undefined },
+      );
+    },
+    onWait: (pid) => log.info(`another ${binary}${pid > 0 ? ` (pid ${pid})` : ''} is working on ${dir}; waiting for it to finish`, { dir, pid: pid || undefined }),
+    onTakeOver: (why) => log.warn(`took over the lock ${file}: ${why}`, { dir }),
+  };
 }
 
 /**
