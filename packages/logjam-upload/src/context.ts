@@ -3,7 +3,7 @@
 // turned out to support). Types only.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger, LogName } from '@logjam/core';
-import type { ConditionalWrites } from './conditional.js';
+import type { ConditionalWrites } from './write-settings.js';
 import type { PendingScanner } from './ledger.js';
 import type { RequestCounts, RequestTally } from './s3.js';
 import type { MultipartSettings } from './multipart.js';
