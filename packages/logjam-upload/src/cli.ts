@@ -152,7 +152,7 @@ export class UploadCommand extends LogjamCommand {
       storageClass: this.storageClass,
       sse: this.sse,
       sseKmsKeyId: this.sseKmsKeyId,
-      conditionalWrites,
+      conditionalWritesMode: conditionalWrites,
       jobs: parseInteger('--jobs', this.jobs, 1, 64),
       intervalMs: parseDuration('--interval', this.interval, { minMs: 1000, maxMs: 86_400_000 }),
       multipartThreshold,
