@@ -17,6 +17,17 @@ export default tseslint.config(
     },
   },
   {
+    // Files and functions one can read whole (issue 27): a function over 60 lines is split, unless it is a table
+    // of facts (then an eslint-disable-next-line saying so). The files listed under `ignores` belong to branches
+    // still under way (put, s3, digest, local, sdk, multipart: the upload hot path; cli.ts: the options); their merge drops them here.
+    files: ['packages/core/src/**/*.ts', 'packages/logjam-upload/src/**/*.ts'],
+    ignores: ['packages/logjam-upload/src/{put,s3,digest,local,sdk,multipart}.ts', 'packages/logjam-upload/src/cli.ts', 'packages/core/src/cli.ts'],
+    rules: {
+      'max-lines': ['error', { max: 300, skipBlankLines: false }],
+      'max-lines-per-function': ['error', 60],
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     // CommonJS is what require() is for: these files are preloaded with `node --require`.
