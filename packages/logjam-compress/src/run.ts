@@ -80,7 +80,7 @@ class DirConfigErrors {
 }
 
 export async function runCompress(options: RunOptions): Promise<number> {
-  const { log, reporter } = options;
+  const { log } = options;
   /** Monitoring sees every directory asked for, those left out included. */
   const requested = await checkDirs(options.dirs);
   if (options.metricsFile !== undefined) await checkMetricsFile(options.metricsFile, 'logjam-compress');
@@ -105,50 +105,55 @@ export async function runCompress(options: RunOptions): Promise<number> {
         );
       return 0;
     }
-    const passOptions = {
-      dirs: lockedDirs,
-      level: options.level,
-      format: options.format,
-      verify: options.verify,
-      minAgeMs: options.minAgeMs,
-      jobs: options.jobs,
-      log,
-      quietWhenIdle: !options.once,
-      reporter,
-      progress: options.progress,
-    };
-    return problems.exitCode(
-      await runService({
-        once: options.once,
-        intervalMs: options.intervalMs,
-        watchDirs: lockedDirs.map((io) => named(held, io)),
-        log,
-        // Only a new log file can close another; writes to the open one cannot.
-        isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
-        pass: (signal) => {
-          // Those found at start are counted once, in the first pass's summary and metrics.
-          const configErrorsAtStart = problems.unreported;
-          problems.unreported = 0;
-          return withPassMetrics(() => compressPass({ ...passOptions, configErrorsAtStart }, signal), {
-            file: options.metricsFile,
-            log,
-            reporter,
-            write: async (file, result, durationMs) => {
-              if (!result) return;
-              const now = Date.now();
-              const backlog = await compressBacklog(requested, now, options.minAgeMs);
-              await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, durationMs, backlog, now });
-              // Those found at start are counted once.
-              skipped.locked = 0;
-            },
-          });
-        },
-      }),
-    );
+    return problems.exitCode(await serveDirs(options, lockedDirs, { requested, held, problems, skipped }));
   } finally {
     await Promise.all(locks.map((lock) => lock.release().catch(() => {})));
     await Promise.all([...held.values()].map((dir) => dir.close()));
   }
+}
+
+/** The passes over the locked directories: one (--once) or the service's; metrics after each. */
+function serveDirs(options: RunOptions, lockedDirs: string[], run: { requested: string[]; held: Map<string, HeldDir>; problems: DirConfigErrors; skipped: { locked: number } }): Promise<number> {
+  const { log, reporter } = options;
+  const { problems, skipped } = run;
+  const passOptions = {
+    dirs: lockedDirs,
+    level: options.level,
+    format: options.format,
+    verify: options.verify,
+    minAgeMs: options.minAgeMs,
+    jobs: options.jobs,
+    log,
+    quietWhenIdle: !options.once,
+    reporter,
+    progress: options.progress,
+  };
+  return runService({
+    once: options.once,
+    intervalMs: options.intervalMs,
+    watchDirs: lockedDirs.map((io) => named(run.held, io)),
+    log,
+    // Only a new log file can close another; writes to the open one cannot.
+    isRelevant: (file, event) => event !== 'change' && parseLogName(path.basename(file)) !== null,
+    pass: (signal) => {
+      // Those found at start are counted once, in the first pass's summary and metrics.
+      const configErrorsAtStart = problems.unreported;
+      problems.unreported = 0;
+      return withPassMetrics(() => compressPass({ ...passOptions, configErrorsAtStart }, signal), {
+        file: options.metricsFile,
+        log,
+        reporter,
+        write: async (file, result, durationMs) => {
+          if (!result) return;
+          const now = Date.now();
+          const backlog = await compressBacklog(run.requested, now, options.minAgeMs);
+          await writeCompressMetrics(file, { tally: result.tally, skippedLocked: skipped.locked, durationMs, backlog, now });
+          // Those found at start are counted once.
+          skipped.locked = 0;
+        },
+      });
+    },
+  });
 }
 
 /** The name the user gave of the LOG_DIR held as `io`. */
