@@ -34,9 +34,13 @@ export class PreparedPass {
   /** Digests the files streamed from disk on a worker thread (started on the first one). */
   private readonly digester: Digester;
 
-  constructor(private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined }) {
+  /** `listing`: the pass's listing when already made; else this scans. */
+  constructor(
+    private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined },
+    listing: Promise<LogName[]> = scanPending(settings),
+  ) {
     this.digester = new Digester(settings.signal, (reason) => settings.log?.warn('the digest worker is unavailable; computing MD5s on the main thread', { error: reason }));
-    this.pending = (settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir)).then((list) => {
+    this.pending = listing.then((list) => {
       this.list = list;
       this.fill();
       return list;
@@ -77,6 +81,11 @@ export class PreparedPass {
       this.ahead.push(item);
     }
   }
+}
+
+/** The pending archives: by a service's scanner (which skips an unchanged, idle folder), else listed. */
+export function scanPending(settings: { archiveDir: string; scanner?: PendingScanner | undefined }): Promise<LogName[]> {
+  return settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir);
 }
 
 /** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */

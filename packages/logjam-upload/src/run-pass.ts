@@ -5,7 +5,7 @@ import path from 'node:path';
 import { displayName, EXIT_FAILED, EXIT_OK, showPaths, type BacklogItem, type LogName, type PassMetricsWriter } from '@logjam/core';
 import type { PassContext, PassSummary } from './context.js';
 import { backlogOf, uploadBacklog, writeUploadMetrics } from './monitor.js';
-import { PreparedPass, untried, uploadPass } from './pass.js';
+import { PreparedPass, scanPending, untried, uploadPass } from './pass.js';
 import { deleteUploaded } from './retention.js';
 import type { RunOptions } from './run-options.js';
 import { describeError } from './s3.js';
@@ -31,18 +31,22 @@ export interface PassRun {
 /** A pass's context but for what the store honours, which each pass is given anew. */
 export type PassBase = Omit<PassContext, 'conditionalWrites' | 'listing'>;
 
-/** One pass: `prepared` (begun early) or a new one makes the one listing of pending archives everything below goes by. */
-export async function onePass(run: PassRun, ctx: PassBase, prepared: PreparedPass = new PreparedPass(ctx)): Promise<PassOutcome> {
-  const pending = await prepared.pending.catch(async (error: unknown) => {
-    await prepared.close();
+/**
+ * One pass, by one listing of pending archives: `early`'s (the first pass's, begun at set-up), or made
+ * here; the files are read ahead only once the bucket is known usable.
+ */
+export async function onePass(run: PassRun, ctx: PassBase, early: PreparedPass | undefined): Promise<PassOutcome> {
+  const pending = await (early?.pending ?? scanPending(ctx)).catch(async (error: unknown) => {
+    await early?.close();
     throw error;
   });
   // Stat'd only when someone looks: the progress bar, the metrics file.
   const backlog = run.options.progress || run.options.metricsFile !== undefined ? await backlogOf(ctx.archiveDir, pending) : new Map<string, BacklogItem>();
   if (!(await bucketUsable(run, ctx, pending))) {
-    await prepared.close();
+    await early?.close();
     return { exitCode: EXIT_FAILED, backlog: [...backlog.values()] };
   }
+  const prepared = early ?? new PreparedPass(ctx, Promise.resolve(pending));
   showTotal(run, backlog);
   const { summary, capabilities } = await uploads(run.store, ctx, prepared, pending);
   run.options.progress?.done();
