@@ -40,20 +40,31 @@ export async function onePass(run: PassRun, ctx: PassBase, early: PreparedPass |
     await early?.close();
     throw error;
   });
-  // Stat'd only when someone looks: the progress bar, the metrics file.
-  const backlog = run.options.progress || run.options.metricsFile !== undefined ? await backlogOf(ctx.archiveDir, pending) : new Map<string, BacklogItem>();
   if (!(await bucketUsable(run, ctx, pending))) {
     await early?.close();
-    return { exitCode: EXIT_FAILED, backlog: [...backlog.values()] };
+    return { exitCode: EXIT_FAILED, backlog: await backlogLeft(run, ctx, pending) };
   }
   const prepared = early ?? new PreparedPass(ctx, Promise.resolve(pending));
-  showTotal(run, backlog);
+  if (run.options.progress) showTotal(run, await backlogOf(ctx.archiveDir, pending));
   const { summary, capabilities } = await uploads(run.store, ctx, prepared, pending);
   run.options.progress?.done();
   await run.bucket.afterPass(summary, Date.now());
   await run.store.afterPass(capabilities);
-  const left = [...backlog].filter(([name]) => !summary.settled?.has(name)).map(([, item]) => item);
-  return { exitCode: await afterUploads(run, ctx, summary), summary, backlog: left };
+  const exitCode = await afterUploads(run, ctx, summary);
+  return {
+    exitCode,
+    summary,
+    backlog: await backlogLeft(
+      run,
+      ctx,
+      pending.filter((log) => !summary.settled?.has(log.name)),
+    ),
+  };
+}
+
+/** For the metrics file: the pending files of the pass's listing it did not settle, stat'd now (none without a metrics file). */
+async function backlogLeft(run: PassRun, ctx: PassBase, left: LogName[]): Promise<BacklogItem[]> {
+  return run.options.metricsFile === undefined ? [] : [...(await backlogOf(ctx.archiveDir, left)).values()];
 }
 
 /** The bucket, re-checked before a pass when the last check failed: false when it is still not usable. */
