@@ -17,8 +17,10 @@ export default tseslint.config(
     },
   },
   {
-    // A file a person can hold in mind, a function read in one screen (issue 27).
-    files: ['packages/logjam-compress/src/**/*.ts', 'packages/*/src/cli.ts'],
+    // Files and functions one can read whole (issue 27): a function over 60 lines is split, unless it is a table
+    // of facts (then an eslint-disable-next-line saying so).
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['packages/logjam-upload/src/{put,s3,digest,local,sdk,multipart}.ts'],
     rules: {
       'max-lines': ['error', { max: 300, skipBlankLines: false, skipComments: false }],
       'max-lines-per-function': ['error', { max: 60, skipBlankLines: false, skipComments: false }],

@@ -218,7 +218,7 @@ const MUTATIONS = [
   {
     name: 'zstd read buffer freed early',
     what: "a read's buffer is read into again before the round trip has given all of its bytes back",
-    patches: [['    this.releases.push(release);', '    release?.();\n    this.releases.push(undefined);']],
+    patches: [['    this.chunks.push(chunk);\n    this.releases.push(release);', '    this.chunks.push(chunk);\n    release?.();\n    this.releases.push(undefined);']],
     tests: ['packages/logjam-compress/test/zstd.test.ts'],
   },
   {
@@ -279,7 +279,7 @@ const MUTATIONS = [
   {
     name: '.uploaded/ permissions unchecked',
     what: 'as root, a .uploaded/ that others can write is accepted',
-    patches: [["    if (options.permissionRule) await checkPermissions([path.join(io, MARKER_DIR)], { binary: 'logjam-upload' });\n", '']],
+    patches: [["  if (options.permissionRule) await checkPermissions([path.join(where.io, MARKER_DIR)], { binary: 'logjam-upload' });\n", '']],
     tests: ['packages/logjam-upload/test/guarantees.integration.test.ts'],
     grep: '.uploaded/ that every user can write',
   },
@@ -409,7 +409,7 @@ const MUTATIONS = [
   {
     name: 'upload watches after connecting',
     what: 'the upload service begins its watch only after connecting, so archives that appeared meanwhile wait for the rescan',
-    patches: [['    if (!options.once) earlyWatch = await watchEarly([archiveDir], log);', '    if (Number.isNaN(0)) earlyWatch = await watchEarly([archiveDir], log);']],
+    patches: [['  if (!options.once) earlyWatch = resources.use(await watchEarly(', '  if (Number.isNaN(0)) earlyWatch = resources.use(await watchEarly(']],
     tests: ['test/service-startup.test.ts'],
     grep: 'while the upload service connects',
   },
@@ -709,7 +709,7 @@ const MUTATIONS = [
   {
     name: 'profile takes what was said',
     what: "the profile records the writes --conditional-writes gave the pass (put-only) instead of what the store's probe found",
-    patches: [['(used.put !== this.found.put || used.complete !== this.found.complete)', '(facts.writes?.put !== this.found.put || facts.writes?.complete !== this.found.complete)']],
+    patches: [['(used.put !== writes.put || used.complete !== writes.complete)', '(facts.writes?.put !== writes.put || facts.writes?.complete !== writes.complete)']],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'honours more',
   },

@@ -10,29 +10,13 @@
 import { spawn } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { ConfigError, errorCode } from './errors.js';
-import { showPaths } from './shown-paths.js';
-import { tryPidLock } from './pid-lock.js';
+import { errorCode } from './errors.js';
+import { linkError, notFileError, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
+import { LOCK_SETTLE_MS, tryPidLock } from './pid-lock.js';
+import type { Logger } from './log.js';
 
 export { judgeLock, LOCK_SETTLE_MS, type LockVerdict, type PidState } from './pid-lock.js';
-
-export interface Lock {
-  readonly path: string;
-  release(): Promise<void>;
-}
-
-export type LockAttempt =
-  /** `tookOver` says why a lock that was there was taken over (worth a warning). */
-  | { acquired: true; lock: Lock; tookOver?: string | undefined }
-  /** `heldBy` is the holder's pid, or 0 when the lock is too fresh to judge. */
-  | { acquired: false; heldBy: number };
-
-export interface LockOptions {
-  /** The program that makes this lock, as its command line names it, such as `logjam-compress`. */
-  owner: string;
-  /** How long a lock without the pid of a running owner is left alone (default LOCK_SETTLE_MS). */
-  settleMs?: number;
-}
+export { linkError, notFileError, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
 
 export async function tryLock(file: string, options: LockOptions): Promise<LockAttempt> {
   if (!(await flockRuns())) return tryPidLock(file, options);
@@ -96,9 +80,6 @@ async function openLockFile(file: string): Promise<FileHandle> {
   }
   return handle;
 }
-
-export const linkError = (file: string) => new ConfigError(`the lock ${showPaths(file)} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`);
-export const notFileError = (file: string) => new ConfigError(`the lock ${showPaths(file)} is not a regular file: remove it (logjam makes its lock itself)`);
 
 let flockChecked: Promise<boolean> | undefined;
 
@@ -165,6 +146,28 @@ export interface ModeLockOptions extends LockOptions {
   onWait: (pid: number) => void;
   /** A lock that was there was taken over, for this reason (worth a warning). */
   onTakeOver: (why: string) => void;
+}
+
+/**
+ * What both tools say of a lock they do not get at once: one held with --once
+ * at WARN (`onSkipped` counts it: a lock that never goes away must not stop the
+ * work unnoticed), a service's wait at INFO, a take-over at WARN.
+ */
+export function lockMessages(binary: string, where: { dir: string; file: string }, log: Logger, onSkipped: () => void): Pick<ModeLockOptions, 'onHeld' | 'onWait' | 'onTakeOver'> {
+  const { dir, file } = where;
+  return {
+    onHeld: (pid) => {
+      onSkipped();
+      log.warn(
+        pid > 0
+          ? `another ${binary} (pid ${pid}) is working on ${dir}; skipped it, leaving it to that one`
+          : `${file} was made a moment ago and holds no pid of a running ${binary} yet; skipped ${dir} (a lock like that is taken over once it is ${LOCK_SETTLE_MS / 1000} s old)`,
+        { dir, pid: pid || undefined },
+      );
+    },
+    onWait: (pid) => log.info(`another ${binary}${pid > 0 ? ` (pid ${pid})` : ''} is working on ${dir}; waiting for it to finish`, { dir, pid: pid || undefined }),
+    onTakeOver: (why) => log.warn(`took over the lock ${file}: ${why}`, { dir }),
+  };
 }
 
 /**

@@ -7,7 +7,7 @@
 import { constants, promises as fs, readFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { errorCode } from './errors.js';
-import { linkError, notFileError, type Lock, type LockAttempt, type LockOptions } from './lock.js';
+import { linkError, notFileError, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
 
 /** A lock file younger than this without the pid of a running owner may still be being written by its creator. */
 export const LOCK_SETTLE_MS = 10_000;

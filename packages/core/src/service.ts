@@ -2,7 +2,8 @@
 // reacts to new files and to the clock, with a periodic rescan as a safety net.
 import { formatAge } from './check.js';
 import type { Logger } from './log.js';
-import { watchDirs, type DirWatcher, type EarlyWatch, type WatchEvent } from './watch.js';
+import { ResourceStack } from './resources.js';
+import { watchDirs, type EarlyWatch, type WatchEvent } from './watch.js';
 
 export interface PassResult {
   /** 0 when everything due was done, 1 when any file failed. */
@@ -60,68 +61,91 @@ export async function runService(options: ServiceOptions): Promise<number> {
   if (options.once) return (await options.pass(stop.signal)).exitCode;
 
   const { log } = options;
-  const now = options.now ?? Date.now;
-  const offSignals = onStopSignals((signal) => {
-    if (stop.signal.aborted) return;
-    log.info(`received ${signal}; finishing the work in progress, then exiting`);
-    stop.abort();
-  });
-
-  let wake: (() => void) | null = null;
-  let pending = false;
-  let debounce: NodeJS.Timeout | undefined;
-  /** A reaction waiting out its --splay delay. */
-  let reaction: NodeJS.Timeout | undefined;
-  const trigger = () => {
-    pending = true;
-    wake?.();
-  };
-  const react = () => {
-    const delay = options.reactionDelayMs ?? 0;
-    if (delay <= 0) return trigger();
-    if (reaction) return;
-    log.info(`new files; reacting after this host's splay of ${formatAge(delay)}`);
-    reaction = setTimeout(() => {
-      reaction = undefined;
-      trigger();
-    }, delay);
-  };
-  const onChange = (path: string, event: WatchEvent) => {
-    if (options.isRelevant && !options.isRelevant(path, event)) return;
-    log.debug('change seen', { path });
-    clearTimeout(debounce);
-    debounce = setTimeout(react, options.debounceMs ?? 250);
-  };
-
-  let watcher: DirWatcher | undefined;
+  const resources = new ResourceStack();
+  resources.defer(
+    onStopSignals((signal) => {
+      if (stop.signal.aborted) return;
+      log.info(`received ${signal}; finishing the work in progress, then exiting`);
+      stop.abort();
+    }),
+  );
   try {
-    watcher = options.earlyWatch ? options.earlyWatch.take(onChange) : await watchDirs(options.watchDirs, onChange, log);
-    while (!stop.signal.aborted) {
-      pending = false;
-      const result = await options.pass(stop.signal);
-      if (stop.signal.aborted) break;
-      if (pending) continue;
-      let delay = options.intervalMs;
-      if (result.nextDueAt !== undefined) delay = Math.min(delay, Math.max(0, result.nextDueAt - now()) + 1000);
-      await new Promise<void>((resolve) => {
-        // While a reaction waits out its splay, the rescan waits with it (else it would upload at once).
-        const timer = setTimeout(() => (reaction ? undefined : done()), Math.min(delay, MAX_TIMER_MS));
-        stop.signal.addEventListener('abort', done, { once: true });
-        wake = done;
-        function done() {
-          clearTimeout(timer);
-          stop.signal.removeEventListener('abort', done);
-          wake = null;
-          resolve();
-        }
-      });
-    }
+    const wakes = resources.use(new Wakes(options), (wakes) => wakes.close());
+    resources.use(options.earlyWatch ? options.earlyWatch.take(wakes.onChange) : await watchDirs(options.watchDirs, wakes.onChange, log), (watcher) => watcher.close());
+    await serve(options, stop.signal, wakes);
   } finally {
-    clearTimeout(debounce);
-    clearTimeout(reaction);
-    await watcher?.close();
-    offSignals();
+    await resources.close();
   }
   log.info('stopped');
   return 0;
+}
+
+/** The service's passes: one, then the next when woken by a change or when the interval (or the next file due) comes. */
+async function serve(options: ServiceOptions, stop: AbortSignal, wakes: Wakes): Promise<void> {
+  const now = options.now ?? Date.now;
+  while (!stop.aborted) {
+    wakes.pending = false;
+    const result = await options.pass(stop);
+    if (stop.aborted) break;
+    if (wakes.pending) continue;
+    let delay = options.intervalMs;
+    if (result.nextDueAt !== undefined) delay = Math.min(delay, Math.max(0, result.nextDueAt - now()) + 1000);
+    await wakes.sleep(delay, stop);
+  }
+}
+
+/** What wakes the service between passes: relevant changes (gathered, then delayed by --splay), the clock, a stop. */
+class Wakes {
+  /** A change came since the pass began: the next pass starts at once. */
+  pending = false;
+  private wake: (() => void) | null = null;
+  private debounce: NodeJS.Timeout | undefined;
+  /** A reaction waiting out its --splay delay. */
+  private reaction: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ServiceOptions) {}
+
+  readonly onChange = (path: string, event: WatchEvent): void => {
+    if (this.options.isRelevant && !this.options.isRelevant(path, event)) return;
+    this.options.log.debug('change seen', { path });
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(this.react, this.options.debounceMs ?? 250);
+  };
+
+  private readonly trigger = (): void => {
+    this.pending = true;
+    this.wake?.();
+  };
+
+  private readonly react = (): void => {
+    const delay = this.options.reactionDelayMs ?? 0;
+    if (delay <= 0) return this.trigger();
+    if (this.reaction) return;
+    this.options.log.info(`new files; reacting after this host's splay of ${formatAge(delay)}`);
+    this.reaction = setTimeout(() => {
+      this.reaction = undefined;
+      this.trigger();
+    }, delay);
+  };
+
+  /** Waits `delay`, until a change wakes it, or until `stop`. */
+  sleep(delay: number, stop: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', done);
+        this.wake = null;
+        resolve();
+      };
+      // While a reaction waits out its splay, the rescan waits with it (else it would upload at once).
+      const timer = setTimeout(() => (this.reaction ? undefined : done()), Math.min(delay, MAX_TIMER_MS));
+      stop.addEventListener('abort', done, { once: true });
+      this.wake = done;
+    });
+  }
+
+  close(): void {
+    clearTimeout(this.debounce);
+    clearTimeout(this.reaction);
+  }
 }

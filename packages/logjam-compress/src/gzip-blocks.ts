@@ -10,7 +10,9 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { BlockPool, inOrder } from './block-pool.js';
 import { crc32, crc32Combine } from './crc32.js';
-import { GZIP_HEADER_SIZE, GZIP_TRAILER_SIZE, gzipHeader, gzipTrailer, inflateMember } from './gzip-member.js';
+import { GZIP_HEADER_SIZE, GZIP_TRAILER_SIZE, gzipHeader, gzipTrailer, inflateMember, type Checksum } from './gzip-member.js';
+
+export type { Checksum } from './gzip-member.js';
 
 /** Big reads keep the per-chunk overhead low; memory stays a few MiB per file whatever its size. */
 export const CHUNK = 1024 * 1024;
@@ -42,11 +44,6 @@ export async function writeAll(handle: FileHandle, chunk: Buffer, position: numb
     const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position + offset);
     offset += bytesWritten;
   }
-}
-
-export interface Checksum {
-  length: number;
-  crc: number;
 }
 
 /** What gzipTo wrote: the source's length and CRC-32 (computed on the bytes read), and the archive's size. */

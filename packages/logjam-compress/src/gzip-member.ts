@@ -8,7 +8,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { crc32 } from './crc32.js';
-import type { Checksum } from './gzip-blocks.js';
+
+/** A member's uncompressed length and CRC-32, as its trailer carries them. */
+export interface Checksum {
+  length: number;
+  crc: number;
+}
 
 export const GZIP_HEADER_SIZE = 10;
 export const GZIP_TRAILER_SIZE = 8;

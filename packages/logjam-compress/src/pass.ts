@@ -1,7 +1,7 @@
 // One pass over the log directories: scan, select what is due, compress up to
 // `jobs` files at once, and say when the next file becomes due.
 import path from 'node:path';
-import { ConfigError, formatBytes, oneLine, passExitCode, type ErrorReporter, type HeldDir, type Logger, type PassResult, type Progress } from '@logjam/core';
+import { ConfigError, eachLimit, formatBytes, oneLine, passExitCode, type ErrorReporter, type HeldDir, type Logger, type PassResult, type Progress } from '@logjam/core';
 import { compressFile, ensureArchiveDir, type Outcome } from './compress.js';
 import { remedy } from './remedy.js';
 import type { ArchiveFormat } from './archive-format.js';
@@ -183,17 +183,4 @@ function countOutcome(outcome: Outcome, file: string, dir: string, tally: Tally,
       log.info('stopping: rolled back the compression in progress; the source is kept', { file });
       break;
   }
-}
-
-/** Runs `fn` over `items`, at most `limit` at once; starts nothing new once `signal` aborts. */
-export async function eachLimit<T>(items: readonly T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && !signal.aborted) {
-      const item = items[next]!;
-      next += 1;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }

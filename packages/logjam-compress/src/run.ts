@@ -1,7 +1,7 @@
 // logjam-compress from checked options to an exit code: the directories
 // checked, their locks, then one pass (--once) or the service loop, with
 // metrics after every pass.
-import { promises as fs, constants } from 'node:fs';
+import { constants } from 'node:fs';
 import path from 'node:path';
 import {
   checkMetricsFile,
@@ -9,11 +9,11 @@ import {
   checkPermissions,
   ConfigError,
   walkToDir,
-  errorCode,
   EXIT_OK,
   EXIT_USAGE,
-  LOCK_SETTLE_MS,
+  folderProblem,
   lockForMode,
+  lockMessages,
   oneLine,
   onStopSignals,
   showPaths,
@@ -197,18 +197,7 @@ async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[], prob
           owner: 'logjam-compress',
           once: options.once,
           signal: stop.signal,
-          onHeld: (pid) => {
-            // Said at WARN and counted: a lock that never goes away must not stop compression unnoticed.
-            skipped.locked += 1;
-            log.warn(
-              pid > 0
-                ? `another logjam-compress (pid ${pid}) is working on ${dir}; skipped it, leaving it to that one`
-                : `${file} was made a moment ago and holds no pid of a running logjam-compress yet; skipped ${dir} (a lock like that is taken over once it is ${LOCK_SETTLE_MS / 1000} s old)`,
-              { dir, pid: pid || undefined },
-            );
-          },
-          onWait: (pid) => log.info(`another logjam-compress${pid > 0 ? ` (pid ${pid})` : ''} is working on ${dir}; waiting for it to finish`, { dir }),
-          onTakeOver: (why) => log.warn(`took over the lock ${file}: ${why}`, { dir }),
+          ...lockMessages('logjam-compress', { dir, file }, log, () => (skipped.locked += 1)),
         });
       } catch (error) {
         if (problems.take(error, dir)) return undefined;
@@ -276,20 +265,14 @@ export async function checkDirs(dirs: string[], access = constants.R_OK | consta
   for (const dir of dirs) {
     // Made absolute, never resolved: a link on the way is refused when the path is walked (core's walk).
     const real = path.resolve(dir);
-    try {
-      const stats = await fs.stat(real);
-      if (!stats.isDirectory()) throw new UsageError(`LOG_DIR ${dir} is not a directory: give the directory that holds the log files`);
-      await fs.access(real, access);
-    } catch (error) {
-      if (error instanceof UsageError) throw error;
-      const code = errorCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`LOG_DIR ${dir} does not exist: check the path, or create the directory`);
-      if (code === 'EACCES' || code === 'EPERM') {
-        const needs = access & constants.W_OK ? 'readable and writable' : 'readable';
-        throw new UsageError(`LOG_DIR ${dir} is not ${needs} by this user: run logjam-compress as the user that owns the logs`);
-      }
-      throw new UsageError(`LOG_DIR ${dir} cannot be used (${code ?? String(error)})`);
+    const problem = await folderProblem(real, access);
+    if (problem === 'not a folder') throw new UsageError(`LOG_DIR ${dir} is not a directory: give the directory that holds the log files`);
+    if (problem === 'missing') throw new UsageError(`LOG_DIR ${dir} does not exist: check the path, or create the directory`);
+    if (problem === 'denied') {
+      const needs = access & constants.W_OK ? 'readable and writable' : 'readable';
+      throw new UsageError(`LOG_DIR ${dir} is not ${needs} by this user: run logjam-compress as the user that owns the logs`);
     }
+    if (problem) throw new UsageError(`LOG_DIR ${dir} cannot be used (${problem.code})`);
     if (seen.has(real)) continue;
     seen.add(real);
     result.push(real);

@@ -6,7 +6,7 @@
 // object written meanwhile is not replaced. Left open is only an unconditional
 // write between that HEAD and the Complete.
 import { createHash, randomBytes } from 'node:crypto';
-import { objectParams } from './conditional.js';
+import { objectParams } from './write-settings.js';
 import type { PassContext } from './context.js';
 import { sdk } from './sdk.js';
 import { contentMd5, describeError, httpStatus, MD5_METADATA } from './s3.js';

@@ -143,7 +143,7 @@ export class UploadCommand extends LogjamCommand {
       storageClass: this.storageClass,
       sse: this.sse,
       sseKmsKeyId: this.sseKmsKeyId,
-      conditionalWrites: this.conditionalWrites,
+      conditionalWritesMode: this.conditionalWrites,
       jobs: this.jobs,
       intervalMs: this.intervalMs,
       multipartThreshold: this.multipartThreshold,

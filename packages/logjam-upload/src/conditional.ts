@@ -13,6 +13,9 @@ import { ConfigError, type Logger } from '@logjam/core';
 import { abortOrphans } from './orphans.js';
 import { describeError, httpStatus, s3Code } from './s3.js';
 import { sdk } from './sdk.js';
+import { objectParams, settingsFlags, type ConditionalWrites, type ObjectSettings } from './write-settings.js';
+
+export { objectParams, settingsFlags, type ConditionalWrites, type ObjectSettings } from './write-settings.js';
 
 /** auto: probe; yes: PutObject and Complete; put-only: PutObject alone (Ceph RGW 16); no: neither. */
 export type ConditionalWritesMode = 'auto' | 'yes' | 'put-only' | 'no';
@@ -22,35 +25,6 @@ const GIVEN: Record<Exclude<ConditionalWritesMode, 'auto'>, ConditionalWrites> =
   'put-only': { put: true, complete: false },
   no: { put: false, complete: false },
 };
-
-export interface ConditionalWrites {
-  /** PutObject with If-None-Match: * answers 412 when the key is taken. */
-  put: boolean;
-  /** CompleteMultipartUpload with If-None-Match: * answers 412 when the key is taken. */
-  complete: boolean;
-}
-
-/** The object settings every write carries. */
-export interface ObjectSettings {
-  storageClass?: string | undefined;
-  sse?: string | undefined;
-  sseKmsKeyId?: string | undefined;
-}
-
-export function objectParams(settings: ObjectSettings) {
-  return {
-    ...(settings.storageClass ? { StorageClass: settings.storageClass as never } : {}),
-    ...(settings.sse ? { ServerSideEncryption: settings.sse as never } : {}),
-    ...(settings.sseKmsKeyId ? { SSEKMSKeyId: settings.sseKmsKeyId } : {}),
-  };
-}
-
-/** The options behind `settings`, as the user gave them: `--storage-class STANDARD_IA --sse AES256`. */
-export function settingsFlags(settings: ObjectSettings): string {
-  return [settings.storageClass && `--storage-class ${settings.storageClass}`, settings.sse && `--sse ${settings.sse}`, settings.sseKmsKeyId && `--sse-kms-key-id ${settings.sseKmsKeyId}`]
-    .filter(Boolean)
-    .join(' ');
-}
 
 /**
  * A 400 to a write that carried object settings is the settings' fault (a

@@ -2,8 +2,8 @@
 // process shares between passes (the client, the stop signal, what the store
 // turned out to support). Types only.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger, LogName } from '@logjam/core';
-import type { ConditionalWrites } from './conditional.js';
+import type { Logger } from '@logjam/core';
+import type { ConditionalWrites } from './write-settings.js';
 import type { PendingScanner } from './ledger.js';
 import type { RequestCounts, RequestTally } from './s3.js';
 import type { MultipartSettings } from './multipart.js';
@@ -24,10 +24,8 @@ export interface PassContext extends UploadSettings {
   client: S3Client;
   log: Logger;
   signal: AbortSignal;
-  /** What the store does with If-None-Match: * (conditional.ts); cleared when it answers 501. */
+  /** What the store honours of If-None-Match: * (the store check's answer, store.ts); cleared when it answers 501. */
   conditionalWrites: ConditionalWrites;
-  /** Awaited once a pass has pending files, before any of them is tried: learns `conditionalWrites`; a ConfigError ends the pass. */
-  beforeUploads?: (pending: LogName[]) => Promise<void>;
   /** Cleared when ListObjectsV2 is refused (no s3:ListBucket): HEAD per file from then on. */
   listing?: { supported: boolean };
   /** A service's scanner, which skips re-reading an unchanged, idle folder; without it every pass lists the folder. */
@@ -68,4 +66,6 @@ export interface PassSummary {
   fatal?: Error;
   /** The requests sent since the previous pass (the run's start-up checks count in its first pass). */
   requests?: RequestTally;
+  /** The names of the files no longer pending (uploaded, already there, conflicts, vanished): the rest are the backlog left. */
+  settled?: Set<string>;
 }

@@ -2,7 +2,7 @@
 // backlog gauges of --metrics-file) and the metrics written after every pass.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { displayName, errorCode, metric, namePath, passMetrics, writeMetricsFile, type BacklogItem, type PassMeasure } from '@logjam/core';
+import { displayName, errorCode, metric, namePath, passMetrics, writeMetricsFile, type BacklogItem, type LogName, type PassMeasure } from '@logjam/core';
 import { listPending } from './ledger.js';
 import type { PassSummary } from './context.js';
 
@@ -12,14 +12,19 @@ import type { PassSummary } from './context.js';
  * line). No network, touches nothing.
  */
 export async function uploadBacklog(archiveDir: string): Promise<BacklogItem[]> {
-  const items: BacklogItem[] = [];
-  for (const log of await listPending(archiveDir)) {
+  return [...(await backlogOf(archiveDir, await listPending(archiveDir))).values()];
+}
+
+/** The backlog items of the pending files `pending` (a pass's listing), by name; those gone meanwhile are left out. */
+export async function backlogOf(archiveDir: string, pending: LogName[]): Promise<Map<string, BacklogItem>> {
+  const items = new Map<string, BacklogItem>();
+  for (const log of pending) {
     const file = path.join(archiveDir, displayName(log.name));
     const onDisk = namePath(archiveDir, log.name);
     try {
       // lstat: what a link points to (perhaps a file only root may read) is never looked at; it waits, with its stamp.
       const stat = await fs.lstat(onDisk);
-      items.push(stat.isFile() ? { file, bytes: stat.size, since: stat.mtimeMs } : { file, bytes: 0, since: log.time });
+      items.set(log.name, stat.isFile() ? { file, bytes: stat.size, since: stat.mtimeMs } : { file, bytes: 0, since: log.time });
     } catch (error) {
       // Gone meanwhile (uploaded and removed).
       if (errorCode(error) !== 'ENOENT') throw error;

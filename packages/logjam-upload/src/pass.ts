@@ -1,6 +1,6 @@
 // One pass over ARCHIVE_DIR: every pending archive goes to S3 exactly once
 // (put.ts), `jobs` at a time; one failing file does not stop the others.
-import { ConfigError, formatBytes, type Logger, type LogName } from '@logjam/core';
+import { ConfigError, formatBytes, runWorkers, type Logger, type LogName } from '@logjam/core';
 import type { PassContext, PassSummary } from './context.js';
 import { Digester } from './digest.js';
 import { listPending, MarkerWriter, type PendingScanner } from './ledger.js';
@@ -34,9 +34,13 @@ export class PreparedPass {
   /** Digests the files streamed from disk on a worker thread (started on the first one). */
   private readonly digester: Digester;
 
-  constructor(private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined }) {
+  /** `listing`: the pass's listing when already made; else this scans. */
+  constructor(
+    private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined },
+    listing: Promise<LogName[]> = scanPending(settings),
+  ) {
     this.digester = new Digester(settings.signal, (reason) => settings.log?.warn('the digest worker is unavailable; computing MD5s on the main thread', { error: reason }));
-    this.pending = (settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir)).then((list) => {
+    this.pending = listing.then((list) => {
       this.list = list;
       this.fill();
       return list;
@@ -79,6 +83,11 @@ export class PreparedPass {
   }
 }
 
+/** The pending archives: by a service's scanner (which skips an unchanged, idle folder), else listed. */
+export function scanPending(settings: { archiveDir: string; scanner?: PendingScanner | undefined }): Promise<LogName[]> {
+  return settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir);
+}
+
 /** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */
 export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new PreparedPass(ctx)): Promise<PassSummary> {
   const started = Date.now();
@@ -93,47 +102,29 @@ export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new 
 async function runPass(ctx: PassContext, prepared: PreparedPass, started: number): Promise<PassSummary> {
   const pending = await prepared.pending;
   const tally = new Tally(ctx, pending.length, () => pending.length - prepared.taken);
-  if (pending.length > 0 && ctx.beforeUploads) {
-    try {
-      await ctx.beforeUploads(pending);
-    } catch (error) {
-      tally.summary.notDone = pending.length;
-      tally.takeRequests();
-      // Stopped (SIGTERM) while learning: nothing was tried, everything is left for the next run.
-      if (ctx.signal.aborted) return tally.summary;
-      if (!(error instanceof ConfigError)) throw error;
-      tally.summary.fatal = error;
-      return tally.summary;
-    }
-  }
   const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), badBuckets: new Map(), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET), orphans: 0 };
   /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
   const settling: Array<Promise<void>> = [];
-  const worker = async () => {
-    for (;;) {
-      if (ctx.signal.aborted || tally.summary.fatal || tally.throttled) return;
-      const item = prepared.take();
-      if (!item) return;
-      const { log, local, error: unreadable } = await item;
-      try {
-        if (unreadable !== undefined) throw unreadable;
-        const { outcome, bytes, durable } = await uploadFile(ctx, state, local);
-        // The job moves on; the file counts once its marker is durable (one fsync covers many).
-        settling.push(
-          durable.then(
-            () => {
-              tally.count(outcome, bytes);
-              ctx.onFileDone?.(log.name);
-            },
-            (error: unknown) => ctx.onFileDone?.(log.name, tally.failed(log, error)),
-          ),
-        );
-      } catch (error) {
-        ctx.onFileDone?.(log.name, tally.fail(log, error));
-      }
+  const next = () => (ctx.signal.aborted || tally.summary.fatal || tally.throttled ? undefined : prepared.take());
+  await runWorkers(Math.min(ctx.jobs, pending.length), next, async (item) => {
+    const { log, local, error: unreadable } = await item;
+    try {
+      if (unreadable !== undefined) throw unreadable;
+      const { outcome, bytes, durable } = await uploadFile(ctx, state, local);
+      // The job moves on; the file counts once its marker is durable (one fsync covers many).
+      settling.push(
+        durable.then(
+          () => {
+            tally.count(log, outcome, bytes);
+            ctx.onFileDone?.(log.name);
+          },
+          (error: unknown) => ctx.onFileDone?.(log.name, tally.failed(log, error)),
+        ),
+      );
+    } catch (error) {
+      ctx.onFileDone?.(log.name, tally.fail(log, error));
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, pending.length)) }, worker));
+  });
   await Promise.all(settling);
   tally.summary.notDone += pending.length - prepared.taken;
   tally.takeRequests();
@@ -141,6 +132,25 @@ async function runPass(ctx: PassContext, prepared: PreparedPass, started: number
   checkAccounted(tally.summary);
   tally.report(started);
   return tally.summary;
+}
+
+/**
+ * A pass whose store check failed before any file was tried: every file left
+ * for the next run. A ConfigError ends it as fatal; after a stop (SIGTERM) the
+ * error is no news; anything else is thrown.
+ */
+export function untried(ctx: Pick<PassContext, 'requests' | 'signal'>, pending: number, error: unknown): PassSummary {
+  const summary: PassSummary = { ...emptySummary(pending), notDone: pending };
+  const requests = ctx.requests?.take();
+  if (requests) summary.requests = requests;
+  if (ctx.signal.aborted) return summary;
+  if (!(error instanceof ConfigError)) throw error;
+  summary.fatal = error;
+  return summary;
+}
+
+function emptySummary(pending: number): PassSummary {
+  return { pending, uploaded: 0, alreadyThere: 0, conflicts: 0, conflictUploads: 0, failed: 0, notDone: 0, vanished: 0, bytes: 0, settled: new Set() };
 }
 
 /** pending = uploaded + already + conflicts + failed + left, or logjam has a bug: say so, as a failure, never silently. */
@@ -163,11 +173,12 @@ class Tally {
     /** How many files have not been taken yet (for the throttling warning). */
     private readonly untaken: () => number,
   ) {
-    this.summary = { pending, uploaded: 0, alreadyThere: 0, conflicts: 0, conflictUploads: 0, failed: 0, notDone: 0, vanished: 0, bytes: 0 };
+    this.summary = emptySummary(pending);
   }
 
-  count(outcome: Outcome, bytes: number): void {
+  count(log: LogName, outcome: Outcome, bytes: number): void {
     const summary = this.summary;
+    summary.settled?.add(log.name);
     summary.bytes += bytes;
     if (outcome === 'uploaded') summary.uploaded += 1;
     else if (outcome === 'already') summary.alreadyThere += 1;

@@ -5,14 +5,19 @@
 import http from 'node:http';
 import https from 'node:https';
 import { PROXY_STATUSES, proxyRequest, refused, routeOf, TunnelingAgent, unreachable } from './proxy-agent.js';
-import type { ClientSettings } from './s3.js';
+import type { ProxySettings } from './proxy.js';
 import { sdk } from './sdk.js';
 
 /** How long a connection (a proxy's tunnel included) may take to open. */
 const CONNECTION_TIMEOUT_MS = 5_000;
 
-/** What a request handler needs: sockets to keep, the run's stop signal, the proxy and the CA. */
-export type HandlerSettings = Pick<ClientSettings, 'maxSockets' | 'signal' | 'proxies' | 'ca'>;
+/** What a request handler needs: sockets to keep, the run's stop signal, the proxy and the CA (of s3.ts's ClientSettings, which imports this file). */
+export interface HandlerSettings {
+  maxSockets: number;
+  signal?: AbortSignal | undefined;
+  proxies?: ProxySettings | undefined;
+  ca?: string | undefined;
+}
 
 /**
  * The SDK's Node request handler, with keep-alive agents, the run's stop signal on every request, and the proxy

@@ -3,24 +3,52 @@
 // named by the template) is usable, and what the store does with If-None-Match,
 // remembered between runs in the store profile (profile.ts).
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConfigError, type LogName } from '@logjam/core';
-import { learnConditionalWrites, settingsFlags, type ConditionalWrites, type ProbeReport } from './conditional.js';
+import { ConfigError, type Logger, type LogName } from '@logjam/core';
+import { learnConditionalWrites, settingsFlags, type ConditionalWrites, type ConditionalWritesMode, type ObjectSettings, type ProbeReport } from './conditional.js';
 import type { PassSummary } from './context.js';
-import { listPending } from './ledger.js';
 import { freshProbe, isFresh, noteRefused, profileKey, type StoreFacts, type StoreProfile } from './profile.js';
-import type { RunOptions } from './run.js';
-import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, type RequestCounts, resolveRegion } from './s3.js';
+import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, type RequestCounts, resolveRegion, type RetryMode } from './s3.js';
 import { loadSdk } from './sdk.js';
 import { networkSettings } from './network.js';
 import { keepGlobalAgentsDirect } from './proxy-agent.js';
 import { fieldValues, fixedBucket, fixedFolder, renderBucket, type Template } from './template.js';
 
+/** What the client is made from (logjam-upload and its --audit alike). */
+export interface ConnectOptions {
+  template: Template;
+  region?: string | undefined;
+  endpointUrl?: string | undefined;
+  forcePathStyle: boolean;
+  /** Sockets: three per job, and two for the store checks. */
+  jobs: number;
+  retryMode?: RetryMode | undefined;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+/** What the store checks go by: the bucket (template), the object settings and what --conditional-writes said. */
+export interface StoreOptions extends ObjectSettings {
+  template: Template;
+  /** --conditional-writes, as given: probe the store (auto), or take its answer as given. */
+  conditionalWritesMode: ConditionalWritesMode;
+  /** --once: a store unreachable at start ends the run; a service waits it out. */
+  once: boolean;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+/**
+ * What the store honours, as a pass is given it: the writes with If-None-Match
+ * that it honours, and whether it allows a listing. The pass lowers either when
+ * the store shows it does less (a 501, a refused listing); the run keeps that.
+ */
+export interface StoreCapabilities {
+  conditionalWrites: ConditionalWrites;
+  listing: { supported: boolean };
+}
+
 /** Loads the SDK and makes the client: region, endpoint, credentials (checked); the client counts its requests. */
-export async function connect(
-  options: Pick<RunOptions, 'log' | 'region' | 'env' | 'endpointUrl' | 'template' | 'forcePathStyle' | 'jobs' | 'retryMode'>,
-  signal: AbortSignal,
-  counts: RequestCounts,
-): Promise<{ client: S3Client; endpoint: string | undefined }> {
+export async function connect(options: ConnectOptions, signal: AbortSignal, counts: RequestCounts): Promise<{ client: S3Client; endpoint: string | undefined }> {
   const { log } = options;
   if (keepGlobalAgentsDirect(options.env)) log.debug("Node's own proxy support is off for logjam-upload: the instance-metadata service is asked directly");
   await loadSdk();
@@ -44,7 +72,7 @@ export class BucketCheck {
   private readonly limited = new Set<string>();
 
   constructor(
-    private readonly options: RunOptions,
+    private readonly options: StoreOptions,
     private readonly client: S3Client,
     private readonly signal: AbortSignal,
     private readonly where: { archiveDir: string; hostname: string; endpoint: string | undefined },
@@ -55,16 +83,16 @@ export class BucketCheck {
     return profileKey(this.where.endpoint, bucket, settingsFlags(this.options));
   }
 
-  /** The bucket, or with fields in its name, the buckets of the files pending now. */
-  private async buckets(): Promise<string[]> {
+  /** The bucket, or with fields in its name, the buckets of the files pending (the pass's listing, awaited only then). */
+  private async buckets(pending: LogName[] | Promise<LogName[]>): Promise<string[]> {
     const fixed = fixedBucket(this.options.template);
     if (fixed !== undefined) return [fixed];
-    return bucketsOf(this.options.template, await listPending(this.where.archiveDir), this.where.hostname);
+    return bucketsOf(this.options.template, await pending, this.where.hostname);
   }
 
-  async check(): Promise<void> {
+  async check(pending: LogName[] | Promise<LogName[]>): Promise<void> {
     const { env } = this.options;
-    const all = await this.buckets();
+    const all = await this.buckets(pending);
     for (const bucket of all) {
       try {
         const facts = await this.profile.facts(this.keyOf(bucket));
@@ -100,10 +128,10 @@ export class BucketCheck {
   }
 
   /** Start-up check: configuration errors are exit 2 in both modes; a service waits out an unreachable store. */
-  async atStart(endpoint: string | undefined): Promise<void> {
+  async atStart(endpoint: string | undefined, pending: Promise<LogName[]>): Promise<void> {
     const { template, log } = this.options;
     try {
-      await this.check();
+      await this.check(pending);
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       const bucket = fixedBucket(template) ?? template.source;
@@ -120,34 +148,43 @@ export class BucketCheck {
  * a service, or when a pass found the store doing less than remembered.
  */
 export class StoreWrites {
-  readonly found: ConditionalWrites = { put: false, complete: false };
+  /** What the store honours as far as this run knows: learned, then lowered by what the passes saw. */
+  private known: StoreCapabilities = { conditionalWrites: { put: false, complete: false }, listing: { supported: true } };
   /** The profile entry of the store learned, when, and the writes then given to the passes. */
   private learned: { facts: StoreFacts; at: number; used: ConditionalWrites } | undefined;
 
   constructor(
-    private readonly options: RunOptions,
+    private readonly options: StoreOptions,
     private readonly client: S3Client,
     private readonly where: { endpoint: string | undefined; archiveDir: string; hostname: string },
     private readonly profile: StoreProfile,
-    private readonly listing: { supported: boolean },
     private readonly signal: AbortSignal,
   ) {}
 
-  /** Learns it in the bucket, or with fields in its name, in the first valid bucket of the pending files: the store answers alike for all. */
-  async learn(pending: LogName[], now = Date.now()): Promise<void> {
-    if (this.learned && freshProbe({ probedAt: this.learned.at, refused: {} }, now)) return;
+  /** What a pass with nothing to learn from is given: a copy of what is known. */
+  current(): StoreCapabilities {
+    return { conditionalWrites: { ...this.known.conditionalWrites }, listing: { ...this.known.listing } };
+  }
+
+  /** For a pass with pending files: learned unless lately, in the bucket, or with fields in its name, in the first valid bucket of `pending` (the store answers alike for all). */
+  async learn(pending: LogName[], now = Date.now()): Promise<StoreCapabilities> {
+    if (!this.learned || !freshProbe({ probedAt: this.learned.at, refused: {} }, now)) await this.probe(pending, now);
+    return this.current();
+  }
+
+  private async probe(pending: LogName[], now: number): Promise<void> {
     const { options, where } = this;
     const bucket = fixedBucket(options.template) ?? bucketsOf(options.template, pending, where.hostname)[0];
     // No valid bucket name among them: each file fails on its own, and a later pass learns.
     if (bucket === undefined) return;
     const facts = await this.profile.facts(profileKey(where.endpoint, bucket, settingsFlags(options)));
     // A listing refused lately costs a refused request every run: HEAD per file at once (tried again a week on).
-    if (isFresh(facts.refused.ListBucket, now)) this.listing.supported = false;
+    if (isFresh(facts.refused.ListBucket, now)) this.known.listing.supported = false;
     const learned = await learnConditionalWrites({
       client: this.client,
       bucket,
       endpoint: where.endpoint,
-      mode: options.conditionalWrites,
+      mode: options.conditionalWritesMode,
       probePrefix: fixedFolder(options.template),
       prober: { hostname: where.hostname, archiveDir: where.archiveDir },
       known: freshProbe(facts, now),
@@ -158,7 +195,7 @@ export class StoreWrites {
       signal: this.signal,
     });
     if (learned.probe) this.remember(facts, learned.probe, { bucket }, now);
-    Object.assign(this.found, learned.writes);
+    this.known.conditionalWrites = { ...learned.writes };
     this.learned = { facts, at: now, used: { ...learned.writes } };
     await this.profile.save();
   }
@@ -177,19 +214,23 @@ export class StoreWrites {
   }
 
   /**
-   * After a pass: what it showed the store does, remembered. A conditional
-   * write answered 501 (the store changed) cleared `found`; a listing refused
-   * is said at WARN the first time only.
+   * After a pass: what it showed the store does (`seen`, the capabilities it
+   * was given), kept for the next passes and remembered. A conditional write
+   * answered 501 (the store changed) cleared them; a listing refused is said
+   * at WARN the first time only.
    */
-  async afterPass(now = Date.now()): Promise<void> {
+  async afterPass(seen: StoreCapabilities, now = Date.now()): Promise<void> {
+    this.known.conditionalWrites = { ...seen.conditionalWrites };
+    if (!seen.listing.supported) this.known.listing.supported = false;
     const { facts, used } = this.learned ?? {};
-    if (facts && used && (used.put !== this.found.put || used.complete !== this.found.complete)) {
-      facts.writes = { ...this.found };
+    const writes = seen.conditionalWrites;
+    if (facts && used && (used.put !== writes.put || used.complete !== writes.complete)) {
+      facts.writes = { ...writes };
       facts.probedAt = now;
-      Object.assign(used, this.found);
+      Object.assign(used, writes);
       this.profile.touch();
     }
-    if (facts && !this.listing.supported && noteRefused(facts, 'ListBucket', now)) {
+    if (facts && !this.known.listing.supported && noteRefused(facts, 'ListBucket', now)) {
       this.options.log.warn('listing refused (no s3:ListBucket?); each file is checked with HEAD instead', { bucket: fixedBucket(this.options.template) });
       this.profile.touch();
     }
