@@ -1,7 +1,8 @@
 // Reading a pending archive: open it (never through a link), take its size and,
 // for a file streamed from disk, its MD5s; a small file's bytes are read whole,
 // within the pass's memory budget, only when its upload starts.
-import { closeSync, constants, fstatSync, openSync, promises as fs, readSync, type Stats } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { errorCode, namePath, type LogName } from '@logjam/core';
@@ -48,65 +49,11 @@ export interface Local {
   /** The whole file, when it is small (WHOLE_FILE_MAX); larger files are streamed from disk. */
   body?: Buffer;
   /** A small file, open until loadBody reads it whole (and sets body and md5). */
-  handle?: SmallFile;
+  handle?: FileHandle;
   /** Gives the body's bytes back to the pass's memory budget. */
   release?: () => void;
   /** The token of a claim (claim.ts) of ours that HEAD found at the key, left by an earlier run. */
   claim?: string;
-}
-
-/**
- * A small archive, opened, checked and read on the main thread: each of its
- * calls takes microseconds, where handing each to libuv's pool and back (four
- * per file) cost more CPU than the call itself (profiled on 2000 archives of
- * 2-9 KB). At most WHOLE_FILE_MAX bytes are read this way.
- */
-export class SmallFile {
-  constructor(private fd: number | null) {}
-
-  /** Its bytes, up to `size` (fewer if it was cut short meanwhile); closes it. */
-  readAll(size: number): Buffer {
-    const body = Buffer.allocUnsafe(size);
-    let filled = 0;
-    try {
-      while (filled < size) {
-        const got = readSync(this.fd ?? -1, body, filled, size - filled, filled);
-        if (got === 0) break;
-        filled += got;
-      }
-    } finally {
-      void this.close();
-    }
-    return filled === size ? body : body.subarray(0, filled);
-  }
-
-  close(): Promise<void> {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-    return Promise.resolve();
-  }
-}
-
-/** O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none). O_NONBLOCK: a FIFO named like one does not block the open; it is refused. */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-/** Null when the file vanished; else throws what is wrong with it. */
-function openFailed(error: unknown, shown: string): null {
-  const code = errorCode(error);
-  if (code === 'ENOENT') return null;
-  if (code === 'ELOOP') throw new Error(`${shown} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
-  throw new Error(`cannot read ${shown}: ${code ?? String(error)}`);
-}
-
-/** Throws unless the opened file is one to read. */
-function checkOpened(stat: Stats, shown: string): void {
-  if (!stat.isFile()) throw new Error(`${shown} is not a regular file`);
-  // As root, another name of the file may be one the folder's owner could not read (ln /etc/shadow).
-  if (stat.nlink > 1 && process.geteuid?.() === 0) {
-    throw new Error(
-      `${shown} has ${stat.nlink} hard links: as root, logjam-upload does not read a file that has another name, which may be a file the folder's owner could not read; run with --user OWNER, or give it one name (cp it, then remove the original)`,
-    );
-  }
 }
 
 /**
@@ -120,41 +67,37 @@ export async function openLocal(settings: MultipartSettings, digester: Digester,
   const file = namePath(archiveDir, log.name);
   // For messages: the logger shows bytes that are not UTF-8 as %XX.
   const shown = path.join(archiveDir, log.name);
-  let fd: number;
-  try {
-    fd = openSync(file, OPEN_FLAGS);
-  } catch (error) {
-    return openFailed(error, shown);
-  }
-  let kept = false;
-  try {
-    const stat = fstatSync(fd);
-    checkOpened(stat, shown);
-    kept = stat.size <= WHOLE_FILE_MAX;
-    if (kept) return { log, file, size: stat.size, md5: '', handle: new SmallFile(fd) };
-  } finally {
-    if (!kept) closeSync(fd);
-  }
-  return openStreamed(settings, digester, log, file, shown);
-}
-
-/** A file larger than WHOLE_FILE_MAX, opened again for the digest worker (which reads it through a FileHandle's descriptor) and checked again. */
-async function openStreamed(settings: MultipartSettings, digester: Digester, log: LogName, file: string | Buffer, shown: string): Promise<Local | null> {
   let handle;
   try {
-    handle = await fs.open(file, OPEN_FLAGS);
+    // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
+    // O_NONBLOCK: a FIFO named like one does not block the open; it is refused below.
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    return openFailed(error, shown);
+    const code = errorCode(error);
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new Error(`${shown} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
+    throw new Error(`cannot read ${shown}: ${code ?? String(error)}`);
   }
+  let keepOpen = false;
   try {
     const stat = await handle.stat();
-    checkOpened(stat, shown);
+    if (!stat.isFile()) throw new Error(`${shown} is not a regular file`);
+    // As root, another name of the file may be one the folder's owner could not read (ln /etc/shadow).
+    if (stat.nlink > 1 && process.geteuid?.() === 0) {
+      throw new Error(
+        `${shown} has ${stat.nlink} hard links: as root, logjam-upload does not read a file that has another name, which may be a file the folder's owner could not read; run with --user OWNER, or give it one name (cp it, then remove the original)`,
+      );
+    }
+    if (stat.size <= WHOLE_FILE_MAX) {
+      keepOpen = true;
+      return { log, file, size: stat.size, md5: '', handle };
+    }
     const partSize = partSizeFor(stat.size, settings);
     const { size, md5, partMd5s } = await digester.digest(handle, partSize);
     if (partSize !== null && size !== stat.size) throw new Error(`${shown} changed while it was read (${stat.size} bytes, then ${size})`);
     return { log, file, size, md5, ...(partSize !== null && partMd5s ? { parts: { size: partSize, md5s: partMd5s } } : {}) };
   } finally {
-    await handle.close();
+    if (!keepOpen) await handle.close();
   }
 }
 
@@ -165,9 +108,17 @@ export async function loadBody(memory: ByteBudget, local: Local): Promise<void> 
   // One read of the size fstat gave (FileHandle.readFile would fstat again and read in chunks
   // to EOF: a third of the per-file CPU for small archives). Archives do not change once written.
   local.release = await memory.acquire(local.size);
+  const body = Buffer.allocUnsafe(local.size);
+  let filled = 0;
+  while (filled < body.length) {
+    const { bytesRead } = await handle.read(body, filled, body.length - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
   // Closed now rather than after the upload: fewer descriptors open at once.
   local.handle = undefined;
-  const data = handle.readAll(local.size);
+  await handle.close();
+  const data = filled === body.length ? body : body.subarray(0, filled);
   local.body = data;
   local.size = data.length;
   local.md5 = createHash('md5').update(data).digest('hex');
