@@ -83,7 +83,7 @@ async function main(argv) {
   }
   const tools = detectTools();
   /** @type {import('./lib/context.mjs').Bench} */
-  const bench = { opt, size: sizesFor(opt), tools, proc: new Processes(tools.time !== null), report: new Report(), s3: new LazyS3() };
+  const bench = { opt, size: sizesFor(opt), tools, proc: new Processes(tools.time !== null), report: new Report(), s3: new LazyS3(opt.server) };
   // An interrupted run leaves no process, and no store in memory, behind.
   process.on('SIGINT', () => {
     bench.proc.killAll();
