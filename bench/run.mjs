@@ -128,7 +128,8 @@ async function runSections(bench, startedAt, loadAtStart) {
   const targets = report.targetsTable();
   if (targets) process.stdout.write('\n' + targets);
   const complete = opt.only.length === SECTIONS.length;
-  report.write(SECTIONS, {
+  // upload-rgw: the upload section's tables with --server rgw.
+  report.write([...SECTIONS, 'upload-rgw'], {
     header,
     complete,
     provenance: `_Measured ${isoSeconds(startedAt)} by \`${commandLine(opt)}\` at logjam ${gitHead()}; load average at start ${loadAtStart.split(' ')[0]}._`,
