@@ -94,7 +94,7 @@ async function main(argv) {
   }
   const tools = detectTools();
   /** @type {import('./lib/context.mjs').Bench} */
-  const bench = { opt, size: sizesFor(opt), tools, proc: new Processes(tools.time !== null), report: new Report(), s3: new LazyS3() };
+  const bench = { opt, size: sizesFor(opt), tools, proc: new Processes(tools.time !== null), report: new Report(), s3: new LazyS3(opt.server) };
   // An interrupted run leaves no process, and no store in memory, behind.
   process.on('SIGINT', () => {
     bench.proc.killAll();
@@ -139,7 +139,8 @@ async function runSections(bench, startedAt, loadAtStart) {
   const targets = report.targetsTable();
   if (targets) process.stdout.write('\n' + targets);
   const complete = opt.only.length === SECTIONS.length;
-  report.write(SECTIONS, {
+  // upload-rgw: the upload section's tables with --server rgw.
+  report.write([...SECTIONS, 'upload-rgw'], {
     header,
     complete,
     provenance: `_Measured ${isoSeconds(startedAt)} by \`${commandLine(opt)}\` at logjam ${gitHead()}; load average at start ${loadAtStart.split(' ')[0]}._`,

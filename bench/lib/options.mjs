@@ -14,18 +14,25 @@ export const SECTIONS = /** @type {const} */ (['compress', 'zstd', 'memory', 'id
  * @property {number} uploadJobs logjam-upload --jobs, rclone --transfers, raw baseline concurrency
  * @property {boolean} build run npm run build first
  * @property {'compress' | 'upload' | null} profile profile this binary instead of benchmarking
+ * @property {'s3rver' | 'rgw'} server the upload section's server
+ * @property {string[]} nodes other Nodes whose runs of the npm install get upload rows of their own
+ * @property {string | null} exe the executable's logjam-upload (npm run package), for upload rows of its own
  * @property {string[]} argv the arguments as given, for the results' provenance
  */
 
 export const USAGE = `usage: npm run bench -- [--full] [--rounds N] [--only ${SECTIONS.join(',')}]
                        [--jobs N] [--upload-jobs N] [--no-build] [--profile compress|upload]
+                       [--server s3rver|rgw] [--node PATH]... [--exe PATH]
   --full          larger sizes: 1 GB single file, 100 MB vs 1 GB memory runs, 60 s idle window
   --rounds N      rounds per comparison, tools alternating (default 3)
   --only LIST     run only these sections (comma-separated)
   --jobs N        logjam-compress --jobs and pigz -p (default: number of CPUs)
   --upload-jobs N logjam-upload --jobs, rclone --transfers (second row), raw baseline concurrency (default 8)
   --no-build      do not run npm run build first
-  --profile X     run logjam-X under node --cpu-prof into bench/out/profile/ and print the top self-time functions`;
+  --profile X     run logjam-X under node --cpu-prof into bench/out/profile/ and print the top self-time functions
+  --server S      the upload section's server: s3rver (default) or rgw (scripts/rgw.sh; LOGJAM_RGW_DIR, default bench/out/rgw)
+  --node PATH     upload rows for the npm install run by this Node too (repeatable; .ci/node-install 24.22.3 prints one's folder)
+  --exe PATH      upload rows for this logjam-upload executable too (dist/logjam-*/logjam-upload, npm run package)`;
 
 /** A bad command line: its message (possibly empty), then the usage, exit 2. */
 export class UsageError extends Error {}
@@ -36,7 +43,7 @@ export class UsageError extends Error {}
  */
 export function parseOptions(argv) {
   /** @type {Options} */
-  const opt = { full: false, rounds: 3, only: [...SECTIONS], jobs: os.availableParallelism(), uploadJobs: 8, build: true, profile: null, argv };
+  const opt = { full: false, rounds: 3, only: [...SECTIONS], jobs: os.availableParallelism(), uploadJobs: 8, build: true, profile: null, server: 's3rver', nodes: [], exe: null, argv };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const v = argv[++i];
@@ -61,7 +68,13 @@ export function parseOptions(argv) {
       const p = value();
       if (p !== 'compress' && p !== 'upload') throw new UsageError(`--profile takes compress or upload, not ${p}`);
       opt.profile = p;
-    } else if (arg === '--help' || arg === '-h') return 'help';
+    } else if (arg === '--server') {
+      const v = value();
+      if (v !== 's3rver' && v !== 'rgw') throw new UsageError(`--server takes s3rver or rgw, not ${v}`);
+      opt.server = v;
+    } else if (arg === '--node') opt.nodes.push(value());
+    else if (arg === '--exe') opt.exe = value();
+    else if (arg === '--help' || arg === '-h') return 'help';
     else throw new UsageError(`unknown argument ${arg}`);
   }
   if (!(opt.rounds >= 1 && opt.jobs >= 1 && opt.uploadJobs >= 1)) throw new UsageError('--rounds, --jobs and --upload-jobs take a number of at least 1');

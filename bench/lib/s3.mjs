@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseLogName } from '@logjam/core';
 import { HERE, OUT, ROOT } from './paths.mjs';
+import { RgwServer } from './rgw.mjs';
 import { mkdir, rm } from './util.mjs';
 
 /**
@@ -97,6 +98,11 @@ export class S3Server {
     });
   }
 
+  /** s3rver counts no requests (RGW's access log does: lib/rgw.mjs). @param {string} _bucket @returns {null} */
+  requests(_bucket) {
+    return null;
+  }
+
   /** Objects in a run's bucket (freshBucket). @param {string} bucket */
   count(bucket) {
     const dir = path.join(this.dir, bucket);
@@ -160,15 +166,32 @@ export class LazyS3 {
   #server = null;
   /** @type {S3Server | null} */
   #started = null;
+  /** @type {Promise<RgwServer> | null} */
+  #rgw = null;
+  /** @type {RgwServer | null} */
+  #rgwStarted = null;
+
+  /** @param {'s3rver' | 'rgw'} uploadServer the upload section's server (--server) */
+  constructor(uploadServer = 's3rver') {
+    this.uploadServer = uploadServer;
+  }
 
   start() {
     this.#server ??= S3Server.start().then((s) => (this.#started = s));
     return this.#server;
   }
 
+  /** The upload section's server: s3rver, or with --server rgw the repository's RGW. @returns {Promise<S3Server | RgwServer>} */
+  forUpload() {
+    if (this.uploadServer !== 'rgw') return this.start();
+    this.#rgw ??= RgwServer.start().then((s) => (this.#rgwStarted = s));
+    return this.#rgw;
+  }
+
   stop() {
     this.#started?.stop();
-    this.#server = this.#started = null;
+    this.#rgwStarted?.stop();
+    this.#server = this.#started = this.#rgw = this.#rgwStarted = null;
   }
 }
 

@@ -4,7 +4,11 @@
 // file. The parts' MD5s are taken in the same read as the file's own MD5
 // (digest.ts), so each part carries a Content-MD5 the store checks.
 import type { CompletedPart, CreateMultipartUploadCommandInput, S3Client } from '@aws-sdk/client-s3';
-import { checkStoredMd5, contentMd5, FileBody } from './s3.js';
+import { constants, promises as fs } from 'node:fs';
+import type { Logger } from '@logjam/core';
+import { FileBody } from './client-steps.js';
+import { isMultipartEtagOf, OTHER_TOOLS_PART_SIZES } from './digest.js';
+import { checkStoredMd5, contentMd5, MD5_METADATA, plainEtag } from './s3.js';
 import { sdk } from './sdk.js';
 
 /** S3's smallest part. */
@@ -105,5 +109,29 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
     // Its own deadline rather than the run's stop signal, so that a SIGTERM still cleans up.
     await client.send(new s3.AbortMultipartUploadCommand(target), { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) }).catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * An object of another tool (no logjam-md5 metadata) with a multipart ETag:
+ * the same file when the ETag is the file's at a part size that tool may have
+ * used (8 MiB for the AWS CLI, 5 MiB, 16 MiB, or logjam's own: `ownPartSizes`).
+ */
+export async function isOtherToolsMultipart(
+  head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined },
+  local: { file: string | Buffer; size: number; parts?: { size: number; md5s: string[] } | undefined; log: { name: string } },
+  ownPartSizes: number[],
+  ctx: { signal: AbortSignal; log: Logger },
+): Promise<boolean> {
+  const etag = plainEtag(head.ETag);
+  if (head.Metadata?.[MD5_METADATA] || head.ContentLength !== local.size || !etag?.includes('-')) return false;
+  const handle = await fs.open(local.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const partSizes = [...OTHER_TOOLS_PART_SIZES, ...ownPartSizes];
+    const same = await isMultipartEtagOf(etag, { handle, size: local.size, known: local.parts }, partSizes, ctx.signal);
+    if (same) ctx.log.debug("a multipart object of another tool, with this file's ETag", { file: local.log.name, etag });
+    return same;
+  } finally {
+    await handle.close();
   }
 }

@@ -6,19 +6,19 @@
 // and the MD5 in metadata (so a later HEAD can recognise a multipart object,
 // whose ETag is no MD5). The marker is written only after S3 confirmed. A lost
 // response is an unknown, not a failure: HEAD tells whether the object landed.
-import { constants, promises as fs } from 'node:fs';
 import { errorCode, oneLine, type LogName } from '@logjam/core';
 import { checkBeforeComplete, claimKey, claimOf, KeyTaken, releaseClaim } from './claim.js';
 import { objectParams, settingsRefused } from './conditional.js';
 import type { PassContext } from './context.js';
-import { isMultipartEtagOf, OTHER_TOOLS_PART_SIZES } from './digest.js';
 import { markerDir, type MarkerWriter } from './ledger.js';
 import type { Lister } from './lister.js';
 import { abortOrphans } from './orphans.js';
 import { loadBody, type ByteBudget, type Local } from './local.js';
-import { partSizeFor, uploadMultipart } from './multipart.js';
+import { isOtherToolsMultipart, partSizeFor, uploadMultipart } from './multipart.js';
 import { sdk } from './sdk.js';
-import { checkStoredMd5, contentMd5, describeError, FileBody, httpStatus, isBucketError, isThrottling, MD5_METADATA, plainEtag, s3Code } from './s3.js';
+import { FileBody } from './client-steps.js';
+import { putObject } from './direct-put.js';
+import { checkStoredMd5, contentMd5, describeError, httpStatus, isBucketError, isThrottling, MD5_METADATA, plainEtag, s3Code } from './s3.js';
 import { conflictValues, fieldValues, fixedBucket, renderBucket, renderKey, s3Uri } from './template.js';
 
 const MAX_CONFLICTS = 99;
@@ -172,7 +172,7 @@ async function probe(ctx: PassContext, bucket: string, key: string, local: Local
       local.claim = claim;
       return 'claimed';
     }
-    return sameObject(head, local) || (await isOtherToolsMultipart(ctx, head, local)) ? 'same' : 'different';
+    return sameObject(head, local) || (await isOtherToolsMultipart(head, local, [ctx.partSize, partSizeFor(local.size, ctx) ?? ctx.partSize], ctx)) ? 'same' : 'different';
   } catch (error) {
     const status = httpStatus(error);
     if (status === 404) return 'missing';
@@ -188,29 +188,6 @@ export function sameObject(head: { ContentLength?: number | undefined; ETag?: st
   const recorded = head.Metadata?.[MD5_METADATA];
   if (recorded) return recorded.toLowerCase() === local.md5;
   return plainEtag(head.ETag) === local.md5;
-}
-
-/**
- * An object of another tool (no logjam-md5 metadata) with a multipart ETag:
- * the same file when the ETag is the file's at a part size that tool may have
- * used (8 MiB for the AWS CLI, 5 MiB, 16 MiB, or logjam's own).
- */
-async function isOtherToolsMultipart(
-  ctx: PassContext,
-  head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined },
-  local: Local,
-): Promise<boolean> {
-  const etag = plainEtag(head.ETag);
-  if (head.Metadata?.[MD5_METADATA] || head.ContentLength !== local.size || !etag?.includes('-')) return false;
-  const handle = await fs.open(local.file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const partSizes = [...OTHER_TOOLS_PART_SIZES, ctx.partSize, partSizeFor(local.size, ctx) ?? ctx.partSize];
-    const same = await isMultipartEtagOf(etag, { handle, size: local.size, known: local.parts }, partSizes, ctx.signal);
-    if (same) ctx.log.debug("a multipart object of another tool, with this file's ETag", { file: local.log.name, etag });
-    return same;
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Uploads to a key; 'exists' when a conditional write (or the check before a Complete) found the key taken. */
@@ -272,15 +249,14 @@ function commonParams(ctx: PassContext, bucket: string, key: string, local: Loca
  * work as for bytes in memory). The store checks the bytes against Content-MD5.
  */
 async function putSingle(ctx: PassContext, bucket: string, key: string, local: Local, conditional: boolean): Promise<void> {
-  const result = await ctx.client.send(
-    new (sdk().s3.PutObjectCommand)({
-      ...commonParams(ctx, bucket, key, local, conditional),
-      // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
-      Body: local.body ?? (new FileBody(local.file, local.size) as unknown as Uint8Array),
-      ContentLength: local.size,
-      ContentMD5: contentMd5(local.md5),
-    }),
-  );
+  // Bytes in memory go directly where the client already sent one (direct-put.ts).
+  const result = await putObject(ctx.client, {
+    ...commonParams(ctx, bucket, key, local, conditional),
+    // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
+    Body: local.body ?? (new FileBody(local.file, local.size) as unknown as Uint8Array),
+    ContentLength: local.size,
+    ContentMD5: contentMd5(local.md5),
+  });
   // The store checked Content-MD5; where the ETag is the MD5 (no KMS), check it too.
   checkStoredMd5(result.ETag, local.md5, ctx.sse);
 }

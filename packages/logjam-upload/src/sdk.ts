@@ -7,6 +7,7 @@ import type * as CredentialProviders from '@aws-sdk/credential-providers';
 import type * as Ec2Metadata from '@aws-sdk/ec2-metadata-service';
 import type * as SmithyConfig from '@smithy/core/config';
 import type * as NodeHttp from '@smithy/node-http-handler';
+import type * as SignatureV4 from '@smithy/signature-v4';
 
 export interface Sdk {
   s3: typeof ClientS3;
@@ -14,6 +15,7 @@ export interface Sdk {
   ec2: typeof Ec2Metadata;
   config: typeof SmithyConfig;
   http: typeof NodeHttp;
+  signer: typeof SignatureV4;
 }
 
 let loading: Promise<Sdk> | undefined;
@@ -27,7 +29,8 @@ export function loadSdk(): Promise<Sdk> {
     import('@aws-sdk/ec2-metadata-service'),
     import('@smithy/core/config'),
     import('@smithy/node-http-handler'),
-  ]).then(([s3, credentials, ec2, config, http]) => (loaded = { s3, credentials, ec2, config, http }));
+    import('@smithy/signature-v4'),
+  ]).then(([s3, credentials, ec2, config, http, signer]) => (loaded = { s3, credentials, ec2, config, http, signer }));
   return loading;
 }
 
