@@ -4,6 +4,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 
+/** Attempts per request, retries included (the client's; direct-put.ts numbers its own alike). */
+export const MAX_ATTEMPTS = 5;
+
 /** What a run (or a pass) sent: requests by HTTP method, each attempt counted; of them, the SDK's retries; and the answers that were throttling (503 SlowDown, 429). */
 export interface RequestTally {
   byMethod: Record<string, number>;

@@ -10,8 +10,7 @@
 // region redirects, error parsing), and the bucket is learned again.
 import type { PutObjectCommandInput, PutObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RequestCounts } from './client-steps.js';
-import { MAX_ATTEMPTS } from './s3.js';
+import { MAX_ATTEMPTS, type RequestCounts } from './client-steps.js';
 import { sdk } from './sdk.js';
 
 /** Where the SDK sent a bucket's PutObject, and how it signed it. */

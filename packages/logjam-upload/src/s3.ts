@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Logger } from '@logjam/core';
 import { loadSdk, sdk, type CredentialProvider } from './sdk.js';
 import type { ProxySettings } from './proxy.js';
-import { countRequests, reopenFileBodies, type RequestCounts } from './client-steps.js';
+import { countRequests, MAX_ATTEMPTS, reopenFileBodies, type RequestCounts } from './client-steps.js';
 import { enableDirectPuts } from './direct-put.js';
 import { createRequestHandler, type HandlerSettings } from './request-handler.js';
 
@@ -88,7 +88,7 @@ export const RETRY_MODES = ['standard', 'adaptive'] as const;
 export type RetryMode = (typeof RETRY_MODES)[number];
 
 // Where the counts live now; importers of s3.ts keep finding them here.
-export { formatRequests, RequestCounts, type RequestTally } from './client-steps.js';
+export { formatRequests, MAX_ATTEMPTS, RequestCounts, type RequestTally } from './client-steps.js';
 
 /** --endpoint-url, else the standard AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL. */
 export function chooseEndpoint(flag: string | undefined, env: Env): string | undefined {
@@ -129,9 +129,6 @@ export async function checkCredentials(provider: CredentialProvider, env: Env, l
     throw new ConfigError(`no AWS credentials found; looked in: ${credentialSources(env)}`);
   }
 }
-
-/** Attempts per request, retries included. */
-export const MAX_ATTEMPTS = 5;
 
 export function createClient(settings: ClientSettings, credentials: CredentialProvider): S3Client {
   const requestHandler = createRequestHandler(settings);
