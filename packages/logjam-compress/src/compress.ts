@@ -6,7 +6,19 @@
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { errorCode, formatLogName, fsyncDir, holdDir, makeAndHoldDir, namePath, parseLogName, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
+import {
+  errorCode,
+  formatLogName,
+  fsyncDir,
+  holdDir,
+  makeAndHoldDir,
+  namePath,
+  parseLogName,
+  removeIfExists,
+  tempName,
+  type HeldDir,
+  type Logger,
+} from '@logjam/core';
 import { engineOf, type Archived, type FormatOptions } from './archive-format.js';
 import { sameContent } from './same-content.js';
 
@@ -148,7 +160,11 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
     if (slot.kind === 'identical') return await deleteSource(logDir, name, src, before, slot.archive, held, options);
     await fsyncDir(archiveDir);
     const archive = path.join(ARCHIVE_DIR, slot.name);
-    if (slot.name !== candidates[0]) log.warn(`${ARCHIVE_DIR}/${candidates[0]} already exists with other content; archived under a duplicate-timestamp name`, { file: name, archive });
+    if (slot.name !== candidates[0])
+      log.warn(
+        `${ARCHIVE_DIR}/${candidates[0]} already exists with other content; archived under a duplicate-timestamp name`,
+        { file: name, archive },
+      );
 
     // Changed after the archive was published? Keep the source: the next pass
     // archives it again under a duplicate-timestamp name, so nothing is lost.
@@ -156,7 +172,14 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
     await held.verify();
     await fs.unlink(onDisk);
     await fsyncDir(logDir);
-    return { kind: 'compressed', archive, bytesIn: sum.length, bytesOut, ms: Math.round(performance.now() - started), duplicate: slot.name !== candidates[0] };
+    return {
+      kind: 'compressed',
+      archive,
+      bytesIn: sum.length,
+      bytesOut,
+      ms: Math.round(performance.now() - started),
+      duplicate: slot.name !== candidates[0],
+    };
   } catch (error) {
     if (error instanceof SourceChanged) return { kind: 'changed', detail: error.message };
     if (signal?.aborted && isAbort(error)) return { kind: 'aborted' };
@@ -213,7 +236,12 @@ async function openSource(source: string | Buffer): Promise<FileHandle | null> {
 }
 
 /** Compresses the source into `tmp`, synced, and verifies it (unless --no-verify); undefined when stopped. */
-async function writeArchive(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Archived | undefined> {
+async function writeArchive(
+  src: FileHandle,
+  tmp: string,
+  before: Stats,
+  options: CompressOptions,
+): Promise<Archived | undefined> {
   const engine = engineOf(options.format);
   const sum = await engine.write(src, tmp, before, options);
   if (options.signal?.aborted) return undefined;
@@ -233,7 +261,14 @@ async function writeArchive(src: FileHandle, tmp: string, before: Stats, options
  * an existing file (link() fails with EEXIST atomically). A name taken
  * meanwhile by an archive of the same content ends the search: 'identical'.
  */
-async function publish(archiveDir: string, tmp: string, candidates: string[], name: string, src: FileHandle, options: CompressOptions): Promise<Slot> {
+async function publish(
+  archiveDir: string,
+  tmp: string,
+  candidates: string[],
+  name: string,
+  src: FileHandle,
+  options: CompressOptions,
+): Promise<Slot> {
   let slot: Slot = { kind: 'free', name };
   while (slot.kind === 'free') {
     try {
@@ -250,7 +285,13 @@ async function publish(archiveDir: string, tmp: string, candidates: string[], na
 
 type Slot = { kind: 'free'; name: string } | { kind: 'identical'; archive: string };
 
-async function findSlot(archiveDir: string, candidates: string[], from: number, src: FileHandle, options: CompressOptions): Promise<Slot> {
+async function findSlot(
+  archiveDir: string,
+  candidates: string[],
+  from: number,
+  src: FileHandle,
+  options: CompressOptions,
+): Promise<Slot> {
   for (let i = Math.max(0, from); i < candidates.length; i += 1) {
     const name = candidates[i]!;
     const file = namePath(archiveDir, name);
@@ -259,12 +300,23 @@ async function findSlot(archiveDir: string, candidates: string[], from: number, 
       throw error;
     });
     if (!stats) return { kind: 'free', name };
-    if (stats.isFile() && (await sameContent(file, src, options))) return { kind: 'identical', archive: path.join(ARCHIVE_DIR, name) };
+    if (stats.isFile() && (await sameContent(file, src, options)))
+      return { kind: 'identical', archive: path.join(ARCHIVE_DIR, name) };
   }
-  throw new Error(`${ARCHIVE_DIR}/${candidates[0]} and all ${MAX_DUPLICATES} duplicate-timestamp names exist with other content; the source is kept: reconcile ${ARCHIVE_DIR}/ by hand`);
+  throw new Error(
+    `${ARCHIVE_DIR}/${candidates[0]} and all ${MAX_DUPLICATES} duplicate-timestamp names exist with other content; the source is kept: reconcile ${ARCHIVE_DIR}/ by hand`,
+  );
 }
 
-async function deleteSource(logDir: string, name: string, src: FileHandle, before: Stats, archive: string, held: HeldDir, options: CompressOptions): Promise<Outcome> {
+async function deleteSource(
+  logDir: string,
+  name: string,
+  src: FileHandle,
+  before: Stats,
+  archive: string,
+  held: HeldDir,
+  options: CompressOptions,
+): Promise<Outcome> {
   const source = namePath(logDir, name);
   await assertUnchanged(source, src, before);
   await held.verify();
@@ -283,7 +335,8 @@ async function assertUnchanged(source: string | Buffer, src: FileHandle, before:
   const now = await src.stat();
   if (!sameVersion(before, now)) throw new SourceChanged(`size or mtime changed (${before.size} -> ${now.size} bytes)`);
   const named = await fs.lstat(source).catch(() => null);
-  if (!named || named.ino !== before.ino || named.dev !== before.dev) throw new SourceChanged('the file was replaced or removed');
+  if (!named || named.ino !== before.ino || named.dev !== before.dev)
+    throw new SourceChanged('the file was replaced or removed');
 }
 
 function isAbort(error: unknown): boolean {

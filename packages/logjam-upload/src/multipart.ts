@@ -31,7 +31,11 @@ export interface MultipartSettings {
 /** The size of a file's parts, or null when it goes in one PUT. */
 export function partSizeFor(fileSize: number, settings: MultipartSettings): number | null {
   if (fileSize < settings.multipartThreshold) return null;
-  return Math.max(Math.min(settings.partSize, settings.multipartThreshold), MIN_PART_SIZE, Math.ceil(fileSize / MAX_PARTS));
+  return Math.max(
+    Math.min(settings.partSize, settings.multipartThreshold),
+    MIN_PART_SIZE,
+    Math.ceil(fileSize / MAX_PARTS),
+  );
 }
 
 export interface MultipartFile {
@@ -56,10 +60,16 @@ export interface CompletionGuard {
  * the completion from replacing an object. Any failure aborts the upload, so
  * that no orphaned parts are left to be billed.
  */
-export async function uploadMultipart(client: S3Client, params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string }, file: MultipartFile, guard: CompletionGuard): Promise<void> {
+export async function uploadMultipart(
+  client: S3Client,
+  params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string },
+  file: MultipartFile,
+  guard: CompletionGuard,
+): Promise<void> {
   const { s3 } = sdk();
   const count = Math.max(1, Math.ceil(file.size / file.partSize));
-  if (file.partMd5s.length !== count) throw new Error(`internal error: ${file.partMd5s.length} part MD5s for ${count} parts`);
+  if (file.partMd5s.length !== count)
+    throw new Error(`internal error: ${file.partMd5s.length} part MD5s for ${count} parts`);
   const created = await client.send(new s3.CreateMultipartUploadCommand(params));
   const uploadId = created.UploadId;
   if (!uploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
@@ -107,7 +117,9 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
     );
   } catch (error) {
     // Its own deadline rather than the run's stop signal, so that a SIGTERM still cleans up.
-    await client.send(new s3.AbortMultipartUploadCommand(target), { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) }).catch(() => {});
+    await client
+      .send(new s3.AbortMultipartUploadCommand(target), { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) })
+      .catch(() => {});
     throw error;
   }
 }
@@ -118,8 +130,17 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
  * used (8 MiB for the AWS CLI, 5 MiB, 16 MiB, or logjam's own: `ownPartSizes`).
  */
 export async function isOtherToolsMultipart(
-  head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined },
-  local: { file: string | Buffer; size: number; parts?: { size: number; md5s: string[] } | undefined; log: { name: string } },
+  head: {
+    ContentLength?: number | undefined;
+    ETag?: string | undefined;
+    Metadata?: Record<string, string> | undefined;
+  },
+  local: {
+    file: string | Buffer;
+    size: number;
+    parts?: { size: number; md5s: string[] } | undefined;
+    log: { name: string };
+  },
   ownPartSizes: number[],
   ctx: { signal: AbortSignal; log: Logger },
 ): Promise<boolean> {
@@ -129,7 +150,8 @@ export async function isOtherToolsMultipart(
   try {
     const partSizes = [...OTHER_TOOLS_PART_SIZES, ...ownPartSizes];
     const same = await isMultipartEtagOf(etag, { handle, size: local.size, known: local.parts }, partSizes, ctx.signal);
-    if (same) ctx.log.debug("a multipart object of another tool, with this file's ETag", { file: local.log.name, etag });
+    if (same)
+      ctx.log.debug("a multipart object of another tool, with this file's ETag", { file: local.log.name, etag });
     return same;
   } finally {
     await handle.close();
