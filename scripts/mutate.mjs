@@ -587,8 +587,8 @@ const MUTATIONS = [
     what: 'a LOGJAM_* variable no logjam reads (a typo) is ignored without a word',
     patches: [
       [
-        '      warnings.push(`${name} is not a variable ${binary} knows',
-        '      if (Number.isNaN(0)) warnings.push(`${name} is not a variable ${binary} knows',
+        '      warnings.push(\n        `${name} is not a variable ${binary} knows',
+        '      if (Number.isNaN(0)) warnings.push(\n        `${name} is not a variable ${binary} knows',
       ],
     ],
     tests: ['test/env-variables.test.ts'],
@@ -634,8 +634,8 @@ const MUTATIONS = [
     what: 'a file in S3 whose marker cannot be written is logged as `upload failed` with `Error in S3 as …`',
     patches: [
       [
-        "    if (error instanceof MarkerError) this.ctx.log.error('uploaded, but not marked'",
-        "    if (error instanceof MarkerError && Number.isNaN(0)) this.ctx.log.error('uploaded, but not marked'",
+        "    if (error instanceof MarkerError)\n      this.ctx.log.error('uploaded, but not marked'",
+        "    if (error instanceof MarkerError && Number.isNaN(0))\n      this.ctx.log.error('uploaded, but not marked'",
       ],
     ],
     tests: ['test/operator-errors.test.ts'],
@@ -674,8 +674,8 @@ const MUTATIONS = [
     what: 'as root, the folders above LOG_DIR are not checked: one another user owns or can write is accepted',
     patches: [
       [
-        '      if (rule) await checkFolder(target, walked,',
-        '      if (rule && index === steps.length - 1) await checkFolder(target, walked,',
+        '      if (rule)\n        await checkFolder(target, walked,',
+        '      if (rule && index === steps.length - 1)\n        await checkFolder(target, walked,',
       ],
     ],
     tests: ['test/security-owners.test.ts'],
@@ -877,7 +877,10 @@ const MUTATIONS = [
     name: 'STS around the proxy',
     what: "the credential chain's STS (web identity) requests go directly, not through the proxy",
     patches: [
-      ['  const clientConfig = network.proxies || network.ca ? {', '  const clientConfig = Number.isNaN(0) ? {'],
+      [
+        '  const clientConfig =\n    network.proxies || network.ca\n      ? {',
+        '  const clientConfig =\n    Number.isNaN(0)\n      ? {',
+      ],
     ],
     tests: ['test/egress-proxy.test.ts'],
     grep: 'web identity',
