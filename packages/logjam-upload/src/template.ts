@@ -1,35 +1,25 @@
 // The URI template: s3://BUCKET/KEY-TEMPLATE with {field}s filled in from the
 // archived file's name. Pure: no I/O, no network. Every mistake is found by
 // parseTemplate, before anything else happens, and its message points at it.
+import { displayName, formatLogName, parseLogName, UsageError, type LogName } from '@logjam/core';
+import { renderField, renderParts } from './template-render.js';
+
+export {
+  MANDATORY_FIELDS,
+  OPTIONAL_FIELDS,
+  type Field,
+  type Part,
+  type Template,
+  type FieldValues,
+} from './template-fields.js';
 import {
-  bytesToDisplay,
-  displayName,
-  formatLogName,
-  nameBytes,
-  parseLogName,
-  UsageError,
-  type LogName,
-} from '@logjam/core';
-import { pyConvert, pyFormat, type ByteString, type PyValue } from './pyformat.js';
-
-export const MANDATORY_FIELDS = ['prefix', 'year', 'month', 'day', 'filename'] as const;
-export const OPTIONAL_FIELDS = ['hour', 'minute', 'suffix', 'extension', 'hostname'] as const;
-export type Field = (typeof MANDATORY_FIELDS)[number] | (typeof OPTIONAL_FIELDS)[number];
-const ALL_FIELDS: readonly string[] = [...MANDATORY_FIELDS, ...OPTIONAL_FIELDS];
-
-/** Literal text, or a field with Python's `!conversion` and `:spec` (both '' when absent). */
-export type Part = { text: string } | { field: Field; conversion: string; spec: string };
-
-export interface Template {
-  /** The template as given. */
-  readonly source: string;
-  /** The bucket name's template: fields may appear in it (one bucket per prefix, say). */
-  readonly bucketParts: readonly Part[];
-  /** The key template, split into literal text and fields. */
-  readonly parts: readonly Part[];
-}
-
-export type FieldValues = Record<Field, string>;
+  ALL_FIELDS,
+  MANDATORY_FIELDS,
+  type Field,
+  type FieldValues,
+  type Part,
+  type Template,
+} from './template-fields.js';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
@@ -130,8 +120,21 @@ export function parseTemplate(source: string): Template {
     );
   }
 
-  // The key's literal folders: no leading '/', no '//', no '.' or '..' folder
-  // (a field counts as non-empty here; an empty one is dropped at render time).
+  checkKeyFolders(source, parts);
+
+  const used = new Set([...bucketParts, ...parts].flatMap((p) => ('field' in p ? [p.field] : [])));
+  const missing = MANDATORY_FIELDS.filter((f) => !used.has(f));
+  if (missing.length)
+    fail(source, `missing mandatory field${missing.length > 1 ? 's' : ''} ${missing.map((f) => `{${f}}`).join(', ')}`);
+  checkFieldsRender(source, bucketParts, parts);
+  return { source, bucketParts, parts };
+}
+
+/**
+ * The key's literal folders: no leading '/', no '//', no '.' or '..' folder
+ * (a field counts as non-empty here; an empty one is dropped at render time).
+ */
+function checkKeyFolders(source: string, parts: readonly Part[]): void {
   const segments = parts
     .map((p) => ('text' in p ? p.text : 'F'))
     .join('')
@@ -140,13 +143,10 @@ export function parseTemplate(source: string): Template {
     fail(source, "the key cannot start with '/' (s3://BUCKET/KEY-TEMPLATE, one slash after the bucket)");
   if (segments.slice(1).some((s) => s === '')) fail(source, "the key cannot hold '//' or end with '/'");
   if (segments.some((s) => s === '.' || s === '..')) fail(source, "the key cannot hold a '.' or '..' folder");
+}
 
-  const used = new Set([...bucketParts, ...parts].flatMap((p) => ('field' in p ? [p.field] : [])));
-  const missing = MANDATORY_FIELDS.filter((f) => !used.has(f));
-  if (missing.length)
-    fail(source, `missing mandatory field${missing.length > 1 ? 's' : ''} ${missing.map((f) => `{${f}}`).join(', ')}`);
-  const template = { source, bucketParts, parts };
-  // A format spec Python refuses (`{prefix:d}`) is found now, as Python's start-up check found it.
+/** A format spec Python refuses (`{prefix:d}`) is found now, as Python's start-up check found it. */
+function checkFieldsRender(source: string, bucketParts: readonly Part[], parts: readonly Part[]): void {
   for (const p of [...bucketParts, ...parts]) {
     if (!('field' in p)) continue;
     try {
@@ -159,7 +159,6 @@ export function parseTemplate(source: string): Template {
       );
     }
   }
-  return template;
 }
 
 /**
@@ -174,35 +173,6 @@ export function isBucketName(name: string): boolean {
 /** A few characters around position `at`, for pointing at a mistake in one line. */
 function context(source: string, at: number): string {
   return `${at > 6 ? '…' : ''}${source.slice(Math.max(0, at - 6), at + 7)}${at + 7 < source.length ? '…' : ''}`;
-}
-
-/** A byte string (Python 2's str) of a text: its UTF-8 bytes, a name's own bytes where it is not UTF-8. */
-const bytesOf = (text: string): ByteString => nameBytes(text).toString('latin1');
-
-/** One field rendered as Python 2's str.format did: year an int, the others byte strings. */
-function renderField(part: { field: Field; conversion: string; spec: string }, values: FieldValues): ByteString {
-  let value: PyValue = part.field === 'year' ? Number(values.year) : bytesOf(values[part.field]);
-  if (part.conversion) value = pyConvert(value, part.conversion);
-  return pyFormat(value, part.spec);
-}
-
-/** Parts rendered into text, each byte that is not UTF-8 (a name's, or one a precision cut) as %XX. */
-function renderParts(
-  parts: readonly Part[],
-  values: FieldValues,
-  check?: (field: Field, rendered: ByteString) => void,
-): string {
-  let bytes = '';
-  for (const p of parts) {
-    if ('text' in p) {
-      bytes += bytesOf(p.text);
-      continue;
-    }
-    const rendered = renderField(p, values);
-    check?.(p.field, rendered);
-    bytes += rendered;
-  }
-  return bytesToDisplay(Buffer.from(bytes, 'latin1'));
 }
 
 /** The bucket a file goes to; throws (a per-file failure) when the rendered name is not a valid bucket name. */
