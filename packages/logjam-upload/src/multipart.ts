@@ -81,23 +81,13 @@ export async function uploadMultipart(
     const sendParts = async () => {
       while (next < count && !failure) {
         const index = next++;
-        const start = index * file.partSize;
-        const length = Math.min(file.partSize, file.size - start);
-        const md5 = file.partMd5s[index]!;
         try {
-          const result = await client.send(
-            new s3.UploadPartCommand({
-              ...target,
-              PartNumber: index + 1,
-              // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
-              Body: new FileBody(file.file, length, start) as unknown as Uint8Array,
-              ContentLength: length,
-              ContentMD5: contentMd5(md5),
-            }),
+          parts[index] = await uploadPart(
+            client,
+            { ...target, PartNumber: index + 1 },
+            file,
+            params.ServerSideEncryption,
           );
-          // A part's ETag is its MD5 unless the store encrypts with KMS.
-          checkStoredMd5(result.ETag, md5, params.ServerSideEncryption, ` for part ${index + 1}`);
-          parts[index] = { PartNumber: index + 1, ETag: result.ETag };
         } catch (error) {
           failure ??= { error };
         }
@@ -122,6 +112,32 @@ export async function uploadMultipart(
       .catch(() => {});
     throw error;
   }
+}
+
+/** One part, sent with its Content-MD5 and checked against the ETag the store answers. */
+async function uploadPart(
+  client: S3Client,
+  target: { Bucket: string; Key: string; UploadId: string; PartNumber: number },
+  file: MultipartFile,
+  sse: CreateMultipartUploadCommandInput['ServerSideEncryption'],
+): Promise<CompletedPart> {
+  const { s3 } = sdk();
+  const index = target.PartNumber - 1;
+  const start = index * file.partSize;
+  const length = Math.min(file.partSize, file.size - start);
+  const md5 = file.partMd5s[index]!;
+  const result = await client.send(
+    new s3.UploadPartCommand({
+      ...target,
+      // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
+      Body: new FileBody(file.file, length, start) as unknown as Uint8Array,
+      ContentLength: length,
+      ContentMD5: contentMd5(md5),
+    }),
+  );
+  // A part's ETag is its MD5 unless the store encrypts with KMS.
+  checkStoredMd5(result.ETag, md5, sse, ` for part ${index + 1}`);
+  return { PartNumber: target.PartNumber, ETag: result.ETag };
 }
 
 /**
