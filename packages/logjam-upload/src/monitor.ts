@@ -11,6 +11,7 @@ import {
   writeMetricsFile,
   type BacklogItem,
   type LogName,
+  type Metric,
   type PassMeasure,
 } from '@logjam/core';
 import { listPending } from './ledger.js';
@@ -59,10 +60,22 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
   const { summary } = pass;
   // A pass that failed as a whole (bucket, credentials) counts as one failure.
   const failures = (summary?.failed ?? 0) + (!pass.succeeded && pass.ran !== false && !summary?.failed ? 1 : 0);
-  const requests = summary?.requests;
-  // Every method S3 is sent, always written: a series that vanished from the file would look like a reset.
-  const methods = [...new Set([...REQUEST_METHODS, ...Object.keys(requests?.byMethod ?? {})])];
   await writeMetricsFile(file, [
+    ...archiveMetrics(summary, failures),
+    ...requestMetrics(summary?.requests),
+    ...(await passMetrics(file, P, pass, {
+      passes: 'Passes over the archive folder.',
+      skippedLocked: 'Runs with --once that did nothing because another logjam-upload held the lock.',
+      files: 'Archives not yet uploaded after the last pass.',
+      bytes: 'Bytes of the archives not yet uploaded after the last pass.',
+      oldestAge: 'Age (since its mtime) of the oldest archive not yet uploaded (0 when none).',
+    })),
+  ]);
+}
+
+/** The counters of archives: uploaded, found already there, sent to a conflict key, failed. */
+function archiveMetrics(summary: PassSummary | undefined, failures: number): Metric[] {
+  return [
     metric(
       `${P}files_total`,
       'counter',
@@ -94,6 +107,14 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
       'Archives that failed to upload (or passes that failed as a whole); retried later.',
       failures,
     ),
+  ];
+}
+
+/** The counters of requests sent to S3: by method, retried, throttled. */
+function requestMetrics(requests: PassSummary['requests'] | undefined): Metric[] {
+  // Every method S3 is sent, always written: a series that vanished from the file would look like a reset.
+  const methods = [...new Set([...REQUEST_METHODS, ...Object.keys(requests?.byMethod ?? {})])];
+  return [
     {
       name: `${P}requests_total`,
       type: 'counter',
@@ -112,12 +133,5 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
       'Answers from S3 asking to slow down (503 SlowDown, 429).',
       requests?.throttled ?? 0,
     ),
-    ...(await passMetrics(file, P, pass, {
-      passes: 'Passes over the archive folder.',
-      skippedLocked: 'Runs with --once that did nothing because another logjam-upload held the lock.',
-      files: 'Archives not yet uploaded after the last pass.',
-      bytes: 'Bytes of the archives not yet uploaded after the last pass.',
-      oldestAge: 'Age (since its mtime) of the oldest archive not yet uploaded (0 when none).',
-    })),
-  ]);
+  ];
 }
