@@ -29,6 +29,7 @@ import {
   checkAuditMetricsFile,
   emptyCounts,
   findingLine,
+  type AuditCounts,
   problems,
   record,
   summaryLine,
@@ -38,7 +39,7 @@ import { Digester } from './digest.js';
 import { listPending, readMarkers } from './ledger.js';
 import { commonPrefix, folderOf, listObjectPages } from './lister.js';
 import { checkArchiveDir, type RunOptions } from './run.js';
-import { checkBucket, describeError, httpStatus, RequestCounts, s3Code } from './s3.js';
+import { checkBucket, describeError, httpStatus, RequestCounts, s3Code, type RequestTally } from './s3.js';
 import { connect } from './store.js';
 import { conflictValues, fieldValues, fixedBucket, renderBucket, renderKey, s3Uri } from './template.js';
 
@@ -94,13 +95,7 @@ export async function runAudit(options: AuditOptions): Promise<number> {
   const requests = new RequestCounts();
   let client: AuditContext['client'] | undefined;
   try {
-    const splayMs = splayDelayMs(hostname, options.splaySeconds);
-    if (splayMs > 0) {
-      log.info(`waiting this host's splay of ${Math.round(splayMs / 1000)} s before the audit`, {
-        splay: options.splaySeconds,
-      });
-      if (!(await sleepUnlessAborted(splayMs, stop.signal))) return EXIT_FAILED;
-    }
+    if (!(await waitSplay(hostname, options, stop.signal))) return EXIT_FAILED;
     counts.pending = (await listPending(archiveDir)).length;
     const folders = groupMarkers(await readMarkers(archiveDir), options, hostname, (name, detail) => {
       record(counts, { kind: 'unknown', key: '', detail });
@@ -135,12 +130,31 @@ export async function runAudit(options: AuditOptions): Promise<number> {
     await digester.close();
     client?.destroy();
   }
-  const tally = requests.take();
+  await reportAudit(options, counts, requests.take(), write);
+  return problems(counts) === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/** Waits this host's splay (so that a fleet's audits do not start together); false when stopped meanwhile. */
+async function waitSplay(hostname: string, options: AuditOptions, signal: AbortSignal): Promise<boolean> {
+  const splayMs = splayDelayMs(hostname, options.splaySeconds);
+  if (splayMs <= 0) return true;
+  options.log.info(`waiting this host's splay of ${Math.round(splayMs / 1000)} s before the audit`, {
+    splay: options.splaySeconds,
+  });
+  return sleepUnlessAborted(splayMs, signal);
+}
+
+/** The audit's summary line, its requests in the debug log, and its --metrics-file. */
+async function reportAudit(
+  options: AuditOptions,
+  counts: AuditCounts,
+  tally: RequestTally,
+  write: (line: string) => void,
+): Promise<void> {
   counts.requests = Object.values(tally.byMethod).reduce((sum, n) => sum + n, 0);
   write(summaryLine(options.format, counts, new Date()));
-  log.debug('audit requests', { ...tally.byMethod, retries: tally.retries });
+  options.log.debug('audit requests', { ...tally.byMethod, retries: tally.retries });
   if (options.metricsFile !== undefined) await writeAuditMetrics(options.metricsFile, counts, Date.now());
-  return problems(counts) === 0 ? EXIT_OK : EXIT_FAILED;
 }
 
 /** The markers by key folder; a marker whose key cannot be rendered is a finding of its own. */
