@@ -125,8 +125,8 @@ const MUTATIONS = [
     what: 'a 412 (key taken) is taken as a different object, without asking whether it is this file',
     patches: [
       [
-        '      const again = await probe(ctx, bucket, key, local);',
-        "      const again = (await Promise.resolve('different')) as ProbeState | 'claimed';",
+        '  const again = await probe(ctx, bucket, key, local);',
+        "  const again = (await Promise.resolve('different')) as Awaited<ReturnType<typeof probe>>;",
       ],
     ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
@@ -472,8 +472,8 @@ const MUTATIONS = [
     what: "a file uploaded to a conflict key gets its marker under the conflict key's name: uploaded again every run",
     patches: [
       [
-        '    const { durable } = await mark(ctx, pass, log.name, uri);\n    const fields',
-        "    const { durable } = await mark(ctx, pass, n === 0 ? log.name : key.split('/').pop()!, uri);\n    const fields",
+        '    const { durable } = await mark(ctx, pass.markers, log.name, uri);\n    const fields',
+        "    const { durable } = await mark(ctx, pass.markers, n === 0 ? log.name : key.split('/').pop()!, uri);\n    const fields",
       ],
     ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],

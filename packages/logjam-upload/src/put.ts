@@ -6,16 +6,17 @@
 // and the MD5 in metadata (so a later HEAD can recognise a multipart object,
 // whose ETag is no MD5). The marker is written only after S3 confirmed. A lost
 // response is an unknown, not a failure: HEAD tells whether the object landed.
-import { errorCode, oneLine, type LogName } from '@logjam/core';
-import { checkBeforeComplete, claimKey, claimOf, KeyTaken, releaseClaim } from './claim.js';
+import { type LogName } from '@logjam/core';
+import { checkBeforeComplete, claimKey, KeyTaken, releaseClaim } from './claim.js';
 import { objectParams, settingsRefused } from './conditional.js';
 import type { PassContext } from './context.js';
-import { markerDir, type MarkerWriter } from './ledger.js';
+import type { MarkerWriter } from './ledger.js';
 import type { Lister } from './lister.js';
 import { abortOrphans } from './orphans.js';
+import { mark } from './mark.js';
+import { probe } from './probe.js';
 import { loadBody, type ByteBudget, type Local } from './local.js';
-import { isOtherToolsMultipart, partSizeFor, uploadMultipart } from './multipart.js';
-import { sdk } from './sdk.js';
+import { uploadMultipart } from './multipart.js';
 import { FileBody } from './client-steps.js';
 import { putObject } from './direct-put.js';
 import {
@@ -26,10 +27,12 @@ import {
   isBucketError,
   isThrottling,
   MD5_METADATA,
-  plainEtag,
   s3Code,
 } from './s3.js';
 import { conflictValues, fieldValues, fixedBucket, renderBucket, renderKey, s3Uri } from './template.js';
+
+export { MarkerError } from './mark.js';
+export { sameObject } from './probe.js';
 
 const MAX_CONFLICTS = 99;
 
@@ -98,7 +101,7 @@ async function uploadTo(
 ): Promise<FileResult> {
   const { bucket, key: primaryKey } = target;
   const already = async (n: number, uri: string): Promise<FileResult> => {
-    const { durable } = await mark(ctx, pass, log.name, uri);
+    const { durable } = await mark(ctx, pass.markers, log.name, uri);
     ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
     return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0, durable };
   };
@@ -126,24 +129,13 @@ async function uploadTo(
     const started = Date.now();
     const result = await put(ctx, pass, bucket, key, local);
     if (result === 'exists') {
-      // The key is taken: by an object already there (markers lost), another host, or our own lost response.
-      if (n === 0) pass.lister.noteTaken(bucket, key);
-      const again = await probe(ctx, bucket, key, local);
+      const again = await recheckTaken(ctx, pass, { bucket, key, primary: n === 0 }, local, log);
       if (again === 'same') return already(n, uri);
       // Our own claim (its PUT landed, its answer was lost, the retry got 412): the key is ours; go on there.
-      if (again === 'claimed') {
-        n -= 1;
-        continue;
-      }
-      if (again === 'unknown')
-        ctx.log.warn(
-          'the key is taken, and HEAD is refused (no s3:GetObject?), so it cannot be compared; not overwriting it',
-          { file: log.name, uri },
-        );
-      else ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+      if (again === 'claimed') n -= 1;
       continue;
     }
-    const { durable } = await mark(ctx, pass, log.name, uri);
+    const { durable } = await mark(ctx, pass.markers, log.name, uri);
     const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
     if (n === 0) ctx.log.info('uploaded', fields);
     else
@@ -156,84 +148,26 @@ async function uploadTo(
   throw new Error(`${MAX_CONFLICTS} conflict keys are all taken`);
 }
 
-/** The file is in S3 but its marker could not be written: said in its own words, not as an S3 error. */
-export class MarkerError extends Error {
-  override name = 'MarkerError';
-}
-
-/**
- * Creates the marker, and returns the promise that it becomes durable. When
- * either fails, the error says that S3 has the file and what to fix (the next
- * run only re-checks it).
- */
-async function mark(ctx: PassContext, pass: PassState, name: string, uri: string): Promise<{ durable: Promise<void> }> {
-  const explain = (error: unknown) => {
-    const dir = markerDir(ctx.archiveDir);
-    const code = errorCode(error);
-    const fix =
-      code === 'EACCES' || code === 'EPERM'
-        ? `make ${dir} writable by this user (uid ${process.getuid?.() ?? '?'})`
-        : code === 'ENOSPC' || code === 'EDQUOT'
-          ? `free some space for ${dir}`
-          : `check ${dir}`;
-    const why =
-      code === 'EACCES' || code === 'EPERM'
-        ? 'permission denied'
-        : code === 'ENOSPC'
-          ? 'no space left'
-          : code === 'EDQUOT'
-            ? 'disk quota used up'
-            : oneLine(error);
-    return new MarkerError(
-      `in S3 as ${uri}, but cannot write its marker in ${dir} (${why}): ${fix}; the next run finds it in S3 and only writes the marker`,
+/** A conditional write found the key taken: by an object already there (markers lost), another host, or our own lost response. */
+async function recheckTaken(
+  ctx: PassContext,
+  pass: PassState,
+  target: { bucket: string; key: string; primary: boolean },
+  local: Local,
+  log: LogName,
+): Promise<'same' | 'claimed' | 'other'> {
+  const { bucket, key } = target;
+  if (target.primary) pass.lister.noteTaken(bucket, key);
+  const again = await probe(ctx, bucket, key, local);
+  if (again === 'same' || again === 'claimed') return again;
+  const uri = s3Uri(bucket, key);
+  if (again === 'unknown')
+    ctx.log.warn(
+      'the key is taken, and HEAD is refused (no s3:GetObject?), so it cannot be compared; not overwriting it',
+      { file: log.name, uri },
     );
-  };
-  let durable: Promise<void>;
-  try {
-    ({ durable } = await pass.markers.create(name));
-  } catch (error) {
-    throw explain(error);
-  }
-  return { durable: durable.catch((error: unknown) => Promise.reject(explain(error))) };
-}
-
-type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
-
-/** HEAD: is the key free, does it hold this very file (or our claim for it), or something else? */
-async function probe(ctx: PassContext, bucket: string, key: string, local: Local): Promise<ProbeState | 'claimed'> {
-  try {
-    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: bucket, Key: key }));
-    const claim = claimOf(head, local);
-    if (claim) {
-      local.claim = claim;
-      return 'claimed';
-    }
-    return sameObject(head, local) ||
-      (await isOtherToolsMultipart(head, local, [ctx.partSize, partSizeFor(local.size, ctx) ?? ctx.partSize], ctx))
-      ? 'same'
-      : 'different';
-  } catch (error) {
-    const status = httpStatus(error);
-    if (status === 404) return 'missing';
-    // Without s3:ListBucket, S3 answers 403 for a missing key.
-    if (status === 403 && !isBucketError(error)) return 'unknown';
-    throw error;
-  }
-}
-
-/** Same size, and the same MD5: from our metadata, or a single-part ETag (as the Python tool's uploads have). */
-export function sameObject(
-  head: {
-    ContentLength?: number | undefined;
-    ETag?: string | undefined;
-    Metadata?: Record<string, string> | undefined;
-  },
-  local: { size: number; md5: string },
-): boolean {
-  if (head.ContentLength !== local.size) return false;
-  const recorded = head.Metadata?.[MD5_METADATA];
-  if (recorded) return recorded.toLowerCase() === local.md5;
-  return plainEtag(head.ETag) === local.md5;
+  else ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+  return 'other';
 }
 
 /** Uploads to a key; 'exists' when a conditional write (or the check before a Complete) found the key taken. */
