@@ -1,5 +1,5 @@
 // What a run learns about the store before and between passes: the client
-// (region, endpoint, checked credentials), whether the bucket (or each bucket
+// (connect.ts: region, endpoint, checked credentials), whether the bucket (or each bucket
 // named by the template) is usable, and what the store does with If-None-Match,
 // remembered between runs in the store profile (profile.ts).
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -14,35 +14,10 @@ import {
 } from './conditional.js';
 import type { PassSummary } from './context.js';
 import { freshProbe, isFresh, noteRefused, profileKey, type StoreFacts, type StoreProfile } from './profile.js';
-import {
-  checkBucket,
-  checkCredentials,
-  chooseEndpoint,
-  createClient,
-  credentialChain,
-  describeError,
-  MissingBucketError,
-  type RequestCounts,
-  resolveRegion,
-  type RetryMode,
-} from './s3.js';
-import { loadSdk } from './sdk.js';
-import { networkSettings } from './network.js';
-import { keepGlobalAgentsDirect } from './proxy-agent.js';
+import { checkBucket, describeError, MissingBucketError } from './s3.js';
 import { fieldValues, fixedBucket, fixedFolder, renderBucket, type Template } from './template.js';
 
-/** What the client is made from (logjam-upload and its --audit alike). */
-export interface ConnectOptions {
-  template: Template;
-  region?: string | undefined;
-  endpointUrl?: string | undefined;
-  forcePathStyle: boolean;
-  /** Sockets: three per job, and two for the store checks. */
-  jobs: number;
-  retryMode?: RetryMode | undefined;
-  env: NodeJS.ProcessEnv;
-  log: Logger;
-}
+export { connect, type ConnectOptions } from './connect.js';
 
 /** What the store checks go by: the bucket (template), the object settings and what --conditional-writes said. */
 export interface StoreOptions extends ObjectSettings {
@@ -63,44 +38,6 @@ export interface StoreOptions extends ObjectSettings {
 export interface StoreCapabilities {
   conditionalWrites: ConditionalWrites;
   listing: { supported: boolean };
-}
-
-/** Loads the SDK and makes the client: region, endpoint, credentials (checked); the client counts its requests. */
-export async function connect(
-  options: ConnectOptions,
-  signal: AbortSignal,
-  counts: RequestCounts,
-): Promise<{ client: S3Client; endpoint: string | undefined }> {
-  const { log } = options;
-  if (keepGlobalAgentsDirect(options.env))
-    log.debug("Node's own proxy support is off for logjam-upload: the instance-metadata service is asked directly");
-  await loadSdk();
-  const { region, source } = await resolveRegion(options.region, options.env, log);
-  const endpoint = chooseEndpoint(options.endpointUrl, options.env);
-  log.debug('S3 settings', {
-    region,
-    regionFrom: source,
-    endpoint: endpoint ?? 'AWS',
-    bucket: fixedBucket(options.template) ?? options.template.source,
-  });
-  const network = await networkSettings(options.env, endpoint, log);
-  const credentials = credentialChain(network);
-  await checkCredentials(credentials, options.env, log);
-  const client = createClient(
-    {
-      region,
-      endpoint,
-      forcePathStyle: options.forcePathStyle,
-      maxSockets: options.jobs * 3 + 2,
-      env: options.env,
-      signal,
-      retryMode: options.retryMode,
-      counts,
-      ...network,
-    },
-    credentials,
-  );
-  return { client, endpoint };
 }
 
 /** Whether the bucket is usable: checked at start, and again before a pass after a failure. */
