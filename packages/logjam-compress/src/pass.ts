@@ -145,8 +145,14 @@ async function passOver(
   });
   options.progress?.done();
 
+  logPassDone(tally, options);
+  return { exitCode: passExitCode(tally), nextDueAt, tally };
+}
+
+/** The pass's counts, on one line: at debug when a service's pass found nothing to do (quietWhenIdle). */
+function logPassDone(tally: Tally, options: PassOptions): void {
   const idle = tally.compressed + tally.alreadyArchived + tally.changed + tally.failed + tally.configErrors === 0;
-  const summary = options.quietWhenIdle && idle ? log.debug : log.info;
+  const summary = options.quietWhenIdle && idle ? options.log.debug : options.log.info;
   summary('pass done', {
     compressed: tally.compressed,
     alreadyArchived: tally.alreadyArchived,
@@ -159,7 +165,6 @@ async function passOver(
     bytesIn: tally.bytesIn,
     bytesOut: tally.bytesOut,
   });
-  return { exitCode: passExitCode(tally), nextDueAt, tally };
 }
 
 /** The files due in every directory, and when the next waiting one becomes due; a directory that cannot be scanned counts as failed. */
