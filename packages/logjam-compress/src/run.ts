@@ -1,7 +1,6 @@
 // logjam-compress from checked options to an exit code: the directories
 // checked, their locks, then one pass (--once) or the service loop, with
 // metrics after every pass.
-import { constants } from 'node:fs';
 import path from 'node:path';
 import {
   checkMetricsFile,
@@ -11,7 +10,6 @@ import {
   walkToDir,
   EXIT_OK,
   EXIT_USAGE,
-  folderProblem,
   lockForMode,
   lockMessages,
   oneLine,
@@ -19,7 +17,6 @@ import {
   showPaths,
   parseLogName,
   runService,
-  UsageError,
   withPassMetrics,
   type ErrorReporter,
   type HeldDir,
@@ -29,9 +26,12 @@ import {
 } from '@logjam/core';
 import { MIN_THREADPOOL } from '@logjam/core/threadpool';
 import type { ArchiveFormat } from './archive-format.js';
-import { ARCHIVE_DIR, ensureArchiveDir, removeLeftoverTemps } from './compress.js';
+import { ARCHIVE_DIR } from './compress.js';
+import { checkDirs, prepare } from './log-dirs.js';
 import { compressBacklog, writeCompressMetrics } from './monitor.js';
 import { compressPass } from './pass.js';
+
+export { checkDirs } from './log-dirs.js';
 
 export const LOCK_NAME = '.logjam-compress.lock';
 
@@ -262,50 +262,4 @@ async function safeDirs(
     }
   }
   return safe;
-}
-
-/** With the lock held: archive/ exists, and no temporary file of a killed run is left in it. */
-async function prepare(dirs: string[], log: Logger): Promise<void> {
-  for (const dir of dirs) {
-    try {
-      const archive = await ensureArchiveDir(dir);
-      try {
-        await removeLeftoverTemps(archive.via, log);
-      } finally {
-        await archive.close();
-      }
-    } catch (error) {
-      // The pass reports it (and fails the files of that directory).
-      log.debug(`cannot prepare ${path.join(dir, ARCHIVE_DIR)}`, { error: String(error) });
-    }
-  }
-}
-
-/** Every LOG_DIR must be an existing directory we can read and write (read only, for --check); duplicates are dropped. */
-export async function checkDirs(
-  dirs: string[],
-  access = constants.R_OK | constants.W_OK | constants.X_OK,
-): Promise<string[]> {
-  const seen = new Set<string>();
-  const result: string[] = [];
-  for (const dir of dirs) {
-    // Made absolute, never resolved: a link on the way is refused when the path is walked (core's walk).
-    const real = path.resolve(dir);
-    const problem = await folderProblem(real, access);
-    if (problem === 'not a folder')
-      throw new UsageError(`LOG_DIR ${dir} is not a directory: give the directory that holds the log files`);
-    if (problem === 'missing')
-      throw new UsageError(`LOG_DIR ${dir} does not exist: check the path, or create the directory`);
-    if (problem === 'denied') {
-      const needs = access & constants.W_OK ? 'readable and writable' : 'readable';
-      throw new UsageError(
-        `LOG_DIR ${dir} is not ${needs} by this user: run logjam-compress as the user that owns the logs`,
-      );
-    }
-    if (problem) throw new UsageError(`LOG_DIR ${dir} cannot be used (${problem.code})`);
-    if (seen.has(real)) continue;
-    seen.add(real);
-    result.push(real);
-  }
-  return result;
 }
