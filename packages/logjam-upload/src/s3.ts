@@ -1,4 +1,4 @@
-// Talking to S3: the client (region (region.ts), endpoint, credentials, checksums,
+// Talking to S3: the client (region from region.ts, endpoint, credentials, checksums,
 // keep-alive, retries — all the SDK's own machinery), and the start-up check
 // that turns a missing bucket or a bad key into one clear line.
 import os from 'node:os';

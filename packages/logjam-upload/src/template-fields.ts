@@ -1,4 +1,4 @@
-// The template's vocabulary: its fields and parts, shared by the parser and the renderer in template.ts.
+// The template's vocabulary: its fields and parts, for its parser (template.ts) and renderer (template-render.ts).
 export const MANDATORY_FIELDS = ['prefix', 'year', 'month', 'day', 'filename'] as const;
 export const OPTIONAL_FIELDS = ['hour', 'minute', 'suffix', 'extension', 'hostname'] as const;
 export type Field = (typeof MANDATORY_FIELDS)[number] | (typeof OPTIONAL_FIELDS)[number];
