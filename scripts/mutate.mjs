@@ -138,7 +138,7 @@ const MUTATIONS = [
     patches: [
       [
         "        const state = await probe(ctx, bucket, key, local).catch(() => 'unknown' as const);",
-        "        const state = (await Promise.resolve('unknown')) as ProbeState;",
+        "        const state = (await Promise.resolve('unknown')) as Awaited<ReturnType<typeof probe>>;",
       ],
     ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
