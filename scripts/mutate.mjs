@@ -105,7 +105,7 @@ const MUTATIONS = [
     patches: [
       [
         '    const result = await put(ctx, pass, bucket, key, local);',
-        '    await mark(ctx, pass, log.name, uri);\n    const result = await put(ctx, pass, bucket, key, local);',
+        '    await mark(ctx, pass.markers, log.name, uri);\n    const result = await put(ctx, pass, bucket, key, local);',
       ],
     ],
     tests: ['test/reliability/crash-points.test.ts'],
