@@ -35,10 +35,22 @@ async function servers(/** @type {string} */ dir) {
     req.on('end', () => res.writeHead(200, { 'content-length': body.length }).end(body));
   };
   const plain = http.createServer({ keepAliveTimeout: 60_000 }, handler);
-  const secure = https.createServer({ key: readFileSync(path.join(dir, 'server.key')), cert: readFileSync(path.join(dir, 'server.pem')), keepAliveTimeout: 60_000 }, handler);
+  const secure = https.createServer(
+    {
+      key: readFileSync(path.join(dir, 'server.key')),
+      cert: readFileSync(path.join(dir, 'server.pem')),
+      keepAliveTimeout: 60_000,
+    },
+    handler,
+  );
   let connections = 0;
   for (const server of [plain, secure]) server.on('connection', () => connections++);
-  const listen = (/** @type {http.Server} */ server) => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(/** @type {import('node:net').AddressInfo} */ (server.address()).port)));
+  const listen = (/** @type {http.Server} */ server) =>
+    new Promise((resolve) =>
+      server.listen(0, '127.0.0.1', () =>
+        resolve(/** @type {import('node:net').AddressInfo} */ (server.address()).port),
+      ),
+    );
   const proxy = await startForwardProxy();
   process.send?.({ http: await listen(plain), https: await listen(secure), proxy: proxy.port });
   process.on('disconnect', () => process.exit(0));
@@ -71,14 +83,23 @@ async function measure() {
   /** @type {Array<{ name: string, agent: () => http.Agent, request?: (agent: http.Agent) => http.ClientRequest }>} */
   const variants = [
     { name: 'https direct', agent: () => new https.Agent({ ...keep, ca }) },
-    { name: 'https logjam (CONNECT, TunnelingAgent)', agent: () => new TunnelingAgent({ ...keep, ca }, settings, 5000) },
+    {
+      name: 'https logjam (CONNECT, TunnelingAgent)',
+      agent: () => new TunnelingAgent({ ...keep, ca }, settings, 5000),
+    },
     { name: 'http direct', agent: () => new http.Agent(keep) },
     {
       name: 'http logjam (absolute URI)',
       agent: () => new http.Agent(keep),
       request: (agent) => {
         const to = proxyRequest(
-          { protocol: 'http:', hostname: 'localhost', port: ports.http, path: '/', headers: { host: `localhost:${ports.http}` } },
+          {
+            protocol: 'http:',
+            hostname: 'localhost',
+            port: ports.http,
+            path: '/',
+            headers: { host: `localhost:${ports.http}` },
+          },
           proxyFor(settings, 'http:', 'localhost', ports.http),
         );
         return http.request({ host: to.hostname, port: to.port, path: to.path, headers: to.headers, agent });
@@ -105,7 +126,9 @@ async function measure() {
         await ask('reset');
         const agent = variant.agent();
         const isTls = variant.name.startsWith('https');
-        const send = variant.request ?? ((/** @type {http.Agent} */ a) => (isTls ? https : http).request({ ...(isTls ? tls : plain), agent: a }));
+        const send =
+          variant.request ??
+          ((/** @type {http.Agent} */ a) => (isTls ? https : http).request({ ...(isTls ? tls : plain), agent: a }));
         const once = () =>
           new Promise((resolve, reject) => {
             const req = send(agent);
@@ -133,11 +156,15 @@ async function measure() {
   console.log(
     `${N} GETs of 512 bytes, ${C} at a time, per agent; median of 3 rounds, agents alternating; Node ${process.version}, ${os.availableParallelism()} cores, load ${(os.loadavg()[0] ?? 0).toFixed(1)}\n`,
   );
-  console.log('| agent | client CPU per request | CONNECTs to the proxy | connections the origin accepted |\n|---|---|---|---|');
+  console.log(
+    '| agent | client CPU per request | CONNECTs to the proxy | connections the origin accepted |\n|---|---|---|---|',
+  );
   for (const [name, runs] of rows) {
     const us = runs.map((r) => r.us).sort((a, b) => a - b)[1] ?? 0;
     const last = runs.at(-1);
     // Through the proxy, plain HTTP reaches the origin on the proxy's own kept-alive connections.
-    console.log(`| ${name} | ${us.toFixed(0)} µs | ${last?.connects} | ${name.startsWith('http ') && !name.includes('direct') ? "(the proxy's)" : last?.connections} |`);
+    console.log(
+      `| ${name} | ${us.toFixed(0)} µs | ${last?.connects} | ${name.startsWith('http ') && !name.includes('direct') ? "(the proxy's)" : last?.connections} |`,
+    );
   }
 }

@@ -17,7 +17,17 @@ import { f, loadavg, mkdir } from './lib/util.mjs';
 
 /** The sections, loaded once the build is done (they use the built @logjam/core). */
 async function loadSections() {
-  const [{ benchCompress }, { benchZstd }, { benchMemory }, { benchIdleMemory }, { benchUpload }, { benchScale }, { benchStartup }, { benchFleet }, { benchAudit }] = await Promise.all([
+  const [
+    { benchCompress },
+    { benchZstd },
+    { benchMemory },
+    { benchIdleMemory },
+    { benchUpload },
+    { benchScale },
+    { benchStartup },
+    { benchFleet },
+    { benchAudit },
+  ] = await Promise.all([
     import('./sections/compress.mjs'),
     import('./sections/zstd.mjs'),
     import('./sections/memory.mjs'),
@@ -41,7 +51,8 @@ async function loadSections() {
   };
 }
 
-const gitHead = () => spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || '?';
+const gitHead = () =>
+  spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || '?';
 /** @param {Date} d */
 const isoSeconds = (d) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -51,8 +62,11 @@ const isoSeconds = (d) => d.toISOString().replace(/\.\d+Z$/, 'Z');
  */
 function machineInfo({ opt, tools }, startedAt, loadAtStart) {
   const cpu = os.cpus()[0]?.model || 'unknown CPU';
-  const v = (/** @type {'gzip' | 'pigz' | 'rclone' | 'aws' | 'hyperfine' | 'python3'} */ k) => tools[k]?.version ?? `${k}: not installed`;
-  const s3rverVersion = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/s3rver/package.json'), 'utf8')).version;
+  const v = (/** @type {'gzip' | 'pigz' | 'rclone' | 'aws' | 'hyperfine' | 'python3'} */ k) =>
+    tools[k]?.version ?? `${k}: not installed`;
+  const s3rverVersion = JSON.parse(
+    fs.readFileSync(path.join(ROOT, 'node_modules/s3rver/package.json'), 'utf8'),
+  ).version;
   return [
     `## Machine and tools`,
     ``,
@@ -94,7 +108,14 @@ async function main(argv) {
   }
   const tools = detectTools();
   /** @type {import('./lib/context.mjs').Bench} */
-  const bench = { opt, size: sizesFor(opt), tools, proc: new Processes(tools.time !== null), report: new Report(), s3: new LazyS3(opt.server) };
+  const bench = {
+    opt,
+    size: sizesFor(opt),
+    tools,
+    proc: new Processes(tools.time !== null),
+    report: new Report(),
+    s3: new LazyS3(opt.server),
+  };
   // An interrupted run leaves no process, and no store in memory, behind.
   process.on('SIGINT', () => {
     bench.proc.killAll();
@@ -116,7 +137,8 @@ async function main(argv) {
 /** @param {import('./lib/context.mjs').Bench} bench @param {Date} startedAt @param {string} loadAtStart */
 async function runSections(bench, startedAt, loadAtStart) {
   const { opt, report } = bench;
-  if ((os.loadavg()[0] ?? 0) > 0.5) console.error(`note: load average ${loadAtStart} — something else is using the CPUs; expect noisy timings`);
+  if ((os.loadavg()[0] ?? 0) > 0.5)
+    console.error(`note: load average ${loadAtStart} — something else is using the CPUs; expect noisy timings`);
   const sections = await loadSections();
   const t0 = performance.now();
   let ok = true;
@@ -135,7 +157,9 @@ async function runSections(bench, startedAt, loadAtStart) {
   }
   bench.s3.stop();
   const total = (performance.now() - t0) / 1000;
-  const header = machineInfo(bench, startedAt, loadAtStart) + `\n- sections run: ${took.join(', ')}; total ${f(total / 60, 1)} min (corpus generation included when it was not cached yet).`;
+  const header =
+    machineInfo(bench, startedAt, loadAtStart) +
+    `\n- sections run: ${took.join(', ')}; total ${f(total / 60, 1)} min (corpus generation included when it was not cached yet).`;
   const targets = report.targetsTable();
   if (targets) process.stdout.write('\n' + targets);
   const complete = opt.only.length === SECTIONS.length;
@@ -145,7 +169,9 @@ async function runSections(bench, startedAt, loadAtStart) {
     complete,
     provenance: `_Measured ${isoSeconds(startedAt)} by \`${commandLine(opt)}\` at logjam ${gitHead()}; load average at start ${loadAtStart.split(' ')[0]}._`,
   });
-  console.log(`\n${header}\n\nResults written to ${path.relative(ROOT, RESULTS)}; logs in ${path.relative(ROOT, LOGS)}/.`);
+  console.log(
+    `\n${header}\n\nResults written to ${path.relative(ROOT, RESULTS)}; logs in ${path.relative(ROOT, LOGS)}/.`,
+  );
   return ok ? 0 : 1;
 }
 

@@ -44,7 +44,8 @@ const BUNDLED = /^(@(aws-sdk|smithy)\/|clipanion$|typanion$)/;
 // The bundled packages the program may only import() (load when first used): the AWS SDK.
 const LAZY = /^@(aws-sdk|smithy)\//;
 /** The bundle file of a lazily loaded package: bin/sdk-<8 hex digits of its name's hash>.mjs. */
-const lazyName = (/** @type {string} */ spec) => `sdk-${createHash('sha256').update(spec).digest('hex').slice(0, 8).toUpperCase()}`;
+const lazyName = (/** @type {string} */ spec) =>
+  `sdk-${createHash('sha256').update(spec).digest('hex').slice(0, 8).toUpperCase()}`;
 
 /**
  * Points the program's import()s of LAZY packages at their bundle files (collected in `found`), and fails a static import of one.
@@ -56,7 +57,12 @@ function lazyPackages(found) {
     name: 'lazy-packages',
     setup(build) {
       build.onResolve({ filter: LAZY }, ({ path: spec, kind, importer }) => {
-        if (kind !== 'dynamic-import') return { errors: [{ text: `${path.relative(root, importer)} imports ${spec} at start; only import() may load it (sdk.ts)` }] };
+        if (kind !== 'dynamic-import')
+          return {
+            errors: [
+              { text: `${path.relative(root, importer)} imports ${spec} at start; only import() may load it (sdk.ts)` },
+            ],
+          };
         found.add(spec);
         return { path: `./${lazyName(spec)}.mjs`, external: true };
       });
@@ -83,7 +89,8 @@ async function dependencyClosure(roots, from) {
     if (seen.has(pkgDir)) continue;
     seen.add(pkgDir);
     const manifest = await readJson(path.join(pkgDir, 'package.json'));
-    for (const next of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) queue.push([next, pkgDir]);
+    for (const next of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies }))
+      queue.push([next, pkgDir]);
   }
   return new Set([...seen].map((dir) => path.relative(root, dir) + '/'));
 }
@@ -93,15 +100,21 @@ async function dependencyClosure(roots, from) {
 // bundled whole (@sentry/node's lazy import too).
 /** @param {string} name @param {import('esbuild').BuildResult<{ metafile: true }>} result @param {Set<string>} allowed */
 function checkInlined(name, result, allowed = new Set()) {
-  const inlined = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/') && ![...allowed].some((dir) => input.startsWith(dir)));
-  if (inlined.length) throw new Error(`${name}: add to its package.json dependencies what core imports: ${inlined.slice(0, 5).join(', ')}`);
+  const inlined = Object.keys(result.metafile.inputs).filter(
+    (input) => input.includes('node_modules/') && ![...allowed].some((dir) => input.startsWith(dir)),
+  );
+  if (inlined.length)
+    throw new Error(
+      `${name}: add to its package.json dependencies what core imports: ${inlined.slice(0, 5).join(', ')}`,
+    );
 }
 
 for (const name of BINARIES) {
   const dir = path.join(root, 'packages', name);
   const pkg = await readJson(path.join(dir, 'package.json'));
   const external = Object.keys(pkg.dependencies ?? {});
-  if (external.includes('@logjam/core')) throw new Error(`${name}: @logjam/core is bundled; keep it in devDependencies`);
+  if (external.includes('@logjam/core'))
+    throw new Error(`${name}: @logjam/core is bundled; keep it in devDependencies`);
   const bin = path.join(dir, 'bin');
   // Nothing stale may be packed (files lists bin/ entries by name, but a clean folder is simplest to reason about).
   await rm(bin, { recursive: true, force: true });
@@ -131,7 +144,9 @@ for (const name of BINARIES) {
     format: 'esm',
     plugins: [lazyPackages(lazy)],
     // clipanion's CommonJS build require()s Node built-ins (tty), which an ES module can only do through createRequire.
-    banner: { js: `import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);` },
+    banner: {
+      js: `import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);`,
+    },
   });
   checkInlined(name, program, await dependencyClosure(bundled, dir));
   // The lazily loaded packages: one build of their own, an entry (bin/sdk-<hash of the

@@ -10,7 +10,18 @@
 // touches the logs, archives or markers.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { manPage } from './man.mjs';
@@ -25,7 +36,9 @@ const MAINTAINER = 'logjam maintainers <logjam@example.org>';
  */
 function files(dir, prefix = '') {
   return readdirSync(path.join(dir, prefix), { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(dir, path.join(prefix, e.name)) : e.isFile() ? [path.join(prefix, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? files(dir, path.join(prefix, e.name)) : e.isFile() ? [path.join(prefix, e.name)] : [],
+    )
     .sort();
 }
 
@@ -36,7 +49,10 @@ function files(dir, prefix = '') {
  */
 export function debUnit(text) {
   return text
-    .replace(/^# Where `npm install -g` puts the binary.*$/gm, '# Where the logjam .deb puts the binary (an `npm install -g` puts it in /usr/local/bin).')
+    .replace(
+      /^# Where `npm install -g` puts the binary.*$/gm,
+      '# Where the logjam .deb puts the binary (an `npm install -g` puts it in /usr/local/bin).',
+    )
     .replace(/^(ExecStart=-?)\/usr\/local\/bin\//gm, '$1/usr/bin/');
 }
 
@@ -60,17 +76,29 @@ export function stageFiles({ root, stage, version, exe, helpOf }) {
   dir('usr/bin');
   for (const name of COMMANDS) symlinkSync('../lib/logjam/logjam', at('usr/bin', name));
   dir('lib/systemd/system');
-  for (const name of COMMANDS) write(`lib/systemd/system/${name}.service`, debUnit(readFileSync(path.join(root, 'systemd', `${name}.service`), 'utf8')));
+  for (const name of COMMANDS)
+    write(
+      `lib/systemd/system/${name}.service`,
+      debUnit(readFileSync(path.join(root, 'systemd', `${name}.service`), 'utf8')),
+    );
   const examples = 'usr/share/doc/logjam/examples';
   dir(examples);
-  for (const sub of ['runit', 'upstart', 'cron.d']) cpSync(path.join(root, sub), at(examples, sub), { recursive: true });
+  for (const sub of ['runit', 'upstart', 'cron.d'])
+    cpSync(path.join(root, sub), at(examples, sub), { recursive: true });
   const date = new Date(statSync(exe).mtimeMs);
-  for (const name of COMMANDS) write(`usr/share/man/man1/${name}.1.gz`, gzipSync(manPage(name, helpOf(name), version, date.toISOString().slice(0, 10)), { level: 9 }));
+  for (const name of COMMANDS)
+    write(
+      `usr/share/man/man1/${name}.1.gz`,
+      gzipSync(manPage(name, helpOf(name), version, date.toISOString().slice(0, 10)), { level: 9 }),
+    );
   write('usr/share/doc/logjam/copyright', readFileSync(path.join(root, 'scripts/deb/copyright'), 'utf8'));
   const rfc2822 = date.toUTCString().replace(/GMT$/, '+0000');
   write(
     'usr/share/doc/logjam/changelog.gz',
-    gzipSync(`logjam (${version}) unstable; urgency=medium\n\n  * Self-contained build of logjam ${version} (see the project's CHANGELOG).\n\n -- ${MAINTAINER}  ${rfc2822}\n`, { level: 9 }),
+    gzipSync(
+      `logjam (${version}) unstable; urgency=medium\n\n  * Self-contained build of logjam ${version} (see the project's CHANGELOG).\n\n -- ${MAINTAINER}  ${rfc2822}\n`,
+      { level: 9 },
+    ),
   );
   write('usr/share/lintian/overrides/logjam', readFileSync(path.join(root, 'scripts/deb/lintian-overrides'), 'utf8'));
 }
@@ -90,10 +118,16 @@ export function buildDeb({ root, out, version, arch, exe, helpOf }) {
   };
 
   mkdirSync(at('DEBIAN'), { recursive: true, mode: 0o755 });
-  const installedKb = Math.ceil(files(stage).reduce((/** @type {number} */ sum, /** @type {string} */ f) => sum + statSync(at(f)).size, 0) / 1024);
+  const installedKb = Math.ceil(
+    files(stage).reduce((/** @type {number} */ sum, /** @type {string} */ f) => sum + statSync(at(f)).size, 0) / 1024,
+  );
   write(
     'DEBIAN/control',
-    readFileSync(path.join(root, 'scripts/deb/control'), 'utf8').replace('@VERSION@', version).replace('@ARCH@', debArch).replace('@SIZE@', String(installedKb)).replace('@MAINTAINER@', MAINTAINER),
+    readFileSync(path.join(root, 'scripts/deb/control'), 'utf8')
+      .replace('@VERSION@', version)
+      .replace('@ARCH@', debArch)
+      .replace('@SIZE@', String(installedKb))
+      .replace('@MAINTAINER@', MAINTAINER),
   );
   copyFileSync(path.join(root, 'scripts/deb/postinst'), at('DEBIAN/postinst'));
   chmodSync(at('DEBIAN/postinst'), 0o755);
@@ -111,6 +145,8 @@ export function buildDeb({ root, out, version, arch, exe, helpOf }) {
   );
 
   const deb = path.join(out, `logjam_${version}_${debArch}.deb`);
-  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', stage, deb], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', stage, deb], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return deb;
 }

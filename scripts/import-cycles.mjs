@@ -63,7 +63,8 @@ export function findCycles(graph) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const packages = readdirSync(path.join(root, 'packages'));
   const cycles = packages.flatMap((name) => findCycles(importGraph(path.join(root, 'packages', name, 'src'))));
-  for (const cycle of cycles) console.error(`import loop: ${cycle.map((file) => path.relative(root, file)).join(' -> ')}`);
+  for (const cycle of cycles)
+    console.error(`import loop: ${cycle.map((file) => path.relative(root, file)).join(' -> ')}`);
   if (cycles.length > 0) process.exit(1);
   console.log(`no import loop inside ${packages.join(', ')}`);
 }

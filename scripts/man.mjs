@@ -31,7 +31,9 @@ export function manPage(name, help, version, date) {
 
 /** The --help of a command as the npm install runs it (the package's bin launcher). @param {string} root @param {string} name */
 export function helpOf(root, name) {
-  return execFileSync(process.execPath, [path.join(root, 'packages', name, 'bin', `${name}.cjs`), '--help'], { encoding: 'utf8' });
+  return execFileSync(process.execPath, [path.join(root, 'packages', name, 'bin', `${name}.cjs`), '--help'], {
+    encoding: 'utf8',
+  });
 }
 
 /** Writes packages/<command>/man/<command>.1 for both commands, dated by the bundle. @param {string} root */
@@ -45,4 +47,5 @@ export function writeManPages(root) {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) writeManPages(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  writeManPages(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));

@@ -47,7 +47,10 @@ const MUTATIONS = [
         '    await assertUnchanged(onDisk, src, before);\n\n    if (!held.pinned) await held.verify();\n    const slot = await publish(',
         '    await fs.unlink(onDisk);\n\n    if (!held.pinned) await held.verify();\n    const slot = await publish(',
       ],
-      ['    await assertUnchanged(onDisk, src, before);\n    await held.verify();\n    await fs.unlink(onDisk);\n    await fsyncDir(logDir);', '    await held.verify();\n    await fsyncDir(logDir);'],
+      [
+        '    await assertUnchanged(onDisk, src, before);\n    await held.verify();\n    await fs.unlink(onDisk);\n    await fsyncDir(logDir);',
+        '    await held.verify();\n    await fsyncDir(logDir);',
+      ],
     ],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'logjam-compress one file',
@@ -55,21 +58,33 @@ const MUTATIONS = [
   {
     name: 'fsync removed',
     what: 'the archive is linked into place without being fsynced first',
-    patches: [['    await out.sync();\n  } finally {\n    await out.close();', '  } finally {\n    await out.close();']],
+    patches: [
+      ['    await out.sync();\n  } finally {\n    await out.close();', '  } finally {\n    await out.close();'],
+    ],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'durable order',
   },
   {
     name: 'archive/ fsync removed',
     what: 'the source is deleted before the link of its archive is durable',
-    patches: [['    await fsyncDir(archiveDir);\n    const archive = path.join(ARCHIVE_DIR, slot.name);', '    const archive = path.join(ARCHIVE_DIR, slot.name);']],
+    patches: [
+      [
+        '    await fsyncDir(archiveDir);\n    const archive = path.join(ARCHIVE_DIR, slot.name);',
+        '    const archive = path.join(ARCHIVE_DIR, slot.name);',
+      ],
+    ],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'durable order',
   },
   {
     name: 'archive overwritten',
     what: 'logjam-compress publishes with rename(), replacing an existing archive of other content',
-    patches: [['await fs.link(tmp, namePath(archiveDir, slot.name));', 'await fs.rename(tmp, namePath(archiveDir, slot.name));']],
+    patches: [
+      [
+        'await fs.link(tmp, namePath(archiveDir, slot.name));',
+        'await fs.rename(tmp, namePath(archiveDir, slot.name));',
+      ],
+    ],
     tests: ['packages/logjam-compress/test/compress-cli.integration.test.ts'],
     grep: 'published under its name meanwhile',
   },
@@ -88,28 +103,45 @@ const MUTATIONS = [
   {
     name: 'marker before confirm',
     what: 'the marker is written before S3 confirmed the upload',
-    patches: [['    const result = await put(ctx, pass, bucket, key, local);', '    await mark(ctx, pass, log.name, uri);\n    const result = await put(ctx, pass, bucket, key, local);']],
+    patches: [
+      [
+        '    const result = await put(ctx, pass, bucket, key, local);',
+        '    await mark(ctx, pass.markers, log.name, uri);\n    const result = await put(ctx, pass, bucket, key, local);',
+      ],
+    ],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'single PUT: every request',
   },
   {
     name: 'If-None-Match dropped',
     what: 'PUTs are unconditional: two writers of one key overwrite each other',
-    patches: [["    ...(conditional ? { IfNoneMatch: '*' } : {}),", '    ...(conditional ? { IfNoneMatch: undefined } : {}),']],
+    patches: [
+      ["    ...(conditional ? { IfNoneMatch: '*' } : {}),", '    ...(conditional ? { IfNoneMatch: undefined } : {}),'],
+    ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'every HEAD 403',
   },
   {
     name: 'HEAD after 412 skipped',
     what: 'a 412 (key taken) is taken as a different object, without asking whether it is this file',
-    patches: [['      const again = await probe(ctx, bucket, key, local);', "      const again = (await Promise.resolve('different')) as ProbeState | 'claimed';"]],
+    patches: [
+      [
+        '  const again = await probe(ctx, bucket, key, local);',
+        "  const again = (await Promise.resolve('different')) as Awaited<ReturnType<typeof probe>>;",
+      ],
+    ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'a lost response to the PUT is',
   },
   {
     name: 'lost-response HEAD removed',
     what: "a PUT whose every answer was lost fails, though the object landed (put()'s own HEAD)",
-    patches: [["        const state = await probe(ctx, bucket, key, local).catch(() => 'unknown' as const);", "        const state = (await Promise.resolve('unknown')) as ProbeState;"]],
+    patches: [
+      [
+        "        const state = await probe(ctx, bucket, key, local).catch(() => 'unknown' as const);",
+        "        const state = (await Promise.resolve('unknown')) as Awaited<ReturnType<typeof probe>>;",
+      ],
+    ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'lost response on every attempt',
   },
@@ -121,7 +153,10 @@ const MUTATIONS = [
         '  if (recorded) return recorded.toLowerCase() === local.md5;\n  return plainEtag(head.ETag) === local.md5;',
         '  return recorded !== undefined || head.ETag !== undefined || local.md5 !== undefined;',
       ],
-      ["    return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;", "    return entry.size === local.size ? 'same' : null;"],
+      [
+        "    return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;",
+        "    return entry.size === local.size ? 'same' : null;",
+      ],
     ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'never overwrites a different object',
@@ -130,8 +165,14 @@ const MUTATIONS = [
     name: 'own object not recognised',
     what: 'an object that is this very file is taken for a different one: uploaded again at a conflict key',
     patches: [
-      ['  if (head.ContentLength !== local.size) return false;', '  if (head.ContentLength !== local.size || local.size >= 0) return false;'],
-      ["    return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;", "    return entry.size === local.size && entry.etag === local.md5 && Number.isNaN(0) ? 'same' : null;"],
+      [
+        '  if (head.ContentLength !== local.size) return false;',
+        '  if (head.ContentLength !== local.size || local.size >= 0) return false;',
+      ],
+      [
+        "    return entry.size === local.size && entry.etag === local.md5 ? 'same' : null;",
+        "    return entry.size === local.size && entry.etag === local.md5 && Number.isNaN(0) ? 'same' : null;",
+      ],
     ],
     tests: ['test/reliability/crash-points.test.ts'],
     grep: 'single PUT: every request',
@@ -145,7 +186,12 @@ const MUTATIONS = [
   {
     name: 'ignore-list narrowed',
     what: '`~` backup files no longer ignored',
-    patches: [["  return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~');", "  return name.startsWith('.') || name.endsWith('.tmp');"]],
+    patches: [
+      [
+        "  return name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~');",
+        "  return name.startsWith('.') || name.endsWith('.tmp');",
+      ],
+    ],
     tests: ['test/reliability/fuzz.test.ts'],
   },
   // issue 32: egress proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)
@@ -166,14 +212,24 @@ const MUTATIONS = [
   {
     name: 'HTTPS around the proxy',
     what: 'an HTTPS endpoint is reached directly although HTTPS_PROXY names a proxy',
-    patches: [['    if (!proxy || !callback) return direct({});', '    if (proxy && callback) return direct({});\n    if (!proxy || !callback) return direct({});']],
+    patches: [
+      [
+        '    if (!proxy || !callback) return direct({});',
+        '    if (proxy && callback) return direct({});\n    if (!proxy || !callback) return direct({});',
+      ],
+    ],
     tests: ['test/egress-proxy.test.ts'],
     grep: 'CONNECT tunnels',
   },
   {
     name: 'proxy password shown',
     what: "the proxy URL's password is no longer masked in logs and messages",
-    patches: [['    return `${scheme}${colon < 0 ? userinfo : `${userinfo.slice(0, colon)}:***`}@`;', '    return `${scheme}${userinfo}@`;']],
+    patches: [
+      [
+        '    return `${scheme}${colon < 0 ? userinfo : `${userinfo.slice(0, colon)}:***`}@`;',
+        '    return `${scheme}${userinfo}@`;',
+      ],
+    ],
     tests: ['test/egress-proxy.test.ts'],
     grep: 'HTTP_PROXY: every request',
   },
@@ -181,7 +237,12 @@ const MUTATIONS = [
   {
     name: 'second gzip member',
     what: 'logjam-compress writes a second gzip member after the first one',
-    patches: [['    await writeAll(out, gzipTrailer(sum), offset);', "    await writeAll(out, Buffer.concat([gzipTrailer(sum), zlib.gzipSync('')]), offset);"]],
+    patches: [
+      [
+        '    await writeAll(out, gzipTrailer(sum), offset);',
+        "    await writeAll(out, Buffer.concat([gzipTrailer(sum), zlib.gzipSync('')]), offset);",
+      ],
+    ],
     tests: ['test/gzip-readers.test.ts'],
   },
   {
@@ -213,14 +274,24 @@ const MUTATIONS = [
   {
     name: 'zstd round trip not compared',
     what: "the decompression of a .zst while it is written is not compared with the source's bytes",
-    patches: [['      if (out.compare(next, 0, n, at, at + n) !== 0) {', '      if (out.compare(next, 0, n, at, at + n) !== 0 && Number.isNaN(0)) {']],
+    patches: [
+      [
+        '      if (out.compare(next, 0, n, at, at + n) !== 0) {',
+        '      if (out.compare(next, 0, n, at, at + n) !== 0 && Number.isNaN(0)) {',
+      ],
+    ],
     tests: ['packages/logjam-compress/test/zstd.test.ts'],
     nodeLine: '24',
   },
   {
     name: 'zstd read buffer freed early',
     what: "a read's buffer is read into again before the round trip has given all of its bytes back",
-    patches: [['    this.chunks.push(chunk);\n    this.releases.push(release);', '    this.chunks.push(chunk);\n    release?.();\n    this.releases.push(undefined);']],
+    patches: [
+      [
+        '    this.chunks.push(chunk);\n    this.releases.push(release);',
+        '    this.chunks.push(chunk);\n    release?.();\n    this.releases.push(undefined);',
+      ],
+    ],
     tests: ['packages/logjam-compress/test/zstd.test.ts'],
     nodeLine: '24',
   },
@@ -253,7 +324,10 @@ const MUTATIONS = [
     name: 'orphan abort by prefix',
     what: "RGW: the orphan cleanup aborts every unfinished upload whose key starts with this key (another tool's KEY.x)",
     patches: [
-      ['uploads.filter((u) => u.Key === key && u.UploadId)', 'uploads.filter((u) => u.Key?.startsWith(key) && u.UploadId)'],
+      [
+        'uploads.filter((u) => u.Key === key && u.UploadId)',
+        'uploads.filter((u) => u.Key?.startsWith(key) && u.UploadId)',
+      ],
       [
         'new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId })',
         'new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId })',
@@ -277,13 +351,23 @@ const MUTATIONS = [
   {
     name: 'source followed through a link',
     what: "O_NOFOLLOW dropped on logjam-compress's open of a source (compress.ts, i23)",
-    patches: [['    return await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);', '    return await fs.open(source, constants.O_RDONLY | constants.O_NONBLOCK);']],
+    patches: [
+      [
+        '    return await fs.open(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);',
+        '    return await fs.open(source, constants.O_RDONLY | constants.O_NONBLOCK);',
+      ],
+    ],
     tests: ['packages/logjam-compress/test/swapped-source.integration.test.ts'],
   },
   {
     name: '.uploaded/ permissions unchecked',
     what: 'as root, a .uploaded/ that others can write is accepted',
-    patches: [["  if (options.permissionRule) await checkPermissions([path.join(where.io, MARKER_DIR)], { binary: 'logjam-upload' });\n", '']],
+    patches: [
+      [
+        "  if (options.permissionRule) await checkPermissions([path.join(where.io, MARKER_DIR)], { binary: 'logjam-upload' });\n",
+        '',
+      ],
+    ],
     tests: ['packages/logjam-upload/test/guarantees.integration.test.ts'],
     grep: '.uploaded/ that every user can write',
   },
@@ -297,7 +381,10 @@ const MUTATIONS = [
     name: 'HEAD before Complete skipped',
     what: 'RGW: where Complete ignores If-None-Match, an object written during the upload is replaced',
     patches: [
-      ['beforeComplete: guard ? undefined : () => checkBeforeComplete(ctx, target, claim)', 'beforeComplete: guard || Number.isFinite(0) ? undefined : () => checkBeforeComplete(ctx, target, claim)'],
+      [
+        'beforeComplete: guard ? undefined : () => checkBeforeComplete(ctx, target, claim)',
+        'beforeComplete: guard || Number.isFinite(0) ? undefined : () => checkBeforeComplete(ctx, target, claim)',
+      ],
     ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'written at the key while a multipart upload runs',
@@ -317,7 +404,12 @@ const MUTATIONS = [
   {
     name: 'orphans never aborted',
     what: "RGW: a killed run's parts stay at the store, billed",
-    patches: [['    pass.orphans += await abortOrphans(ctx, target, local.log.name);', '    pass.orphans += 0 * abortOrphans.length;']],
+    patches: [
+      [
+        '    pass.orphans += await abortOrphans(ctx, target, local.log.name);',
+        '    pass.orphans += 0 * abortOrphans.length;',
+      ],
+    ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'killed by SIGKILL are aborted by the next run',
   },
@@ -336,7 +428,12 @@ const MUTATIONS = [
   {
     name: 'own leftover claim not recognised',
     what: "RGW: a killed run's claim is taken for another's object: the file goes to a conflict key beside an empty object",
-    patches: [['    if (claim) {\n      local.claim = claim;', '    if (claim && Number.isNaN(0)) {\n      local.claim = claim;']],
+    patches: [
+      [
+        '    if (claim) {\n      local.claim = claim;',
+        '    if (claim && Number.isNaN(0)) {\n      local.claim = claim;',
+      ],
+    ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'killed by SIGKILL are aborted by the next run',
   },
@@ -379,8 +476,8 @@ const MUTATIONS = [
     what: "a file uploaded to a conflict key gets its marker under the conflict key's name: uploaded again every run",
     patches: [
       [
-        '    const { durable } = await mark(ctx, pass, log.name, uri);\n    const fields',
-        "    const { durable } = await mark(ctx, pass, n === 0 ? log.name : key.split('/').pop()!, uri);\n    const fields",
+        '    const { durable } = await mark(ctx, pass.markers, log.name, uri);\n    const fields',
+        "    const { durable } = await mark(ctx, pass.markers, n === 0 ? log.name : key.split('/').pop()!, uri);\n    const fields",
       ],
     ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
@@ -389,7 +486,12 @@ const MUTATIONS = [
   {
     name: 'already counted as uploaded',
     what: 'a file found already in S3 is counted (and reported, and in the metrics) as uploaded',
-    patches: [["    else if (outcome === 'already') summary.alreadyThere += 1;", "    else if (outcome === 'already') summary.uploaded += 1;"]],
+    patches: [
+      [
+        "    else if (outcome === 'already') summary.alreadyThere += 1;",
+        "    else if (outcome === 'already') summary.uploaded += 1;",
+      ],
+    ],
     tests: ['packages/logjam-upload/test/upload.integration.test.ts'],
     grep: 'only writes the marker when the same object is already there',
   },
@@ -397,7 +499,9 @@ const MUTATIONS = [
     name: 'test children left running',
     what: 'the root hook kills nothing a test started: a failing test leaves its child, and mocha waits on it',
     in: ['test/support'],
-    patches: [['    report(`"${this.currentTest?.fullTitle() ?? \'?\'}"`, killDescendants(before));', '    void this;']],
+    patches: [
+      ['    report(`"${this.currentTest?.fullTitle() ?? \'?\'}"`, killDescendants(before));', '    void this;'],
+    ],
     tests: ['test/harness.test.ts'],
     grep: 'root hook',
   },
@@ -413,14 +517,24 @@ const MUTATIONS = [
   {
     name: 'upload watches after connecting',
     what: 'the upload service begins its watch only after connecting, so archives that appeared meanwhile wait for the rescan',
-    patches: [['  if (!options.once) earlyWatch = resources.use(await watchEarly(', '  if (Number.isNaN(0)) earlyWatch = resources.use(await watchEarly(']],
+    patches: [
+      [
+        '  if (!options.once) earlyWatch = resources.use(await watchEarly(',
+        '  if (Number.isNaN(0)) earlyWatch = resources.use(await watchEarly(',
+      ],
+    ],
     tests: ['test/service-startup.test.ts'],
     grep: 'while the upload service connects',
   },
   {
     name: 'upload exits without archive/',
     what: 'the upload service exits at once when archive/ does not exist yet instead of waiting for it',
-    patches: [['  if (!options.once && !options.dryRun && !(await archiveDirAppears(options))) return EXIT_OK;', '  if (Number.isNaN(0)) return EXIT_OK;']],
+    patches: [
+      [
+        '  if (!options.once && !options.dryRun && !(await archiveDirAppears(options))) return EXIT_OK;',
+        '  if (Number.isNaN(0)) return EXIT_OK;',
+      ],
+    ],
     tests: ['test/service-startup.test.ts'],
     grep: 'upload first',
   },
@@ -435,7 +549,12 @@ const MUTATIONS = [
   {
     name: 'run-ending message not in --log-format',
     what: 'the message that ends a run ignores --log-format json',
-    patches: [["createLogger({ name: binary, level: 'critical', format: how.format })", "createLogger({ name: binary, level: 'critical', format: 'text' })"]],
+    patches: [
+      [
+        "createLogger({ name: binary, level: 'critical', format: how.format })",
+        "createLogger({ name: binary, level: 'critical', format: 'text' })",
+      ],
+    ],
     tests: ['test/operator-errors.test.ts'],
   },
   {
@@ -453,26 +572,40 @@ const MUTATIONS = [
   {
     name: 'check errors not UNKNOWN',
     what: 'a usage or configuration error under --check exits 2 (CRITICAL to Nagios), not 3',
-    patches: [['  if (options.check) return EXIT_UNKNOWN;', '  if (options.check && Number.isNaN(0)) return EXIT_UNKNOWN;']],
+    patches: [
+      ['  if (options.check) return EXIT_UNKNOWN;', '  if (options.check && Number.isNaN(0)) return EXIT_UNKNOWN;'],
+    ],
     tests: ['test/operator-errors.test.ts'],
     grep: 'UNKNOWN',
   },
   {
     name: 'idle upload pass at info',
     what: 'an idle logjam-upload service logs its pass summary at info on every rescan',
-    patches: [['    log: options.log,\n    quietWhenIdle: !options.once,', '    log: options.log,\n    quietWhenIdle: false,']],
+    patches: [
+      ['    log: options.log,\n    quietWhenIdle: !options.once,', '    log: options.log,\n    quietWhenIdle: false,'],
+    ],
     tests: ['test/quiet.test.ts'],
   },
   {
     name: 'unknown LOGJAM variable unnamed',
     what: 'a LOGJAM_* variable no logjam reads (a typo) is ignored without a word',
-    patches: [['      warnings.push(`${name} is not a variable ${binary} knows', '      if (Number.isNaN(0)) warnings.push(`${name} is not a variable ${binary} knows']],
+    patches: [
+      [
+        '      warnings.push(\n        `${name} is not a variable ${binary} knows',
+        '      if (Number.isNaN(0)) warnings.push(\n        `${name} is not a variable ${binary} knows',
+      ],
+    ],
     tests: ['test/env-variables.test.ts'],
   },
   {
     name: 'mode taken from the environment',
     what: 'LOGJAM_CHECK / LOGJAM_DRY_RUN left in an environment switch a run to --check / --dry-run',
-    patches: [["    if (!flag || flag === '--help' || flag === '--version' || COMMAND_LINE_ONLY.includes(flag)) continue;", "    if (!flag || flag === '--help' || flag === '--version') continue;"]],
+    patches: [
+      [
+        "    if (!flag || flag === '--help' || flag === '--version' || COMMAND_LINE_ONLY.includes(flag)) continue;",
+        "    if (!flag || flag === '--help' || flag === '--version') continue;",
+      ],
+    ],
     tests: ['test/env-variables.test.ts'],
   },
   {
@@ -484,20 +617,30 @@ const MUTATIONS = [
   {
     name: 'gzip log compressed silently',
     what: 'a log already gzip is compressed again into NAME.gz.gz without a word',
-    patches: [["    if (c.log.extension.endsWith('.gz')) {", "    if (c.log.extension.endsWith('.gz') && Number.isNaN(0)) {"]],
+    patches: [
+      ["    if (c.log.extension.endsWith('.gz')) {", "    if (c.log.extension.endsWith('.gz') && Number.isNaN(0)) {"],
+    ],
     tests: ['test/names-outside-grammar.test.ts'],
   },
   {
     name: "help shows clipanion's #0",
     what: '--help shows `--level #0` instead of the value name',
-    patches: [["definition: m[2] ? `${m[1]} ${names[flag] ?? 'VALUE'}` : m[1]!,", 'definition: m[2] ? `${m[1]}${m[2]}` : m[1]!,']],
+    patches: [
+      [
+        "definition: m[2] ? `${m[1]} ${names[flag] ?? 'VALUE'}` : m[1]!,",
+        'definition: m[2] ? `${m[1]}${m[2]}` : m[1]!,',
+      ],
+    ],
     tests: ['test/help.test.ts'],
   },
   {
     name: 'marker failure said as an S3 error',
     what: 'a file in S3 whose marker cannot be written is logged as `upload failed` with `Error in S3 as …`',
     patches: [
-      ["    if (error instanceof MarkerError) this.ctx.log.error('uploaded, but not marked'", "    if (error instanceof MarkerError && Number.isNaN(0)) this.ctx.log.error('uploaded, but not marked'"],
+      [
+        "    if (error instanceof MarkerError)\n      this.ctx.log.error('uploaded, but not marked'",
+        "    if (error instanceof MarkerError && Number.isNaN(0))\n      this.ctx.log.error('uploaded, but not marked'",
+      ],
     ],
     tests: ['test/operator-errors.test.ts'],
     grep: 'not marked',
@@ -521,21 +664,36 @@ const MUTATIONS = [
   {
     name: 'owner not checked',
     what: 'as root, a folder another user owns is accepted (only its mode is checked)',
-    patches: [['  if (stats.uid !== 0) return { owner: stats.uid };', '  if (stats.uid !== 0 && Number.isNaN(0)) return { owner: stats.uid };']],
+    patches: [
+      [
+        '  if (stats.uid !== 0) return { owner: stats.uid };',
+        '  if (stats.uid !== 0 && Number.isNaN(0)) return { owner: stats.uid };',
+      ],
+    ],
     tests: ['test/security-owners.test.ts'],
     grep: 'ownership, not only mode',
   },
   {
     name: 'folders above not checked',
     what: 'as root, the folders above LOG_DIR are not checked: one another user owns or can write is accepted',
-    patches: [['      if (rule) await checkFolder(target, walked,', '      if (rule && index === steps.length - 1) await checkFolder(target, walked,']],
+    patches: [
+      [
+        '      if (rule)\n        await checkFolder(target, walked,',
+        '      if (rule && index === steps.length - 1)\n        await checkFolder(target, walked,',
+      ],
+    ],
     tests: ['test/security-owners.test.ts'],
     grep: 'below a folder',
   },
   {
     name: 'path resolved, not walked',
     what: 'a link in the path of LOG_DIR or ARCHIVE_DIR is followed',
-    patches: [['const DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;', 'const DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY;']],
+    patches: [
+      [
+        'const DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;',
+        'const DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY;',
+      ],
+    ],
     tests: ['test/security-owners.test.ts'],
     grep: 'walked, not resolved|through a link',
   },
@@ -563,14 +721,21 @@ const MUTATIONS = [
   {
     name: 'hard-linked archive uploaded as root',
     what: 'as root, logjam-upload reads an archive that has another name',
-    patches: [['    if (stat.nlink > 1 && process.geteuid?.() === 0) {', '    if (stat.nlink > 1 && Number.isNaN(0)) {']],
+    patches: [
+      ['    if (stat.nlink > 1 && process.geteuid?.() === 0) {', '    if (stat.nlink > 1 && Number.isNaN(0)) {'],
+    ],
     tests: ['test/security-owners.test.ts'],
     grep: 'hard link',
   },
   {
     name: 'lock judged by pid, not held by the kernel',
     what: 'a process that names itself logjam-compress, its pid in the lock file, keeps the folder locked',
-    patches: [['  if (!(await flockRuns())) return tryPidLock(file, options);', '  if (!Number.isNaN(0) || !(await flockRuns())) return tryPidLock(file, options);']],
+    patches: [
+      [
+        '  if (!(await flockRuns())) return tryPidLock(file, options);',
+        '  if (!Number.isNaN(0) || !(await flockRuns())) return tryPidLock(file, options);',
+      ],
+    ],
     tests: ['test/security-attacker.test.ts'],
     grep: 'held by the kernel',
   },
@@ -589,14 +754,24 @@ const MUTATIONS = [
   {
     name: '--user drops supplementary groups',
     what: "the --user child keeps only the user's primary group (setgroups), not its supplementary groups (initgroups)",
-    patches: [['    (process as unknown as { initgroups(user: string, extraGroup: number): void }).initgroups(user, Number(gid));', '    process.setgroups!([Number(gid)]);']],
+    patches: [
+      [
+        '    (process as unknown as { initgroups(user: string, extraGroup: number): void }).initgroups(user, Number(gid));',
+        '    process.setgroups!([Number(gid)]);',
+      ],
+    ],
     tests: ['test/security-attacker.test.ts'],
     grep: 'supplementary groups',
   },
   {
     name: "--user child gets the user's HOME",
     what: "the --user child's HOME is the user's: their ~/.aws/config (endpoint_url) is read by root's upload",
-    patches: [['  return { ...out, USER: who.name,', '  return { ...out, ...(who.home ? { HOME: who.home } : {}), USER: who.name,']],
+    patches: [
+      [
+        '  return { ...out, USER: who.name,',
+        '  return { ...out, ...(who.home ? { HOME: who.home } : {}), USER: who.name,',
+      ],
+    ],
     tests: ['test/security-owners.test.ts'],
     grep: 'aws/config is never read',
   },
@@ -618,7 +793,12 @@ const MUTATIONS = [
   {
     name: 'yes trusted blind',
     what: '--conditional-writes yes on a custom endpoint is taken without the probe that verifies it',
-    patches: [["  const proven = given !== null && (endpoint === undefined || mode === 'no');", '  const proven = given !== null;']],
+    patches: [
+      [
+        "  const proven = given !== null && (endpoint === undefined || mode === 'no');",
+        '  const proven = given !== null;',
+      ],
+    ],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'does not keep it',
   },
@@ -639,14 +819,24 @@ const MUTATIONS = [
   {
     name: 'probe key random',
     what: 'each probe writes a new key, so a killed or undeletable probe object is never removed by the next',
-    patches: [['  return `${prefix}${PROBE_FOLDER}${host}-${folder}`;', '  return `${prefix}${PROBE_FOLDER}${host}-${folder}-${Math.random().toString(16).slice(2)}`;']],
+    patches: [
+      [
+        '  return `${prefix}${PROBE_FOLDER}${host}-${folder}`;',
+        '  return `${prefix}${PROBE_FOLDER}${host}-${folder}-${Math.random().toString(16).slice(2)}`;',
+      ],
+    ],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'killed at any request|PutObject-only',
   },
   {
     name: 'probe not deleted',
     what: "the probe's object is left in the bucket",
-    patches: [['    if (written) {\n      await client.send(new s3.DeleteObjectCommand', '    if (written && Number.isNaN(0)) {\n      await client.send(new s3.DeleteObjectCommand']],
+    patches: [
+      [
+        '    if (written) {\n      await client.send(new s3.DeleteObjectCommand',
+        '    if (written && Number.isNaN(0)) {\n      await client.send(new s3.DeleteObjectCommand',
+      ],
+    ],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'second run sends no probe',
   },
@@ -660,7 +850,12 @@ const MUTATIONS = [
   {
     name: 'profile trusted from anyone',
     what: 'a store profile that others could write (or not a plain file of this user) is believed',
-    patches: [['    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {', '    if (uid === -1) {']],
+    patches: [
+      [
+        '    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {',
+        '    if (uid === -1) {',
+      ],
+    ],
     tests: ['packages/logjam-upload/test/profile.test.ts'],
   },
   {
@@ -685,7 +880,12 @@ const MUTATIONS = [
   {
     name: 'STS around the proxy',
     what: "the credential chain's STS (web identity) requests go directly, not through the proxy",
-    patches: [['  const clientConfig = network.proxies || network.ca ? {', '  const clientConfig = Number.isNaN(0) ? {']],
+    patches: [
+      [
+        '  const clientConfig =\n    network.proxies || network.ca\n      ? {',
+        '  const clientConfig =\n    Number.isNaN(0)\n      ? {',
+      ],
+    ],
     tests: ['test/egress-proxy.test.ts'],
     grep: 'web identity',
   },
@@ -699,7 +899,9 @@ const MUTATIONS = [
   {
     name: 'any entry is a marker',
     what: 'a folder or a link in .uploaded/ counts as a marker',
-    patches: [['.filter((entry) => entry.isFile() && !entry.name.startsWith', '.filter((entry) => !entry.name.startsWith']],
+    patches: [
+      ['.filter((entry) => entry.isFile() && !entry.name.startsWith', '.filter((entry) => !entry.name.startsWith'],
+    ],
     tests: ['test/security-attacker.test.ts'],
     grep: 'only a regular file',
   },
@@ -713,7 +915,12 @@ const MUTATIONS = [
   {
     name: 'profile takes what was said',
     what: "the profile records the writes --conditional-writes gave the pass (put-only) instead of what the store's probe found",
-    patches: [['(used.put !== writes.put || used.complete !== writes.complete)', '(facts.writes?.put !== writes.put || facts.writes?.complete !== writes.complete)']],
+    patches: [
+      [
+        '(used.put !== writes.put || used.complete !== writes.complete)',
+        '(facts.writes?.put !== writes.put || facts.writes?.complete !== writes.complete)',
+      ],
+    ],
     tests: ['packages/logjam-upload/test/store-profile.integration.test.ts'],
     grep: 'honours more',
   },
@@ -753,7 +960,9 @@ function apply(mutation, { dryRun = false } = {}) {
       return Array.from({ length: count }, () => file);
     });
     if (hits.length !== 1)
-      throw new Error(`"${mutation.name}": the search string occurs ${hits.length} times under ${mutation.in?.join(', ') ?? 'packages/*/src'} (must be once): ${JSON.stringify(search)}`);
+      throw new Error(
+        `"${mutation.name}": the search string occurs ${hits.length} times under ${mutation.in?.join(', ') ?? 'packages/*/src'} (must be once): ${JSON.stringify(search)}`,
+      );
     const file = /** @type {string} */ (hits[0]);
     if (!originals.has(file)) originals.set(file, readFileSync(file, 'utf8'));
     current.set(
@@ -776,7 +985,8 @@ function withNodeLine(line) {
     .split('\n')
     .find((entry) => entry.startsWith(`${line}.`));
   const installed = version && run(path.join(root, '.ci/node-install'), [version]);
-  if (!installed || installed.status !== 0) throw new Error(`no Node ${line} from .ci/node-install: ${installed?.stderr ?? 'not in .ci/node-versions'}`);
+  if (!installed || installed.status !== 0)
+    throw new Error(`no Node ${line} from .ci/node-install: ${installed?.stderr ?? 'not in .ci/node-versions'}`);
   return { ...process.env, PATH: `${installed.stdout.trim()}${path.delimiter}${process.env.PATH}` };
 }
 
@@ -793,9 +1003,14 @@ if (process.argv[2] === '--check') {
     } catch (error) {
       problems.push(String(error instanceof Error ? error.message : error));
     }
-    for (const test of mutation.tests) if (!existsSync(path.join(root, test))) problems.push(`"${mutation.name}": no test file ${test}`);
+    for (const test of mutation.tests)
+      if (!existsSync(path.join(root, test))) problems.push(`"${mutation.name}": no test file ${test}`);
   }
-  console.log(problems.length ? problems.join('\n') : `${MUTATIONS.length} mutations: every search string occurs once, every test file exists`);
+  console.log(
+    problems.length
+      ? problems.join('\n')
+      : `${MUTATIONS.length} mutations: every search string occurs once, every test file exists`,
+  );
   process.exit(problems.length ? 1 : 0);
 }
 
@@ -817,11 +1032,23 @@ try {
       try {
         build();
       } catch (error) {
-        rows.push({ ...mutation, outcome: `BUILD FAILED (fix the mutation): ${String(error).slice(-500)}`, seconds: 0 });
+        rows.push({
+          ...mutation,
+          outcome: `BUILD FAILED (fix the mutation): ${String(error).slice(-500)}`,
+          seconds: 0,
+        });
         console.log(`BUILD FAILED ${mutation.name}`);
         continue;
       }
-      const args = ['mocha', '--timeout', '600000', '--reporter', 'dot', ...(mutation.grep ? ['--grep', mutation.grep] : []), ...mutation.tests];
+      const args = [
+        'mocha',
+        '--timeout',
+        '600000',
+        '--reporter',
+        'dot',
+        ...(mutation.grep ? ['--grep', mutation.grep] : []),
+        ...mutation.tests,
+      ];
       const result = run('npx', args, mutation.nodeLine ? withNodeLine(mutation.nodeLine) : process.env);
       // A run where no test ran proves nothing.
       const passing = /(\d+) passing/.exec(result.stdout)?.[1];
@@ -842,6 +1069,11 @@ try {
 
 const total = Math.round((Date.now() - started) / 1000);
 console.log(`\n| mutation | what breaks | tests | result |\n|---|---|---|---|`);
-for (const row of rows) console.log(`| ${row.name} | ${row.what} | ${row.tests.map((t) => path.basename(t)).join(', ')}${row.grep ? ` (“${row.grep}”)` : ''} | ${row.outcome} |`);
-console.log(`\n${rows.filter((r) => r.outcome.startsWith('caught')).length} of ${rows.length} caught, in ${Math.floor(total / 60)} min ${total % 60} s`);
+for (const row of rows)
+  console.log(
+    `| ${row.name} | ${row.what} | ${row.tests.map((t) => path.basename(t)).join(', ')}${row.grep ? ` (“${row.grep}”)` : ''} | ${row.outcome} |`,
+  );
+console.log(
+  `\n${rows.filter((r) => r.outcome.startsWith('caught')).length} of ${rows.length} caught, in ${Math.floor(total / 60)} min ${total % 60} s`,
+);
 process.exit(rows.every((r) => r.outcome.startsWith('caught')) ? 0 : 1);

@@ -41,10 +41,14 @@ const work = path.join(out, 'sea');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const STRIP_PREFIX = { x64: 'x86_64-linux-gnu-', arm64: 'aarch64-linux-gnu-' };
 /** @param {string} cmd @param {string[]} argv @param {import('node:child_process').ExecFileSyncOptions} [options] @returns {string} */
-const sh = (cmd, argv, options = {}) => /** @type {string} */ (execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options }));
+const sh = (cmd, argv, options = {}) =>
+  /** @type {string} */ (
+    execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options })
+  );
 
 /** Node's binary for `arch`, from the registry's node-linux-<arch> package (.ci/node-install). */
-const nodeBinary = (/** @type {string} */ arch) => path.join(sh(path.join(root, '.ci/node-install'), [nodeVersion, arch]).trim(), 'node');
+const nodeBinary = (/** @type {string} */ arch) =>
+  path.join(sh(path.join(root, '.ci/node-install'), [nodeVersion, arch]).trim(), 'node');
 
 // The cli modules read their version from ../package.json (core's readVersion); there is no such file in the executable.
 /** @type {import('esbuild').Plugin} */
@@ -54,8 +58,15 @@ const versionInline = {
     b.onLoad({ filter: /packages[\\/]logjam-(compress|upload)[\\/]dist[\\/]cli\.js$/ }, ({ path: file }) => {
       const read = `readVersion(import.meta.url)`;
       const text = readFileSync(file, 'utf8');
-      if (!text.includes(read)) throw new Error(`${file}: the version is no longer read as \`${read}\`; update scripts/package.mjs`);
-      return { contents: text.replace(read, JSON.stringify(JSON.parse(readFileSync(path.join(file, '../../package.json'), 'utf8')).version)), loader: 'js' };
+      if (!text.includes(read))
+        throw new Error(`${file}: the version is no longer read as \`${read}\`; update scripts/package.mjs`);
+      return {
+        contents: text.replace(
+          read,
+          JSON.stringify(JSON.parse(readFileSync(path.join(file, '../../package.json'), 'utf8')).version),
+        ),
+        loader: 'js',
+      };
     });
   },
 };
@@ -74,7 +85,10 @@ const LAZY = new RegExp(
 );
 const LAZY_LOADER = 'logjam:lazy-asset';
 /** The asset a lazily imported package is in. @param {string} spec */
-const assetOf = (spec) => /** @type {string} */ (Object.keys(LAZY_ASSETS).find((asset) => LAZY_ASSETS[/** @type {keyof typeof LAZY_ASSETS} */ (asset)].test(spec)));
+const assetOf = (spec) =>
+  /** @type {string} */ (
+    Object.keys(LAZY_ASSETS).find((asset) => LAZY_ASSETS[/** @type {keyof typeof LAZY_ASSETS} */ (asset)].test(spec))
+  );
 
 /**
  * Points the program's import()s of LAZY packages at their asset (collected in `found`).
@@ -85,11 +99,15 @@ function lazyAsset(found) {
     name: 'lazy-asset',
     setup(b) {
       b.onResolve({ filter: LAZY }, ({ path: spec, kind }) => {
-        if (kind !== 'dynamic-import') return { errors: [{ text: `${spec} is imported at start; only import() may load it` }] };
+        if (kind !== 'dynamic-import')
+          return { errors: [{ text: `${spec} is imported at start; only import() may load it` }] };
         found.add(spec);
         return { path: spec, namespace: 'lazy-asset' };
       });
-      b.onResolve({ filter: new RegExp(`^${LAZY_LOADER}$`) }, () => ({ path: LAZY_LOADER, namespace: 'lazy-asset-loader' }));
+      b.onResolve({ filter: new RegExp(`^${LAZY_LOADER}$`) }, () => ({
+        path: LAZY_LOADER,
+        namespace: 'lazy-asset-loader',
+      }));
       b.onLoad({ filter: /.*/, namespace: 'lazy-asset' }, ({ path: spec }) => ({
         contents: `module.exports = require(${JSON.stringify(LAZY_LOADER)})(${JSON.stringify(assetOf(spec))})[${JSON.stringify(spec)}];`,
         loader: 'js',
@@ -131,7 +149,12 @@ async function bundle() {
   };
   // import.meta has no meaning in a CommonJS script; the code that reads it is not reached here.
   const noImportMeta = { 'import.meta.url': 'undefined' };
-  const worker = await build({ ...common, entryPoints: ['packages/logjam-upload/dist/digest-worker.js'], write: false, define: noImportMeta });
+  const worker = await build({
+    ...common,
+    entryPoints: ['packages/logjam-upload/dist/digest-worker.js'],
+    write: false,
+    define: noImportMeta,
+  });
   const main = path.join(work, 'logjam.cjs');
   /** @type {Set<string>} */
   const lazy = new Set();
@@ -158,7 +181,10 @@ async function bundle() {
       define: noImportMeta,
     });
     assets[asset] = path.join(work, asset);
-    writeFileSync(assets[asset], `(function (module, exports, require, __filename, __dirname) {\n${lazyBuild.outputFiles?.[0]?.text ?? ''}\n})`);
+    writeFileSync(
+      assets[asset],
+      `(function (module, exports, require, __filename, __dirname) {\n${lazyBuild.outputFiles?.[0]?.text ?? ''}\n})`,
+    );
   }
   return { main, assets };
 }
@@ -170,7 +196,17 @@ function executable({ main, assets }, arch) {
   const blob = path.join(work, `logjam-${arch}.blob`);
   const config = path.join(work, `sea-${arch}.json`);
   // The code cache is V8's for the Node that writes the blob: only when that Node is this host's.
-  writeFileSync(config, JSON.stringify({ main, assets, output: blob, disableExperimentalSEAWarning: true, useCodeCache: native, execArgv: NODE_FLAGS }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      main,
+      assets,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: native,
+      execArgv: NODE_FLAGS,
+    }),
+  );
   sh(native ? node : nodeBinary(process.arch), ['--experimental-sea-config', config]);
   const dir = path.join(out, `logjam-${version}-linux-${arch}`);
   rmSync(dir, { recursive: true, force: true });
@@ -186,7 +222,9 @@ function executable({ main, assets }, arch) {
   } catch {
     process.stderr.write(`package: ${strip} failed or is missing; linux-${arch} left unstripped\n`);
   }
-  sh(path.join(root, 'node_modules/.bin/postject'), [exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
+  sh(path.join(root, 'node_modules/.bin/postject'), [exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
+    stdio: 'ignore',
+  });
   for (const name of ['logjam-compress', 'logjam-upload']) symlinkSync('logjam', path.join(dir, name));
   sh('tar', ['-czf', `${dir}.tar.gz`, '-C', out, path.basename(dir)]);
   return exe;
@@ -199,5 +237,6 @@ const program = await bundle();
 for (const arch of arches) {
   const exe = executable(program, arch);
   process.stderr.write(`package: ${path.relative(root, exe)}\n`);
-  if (!args.includes('--no-deb')) process.stderr.write(`package: ${path.relative(root, buildDeb({ root, out, version, arch, exe, helpOf }))}\n`);
+  if (!args.includes('--no-deb'))
+    process.stderr.write(`package: ${path.relative(root, buildDeb({ root, out, version, arch, exe, helpOf }))}\n`);
 }

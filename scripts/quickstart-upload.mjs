@@ -24,7 +24,13 @@ const TEMPLATE = `s3://${BUCKET}/{hostname}/{prefix}/{year}/{month}/{day}/{filen
  */
 export async function uploadStage({ archiveDir, log = (line) => console.log(line) }) {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'logjam-quickstart-s3-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: BUCKET }] });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: BUCKET }],
+  });
   await server.run();
   const { port } = /** @type {import('node:net').AddressInfo} */ (server.httpServer.address());
   const endpoint = `http://127.0.0.1:${port}`;

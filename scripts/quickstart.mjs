@@ -32,7 +32,12 @@ function haproxyLines(hourStart, count) {
   let text = '';
   for (let i = 0; i < count; i += 1) {
     const at = new Date(hourStart + Math.floor((i * HOUR) / count));
-    const syslogTime = at.toUTCString().slice(8, 11) + ' ' + String(at.getUTCDate()).padStart(2, ' ') + ' ' + at.toISOString().slice(11, 19);
+    const syslogTime =
+      at.toUTCString().slice(8, 11) +
+      ' ' +
+      String(at.getUTCDate()).padStart(2, ' ') +
+      ' ' +
+      at.toISOString().slice(11, 19);
     const client = `10.${i % 4}.${(i * 7) % 256}.${(i * 13) % 256}:${30000 + ((i * 31) % 30000)}`;
     const status = statuses[i % statuses.length];
     const bytes = 200 + ((i * 97) % 20000);
@@ -76,12 +81,18 @@ export async function compressStage(dir) {
   const archived = [];
   for (const name of (await fs.readdir(archiveDir)).sort()) {
     const source = name.replace(/\.gz$/, '');
-    archived.push({ name, bytesIn: before.get(source) ?? 0, bytesOut: (await fs.stat(path.join(archiveDir, name))).size });
+    archived.push({
+      name,
+      bytesIn: before.get(source) ?? 0,
+      bytesOut: (await fs.stat(path.join(archiveDir, name))).size,
+    });
   }
   const kept = (await fs.readdir(dir)).filter((name) => name !== 'archive' && !name.startsWith('.')).sort();
   console.log(`\nArchived ${archived.length} closed file(s) into ${archiveDir}:`);
   for (const a of archived) {
-    console.log(`  ${a.name}  ${kib(a.bytesIn)} -> ${kib(a.bytesOut)} (${((100 * a.bytesOut) / Math.max(1, a.bytesIn)).toFixed(1)}%)`);
+    console.log(
+      `  ${a.name}  ${kib(a.bytesIn)} -> ${kib(a.bytesOut)} (${((100 * a.bytesOut) / Math.max(1, a.bytesIn)).toFixed(1)}%)`,
+    );
   }
   console.log(`Left in place (the current hour is still open):`);
   for (const name of kept) console.log(`  ${name}`);

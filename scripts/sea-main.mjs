@@ -38,7 +38,9 @@ if (!command && ['--help', '-h'].includes(process.argv[2] ?? '')) {
   process.exit(0);
 }
 if (!command) {
-  process.stderr.write(`logjam: run me as logjam-compress or logjam-upload (a link of that name), or as: logjam compress|upload [ARGS...] (--help for theirs)\n${USAGE}`);
+  process.stderr.write(
+    `logjam: run me as logjam-compress or logjam-upload (a link of that name), or as: logjam compress|upload [ARGS...] (--help for theirs)\n${USAGE}`,
+  );
   process.exit(2);
 }
 // As the npm launchers do: libuv's threadpool sized from --jobs before anything starts it.

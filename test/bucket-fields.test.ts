@@ -21,7 +21,13 @@ describe('fields in the bucket name (one bucket per log)', function () {
     await s3.close();
     await cleanupTmpDirs();
   });
-  const env = () => ({ AWS_ENDPOINT_URL: s3.endpoint, LOGJAM_FORCE_PATH_STYLE: '1', AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_REGION: 'us-east-1' });
+  const env = () => ({
+    AWS_ENDPOINT_URL: s3.endpoint,
+    LOGJAM_FORCE_PATH_STYLE: '1',
+    AWS_ACCESS_KEY_ID: S3RVER_KEY,
+    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
+    AWS_REGION: 'us-east-1',
+  });
   async function archive(names: string[]): Promise<string> {
     const dir = path.join(await tmpDir(), 'archive');
     await fs.mkdir(dir);
@@ -30,14 +36,25 @@ describe('fields in the bucket name (one bucket per log)', function () {
   }
 
   it('uploads each file to its own bucket; a missing bucket fails only its files (exit 1)', async () => {
-    const dir = await archive(['app-20240105T1300Z.log.gz', 'web-20240105T1300Z.log.gz', 'gone-20240105T1300Z.log.gz', 'Bad_-20240105T1300Z.log.gz']);
+    const dir = await archive([
+      'app-20240105T1300Z.log.gz',
+      'web-20240105T1300Z.log.gz',
+      'gone-20240105T1300Z.log.gz',
+      'Bad_-20240105T1300Z.log.gz',
+    ]);
     const r = await runBin('logjam-upload', ['--once', dir, TEMPLATE], { env: env(), cleanEnv: true });
     expect(r.code, r.stderr).to.equal(1);
-    expect((await s3.download('logs-app', '2024/01/05/app-20240105T1300Z.log.gz')).toString()).to.equal('app-20240105T1300Z.log.gz\n');
-    expect((await s3.download('logs-web', '2024/01/05/web-20240105T1300Z.log.gz')).toString()).to.equal('web-20240105T1300Z.log.gz\n');
+    expect((await s3.download('logs-app', '2024/01/05/app-20240105T1300Z.log.gz')).toString()).to.equal(
+      'app-20240105T1300Z.log.gz\n',
+    );
+    expect((await s3.download('logs-web', '2024/01/05/web-20240105T1300Z.log.gz')).toString()).to.equal(
+      'web-20240105T1300Z.log.gz\n',
+    );
     expect(r.stderr).to.match(/ERROR bucket 'logs-gone' does not exist.*: its files fail until it exists/);
     expect(r.stderr).to.match(/ERROR upload failed; will retry on the next run file=gone-20240105T1300Z.log.gz/);
-    expect(r.stderr).to.match(/ERROR upload failed; will retry on the next run file=Bad_-20240105T1300Z.log.gz error=.*'logs-Bad_', is not a valid bucket name/);
+    expect(r.stderr).to.match(
+      /ERROR upload failed; will retry on the next run file=Bad_-20240105T1300Z.log.gz error=.*'logs-Bad_', is not a valid bucket name/,
+    );
     expect(passCounts(r.stderr)).to.include({ pending: 4, uploaded: 2, failed: 2 });
     expect(await exists(path.join(dir, '.uploaded', 'gone-20240105T1300Z.log.gz'))).to.equal(false);
   });

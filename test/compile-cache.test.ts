@@ -14,19 +14,22 @@ const uid = process.getuid!();
 describe('compile cache', () => {
   afterEach(cleanupTmpDirs);
 
-  (HAS_CACHE ? it : it.skip)(`on Node >= 22.1 (this is ${process.version}; CI runs every line) both binaries fill a private folder of the user's under TMPDIR`, async () => {
-    const tmp = await tmpDir();
-    for (const name of ['logjam-compress', 'logjam-upload'] as const) {
-      const result = await runBin(name, ['--help'], { env: { TMPDIR: tmp } });
-      expect(result.code, result.stderr).to.equal(0);
-    }
-    const dir = compileCacheDir(tmp, uid);
-    expect((await fs.stat(dir)).mode & 0o777).to.equal(0o700);
-    const [versionDir, ...others] = await fs.readdir(dir);
-    expect(others).to.deep.equal([]);
-    expect(versionDir).to.include(process.version);
-    expect((await fs.readdir(path.join(dir, versionDir!))).length).to.be.at.least(2);
-  });
+  (HAS_CACHE ? it : it.skip)(
+    `on Node >= 22.1 (this is ${process.version}; CI runs every line) both binaries fill a private folder of the user's under TMPDIR`,
+    async () => {
+      const tmp = await tmpDir();
+      for (const name of ['logjam-compress', 'logjam-upload'] as const) {
+        const result = await runBin(name, ['--help'], { env: { TMPDIR: tmp } });
+        expect(result.code, result.stderr).to.equal(0);
+      }
+      const dir = compileCacheDir(tmp, uid);
+      expect((await fs.stat(dir)).mode & 0o777).to.equal(0o700);
+      const [versionDir, ...others] = await fs.readdir(dir);
+      expect(others).to.deep.equal([]);
+      expect(versionDir).to.include(process.version);
+      expect((await fs.readdir(path.join(dir, versionDir!))).length).to.be.at.least(2);
+    },
+  );
 
   (HAS_CACHE ? it.skip : it)(`on Node < 22.1 (this is ${process.version}) nothing is written`, async () => {
     const tmp = await tmpDir();
@@ -53,7 +56,9 @@ describe('compile cache', () => {
 
   it('NODE_DISABLE_COMPILE_CACHE turns it off', async () => {
     const tmp = await tmpDir();
-    const result = await runBin('logjam-compress', ['--help'], { env: { TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' } });
+    const result = await runBin('logjam-compress', ['--help'], {
+      env: { TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' },
+    });
     expect(result.code, result.stderr).to.equal(0);
     expect(await exists(compileCacheDir(tmp, uid))).to.equal(false);
   });

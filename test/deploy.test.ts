@@ -29,7 +29,8 @@ const helpCache = new Map<string, string>();
 async function expectKnownFlags(binary: string, command: string): Promise<void> {
   if (!helpCache.has(binary)) helpCache.set(binary, (await runBin(binary as BinaryName, ['--help'])).stdout);
   const help = helpCache.get(binary)!;
-  for (const flag of command.match(/(?<=\s)--[a-z][a-z-]*/g) ?? []) expect(help, `${flag} in: ${command}`).to.match(new RegExp(`${flag.replace('--no-', '--')}\\b`));
+  for (const flag of command.match(/(?<=\s)--[a-z][a-z-]*/g) ?? [])
+    expect(help, `${flag} in: ${command}`).to.match(new RegExp(`${flag.replace('--no-', '--')}\\b`));
 }
 
 /** One field of a cron time specification: *, N, N-M, lists, /STEP; names for months and days. */
@@ -78,8 +79,15 @@ describe('deployment files', () => {
     }
     expect([...ran].sort()).to.deep.equal(shipped.sort());
     // The field parser itself refuses what cron refuses.
-    expect(cronFieldOk('61', 0, 59) || cronFieldOk('*/0', 0, 59) || cronFieldOk('5-2', 0, 59) || cronFieldOk('foo', 1, 12, months)).to.equal(false);
-    expect(cronFieldOk('*/15', 0, 59) && cronFieldOk('mon-fri', 0, 7, days) && cronFieldOk('1,15', 1, 31)).to.equal(true);
+    expect(
+      cronFieldOk('61', 0, 59) ||
+        cronFieldOk('*/0', 0, 59) ||
+        cronFieldOk('5-2', 0, 59) ||
+        cronFieldOk('foo', 1, 12, months),
+    ).to.equal(false);
+    expect(cronFieldOk('*/15', 0, 59) && cronFieldOk('mon-fri', 0, 7, days) && cronFieldOk('1,15', 1, 31)).to.equal(
+      true,
+    );
   });
 
   for (const service of ['logjam-compress', 'logjam-upload']) {
@@ -92,7 +100,9 @@ describe('deployment files', () => {
       }
       const runScript = await read(`runit/${service}/run`);
       expect(runScript).to.match(/^exec 2>&1$/m);
-      const execs = runScript.split('\n').filter((line) => /(^|&&\s*)exec\s+(chpst\s+(-\S+\s+\S+\s+)*)?logjam-/.test(line));
+      const execs = runScript
+        .split('\n')
+        .filter((line) => /(^|&&\s*)exec\s+(chpst\s+(-\S+\s+\S+\s+)*)?logjam-/.test(line));
       expect(execs, 'exec of the binary').not.to.be.empty;
       for (const line of execs) {
         expect(line).to.include(` ${service} `);
@@ -127,7 +137,9 @@ describe('deployment files', () => {
       // The one complaint allowed: the binary is not installed on this machine
       // (verify checks that ExecStart's program exists; the User= need not).
       // Anything else — an unknown key, a bad value, a syntax error — fails.
-      const allowed = new RegExp(`^${service}\\.service: Command /usr/local/bin/${service} is not executable: No such file or directory$`);
+      const allowed = new RegExp(
+        `^${service}\\.service: Command /usr/local/bin/${service} is not executable: No such file or directory$`,
+      );
       expect(
         problems.filter((line) => !allowed.test(line)),
         problems.join('\n'),
@@ -146,14 +158,18 @@ describe('deployment files', () => {
       const text = await read(file);
       expect(text, file).to.match(setting);
       const commands = text.split('\n').filter((line) => !line.trimStart().startsWith('#'));
-      expect(commands.join('\n'), `${file}: --splay on a command line would break the Python logjam`).not.to.include('--splay');
+      expect(commands.join('\n'), `${file}: --splay on a command line would break the Python logjam`).not.to.include(
+        '--splay',
+      );
     }
   });
 
   it('systemd-analyze verify, as used above, does catch a broken unit (the check is not vacuous)', async function () {
     if (spawnSync('systemd-analyze', ['--version']).error) this.skip();
     const broken = path.join(await tmpDir('logjam-unit-'), 'logjam-compress.service');
-    const unit = (await read('systemd/logjam-compress.service')).replace('Restart=on-failure', 'Restart=sometimes').replace('Nice=10', 'Nicee=10');
+    const unit = (await read('systemd/logjam-compress.service'))
+      .replace('Restart=on-failure', 'Restart=sometimes')
+      .replace('Nice=10', 'Nicee=10');
     await fs.writeFile(broken, unit);
     const problems = await verify(broken);
     expect(problems.join('\n'))
@@ -164,7 +180,9 @@ describe('deployment files', () => {
 
 /** The diagnostics of `systemd-analyze verify`, one per line (it exits 1 on any, so its exit code alone says little). */
 async function verify(unit: string): Promise<string[]> {
-  const result = await run('systemd-analyze', ['verify', '--man=no', unit], { env: { ...process.env, SYSTEMD_LOG_COLOR: '0' } }).then(
+  const result = await run('systemd-analyze', ['verify', '--man=no', unit], {
+    env: { ...process.env, SYSTEMD_LOG_COLOR: '0' },
+  }).then(
     (r) => r.stdout + r.stderr,
     (error: { stdout?: string; stderr?: string }) => (error.stdout ?? '') + (error.stderr ?? ''),
   );

@@ -46,7 +46,12 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
   });
 
   /** A fresh ARCHIVE_DIR with FILES (distinct bytes each), and a template whose keys no other test uses. */
-  async function archive(): Promise<{ dir: string; template: string; key: (name: string) => string; bytes: Map<string, Buffer> }> {
+  async function archive(): Promise<{
+    dir: string;
+    template: string;
+    key: (name: string) => string;
+    bytes: Map<string, Buffer>;
+  }> {
     const dir = path.join(await tmpDir(), 'archive');
     await fs.mkdir(dir);
     const bytes = new Map(FILES.map((name, i) => [name, patternedBytes(3000 + i * 517, 2654435761 + i)]));
@@ -60,12 +65,25 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
   const named = (store: TestS3) => store.endpoint.replace('127.0.0.1', 'localhost');
 
   function upload(store: TestS3, dir: string, template: string, env: NodeJS.ProcessEnv, extra: string[] = []) {
-    const args = ['--once', '--jobs', '1', '--conditional-writes', 'no', '--endpoint-url', named(store), '--force-path-style', ...extra, dir, template];
+    const args = [
+      '--once',
+      '--jobs',
+      '1',
+      '--conditional-writes',
+      'no',
+      '--endpoint-url',
+      named(store),
+      '--force-path-style',
+      ...extra,
+      dir,
+      template,
+    ];
     return runBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(imds.endpoint, home, env) });
   }
 
   async function expectUploaded(store: TestS3, a: Awaited<ReturnType<typeof archive>>) {
-    for (const [name, content] of a.bytes) expect((await store.download(BUCKET, a.key(name))).equals(content), name).to.equal(true);
+    for (const [name, content] of a.bytes)
+      expect((await store.download(BUCKET, a.key(name))).equals(content), name).to.equal(true);
     expect((await ls(path.join(a.dir, '.uploaded'))).sort()).to.deep.equal([...FILES].sort());
   }
 
@@ -75,13 +93,21 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
     plain.requests.length = 0;
     imds.requests.length = 0;
     // NODE_USE_ENV_PROXY: on Node 24 it would send the SDK's metadata requests through the proxy too (no-op before).
-    const result = await upload(plain, a.dir, a.template, { HTTP_PROXY: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`, NODE_USE_ENV_PROXY: '1' }, ['--log-level', 'debug']);
+    const result = await upload(
+      plain,
+      a.dir,
+      a.template,
+      { HTTP_PROXY: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`, NODE_USE_ENV_PROXY: '1' },
+      ['--log-level', 'debug'],
+    );
     expect(result.code, result.stderr).to.equal(0);
     // Every request s3rver answered came through the proxy (the same requests, in order), none around it.
     const origin = named(plain);
     expect(proxy.requests.length).to.be.greaterThan(FILES.length);
     expect(proxy.requests.filter((r) => !r.target.startsWith(`${origin}/`) || r.status === 407)).to.deep.equal([]);
-    expect(plain.requests.map((r) => `${r.method} ${r.url}`)).to.deep.equal(proxy.requests.map((r) => `${r.method} ${r.target.slice(origin.length)}`));
+    expect(plain.requests.map((r) => `${r.method} ${r.url}`)).to.deep.equal(
+      proxy.requests.map((r) => `${r.method} ${r.target.slice(origin.length)}`),
+    );
     await expectUploaded(plain, a);
     // Credentials came from instance metadata, asked directly.
     expect(imds.requests.length).to.be.greaterThan(0);
@@ -99,7 +125,13 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
       const token = path.join(home, 'web-identity-token');
       await fs.writeFile(token, 'a-token');
       imds.requests.length = 0;
-      const env = { HTTP_PROXY: proxy.url, AWS_WEB_IDENTITY_TOKEN_FILE: token, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/logjam', AWS_ENDPOINT_URL_STS: sts.endpoint, AWS_REGION: 'us-east-1' };
+      const env = {
+        HTTP_PROXY: proxy.url,
+        AWS_WEB_IDENTITY_TOKEN_FILE: token,
+        AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/logjam',
+        AWS_ENDPOINT_URL_STS: sts.endpoint,
+        AWS_REGION: 'us-east-1',
+      };
       const result = await upload(plain, a.dir, a.template, env);
       expect(result.code, result.stderr).to.equal(0);
       expect(sts.calls).to.be.greaterThan(0);
@@ -114,7 +146,11 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
   it('NO_PROXY=localhost: nothing goes through the proxy', async () => {
     proxy = await startForwardProxy();
     const a = await archive();
-    const result = await upload(plain, a.dir, a.template, { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: 'example.com,localhost' });
+    const result = await upload(plain, a.dir, a.template, {
+      HTTP_PROXY: proxy.url,
+      HTTPS_PROXY: proxy.url,
+      NO_PROXY: 'example.com,localhost',
+    });
     expect(result.code, result.stderr).to.equal(0);
     await expectUploaded(plain, a);
     expect(proxy.requests).to.deep.equal([]);
@@ -124,12 +160,18 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
     proxy = await startForwardProxy({ credentials: `logjam:${SECRET}` });
     const a = await archive();
     secure.requests.length = 0;
-    const env = { HTTPS_PROXY: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`, HTTP_PROXY: 'http://127.0.0.1:1', AWS_CA_BUNDLE: ca.caFile };
+    const env = {
+      HTTPS_PROXY: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`,
+      HTTP_PROXY: 'http://127.0.0.1:1',
+      AWS_CA_BUNDLE: ca.caFile,
+    };
     const result = await upload(secure, a.dir, a.template, env);
     expect(result.code, result.stderr).to.equal(0);
     await expectUploaded(secure, a);
     const port = new URL(secure.endpoint).port;
-    expect(proxy.requests.map((r) => `${r.method} ${r.target} ${r.status}`)).to.deep.equal(proxy.tunnels().map(() => `CONNECT localhost:${port} 200`));
+    expect(proxy.requests.map((r) => `${r.method} ${r.target} ${r.status}`)).to.deep.equal(
+      proxy.tunnels().map(() => `CONNECT localhost:${port} 200`),
+    );
     // Keep-alive through the tunnels: fewer tunnels than requests.
     expect(proxy.tunnels().length).to.be.greaterThan(0);
     expect(proxy.tunnels().length).to.be.lessThan(secure.requests.length);
@@ -191,28 +233,43 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
         https: false,
         start: async () => (
           (proxy = await startForwardProxy({ credentials: 'logjam:right' })),
-          { url: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`, why: /refused \w+ http:\/\/localhost:\d+: HTTP 407/ }
+          {
+            url: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`,
+            why: /refused \w+ http:\/\/localhost:\d+: HTTP 407/,
+          }
         ),
       },
       {
         title: '502 to CONNECT',
         https: true,
-        start: async () => ((proxy = await startForwardProxy({ refuse: 502 })), { url: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`, why: /refused CONNECT to localhost:\d+: HTTP 502/ }),
+        start: async () => (
+          (proxy = await startForwardProxy({ refuse: 502 })),
+          { url: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`, why: /refused CONNECT to localhost:\d+: HTTP 502/ }
+        ),
       },
       {
         title: '502 to an absolute-URI request',
         https: false,
-        start: async () => ((proxy = await startForwardProxy({ refuse: 502 })), { url: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`, why: /HTTP 502/ }),
+        start: async () => (
+          (proxy = await startForwardProxy({ refuse: 502 })),
+          { url: `http://logjam:${SECRET}@127.0.0.1:${proxy.port}`, why: /HTTP 502/ }
+        ),
       },
       {
         title: 'connection refused (HTTPS)',
         https: true,
-        start: async () => ({ url: (await closedEndpoint()).replace('//', `//logjam:${SECRET}@`), why: /\) unreachable: ECONNREFUSED/ }),
+        start: async () => ({
+          url: (await closedEndpoint()).replace('//', `//logjam:${SECRET}@`),
+          why: /\) unreachable: ECONNREFUSED/,
+        }),
       },
       {
         title: 'connection refused (HTTP)',
         https: false,
-        start: async () => ({ url: (await closedEndpoint()).replace('//', `//logjam:${SECRET}@`), why: /\) unreachable: ECONNREFUSED/ }),
+        start: async () => ({
+          url: (await closedEndpoint()).replace('//', `//logjam:${SECRET}@`),
+          why: /\) unreachable: ECONNREFUSED/,
+        }),
       },
     ];
     for (const c of cases) {
@@ -221,7 +278,10 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
         const store = c.https ? secure : plain;
         const a = await archive();
         store.requests.length = 0;
-        const result = await upload(store, a.dir, a.template, { [c.https ? 'HTTPS_PROXY' : 'HTTP_PROXY']: url, AWS_CA_BUNDLE: ca.caFile });
+        const result = await upload(store, a.dir, a.template, {
+          [c.https ? 'HTTPS_PROXY' : 'HTTP_PROXY']: url,
+          AWS_CA_BUNDLE: ca.caFile,
+        });
         expect(result.code, result.stderr).to.equal(1);
         const shown = url.replace(SECRET, '***');
         const lines = result.stderr.trim().split('\n');
@@ -237,12 +297,19 @@ describe('logjam-upload behind an egress proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROX
 
   it('--check says which proxy the endpoint gets, without credentials, and touches no network', async () => {
     const a = await archive();
-    const check = (env: NodeJS.ProcessEnv) => runBin('logjam-upload', ['--check', '--endpoint-url', named(plain), a.dir, a.template], { cleanEnv: true, env: imdsEnv(imds.endpoint, home, env) });
+    const check = (env: NodeJS.ProcessEnv) =>
+      runBin('logjam-upload', ['--check', '--endpoint-url', named(plain), a.dir, a.template], {
+        cleanEnv: true,
+        env: imdsEnv(imds.endpoint, home, env),
+      });
     const via = await check({ http_proxy: `http://logjam:${SECRET}@proxy.internal:3128` });
     expect(via.code, via.stderr).to.equal(0);
     expect(via.stdout).to.include(`proxy: http://logjam:***@proxy.internal:3128 (http_proxy) for ${named(plain)}`);
     expect(via.stdout).not.to.include(SECRET);
-    const exempt = await check({ HTTP_PROXY: 'http://proxy.internal:3128', no_proxy: '.internal,localhost:' + new URL(plain.endpoint).port });
+    const exempt = await check({
+      HTTP_PROXY: 'http://proxy.internal:3128',
+      no_proxy: '.internal,localhost:' + new URL(plain.endpoint).port,
+    });
     expect(exempt.stdout).to.include(`proxy: none for ${named(plain)} (no_proxy exempts it)`);
     const none = await check({});
     expect(none.stdout).not.to.include('proxy');

@@ -22,7 +22,10 @@ describe('LOGJAM_<FLAG> environment variables (built binaries)', () => {
 
   it('logjam-compress: LOGJAM_ONCE=1 makes one pass and exits; LOGJAM_LEVEL is used', async () => {
     const dir = await logDir();
-    const result = await runBin('logjam-compress', [dir], { env: { LOGJAM_ONCE: '1', LOGJAM_LEVEL: '1', LOGJAM_LOG_FORMAT: 'json' }, timeoutMs: 20_000 });
+    const result = await runBin('logjam-compress', [dir], {
+      env: { LOGJAM_ONCE: '1', LOGJAM_LEVEL: '1', LOGJAM_LOG_FORMAT: 'json' },
+      timeoutMs: 20_000,
+    });
     expect(result.code, result.stderr).to.equal(0);
     expect(await ls(path.join(dir, 'archive'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
     expect(JSON.parse(result.stderr.trim().split('\n')[0]!)).to.include({ level: 'info' });
@@ -58,14 +61,18 @@ describe('LOGJAM_<FLAG> environment variables (built binaries)', () => {
 
   it('a LOGJAM_* variable no logjam knows is named at start at WARN, with the closest known name; one of the other tool is not', async () => {
     const dir = await logDir();
-    const result = await runBin('logjam-compress', ['--once', dir], { env: { LOGJAM_MIN_AEG: '0', LOGJAM_SPLAY: '10m', LOGJAM_LOG_FORMAT: 'json' } });
+    const result = await runBin('logjam-compress', ['--once', dir], {
+      env: { LOGJAM_MIN_AEG: '0', LOGJAM_SPLAY: '10m', LOGJAM_LOG_FORMAT: 'json' },
+    });
     expect(result.code, result.stderr).to.equal(0);
     const warnings = result.stderr
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { level: string; msg: string })
       .filter((r) => r.level === 'warn');
-    expect(warnings.map((w) => w.msg)).to.deep.equal(['LOGJAM_MIN_AEG is not a variable logjam-compress knows, and is ignored; did you mean LOGJAM_MIN_AGE?']);
+    expect(warnings.map((w) => w.msg)).to.deep.equal([
+      'LOGJAM_MIN_AEG is not a variable logjam-compress knows, and is ignored; did you mean LOGJAM_MIN_AGE?',
+    ]);
   });
 
   it('with --user, only the process that does the work names an unknown variable: once', async function () {
@@ -75,7 +82,9 @@ describe('LOGJAM_<FLAG> environment variables (built binaries)', () => {
     }
     const dir = await logDir();
     await fs.chmod(dir, 0o777);
-    const result = await runBin('logjam-compress', ['--once', '--user', 'nobody', dir], { env: { LOGJAM_MIN_AEG: '0' } });
+    const result = await runBin('logjam-compress', ['--once', '--user', 'nobody', dir], {
+      env: { LOGJAM_MIN_AEG: '0' },
+    });
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stderr.match(/LOGJAM_MIN_AEG is not a variable/g)).to.have.length(1);
   });

@@ -29,7 +29,12 @@ const READERS: Array<[string, string, string[]]> = [
   [
     "Ruby's Zlib::GzipReader",
     'ruby',
-    ['-rzlib', '-rdigest', '-e', 'sha = Digest::SHA256.new; n = 0; Zlib::GzipReader.open(ARGV[0]) { |gz| while (b = gz.read(1 << 20)); sha << b; n += b.bytesize; end }; puts "#{n} #{sha.hexdigest}"'],
+    [
+      '-rzlib',
+      '-rdigest',
+      '-e',
+      'sha = Digest::SHA256.new; n = 0; Zlib::GzipReader.open(ARGV[0]) { |gz| while (b = gz.read(1 << 20)); sha << b; n += b.bytesize; end }; puts "#{n} #{sha.hexdigest}"',
+    ],
   ],
   [
     "Python's zlib.decompressobj(31), nothing unused after the member",
@@ -78,7 +83,11 @@ describe('archives read by strict gzip readers (built binary)', function () {
       expect(await fs.readdir(dir), 'the source compressed and deleted').to.deep.equal(['archive']);
       const archive = path.join(dir, 'archive', `${NAME}.gz`);
       for (const [reader, command, args] of READERS) {
-        const read = spawnSync(command, [...args, archive], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+        const read = spawnSync(command, [...args, archive], {
+          encoding: 'utf8',
+          timeout: 120_000,
+          killSignal: 'SIGKILL',
+        });
         expect(read.status, `${reader}: ${read.stderr}`).to.equal(0);
         expect(read.stdout.trim(), reader).to.equal(expected);
       }

@@ -23,7 +23,11 @@ async function alive(pid: number): Promise<boolean> {
 }
 
 function runMocha(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; pid: number }> {
-  const child = spawn(process.execPath, [MOCHA, '--config', '.mocharc.json', FIXTURE], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MOCHA, '--config', '.mocharc.json', FIXTURE], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -37,13 +41,22 @@ describe('the root hook that kills what a test started', function () {
     const pids = path.join(await tmpDir(), 'pids');
     const run = await runMocha({ LOGJAM_FIXTURE_PIDS: pids });
     expect(run.code, run.output).to.equal(2);
-    expect(run.output).to.match(/1\) a suite whose before\(\) starts a child and never stops it\s+fails while its child runs:\s+Error: failing on purpose/);
-    expect(run.output).to.match(/2\) a suite whose before\(\) starts a child and never stops it\s+hangs while its child runs:\s+Error: Timeout of 2000ms exceeded/);
-    expect(run.output).to.match(/killed 2 process\(es\) left running by "a suite whose before\(\) starts a child and never stops it fails while its child runs"/);
+    expect(run.output).to.match(
+      /1\) a suite whose before\(\) starts a child and never stops it\s+fails while its child runs:\s+Error: failing on purpose/,
+    );
+    expect(run.output).to.match(
+      /2\) a suite whose before\(\) starts a child and never stops it\s+hangs while its child runs:\s+Error: Timeout of 2000ms exceeded/,
+    );
+    expect(run.output).to.match(
+      /killed 2 process\(es\) left running by "a suite whose before\(\) starts a child and never stops it fails while its child runs"/,
+    );
     const started = (await fs.readFile(pids, 'utf8')).trim().split('\n').map(Number);
     // before(): a child and its grandchild; each test: the same.
     expect(started).to.have.length(6);
-    await waitFor(async () => (await Promise.all(started.map(alive))).every((live) => !live), { what: `the fixture's processes ${started.join(', ')} to be gone`, timeoutMs: 10_000 });
+    await waitFor(async () => (await Promise.all(started.map(alive))).every((live) => !live), {
+      what: `the fixture's processes ${started.join(', ')} to be gone`,
+      timeoutMs: 10_000,
+    });
   });
 });
 
@@ -59,7 +72,10 @@ describe('s3rver in the test process', function () {
       let previous: string[] = [];
       for (let round = 0; round < 30; round++) {
         const next = tens(`r${round}-`);
-        await Promise.all([...previous.map((key) => s3.client.send(new DeleteObjectCommand({ Bucket: 'logs', Key: key }))), ...next.map((key) => s3.put('logs', key, key))]);
+        await Promise.all([
+          ...previous.map((key) => s3.client.send(new DeleteObjectCommand({ Bucket: 'logs', Key: key }))),
+          ...next.map((key) => s3.put('logs', key, key)),
+        ]);
         previous = next;
       }
       expect(await s3.keys('logs', `${folder}/`)).to.deep.equal(tens('r29-').sort());
@@ -73,7 +89,13 @@ describe('s3rver in the test process', function () {
 /** Every test file of the tree, relative to the checkout: packages/*\/test and test/, at any depth. */
 async function testFiles(): Promise<string[]> {
   const roots = [...(await fs.readdir(path.join(repoRoot, 'packages'))).map((pkg) => `packages/${pkg}/test`), 'test'];
-  const found = await Promise.all(roots.map(async (root) => (await fs.readdir(path.join(repoRoot, root), { recursive: true }).catch(() => [])).map((file) => path.join(root, String(file)))));
+  const found = await Promise.all(
+    roots.map(async (root) =>
+      (await fs.readdir(path.join(repoRoot, root), { recursive: true }).catch(() => [])).map((file) =>
+        path.join(root, String(file)),
+      ),
+    ),
+  );
   return found.flat().filter((file) => file.endsWith('.test.ts'));
 }
 
@@ -93,9 +115,12 @@ describe("the test files' names", () => {
   });
 
   it('under packages/*/test, only *.integration.test.ts run the built binaries: npm run test:unit takes every other file', async () => {
-    const units = (await testFiles()).filter((file) => file.startsWith('packages/') && !file.endsWith('.integration.test.ts'));
+    const units = (await testFiles()).filter(
+      (file) => file.startsWith('packages/') && !file.endsWith('.integration.test.ts'),
+    );
     const spawning = [];
-    for (const file of units) if (RUNS_BINARIES.test(await fs.readFile(path.join(repoRoot, file), 'utf8'))) spawning.push(file);
+    for (const file of units)
+      if (RUNS_BINARIES.test(await fs.readFile(path.join(repoRoot, file), 'utf8'))) spawning.push(file);
     expect(units.length).to.be.greaterThan(20);
     expect(spawning, 'name each <what>.integration.test.ts').to.deep.equal([]);
   });
@@ -103,7 +128,9 @@ describe("the test files' names", () => {
 
 describe('npm run mutate', () => {
   it("every mutation's search string occurs exactly once in the sources and every test it names exists (--check)", () => {
-    const result = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/mutate.mjs'), '--check'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/mutate.mjs'), '--check'], {
+      encoding: 'utf8',
+    });
     expect(result.stdout + result.stderr).to.match(/every search string occurs once/);
     expect(result.status).to.equal(0);
   });

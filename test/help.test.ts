@@ -8,8 +8,21 @@ import { TOOL_FLAGS } from '@logjam/core';
 import { repoRoot, runBin, type BinaryName } from './support/index.ts';
 
 const VALUES: Record<BinaryName, string[]> = {
-  'logjam-compress': ['--level N', '--min-age DURATION', '--log-level,-l LEVEL', '--jobs N', '--max-age DURATION', '--metrics-file PATH'],
-  'logjam-upload': ['--splay DURATION', '--log-level,-l LEVEL', '--part-size SIZE', '--endpoint-url URL', '--delete-uploaded-after DURATION'],
+  'logjam-compress': [
+    '--level N',
+    '--min-age DURATION',
+    '--log-level,-l LEVEL',
+    '--jobs N',
+    '--max-age DURATION',
+    '--metrics-file PATH',
+  ],
+  'logjam-upload': [
+    '--splay DURATION',
+    '--log-level,-l LEVEL',
+    '--part-size SIZE',
+    '--endpoint-url URL',
+    '--delete-uploaded-after DURATION',
+  ],
 };
 
 /** The long flags a --help lists in its Options. */
@@ -28,9 +41,13 @@ async function readmeFlags(binary: BinaryName): Promise<string[]> {
   };
   // A first cell up to its unescaped | (`--sse AES256\|aws:kms`).
   const firstCells = (text: string) => [...text.matchAll(/^\|((?:\\\||[^|])*)\|/gm)].map((m) => m[1]!);
-  const flags = [section(binary), section('Both binaries')].flatMap(firstCells).flatMap((cell) => cell.match(/--[a-z][a-z-]*/g) ?? []);
+  const flags = [section(binary), section('Both binaries')]
+    .flatMap(firstCells)
+    .flatMap((cell) => cell.match(/--[a-z][a-z-]*/g) ?? []);
   // --no-verify is the README's name of --verify's one use; --help and --version are clipanion's, not in Options.
-  return [...new Set(flags.map((flag) => flag.replace(/^--no-/, '--')))].filter((flag) => flag !== '--help' && flag !== '--version');
+  return [...new Set(flags.map((flag) => flag.replace(/^--no-/, '--')))].filter(
+    (flag) => flag !== '--help' && flag !== '--version',
+  );
 }
 
 describe('--help (built binaries)', () => {
@@ -40,7 +57,8 @@ describe('--help (built binaries)', () => {
       expect(result.code).to.equal(0);
       const help = result.stdout;
       expect(help).not.to.include('#0');
-      for (const option of VALUES[binary]) expect(help, option).to.match(new RegExp(`^  ${option.replace(/[[\]]/g, '\\$&')}\\s`, 'm'));
+      for (const option of VALUES[binary])
+        expect(help, option).to.match(new RegExp(`^  ${option.replace(/[[\]]/g, '\\$&')}\\s`, 'm'));
       const usage = help.split('\n').filter((line) => line.startsWith(`$ ${binary} `) && !line.includes('/var/log'));
       expect(usage.length, usage.join('\n')).to.be.at.least(2);
       expect(usage[0]).to.include('[--once]').and.to.include('[--log-level LEVEL]');

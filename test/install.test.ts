@@ -29,10 +29,18 @@ describe('npm install -g from the packed tarballs (slow)', function () {
     // Under a root of its own, at /usr/local as on a host: the shipped units are checked against it.
     root = await tmpDir('logjam-root-');
     prefix = path.join(root, 'usr/local');
-    const packed = await run('npm', ['pack', '-w', 'logjam-compress', '-w', 'logjam-upload', '--pack-destination', packDir, '--json'], { cwd: repoRoot });
+    const packed = await run(
+      'npm',
+      ['pack', '-w', 'logjam-compress', '-w', 'logjam-upload', '--pack-destination', packDir, '--json'],
+      { cwd: repoRoot },
+    );
     tarballs = (JSON.parse(packed.stdout) as Array<{ filename: string }>).map((p) => path.join(packDir, p.filename));
     expect(tarballs).to.have.length(2);
-    await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', ...tarballs], { cwd: packDir, maxBuffer: 16 << 20 });
+    await run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', ...tarballs],
+      { cwd: packDir, maxBuffer: 16 << 20 },
+    );
     s3 = await startS3({ buckets: ['logs'] });
   });
   after(async () => {
@@ -55,15 +63,24 @@ describe('npm install -g from the packed tarballs (slow)', function () {
         tarball,
       ).to.deep.equal(
         name === 'logjam-upload'
-          ? ['package/bin/digest-worker.mjs', `package/bin/${name}.cjs`, `package/bin/${name}.mjs`, `package/man/${name}.1`]
+          ? [
+              'package/bin/digest-worker.mjs',
+              `package/bin/${name}.cjs`,
+              `package/bin/${name}.mjs`,
+              `package/man/${name}.1`,
+            ]
           : [`package/bin/${name}.cjs`, `package/bin/${name}.mjs`, `package/man/${name}.1`],
       );
       expect(shipped.length > 3, tarball).to.equal(name === 'logjam-upload');
-      const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as { dependencies?: Record<string, string> };
+      const manifest = JSON.parse((await run('tar', ['-xzOf', tarball, 'package/package.json'])).stdout) as {
+        dependencies?: Record<string, string>;
+      };
       for (const dep of TEST_ONLY) expect(manifest.dependencies ?? {}, `${tarball}: ${dep}`).not.to.have.property(dep);
       // The SDK and the command-line parser are bundled: npm installs none of their packages.
       expect(
-        Object.keys(manifest.dependencies ?? {}).filter((dep) => /^(@(aws-sdk|smithy)\/|clipanion$|typanion$)/.test(dep)),
+        Object.keys(manifest.dependencies ?? {}).filter((dep) =>
+          /^(@(aws-sdk|smithy)\/|clipanion$|typanion$)/.test(dep),
+        ),
         tarball,
       ).to.deep.equal([]);
     }
@@ -72,7 +89,8 @@ describe('npm install -g from the packed tarballs (slow)', function () {
     const uploadModules = await ls(path.join(prefix, 'lib/node_modules/logjam-upload/node_modules'));
     // npm installed the runtime dependency, and nothing that is bundled.
     expect(uploadModules).to.include('@sentry');
-    for (const bundled of ['@aws-sdk', '@smithy', 'clipanion', 'typanion']) expect(uploadModules).not.to.include(bundled);
+    for (const bundled of ['@aws-sdk', '@smithy', 'clipanion', 'typanion'])
+      expect(uploadModules).not.to.include(bundled);
   });
 
   it('puts both binaries on PATH: --help and --version work', async () => {
@@ -90,8 +108,12 @@ describe('npm install -g from the packed tarballs (slow)', function () {
       const page = await fs.readFile(installed, 'utf8');
       const help = (await run(bin(name), ['--help'], { env: env() })).stdout;
       expect(page).to.match(new RegExp(`^\\.TH ${name.toUpperCase()} 1 `));
-      expect(page, 'the page is made by the function the .deb uses').to.equal(manPage(name, help, '0.1.0', /^\.TH \S+ 1 "([^"]+)"/.exec(page)![1]!));
-      const found = await run('man', ['-w', name], { env: { ...env(), MANPATH: path.join(prefix, 'share/man') } }).catch(() => null);
+      expect(page, 'the page is made by the function the .deb uses').to.equal(
+        manPage(name, help, '0.1.0', /^\.TH \S+ 1 "([^"]+)"/.exec(page)![1]!),
+      );
+      const found = await run('man', ['-w', name], {
+        env: { ...env(), MANPATH: path.join(prefix, 'share/man') },
+      }).catch(() => null);
       if (found) expect(await fs.realpath(found.stdout.trim())).to.equal(await fs.realpath(installed));
     }
   });
@@ -100,7 +122,8 @@ describe('npm install -g from the packed tarballs (slow)', function () {
     if (!canVerifyUnits) this.skip();
     const units = path.join(root, 'etc/systemd/system');
     await fs.cp(path.join(repoRoot, 'systemd'), units, { recursive: true });
-    for (const name of ['logjam-compress', 'logjam-upload']) expect(await verifyUnit(root, path.join(units, `${name}.service`)), name).to.deep.equal([]);
+    for (const name of ['logjam-compress', 'logjam-upload'])
+      expect(await verifyUnit(root, path.join(units, `${name}.service`)), name).to.deep.equal([]);
   });
 
   it('does a real pass: logjam-compress --once, then logjam-upload --once to S3', async () => {
@@ -117,18 +140,30 @@ describe('npm install -g from the packed tarballs (slow)', function () {
 
     const upload = await run(
       bin('logjam-upload'),
-      ['--once', '--endpoint-url', s3.endpoint, '--force-path-style', path.join(logDir, 'archive'), 's3://logs/installed/{prefix}/{year}/{month}/{day}/{filename}'],
+      [
+        '--once',
+        '--endpoint-url',
+        s3.endpoint,
+        '--force-path-style',
+        path.join(logDir, 'archive'),
+        's3://logs/installed/{prefix}/{year}/{month}/{day}/{filename}',
+      ],
       { env: env({ AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_REGION: 'us-east-1' }) },
     );
     expect(upload.stderr).to.match(/pass done pending=2 uploaded=2/);
     expect(upload.stderr).not.to.match(/digest worker is unavailable/);
-    expect(await s3.keys('logs')).to.deep.equal([`installed/app/2024/01/05/${name}.gz`, 'installed/big/2024/01/05/big-20240105T1300Z.log.gz']);
+    expect(await s3.keys('logs')).to.deep.equal([
+      `installed/app/2024/01/05/${name}.gz`,
+      'installed/big/2024/01/05/big-20240105T1300Z.log.gz',
+    ]);
   });
 
   it('reports to Sentry with the @sentry/node it installed', async () => {
     const sentry = await startFakeSentry();
     try {
-      const result = await run(bin('logjam-compress'), ['--once', `${prefix}/no-such-dir`], { env: env({ SENTRY_DSN: sentry.dsn }) }).catch((error: { code: number; stderr: string }) => error);
+      const result = await run(bin('logjam-compress'), ['--once', `${prefix}/no-such-dir`], {
+        env: env({ SENTRY_DSN: sentry.dsn }),
+      }).catch((error: { code: number; stderr: string }) => error);
       expect((result as { code?: number }).code).to.equal(2);
       expect(sentry.events).to.have.length(1);
       expect(sentry.events[0]!.tags).to.include({ binary: 'logjam-compress' });

@@ -72,7 +72,8 @@ describe('monitoring (built binaries)', function () {
       const late = await runBin('logjam-compress', ['--check', dir]);
       expect(late.code).to.equal(1);
       expect(late.stdout).to.match(/^WARNING: 1 file due for compression .* oldest 3h5\dm > --max-age 2h /);
-      for (const maxAge of ['5h', '300m', '1d', '18000']) expect((await runBin('logjam-compress', ['--check', '--max-age', maxAge, dir])).code, maxAge).to.equal(0);
+      for (const maxAge of ['5h', '300m', '1d', '18000'])
+        expect((await runBin('logjam-compress', ['--check', '--max-age', maxAge, dir])).code, maxAge).to.equal(0);
       expect((await runBin('logjam-compress', ['--check', '--max-age', '90m', dir])).code).to.equal(1);
       const bad = await runBin('logjam-compress', ['--check', '--max-age', 'soon', dir]);
       expect(bad.code).to.equal(3);
@@ -86,7 +87,9 @@ describe('monitoring (built binaries)', function () {
     it('OK: nothing due', async () => {
       const result = await runBin('logjam-compress', ['--check', await tmpDir()]);
       expect(result.code).to.equal(0);
-      expect(result.stdout).to.equal('OK: nothing due for compression | files=0 bytes=0B oldest_age=0s;7200 ignored=0\n');
+      expect(result.stdout).to.equal(
+        'OK: nothing due for compression | files=0 bytes=0B oldest_age=0s;7200 ignored=0\n',
+      );
     });
   });
 
@@ -181,7 +184,16 @@ describe('monitoring (built binaries)', function () {
         const upload = () =>
           runBin(
             'logjam-upload',
-            ['--once', '--metrics-file', metrics, '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/metrics/{prefix}/{year}/{month}/{day}/{filename}'],
+            [
+              '--once',
+              '--metrics-file',
+              metrics,
+              '--endpoint-url',
+              servers.s3.endpoint,
+              '--force-path-style',
+              dir,
+              's3://logs/metrics/{prefix}/{year}/{month}/{day}/{filename}',
+            ],
             {
               cleanEnv: true,
               env: imdsEnv(servers.imds.endpoint, home),

@@ -33,7 +33,9 @@ describe('names outside the grammar (logjam-compress, built binary)', function (
     const result = await runBin('logjam-compress', ['--check', dir]);
     expect(result.code, result.stdout).to.equal(0);
     const [status, ...rest] = result.stdout.trimEnd().split('\n');
-    expect(status).to.equal('OK: nothing due for compression; 3 files ignored: names outside the log file grammar | files=0 bytes=0B oldest_age=0s;7200 ignored=3');
+    expect(status).to.equal(
+      'OK: nothing due for compression; 3 files ignored: names outside the log file grammar | files=0 bytes=0B oldest_age=0s;7200 ignored=3',
+    );
     expect(rest).to.have.length(3);
     const real = await fs.realpath(dir);
     for (const [name, reason] of Object.entries(OUTSIDE)) {
@@ -50,7 +52,9 @@ describe('names outside the grammar (logjam-compress, built binary)', function (
     const records = result.stderr
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { level: string; msg: string; file?: string; reason?: string; ignored?: number });
+      .map(
+        (line) => JSON.parse(line) as { level: string; msg: string; file?: string; reason?: string; ignored?: number },
+      );
     const said = records.filter((r) => r.msg === 'not a log file name: left alone');
     expect(said.map((r) => path.basename(r.file!)).sort()).to.deep.equal(Object.keys(OUTSIDE).sort());
     for (const r of said) expect(r.reason, r.file).to.match(OUTSIDE[path.basename(r.file!)]!);
@@ -64,6 +68,8 @@ describe('names outside the grammar (logjam-compress, built binary)', function (
     const result = await runBin('logjam-compress', ['--once', dir]);
     expect(result.code, result.stderr).to.equal(0);
     expect(await ls(path.join(dir, 'archive'))).to.deep.equal(['app-20240105T1300Z.log.gz.gz']);
-    expect(result.stderr).to.match(/ WARN already gzip: compressing it again as the Python logjam did; .* file=\S+app-20240105T1300Z\.log\.gz archive=\S+app-20240105T1300Z\.log\.gz\.gz\n/);
+    expect(result.stderr).to.match(
+      / WARN already gzip: compressing it again as the Python logjam did; .* file=\S+app-20240105T1300Z\.log\.gz archive=\S+app-20240105T1300Z\.log\.gz\.gz\n/,
+    );
   });
 });

@@ -17,7 +17,10 @@ describe("the launchers pass V8's settings to node", function () {
   it('a logjam-compress service run as a program has them on its command line, and both launchers start alike', async () => {
     const dir = await tmpDir();
     // This Node first on PATH, as `#!/usr/bin/env node` would find it.
-    const child = spawn(binaries['logjam-compress'], [dir], { env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, HOME: process.env.HOME }, stdio: 'ignore' });
+    const child = spawn(binaries['logjam-compress'], [dir], {
+      env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, HOME: process.env.HOME },
+      stdio: 'ignore',
+    });
     try {
       const argv = await waitFor(
         async () => {

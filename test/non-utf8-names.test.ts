@@ -38,8 +38,15 @@ describe('a log file whose name is not UTF-8, end to end', function () {
     await s3.close();
     await cleanupTmpDirs();
   });
-  const env = () => ({ AWS_ENDPOINT_URL: s3.endpoint, LOGJAM_FORCE_PATH_STYLE: '1', AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_REGION: 'us-east-1' });
-  const upload = (args: string[]) => runBin('logjam-upload', [...args, archiveDir, TEMPLATE], { env: env(), cleanEnv: true });
+  const env = () => ({
+    AWS_ENDPOINT_URL: s3.endpoint,
+    LOGJAM_FORCE_PATH_STYLE: '1',
+    AWS_ACCESS_KEY_ID: S3RVER_KEY,
+    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
+    AWS_REGION: 'us-east-1',
+  });
+  const upload = (args: string[]) =>
+    runBin('logjam-upload', [...args, archiveDir, TEMPLATE], { env: env(), cleanEnv: true });
 
   it('logjam-compress --check counts it as due, naming it with %XX', async () => {
     const r = await runBin('logjam-compress', ['--check', '--max-age', '1h', logDir]);
@@ -72,8 +79,12 @@ describe('a log file whose name is not UTF-8, end to end', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(passCounts(r.stderr)).to.include({ pending: 1, uploaded: 1 });
     expect(r.stderr).to.include(`uri=s3://logs/${KEY}`);
-    expect((await s3.download('logs', KEY)).equals(await fs.readFile(at(archiveDir, LATIN1, Buffer.from('.gz'))))).to.equal(true);
-    const markers = (await fs.readdir(path.join(archiveDir, '.uploaded'), { encoding: 'buffer' })).filter((name) => name.toString() !== STORE_PROFILE);
+    expect(
+      (await s3.download('logs', KEY)).equals(await fs.readFile(at(archiveDir, LATIN1, Buffer.from('.gz')))),
+    ).to.equal(true);
+    const markers = (await fs.readdir(path.join(archiveDir, '.uploaded'), { encoding: 'buffer' })).filter(
+      (name) => name.toString() !== STORE_PROFILE,
+    );
     expect(markers).to.deep.equal([Buffer.concat([LATIN1, Buffer.from('.gz')])]);
     expect(await fs.readFile(metrics, 'utf8'))
       .to.match(/^logjam_upload_files_total 1$/m)

@@ -5,7 +5,18 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cleanupTmpDirs, compactStamp, ls, runBin, startBin, tmpDir, waitExit, waitFor, type BinaryName, type RunResult } from './support/index.ts';
+import {
+  cleanupTmpDirs,
+  compactStamp,
+  ls,
+  runBin,
+  startBin,
+  tmpDir,
+  waitExit,
+  waitFor,
+  type BinaryName,
+  type RunResult,
+} from './support/index.ts';
 import { imdsEnv } from './support/imds.ts';
 import { useS3AndImds } from './support/servers.ts';
 import { canDropPrivileges, nobodyIds } from './reliability/helpers.ts';
@@ -37,7 +48,8 @@ function expectEnd(result: RunResult, format: 'text' | 'json', code: number, say
 
 /** Runs `args` in both formats and checks each ends as `expectEnd` says. */
 async function endsInBothFormats(binary: BinaryName, args: string[], says: RegExp, code = 2): Promise<void> {
-  for (const format of ['text', 'json'] as const) expectEnd(await runBin(binary, ['--log-format', format, ...args]), format, code, says);
+  for (const format of ['text', 'json'] as const)
+    expectEnd(await runBin(binary, ['--log-format', format, ...args]), format, code, says);
 }
 
 describe('messages that end a run (built binaries)', function () {
@@ -60,9 +72,17 @@ describe('messages that end a run (built binaries)', function () {
     const metrics = ['--metrics-file', path.join(logs, 'no-such-folder', 'logjam.prom')];
     await fs.writeFile(path.join(logs, 'app-20240105T1200Z.log'), 'a line\n');
     await fs.utimes(path.join(logs, 'app-20240105T1200Z.log'), new Date(2024, 0, 1), new Date(2024, 0, 1));
-    await endsInBothFormats('logjam-compress', ['--once', ...metrics, logs], /--metrics-file .*: the folder .*no-such-folder does not exist: create it/);
+    await endsInBothFormats(
+      'logjam-compress',
+      ['--once', ...metrics, logs],
+      /--metrics-file .*: the folder .*no-such-folder does not exist: create it/,
+    );
     expect(await ls(logs)).to.include('app-20240105T1200Z.log');
-    await endsInBothFormats('logjam-upload', ['--once', ...NO_S3, ...metrics, archive, TEMPLATE], /--metrics-file .*: the folder .*no-such-folder does not exist: create it/);
+    await endsInBothFormats(
+      'logjam-upload',
+      ['--once', ...NO_S3, ...metrics, archive, TEMPLATE],
+      /--metrics-file .*: the folder .*no-such-folder does not exist: create it/,
+    );
     expect(await ls(archive)).to.deep.equal([ARCHIVE]);
   });
 
@@ -106,7 +126,11 @@ describe('messages that end a run (built binaries)', function () {
       const { uid, gid } = nobodyIds();
       await fs.chown(archive, uid, gid);
       await fs.mkdir(path.join(archive, '.uploaded'), { mode: 0o755 });
-      await endsInBothFormats('logjam-upload', ['--once', '--user', 'nobody', ...NO_S3, archive, TEMPLATE], /archive\/\.uploaded is not writable by this user .*the marker of each uploaded file/);
+      await endsInBothFormats(
+        'logjam-upload',
+        ['--once', '--user', 'nobody', ...NO_S3, archive, TEMPLATE],
+        /archive\/\.uploaded is not writable by this user .*the marker of each uploaded file/,
+      );
     });
 
     it("logjam-upload: a lock file it cannot open is named by its path (not the descriptor's), in words, exit 2", async () => {
@@ -142,14 +166,22 @@ describe('messages that end a run (built binaries)', function () {
           archive,
           's3://logs/m/{prefix}/{year}/{month}/{day}/{filename}',
         ];
-        const child = startBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, await tmpDir()) });
+        const child = startBin('logjam-upload', args, {
+          cleanEnv: true,
+          env: imdsEnv(servers.imds.endpoint, await tmpDir()),
+        });
         try {
-          await waitFor(async () => (await ls(path.join(archive, '.uploaded')).catch((): string[] => [])).includes(ARCHIVE), { what: 'the first marker' });
+          await waitFor(
+            async () => (await ls(path.join(archive, '.uploaded')).catch((): string[] => [])).includes(ARCHIVE),
+            { what: 'the first marker' },
+          );
           await fs.chown(path.join(archive, '.uploaded'), 0, 0);
           const late = `app-${compactStamp(Date.UTC(2024, 0, 5, 14))}.log.gz`;
           await fs.writeFile(path.join(archive, late), 'late\n');
           await fs.chown(path.join(archive, late), uid, gid);
-          await waitFor(() => / ERROR uploaded, but not marked /.test(child.output().stderr), { what: 'the marker failure' });
+          await waitFor(() => / ERROR uploaded, but not marked /.test(child.output().stderr), {
+            what: 'the marker failure',
+          });
           const line = child
             .output()
             .stderr.split('\n')
@@ -169,7 +201,11 @@ describe('messages that end a run (built binaries)', function () {
 
     it('logjam-compress: a LOG_DIR it cannot write is named with the fix, exit 2', async () => {
       const { logs } = await folders();
-      await endsInBothFormats('logjam-compress', ['--once', '--user', 'nobody', logs], /LOG_DIR .*logs is not readable and writable by this user: run logjam-compress as the user that owns the logs/);
+      await endsInBothFormats(
+        'logjam-compress',
+        ['--once', '--user', 'nobody', logs],
+        /LOG_DIR .*logs is not readable and writable by this user: run logjam-compress as the user that owns the logs/,
+      );
     });
 
     it('logjam-compress: --metrics-file in a folder it cannot write: exit 2 at start', async () => {
@@ -178,7 +214,11 @@ describe('messages that end a run (built binaries)', function () {
       await fs.chown(logs, uid, gid);
       await fs.mkdir(path.join(logs, '..', 'metrics'), { mode: 0o755 });
       const metrics = path.join(logs, '..', 'metrics', 'c.prom');
-      await endsInBothFormats('logjam-compress', ['--once', '--user', 'nobody', '--metrics-file', metrics, logs], /metrics is not writable by this user .*the metrics file/);
+      await endsInBothFormats(
+        'logjam-compress',
+        ['--once', '--user', 'nobody', '--metrics-file', metrics, logs],
+        /metrics is not writable by this user .*the metrics file/,
+      );
     });
   });
 
@@ -193,7 +233,10 @@ describe('messages that end a run (built binaries)', function () {
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.map((r) => r.level)).to.deep.equal(['error', 'critical']);
-    expect(records[1]).to.include({ exit: 2, msg: 'no LOG_DIR left to work in: 1 configuration error said above; fix it and start logjam-compress again' });
+    expect(records[1]).to.include({
+      exit: 2,
+      msg: 'no LOG_DIR left to work in: 1 configuration error said above; fix it and start logjam-compress again',
+    });
   });
 
   it("logjam-compress: the summary of a pass that exits 2 counts the directory's configuration error", async () => {

@@ -56,7 +56,9 @@ describe('progress bar on --once passes (built binaries)', function () {
   it('logjam-compress: no bar in service mode, even at a terminal', async () => {
     const dir = await logDir(3);
     // --interval: the service would run forever; `timeout` stops it with SIGTERM.
-    const command = ['timeout', '-s', 'TERM', '2', process.execPath, binaries['logjam-compress'], dir].map(quote).join(' ');
+    const command = ['timeout', '-s', 'TERM', '2', process.execPath, binaries['logjam-compress'], dir]
+      .map(quote)
+      .join(' ');
     // `timeout` exits 124 (and so does `script -e`): what the terminal showed is still there.
     const stdout = await run('script', ['-qfec', command, '/dev/null'], { timeout: 30_000 }).then(
       (r) => r.stdout,
@@ -72,10 +74,21 @@ describe('progress bar on --once passes (built binaries)', function () {
     async function archiveDir(files: number): Promise<string> {
       const dir = path.join(await tmpDir(), 'archive');
       await fs.mkdir(dir);
-      for (let i = 0; i < files; i += 1) await fs.writeFile(path.join(dir, `app-20240105T${String(i).padStart(2, '0')}00Z.log.gz`), Buffer.alloc(100_000, i));
+      for (let i = 0; i < files; i += 1)
+        await fs.writeFile(
+          path.join(dir, `app-20240105T${String(i).padStart(2, '0')}00Z.log.gz`),
+          Buffer.alloc(100_000, i),
+        );
       return dir;
     }
-    const args = (dir: string, tag: string) => ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, `s3://logs/${tag}/{prefix}/{year}/{month}/{day}/{filename}`];
+    const args = (dir: string, tag: string) => [
+      '--once',
+      '--endpoint-url',
+      servers.s3.endpoint,
+      '--force-path-style',
+      dir,
+      `s3://logs/${tag}/{prefix}/{year}/{month}/{day}/{filename}`,
+    ];
 
     it('at a terminal, a bar; without one, none', async () => {
       const home = await tmpDir();

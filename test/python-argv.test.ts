@@ -27,7 +27,14 @@ const COMPRESS: Row[] = [
   { argv: ['--log=warning', '--once', 'LOG_DIR'], python: { once: true, log_level: 'warning' } },
   { argv: ['LOG_DIR', '--once', '-l', 'critical'], python: { once: true, log_level: 'critical' } },
   { argv: ['--once', '--lo', 'error', 'LOG_DIR'], python: { once: true, log_level: 'error' } },
-  { argv: ['--once', '-l', 'loud', 'LOG_DIR'], python: { exit: 2, error: "argument --log-level/-l: invalid choice: 'loud' (choose from 'debug', 'info', 'warning', 'error', 'critical')" } },
+  {
+    argv: ['--once', '-l', 'loud', 'LOG_DIR'],
+    python: {
+      exit: 2,
+      error:
+        "argument --log-level/-l: invalid choice: 'loud' (choose from 'debug', 'info', 'warning', 'error', 'critical')",
+    },
+  },
   { argv: ['--once', '--bogus', 'LOG_DIR'], python: { exit: 2, error: 'unrecognized arguments: --bogus' } },
 ];
 
@@ -49,7 +56,8 @@ const SHOWN: Record<string, string[]> = {
   error: ['ERROR'],
   critical: [],
 };
-const severities = (stderr: string) => [...new Set(stderr.split('\n').flatMap((line) => /^\S+ logjam-\w+ ([A-Z]+) /.exec(line)?.[1] ?? []))].sort();
+const severities = (stderr: string) =>
+  [...new Set(stderr.split('\n').flatMap((line) => /^\S+ logjam-\w+ ([A-Z]+) /.exec(line)?.[1] ?? []))].sort();
 
 describe('the Python logjam command lines (golden rows from its argparse)', function () {
   this.timeout(60_000);
@@ -60,7 +68,13 @@ describe('the Python logjam command lines (golden rows from its argparse)', func
     // pass summary (INFO) and a metrics file that cannot replace the folder of
     // its name (ERROR, not fatal; a missing folder would end the run at start).
     const env = { UV_THREADPOOL_SIZE: '2', LOGJAM_JOBS: '8' };
-    for (const row of [...COMPRESS, { argv: ['--once', '-l', 'warn', 'LOG_DIR'], python: { exit: 2, error: "argument --log-level/-l: invalid choice: 'warn'" } }]) {
+    for (const row of [
+      ...COMPRESS,
+      {
+        argv: ['--once', '-l', 'warn', 'LOG_DIR'],
+        python: { exit: 2, error: "argument --log-level/-l: invalid choice: 'warn'" },
+      },
+    ]) {
       const accepts = 'once' in row.python || row.argv.includes('warn');
       const level = 'once' in row.python ? row.python.log_level : 'warn';
       it(`${row.argv.join(' ')}: ${'once' in row.python ? `Python ran once at ${level}` : `Python exited 2 (${row.python.error})`}`, async () => {
@@ -95,7 +109,13 @@ describe('the Python logjam command lines (golden rows from its argparse)', func
         const dir = path.join(await tmpDir(), 'archive');
         await fs.mkdir(dir);
         await fs.writeFile(path.join(dir, 'app-20240101T0000Z.log.gz'), 'x');
-        const env = { AWS_ENDPOINT_URL: s3.endpoint, LOGJAM_FORCE_PATH_STYLE: '1', AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_REGION: 'us-east-1' };
+        const env = {
+          AWS_ENDPOINT_URL: s3.endpoint,
+          LOGJAM_FORCE_PATH_STYLE: '1',
+          AWS_ACCESS_KEY_ID: S3RVER_KEY,
+          AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
+          AWS_REGION: 'us-east-1',
+        };
         const result = await runBin(
           'logjam-upload',
           row.argv.map((a) => (a === 'ARCHIVE_DIR' ? dir : a)),
@@ -122,7 +142,13 @@ describe("the Python README's invocations, run as written (with this host's path
     await s3.close();
     await cleanupTmpDirs();
   });
-  const s3Env = () => ({ AWS_ENDPOINT_URL: s3.endpoint, LOGJAM_FORCE_PATH_STYLE: '1', AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_DEFAULT_REGION: 'us-east-1' });
+  const s3Env = () => ({
+    AWS_ENDPOINT_URL: s3.endpoint,
+    LOGJAM_FORCE_PATH_STYLE: '1',
+    AWS_ACCESS_KEY_ID: S3RVER_KEY,
+    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
+    AWS_DEFAULT_REGION: 'us-east-1',
+  });
 
   /** /var/log/my-log-dir, under a temporary root, holding one closed log file. */
   async function logDir(): Promise<string> {
@@ -140,7 +166,11 @@ describe("the Python README's invocations, run as written (with this host's path
     const compress = await runBin('logjam-compress', ['--once', `${dir}/`]);
     expect(compress.code, compress.stderr).to.equal(0);
     // The README's `{month}{/{day}` has a stray brace (Python refused it too); the rest is as written.
-    const upload = await runBin('logjam-upload', ['--once', `${dir}/archive/`, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'], { env: s3Env(), cleanEnv: true });
+    const upload = await runBin(
+      'logjam-upload',
+      ['--once', `${dir}/archive/`, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'],
+      { env: s3Env(), cleanEnv: true },
+    );
     expect(upload.code, upload.stderr).to.equal(0);
     expect((await s3.download('logs', KEY)).length).to.be.greaterThan(0);
   });
@@ -148,11 +178,20 @@ describe("the Python README's invocations, run as written (with this host's path
   it('upstart / runit: logjam-compress /var/log/my-log-dir, then logjam-upload /var/log/my-log-dir/archive/ s3://YOUR_BUCKET/…, as services', async () => {
     const dir = await logDir();
     const compress = startBin('logjam-compress', [dir]);
-    await waitFor(() => exists(path.join(dir, 'archive', 'haproxy-20130704T0000Z-us-west-2-i-ae23fega.log.gz')), { what: 'the archive' });
+    await waitFor(() => exists(path.join(dir, 'archive', 'haproxy-20130704T0000Z-us-west-2-i-ae23fega.log.gz')), {
+      what: 'the archive',
+    });
     compress.kill('SIGTERM');
     expect((await waitExit(compress)).code).to.equal(0);
-    const upload = startBin('logjam-upload', [`${dir}/archive/`, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'], { env: s3Env(), cleanEnv: true });
-    await waitFor(() => exists(path.join(dir, 'archive', '.uploaded', 'haproxy-20130704T0000Z-us-west-2-i-ae23fega.log.gz')), { what: 'the marker' });
+    const upload = startBin(
+      'logjam-upload',
+      [`${dir}/archive/`, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'],
+      { env: s3Env(), cleanEnv: true },
+    );
+    await waitFor(
+      () => exists(path.join(dir, 'archive', '.uploaded', 'haproxy-20130704T0000Z-us-west-2-i-ae23fega.log.gz')),
+      { what: 'the marker' },
+    );
     upload.kill('SIGTERM');
     expect((await waitExit(upload)).code).to.equal(0);
   });

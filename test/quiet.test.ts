@@ -23,7 +23,10 @@ const records = (stderr: string): Record[] =>
 
 /** Waits for `passes` idle passes (by their debug summaries), stops the service, and returns its records. */
 async function idlePasses(child: Child, passes: number): Promise<Record[]> {
-  await waitFor(() => records(child.output().stderr).filter((r) => r.msg === 'pass done').length >= passes, { timeoutMs: 30_000, what: `${passes} passes` });
+  await waitFor(() => records(child.output().stderr).filter((r) => r.msg === 'pass done').length >= passes, {
+    timeoutMs: 30_000,
+    what: `${passes} passes`,
+  });
   child.kill('SIGTERM');
   const result = await waitExit(child, 20_000);
   expect(result.code, result.stderr).to.equal(0);
@@ -31,14 +34,16 @@ async function idlePasses(child: Child, passes: number): Promise<Record[]> {
 }
 
 /** What an operator sees at --log-level info: the records at info and above, but start and stop. */
-const seenAtInfo = (all: Record[]) => all.filter((r) => r.level !== 'debug' && r.msg !== 'stopped' && !r.msg.startsWith('received SIG'));
+const seenAtInfo = (all: Record[]) =>
+  all.filter((r) => r.level !== 'debug' && r.msg !== 'stopped' && !r.msg.startsWith('received SIG'));
 
 describe('services are quiet when idle (built binaries)', function () {
   this.timeout(60_000);
   const servers = useS3AndImds({ buckets: ['logs'] });
   const children: Child[] = [];
   afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   after(cleanupTmpDirs);
 

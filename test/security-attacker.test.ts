@@ -30,7 +30,9 @@ describe('security: what others own can try through --user, the lock, the metric
         await fs.chown(logs, member.uid, member.gid);
         const result = await runBin('logjam-compress', ['--once', '--user', member.name, logs]);
         expect(result.code, result.stderr).to.equal(0);
-        expect(zlib.gunzipSync(await fs.readFile(path.join(logs, 'archive', `${LOG}.gz`))).toString()).to.equal('adm may read\n');
+        expect(zlib.gunzipSync(await fs.readFile(path.join(logs, 'archive', `${LOG}.gz`))).toString()).to.equal(
+          'adm may read\n',
+        );
       } finally {
         member.remove();
       }
@@ -45,7 +47,9 @@ describe('security: what others own can try through --user, the lock, the metric
       });
       try {
         await waitFor(() => child.output().stderr.includes('pass done'), { what: 'the first pass' });
-        const [worker] = (await fs.readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim().split(/\s+/);
+        const [worker] = (await fs.readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8'))
+          .trim()
+          .split(/\s+/);
         const environ = (await fs.readFile(`/proc/${worker}/environ`, 'utf8')).split('\0');
         expect(environ.filter((v) => /^(AWS_|SOME_CRON)/.test(v))).to.deep.equal([]);
         expect(environ).to.include('HOME=/root').and.include(`USER=${attacker().name}`);
@@ -70,7 +74,9 @@ describe('security: what others own can try through --user, the lock, the metric
         await fs.chown(lock, attacker().uid, attacker().gid);
         const result = await runBin('logjam-compress', ['--once', '--user', attacker().name, logs]);
         expect(result.code, result.stderr).to.equal(0);
-        expect(result.stderr).to.include(`took over the lock ${lock}: it held pid ${impostor.pid}, but no process held the lock`);
+        expect(result.stderr).to.include(
+          `took over the lock ${lock}: it held pid ${impostor.pid}, but no process held the lock`,
+        );
         expect(await ls(path.join(logs, 'archive'))).to.deep.equal([`${LOG}.gz`]);
       } finally {
         impostor.kill('SIGKILL');
@@ -94,7 +100,9 @@ describe('security: what others own can try through --user, the lock, the metric
       expect(await fs.readFile(metrics, 'utf8')).to.include('logjam_compress_files_total');
       await fs.rm(metrics);
       attacker().run(['ln', '-s', '/dev/zero', metrics]);
-      const second = await runBin('logjam-compress', ['--once', '--metrics-file', metrics, logs], { timeoutMs: 20_000 });
+      const second = await runBin('logjam-compress', ['--once', '--metrics-file', metrics, logs], {
+        timeoutMs: 20_000,
+      });
       expect(second.code, second.stderr).to.equal(0);
       expect((await fs.lstat(metrics)).isFile(), 'the link replaced').to.equal(true);
     });

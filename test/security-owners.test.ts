@@ -49,7 +49,9 @@ describe('security: root over folders that others own', function () {
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(2);
       expect(errors(result)).to.have.length(1);
-      expect(errors(result)[0]).to.include(`${logs} is owned by ${attacker().name} (uid ${attacker().uid}), not root`).and.include(`--user ${attacker().name}`);
+      expect(errors(result)[0])
+        .to.include(`${logs} is owned by ${attacker().name} (uid ${attacker().uid}), not root`)
+        .and.include(`--user ${attacker().name}`);
       expect(await ls(logs)).to.deep.equal([LOG]);
       const asOwner = await runBin('logjam-compress', ['--once', '--user', attacker().name, logs]);
       expect(asOwner.code, asOwner.stderr).to.equal(0);
@@ -63,7 +65,11 @@ describe('security: root over folders that others own', function () {
       await fs.chown(theirs, attacker().uid, attacker().gid);
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(errors(result)[0]).to.include(`${logs} is below ${theirs}, which is owned by ${attacker().name} (uid ${attacker().uid}), not root`).and.include(`--user ${attacker().name}`);
+      expect(errors(result)[0])
+        .to.include(
+          `${logs} is below ${theirs}, which is owned by ${attacker().name} (uid ${attacker().uid}), not root`,
+        )
+        .and.include(`--user ${attacker().name}`);
       expect(await ls(logs)).to.deep.equal([LOG]);
     });
 
@@ -75,7 +81,9 @@ describe('security: root over folders that others own', function () {
       await fs.chmod(shared, 0o775);
       const refused = await runBin('logjam-compress', ['--once', logs]);
       expect(refused.code, refused.stderr).to.equal(2);
-      expect(errors(refused)[0]).to.include(`${logs} is below ${shared}, which is writable by group ${attacker().gid}, not root's (mode 0775)`);
+      expect(errors(refused)[0]).to.include(
+        `${logs} is below ${shared}, which is writable by group ${attacker().gid}, not root's (mode 0775)`,
+      );
       await fs.chmod(shared, 0o1777);
       const sticky = await runBin('logjam-compress', ['--once', logs]);
       expect(sticky.code, sticky.stderr).to.equal(0);
@@ -93,7 +101,9 @@ describe('security: root over folders that others own', function () {
       attacker().run(['setfacl', '-d', '-m', `u:${attacker().name}:r`, archive]);
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(errors(result)[0]).to.include(`${archive} is owned by ${attacker().name} (uid ${attacker().uid}), not root`);
+      expect(errors(result)[0]).to.include(
+        `${archive} is owned by ${attacker().name} (uid ${attacker().uid}), not root`,
+      );
       expect(await ls(archive)).to.deep.equal([]);
       expect(await exists(path.join(logs, LOG))).to.equal(true);
     });
@@ -129,7 +139,9 @@ describe('security: root over folders that others own', function () {
       expect(result.code, result.stderr).to.equal(1);
       expect(errors(result)).to.have.length(1);
       expect(errors(result)[0])
-        .to.include(`${path.join(logs, LOG)} has 2 hard links: as root, logjam-compress does not read a file that has another name`)
+        .to.include(
+          `${path.join(logs, LOG)} has 2 hard links: as root, logjam-compress does not read a file that has another name`,
+        )
         .and.include('--user OWNER');
       expect(await ls(path.join(logs, 'archive'))).to.deep.equal([]);
       expect(await fs.readFile(path.join(logs, LOG), 'utf8')).to.equal('root:SECRET\n');
@@ -146,7 +158,9 @@ describe('security: root over folders that others own', function () {
       expect(result.code, result.stderr).to.equal(2);
       expect(errors(result)).to.have.length(1);
       expect(errors(result)[0])
-        .to.include(`${path.join(root, 'via')} is a symbolic link (to real) in the path of LOG_DIR ${path.join(root, 'via', 'logs')}`)
+        .to.include(
+          `${path.join(root, 'via')} is a symbolic link (to real) in the path of LOG_DIR ${path.join(root, 'via', 'logs')}`,
+        )
         .and.include(`give the path without links (${path.join(real, 'logs')})`);
       expect(await ls(path.join(real, 'logs'))).to.deep.equal([LOG]);
     });
@@ -182,11 +196,16 @@ describe('security: root over folders that others own', function () {
       try {
         // The swapper runs (bounded: a working one is seen within a few thousand looks).
         let swapped = false;
-        for (let look = 0; look < 20_000 && !swapped; look += 1) swapped = (await fs.lstat(path.join(theirs, 'logs')).catch(() => null))?.isSymbolicLink() ?? false;
+        for (let look = 0; look < 20_000 && !swapped; look += 1)
+          swapped = (await fs.lstat(path.join(theirs, 'logs')).catch(() => null))?.isSymbolicLink() ?? false;
         expect(swapped, 'the swapper is running').to.equal(true);
         // --insecure-permissions: the ownership rule alone would refuse it; the descriptor must hold by itself.
         for (let run = 0; run < 15; run += 1) {
-          const result = await runBin('logjam-compress', ['--once', '--insecure-permissions', path.join(theirs, 'logs')]);
+          const result = await runBin('logjam-compress', [
+            '--once',
+            '--insecure-permissions',
+            path.join(theirs, 'logs'),
+          ]);
           expect(result.code, result.stderr).to.be.oneOf([0, 2]);
         }
       } finally {
@@ -213,15 +232,30 @@ describe('security: root over folders that others own', function () {
       const home = path.join(root, 'home');
       const user = makeAttacker({ home });
       try {
-        await write(path.join(home, '.aws', 'config'), `[default]\nendpoint_url = http://127.0.0.1:${(trap.address() as AddressInfo).port}\n`);
+        await write(
+          path.join(home, '.aws', 'config'),
+          `[default]\nendpoint_url = http://127.0.0.1:${(trap.address() as AddressInfo).port}\n`,
+        );
         execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
         const rootHome = path.join(root, 'root-home');
-        await write(path.join(rootHome, '.aws', 'config'), `[default]\nendpoint_url = ${servers.s3.endpoint}\nregion = us-east-1\n`);
+        await write(
+          path.join(rootHome, '.aws', 'config'),
+          `[default]\nendpoint_url = ${servers.s3.endpoint}\nregion = us-east-1\n`,
+        );
         const dir = path.join(root, 'logs', 'archive');
         await write(path.join(dir, `${LOG}.gz`), 'archive\n');
         execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, path.join(root, 'logs')]);
-        const env = { HOME: rootHome, AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET, AWS_EC2_METADATA_DISABLED: 'true' };
-        const result = await runBin('logjam-upload', ['--once', '--force-path-style', '--user', user.name, dir, TEMPLATE], { cleanEnv: true, env });
+        const env = {
+          HOME: rootHome,
+          AWS_ACCESS_KEY_ID: S3RVER_KEY,
+          AWS_SECRET_ACCESS_KEY: S3RVER_SECRET,
+          AWS_EC2_METADATA_DISABLED: 'true',
+        };
+        const result = await runBin(
+          'logjam-upload',
+          ['--once', '--force-path-style', '--user', user.name, dir, TEMPLATE],
+          { cleanEnv: true, env },
+        );
         expect(trapped, "requests to the user's endpoint").to.deep.equal([]);
         expect(result.code, result.stderr).to.equal(0);
         expect((await servers.s3.download('logs', `app/2024/01/01/${LOG}.gz`)).toString()).to.equal('archive\n');
@@ -240,9 +274,15 @@ describe('security: root over folders that others own', function () {
       const dir = path.join(root, 'logs', 'archive');
       await fs.mkdir(dir, { recursive: true });
       await fs.link(path.join(root, 'secret', 'shadow'), path.join(dir, `${HARD}.gz`));
-      const result = await runBin('logjam-upload', ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, TEMPLATE], { env: imdsEnv(servers.imds.endpoint, await tmpDir()) });
+      const result = await runBin(
+        'logjam-upload',
+        ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, TEMPLATE],
+        { env: imdsEnv(servers.imds.endpoint, await tmpDir()) },
+      );
       expect(result.code, result.stderr).to.equal(1);
-      expect(result.stderr).to.include(`${path.join(dir, `${HARD}.gz`)} has 2 hard links: as root, logjam-upload does not read a file that has another name`);
+      expect(result.stderr).to.include(
+        `${path.join(dir, `${HARD}.gz`)} has 2 hard links: as root, logjam-upload does not read a file that has another name`,
+      );
       expect(await servers.s3.keys('logs')).to.not.include(`hl/2024/01/01/${HARD}.gz`);
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal([]);
     });
@@ -251,11 +291,17 @@ describe('security: root over folders that others own', function () {
       const dir = path.join(await place(), 'logs', 'archive');
       await write(path.join(dir, `${LOG}.gz`), 'archive\n');
       await fs.chown(dir, attacker().uid, attacker().gid);
-      const result = await runBin('logjam-upload', ['--once', '--endpoint-url', 'http://127.0.0.1:9', dir, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'], {
-        env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_REGION: 'us-east-1' },
-      });
+      const result = await runBin(
+        'logjam-upload',
+        ['--once', '--endpoint-url', 'http://127.0.0.1:9', dir, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'],
+        {
+          env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_REGION: 'us-east-1' },
+        },
+      );
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.include(`${dir} is owned by ${attacker().name} (uid ${attacker().uid}), not root`).and.include(`--user ${attacker().name}`);
+      expect(result.stderr)
+        .to.include(`${dir} is owned by ${attacker().name} (uid ${attacker().uid}), not root`)
+        .and.include(`--user ${attacker().name}`);
       expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
     });
 
@@ -264,11 +310,17 @@ describe('security: root over folders that others own', function () {
       await write(path.join(root, 'real', 'archive', `${LOG}.gz`), 'archive\n');
       await fs.symlink('real', path.join(root, 'via'));
       const dir = path.join(root, 'via', 'archive');
-      const result = await runBin('logjam-upload', ['--once', '--endpoint-url', 'http://127.0.0.1:9', dir, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'], {
-        env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_REGION: 'us-east-1' },
-      });
+      const result = await runBin(
+        'logjam-upload',
+        ['--once', '--endpoint-url', 'http://127.0.0.1:9', dir, 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'],
+        {
+          env: { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_REGION: 'us-east-1' },
+        },
+      );
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.include(`${path.join(root, 'via')} is a symbolic link (to real) in the path of ARCHIVE_DIR ${dir}`);
+      expect(result.stderr).to.include(
+        `${path.join(root, 'via')} is a symbolic link (to real) in the path of ARCHIVE_DIR ${dir}`,
+      );
       expect(await exists(path.join(root, 'real', 'archive', '.uploaded'))).to.equal(false);
     });
   });

@@ -65,7 +65,9 @@ describe('security: root in a directory others can write', function () {
       await fs.writeFile(path.join(logs, 'archive'), 'not a directory\n');
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(lines(result, 'ERROR')[0]).to.include(`${path.join(logs, 'archive')} exists but is not a directory: move it away`);
+      expect(lines(result, 'ERROR')[0]).to.include(
+        `${path.join(logs, 'archive')} exists but is not a directory: move it away`,
+      );
       expect(await fs.readFile(path.join(logs, 'archive'), 'utf8')).to.equal('not a directory\n');
       expect(await exists(path.join(logs, LOG))).to.equal(true);
     });
@@ -79,7 +81,9 @@ describe('security: root in a directory others can write', function () {
       const result = await runBin('logjam-compress', ['--once', logs, other]);
       expect(result.code, result.stderr).to.equal(2);
       expect(lines(result, 'ERROR')).to.have.length(1);
-      expect(lines(result, 'ERROR')[0]).to.include(`the lock ${path.join(logs, '.logjam-compress.lock')} is a symbolic link, which logjam never follows: remove it`);
+      expect(lines(result, 'ERROR')[0]).to.include(
+        `the lock ${path.join(logs, '.logjam-compress.lock')} is a symbolic link, which logjam never follows: remove it`,
+      );
       expect(await fs.readFile(path.join(victim, 'busy.log'), 'utf8')).to.equal('busy\n');
       expect(await exists(path.join(logs, LOG))).to.equal(true);
       expect(await ls(path.join(other, 'archive'))).to.deep.equal([`${LOG}.gz`]);
@@ -88,8 +92,15 @@ describe('security: root in a directory others can write', function () {
     it('the metrics file in a folder that is a link: said, nothing written there, the pass itself done', async () => {
       const { root, logs, victim } = await setUp();
       await fs.symlink('victim', path.join(root, 'textfile'));
-      const result = await runBin('logjam-compress', ['--once', '--metrics-file', path.join(root, 'textfile', 'compress.prom'), logs]);
-      expect(lines(result, 'ERROR')[0]).to.include(`cannot write the metrics file ${path.join(root, 'textfile', 'compress.prom')}: ${path.join(root, 'textfile')} is a symbolic link`);
+      const result = await runBin('logjam-compress', [
+        '--once',
+        '--metrics-file',
+        path.join(root, 'textfile', 'compress.prom'),
+        logs,
+      ]);
+      expect(lines(result, 'ERROR')[0]).to.include(
+        `cannot write the metrics file ${path.join(root, 'textfile', 'compress.prom')}: ${path.join(root, 'textfile')} is a symbolic link`,
+      );
       expect(await ls(victim)).to.deep.equal([]);
       expect(await ls(path.join(logs, 'archive'))).to.deep.equal([`${LOG}.gz`]);
     });
@@ -102,7 +113,9 @@ describe('security: root in a directory others can write', function () {
       await fs.writeFile(lock, 'garbage\n');
       const result = await runBin('logjam-compress', ['--once', logs]);
       expect(result.code, result.stderr).to.equal(0);
-      expect(lines(result, 'WARN')[0]).to.include(`took over the lock ${lock}: it held "garbage", not a pid, but no process held the lock`);
+      expect(lines(result, 'WARN')[0]).to.include(
+        `took over the lock ${lock}: it held "garbage", not a pid, but no process held the lock`,
+      );
       expect(await ls(path.join(logs, 'archive'))).to.deep.equal([`${LOG}.gz`]);
       expect(await exists(lock), 'released').to.equal(false);
     });
@@ -115,7 +128,9 @@ describe('security: root in a directory others can write', function () {
         await fs.writeFile(lock, `${busy.pid}\n`);
         const result = await runBin('logjam-compress', ['--once', logs]);
         expect(result.code, result.stderr).to.equal(0);
-        expect(lines(result, 'WARN')[0]).to.include(`took over the lock ${lock}: it held pid ${busy.pid}, but no process held the lock`);
+        expect(lines(result, 'WARN')[0]).to.include(
+          `took over the lock ${lock}: it held pid ${busy.pid}, but no process held the lock`,
+        );
         expect(await ls(path.join(logs, 'archive'))).to.deep.equal([`${LOG}.gz`]);
       } finally {
         busy.kill('SIGKILL');
@@ -130,8 +145,12 @@ describe('security: root in a directory others can write', function () {
         const result = await runBin('logjam-compress', ['--once', '--metrics-file', metrics, logs]);
         expect(result.code, result.stderr).to.equal(0);
         expect(lines(result, 'WARN')).to.have.length(1);
-        expect(lines(result, 'WARN')[0]).to.include(`another logjam-compress (pid ${holder.pid}) is working on ${logs}; skipped it`);
-        expect(parseSamples(await fs.readFile(metrics, 'utf8')).get('logjam_compress_skipped_locked_total')).to.equal(1);
+        expect(lines(result, 'WARN')[0]).to.include(
+          `another logjam-compress (pid ${holder.pid}) is working on ${logs}; skipped it`,
+        );
+        expect(parseSamples(await fs.readFile(metrics, 'utf8')).get('logjam_compress_skipped_locked_total')).to.equal(
+          1,
+        );
         // The file closed hours ago and is still there: the check says so, whatever kept it.
         const check = await runBin('logjam-compress', ['--check', '--max-age', '30m', logs]);
         expect(check.code, check.stdout).to.equal(1);
@@ -154,7 +173,10 @@ describe('security: root in a directory others can write', function () {
         const refused = await runBin('logjam-compress', ['--once', logs]);
         expect(refused.code, refused.stderr).to.equal(2);
         expect(lines(refused, 'ERROR')).to.have.length(1);
-        expect(lines(refused, 'ERROR')[0]).to.include(`${logs} is ${why}`).and.include('--user USER[:GROUP]').and.include('--insecure-permissions');
+        expect(lines(refused, 'ERROR')[0])
+          .to.include(`${logs} is ${why}`)
+          .and.include('--user USER[:GROUP]')
+          .and.include('--insecure-permissions');
         expect(await ls(logs)).to.deep.equal([LOG]);
 
         const accepted = await runBin('logjam-compress', ['--once', '--insecure-permissions', logs]);
@@ -185,7 +207,9 @@ describe('security: root in a directory others can write', function () {
   describe('logjam-compress --user', () => {
     before(function () {
       if (!canDropPrivileges()) {
-        console.log('    (skipped: nobody cannot run node on this repository; run as root with the repository readable by all)');
+        console.log(
+          '    (skipped: nobody cannot run node on this repository; run as root with the repository readable by all)',
+        );
         this.skip();
       }
     });
@@ -226,7 +250,9 @@ describe('security: root in a directory others can write', function () {
       const { logs } = await setUp();
       const result = await runBin('logjam-compress', ['--once', '--user', 'no-such-user-logjam', logs]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.match(/^\S+ logjam-compress CRITICAL --user: no such user 'no-such-user-logjam' \(see 'logjam-compress --help'\) exit=2\n$/);
+      expect(result.stderr).to.match(
+        /^\S+ logjam-compress CRITICAL --user: no such user 'no-such-user-logjam' \(see 'logjam-compress --help'\) exit=2\n$/,
+      );
     });
 
     it('LOGJAM_USER does what --user does, and a bad one names the variable', async () => {
@@ -238,7 +264,9 @@ describe('security: root in a directory others can write', function () {
       expect((await fs.stat(path.join(logs, 'archive', `${LOG}.gz`))).uid).to.equal(nobodyIds().uid);
       const bad = await runBin('logjam-compress', ['--once', logs], { env: { LOGJAM_USER: 'no-such-user-logjam' } });
       expect(bad.code, bad.stderr).to.equal(2);
-      expect(bad.stderr).to.match(/^\S+ logjam-compress CRITICAL environment variable LOGJAM_USER="no-such-user-logjam": --user: no such user/);
+      expect(bad.stderr).to.match(
+        /^\S+ logjam-compress CRITICAL environment variable LOGJAM_USER="no-such-user-logjam": --user: no such user/,
+      );
     });
   });
 
@@ -291,8 +319,10 @@ describe('security: root in a directory others can write', function () {
       for (const result of results) expect(result.code, result.stderr).to.be.oneOf([0, 2]);
       // Put things back as the owner would (the link away, the real archive/ in
       // its place unless logjam made a new one meanwhile), then a last pass finishes the work.
-      if ((await fs.lstat(path.join(logs, 'archive')).catch(() => null))?.isSymbolicLink()) await fs.unlink(path.join(logs, 'archive'));
-      if (!(await exists(path.join(logs, 'archive')))) await fs.rename(path.join(logs, 'archive.real'), path.join(logs, 'archive'));
+      if ((await fs.lstat(path.join(logs, 'archive')).catch(() => null))?.isSymbolicLink())
+        await fs.unlink(path.join(logs, 'archive'));
+      if (!(await exists(path.join(logs, 'archive'))))
+        await fs.rename(path.join(logs, 'archive.real'), path.join(logs, 'archive'));
       const last = await runBin('logjam-compress', ['--once', logs]);
       expect(last.code, last.stderr).to.equal(0);
       const dirs = await ls(logs);
@@ -306,7 +336,8 @@ describe('security: root in a directory others can write', function () {
         // Every line is in an archive of its file, in archive/ or where the swapper moved it (both inside LOG_DIR).
         const mine = archived.filter((a) => a.name.startsWith(`app${i}-`));
         expect(mine.length, name(i)).to.be.greaterThan(0);
-        for (const a of mine) expect((await gunzip(path.join(logs, a.dir, a.name))).toString(), a.name).to.equal(content(i));
+        for (const a of mine)
+          expect((await gunzip(path.join(logs, a.dir, a.name))).toString(), a.name).to.equal(content(i));
       }
     });
   });
@@ -314,7 +345,9 @@ describe('security: root in a directory others can write', function () {
   describe('logjam-upload', () => {
     const servers = useS3AndImds({ buckets: ['logs'] });
     const upload = async (args: string[], extra: NodeJS.ProcessEnv = {}) =>
-      runBin('logjam-upload', ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', ...args], { env: imdsEnv(servers.imds.endpoint, await tmpDir(), extra) });
+      runBin('logjam-upload', ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', ...args], {
+        env: imdsEnv(servers.imds.endpoint, await tmpDir(), extra),
+      });
 
     async function archiveDir(): Promise<{ root: string; dir: string; victim: string }> {
       const root = await tmpDir('logjam-security-');
@@ -333,7 +366,11 @@ describe('security: root in a directory others can write', function () {
       await fs.symlink('../victim', path.join(root, 'other', 'archive'));
       const result = await upload([path.join(root, 'other', 'archive'), TEMPLATE]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.match(new RegExp(`^\\S+ logjam-upload CRITICAL ${path.join(root, 'other', 'archive')} is a symbolic link; logjam never follows a link it did not make .* exit=2\\n$`));
+      expect(result.stderr).to.match(
+        new RegExp(
+          `^\\S+ logjam-upload CRITICAL ${path.join(root, 'other', 'archive')} is a symbolic link; logjam never follows a link it did not make .* exit=2\\n$`,
+        ),
+      );
       expect(await ls(victim)).to.deep.equal([`${LOG}.gz`]);
     });
 
@@ -352,7 +389,9 @@ describe('security: root in a directory others can write', function () {
       await fs.symlink(path.join(victim, 'busy.log'), path.join(dir, '.logjam-upload.lock'));
       const result = await upload([dir, TEMPLATE]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.include(`the lock ${path.join(dir, '.logjam-upload.lock')} is a symbolic link, which logjam never follows`);
+      expect(result.stderr).to.include(
+        `the lock ${path.join(dir, '.logjam-upload.lock')} is a symbolic link, which logjam never follows`,
+      );
       expect(await fs.readFile(path.join(victim, 'busy.log'), 'utf8')).to.equal('busy\n');
     });
 
@@ -361,7 +400,11 @@ describe('security: root in a directory others can write', function () {
       await fs.chmod(dir, 0o777);
       const refused = await upload([dir, TEMPLATE]);
       expect(refused.code, refused.stderr).to.equal(2);
-      expect(refused.stderr).to.match(new RegExp(`^\\S+ logjam-upload CRITICAL ${dir} is writable by every user \\(mode 0777\\): .*--insecure-permissions exit=2\\n$`));
+      expect(refused.stderr).to.match(
+        new RegExp(
+          `^\\S+ logjam-upload CRITICAL ${dir} is writable by every user \\(mode 0777\\): .*--insecure-permissions exit=2\\n$`,
+        ),
+      );
       expect(await exists(path.join(dir, '.uploaded'))).to.equal(false);
       const accepted = await upload(['--insecure-permissions', dir, TEMPLATE]);
       expect(accepted.code, accepted.stderr).to.equal(0);

@@ -19,8 +19,10 @@ async function failingLogDir(): Promise<{ dir: string; name: string }> {
   const name = 'app-20240101T0000Z.log';
   await fs.mkdir(path.join(dir, 'archive'));
   const taken = [`${name}.gz`, 'app-logjam-compress-duplicate-timestamp-20240101T0000Z.log.gz'];
-  for (let i = 1; i <= 24; i += 1) taken.push(`app-logjam-compress-duplicate-timestamp-${String(i).padStart(2, '0')}-20240101T0000Z.log.gz`);
-  for (const [i, archive] of taken.entries()) await fs.writeFile(path.join(dir, 'archive', archive), zlib.gzipSync(`other ${i}\n`));
+  for (let i = 1; i <= 24; i += 1)
+    taken.push(`app-logjam-compress-duplicate-timestamp-${String(i).padStart(2, '0')}-20240101T0000Z.log.gz`);
+  for (const [i, archive] of taken.entries())
+    await fs.writeFile(path.join(dir, 'archive', archive), zlib.gzipSync(`other ${i}\n`));
   await fs.writeFile(path.join(dir, name), 'the 27th version\n');
   await fs.utimes(path.join(dir, name), OLD, OLD);
   return { dir, name };
@@ -60,11 +62,16 @@ describe('Sentry error reporting (built binaries, fake ingest endpoint)', functi
     return dir;
   }
   const upload = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    runBin('logjam-upload', ['--once', '--endpoint-url', s3.endpoint, '--force-path-style', ...args], { cleanEnv: true, env: imdsEnv(imds.endpoint, home, env) });
+    runBin('logjam-upload', ['--once', '--endpoint-url', s3.endpoint, '--force-path-style', ...args], {
+      cleanEnv: true,
+      env: imdsEnv(imds.endpoint, home, env),
+    });
 
   it('logjam-upload: a missing bucket (exit 2) is reported, tagged, before exiting', async () => {
     const dir = await archiveDir({ 'app-20240105T1300Z.log.gz': 'x' });
-    const result = await upload([dir, 's3://no-such-bucket/{prefix}/{year}/{month}/{day}/{filename}'], { SENTRY_DSN: sentry.dsn });
+    const result = await upload([dir, 's3://no-such-bucket/{prefix}/{year}/{month}/{day}/{filename}'], {
+      SENTRY_DSN: sentry.dsn,
+    });
     expect(result.code, result.stderr).to.equal(2);
     expect(result.stderr.trim().split('\n'), result.stderr).to.have.length(1);
     // Flushed before exiting: the event is already there.
@@ -78,10 +85,16 @@ describe('Sentry error reporting (built binaries, fake ingest endpoint)', functi
   it('logjam-upload: a file that fails is reported with its directory and name; the others are uploaded', async () => {
     const dir = await archiveDir({ 'app-20240105T1300Z.log.gz': 'good\n' });
     await fs.symlink(path.join(dir, 'gone'), path.join(dir, 'app-20240105T1400Z.log.gz'));
-    const result = await upload([dir, 's3://logs/sentry/{prefix}/{year}/{month}/{day}/{filename}'], { SENTRY_DSN: sentry.dsn });
+    const result = await upload([dir, 's3://logs/sentry/{prefix}/{year}/{month}/{day}/{filename}'], {
+      SENTRY_DSN: sentry.dsn,
+    });
     expect(result.code, result.stderr).to.equal(1);
     expect(sentry.events).to.have.length(1);
-    expect(sentry.events[0]!.tags).to.include({ binary: 'logjam-upload', directory: dir, file: 'app-20240105T1400Z.log.gz' });
+    expect(sentry.events[0]!.tags).to.include({
+      binary: 'logjam-upload',
+      directory: dir,
+      file: 'app-20240105T1400Z.log.gz',
+    });
     expect(message(sentry.events[0]!)).to.include('app-20240105T1400Z.log.gz');
   });
 
@@ -120,7 +133,10 @@ describe('Sentry error reporting (built binaries, fake ingest endpoint)', functi
       // A module resolution hook that fails any import of @sentry/*: preloaded with --import.
       hook = path.join(await tmpDir(), 'no-sentry.mjs');
       const resolver = `export async function resolve(specifier, context, next) { if (specifier.startsWith('@sentry/')) throw new Error('@sentry/node was loaded'); return next(specifier, context); }`;
-      await fs.writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`);
+      await fs.writeFile(
+        hook,
+        `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`,
+      );
     });
 
     it('the bundles import it only lazily (a dynamic import), never statically', async () => {
@@ -138,7 +154,11 @@ describe('Sentry error reporting (built binaries, fake ingest endpoint)', functi
       const without = await runBin('logjam-compress', ['--once', dir], { env });
       expect(without.code, without.stderr).to.equal(1);
       expect(without.stderr).not.to.include('Sentry');
-      const upload = await runBin('logjam-upload', ['--check', path.join(dir, 'archive'), 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'], { env });
+      const upload = await runBin(
+        'logjam-upload',
+        ['--check', path.join(dir, 'archive'), 's3://logs/{prefix}/{year}/{month}/{day}/{filename}'],
+        { env },
+      );
       expect(upload.stderr).not.to.include('Sentry');
       const withDsn = await runBin('logjam-compress', ['--once', dir], { env: { ...env, SENTRY_DSN: sentry.dsn } });
       expect(withDsn.stderr).to.match(/SENTRY_DSN is set but Sentry could not start.*@sentry\/node was loaded/);

@@ -28,7 +28,8 @@ describe('logjam-compress and logjam-upload started together as services', funct
     proxy = await startFaultProxy({ target: servers.s3.endpoint, gate: () => held ?? Promise.resolve() });
   });
   afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   after(async () => {
     await proxy?.close();
@@ -52,8 +53,20 @@ describe('logjam-compress and logjam-upload started together as services', funct
   const startCompress = (logDir: string) => track(startBin('logjam-compress', ['--interval', '3600', logDir]));
   async function startUpload(logDir: string): Promise<Child> {
     const template = 's3://logs/startup/{prefix}/{year}/{month}/{day}/{filename}';
-    const args = ['--interval', '3600', '--log-level', 'debug', '--endpoint-url', proxy.endpoint, '--force-path-style', path.join(logDir, 'archive'), template];
-    return track(startBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, await tmpDir()) }));
+    const args = [
+      '--interval',
+      '3600',
+      '--log-level',
+      'debug',
+      '--endpoint-url',
+      proxy.endpoint,
+      '--force-path-style',
+      path.join(logDir, 'archive'),
+      template,
+    ];
+    return track(
+      startBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, await tmpDir()) }),
+    );
   }
   function track(child: Child): Child {
     children.push(child);
@@ -63,12 +76,21 @@ describe('logjam-compress and logjam-upload started together as services', funct
   /** Every archive in S3 within WITHIN_MS, byte for byte what logjam-compress wrote; the upload service still running; both stop cleanly. */
   async function expectAllUploaded(logDir: string, archives: string[], upload: Child, compress: Child): Promise<void> {
     const key = (name: string) => `startup/${name.split('-')[0]}/2024/01/05/${name}`;
-    await waitFor(async () => (await Promise.all(archives.map((name) => servers.s3.head('logs', key(name))))).every(Boolean), {
-      timeoutMs: WITHIN_MS,
-      what: `the ${LOGS} archives in S3\n--- upload:\n${upload.output().stderr}\n--- compress:\n${compress.output().stderr}`,
-    });
+    await waitFor(
+      async () => (await Promise.all(archives.map((name) => servers.s3.head('logs', key(name))))).every(Boolean),
+      {
+        timeoutMs: WITHIN_MS,
+        what: `the ${LOGS} archives in S3\n--- upload:\n${upload.output().stderr}\n--- compress:\n${compress.output().stderr}`,
+      },
+    );
     for (const name of archives) {
-      expect(Buffer.compare(await servers.s3.download('logs', key(name)), await fs.readFile(path.join(logDir, 'archive', name))), name).to.equal(0);
+      expect(
+        Buffer.compare(
+          await servers.s3.download('logs', key(name)),
+          await fs.readFile(path.join(logDir, 'archive', name)),
+        ),
+        name,
+      ).to.equal(0);
     }
     expect(upload.exitCode, upload.output().stderr).to.equal(null);
     for (const child of [upload, compress]) {
@@ -81,7 +103,9 @@ describe('logjam-compress and logjam-upload started together as services', funct
   it('upload first, before archive/ exists: it says once that it waits for the folder, then uploads what compress makes', async () => {
     const { logDir, archives } = await closedLogs('first');
     const upload = await startUpload(logDir);
-    await waitFor(() => /does not exist yet; waiting for it/.test(upload.output().stderr), { what: 'the upload service waiting for archive/' });
+    await waitFor(() => /does not exist yet; waiting for it/.test(upload.output().stderr), {
+      what: 'the upload service waiting for archive/',
+    });
     const compress = startCompress(logDir);
     await expectAllUploaded(logDir, archives, upload, compress);
     expect(upload.output().stderr.match(/does not exist yet/g)).to.have.length(1);
@@ -90,7 +114,11 @@ describe('logjam-compress and logjam-upload started together as services', funct
   it('compress first: upload started once every archive is in archive/', async () => {
     const { logDir, archives } = await closedLogs('second');
     const compress = startCompress(logDir);
-    await waitFor(async () => (await ls(path.join(logDir, 'archive')).catch(() => [])).filter((n) => n.endsWith('.gz')).length === LOGS, { what: 'the archives' });
+    await waitFor(
+      async () =>
+        (await ls(path.join(logDir, 'archive')).catch(() => [])).filter((n) => n.endsWith('.gz')).length === LOGS,
+      { what: 'the archives' },
+    );
     const upload = await startUpload(logDir);
     await expectAllUploaded(logDir, archives, upload, compress);
   });
@@ -121,7 +149,10 @@ describe('logjam-compress and logjam-upload started together as services', funct
       // Its first request to S3 (the bucket check) is held: it has listed archive/ and is connecting.
       await waitFor(() => proxy.requests.length > before, { what: "the upload service's first request" });
       const compress = startCompress(logDir);
-      await waitFor(async () => (await ls(path.join(logDir, 'archive'))).filter((n) => n.endsWith('.gz')).length === LOGS, { what: 'the archives' });
+      await waitFor(
+        async () => (await ls(path.join(logDir, 'archive'))).filter((n) => n.endsWith('.gz')).length === LOGS,
+        { what: 'the archives' },
+      );
       release();
       await expectAllUploaded(logDir, archives, upload, compress);
     } finally {
@@ -132,12 +163,23 @@ describe('logjam-compress and logjam-upload started together as services', funct
 
   it('--once keeps its behaviour: a missing archive/ is a configuration error (exit 2); the waiting service stops cleanly on SIGTERM', async () => {
     const { logDir } = await closedLogs('once');
-    const args = ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', path.join(logDir, 'archive'), 's3://logs/startup/{prefix}/{year}/{month}/{day}/{filename}'];
-    const once = await waitExit(track(startBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, await tmpDir()) })));
+    const args = [
+      '--once',
+      '--endpoint-url',
+      proxy.endpoint,
+      '--force-path-style',
+      path.join(logDir, 'archive'),
+      's3://logs/startup/{prefix}/{year}/{month}/{day}/{filename}',
+    ];
+    const once = await waitExit(
+      track(startBin('logjam-upload', args, { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, await tmpDir()) })),
+    );
     expect(once.code, once.stderr).to.equal(2);
     expect(once.stderr).to.include('no such folder');
     const upload = await startUpload(logDir);
-    await waitFor(() => /does not exist yet; waiting for it/.test(upload.output().stderr), { what: 'the upload service waiting for archive/' });
+    await waitFor(() => /does not exist yet; waiting for it/.test(upload.output().stderr), {
+      what: 'the upload service waiting for archive/',
+    });
     upload.kill('SIGTERM');
     const stopped = await waitExit(upload, 30_000);
     expect(stopped.code, stopped.stderr).to.equal(0);

@@ -14,7 +14,10 @@ async function serviceThreads(args: string[], env: RunOptions['env'] = {}): Prom
   await fs.writeFile(path.join(dir, LOG), 'a line\n'.repeat(1000));
   const child = startBin('logjam-compress', ['--min-age', '0', ...args, dir], { cleanEnv: true, env });
   try {
-    await waitFor(() => exists(path.join(dir, 'archive', `${LOG}.gz`)), { timeoutMs: 30_000, what: `the archive of ${LOG}` });
+    await waitFor(() => exists(path.join(dir, 'archive', `${LOG}.gz`)), {
+      timeoutMs: 30_000,
+      what: `the archive of ${LOG}`,
+    });
     const threads = (await fs.readdir(`/proc/${child.pid}/task`)).length;
     child.kill('SIGTERM');
     const result = await waitExit(child, 30_000);

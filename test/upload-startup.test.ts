@@ -16,7 +16,10 @@ describe('logjam-upload start-up: the AWS SDK is loaded lazily', () => {
     // A module resolution hook, preloaded with --import, that fails any import of the SDK.
     const hook = path.join(await tmpDir(), 'no-sdk.mjs');
     const resolver = `export async function resolve(specifier, context, next) { if (/^@(aws-sdk|smithy)\\//.test(specifier) || /(^|\\/)sdk-[A-Z0-9]+\\.mjs$/.test(specifier)) throw new Error('the AWS SDK was loaded: ' + specifier); return next(specifier, context); }`;
-    await fs.writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`);
+    await fs.writeFile(
+      hook,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`,
+    );
     env = { NODE_OPTIONS: `--import ${hook}`, SENTRY_DSN: '' };
     archive = path.join(await tmpDir(), 'archive');
     await fs.mkdir(archive);

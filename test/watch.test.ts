@@ -37,7 +37,8 @@ describe('service mode watches folders, not files', function () {
   const servers = useS3AndImds({ buckets: ['logs'] });
   const children: Child[] = [];
   afterEach(async () => {
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   after(cleanupTmpDirs);
 
@@ -45,30 +46,54 @@ describe('service mode watches folders, not files', function () {
     const dir = path.join(await tmpDir(), 'archive');
     await fs.mkdir(path.join(dir, '.uploaded'), { recursive: true });
     const start = Date.UTC(2020, 0, 1);
-    const names = Array.from({ length: FILES }, (_, i) => `app-${new Date(start + i * 3_600_000).toISOString().replace(/[-:]/g, '').slice(0, 13)}Z.log.gz`);
+    const names = Array.from(
+      { length: FILES },
+      (_, i) => `app-${new Date(start + i * 3_600_000).toISOString().replace(/[-:]/g, '').slice(0, 13)}Z.log.gz`,
+    );
     await Promise.all(names.map((name) => fs.writeFile(path.join(dir, name), 'done')));
     await Promise.all(names.map((name) => fs.writeFile(path.join(dir, '.uploaded', name), '')));
     const home = await tmpDir();
     const template = 's3://logs/watch/{prefix}/{year}/{month}/{day}/{filename}';
     // A long interval: only the watch can make the new archive go up in time.
-    const child = startBin('logjam-upload', ['--interval', '3600', '--log-level', 'debug', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, template], {
-      cleanEnv: true,
-      env: imdsEnv(servers.imds.endpoint, home),
-    });
+    const child = startBin(
+      'logjam-upload',
+      [
+        '--interval',
+        '3600',
+        '--log-level',
+        'debug',
+        '--endpoint-url',
+        servers.s3.endpoint,
+        '--force-path-style',
+        dir,
+        template,
+      ],
+      {
+        cleanEnv: true,
+        env: imdsEnv(servers.imds.endpoint, home),
+      },
+    );
     children.push(child);
     await waitFor(() => /pass done/.test(child.output().stderr), { what: 'the first pass' });
     expect(await inotifyWatches(child.pid!)).to.equal(1);
     await fs.writeFile(path.join(dir, '.new.tmp'), 'a new archive\n');
     await fs.rename(path.join(dir, '.new.tmp'), path.join(dir, 'app-20260101T0000Z.log.gz'));
-    await waitFor(() => servers.s3.head('logs', 'watch/app/2026/01/01/app-20260101T0000Z.log.gz'), { timeoutMs: 10_000, what: 'the new archive in S3' });
-    expect((await servers.s3.download('logs', 'watch/app/2026/01/01/app-20260101T0000Z.log.gz')).toString()).to.equal('a new archive\n');
+    await waitFor(() => servers.s3.head('logs', 'watch/app/2026/01/01/app-20260101T0000Z.log.gz'), {
+      timeoutMs: 10_000,
+      what: 'the new archive in S3',
+    });
+    expect((await servers.s3.download('logs', 'watch/app/2026/01/01/app-20260101T0000Z.log.gz')).toString()).to.equal(
+      'a new archive\n',
+    );
     expect(await inotifyWatches(child.pid!)).to.equal(1);
     await stop(child);
   });
 
   it(`logjam-compress over a LOG_DIR that holds ${FILES.toLocaleString('en')} other files holds one inotify watch, and still wakes for a new log`, async () => {
     const dir = await tmpDir();
-    await Promise.all(Array.from({ length: FILES }, (_, i) => fs.writeFile(path.join(dir, `other-${i}.txt`), 'not a log')));
+    await Promise.all(
+      Array.from({ length: FILES }, (_, i) => fs.writeFile(path.join(dir, `other-${i}.txt`), 'not a log')),
+    );
     const child = startBin('logjam-compress', ['--min-age', '0', '--interval', '3600', '--log-level', 'debug', dir]);
     children.push(child);
     await waitFor(() => /pass done/.test(child.output().stderr), { what: 'the first pass' });

@@ -35,7 +35,11 @@ async function logDir(content: Buffer): Promise<string> {
 function zstdList(file: string): { frames: number; window: number; text: string } {
   const list = spawnSync('zstd', ['-lv', file], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
   const text = list.stdout + list.stderr;
-  return { frames: Number(/# Zstandard Frames: (\d+)/.exec(text)?.[1]), window: Number(/Window Size: .*\((\d+) B\)/.exec(text)?.[1]), text };
+  return {
+    frames: Number(/# Zstandard Frames: (\d+)/.exec(text)?.[1]),
+    window: Number(/Window Size: .*\((\d+) B\)/.exec(text)?.[1]),
+    text,
+  };
 }
 
 describe('logjam-compress --format zstd (built binary)', function () {
@@ -53,7 +57,9 @@ describe('logjam-compress --format zstd (built binary)', function () {
     it('writes NAME.zst of a 12 MB log: one frame, a window within 8 MiB, that the zstd CLI decompresses to the exact bytes; no warning shown', async () => {
       const log = logOf(12 * MB);
       const dir = await logDir(log);
-      const result = await runBin('logjam-compress', ['--once', '--format', 'zstd', '--jobs', '2', dir], { timeoutMs: 240_000 });
+      const result = await runBin('logjam-compress', ['--once', '--format', 'zstd', '--jobs', '2', dir], {
+        timeoutMs: 240_000,
+      });
       expect(result.code, result.stderr).to.equal(0);
       expect(result.stderr, 'nothing from Node about zstd').not.to.match(/Warning/);
       expect(await ls(dir)).to.deep.equal(['archive']);
@@ -71,12 +77,18 @@ describe('logjam-compress --format zstd (built binary)', function () {
     it('LOGJAM_FORMAT=zstd, at the highest level (19): still one frame, a window within 8 MiB', async () => {
       const log = logOf(MB);
       const dir = await logDir(log);
-      const result = await runBin('logjam-compress', ['--once', '--level', '19', dir], { env: { LOGJAM_FORMAT: 'zstd' }, timeoutMs: 240_000 });
+      const result = await runBin('logjam-compress', ['--once', '--level', '19', dir], {
+        env: { LOGJAM_FORMAT: 'zstd' },
+        timeoutMs: 240_000,
+      });
       expect(result.code, result.stderr).to.equal(0);
       const list = zstdList(path.join(dir, 'archive', `${NAME}.zst`));
       expect(list.frames, list.text).to.equal(1);
       expect(list.window, list.text).to.be.at.most(8 * MB);
-      expect((await runBin('logjam-compress', ['--once', '--format', 'zstd', '--level', '20', dir])).code, '--level 20').to.equal(2);
+      expect(
+        (await runBin('logjam-compress', ['--once', '--format', 'zstd', '--level', '20', dir])).code,
+        '--level 20',
+      ).to.equal(2);
     });
   });
 
@@ -99,7 +111,10 @@ describe('logjam-compress --format zstd (built binary)', function () {
         expect(result.code, result.stderr).to.equal(2);
         expect(result.stdout).to.equal('');
         expect(result.stderr.trim().split('\n'), result.stderr).to.have.length(1);
-        expect(result.stderr).to.include(`Node ${process.version}`).and.include('Node 22.15 or later').and.include('executable or the .deb');
+        expect(result.stderr)
+          .to.include(`Node ${process.version}`)
+          .and.include('Node 22.15 or later')
+          .and.include('executable or the .deb');
         expect(await ls(dir), 'the source untouched, no archive/').to.deep.equal([NAME]);
       }
     });

@@ -38,7 +38,12 @@ export async function corpusHourly(mb) {
     for (let h = 0; h < 12; h++)
       for (const [i, style] of ['haproxy', 'nginx'].entries()) {
         const start = new Date(DAY(4).getTime() + h * 3600_000);
-        writeLogFile(path.join(dir, `${style}-${stamp(start)}-${SUFFIX}.log`), { size: mb * MB, style, seed: 100 + h * 2 + i, start });
+        writeLogFile(path.join(dir, `${style}-${stamp(start)}-${SUFFIX}.log`), {
+          size: mb * MB,
+          style,
+          seed: 100 + h * 2 + i,
+          start,
+        });
       }
   });
   return listFiles(dir);
@@ -47,7 +52,12 @@ export async function corpusHourly(mb) {
 /** One nginx log of `mb` MB, of the given day. @param {number} mb @param {number} day */
 export async function corpusBigLog(mb, day) {
   const dir = await cached(`log-${mb}mb`, { mb, day }, (dir) => {
-    writeLogFile(path.join(dir, `nginx-${stamp(DAY(day))}-${SUFFIX}.log`), { size: mb * MB, style: 'nginx', seed: 7000 + mb, start: DAY(day) });
+    writeLogFile(path.join(dir, `nginx-${stamp(DAY(day))}-${SUFFIX}.log`), {
+      size: mb * MB,
+      style: 'nginx',
+      seed: 7000 + mb,
+      start: DAY(day),
+    });
   });
   return listFiles(dir);
 }

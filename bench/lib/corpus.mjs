@@ -53,15 +53,22 @@ function makePools(r) {
   for (let i = 0; i < 20000; i++) {
     const kind = r();
     if (kind < 0.15) ips.push(`10.${Math.floor(r() * 4)}.${Math.floor(r() * 256)}.${1 + Math.floor(r() * 254)}`);
-    else ips.push(`${1 + Math.floor(r() * 223)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${1 + Math.floor(r() * 254)}`);
+    else
+      ips.push(
+        `${1 + Math.floor(r() * 223)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${1 + Math.floor(r() * 254)}`,
+      );
   }
   /** @type {((v: number) => string)[]} */
   const browsers = [
-    (v) => `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.${3000 + ((v * 37) % 900)}.${(v * 13) % 200} Safari/537.36`,
-    (v) => `Mozilla/5.0 (Macintosh; Intel Mac OS X 10_${7 + (v % 9)}_${v % 5}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${5 + (v % 12)}.${v % 3} Safari/605.1.15`,
+    (v) =>
+      `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.${3000 + ((v * 37) % 900)}.${(v * 13) % 200} Safari/537.36`,
+    (v) =>
+      `Mozilla/5.0 (Macintosh; Intel Mac OS X 10_${7 + (v % 9)}_${v % 5}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${5 + (v % 12)}.${v % 3} Safari/605.1.15`,
     (v) => `Mozilla/5.0 (X11; Linux x86_64; rv:${v}.0) Gecko/20100101 Firefox/${v}.0`,
-    (v) => `Mozilla/5.0 (iPhone; CPU iPhone OS ${5 + (v % 12)}_${v % 4} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148`,
-    (v) => `Mozilla/5.0 (Linux; Android ${4 + (v % 10)}; SM-G9${v % 100}F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.${2000 + v * 11} Mobile Safari/537.36`,
+    (v) =>
+      `Mozilla/5.0 (iPhone; CPU iPhone OS ${5 + (v % 12)}_${v % 4} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148`,
+    (v) =>
+      `Mozilla/5.0 (Linux; Android ${4 + (v % 10)}; SM-G9${v % 100}F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.${2000 + v * 11} Mobile Safari/537.36`,
     () => `Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)`,
     () => `Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)`,
     (v) => `curl/7.${20 + (v % 60)}.${v % 3}`,
@@ -72,12 +79,37 @@ function makePools(r) {
   ];
   const uas = [];
   // three in four agents are browsers, the rest bots, health checks and scripts
-  for (let i = 0; i < 300; i++) uas.push(item(browsers, r() < 0.75 ? Math.floor(r() * 5) : 5 + Math.floor(r() * 7))(20 + Math.floor(r() * 100)));
-  const words = ['shoes', 'laptop', 'coffee', 'garden', 'bike', 'camera', 'desk', 'lamp', 'phone', 'watch', 'book', 'jacket', 'tent', 'guitar', 'kettle', 'sofa', 'paint', 'drill', 'mug', 'bag'];
+  for (let i = 0; i < 300; i++)
+    uas.push(item(browsers, r() < 0.75 ? Math.floor(r() * 5) : 5 + Math.floor(r() * 7))(20 + Math.floor(r() * 100)));
+  const words = [
+    'shoes',
+    'laptop',
+    'coffee',
+    'garden',
+    'bike',
+    'camera',
+    'desk',
+    'lamp',
+    'phone',
+    'watch',
+    'book',
+    'jacket',
+    'tent',
+    'guitar',
+    'kettle',
+    'sofa',
+    'paint',
+    'drill',
+    'mug',
+    'bag',
+  ];
   const slugs = [];
   for (let i = 0; i < 2000; i++) slugs.push(`${pick(words)}-${pick(words)}-${pick(words)}`);
   const assets = [];
-  for (let i = 0; i < 60; i++) assets.push(`/static/${pick(['js', 'css', 'img', 'fonts'])}/${pick(words)}.${hex(8)}.${pick(['js', 'css', 'png', 'woff2', 'svg'])}`);
+  for (let i = 0; i < 60; i++)
+    assets.push(
+      `/static/${pick(['js', 'css', 'img', 'fonts'])}/${pick(words)}.${hex(8)}.${pick(['js', 'css', 'png', 'woff2', 'svg'])}`,
+    );
   const sessions = [];
   for (let i = 0; i < 5000; i++) sessions.push(`${hex(8)}-${hex(4)}-4${hex(3)}-${hex(4)}-${hex(12)}`);
   const servers = [];
@@ -106,11 +138,32 @@ function makeLineGen(seed, style, host) {
     if (x < 0.8) return '/health';
     if (x < 0.84) return '/';
     if (x < 0.87) return `/blog/${skew(P.slugs)}`;
-    return pick(['/cart', '/checkout', '/login', '/logout', '/favicon.ico', '/robots.txt', '/account/settings', '/api/v1/cart', '/sitemap.xml', '/wp-login.php']);
+    return pick([
+      '/cart',
+      '/checkout',
+      '/login',
+      '/logout',
+      '/favicon.ico',
+      '/robots.txt',
+      '/account/settings',
+      '/api/v1/cart',
+      '/sitemap.xml',
+      '/wp-login.php',
+    ]);
   };
   const method = () => {
     const x = r();
-    return x < 0.86 ? 'GET' : x < 0.95 ? 'POST' : x < 0.97 ? 'PUT' : x < 0.985 ? 'HEAD' : x < 0.995 ? 'DELETE' : 'OPTIONS';
+    return x < 0.86
+      ? 'GET'
+      : x < 0.95
+        ? 'POST'
+        : x < 0.97
+          ? 'PUT'
+          : x < 0.985
+            ? 'HEAD'
+            : x < 0.995
+              ? 'DELETE'
+              : 'OPTIONS';
   };
   const status = () => {
     const x = r();
@@ -130,7 +183,12 @@ function makeLineGen(seed, style, host) {
     if (x < 0.5) return '-';
     if (x < 0.8) return `https://www.example.com${path()}`;
     if (x < 0.92) return `https://www.google.com/search?q=${pick(P.words)}+${pick(P.words)}`;
-    return pick(['https://t.co/' + P.hex(10), 'https://www.facebook.com/', 'https://duckduckgo.com/', 'android-app://com.google.android.gm/']);
+    return pick([
+      'https://t.co/' + P.hex(10),
+      'https://www.facebook.com/',
+      'https://duckduckgo.com/',
+      'android-app://com.google.android.gm/',
+    ]);
   };
   let lastSec = -1;
   let secStr = '';

@@ -29,18 +29,33 @@ const bucket = 'fleet';
 const s3 = await startS3({ buckets: [bucket] });
 const env = s3rverEnv(root);
 try {
-  const fleet = new Fleet({ root, s3, bucket, hosts: settings.hosts, archives: settings.archives, perSecond: settings.perSecond, burst: settings.burst, env });
+  const fleet = new Fleet({
+    root,
+    s3,
+    bucket,
+    hosts: settings.hosts,
+    archives: settings.archives,
+    perSecond: settings.perSecond,
+    burst: settings.burst,
+    env,
+  });
   for (let round = 1; round <= settings.rounds; round += 1) {
     const order = round % 2 ? settings.configs : [...settings.configs].reverse();
     for (const config of order) {
       const tag = `${config.name.replace(/\W+/g, '-')}-r${round}`;
       await fleet.prepare(tag);
       const first = await fleet.run({ tag, args: config.args, together: config.together });
-      const second = first.notOk.length ? await fleet.run({ tag, args: config.args, together: config.together, only: first.notOk.map((h) => h.host) }) : undefined;
+      const second = first.notOk.length
+        ? await fleet.run({ tag, args: config.args, together: config.together, only: first.notOk.map((h) => h.host) })
+        : undefined;
       const landed = await fleet.check(tag);
       // Steady state: one host, everything before uploaded, a few new archives.
       await fleet.prepare(tag, { from: settings.archives, count: settings.steadyNew }, [fleet.hosts[0]!]);
-      const steady = await fleet.run({ tag, args: config.args.filter((a, i, all) => a !== '--splay' && all[i - 1] !== '--splay'), only: [fleet.hosts[0]!] });
+      const steady = await fleet.run({
+        tag,
+        args: config.args.filter((a, i, all) => a !== '--splay' && all[i - 1] !== '--splay'),
+        only: [fleet.hosts[0]!],
+      });
       const line = `${JSON.stringify({
         config: config.name,
         round,
@@ -61,7 +76,12 @@ try {
         wallS: first.wallMs / 1000,
         cpuS: first.cpuSeconds,
         secondRun: second ? { throttled: second.stats.throttled, requests: second.stats.requests } : null,
-        steady: { newArchives: settings.steadyNew, requests: steady.stats.requests, byMethod: steady.stats.byMethod, ok: steady.ok.length === 1 },
+        steady: {
+          newArchives: settings.steadyNew,
+          requests: steady.stats.requests,
+          byMethod: steady.stats.byMethod,
+          ok: steady.ok.length === 1,
+        },
         failures: first.notOk.slice(0, 2).map((h) => h.stderr.split('\n').filter(Boolean).slice(-2).join(' | ')),
       })}\n`;
       await fs.appendFile(out, line);

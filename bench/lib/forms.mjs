@@ -53,12 +53,20 @@ export function detectForms() {
   });
   forms.push(npmForm(`npm install, Node ${process.versions.node}`, process.execPath));
   const packaged = packagedNodeVersion();
-  const install = spawnSync(path.join(ROOT, '.ci/node-install'), [packaged], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const install = spawnSync(path.join(ROOT, '.ci/node-install'), [packaged], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const node24 = install.status === 0 ? path.join(install.stdout.trim(), 'node') : '';
-  if (!node24) notes.push(`Node ${packaged} could not be installed (.ci/node-install ${packaged}): its rows are skipped.`);
+  if (!node24)
+    notes.push(`Node ${packaged} could not be installed (.ci/node-install ${packaged}): its rows are skipped.`);
   else if (packaged !== process.versions.node) forms.push(npmForm(`npm install, Node ${packaged}`, node24));
   const exe = executablePath();
-  if (!fs.existsSync(exe)) notes.push(`No executable at ${path.relative(ROOT, exe)} (\`npm run package -- --arch ${process.arch} --no-deb\`, or BENCH_EXE=path/to/logjam): its rows are skipped.`);
+  if (!fs.existsSync(exe))
+    notes.push(
+      `No executable at ${path.relative(ROOT, exe)} (\`npm run package -- --arch ${process.arch} --no-deb\`, or BENCH_EXE=path/to/logjam): its rows are skipped.`,
+    );
   else if (node24) {
     // Run from a copy, as installed: postject leaves the file it wrote in the page cache in a state in which
     // every start maps 14 MB more of it (the same executable idled at 71 MB, and at 56 MB once copied or read
@@ -66,7 +74,13 @@ export function detectForms() {
     const installed = path.join(WORK, 'forms', 'logjam');
     mkdir(path.dirname(installed));
     fs.copyFileSync(exe, installed);
-    forms.push({ name: `the executable (Node ${packaged})`, node: node24, nodeVersion: packaged, command: (binary) => [installed, [binary]], env: {} });
+    forms.push({
+      name: `the executable (Node ${packaged})`,
+      node: node24,
+      nodeVersion: packaged,
+      command: (binary) => [installed, [binary]],
+      env: {},
+    });
   }
   return { forms, notes };
 }

@@ -2,7 +2,17 @@
 import os from 'node:os';
 
 /** The sections, in the order a full run measures them. */
-export const SECTIONS = /** @type {const} */ (['compress', 'zstd', 'memory', 'idle-memory', 'upload', 'scale', 'startup', 'fleet', 'audit']);
+export const SECTIONS = /** @type {const} */ ([
+  'compress',
+  'zstd',
+  'memory',
+  'idle-memory',
+  'upload',
+  'scale',
+  'startup',
+  'fleet',
+  'audit',
+]);
 /** @typedef {(typeof SECTIONS)[number]} Section */
 
 /**
@@ -43,7 +53,19 @@ export class UsageError extends Error {}
  */
 export function parseOptions(argv) {
   /** @type {Options} */
-  const opt = { full: false, rounds: 3, only: [...SECTIONS], jobs: os.availableParallelism(), uploadJobs: 8, build: true, profile: null, server: 's3rver', nodes: [], exe: null, argv };
+  const opt = {
+    full: false,
+    rounds: 3,
+    only: [...SECTIONS],
+    jobs: os.availableParallelism(),
+    uploadJobs: 8,
+    build: true,
+    profile: null,
+    server: 's3rver',
+    nodes: [],
+    exe: null,
+    argv,
+  };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const v = argv[++i];
@@ -77,7 +99,8 @@ export function parseOptions(argv) {
     else if (arg === '--help' || arg === '-h') return 'help';
     else throw new UsageError(`unknown argument ${arg}`);
   }
-  if (!(opt.rounds >= 1 && opt.jobs >= 1 && opt.uploadJobs >= 1)) throw new UsageError('--rounds, --jobs and --upload-jobs take a number of at least 1');
+  if (!(opt.rounds >= 1 && opt.jobs >= 1 && opt.uploadJobs >= 1))
+    throw new UsageError('--rounds, --jobs and --upload-jobs take a number of at least 1');
   return opt;
 }
 
@@ -87,8 +110,26 @@ export function parseOptions(argv) {
  */
 export function sizesFor(opt) {
   return opt.full
-    ? { hourlyMB: 40, bigMB: 1024, memMB: [100, 1024], small: 2000, mediumMB: 6.7, largeMB: 150, scale: 100_000, idleSec: 60 }
-    : { hourlyMB: 40, bigMB: 256, memMB: [100, 256], small: 2000, mediumMB: 6.7, largeMB: 150, scale: 100_000, idleSec: 20 };
+    ? {
+        hourlyMB: 40,
+        bigMB: 1024,
+        memMB: [100, 1024],
+        small: 2000,
+        mediumMB: 6.7,
+        largeMB: 150,
+        scale: 100_000,
+        idleSec: 60,
+      }
+    : {
+        hourlyMB: 40,
+        bigMB: 256,
+        memMB: [100, 256],
+        small: 2000,
+        mediumMB: 6.7,
+        largeMB: 150,
+        scale: 100_000,
+        idleSec: 20,
+      };
 }
 /** @typedef {ReturnType<typeof sizesFor>} Sizes */
 

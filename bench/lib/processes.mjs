@@ -61,7 +61,9 @@ export class Processes {
     this.live.add(child);
     const timer = setTimeout(() => killGroup(child), timeoutSec * 1000);
     /** @type {number} */
-    const code = await new Promise((res) => child.on('close', (code, sig) => res(code ?? 128 + (sig ? os.constants.signals[sig] : 0))));
+    const code = await new Promise((res) =>
+      child.on('close', (code, sig) => res(code ?? 128 + (sig ? os.constants.signals[sig] : 0))),
+    );
     clearTimeout(timer);
     this.live.delete(child);
     const wall = (performance.now() - t0) / 1000;

@@ -31,7 +31,9 @@ export function summarizeProfiles(dir, root, top = 25) {
     }
     const total = prof.endTime - prof.startTime;
     const busy = [...self].filter(([k]) => !k.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0);
-    out.push(`\n${file}: ${(total / 1e6).toFixed(2)} s profiled, main thread busy ${(busy / 1e6).toFixed(2)} s (${((busy / total) * 100).toFixed(0)}%)`);
+    out.push(
+      `\n${file}: ${(total / 1e6).toFixed(2)} s profiled, main thread busy ${(busy / 1e6).toFixed(2)} s (${((busy / total) * 100).toFixed(0)}%)`,
+    );
     out.push(`  self ms    %  function  location`);
     for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
       out.push(`  ${(v / 1000).toFixed(0).padStart(7)} ${((v / total) * 100).toFixed(1).padStart(5)}  ${k}`);
@@ -42,11 +44,13 @@ export function summarizeProfiles(dir, root, top = 25) {
     for (const [k, v] of self) {
       const loc = k.split('  ')[1] || k;
       const m = loc.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
-      const bucket = m?.[1] ?? (loc.startsWith('node:') ? loc.split(':').slice(0, 2).join(':') : loc.replace(/:\d+$/, ''));
+      const bucket =
+        m?.[1] ?? (loc.startsWith('node:') ? loc.split(':').slice(0, 2).join(':') : loc.replace(/:\d+$/, ''));
       byFile.set(bucket, (byFile.get(bucket) || 0) + v);
     }
     out.push(`  -- by package / file --`);
-    for (const [k, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 12)) out.push(`  ${(v / 1000).toFixed(0).padStart(7)} ${((v / total) * 100).toFixed(1).padStart(5)}  ${k}`);
+    for (const [k, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 12))
+      out.push(`  ${(v / 1000).toFixed(0).padStart(7)} ${((v / total) * 100).toFixed(1).padStart(5)}  ${k}`);
   }
   return out.join('\n');
 }

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const [endpoint, bucket, prefix, dir, conc] = process.argv.slice(2);
-if (!endpoint || !bucket || !prefix || !dir || !conc) throw new Error('usage: raw-put.mjs http://127.0.0.1:PORT BUCKET KEY_PREFIX DIR CONCURRENCY');
+if (!endpoint || !bucket || !prefix || !dir || !conc)
+  throw new Error('usage: raw-put.mjs http://127.0.0.1:PORT BUCKET KEY_PREFIX DIR CONCURRENCY');
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(conc) });
 const files = fs
   .readdirSync(dir, { withFileTypes: true })
@@ -31,7 +32,9 @@ function put(name) {
       },
       (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${name}: HTTP ${res.statusCode}`))));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`${name}: HTTP ${res.statusCode}`)),
+        );
       },
     );
     req.on('error', reject);

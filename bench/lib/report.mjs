@@ -22,7 +22,9 @@ export class Report {
    * @param {string} what @param {string} goal @param {number} value @param {boolean} met
    */
   target(what, goal, value, met, digits = 2) {
-    this.targets.push(`| ${what} | ${goal} | ${Number.isFinite(value) ? f(value, digits) : '–'} | ${Number.isFinite(value) ? (met ? 'yes' : '**no**') : 'not measured'} |`);
+    this.targets.push(
+      `| ${what} | ${goal} | ${Number.isFinite(value) ? f(value, digits) : '–'} | ${Number.isFinite(value) ? (met ? 'yes' : '**no**') : 'not measured'} |`,
+    );
   }
 
   /** The targets table, or null when this run measured none. */
@@ -50,7 +52,10 @@ export class Report {
       const block = `${open}\n${body.trim()}\n${close}`;
       const i = text.indexOf(open),
         j = text.indexOf(close);
-      text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + close.length) : text.trimEnd() + '\n\n' + block + '\n';
+      text =
+        i >= 0 && j > i
+          ? text.slice(0, i) + block + text.slice(j + close.length)
+          : text.trimEnd() + '\n\n' + block + '\n';
     };
     if (complete || !text.includes('<!-- bench:machine -->')) put('machine', header);
     for (const s of sections) {

@@ -22,11 +22,17 @@ const env = s3rverEnv(root);
 /** Writes hours [from, to) of three log types into dir. */
 async function archives(dir: string, from: number, to: number): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
-  for (let h = from; h < to; h += 1) for (const type of ['app', 'db', 'web']) await fs.writeFile(path.join(dir, `${type}-${compactStamp(day + h * HOUR)}.log.gz`), `${type} ${h}\n`);
+  for (let h = from; h < to; h += 1)
+    for (const type of ['app', 'db', 'web'])
+      await fs.writeFile(path.join(dir, `${type}-${compactStamp(day + h * HOUR)}.log.gz`), `${type} ${h}\n`);
 }
 
 /** Runs `command` for the first 7 hours (21 archives), then again after 1 more hour (3 new), counting the second run's requests. */
-async function measure(tool: string, dir: string, command: (endpoint: string) => [string, string[], NodeJS.ProcessEnv]): Promise<void> {
+async function measure(
+  tool: string,
+  dir: string,
+  command: (endpoint: string) => [string, string[], NodeJS.ProcessEnv],
+): Promise<void> {
   const counts: Array<Record<string, number>> = [];
   for (const [from, to] of [
     [0, 7],

@@ -7,7 +7,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { OUT, ROOT } from './paths.mjs';
 import { logjamTemplate } from './s3.mjs';
 
@@ -26,7 +33,12 @@ export class RgwServer {
     /** No folder of objects to sweep at the end (S3Server's); buckets are dropped one by one. */
     this.dir = null;
     this.log = path.join(dir, 'log', 'client.rgw.log');
-    this.client = new S3Client({ endpoint: url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+    this.client = new S3Client({
+      endpoint: url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
+    });
     /** @type {Map<string, number>} the access log's size when each bucket's run started */
     this.marks = new Map();
   }
@@ -39,14 +51,25 @@ export class RgwServer {
     const dir = process.env.LOGJAM_RGW_DIR || path.join(OUT, 'rgw');
     const env = { ...process.env, LOGJAM_RGW_DIR: dir };
     const running = spawnSync(path.join(ROOT, 'scripts/rgw.sh'), ['env'], { env, encoding: 'utf8' }).status === 0;
-    const r = spawnSync(path.join(ROOT, 'scripts/rgw.sh'), ['start'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync(path.join(ROOT, 'scripts/rgw.sh'), ['start'], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const url = /LOGJAM_TEST_RGW=(\S+)/.exec(r.stdout ?? '')?.[1];
-    if (r.status !== 0 || !url) throw new Error(`scripts/rgw.sh start failed (exit ${r.status}); needs apt-get install ceph-mon ceph-osd radosgw ceph-common`);
+    if (r.status !== 0 || !url)
+      throw new Error(
+        `scripts/rgw.sh start failed (exit ${r.status}); needs apt-get install ceph-mon ceph-osd radosgw ceph-common`,
+      );
     return new RgwServer(url, dir, !running);
   }
 
   stop() {
-    if (this.ours) spawnSync(path.join(ROOT, 'scripts/rgw.sh'), ['stop'], { env: { ...process.env, LOGJAM_RGW_DIR: this.rgwDir }, stdio: 'ignore' });
+    if (this.ours)
+      spawnSync(path.join(ROOT, 'scripts/rgw.sh'), ['stop'], {
+        env: { ...process.env, LOGJAM_RGW_DIR: this.rgwDir },
+        stdio: 'ignore',
+      });
   }
 
   /** A fresh bucket for run `name`; its requests are counted from here on. @param {string} name */
@@ -87,7 +110,10 @@ export class RgwServer {
           .digest('hex'),
       };
     } catch (error) {
-      return { status: /** @type {{ $metadata?: { httpStatusCode?: number } }} */ (error).$metadata?.httpStatusCode, sha: '' };
+      return {
+        status: /** @type {{ $metadata?: { httpStatusCode?: number } }} */ (error).$metadata?.httpStatusCode,
+        sha: '',
+      };
     }
   }
 
@@ -112,7 +138,13 @@ export class RgwServer {
   /** Removes a run's objects and bucket (memstore holds them in memory). @param {string} bucket */
   async drop(bucket) {
     const keys = await this.keys(bucket);
-    for (let i = 0; i < keys.length; i += 1000) await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    for (let i = 0; i < keys.length; i += 1000)
+      await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
     await this.client.send(new DeleteBucketCommand({ Bucket: bucket }));
     this.marks.delete(bucket);
   }

@@ -42,7 +42,10 @@ export class S3Server {
     const dir = inMemory ? fs.mkdtempSync(path.join(SHM, 'logjam-bench-s3rver-')) : path.join(OUT, 's3rver');
     rm(dir);
     mkdir(dir);
-    const child = spawn(process.execPath, [path.join(HERE, 'lib/s3rver.mjs'), dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(HERE, 'lib/s3rver.mjs'), dir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const stdout = /** @type {import('node:stream').Readable} */ (child.stdout);
     /** @type {number} */
     const port = await new Promise((resolve, reject) => {
@@ -78,7 +81,11 @@ export class S3Server {
     return new Promise((resolve, reject) => {
       const req = http.request(`${this.url}/${name}`, { method: 'PUT' }, (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`cannot create bucket ${name} on s3rver: HTTP ${res.statusCode}`))));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve()
+            : reject(new Error(`cannot create bucket ${name} on s3rver: HTTP ${res.statusCode}`)),
+        );
       });
       req.on('error', reject);
       req.end();

@@ -43,11 +43,18 @@ export function detectTools() {
   for (const [k, [cmd, args, pkg]] of Object.entries(probe)) {
     const v = firstLine(cmd, args);
     found[k] = v ? { cmd, version: v } : null;
-    if (!v) console.error(`note: ${k} not found or not working (${cmd} ${args.join(' ')}); its rows are skipped. Debian: apt-get install ${pkg}`);
+    if (!v)
+      console.error(
+        `note: ${k} not found or not working (${cmd} ${args.join(' ')}); its rows are skipped. Debian: apt-get install ${pkg}`,
+      );
   }
   const logjamCompress = fs.existsSync(CLI.compress);
   const logjamUpload = fs.existsSync(CLI.upload);
-  if (!logjamCompress) console.error(`note: ${path.relative(ROOT, CLI.compress)} not built (npm run build); logjam-compress rows are skipped`);
-  if (!logjamUpload) console.error(`note: ${path.relative(ROOT, CLI.upload)} not built (npm run build); logjam-upload rows are skipped`);
+  if (!logjamCompress)
+    console.error(
+      `note: ${path.relative(ROOT, CLI.compress)} not built (npm run build); logjam-compress rows are skipped`,
+    );
+  if (!logjamUpload)
+    console.error(`note: ${path.relative(ROOT, CLI.upload)} not built (npm run build); logjam-upload rows are skipped`);
   return /** @type {Tools} */ ({ ...found, logjamCompress, logjamUpload });
 }

@@ -23,7 +23,8 @@ export function median(xs) {
 /** A number with `d` decimals, or a dash when there is none. */
 export const f = (/** @type {number} */ x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 /** " (min–max)" of several measurements. */
-export const spread = (/** @type {number[]} */ xs, d = 1) => (xs.length > 1 ? ` (${f(Math.min(...xs), d)}–${f(Math.max(...xs), d)})` : '');
+export const spread = (/** @type {number[]} */ xs, d = 1) =>
+  xs.length > 1 ? ` (${f(Math.min(...xs), d)}–${f(Math.max(...xs), d)})` : '';
 /**
  * The list started at its k-th element: round k's order of the tools.
  * @template T

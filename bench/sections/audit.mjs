@@ -31,13 +31,24 @@ function shipped(s3, bucket, count) {
     fs.writeFileSync(path.join(dir, name), body);
     fs.writeFileSync(path.join(dir, '.uploaded', name), '');
     const p2 = (/** @type {number} */ n) => String(n).padStart(2, '0');
-    const folder = path.join(s3.dir, bucket, bucket, prefix, String(start.getUTCFullYear()), p2(start.getUTCMonth() + 1), p2(start.getUTCDate()));
+    const folder = path.join(
+      s3.dir,
+      bucket,
+      bucket,
+      prefix,
+      String(start.getUTCFullYear()),
+      p2(start.getUTCMonth() + 1),
+      p2(start.getUTCDate()),
+    );
     if (i < PREFIXES.length || start.getUTCHours() === 0) mkdir(folder);
     const md5 = crypto.createHash('md5').update(body).digest('hex');
     const object = path.join(folder, `${name}._S3rver_`);
     fs.writeFileSync(`${object}object`, body);
     fs.writeFileSync(`${object}object.md5`, md5);
-    fs.writeFileSync(`${object}metadata.json`, JSON.stringify({ 'content-type': 'application/octet-stream', 'x-amz-meta-logjam-md5': md5 }));
+    fs.writeFileSync(
+      `${object}metadata.json`,
+      JSON.stringify({ 'content-type': 'application/octet-stream', 'x-amz-meta-logjam-md5': md5 }),
+    );
   }
   return dir;
 }
@@ -57,17 +68,34 @@ export async function benchAudit(bench) {
     const bucket = `audit-${count}`;
     await s3.freshBucket(bucket);
     const dir = shipped(s3, bucket, count);
-    const args = [CLI.upload, '--audit', '--jobs', String(opt.uploadJobs), '--log-level', 'debug', ...s3.logjamArgs(dir, bucket)];
+    const args = [
+      CLI.upload,
+      '--audit',
+      '--jobs',
+      String(opt.uploadJobs),
+      '--log-level',
+      'debug',
+      ...s3.logjamArgs(dir, bucket),
+    ];
     const x = await bench.proc.run(`audit-${count}`, process.execPath, args, { env: s3.env() });
     const log = fs.readFileSync(x.log, 'utf8');
-    const summary = Object.fromEntries([...(/audited=\d+[^\n]*/.exec(log)?.[0] ?? '').matchAll(/(\w+)=(\d+)/g)].map(([, k, v]) => [k, Number(v)]));
+    const summary = Object.fromEntries(
+      [...(/audited=\d+[^\n]*/.exec(log)?.[0] ?? '').matchAll(/(\w+)=(\d+)/g)].map(([, k, v]) => [k, Number(v)]),
+    );
     const good = x.code === 0 && summary.audited === count && summary.intact === count;
     ok = ok && good;
     const folders = Math.ceil(count / PREFIXES.length / 24) * PREFIXES.length;
     rows.push(
       `| ${count.toLocaleString('en')} | ${folders.toLocaleString('en')} | ${good ? summary.requests : 'failed'} | ${f(x.wall, 1)} | ${f(x.cpu, 1)} | ${f(x.rss, 0)} | ${f((count / x.wall) | 0, 0)} |`,
     );
-    if (count === 100_000) report.target('audit: logjam-upload --audit peak RSS on 100,000 archives, MB', '< 150', good ? x.rss : NaN, x.rss < 150, 0);
+    if (count === 100_000)
+      report.target(
+        'audit: logjam-upload --audit peak RSS on 100,000 archives, MB',
+        '< 150',
+        good ? x.rss : NaN,
+        x.rss < 150,
+        0,
+      );
     s3.drop(bucket);
     rm(path.dirname(dir));
   }
@@ -75,6 +103,9 @@ export async function benchAudit(bench) {
     'audit',
     `One run each, after the archives and objects were written (s3rver's files written straight into its store). Ten prefixes, one archive an hour each (about 100 bytes), so one key folder per prefix and day, 24 archives in each: the audit sends one HeadBucket and one ListObjectsV2 per folder, no HEAD (a HEAD per archive would be ${(100_000).toLocaleString('en')} requests). Every archive is read for its MD5 (the listing's sizes all match). Peak RSS from /usr/bin/time; CPU is user + system of the logjam-upload process (s3rver runs in a process of its own).\n`,
   );
-  report.emit('audit', `| marked archives | key folders | requests | wall s | CPU s | peak RSS MB | archives/s |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
+  report.emit(
+    'audit',
+    `| marked archives | key folders | requests | wall s | CPU s | peak RSS MB | archives/s |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+  );
   return ok;
 }

@@ -17,7 +17,11 @@ export async function benchCompress(bench) {
   const J = opt.jobs;
   const sets = [
     { key: 'hourly', title: `(a) 24 hourly files of ~${size.hourlyMB} MB`, files: await corpusHourly(size.hourlyMB) },
-    { key: 'big', title: `(b) one file of ${size.bigMB} MB${opt.full ? '' : ' (scaled down from 1 GB; `--full` for 1 GB)'}`, files: await corpusBigLog(size.bigMB, 5) },
+    {
+      key: 'big',
+      title: `(b) one file of ${size.bigMB} MB${opt.full ? '' : ' (scaled down from 1 GB; `--full` for 1 GB)'}`,
+      files: await corpusBigLog(size.bigMB, 5),
+    },
   ];
   let ok = true;
   for (const set of sets) {
@@ -34,10 +38,14 @@ export async function benchCompress(bench) {
         args: [CLI.compress, '--once', '--level', '6', '--jobs', String(J), dir],
         out: path.join(dir, 'archive'),
       });
-    else if (set.key === 'hourly') report.emit('compress', `_logjam-compress not built: its rows are skipped (wired, not measured)._\n`);
-    if (tools.gzip) list.push({ name: 'gzip -6 (one core, sequential)', cmd: 'gzip', args: ['-6', ...names], out: dir });
-    if (tools.pigz) list.push({ name: `pigz -6 -p ${J}`, cmd: 'pigz', args: ['-6', '-p', String(J), ...names], out: dir });
-    else if (set.key === 'hourly') report.emit('compress', `_pigz missing: row skipped (Debian: \`apt-get install pigz\`)._\n`);
+    else if (set.key === 'hourly')
+      report.emit('compress', `_logjam-compress not built: its rows are skipped (wired, not measured)._\n`);
+    if (tools.gzip)
+      list.push({ name: 'gzip -6 (one core, sequential)', cmd: 'gzip', args: ['-6', ...names], out: dir });
+    if (tools.pigz)
+      list.push({ name: `pigz -6 -p ${J}`, cmd: 'pigz', args: ['-6', '-p', String(J), ...names], out: dir });
+    else if (set.key === 'hourly')
+      report.emit('compress', `_pigz missing: row skipped (Debian: \`apt-get install pigz\`)._\n`);
     /** @type {Map<Compressor, CompressRun[]>} */
     const res = new Map(list.map((t) => [t, []]));
     const runsOf = (/** @type {Compressor} */ t) => /** @type {CompressRun[]} */ (res.get(t));
@@ -50,7 +58,11 @@ export async function benchCompress(bench) {
         const run = await bench.proc.run(`compress-${set.key}-${t.name.split(' ')[0]}`, t.cmd, t.args, { cwd: dir });
         const outs = fs.existsSync(t.out) ? fs.readdirSync(t.out).filter((n) => n.endsWith('.gz')) : [];
         const outBytes = fs.existsSync(t.out) ? dirBytes(t.out, (n) => n.endsWith('.gz')) : NaN;
-        const x = { ...run, outBytes, ok: run.code === 0 && outs.length === names.length && names.every((n) => outs.includes(n + '.gz')) };
+        const x = {
+          ...run,
+          outBytes,
+          ok: run.code === 0 && outs.length === names.length && names.every((n) => outs.includes(n + '.gz')),
+        };
         process.stderr.write(`${f(x.wall, 2)} s${x.ok ? '' : ' FAILED'}\n`);
         runsOf(t).push(x);
         if (t.logjam && r === 0 && x.ok) checks.push(...(await validateGz(bench, set.files, t.out)));
@@ -69,14 +81,20 @@ export async function benchCompress(bench) {
     const lj = list.find((t) => t.logjam);
     const ljMBs = rate(lj);
     report.emit('compress', `### ${set.title}: ${f(inBytes / MB, 0)} MB in, ${opt.rounds} rounds, median (min–max)\n`);
-    report.emit('compress', `| tool | MB/s of input | wall s | CPU s | peak RSS MB | out/in | size vs gzip -6 | logjam ÷ tool (MB/s) |\n|---|---|---|---|---|---|---|---|`);
+    report.emit(
+      'compress',
+      `| tool | MB/s of input | wall s | CPU s | peak RSS MB | out/in | size vs gzip -6 | logjam ÷ tool (MB/s) |\n|---|---|---|---|---|---|---|---|`,
+    );
     for (const t of list) {
       const all = runsOf(t);
       const xs = all.filter((x) => x.ok);
       const fails = all.length - xs.length;
       if (!xs.length) {
         const x0 = /** @type {CompressRun} */ (all[0]);
-        report.emit('compress', `| ${t.name} | failed (exit ${x0.code}, see ${path.relative(ROOT, x0.log)}) | | | | | | |`);
+        report.emit(
+          'compress',
+          `| ${t.name} | failed (exit ${x0.code}, see ${path.relative(ROOT, x0.log)}) | | | | | | |`,
+        );
         continue;
       }
       const mbs = xs.map((x) => inBytes / MB / x.wall);
@@ -95,9 +113,20 @@ export async function benchCompress(bench) {
           .map((x) => x.outBytes),
       );
       const which = set.key === 'hourly' ? 'a' : 'b';
-      if (set.key === 'hourly') report.target('compress (a): logjam ÷ gzip -6, MB/s', '≥ 1.8', ljMBs / rate(gz), ljMBs / rate(gz) >= 1.8);
-      report.target(`compress (${which}): logjam ÷ pigz, MB/s`, set.key === 'hourly' ? '≥ 1.0' : '≥ 0.9', ljMBs / rate(pz), ljMBs / rate(pz) >= (set.key === 'hourly' ? 1.0 : 0.9));
-      report.target(`compress (${which}): output size vs gzip -6, %`, '≤ +1%', (ljOut / gzOut - 1) * 100, ljOut / gzOut - 1 <= 0.01);
+      if (set.key === 'hourly')
+        report.target('compress (a): logjam ÷ gzip -6, MB/s', '≥ 1.8', ljMBs / rate(gz), ljMBs / rate(gz) >= 1.8);
+      report.target(
+        `compress (${which}): logjam ÷ pigz, MB/s`,
+        set.key === 'hourly' ? '≥ 1.0' : '≥ 0.9',
+        ljMBs / rate(pz),
+        ljMBs / rate(pz) >= (set.key === 'hourly' ? 1.0 : 0.9),
+      );
+      report.target(
+        `compress (${which}): output size vs gzip -6, %`,
+        '≤ +1%',
+        (ljOut / gzOut - 1) * 100,
+        ljOut / gzOut - 1 <= 0.01,
+      );
     }
     if (checks.length) {
       const bad = checks.filter((c) => !c.ok);

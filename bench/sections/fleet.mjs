@@ -34,7 +34,11 @@ export async function benchFleet(bench) {
   // One JSON line per run, appended as each ends: a long section's figures survive whatever comes after.
   mkdir(LOGS);
   const jsonl = path.join(LOGS, `fleet-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
-  const out = spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'lib/fleet.ts'), JSON.stringify(settings), jsonl], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const out = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(HERE, 'lib/fleet.ts'), JSON.stringify(settings), jsonl],
+    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   if (out.status !== 0) throw new Error(`bench/lib/fleet.ts exited ${out.status}`);
   /** @type {FleetRun[]} */
   const runs = fs
@@ -79,11 +83,25 @@ export async function benchFleet(bench) {
   const t = (/** @type {string} */ name) => med(by.get(name) ?? [], (r) => r.throttled);
   const [plain, , splayed] = configs.map((c) => c.name);
   const cut = t(plain ?? '') / Math.max(1, t(splayed ?? ''));
-  const nothingLost = runs.every((r) => r.identical === r.expected && !r.missing && !r.extra && !r.corrupt && r.hostsOk + r.secondRunOk === r.hosts);
-  report.target('fleet: nothing lost or doubled, all uploaded within two runs (every configuration, every round)', 'yes', nothingLost ? 1 : 0, nothingLost, 0);
+  const nothingLost = runs.every(
+    (r) => r.identical === r.expected && !r.missing && !r.extra && !r.corrupt && r.hostsOk + r.secondRunOk === r.hosts,
+  );
+  report.target(
+    'fleet: nothing lost or doubled, all uploaded within two runs (every configuration, every round)',
+    'yes',
+    nothingLost ? 1 : 0,
+    nothingLost,
+    0,
+  );
   report.target(`fleet: 503s without splay / with --splay ${FLEET.splay}`, '>= 10', cut, cut >= 10, 1);
   const steady = median(runs.map((r) => r.steady.requests));
-  report.target(`fleet: requests of a steady-state run with ${FLEET.steadyNew} new archives`, `<= ${FLEET.steadyNew + 1}`, steady, steady <= FLEET.steadyNew + 1, 0);
+  report.target(
+    `fleet: requests of a steady-state run with ${FLEET.steadyNew} new archives`,
+    `<= ${FLEET.steadyNew + 1}`,
+    steady,
+    steady <= FLEET.steadyNew + 1,
+    0,
+  );
   report.emit(
     'fleet',
     `${FLEET.hosts} hosts, each a logjam-upload --once process with its own \`archive/\` of ${FLEET.archives} hourly archives (4 KiB) and its own \`--hostname\`, started together: without a splay the front holds the first requests until every host has sent one, then lets them all through at once (the same second, as cron gives hosts that each have their own CPU; this machine's 2 cores start 40 processes over many seconds); with \`--splay\` nothing is held and each host comes at its offset. All keys under one prefix (\`{prefix}/{year}/{month}/{day}/{filename}\`, the host in the file name), the worst case. In front of s3rver, the throttling front of the tests (test/support/proxy.ts): a token bucket of ${FLEET.perSecond} requests/s per key prefix (bursts of ${FLEET.burst}), \`503 SlowDown\` (S3's XML) beyond it, \`If-None-Match: *\` honoured. Hosts that did not exit 0 run a second time (the next hour's run). ${rounds} rounds, configurations alternating; median (min–max). 503s, retries and requests are the front's counts for the first run; *last object* is from the start of the processes to the last object landing (start-up and, without a splay, the wait for every host's first request included); CPU is the hosts' user+system. *Steady state*: afterwards one host with ${FLEET.steadyNew} new archives runs once (no splay), its requests counted. Scale: ${FLEET.hosts} hosts x ${FLEET.archives + 2} requests under one prefix against ${FLEET.perSecond}/s is ~${f((FLEET.hosts * (FLEET.archives + 2)) / FLEET.perSecond, 0)} s of capacity, as 10,000 hosts x 3 PUTs against S3's 3,500/s is 8.6 s; the splay is ${FLEET.splay} s (~${f((FLEET.hosts * (FLEET.archives + 2)) / FLEET.splay, 1)} requests/s on average against ${FLEET.perSecond}/s), as 600 s is for 10,000 hosts (docs/fleets.md).\n`,
@@ -92,13 +110,20 @@ export async function benchFleet(bench) {
     'fleet',
     `| configuration | objects exactly once, byte-identical | hosts exit 0 on first run | all in after 2 runs | 503s | retries | requests | last object s | CPU s | steady-state requests |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
   );
-  report.emit('fleet', `503s without splay / with --splay ${FLEET.splay}: ${f(t(plain ?? ''), 0)} / ${f(t(splayed ?? ''), 0)}, **${t(splayed ?? '') > 0 ? '' : 'at least '}${f(cut, 1)}x** fewer.\n`);
+  report.emit(
+    'fleet',
+    `503s without splay / with --splay ${FLEET.splay}: ${f(t(plain ?? ''), 0)} / ${f(t(splayed ?? ''), 0)}, **${t(splayed ?? '') > 0 ? '' : 'at least '}${f(cut, 1)}x** fewer.\n`,
+  );
   // Requests per hourly run, logjam against rclone (docs/fleets.md prices them).
-  const counted = spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'lib/request-counts.ts'), ...(tools.rclone ? [tools.rclone.cmd] : [])], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const counted = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(HERE, 'lib/request-counts.ts'), ...(tools.rclone ? [tools.rclone.cmd] : [])],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   if (counted.status !== 0) throw new Error(`bench/lib/request-counts.ts exited ${counted.status}`);
   const methods = (/** @type {Record<string, number>} */ m) =>
     Object.entries(m)
@@ -111,11 +136,16 @@ export async function benchFleet(bench) {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l))
-    .map((r) => `| ${r.tool} | ${methods(r.first)} (${total(r.first)}) | ${methods(r.steady)} (**${total(r.steady)}**) |`);
+    .map(
+      (r) => `| ${r.tool} | ${methods(r.first)} (${total(r.first)}) | ${methods(r.steady)} (**${total(r.steady)}**) |`,
+    );
   report.emit(
     'fleet',
     `Requests per run, counted by the proxy in front of s3rver: three log types (\`app\`, \`db\`, \`web\`), each under its own key folder; a first run with 7 hours (21 archives), then a run with one more hour (3 new archives among 24). GET is ListObjectsV2 here. The proxy answers \`If-None-Match\` as S3 does (s3rver ignores it): logjam, told so with \`--conditional-writes yes\`, PUTs first, as against AWS (where no probe runs); with \`--conditional-writes no\` (a store without them) it sends a HEAD before each PUT. Left at \`auto\` against a custom endpoint, a run with files to upload adds the probe's 7 requests here${tools.rclone ? '' : '; rclone not installed (apt-get install rclone): its row is skipped'}.\n`,
   );
-  report.emit('fleet', `| tool | first run (21 archives) | next run (3 new) |\n|---|---|---|\n${countRows.join('\n')}\n`);
+  report.emit(
+    'fleet',
+    `| tool | first run (21 archives) | next run (3 new) |\n|---|---|---|\n${countRows.join('\n')}\n`,
+  );
   return nothingLost;
 }

@@ -56,7 +56,8 @@ export async function benchIdleMemory(bench) {
   const work = path.join(WORK, 'idle-memory');
   /** @type {Map<string, { rss: number, anon: number }[]>} */
   const seen = new Map();
-  const add = (/** @type {string} */ key, /** @type {{ rss: number, anon: number }} */ m) => void seen.set(key, [...(seen.get(key) ?? []), m]);
+  const add = (/** @type {string} */ key, /** @type {{ rss: number, anon: number }} */ m) =>
+    void seen.set(key, [...(seen.get(key) ?? []), m]);
   /** @type {Map<string, number>} upload services whose first pass did not upload their one archive */
   const failedPasses = new Map();
   for (let r = 0; r < opt.rounds; r++) {
@@ -77,22 +78,52 @@ export async function benchIdleMemory(bench) {
       const [compressCmd, compressArgs] = form.command('compress');
       const [uploadCmd, uploadArgs] = form.command('upload');
       jobs.push(
-        async () => add(`${form.name}\0compress`, await idleMemory(`r${r + 1}-${form.name}-compress`, compressCmd, [...compressArgs, logs], form.env)),
+        async () =>
+          add(
+            `${form.name}\0compress`,
+            await idleMemory(`r${r + 1}-${form.name}-compress`, compressCmd, [...compressArgs, logs], form.env),
+          ),
         async () => {
-          add(`${form.name}\0upload`, await idleMemory(`r${r + 1}-${form.name}-upload`, uploadCmd, [...uploadArgs, ...s3.logjamArgs(archive, bucket)], { ...s3.env(), ...form.env }));
+          add(
+            `${form.name}\0upload`,
+            await idleMemory(
+              `r${r + 1}-${form.name}-upload`,
+              uploadCmd,
+              [...uploadArgs, ...s3.logjamArgs(archive, bucket)],
+              { ...s3.env(), ...form.env },
+            ),
+          );
           if (s3.count(bucket) !== 1) failedPasses.set(form.name, (failedPasses.get(form.name) ?? 0) + 1);
           s3.drop(bucket);
         },
       );
     }
     const nodes = [...new Set(forms.map((form) => form.node))];
-    for (const node of nodes) jobs.push(async () => add(`${node}\0node`, await idleMemory(`node-e-${path.basename(path.dirname(path.dirname(node)))}`, node, ['-e', 'setInterval(() => {}, 1000)'])));
-    if (tools.rclone) jobs.push(async () => add('rclone', await idleMemory('rclone-rcd', 'rclone', ['rcd', '--rc-no-auth', '--rc-addr', '127.0.0.1:0'], { RCLONE_CONFIG: '/dev/null' })));
+    for (const node of nodes)
+      jobs.push(async () =>
+        add(
+          `${node}\0node`,
+          await idleMemory(`node-e-${path.basename(path.dirname(path.dirname(node)))}`, node, [
+            '-e',
+            'setInterval(() => {}, 1000)',
+          ]),
+        ),
+      );
+    if (tools.rclone)
+      jobs.push(async () =>
+        add(
+          'rclone',
+          await idleMemory('rclone-rcd', 'rclone', ['rcd', '--rc-no-auth', '--rc-addr', '127.0.0.1:0'], {
+            RCLONE_CONFIG: '/dev/null',
+          }),
+        ),
+      );
     const k = r % jobs.length;
     await Promise.all([...jobs.slice(k), ...jobs.slice(0, k)].map((job) => job()));
   }
   rm(work);
-  const med = (/** @type {string} */ key, /** @type {'rss' | 'anon'} */ what = 'rss') => median((seen.get(key) ?? []).map((m) => m[what]));
+  const med = (/** @type {string} */ key, /** @type {'rss' | 'anon'} */ what = 'rss') =>
+    median((seen.get(key) ?? []).map((m) => m[what]));
   /** @type {string[]} */
   const rows = [];
   let ok = true;
@@ -105,14 +136,23 @@ export async function benchIdleMemory(bench) {
       report.target(`idle-memory: ${form.name}, ${binary} service RSS ÷ node -e`, `≤ ${RATIO}`, rss / node, met);
       return `${f(rss, 0)} (${f(rss / node, 2)}×; anon ${f(med(`${form.name}\0${binary}`, 'anon'), 0)})${binary === 'upload' && failedPasses.has(form.name) ? ` **its pass failed in ${failedPasses.get(form.name)} of ${opt.rounds} rounds** (bench/out/logs/idle-memory-r*)` : ''}`;
     };
-    rows.push(`| ${form.name} | ${cell('compress')} | ${cell('upload')} | ${f(node, 0)} (anon ${f(med(`${form.node}\0node`, 'anon'), 0)}) |`);
+    rows.push(
+      `| ${form.name} | ${cell('compress')} | ${cell('upload')} | ${f(node, 0)} (anon ${f(med(`${form.node}\0node`, 'anon'), 0)}) |`,
+    );
   }
   report.emit(
     'idle-memory',
     `Resident memory (VmRSS, MB; its anonymous part, RssAnon, beside it) ${SETTLE_SEC} s after start: logjam-compress as a service on an empty LOG_DIR, logjam-upload as a service on an \`archive/\` of one small archive it uploads in its start-up pass (checked in the store), an idle \`node -e 'setInterval(() => {}, 1000)'\` on the same Node (for the executable: the Node it is built from) and an idle \`rclone rcd\`. All of a round idle at the same time, side by side; ${opt.rounds} rounds, median. The ratio is to \`node -e\`; target ≤ ${RATIO}×.\n`,
   );
   for (const note of notes) report.emit('idle-memory', `_${note}_\n`);
-  report.emit('idle-memory', `| form | compress service MB | upload service MB | \`node -e\` MB |\n|---|---|---|---|\n${rows.join('\n')}\n`);
-  if (tools.rclone) report.emit('idle-memory', `Idle \`rclone rcd\`: ${f(med('rclone'), 0)} MB (anon ${f(med('rclone', 'anon'), 0)}).\n`);
+  report.emit(
+    'idle-memory',
+    `| form | compress service MB | upload service MB | \`node -e\` MB |\n|---|---|---|---|\n${rows.join('\n')}\n`,
+  );
+  if (tools.rclone)
+    report.emit(
+      'idle-memory',
+      `Idle \`rclone rcd\`: ${f(med('rclone'), 0)} MB (anon ${f(med('rclone', 'anon'), 0)}).\n`,
+    );
   return ok;
 }

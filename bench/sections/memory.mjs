@@ -27,9 +27,22 @@ export async function benchMemory(bench) {
         const dir = path.join(WORK, 'memory');
         copyFresh(files, dir);
         const [cmd, args] = form.command('compress');
-        const x = await bench.proc.run(`memory-compress-${mb}`, cmd, [...args, '--once', '--level', '6', '--jobs', String(opt.jobs), dir], { env: form.env });
-        rows.push(`| logjam-compress --once${formNote(form)} | ${mb} MB log | ${x.code === 0 ? f(x.rss, 0) : 'failed'} | ${f(x.wall, 2)} |`);
-        report.target(`memory: logjam-compress${formNote(form)} peak RSS on ${mb} MB, MB`, '< 150', x.code === 0 ? x.rss : NaN, x.rss < 150, 0);
+        const x = await bench.proc.run(
+          `memory-compress-${mb}`,
+          cmd,
+          [...args, '--once', '--level', '6', '--jobs', String(opt.jobs), dir],
+          { env: form.env },
+        );
+        rows.push(
+          `| logjam-compress --once${formNote(form)} | ${mb} MB log | ${x.code === 0 ? f(x.rss, 0) : 'failed'} | ${f(x.wall, 2)} |`,
+        );
+        report.target(
+          `memory: logjam-compress${formNote(form)} peak RSS on ${mb} MB, MB`,
+          '< 150',
+          x.code === 0 ? x.rss : NaN,
+          x.rss < 150,
+          0,
+        );
       }
     }
   } else rows.push(`| logjam-compress | – | not built | |`);
@@ -39,12 +52,28 @@ export async function benchMemory(bench) {
   if (tools.logjamUpload)
     for (const form of forms) {
       const [cmd, args] = form.command('upload');
-      upTools.push([`logjam-upload --once${formNote(form)}`, (dir, p) => [cmd, [...args, '--once', ...s3.logjamArgs(dir, p), '--jobs', String(opt.uploadJobs)], { ...s3.env(), ...form.env }]]);
+      upTools.push([
+        `logjam-upload --once${formNote(form)}`,
+        (dir, p) => [
+          cmd,
+          [...args, '--once', ...s3.logjamArgs(dir, p), '--jobs', String(opt.uploadJobs)],
+          { ...s3.env(), ...form.env },
+        ],
+      ]);
     }
   else rows.push(`| logjam-upload | – | not built | |`);
-  if (tools.rclone) upTools.push(['rclone copy', (dir, p) => ['rclone', ['copy', dir, `s3bench:${p}/${p}`], s3.rcloneEnv()]]);
+  if (tools.rclone)
+    upTools.push(['rclone copy', (dir, p) => ['rclone', ['copy', dir, `s3bench:${p}/${p}`], s3.rcloneEnv()]]);
   const aws = tools.aws;
-  if (aws) upTools.push(['aws s3 cp --recursive', (dir, p) => [aws.cmd, ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://${p}/${p}/`, '--endpoint-url', s3.url], s3.awsCliEnv()]]);
+  if (aws)
+    upTools.push([
+      'aws s3 cp --recursive',
+      (dir, p) => [
+        aws.cmd,
+        ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://${p}/${p}/`, '--endpoint-url', s3.url],
+        s3.awsCliEnv(),
+      ],
+    ]);
   for (const mb of size.memMB) {
     const src = await corpusUploadRandom(`mem-up-${mb}mb`, 1, mb, 8);
     for (const [name, mk] of upTools) {
@@ -58,7 +87,14 @@ export async function benchMemory(bench) {
       const x = await bench.proc.run(`memory-upload-${p}`, cmd, args, { env });
       const good = x.code === 0 && s3.count(p) === 1;
       rows.push(`| ${name} | ${mb} MB archive | ${good ? f(x.rss, 0) : 'failed'} | ${f(x.wall, 2)} |`);
-      if (name.startsWith('logjam')) report.target(`memory: ${name.replace(' --once', '')} peak RSS on ${mb} MB, MB`, '< 150', good ? x.rss : NaN, x.rss < 150, 0);
+      if (name.startsWith('logjam'))
+        report.target(
+          `memory: ${name.replace(' --once', '')} peak RSS on ${mb} MB, MB`,
+          '< 150',
+          good ? x.rss : NaN,
+          x.rss < 150,
+          0,
+        );
       s3.drop(p);
     }
   }

@@ -15,8 +15,21 @@ export async function profile(bench, which) {
     const files = await corpusHourly(size.hourlyMB);
     const work = path.join(WORK, 'profile');
     copyFresh(files, work);
-    const x = await bench.proc.run('profile-compress', process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, CLI.compress, '--once', '--level', '6', '--jobs', String(opt.jobs), work]);
-    console.log(`logjam-compress --once on 24 × ${size.hourlyMB} MB: ${f(x.wall, 2)} s wall, ${f(x.cpu, 2)} s CPU, exit ${x.code}`);
+    const x = await bench.proc.run('profile-compress', process.execPath, [
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      dir,
+      CLI.compress,
+      '--once',
+      '--level',
+      '6',
+      '--jobs',
+      String(opt.jobs),
+      work,
+    ]);
+    console.log(
+      `logjam-compress --once on 24 × ${size.hourlyMB} MB: ${f(x.wall, 2)} s wall, ${f(x.cpu, 2)} s CPU, exit ${x.code}`,
+    );
   } else {
     if (!tools.logjamUpload) throw new Error('logjam-upload is not built');
     const s3 = await bench.s3.start();
@@ -27,11 +40,24 @@ export async function profile(bench, which) {
     const x = await bench.proc.run(
       'profile-upload',
       process.execPath,
-      ['--cpu-prof', '--cpu-prof-dir', dir, CLI.upload, '--once', ...s3.logjamArgs(work, 'profile'), '--jobs', String(opt.uploadJobs)],
+      [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        dir,
+        CLI.upload,
+        '--once',
+        ...s3.logjamArgs(work, 'profile'),
+        '--jobs',
+        String(opt.uploadJobs),
+      ],
       { env: s3.env() },
     );
-    console.log(`logjam-upload --once on ${size.small} small archives: ${f(x.wall, 2)} s wall, ${f(x.cpu, 2)} s CPU, exit ${x.code}, ${s3.count('profile')} objects`);
+    console.log(
+      `logjam-upload --once on ${size.small} small archives: ${f(x.wall, 2)} s wall, ${f(x.cpu, 2)} s CPU, exit ${x.code}, ${s3.count('profile')} objects`,
+    );
   }
   console.log(summarizeProfiles(dir, ROOT, 25));
-  console.log(`\nProfiles: ${path.relative(ROOT, dir)}/*.cpuprofile (open in Chrome DevTools > Performance, or speedscope).`);
+  console.log(
+    `\nProfiles: ${path.relative(ROOT, dir)}/*.cpuprofile (open in Chrome DevTools > Performance, or speedscope).`,
+  );
 }

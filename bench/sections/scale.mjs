@@ -78,8 +78,17 @@ export async function benchScale(bench) {
     syncDisks();
     if (tools.logjamCompress) {
       process.stderr.write(`  scale round ${r + 1}: logjam-compress --once ... `);
-      const run = await bench.proc.run(`scale-compress-${r + 1}`, process.execPath, [CLI.compress, '--once', '--jobs', String(opt.jobs), sc.logs]);
-      const x = { ...run, ok: run.code === 0 && fs.readdirSync(sc.logs).filter((n) => n.endsWith('.log')).length === 0 };
+      const run = await bench.proc.run(`scale-compress-${r + 1}`, process.execPath, [
+        CLI.compress,
+        '--once',
+        '--jobs',
+        String(opt.jobs),
+        sc.logs,
+      ]);
+      const x = {
+        ...run,
+        ok: run.code === 0 && fs.readdirSync(sc.logs).filter((n) => n.endsWith('.log')).length === 0,
+      };
       process.stderr.write(`${f(x.wall, 2)} s${x.ok ? '' : ' FAILED'}\n`);
       rows.compress.push(x);
     }
@@ -87,7 +96,12 @@ export async function benchScale(bench) {
       const p = `scale-r${r + 1}`;
       await s3.freshBucket(p);
       process.stderr.write(`  scale round ${r + 1}: logjam-upload --once ... `);
-      const run = await bench.proc.run(`scale-upload-${r + 1}`, process.execPath, [CLI.upload, '--once', ...s3.logjamArgs(sc.archive, p), '--jobs', String(opt.uploadJobs)], { env: s3.env() });
+      const run = await bench.proc.run(
+        `scale-upload-${r + 1}`,
+        process.execPath,
+        [CLI.upload, '--once', ...s3.logjamArgs(sc.archive, p), '--jobs', String(opt.uploadJobs)],
+        { env: s3.env() },
+      );
       const x = { ...run, count: s3.count(p), ok: run.code === 0 };
       process.stderr.write(`${f(x.wall, 2)} s, ${x.count} uploaded${x.ok ? '' : ' FAILED'}\n`);
       rows.upload.push(x);
@@ -117,7 +131,11 @@ export async function benchScale(bench) {
   if (tools.logjamUpload)
     report.emit(
       'scale',
-      line(`logjam-upload --once (${sc.pending} pending)`, rows.upload, (ok) => `${median(ok.map((x) => x.count ?? NaN))} objects uploaded`),
+      line(
+        `logjam-upload --once (${sc.pending} pending)`,
+        rows.upload,
+        (ok) => `${median(ok.map((x) => x.count ?? NaN))} objects uploaded`,
+      ),
     );
   report.emit('scale', '');
 
@@ -129,7 +147,10 @@ export async function benchScale(bench) {
   /** @param {string} name @param {string[]} args @param {Record<string, string>} env */
   const idle = async (name, args, env) => {
     mkdir(LOGS);
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', fs.openSync(path.join(LOGS, `idle-${name}.log`), 'w')] });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', fs.openSync(path.join(LOGS, `idle-${name}.log`), 'w')],
+    });
     const pid = /** @type {number} */ (child.pid);
     const ticks = () => {
       try {
@@ -159,18 +180,33 @@ export async function benchScale(bench) {
     const watches = inotifyWatches(pid);
     child.kill('SIGTERM');
     const code = await new Promise((res) => child.on('close', (c, sig) => res(c ?? sig)));
-    idleRows.push(`| ${name} | ${f(b - a, 2)} | ${f(((b - a) * 60) / win, 2)} | ${f(rss, 0)} | ${watches} | exit ${code} on SIGTERM |`);
-    report.target(`idle: ${name} CPU s per 60 s${opt.full ? '' : ' (upper bound)'}`, '< 0.5', ((b - a) * 60) / win, ((b - a) * 60) / win < 0.5);
+    idleRows.push(
+      `| ${name} | ${f(b - a, 2)} | ${f(((b - a) * 60) / win, 2)} | ${f(rss, 0)} | ${watches} | exit ${code} on SIGTERM |`,
+    );
+    report.target(
+      `idle: ${name} CPU s per 60 s${opt.full ? '' : ' (upper bound)'}`,
+      '< 0.5',
+      ((b - a) * 60) / win,
+      ((b - a) * 60) / win < 0.5,
+    );
   };
-  if (tools.logjamCompress) await idle('logjam-compress (service)', [CLI.compress, '--interval', String(interval), sc.logs], {});
+  if (tools.logjamCompress)
+    await idle('logjam-compress (service)', [CLI.compress, '--interval', String(interval), sc.logs], {});
   if (tools.logjamUpload) {
     await s3.freshBucket('idle');
-    await idle('logjam-upload (service)', [CLI.upload, '--interval', String(interval), ...s3.logjamArgs(sc.archive, 'idle')], s3.env());
+    await idle(
+      'logjam-upload (service)',
+      [CLI.upload, '--interval', String(interval), ...s3.logjamArgs(sc.archive, 'idle')],
+      s3.env(),
+    );
   }
   report.emit(
     'scale',
     `Service mode idle on the same folder (everything done), after its start-up pass and its first rescan (which reads the folder again: the start-up scan ran within 2 s of the lock file's creation, too soon to trust the folder's timestamps): CPU time (utime+stime from /proc) over ${win} s with \`--interval ${interval}\`${opt.full ? '' : ', scaled to 60 s — an upper bound, since the default --interval 60 rescans once a minute, not three times (`--full` measures 60 s at --interval 60)'}. Target: under 0.5 s per 60 s.\n`,
   );
-  report.emit('scale', `| service | CPU s in window | CPU s per 60 s | RSS MB | inotify watches | |\n|---|---|---|---|---|---|\n${idleRows.join('\n')}\n`);
+  report.emit(
+    'scale',
+    `| service | CPU s in window | CPU s per 60 s | RSS MB | inotify watches | |\n|---|---|---|---|---|---|\n${idleRows.join('\n')}\n`,
+  );
   return true;
 }

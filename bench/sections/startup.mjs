@@ -22,7 +22,11 @@ export async function benchStartup(bench) {
   const node = process.execPath;
   if (tools.logjamCompress) {
     cmds.push({ name: 'logjam-compress --help', argv: [node, CLI.compress, '--help'], target: '' });
-    cmds.push({ name: 'logjam-compress --once (nothing to do)', argv: [node, CLI.compress, '--once', empty], target: '< 300 ms' });
+    cmds.push({
+      name: 'logjam-compress --once (nothing to do)',
+      argv: [node, CLI.compress, '--once', empty],
+      target: '< 300 ms',
+    });
   }
   /** @type {import('../lib/s3.mjs').S3Server | null} */
   let s3 = null;
@@ -30,7 +34,12 @@ export async function benchStartup(bench) {
     s3 = await bench.s3.start();
     await s3.freshBucket('startup');
     cmds.push({ name: 'logjam-upload --help', argv: [node, CLI.upload, '--help'], target: '' });
-    cmds.push({ name: 'logjam-upload --once (empty archive/, local s3rver)', argv: [node, CLI.upload, '--once', ...s3.logjamArgs(emptyArchive, 'startup')], env: s3.env(), target: '< 500 ms' });
+    cmds.push({
+      name: 'logjam-upload --once (empty archive/, local s3rver)',
+      argv: [node, CLI.upload, '--once', ...s3.logjamArgs(emptyArchive, 'startup')],
+      env: s3.env(),
+      target: '< 500 ms',
+    });
   }
   if (!cmds.length) report.emit('startup', `_logjam not built: logjam rows skipped (wired, not measured)._\n`);
   cmds.push({ name: 'reference: node -e 0', argv: [node, '-e', '0'], target: '' });
@@ -48,8 +57,16 @@ export async function benchStartup(bench) {
     if (tools.hyperfine) {
       const json = path.join(LOGS, `hyperfine-${bench.proc.next()}.json`);
       const quoted = c.argv.map((s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)).join(' ');
-      const r = spawnSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(runs), '-i', '--export-json', json, quoted], { env, encoding: 'utf8' });
-      if (r.status === 0) times = /** @type {{ results: { times: number[] }[] }} */ (JSON.parse(fs.readFileSync(json, 'utf8'))).results[0]?.times.map((t) => t * 1000) ?? null;
+      const r = spawnSync(
+        'hyperfine',
+        ['-N', '--warmup', '3', '--runs', String(runs), '-i', '--export-json', json, quoted],
+        { env, encoding: 'utf8' },
+      );
+      if (r.status === 0)
+        times =
+          /** @type {{ results: { times: number[] }[] }} */ (
+            JSON.parse(fs.readFileSync(json, 'utf8'))
+          ).results[0]?.times.map((t) => t * 1000) ?? null;
       else process.stderr.write(`hyperfine failed (${(r.stderr || '').trim().split('\n').pop()}), own loop ... `);
     }
     if (!times) {
@@ -63,9 +80,19 @@ export async function benchStartup(bench) {
     const check = spawnSync(cmd, args, { env, stdio: 'ignore' });
     process.stderr.write(`${f(median(times), 0)} ms\n`);
     rows.push(`| ${c.name} | **${f(median(times), 0)}**${spread(times, 0)} | ${check.status} | ${c.target} |`);
-    if (c.target) report.target(`start-up: ${c.name}, ms`, c.target, median(times), check.status === 0 && median(times) < Number(c.target.replace(/\D/g, '')), 0);
+    if (c.target)
+      report.target(
+        `start-up: ${c.name}, ms`,
+        c.target,
+        median(times),
+        check.status === 0 && median(times) < Number(c.target.replace(/\D/g, '')),
+        0,
+      );
   }
-  report.emit('startup', `Wall time, ${tools.hyperfine ? `hyperfine -N, 3 warm-ups, ${runs} runs` : `own loop, 3 warm-ups, ${runs} runs (hyperfine not installed)`}, median (min–max).\n`);
+  report.emit(
+    'startup',
+    `Wall time, ${tools.hyperfine ? `hyperfine -N, 3 warm-ups, ${runs} runs` : `own loop, 3 warm-ups, ${runs} runs (hyperfine not installed)`}, median (min–max).\n`,
+  );
   report.emit('startup', `| command | ms | exit | target |\n|---|---|---|---|\n${rows.join('\n')}\n`);
   startupForms(report, empty, emptyArchive, s3);
   return true;
@@ -85,7 +112,9 @@ export async function benchStartup(bench) {
 function startupForms(report, empty, emptyArchive, s3) {
   /** @typedef {{ name: string, argv: (cli: 'compress' | 'upload') => string[], env: Record<string, string> }} Form */
   /** @type {Form[]} */
-  const forms = [{ name: `npm install, Node ${process.version} (this one)`, argv: (cli) => [process.execPath, CLI[cli]], env: {} }];
+  const forms = [
+    { name: `npm install, Node ${process.version} (this one)`, argv: (cli) => [process.execPath, CLI[cli]], env: {} },
+  ];
   const versions = fs
     .readFileSync(path.join(ROOT, '.ci/node-versions'), 'utf8')
     .split('\n')
@@ -97,18 +126,36 @@ function startupForms(report, empty, emptyArchive, s3) {
       missing.push(v);
       continue;
     }
-    forms.push({ name: `npm install, Node v${v}, compile cache off`, argv: (cli) => [node, CLI[cli]], env: { NODE_DISABLE_COMPILE_CACHE: '1' } });
+    forms.push({
+      name: `npm install, Node v${v}, compile cache off`,
+      argv: (cli) => [node, CLI[cli]],
+      env: { NODE_DISABLE_COMPILE_CACHE: '1' },
+    });
     forms.push({ name: `npm install, Node v${v}, compile cache on`, argv: (cli) => [node, CLI[cli]], env: {} });
   }
   const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'packages/logjam-upload/package.json'), 'utf8')).version;
   const sea = path.join(ROOT, 'dist', `logjam-${version}-linux-x64`);
-  if (fs.existsSync(path.join(sea, 'logjam'))) forms.push({ name: `self-contained executable (Node v${versions.at(-1)}, code cache)`, argv: (cli) => [path.join(sea, `logjam-${cli}`)], env: {} });
+  if (fs.existsSync(path.join(sea, 'logjam')))
+    forms.push({
+      name: `self-contained executable (Node v${versions.at(-1)}, code cache)`,
+      argv: (cli) => [path.join(sea, `logjam-${cli}`)],
+      env: {},
+    });
   /** @type {{ name: string, cli: 'compress' | 'upload', args: string[], env?: Record<string, string> }[]} */
   const cmds = [
     { name: 'compress --help', cli: 'compress', args: ['--help'] },
     { name: 'compress --once (nothing to do)', cli: 'compress', args: ['--once', empty] },
     { name: 'upload --help', cli: 'upload', args: ['--help'] },
-    ...(s3 ? [{ name: 'upload --once (empty archive/)', cli: /** @type {const} */ ('upload'), args: ['--once', ...s3.logjamArgs(emptyArchive, 'startup')], env: s3.env() }] : []),
+    ...(s3
+      ? [
+          {
+            name: 'upload --once (empty archive/)',
+            cli: /** @type {const} */ ('upload'),
+            args: ['--once', ...s3.logjamArgs(emptyArchive, 'startup')],
+            env: s3.env(),
+          },
+        ]
+      : []),
   ];
   const runs = 10;
   const warm = 2;
@@ -119,7 +166,10 @@ function startupForms(report, empty, emptyArchive, s3) {
       for (const form of forms) {
         const [cmd = process.execPath, ...pre] = form.argv(c.cli);
         const t0 = performance.now();
-        const r = spawnSync(cmd, [...pre, ...c.args], { env: { ...process.env, ...(c.env || {}), ...form.env }, stdio: 'ignore' });
+        const r = spawnSync(cmd, [...pre, ...c.args], {
+          env: { ...process.env, ...(c.env || {}), ...form.env },
+          stdio: 'ignore',
+        });
         const ms = performance.now() - t0;
         const key = `${form.name}\0${c.name}`;
         exits.set(key, Math.max(exits.get(key) ?? 0, r.status ?? 99));

@@ -6,7 +6,19 @@ import { spawnSync } from 'node:child_process';
 import { corpusUploadRandom, corpusUploadSmall } from '../lib/corpora.mjs';
 import { CLI, HERE, ROOT, WORK } from '../lib/paths.mjs';
 import { SHM, logjamKey } from '../lib/s3.mjs';
-import { MB, copyFresh, f, linkFresh, listFiles, median, rm, rotate, sha256File, spread, syncDisks } from '../lib/util.mjs';
+import {
+  MB,
+  copyFresh,
+  f,
+  linkFresh,
+  listFiles,
+  median,
+  rm,
+  rotate,
+  sha256File,
+  spread,
+  syncDisks,
+} from '../lib/util.mjs';
 
 /** @typedef {import('../lib/processes.mjs').RunResult & { count: number, ok: boolean, requests: Record<string, number> | null }} UploadRun */
 /**
@@ -24,14 +36,39 @@ export async function benchUpload(bench) {
   const rgw = opt.server === 'rgw';
   // RGW's tables go to a block of their own in RESULTS.md, beside s3rver's.
   const block = rgw ? 'upload-rgw' : 'upload';
-  report.emit(block, `## 3. Upload to a local ${rgw ? 'Ceph RGW (scripts/rgw.sh, memstore)' : 's3rver'} (127.0.0.1, one server for all tools)\n`);
+  report.emit(
+    block,
+    `## 3. Upload to a local ${rgw ? 'Ceph RGW (scripts/rgw.sh, memstore)' : 's3rver'} (127.0.0.1, one server for all tools)\n`,
+  );
   const s3 = await bench.s3.forUpload();
   const UJ = opt.uploadJobs;
   const sets = [
-    { key: 'small', title: `(a) ${size.small} small archives (2–9 KB)`, unit: 'files/s', extra: 0, src: await corpusUploadSmall(size.small) },
-    { key: 'medium', title: `(b) 24 archives of ${size.mediumMB} MB`, unit: 'MB/s', extra: 2, src: await corpusUploadRandom('up-medium', 24, size.mediumMB, 6) },
+    {
+      key: 'small',
+      title: `(a) ${size.small} small archives (2–9 KB)`,
+      unit: 'files/s',
+      extra: 0,
+      src: await corpusUploadSmall(size.small),
+    },
+    {
+      key: 'medium',
+      title: `(b) 24 archives of ${size.mediumMB} MB`,
+      unit: 'MB/s',
+      extra: 2,
+      src: await corpusUploadRandom('up-medium', 24, size.mediumMB, 6),
+    },
     // RGW: the issue's two rows (#28); the 150 MB row is s3rver's.
-    ...(rgw ? [] : [{ key: 'large', title: `(c) one archive of ${size.largeMB} MB`, unit: 'MB/s', extra: 2, src: await corpusUploadRandom('up-large', 1, size.largeMB, 7) }]),
+    ...(rgw
+      ? []
+      : [
+          {
+            key: 'large',
+            title: `(c) one archive of ${size.largeMB} MB`,
+            unit: 'MB/s',
+            extra: 2,
+            src: await corpusUploadRandom('up-large', 1, size.largeMB, 7),
+          },
+        ]),
   ];
   /** @type {Uploader[]} */
   const list = [];
@@ -39,20 +76,38 @@ export async function benchUpload(bench) {
   if (tools.logjamUpload) list.push(...logjamRows(opt, s3));
   else report.emit(block, `_logjam-upload not built: row skipped._\n`);
   if (tools.rclone) {
-    list.push({ name: 'rclone copy (default: --transfers 4)', pair: 'default', key: under, mk: (dir, p) => ['rclone', ['copy', dir, `s3bench:${p}/${p}`], s3.rcloneEnv()] });
-    list.push({ name: `rclone copy --transfers ${UJ}`, pair: 'jobs', key: under, mk: (dir, p) => ['rclone', ['copy', '--transfers', String(UJ), dir, `s3bench:${p}/${p}`], s3.rcloneEnv()] });
+    list.push({
+      name: 'rclone copy (default: --transfers 4)',
+      pair: 'default',
+      key: under,
+      mk: (dir, p) => ['rclone', ['copy', dir, `s3bench:${p}/${p}`], s3.rcloneEnv()],
+    });
+    list.push({
+      name: `rclone copy --transfers ${UJ}`,
+      pair: 'jobs',
+      key: under,
+      mk: (dir, p) => ['rclone', ['copy', '--transfers', String(UJ), dir, `s3bench:${p}/${p}`], s3.rcloneEnv()],
+    });
   } else report.emit(block, `_rclone missing: rows skipped (Debian: \`apt-get install rclone\`)._\n`);
   const aws = tools.aws;
   if (aws)
     list.push({
       name: 'aws s3 cp --recursive',
       key: under,
-      mk: (dir, p) => [aws.cmd, ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://${p}/${p}/`, '--endpoint-url', s3.url], s3.awsCliEnv()],
+      mk: (dir, p) => [
+        aws.cmd,
+        ['s3', 'cp', '--recursive', '--only-show-errors', dir, `s3://${p}/${p}/`, '--endpoint-url', s3.url],
+        s3.awsCliEnv(),
+      ],
     });
   else report.emit(block, `_aws CLI missing or broken: row skipped (Debian: \`apt-get install awscli\`)._\n`);
   // RGW refuses unsigned PUTs to a private bucket: the raw baseline is s3rver's.
   if (!rgw)
-    list.push({ name: `raw baseline: unsigned keep-alive PUT ×${UJ}`, key: under, mk: (dir, p) => [process.execPath, [path.join(HERE, 'lib/raw-put.mjs'), s3.url, p, p, dir, String(UJ)], {}] });
+    list.push({
+      name: `raw baseline: unsigned keep-alive PUT ×${UJ}`,
+      key: under,
+      mk: (dir, p) => [process.execPath, [path.join(HERE, 'lib/raw-put.mjs'), s3.url, p, p, dir, String(UJ)], {}],
+    });
   for (const set of sets) {
     const files = listFiles(set.src);
     const bytes = files.reduce((s, x) => s + x.size, 0);
@@ -102,7 +157,10 @@ export async function benchUpload(bench) {
     const ljRate = medianRate(list.find((t) => t.logjam));
     /** rclone's row that a logjam row is set against: default against default, --jobs N against --transfers N */
     const peerOf = (/** @type {Uploader} */ t) => list.find((u) => !u.logjam && u.pair === t.pair);
-    report.emit(block, `### ${set.title}: ${files.length} files, ${f(bytes / MB, 1)} MB, ${rounds} rounds, median (min–max)\n`);
+    report.emit(
+      block,
+      `### ${set.title}: ${files.length} files, ${f(bytes / MB, 1)} MB, ${rounds} rounds, median (min–max)\n`,
+    );
     report.emit(
       block,
       `| tool | ${set.unit} | wall s | CPU s (client) | CPU ms per archive | requests per archive | peak RSS MB | logjam ÷ tool | ÷ rclone, same concurrency |\n|---|---|---|---|---|---|---|---|---|`,
@@ -111,19 +169,31 @@ export async function benchUpload(bench) {
       const xs = runsOf(t).filter((x) => x.ok);
       if (!xs.length) {
         const x0 = /** @type {UploadRun} */ (runsOf(t)[0]);
-        report.emit(block, `| ${t.name} | failed (exit ${x0.code}, ${x0.count}/${files.length} objects; ${path.relative(ROOT, x0.log)}) | | | | | | | |`);
+        report.emit(
+          block,
+          `| ${t.name} | failed (exit ${x0.code}, ${x0.count}/${files.length} objects; ${path.relative(ROOT, x0.log)}) | | | | | | | |`,
+        );
         continue;
       }
       const rs = xs.map(rate);
       const cpu = median(xs.map((x) => x.cpu));
       const vsPeer = t.logjam ? median(rs) / medianRate(peerOf(t)) : NaN;
-      if (t.logjam && Number.isFinite(vsPeer)) report.target(`upload ${set.title.slice(0, 3)}: ${t.name} ÷ ${peerOf(t)?.name}, ${set.unit}`, '≥ 1.0', vsPeer, vsPeer >= 1.0);
+      if (t.logjam && Number.isFinite(vsPeer))
+        report.target(
+          `upload ${set.title.slice(0, 3)}: ${t.name} ÷ ${peerOf(t)?.name}, ${set.unit}`,
+          '≥ 1.0',
+          vsPeer,
+          vsPeer >= 1.0,
+        );
       report.emit(
         block,
         `| ${t.name}${xs.length < rounds ? ` (${rounds - xs.length} failed)` : ''} | **${f(median(rs))}**${spread(rs)} | ${f(median(xs.map((x) => x.wall)), 2)} | ${f(cpu, 2)} | ${f((cpu * 1000) / files.length, 2)} | ${requestsPerFile(xs, files.length)} | ${f(median(xs.map((x) => x.rss)), 0)} | ${t.logjam ? '' : f(ljRate / median(rs), 2)} | ${t.logjam ? f(vsPeer, 2) : ''} |`,
       );
     }
-    report.emit(block, `\nDownloaded one object per tool (round 1) and compared with the file: ${verified.join('; ') || 'none verified'}.\n`);
+    report.emit(
+      block,
+      `\nDownloaded one object per tool (round 1) and compared with the file: ${verified.join('; ') || 'none verified'}.\n`,
+    );
   }
   rm(path.join(WORK, 'upload'));
   if (s3.dir) for (const name of fs.readdirSync(s3.dir)) if (/^r\d+-/.test(name)) s3.drop(name);
@@ -143,7 +213,9 @@ function logjamRows(opt, s3) {
   /** @type {Array<[string, string, string[]]>} label, command, its first arguments */
   const installs = [
     [`npm, Node ${process.versions.node}`, process.execPath, [CLI.upload]],
-    ...opt.nodes.map((node) => /** @type {[string, string, string[]]} */ ([`npm, Node ${nodeVersion(node)}`, node, [CLI.upload]])),
+    ...opt.nodes.map(
+      (node) => /** @type {[string, string, string[]]} */ ([`npm, Node ${nodeVersion(node)}`, node, [CLI.upload]]),
+    ),
   ];
   if (opt.exe) installs.push(['executable', opt.exe, []]);
   return installs.flatMap(([label, cmd, first]) => [
@@ -165,7 +237,8 @@ function logjamRows(opt, s3) {
 }
 
 /** @param {string} node */
-const nodeVersion = (node) => spawnSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim() || node;
+const nodeVersion = (node) =>
+  spawnSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim() || node;
 
 /** Median requests per archive, by method (`PUT 1.00 HEAD 0.01`), or a dash where the server does not count them (s3rver). @param {UploadRun[]} xs @param {number} files */
 function requestsPerFile(xs, files) {

@@ -18,7 +18,11 @@ export async function benchZstd(bench) {
   const zstdVersion = spawnSync('zstd', ['--version'], { encoding: 'utf8' }).stdout?.trim();
   if (!zstdVersion) report.emit('zstd', `_zstd missing: its row is skipped (Debian: \`apt-get install zstd\`)._\n`);
   const nodeHasZstd = typeof (/** @type {{ zstdCompress?: unknown }} */ (zlib).zstdCompress) === 'function';
-  if (!nodeHasZstd) report.emit('zstd', `_Node ${process.version} has no zstd in zlib: logjam's row needs Node 22.15 or later (run the bench with it)._\n`);
+  if (!nodeHasZstd)
+    report.emit(
+      'zstd',
+      `_Node ${process.version} has no zstd in zlib: logjam's row needs Node 22.15 or later (run the bench with it)._\n`,
+    );
   const J = opt.jobs;
   const files = (await corpusHourly(size.hourlyMB)).slice(0, 8);
   const names = files.map((x) => x.name);
@@ -35,9 +39,18 @@ export async function benchZstd(bench) {
       out: path.join(dir, 'archive'),
       ext: '.zst',
     });
-  if (zstdVersion) list.push({ name: `zstd -3 -T${J}`, cmd: 'zstd', args: ['-3', `-T${J}`, '-q', '--rm', ...names], out: dir, ext: '.zst' });
-  if (tools.pigz) list.push({ name: `pigz -6 -p ${J}`, cmd: 'pigz', args: ['-6', '-p', String(J), ...names], out: dir, ext: '.gz' });
-  if (tools.gzip) list.push({ name: 'gzip -6 (one core, sequential)', cmd: 'gzip', args: ['-6', ...names], out: dir, ext: '.gz' });
+  if (zstdVersion)
+    list.push({
+      name: `zstd -3 -T${J}`,
+      cmd: 'zstd',
+      args: ['-3', `-T${J}`, '-q', '--rm', ...names],
+      out: dir,
+      ext: '.zst',
+    });
+  if (tools.pigz)
+    list.push({ name: `pigz -6 -p ${J}`, cmd: 'pigz', args: ['-6', '-p', String(J), ...names], out: dir, ext: '.gz' });
+  if (tools.gzip)
+    list.push({ name: 'gzip -6 (one core, sequential)', cmd: 'gzip', args: ['-6', ...names], out: dir, ext: '.gz' });
   /** @type {Map<Compressor, Array<import('../lib/processes.mjs').RunResult & { outBytes: number, ok: boolean }>>} */
   const res = new Map(list.map((t) => [t, []]));
   /** @type {string[]} */
@@ -55,13 +68,21 @@ export async function benchZstd(bench) {
       if (t.logjam && r === 0 && ok) checks.push(...validateZst(files, t.out));
     }
   }
-  const rate = (/** @type {Compressor | undefined} */ t) => (t ? median((res.get(t) ?? []).filter((x) => x.ok).map((x) => inBytes / MB / x.wall)) : NaN);
-  const outOf = (/** @type {Compressor | undefined} */ t) => (t ? median((res.get(t) ?? []).filter((x) => x.ok).map((x) => x.outBytes)) : NaN);
+  const rate = (/** @type {Compressor | undefined} */ t) =>
+    t ? median((res.get(t) ?? []).filter((x) => x.ok).map((x) => inBytes / MB / x.wall)) : NaN;
+  const outOf = (/** @type {Compressor | undefined} */ t) =>
+    t ? median((res.get(t) ?? []).filter((x) => x.ok).map((x) => x.outBytes)) : NaN;
   const lj = list.find((t) => t.logjam);
   const pz = list.find((t) => t.cmd === 'pigz');
   const zs = list.find((t) => t.cmd === 'zstd');
-  report.emit('zstd', `### 8 hourly files of ~${size.hourlyMB} MB: ${f(inBytes / MB, 0)} MB in, ${opt.rounds} rounds, median (min–max)\n`);
-  report.emit('zstd', `| tool | MB/s of input | wall s | CPU s | peak RSS MB | out/in | size vs pigz -6 | logjam ÷ tool (MB/s) |\n|---|---|---|---|---|---|---|---|`);
+  report.emit(
+    'zstd',
+    `### 8 hourly files of ~${size.hourlyMB} MB: ${f(inBytes / MB, 0)} MB in, ${opt.rounds} rounds, median (min–max)\n`,
+  );
+  report.emit(
+    'zstd',
+    `| tool | MB/s of input | wall s | CPU s | peak RSS MB | out/in | size vs pigz -6 | logjam ÷ tool (MB/s) |\n|---|---|---|---|---|---|---|---|`,
+  );
   for (const t of list) {
     const xs = (res.get(t) ?? []).filter((x) => x.ok);
     if (!xs.length) {
@@ -77,8 +98,18 @@ export async function benchZstd(bench) {
   report.emit('zstd', '');
   if (checks.length) report.emit('zstd', `Validation of logjam's .zst (round 1): ${checks.join('; ')}.\n`);
   if (lj) {
-    report.target('zstd: logjam --format zstd ÷ pigz -6, MB/s', '≥ 2.5', rate(lj) / rate(pz), rate(lj) / rate(pz) >= 2.5);
-    report.target('zstd: logjam --format zstd ÷ zstd -3, MB/s', '≥ 0.8', rate(lj) / rate(zs), rate(lj) / rate(zs) >= 0.8);
+    report.target(
+      'zstd: logjam --format zstd ÷ pigz -6, MB/s',
+      '≥ 2.5',
+      rate(lj) / rate(pz),
+      rate(lj) / rate(pz) >= 2.5,
+    );
+    report.target(
+      'zstd: logjam --format zstd ÷ zstd -3, MB/s',
+      '≥ 0.8',
+      rate(lj) / rate(zs),
+      rate(lj) / rate(zs) >= 0.8,
+    );
     report.target('zstd: output size ÷ pigz -6', '≤ 1.05', outOf(lj) / outOf(pz), outOf(lj) / outOf(pz) <= 1.05);
   }
   report.emit(
@@ -95,7 +126,11 @@ function validateZst(files, archiveDir) {
     const d = spawnSync('zstd', ['-dc', path.join(archiveDir, x.name + '.zst')], { maxBuffer: 1024 * MB });
     if (d.status === 0 && d.stdout.equals(fs.readFileSync(x.path))) same++;
   }
-  const list = spawnSync('zstd', ['-lv', path.join(archiveDir, /** @type {import('../lib/util.mjs').CorpusFile} */ (files[0]).name + '.zst')], { encoding: 'utf8' });
+  const list = spawnSync(
+    'zstd',
+    ['-lv', path.join(archiveDir, /** @type {import('../lib/util.mjs').CorpusFile} */ (files[0]).name + '.zst')],
+    { encoding: 'utf8' },
+  );
   const text = list.stdout + list.stderr;
   const frames = Number(/# Zstandard Frames: (\d+)/.exec(text)?.[1]);
   const window = Number(/Window Size: .*\((\d+) B\)/.exec(text)?.[1]);

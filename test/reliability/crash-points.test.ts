@@ -40,7 +40,16 @@ import { imdsEnv } from '../support/imds.ts';
 import { objectOf, startFaultProxy, type FaultProxy, type ProxiedRequest } from '../support/proxy.ts';
 import type { ServerKind } from '../support/s3.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds, type SuiteServers } from '../support/servers.ts';
-import { countCalls, describeCall, hasStrace, NO_STRACE, SHARED_SYSCALLS, traceBin, WORKER_SYSCALLS, type TracedRun } from '../support/strace.ts';
+import {
+  countCalls,
+  describeCall,
+  hasStrace,
+  NO_STRACE,
+  SHARED_SYSCALLS,
+  traceBin,
+  WORKER_SYSCALLS,
+  type TracedRun,
+} from '../support/strace.ts';
 import { numbered, OLD, write } from './helpers.ts';
 
 const SOAK = process.env.SOAK === '1';
@@ -58,7 +67,11 @@ interface SyscallPoint {
 }
 
 /** One traced run of a binary on a fresh set-up: `root` is its folder (the paths named in the trace are under it). */
-type TracedTarget = (options: { syscalls: string[]; onPaths: boolean; kill?: { syscall: string; n: number } }) => Promise<TracedRun & { root: string }>;
+type TracedTarget = (options: {
+  syscalls: string[];
+  onPaths: boolean;
+  kill?: { syscall: string; n: number };
+}) => Promise<TracedRun & { root: string }>;
 
 /** Every call of the protocol in clean traced runs, as crash points. */
 async function enumerate(run: TracedTarget): Promise<SyscallPoint[]> {
@@ -72,7 +85,8 @@ async function enumerate(run: TracedTarget): Promise<SyscallPoint[]> {
     for (const [syscall, { calls, threads, lines }] of countCalls(clean.trace)) {
       // One thread makes them all, or `when=N` (counted per thread) would not mean the N-th.
       expect([...threads], `${syscall} made by several threads:\n${lines.join('\n')}`).to.have.length(1);
-      for (let n = 1; n <= calls; n += 1) points.push({ syscall, n, onPaths, call: describeCall(lines[n - 1]!, clean.root) });
+      for (let n = 1; n <= calls; n += 1)
+        points.push({ syscall, n, onPaths, call: describeCall(lines[n - 1]!, clean.root) });
     }
   }
   return points;
@@ -80,7 +94,11 @@ async function enumerate(run: TracedTarget): Promise<SyscallPoint[]> {
 
 /** Kills a traced run at a point: it must have died there, at the same call as in the clean run. */
 async function killAt(run: TracedTarget, point: SyscallPoint): Promise<{ root: string; where: string }> {
-  const killed = await run({ syscalls: [point.syscall], onPaths: point.onPaths, kill: { syscall: point.syscall, n: point.n } });
+  const killed = await run({
+    syscalls: [point.syscall],
+    onPaths: point.onPaths,
+    kill: { syscall: point.syscall, n: point.n },
+  });
   const label = `${point.syscall} #${point.n} (${point.call})`;
   expect(killed.signal, `not killed at ${label}: the run ended first\n${killed.stderr}`).to.equal('SIGKILL');
   const calls = countCalls(killed.trace).get(point.syscall);
@@ -138,7 +156,12 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
     const ZSTD: Format = { ext: '.zst', decompress: (data) => zstdDecompress!(data), args: ['--format', 'zstd'] };
 
     /** What must hold whenever the process died: each file whole in its source or in its archive, every published archive whole. */
-    async function checkAfterKill(logDir: string, files: Map<string, Buffer>, where: string, format = GZIP): Promise<void> {
+    async function checkAfterKill(
+      logDir: string,
+      files: Map<string, Buffer>,
+      where: string,
+      format = GZIP,
+    ): Promise<void> {
       const archived = new Set(await ls(path.join(logDir, 'archive')).catch(() => [] as string[]));
       for (const name of archived) {
         if (name.startsWith('.')) continue;
@@ -150,21 +173,36 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
         } catch (error) {
           throw new Error(`killed at ${where}: archive/${name} is not a valid archive: ${String(error)}`);
         }
-        expect(plain.equals(files.get(source)!), `killed at ${where}: archive/${name} differs from ${source}`).to.equal(true);
+        expect(plain.equals(files.get(source)!), `killed at ${where}: archive/${name} differs from ${source}`).to.equal(
+          true,
+        );
       }
       for (const [name, bytes] of files) {
         const source = await fs.readFile(path.join(logDir, name)).catch(() => null);
         if (source) expect(source.equals(bytes), `killed at ${where}: ${name} changed`).to.equal(true);
-        expect(source !== null || archived.has(`${name}${format.ext}`), `killed at ${where}: ${name} is neither in its source nor in archive/`).to.equal(true);
+        expect(
+          source !== null || archived.has(`${name}${format.ext}`),
+          `killed at ${where}: ${name} is neither in its source nor in archive/`,
+        ).to.equal(true);
       }
     }
 
     /** After recovery: exactly one archive per file, under its own name, and nothing else. */
-    async function checkRecovered(logDir: string, files: Map<string, Buffer>, where: string, format = GZIP): Promise<void> {
+    async function checkRecovered(
+      logDir: string,
+      files: Map<string, Buffer>,
+      where: string,
+      format = GZIP,
+    ): Promise<void> {
       expect(await ls(logDir), `killed at ${where}, then recovered: the log folder`).to.deep.equal(['archive']);
-      expect(await ls(path.join(logDir, 'archive')), `killed at ${where}, then recovered: archive/`).to.deep.equal([...files.keys()].map((n) => `${n}${format.ext}`).sort());
+      expect(await ls(path.join(logDir, 'archive')), `killed at ${where}, then recovered: archive/`).to.deep.equal(
+        [...files.keys()].map((n) => `${n}${format.ext}`).sort(),
+      );
       for (const [name, bytes] of files) {
-        expect(format.decompress(await fs.readFile(path.join(logDir, 'archive', `${name}${format.ext}`))).equals(bytes), `killed at ${where}, then recovered: ${name}`).to.equal(true);
+        expect(
+          format.decompress(await fs.readFile(path.join(logDir, 'archive', `${name}${format.ext}`))).equals(bytes),
+          `killed at ${where}, then recovered: ${name}`,
+        ).to.equal(true);
         figures.linesVerified += bytes.toString().split('\n').length - 1;
       }
     }
@@ -174,7 +212,9 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
     it('durable order: each archive fsynced before its link, archive/ fsynced after it and before the source is deleted', async () => {
       const files = logs(2);
       const logDir = await setUp(files);
-      const run = await traceBin('logjam-compress', ['--once', '--jobs', '1', '--min-age', '0', logDir], { syscalls: WORKER_SYSCALLS });
+      const run = await traceBin('logjam-compress', ['--once', '--jobs', '1', '--min-age', '0', logDir], {
+        syscalls: WORKER_SYSCALLS,
+      });
       expect(run.code, run.stderr).to.equal(0);
       const calls = run.trace.map((line) => describeCall(line, logDir));
       for (const name of files.keys()) {
@@ -184,8 +224,12 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
         expect(unlink, `the deletion of ${name}`).to.be.greaterThan(link);
         // Between this file's last data write and its link: an fsync of the temporary file.
         const lastWrite = calls.lastIndexOf('pwrite64(archive/<tmp>)', link);
-        expect(calls.slice(lastWrite, link), `${name}: calls between its last write and its link`).to.include('fsync(archive/<tmp>)');
-        expect(calls.slice(link, unlink), `${name}: calls between its link and the deletion of its source`).to.include('fsync(archive)');
+        expect(calls.slice(lastWrite, link), `${name}: calls between its last write and its link`).to.include(
+          'fsync(archive/<tmp>)',
+        );
+        expect(calls.slice(link, unlink), `${name}: calls between its link and the deletion of its source`).to.include(
+          'fsync(archive)',
+        );
       }
     });
 
@@ -209,14 +253,23 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
             logDir,
             path.join(logDir, 'archive'),
             path.join(logDir, '.logjam-compress.lock'),
-            ...[...files.keys()].flatMap((n) => [path.join(logDir, n), path.join(logDir, 'archive', `${n}${format.ext}`)]),
+            ...[...files.keys()].flatMap((n) => [
+              path.join(logDir, n),
+              path.join(logDir, 'archive', `${n}${format.ext}`),
+            ]),
           ];
-          const run = await traceBin('logjam-compress', ['--once', '--jobs', '1', '--min-age', '0', ...format.args, logDir], { ...options, ...(options.onPaths ? { paths: known } : {}) });
+          const run = await traceBin(
+            'logjam-compress',
+            ['--once', '--jobs', '1', '--min-age', '0', ...format.args, logDir],
+            { ...options, ...(options.onPaths ? { paths: known } : {}) },
+          );
           return { ...run, root: logDir };
         };
         const points = await enumerate(target);
         // Deterministic: a second clean run makes the same calls.
-        expect((await enumerate(target)).map((p) => `${p.syscall} #${p.n} ${p.call}`)).to.deep.equal(points.map((p) => `${p.syscall} #${p.n} ${p.call}`));
+        expect((await enumerate(target)).map((p) => `${p.syscall} #${p.n} ${p.call}`)).to.deep.equal(
+          points.map((p) => `${p.syscall} #${p.n} ${p.call}`),
+        );
 
         for (const point of points) {
           const { root: logDir, where } = await killAt(target, point);
@@ -256,7 +309,11 @@ function upload(kind: ServerKind, servers: SuiteServers): void {
 
     before(async () => {
       home = await tmpDir('logjam-home-');
-      proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: played, pause: (request, phase) => onPause?.(request, phase) ?? Promise.resolve() });
+      proxy = await startFaultProxy({
+        target: servers.s3.endpoint,
+        conditionalWrites: played,
+        pause: (request, phase) => onPause?.(request, phase) ?? Promise.resolve(),
+      });
     });
     after(async () => {
       await proxy?.close();
@@ -269,7 +326,8 @@ function upload(kind: ServerKind, servers: SuiteServers): void {
       if (!object) return `${request.method} bucket`;
       if (url.includes('partNumber=')) return `PUT part ${/partNumber=(\d+)/.exec(url)![1]}`;
       if (/[?&]uploads(=|&|$)/.test(url)) return 'POST create-multipart';
-      if (url.includes('uploadId=')) return `${request.method} ${request.method === 'POST' ? 'complete-multipart' : 'multipart'}`;
+      if (url.includes('uploadId='))
+        return `${request.method} ${request.method === 'POST' ? 'complete-multipart' : 'multipart'}`;
       return `${request.method} object`;
     }
 
@@ -320,32 +378,62 @@ function upload(kind: ServerKind, servers: SuiteServers): void {
     const env = () => imdsEnv(servers.imds.endpoint, home);
 
     /** A marker only for an object in S3 that is the archive, byte for byte. */
-    async function checkAfterKill(dir: string, prefix: string, archive: { name: string; bytes: Buffer }, where: string): Promise<void> {
-      const markers = (await ls(path.join(dir, '.uploaded')).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
+    async function checkAfterKill(
+      dir: string,
+      prefix: string,
+      archive: { name: string; bytes: Buffer },
+      where: string,
+    ): Promise<void> {
+      const markers = (await ls(path.join(dir, '.uploaded')).catch(() => [] as string[])).filter(
+        (n) => !n.startsWith('.'),
+      );
       for (const marker of markers) {
         expect(marker, `killed at ${where}: a marker for an unknown file`).to.equal(archive.name);
         const head = await servers.s3.head(BUCKET, keyOf(prefix, marker));
         expect(head, `killed at ${where}: marker ${marker} with no object in S3`).to.not.equal(null);
-        expect((await servers.s3.download(BUCKET, keyOf(prefix, marker))).equals(archive.bytes), `killed at ${where}: marker ${marker} for an object that differs`).to.equal(true);
+        expect(
+          (await servers.s3.download(BUCKET, keyOf(prefix, marker))).equals(archive.bytes),
+          `killed at ${where}: marker ${marker} for an object that differs`,
+        ).to.equal(true);
       }
     }
 
     /** After recovery: exactly one object, at its own key, identical; its marker; nothing else. */
-    async function checkRecovered(dir: string, prefix: string, archive: { name: string; bytes: Buffer }, where: string): Promise<void> {
-      expect(await servers.s3.keys(BUCKET, `${prefix}/`), `killed at ${where}, then recovered: the objects`).to.deep.equal([keyOf(prefix, archive.name)]);
+    async function checkRecovered(
+      dir: string,
+      prefix: string,
+      archive: { name: string; bytes: Buffer },
+      where: string,
+    ): Promise<void> {
+      expect(
+        await servers.s3.keys(BUCKET, `${prefix}/`),
+        `killed at ${where}, then recovered: the objects`,
+      ).to.deep.equal([keyOf(prefix, archive.name)]);
       const stored = await servers.s3.download(BUCKET, keyOf(prefix, archive.name));
-      expect(stored.equals(archive.bytes), `killed at ${where}, then recovered: ${stored.length} bytes stored, ${archive.bytes.length} local`).to.equal(true);
+      expect(
+        stored.equals(archive.bytes),
+        `killed at ${where}, then recovered: ${stored.length} bytes stored, ${archive.bytes.length} local`,
+      ).to.equal(true);
       figures.bytesVerified += stored.length;
       expect(await ls(dir), `killed at ${where}, then recovered: archive/`).to.deep.equal(['.uploaded', archive.name]);
-      expect(await ls(path.join(dir, '.uploaded')), `killed at ${where}, then recovered: .uploaded/`).to.deep.equal([archive.name]);
+      expect(await ls(path.join(dir, '.uploaded')), `killed at ${where}, then recovered: .uploaded/`).to.deep.equal([
+        archive.name,
+      ]);
     }
 
-    async function recover(dir: string, prefix: string, archive: { name: string; bytes: Buffer }, where: string): Promise<void> {
+    async function recover(
+      dir: string,
+      prefix: string,
+      archive: { name: string; bytes: Buffer },
+      where: string,
+    ): Promise<void> {
       await checkAfterKill(dir, prefix, archive, where);
       await ageEmptyLock(path.join(dir, '.logjam-upload.lock'));
-      const recovery = await runBin('logjam-upload', args(dir, prefix), { cleanEnv: true, env: env() }).catch((error: unknown) => {
-        throw new Error(`killed at ${where}, then recovering: ${String(error)}`);
-      });
+      const recovery = await runBin('logjam-upload', args(dir, prefix), { cleanEnv: true, env: env() }).catch(
+        (error: unknown) => {
+          throw new Error(`killed at ${where}, then recovering: ${String(error)}`);
+        },
+      );
       expect(recovery.code, `killed at ${where}, then recovered:\n${recovery.stderr}`).to.equal(0);
       await checkRecovered(dir, prefix, archive, where);
       await fs.rm(path.dirname(dir), { recursive: true, force: true });
@@ -358,9 +446,20 @@ function upload(kind: ServerKind, servers: SuiteServers): void {
     // on a busy 2-core machine; its HeadBucket, the same as a single PUT's, is left to that one.
     const cases: Array<{ title: string; size: number; fileSystem: boolean; requests: boolean; shared?: RegExp }> = [
       { title: 'a single PUT', size: 64 * 1024, fileSystem: kind === 's3rver', requests: true },
-      { title: 'a multipart upload (a 5 MiB part and a small one)', size: 5 * MiB + 64 * 1024, fileSystem: false, requests: true, shared: /^HEAD bucket/ },
+      {
+        title: 'a multipart upload (a 5 MiB part and a small one)',
+        size: 5 * MiB + 64 * 1024,
+        fileSystem: false,
+        requests: true,
+        shared: /^HEAD bucket/,
+      },
       // Each run reads, digests and sends 11 MiB: about 4 s a crash point on a busy 2-core machine.
-      { title: 'a multipart upload (two 5 MiB parts and a small one)', size: 11 * MiB, fileSystem: false, requests: false },
+      {
+        title: 'a multipart upload (two 5 MiB parts and a small one)',
+        size: 11 * MiB,
+        fileSystem: false,
+        requests: false,
+      },
     ];
     for (const { title, size, fileSystem, requests, shared } of cases) {
       (fileSystem || SOAK ? it : it.skip)(`${title}: every file-system crash point (strace)`, async () => {
@@ -369,8 +468,19 @@ function upload(kind: ServerKind, servers: SuiteServers): void {
         const target: TracedTarget = async (options) => {
           const { dir, prefix } = await setUp(archive);
           prefixes.set(dir, prefix);
-          const known = [dir, path.join(dir, '.logjam-upload.lock'), path.join(dir, '.uploaded'), path.join(dir, '.uploaded', archive.name), path.join(dir, archive.name)];
-          const run = await traceBin('logjam-upload', args(dir, prefix), { ...options, ...(options.onPaths ? { paths: known } : {}), cleanEnv: true, env: env() });
+          const known = [
+            dir,
+            path.join(dir, '.logjam-upload.lock'),
+            path.join(dir, '.uploaded'),
+            path.join(dir, '.uploaded', archive.name),
+            path.join(dir, archive.name),
+          ];
+          const run = await traceBin('logjam-upload', args(dir, prefix), {
+            ...options,
+            ...(options.onPaths ? { paths: known } : {}),
+            cleanEnv: true,
+            env: env(),
+          });
           return { ...run, root: dir };
         };
         const points = await enumerate(target);
@@ -383,44 +493,51 @@ function upload(kind: ServerKind, servers: SuiteServers): void {
         console.log(`      ${points.length} crash points: ${summary(points)}`);
       });
 
-      (requests || SOAK ? it : it.skip)(`${title}: every request to S3, killed as it arrives and once S3 has acted on it`, async () => {
-        const archive = makeArchive(size);
-        // The clean run: which requests, in order (parts go two at a time: each is named by its number).
-        const clean = await setUp(archive);
-        const seen: string[] = [];
-        const name = requestNamer();
-        onPause = async (request, phase) => {
-          if (phase === 'arriving') seen.push(name(request, phase));
-        };
-        const result = await runBin('logjam-upload', args(clean.dir, clean.prefix), { cleanEnv: true, env: env() });
-        onPause = undefined;
-        expect(result.code, result.stderr).to.equal(0);
-        await checkRecovered(clean.dir, clean.prefix, archive, 'nowhere (the clean run)');
-        const points = seen.filter((request) => SOAK || !shared?.test(request)).flatMap((request) => (['arriving', 'answered'] as const).map((phase) => ({ request, phase })));
-
-        for (const { request: target, phase: targetPhase } of points) {
-          const { dir, prefix } = await setUp(archive);
-          const child = startBin('logjam-upload', args(dir, prefix), { cleanEnv: true, env: env() });
+      (requests || SOAK ? it : it.skip)(
+        `${title}: every request to S3, killed as it arrives and once S3 has acted on it`,
+        async () => {
+          const archive = makeArchive(size);
+          // The clean run: which requests, in order (parts go two at a time: each is named by its number).
+          const clean = await setUp(archive);
+          const seen: string[] = [];
           const name = requestNamer();
-          let hit = false;
           onPause = async (request, phase) => {
-            if (hit || name(request, phase) !== target || phase !== targetPhase) return;
-            hit = true;
-            child.kill('SIGKILL');
-            await waitExit(child, 10_000).catch(() => {});
+            if (phase === 'arriving') seen.push(name(request, phase));
           };
-          const where = `${target}, ${targetPhase}`;
-          const exit = await waitExit(child, 60_000).catch((error: unknown) => {
-            throw new Error(`killing at ${where}: ${String(error)}`);
-          });
+          const result = await runBin('logjam-upload', args(clean.dir, clean.prefix), { cleanEnv: true, env: env() });
           onPause = undefined;
-          expect(hit, `the run never reached ${where}:\n${exit.stderr}`).to.equal(true);
-          expect(exit.signal, where).to.equal('SIGKILL');
-          figures.kills += 1;
-          await recover(dir, prefix, archive, where);
-        }
-        console.log(`      ${points.length} crash points: ${[...new Set(points.map((p) => p.request))].join(', ')}, each as it arrives and once S3 has acted on it`);
-      });
+          expect(result.code, result.stderr).to.equal(0);
+          await checkRecovered(clean.dir, clean.prefix, archive, 'nowhere (the clean run)');
+          const points = seen
+            .filter((request) => SOAK || !shared?.test(request))
+            .flatMap((request) => (['arriving', 'answered'] as const).map((phase) => ({ request, phase })));
+
+          for (const { request: target, phase: targetPhase } of points) {
+            const { dir, prefix } = await setUp(archive);
+            const child = startBin('logjam-upload', args(dir, prefix), { cleanEnv: true, env: env() });
+            const name = requestNamer();
+            let hit = false;
+            onPause = async (request, phase) => {
+              if (hit || name(request, phase) !== target || phase !== targetPhase) return;
+              hit = true;
+              child.kill('SIGKILL');
+              await waitExit(child, 10_000).catch(() => {});
+            };
+            const where = `${target}, ${targetPhase}`;
+            const exit = await waitExit(child, 60_000).catch((error: unknown) => {
+              throw new Error(`killing at ${where}: ${String(error)}`);
+            });
+            onPause = undefined;
+            expect(hit, `the run never reached ${where}:\n${exit.stderr}`).to.equal(true);
+            expect(exit.signal, where).to.equal('SIGKILL');
+            figures.kills += 1;
+            await recover(dir, prefix, archive, where);
+          }
+          console.log(
+            `      ${points.length} crash points: ${[...new Set(points.map((p) => p.request))].join(', ')}, each as it arrives and once S3 has acted on it`,
+          );
+        },
+      );
     }
   });
 }

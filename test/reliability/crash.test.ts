@@ -42,7 +42,9 @@ type Child = ReturnType<typeof startBin>;
 /** One line of a log: its file name, its number, and a payload derived from both (so any corruption shows). */
 function line(name: string, n: number, big: boolean): string {
   const key = `${name}:${n}`;
-  const payload = big ? createHash('sha512').update(key).digest('base64') + createHash('sha256').update(key).digest('base64') : createHash('sha256').update(key).digest('hex');
+  const payload = big
+    ? createHash('sha512').update(key).digest('base64') + createHash('sha256').update(key).digest('base64')
+    : createHash('sha256').update(key).digest('hex');
   return `${name} ${n} ${payload}\n`;
 }
 
@@ -83,7 +85,11 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
 
   before(async () => {
     // A little latency on parts makes a multipart upload last long enough for kills to land in it.
-    proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true, latencyMs: (req) => (req.url?.includes('partNumber=') ? 150 : 0) });
+    proxy = await startFaultProxy({
+      target: servers.s3.endpoint,
+      conditionalWrites: true,
+      latencyMs: (req) => (req.url?.includes('partNumber=') ? 150 : 0),
+    });
   });
   afterEach(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -103,12 +109,25 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     const left = '.logjam-write.4242.0123456789ab.tmp';
     await fs.writeFile(path.join(dir, '.uploaded', left), '');
     const home = await tmpDir('logjam-home-');
-    const result = await runBin('logjam-upload', ['--once', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, `s3://${BUCKET}/marker-temp/{prefix}/{year}/{month}/{day}/{filename}`], {
-      cleanEnv: true,
-      env: imdsEnv(servers.imds.endpoint, home),
-    });
+    const result = await runBin(
+      'logjam-upload',
+      [
+        '--once',
+        '--endpoint-url',
+        proxy.endpoint,
+        '--force-path-style',
+        dir,
+        `s3://${BUCKET}/marker-temp/{prefix}/{year}/{month}/{day}/{filename}`,
+      ],
+      {
+        cleanEnv: true,
+        env: imdsEnv(servers.imds.endpoint, home),
+      },
+    );
     expect(result.code, result.stderr).to.equal(0);
-    expect(result.stderr).to.include(`removed a temporary file left by an interrupted run file=${path.join(dir, '.uploaded', left)}`);
+    expect(result.stderr).to.include(
+      `removed a temporary file left by an interrupted run file=${path.join(dir, '.uploaded', left)}`,
+    );
     expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['app-20240105T1300Z.log.gz']);
     expect(await exists(path.join(dir, '.uploaded', left))).to.equal(false);
   });
@@ -150,8 +169,13 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
       const hour = nextHour.get(group) ?? 0;
       nextHour.set(group, hour + 1);
       const [prefix, host] = group.split('|');
-      const stamp = new Date(Date.UTC(2024, 0, 1) + hour * 3_600_000).toISOString().replace(/[-:]/g, '').slice(0, 11) + '00Z';
-      const file: Written = { name: `${prefix}-${stamp}-${host}.log`, lines: big ? 55_000 : 50 + Math.floor(random() * 3000), big };
+      const stamp =
+        new Date(Date.UTC(2024, 0, 1) + hour * 3_600_000).toISOString().replace(/[-:]/g, '').slice(0, 11) + '00Z';
+      const file: Written = {
+        name: `${prefix}-${stamp}-${host}.log`,
+        lines: big ? 55_000 : 50 + Math.floor(random() * 3000),
+        big,
+      };
       if (big) bigCount += 1;
       written.set(file.name, file);
       // As a logger closing its hour: the whole file appears under its name at once.
@@ -187,7 +211,10 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
         const result = await waitExit(child, 10_000);
         children.delete(child);
         if (alive) kills += 1;
-        else expect.fail(`${victim} had exited by itself (code ${result.code}): ${result.stderr.slice(-2000)}\n${context()}`);
+        else
+          expect.fail(
+            `${victim} had exited by itself (code ${result.code}): ${result.stderr.slice(-2000)}\n${context()}`,
+          );
 
         const names = await ls(archiveDir);
         if (victim === 'compress') {
@@ -200,7 +227,9 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
         } else {
           const markers = new Set(await ls(path.join(archiveDir, '.uploaded')).catch(() => [] as string[]));
           const markerTemps = [...markers].filter((n) => n.startsWith('.')).length;
-          const parts = inFlight.filter((r) => r.url.includes('uploadId=') || (r.method === 'POST' && r.url.includes('uploads'))).length;
+          const parts = inFlight.filter(
+            (r) => r.url.includes('uploadId=') || (r.method === 'POST' && r.url.includes('uploads')),
+          ).length;
           const puts = inFlight.filter((r) => r.method === 'PUT' && !r.url.includes('uploadId=')).length;
           if (parts) count('upload: mid-multipart');
           if (puts) count('upload: mid-PUT');
@@ -208,7 +237,8 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
           let unmarked = 0;
           for (const name of names.filter((n) => n.endsWith('.gz') && !markers.has(n))) {
             const log = /^(.+)-(\d{4})(\d\d)(\d\d)T/.exec(name)!;
-            if (await servers.s3.head(BUCKET, `${PREFIX}/${log[1]}/${log[2]}/${log[3]}/${log[4]}/${name}`)) unmarked += 1;
+            if (await servers.s3.head(BUCKET, `${PREFIX}/${log[1]}/${log[2]}/${log[3]}/${log[4]}/${name}`))
+              unmarked += 1;
           }
           if (unmarked) count('upload: object in S3, marker not yet written');
           if (!parts && !puts && !markerTemps && !unmarked) count('upload: between files / idle / starting');
@@ -243,7 +273,10 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     expect(await ls(logDir), context()).to.deep.equal(['archive']);
     let uploaded = false;
     for (let i = 0; i < 5 && !uploaded; i += 1) {
-      const result = await runBin('logjam-upload', ['--once', ...uploadArgs.slice(2)], { cleanEnv: true, env: uploadEnv });
+      const result = await runBin('logjam-upload', ['--once', ...uploadArgs.slice(2)], {
+        cleanEnv: true,
+        env: uploadEnv,
+      });
       expect(result.code, `${result.stderr}\n${context()}`).to.equal(0);
       uploaded = /pass done pending=0 /.test(result.stderr);
     }
@@ -275,12 +308,17 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
       try {
         plain = gunzipSync(gz);
       } catch (error) {
-        throw new Error(`s3://${BUCKET}/${key} is not a valid gzip (${gz.length} bytes): ${String(error)}\n${context()}`);
+        throw new Error(
+          `s3://${BUCKET}/${key} is not a valid gzip (${gz.length} bytes): ${String(error)}\n${context()}`,
+        );
       }
       const { name, extra } = sourceOf(key);
       const file = written.get(name);
       expect(file, `s3://${BUCKET}/${key} holds no file this test wrote\n${context()}`).to.not.equal(undefined);
-      expect(plain.equals(content(file!)), `s3://${BUCKET}/${key} differs from ${name} (${plain.length} bytes)\n${context()}`).to.equal(true);
+      expect(
+        plain.equals(content(file!)),
+        `s3://${BUCKET}/${key} differs from ${name} (${plain.length} bytes)\n${context()}`,
+      ).to.equal(true);
       copies.set(name, (copies.get(name) ?? 0) + 1);
       if (extra) {
         extraObjects += 1;
@@ -298,7 +336,8 @@ describe('crash safety: SIGKILL at random moments, every line in S3 exactly once
     const duplicated = [...copies.values()].reduce((sum, n) => sum + n - 1, 0);
     expect(duplicated, `files in S3 more than once\n${context()}`).to.equal(0);
     expect(extraObjects, `conflict or duplicate-timestamp copies, with no other writer\n${context()}`).to.equal(0);
-    for (const name of archivesSeen) expect(copies.has(name.slice(0, -3)), `archive ${name} was seen but is not in S3`).to.equal(true);
+    for (const name of archivesSeen)
+      expect(copies.has(name.slice(0, -3)), `archive ${name} was seen but is not in S3`).to.equal(true);
     figures.bytesVerified += bytes;
     figures.linesVerified += lines - extraLines;
 

@@ -8,16 +8,46 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '@logjam/core';
 import { compressFile } from '../../packages/logjam-compress/src/compress.ts';
-import { binaries, cleanupTmpDirs, exists, ls, runBin, startBin, tmpDir, waitExit, type BinaryName, type RunResult } from '../support/index.ts';
+import {
+  binaries,
+  cleanupTmpDirs,
+  exists,
+  ls,
+  runBin,
+  startBin,
+  tmpDir,
+  waitExit,
+  type BinaryName,
+  type RunResult,
+} from '../support/index.ts';
 import { imdsEnv } from '../support/imds.ts';
 import { useS3AndImds } from '../support/servers.ts';
 import { hasStrace, NO_STRACE, startStopped } from '../support/strace.ts';
-import { AS_NOBODY, canDropPrivileges, gunzip, mountTmpfs, nobodyIds, numbered, OLD, remountTmpfs, umount, write } from './helpers.ts';
+import {
+  AS_NOBODY,
+  canDropPrivileges,
+  gunzip,
+  mountTmpfs,
+  nobodyIds,
+  numbered,
+  OLD,
+  remountTmpfs,
+  umount,
+  write,
+} from './helpers.ts';
 
 /** Runs a binary as nobody:nogroup (root drops its privileges with setpriv). */
-function runAsNobody(name: BinaryName, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<RunResult> {
+function runAsNobody(
+  name: BinaryName,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 60_000,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), process.execPath, binaries[name], ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), process.execPath, binaries[name], ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -103,7 +133,10 @@ describe('reliability: faults from the disk', function () {
       await fs.appendFile(source, numbered(20_000, 'more'));
       await fs.utimes(source, OLD, OLD);
       // Stopped once its archive's data is written, before it is fsynced, verified and published.
-      const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', dir], { syscall: 'pwrite64', n: 1 });
+      const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', dir], {
+        syscall: 'pwrite64',
+        n: 1,
+      });
       children.push(child);
       // What logrotate's copytruncate does once it has copied the file.
       await fs.truncate(source, chunk.length);
@@ -133,7 +166,12 @@ describe('reliability: faults from the disk', function () {
 
     it('truncated after the gzip, before publishing: nothing is published, the source is kept', async () => {
       const { dir, source } = await oneFile();
-      const outcome = await compressFile(dir, path.basename(source), { level: 6, verify: true, log: quiet, beforeVerify: async () => fs.truncate(source, 100) });
+      const outcome = await compressFile(dir, path.basename(source), {
+        level: 6,
+        verify: true,
+        log: quiet,
+        beforeVerify: async () => fs.truncate(source, 100),
+      });
       expect(outcome.kind).to.equal('changed');
       expect((await fs.stat(source)).size).to.equal(100);
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal([]);
@@ -141,7 +179,12 @@ describe('reliability: faults from the disk', function () {
 
     it('removed by its writer while being compressed: nothing is published, no temporary file is left', async () => {
       const { dir, source } = await oneFile();
-      const outcome = await compressFile(dir, path.basename(source), { level: 6, verify: true, log: quiet, beforeVerify: async () => fs.unlink(source) });
+      const outcome = await compressFile(dir, path.basename(source), {
+        level: 6,
+        verify: true,
+        log: quiet,
+        beforeVerify: async () => fs.unlink(source),
+      });
       expect(outcome).to.deep.equal({ kind: 'changed', detail: 'the file was replaced or removed' });
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal([]);
     });
@@ -152,7 +195,12 @@ describe('reliability: faults from the disk', function () {
         await fs.rename(source, `${source}.old`);
         await fs.writeFile(source, 'the new file\n');
       };
-      const outcome = await compressFile(dir, path.basename(source), { level: 6, verify: true, log: quiet, beforeVerify: replace });
+      const outcome = await compressFile(dir, path.basename(source), {
+        level: 6,
+        verify: true,
+        log: quiet,
+        beforeVerify: replace,
+      });
       expect(outcome.kind).to.equal('changed');
       expect(await fs.readFile(source, 'utf8')).to.equal('the new file\n');
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal([]);
@@ -177,7 +225,9 @@ describe('reliability: faults from the disk', function () {
       const result = await runAsNobody('logjam-compress', ['--once', dir]);
       expect(result.code, result.stderr).to.equal(1);
       expect(result.stderr).to.include(`failed to compress ${unreadable}: EACCES`);
-      expect(result.stderr).to.include(`${unreadable} is not readable by this user (uid ${uid}): run logjam-compress as the user that writes the logs`);
+      expect(result.stderr).to.include(
+        `${unreadable} is not readable by this user (uid ${uid}): run logjam-compress as the user that writes the logs`,
+      );
       expect(await exists(unreadable)).to.equal(true);
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal(['app-20240101T0000Z.log.gz']);
     });
@@ -195,7 +245,9 @@ describe('reliability: faults from the disk', function () {
       const result = await runAsNobody('logjam-compress', ['--once', blocked, fine]);
       expect(result.code, result.stderr).to.equal(1);
       expect(result.stderr).to.include(`failed to compress ${path.join(blocked, 'app-20240101T0000Z.log')}: EACCES`);
-      expect(result.stderr).to.include(`${path.join(blocked, 'archive')} is not writable by this user (uid ${uid}): make it writable`);
+      expect(result.stderr).to.include(
+        `${path.join(blocked, 'archive')} is not writable by this user (uid ${uid}): make it writable`,
+      );
       expect(await exists(path.join(blocked, 'app-20240101T0000Z.log'))).to.equal(true);
       expect(await ls(path.join(blocked, 'archive'))).to.deep.equal([]);
       expect(await ls(path.join(fine, 'archive'))).to.deep.equal(['app-20240101T0000Z.log.gz']);
@@ -216,7 +268,14 @@ describe('reliability: faults from the disk', function () {
         const markers = path.join(dir, '.uploaded');
         await fs.mkdir(markers, { mode: 0o755 }); // root's
         const env = imdsEnv(servers.imds.endpoint, home);
-        const args = ['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/perm/{prefix}/{year}/{month}/{day}/{filename}'];
+        const args = [
+          '--once',
+          '--endpoint-url',
+          servers.s3.endpoint,
+          '--force-path-style',
+          dir,
+          's3://logs/perm/{prefix}/{year}/{month}/{day}/{filename}',
+        ];
         const key = 'perm/app/2024/01/05/app-20240105T1300Z.log.gz';
 
         // Found before any request: no upload whose marker could not be written.

@@ -6,7 +6,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { formatLogName, parseLogName, UsageError, type LogName } from '@logjam/core';
-import { conflictValues, fieldValues, parseTemplate, renderKey, type Template } from '../../packages/logjam-upload/src/template.ts';
+import {
+  conflictValues,
+  fieldValues,
+  parseTemplate,
+  renderKey,
+  type Template,
+} from '../../packages/logjam-upload/src/template.ts';
 
 const SOAK = process.env.SOAK === '1';
 const seed = Number(process.env.FUZZ_SEED ?? 20240105);
@@ -31,7 +37,10 @@ const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '
 const LINE_BREAKS = ['\n', '\r', '\u2028', '\u2029'];
 
 /** Reads a stamp at `at`: its end and compact form, or null. */
-function readStamp(s: string, at: number): { end: number; compact: string; y: number; mo: number; d: number; h: number; mi: number } | null {
+function readStamp(
+  s: string,
+  at: number,
+): { end: number; compact: string; y: number; mo: number; d: number; h: number; mi: number } | null {
   let i = at;
   const digits = (n: number) => {
     let out = '';
@@ -95,7 +104,13 @@ function reference(name: string): RefName | null {
     const tail = readTail(name, stamp.end);
     if (!tail) continue;
     // The structure is decided here; an impossible date rejects the name (no earlier stamp is tried).
-    const valid = stamp.mo >= 1 && stamp.mo <= 12 && stamp.d >= 1 && stamp.d <= daysIn(stamp.y, stamp.mo) && stamp.h <= 23 && stamp.mi <= 59;
+    const valid =
+      stamp.mo >= 1 &&
+      stamp.mo <= 12 &&
+      stamp.d >= 1 &&
+      stamp.d <= daysIn(stamp.y, stamp.mo) &&
+      stamp.h <= 23 &&
+      stamp.mi <= 59;
     return valid ? { prefix: name.slice(0, dash), stamp: stamp.compact, ...tail } : null;
   }
   return null;
@@ -167,7 +182,17 @@ const stampish = fc.constantFrom(
 );
 const joined = (max: number) => fc.array(piece, { maxLength: max }).map((parts) => parts.join(''));
 /** PREFIX-STAMP[-SUFFIX].EXTENSION with every part drawn from near misses. */
-const nearMiss = fc.tuple(joined(4), fc.constantFrom('-', '', '_'), stampish, fc.constantFrom('', '-', '-'), joined(3), fc.constantFrom('.', '', '..'), joined(3)).map((parts) => parts.join(''));
+const nearMiss = fc
+  .tuple(
+    joined(4),
+    fc.constantFrom('-', '', '_'),
+    stampish,
+    fc.constantFrom('', '-', '-'),
+    joined(3),
+    fc.constantFrom('.', '', '..'),
+    joined(3),
+  )
+  .map((parts) => parts.join(''));
 const nameArb = fc.oneof(
   { weight: 3, arbitrary: fc.array(piece, { maxLength: 12 }).map((parts) => parts.join('')) },
   { weight: 4, arbitrary: nearMiss },
@@ -220,7 +245,9 @@ const HAZARDS = ['\n', '\r', '\u2028', '\u2029', '~', '.tmp', '.', '\ufffd', '\u
 const hazard = fc.constantFrom(...HAZARDS);
 const hazardous = fc.oneof(
   // In the suffix: PREFIX-STAMP-AxB.EXT.
-  fc.tuple(validParts, fc.stringMatching(/^[a-z]{1,4}$/), hazard, fc.stringMatching(/^[a-z]{0,4}$/)).map(([p, a, h, b]) => written({ ...p, suffix: `${a}${h}${b}` })),
+  fc
+    .tuple(validParts, fc.stringMatching(/^[a-z]{1,4}$/), hazard, fc.stringMatching(/^[a-z]{0,4}$/))
+    .map(([p, a, h, b]) => written({ ...p, suffix: `${a}${h}${b}` })),
   // At the end (a backup, a temporary file) or the start (hidden).
   fc.tuple(validParts, hazard).map(([p, h]) => `${written(p)}${h}`),
   fc.tuple(validParts, hazard).map(([p, h]) => `${h}${written(p)}`),
@@ -282,7 +309,21 @@ describe('reliability: fuzzing the file-name grammar and the URI template (fast-
   });
 
   describe('URI template', () => {
-    const FIELDS = ['prefix', 'year', 'month', 'day', 'filename', 'hour', 'minute', 'suffix', 'extension', 'hostname', 'file', 'Prefix', ''];
+    const FIELDS = [
+      'prefix',
+      'year',
+      'month',
+      'day',
+      'filename',
+      'hour',
+      'minute',
+      'suffix',
+      'extension',
+      'hostname',
+      'file',
+      'Prefix',
+      '',
+    ];
     const keyPiece = fc.oneof(
       fc.constantFrom(...FIELDS).map((f) => `{${f}}`),
       fc.constantFrom('/', '//', '.', '..', '-', '_', 'logs', 'a', '{', '}', ' ', 'é', '%2F', '?', '#', '\\'),
@@ -290,7 +331,12 @@ describe('reliability: fuzzing the file-name grammar and the URI template (fast-
     const mandatory = '{prefix}/{year}/{month}/{day}/{filename}';
     const templateArb = fc.oneof(
       { weight: 1, arbitrary: fc.array(keyPiece, { maxLength: 14 }).map((parts) => `s3://logs/${parts.join('')}`) },
-      { weight: 2, arbitrary: fc.tuple(fc.array(keyPiece, { maxLength: 6 }), fc.array(keyPiece, { maxLength: 6 })).map(([a, b]) => `s3://logs/${a.join('')}${mandatory}${b.join('')}`) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(fc.array(keyPiece, { maxLength: 6 }), fc.array(keyPiece, { maxLength: 6 }))
+          .map(([a, b]) => `s3://logs/${a.join('')}${mandatory}${b.join('')}`),
+      },
       { weight: 1, arbitrary: fc.string({ maxLength: 60 }).map((s) => `s3://logs/${s}`) },
       { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
     );
@@ -298,7 +344,10 @@ describe('reliability: fuzzing the file-name grammar and the URI template (fast-
       .oneof(nameArb, validParts.map(written))
       .map((name) => parseLogName(name))
       .filter((log): log is LogName => log !== null);
-    const hostArb = fc.oneof(fc.constantFrom('web1.example.com', '', '.', '..', 'a..b', 'h'), fc.string({ maxLength: 12 }));
+    const hostArb = fc.oneof(
+      fc.constantFrom('web1.example.com', '', '.', '..', 'a..b', 'h'),
+      fc.string({ maxLength: 12 }),
+    );
 
     /** The literal text before the first field: every key must start with it (its folders at least). */
     function literalPrefix(template: Template): string {
@@ -324,7 +373,13 @@ describe('reliability: fuzzing the file-name grammar and the URI template (fast-
             return;
           }
           const show = (parts: Template['parts']) =>
-            parts.map((p) => ('text' in p ? p.text.replace(/[{}]/g, (brace) => brace + brace) : `{${p.field}${p.conversion ? `!${p.conversion}` : ''}${p.spec ? `:${p.spec}` : ''}}`)).join('');
+            parts
+              .map((p) =>
+                'text' in p
+                  ? p.text.replace(/[{}]/g, (brace) => brace + brace)
+                  : `{${p.field}${p.conversion ? `!${p.conversion}` : ''}${p.spec ? `:${p.spec}` : ''}}`,
+              )
+              .join('');
           expect(`s3://${show(template.bucketParts)}/${show(template.parts)}`).to.equal(source);
         }),
         runs(3000),

@@ -21,7 +21,8 @@ export async function gunzip(file: string): Promise<Buffer> {
 /** Numbered lines, so that a lost or torn line shows. */
 export function numbered(lines: number, tag = 'line'): string {
   let text = '';
-  for (let i = 0; i < lines; i += 1) text += `${tag} ${String(i).padStart(8, '0')} GET /item/${(i * 2654435761) % 100000} HTTP/1.1 200 ${i % 997}\n`;
+  for (let i = 0; i < lines; i += 1)
+    text += `${tag} ${String(i).padStart(8, '0')} GET /item/${(i * 2654435761) % 100000} HTTP/1.1 200 ${i % 997}\n`;
   return text;
 }
 
@@ -33,7 +34,9 @@ export const isRoot = () => process.getuid?.() === 0;
  */
 export function mountTmpfs(dir: string, size: string): boolean {
   if (!isRoot()) return false;
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0
+  );
 }
 export function remountTmpfs(dir: string, size: string): void {
   execFileSync('mount', ['-o', `remount,size=${size}`, dir]);
@@ -45,7 +48,14 @@ export function umount(dir: string): void {
 /** Whether we can run the binaries as `nobody`: root, setpriv present, node and the repository readable by nobody. */
 export function canDropPrivileges(): boolean {
   if (!isRoot()) return false;
-  const probe = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, binaries['logjam-compress'], '--version']);
+  const probe = spawnSync('setpriv', [
+    '--reuid=nobody',
+    '--regid=nogroup',
+    '--clear-groups',
+    process.execPath,
+    binaries['logjam-compress'],
+    '--version',
+  ]);
   return probe.status === 0;
 }
 /** The argv prefix that runs a command as nobody:nogroup with no supplementary groups. */

@@ -20,7 +20,10 @@ const quiet = createLogger({ name: 'test', level: 'error', write: () => {} });
 /** Settles with 'timeout' if `promise` has not settled after `ms`. */
 function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout;
-  return Promise.race([promise, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 describe('reliability: bad input', function () {
@@ -50,21 +53,32 @@ describe('reliability: bad input', function () {
       const dir = await tmpDir();
       const long = `${'l'.repeat(252 - '-20240101T0000Z.log'.length)}-20240101T0000Z.log`;
       expect(Buffer.byteLength(long)).to.equal(252); // + '.gz' = 255, the longest a name can be
-      const names = ['web server-20240101T0000Z-i 1.log', 'journal-ünïcødé-日本-20240101T0000Z-ŝ.log', 'emoji🚀-2024-01-01T00:00Z.log', long];
+      const names = [
+        'web server-20240101T0000Z-i 1.log',
+        'journal-ünïcødé-日本-20240101T0000Z-ŝ.log',
+        'emoji🚀-2024-01-01T00:00Z.log',
+        long,
+      ];
       for (const [i, name] of names.entries()) await write(path.join(dir, name), numbered(10, `f${i}`));
 
       const c = await compress(['--once', dir]);
       expect(c.code, c.stderr).to.equal(0);
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal(names.map((x) => `${x}.gz`).sort());
-      for (const [i, name] of names.entries()) expect((await gunzip(path.join(dir, 'archive', `${name}.gz`))).toString()).to.equal(numbered(10, `f${i}`));
+      for (const [i, name] of names.entries())
+        expect((await gunzip(path.join(dir, 'archive', `${name}.gz`))).toString()).to.equal(numbered(10, `f${i}`));
 
       const t = tag();
       const template = `s3://${BUCKET}/${t}/{prefix}/{suffix}/{year}/{month}/{day}/{filename}`;
       // s3rver stores a key as a file named after it (plus a tag), so a 255-byte
       // name cannot land there (S3 takes 1024-byte keys): its key is checked with --dry-run.
-      const dry = await runBin('logjam-upload', ['--dry-run', path.join(dir, 'archive'), template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
+      const dry = await runBin('logjam-upload', ['--dry-run', path.join(dir, 'archive'), template], {
+        cleanEnv: true,
+        env: imdsEnv(servers.imds.endpoint, home),
+      });
       expect(dry.code, dry.stderr).to.equal(0);
-      expect(dry.stdout).to.include(`${path.join(dir, 'archive', `${long}.gz`)} -> s3://${BUCKET}/${t}/${long.split('-')[0]}/2024/01/01/${long}.gz\n`);
+      expect(dry.stdout).to.include(
+        `${path.join(dir, 'archive', `${long}.gz`)} -> s3://${BUCKET}/${t}/${long.split('-')[0]}/2024/01/01/${long}.gz\n`,
+      );
       await fs.rename(path.join(dir, 'archive', `${long}.gz`), path.join(dir, `${long}.gz`));
       names.pop();
 
@@ -122,7 +136,8 @@ describe('reliability: bad input', function () {
       expect(c.code, c.stderr).to.equal(0);
       expect(await ls(dir)).to.deep.equal([...untouched, 'archive'].sort());
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal([]);
-      for (const name of untouched) expect(await fs.readFile(path.join(dir, name), 'utf8')).to.equal(`${JSON.stringify(name)}\n`);
+      for (const name of untouched)
+        expect(await fs.readFile(path.join(dir, name), 'utf8')).to.equal(`${JSON.stringify(name)}\n`);
     });
 
     it('renders no key outside the prefix: empty fields drop their folder, a ".." folder fails that file only', async () => {
@@ -133,9 +148,15 @@ describe('reliability: bad input', function () {
       const t = tag();
       const u = await upload(dir, `s3://${BUCKET}/${t}/{prefix}/{suffix}/{extension}/{year}/{month}/{day}/{filename}`);
       expect(u.code, u.stderr).to.equal(1);
-      expect(u.stderr).to.match(/upload failed; will retry on the next run file=app-20240105T1300Z\.\. .*would hold a '\.' or '\.\.' folder/);
-      expect((await servers.s3.keys(BUCKET)).filter((k) => k.startsWith(`${t}/`))).to.deep.equal([`${t}/app/.log.gz/2024/01/05/app-20240105T1300Z.log.gz`]);
-      expect(await servers.s3.keys(BUCKET)).not.to.satisfy((keys: string[]) => keys.some((k) => /(^|\/)\.\.(\/|$)/.test(k)));
+      expect(u.stderr).to.match(
+        /upload failed; will retry on the next run file=app-20240105T1300Z\.\. .*would hold a '\.' or '\.\.' folder/,
+      );
+      expect((await servers.s3.keys(BUCKET)).filter((k) => k.startsWith(`${t}/`))).to.deep.equal([
+        `${t}/app/.log.gz/2024/01/05/app-20240105T1300Z.log.gz`,
+      ]);
+      expect(await servers.s3.keys(BUCKET)).not.to.satisfy((keys: string[]) =>
+        keys.some((k) => /(^|\/)\.\.(\/|$)/.test(k)),
+      );
     });
 
     it('refuses templates whose key starts with "/", holds "//" or a ".." folder (exit 2)', async () => {
@@ -155,7 +176,12 @@ describe('reliability: bad input', function () {
       expect(u.stderr).to.match(/cannot hold a '\.' or '\.\.' folder/);
       // And a field can never smuggle a '/' in (the host name comes from the system).
       const log = parseLogName('app-20240105T1300Z.log.gz')!;
-      expect(() => renderKey(parseTemplate('s3://logs/{hostname}/{prefix}/{year}/{month}/{day}/{filename}'), fieldValues(log, 'a/b'))).to.throw(/renders a '\/'/);
+      expect(() =>
+        renderKey(
+          parseTemplate('s3://logs/{hostname}/{prefix}/{year}/{month}/{day}/{filename}'),
+          fieldValues(log, 'a/b'),
+        ),
+      ).to.throw(/renders a '\/'/);
     });
   });
 
@@ -170,7 +196,12 @@ describe('reliability: bad input', function () {
       await write(path.join(dir, 'real-20240101T0000Z.log'), 'real\n');
       const c = await compress(['--once', '--min-age', '0', dir]); // a hang fails here, after 30 s
       expect(c.code, c.stderr).to.equal(0);
-      expect(await ls(dir)).to.deep.equal(['archive', 'dir-20240101T0000Z.log', 'fifo-20240101T0000Z.log', 'link-20240101T0000Z.log']);
+      expect(await ls(dir)).to.deep.equal([
+        'archive',
+        'dir-20240101T0000Z.log',
+        'fifo-20240101T0000Z.log',
+        'link-20240101T0000Z.log',
+      ]);
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal(['real-20240101T0000Z.log.gz']);
       expect(await fs.readFile(path.join(outside, 'target'), 'utf8')).to.equal('not mine\n');
     });
@@ -180,7 +211,9 @@ describe('reliability: bad input', function () {
       await fs.mkdir(path.join(dir, 'archive'));
       execFileSync('mkfifo', [path.join(dir, 'app-20240101T0000Z.log')]);
       const outcome = await within(
-        compressFile(dir, 'app-20240101T0000Z.log', { level: 6, verify: true, log: quiet }).catch((error: Error) => error),
+        compressFile(dir, 'app-20240101T0000Z.log', { level: 6, verify: true, log: quiet }).catch(
+          (error: Error) => error,
+        ),
         5_000,
       );
       expect(outcome).to.be.instanceOf(Error);
@@ -199,9 +232,13 @@ describe('reliability: bad input', function () {
       const t = tag();
       const u = await upload(dir, `s3://${BUCKET}/${t}/{prefix}/{year}/{month}/{day}/{filename}`);
       expect(u.code, u.stderr).to.equal(1);
-      expect(u.stderr).to.match(/link-20240105T1300Z\.log\.gz is a symbolic link; logjam-upload uploads only regular files/);
+      expect(u.stderr).to.match(
+        /link-20240105T1300Z\.log\.gz is a symbolic link; logjam-upload uploads only regular files/,
+      );
       expect(u.stderr).to.match(/fifo-20240105T1300Z\.log\.gz is not a regular file/);
-      expect((await servers.s3.keys(BUCKET)).filter((k) => k.startsWith(`${t}/`))).to.deep.equal([`${t}/real/2024/01/05/real-20240105T1300Z.log.gz`]);
+      expect((await servers.s3.keys(BUCKET)).filter((k) => k.startsWith(`${t}/`))).to.deep.equal([
+        `${t}/real/2024/01/05/real-20240105T1300Z.log.gz`,
+      ]);
       expect(await ls(path.join(dir, '.uploaded'))).to.deep.equal(['real-20240105T1300Z.log.gz']);
     });
   });
@@ -233,8 +270,12 @@ describe('reliability: bad input', function () {
       const t = tag();
       const u = await upload(dir, `s3://${BUCKET}/${t}/{prefix}/{year}/{month}/{day}/{filename}`);
       expect(u.code, u.stderr).to.equal(0);
-      expect(await servers.s3.download(BUCKET, `${t}/trunc/2024/01/05/trunc-20240105T1300Z.log.gz`)).to.deep.equal(truncated);
-      expect(await servers.s3.download(BUCKET, `${t}/garbage/2024/01/05/garbage-20240105T1300Z.log.gz`)).to.deep.equal(garbage);
+      expect(await servers.s3.download(BUCKET, `${t}/trunc/2024/01/05/trunc-20240105T1300Z.log.gz`)).to.deep.equal(
+        truncated,
+      );
+      expect(await servers.s3.download(BUCKET, `${t}/garbage/2024/01/05/garbage-20240105T1300Z.log.gz`)).to.deep.equal(
+        garbage,
+      );
     });
 
     it('logjam-compress never replaces a corrupt archive in its way: the log goes to a duplicate-timestamp name', async () => {
@@ -243,7 +284,9 @@ describe('reliability: bad input', function () {
       await write(path.join(dir, 'app-20240101T0000Z.log'), numbered(50));
       const c = await compress(['--once', dir]);
       expect(c.code, c.stderr).to.equal(0);
-      expect(await fs.readFile(path.join(dir, 'archive', 'app-20240101T0000Z.log.gz'), 'utf8')).to.equal('corrupt, not gzip\n');
+      expect(await fs.readFile(path.join(dir, 'archive', 'app-20240101T0000Z.log.gz'), 'utf8')).to.equal(
+        'corrupt, not gzip\n',
+      );
       const dup = path.join(dir, 'archive', 'app-logjam-compress-duplicate-timestamp-20240101T0000Z.log.gz');
       expect((await gunzip(dup)).toString()).to.equal(numbered(50));
     });

@@ -36,7 +36,10 @@ function runMeasured(name: BinaryName, args: string[], env: NodeJS.ProcessEnv = 
   const quoted = [process.execPath, binaries[name], ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const started = performance.now();
   // exec: the shell becomes node, so the child's pid is node's.
-  const child = spawn('sh', ['-c', `ulimit -n ${FD_LIMIT} && exec ${quoted}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('sh', ['-c', `ulimit -n ${FD_LIMIT} && exec ${quoted}`], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   let peakRssKb = 0;
@@ -58,7 +61,13 @@ function runMeasured(name: BinaryName, args: string[], env: NodeJS.ProcessEnv = 
     child.on('error', reject);
     child.on('exit', (code) => {
       clearInterval(timer);
-      resolve({ code, stderr, ms: Math.round(performance.now() - started), peakRssMb: Math.round(peakRssKb / 1024), peakFds });
+      resolve({
+        code,
+        stderr,
+        ms: Math.round(performance.now() - started),
+        peakRssMb: Math.round(peakRssKb / 1024),
+        peakFds,
+      });
     });
   });
 }
@@ -133,7 +142,9 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     }
     expect(run.peakRssMb, 'peak RSS (MiB)').to.be.greaterThan(0).and.lessThan(RSS_LIMIT_MB);
     expect(run.peakFds).to.be.lessThan(FD_LIMIT);
-    figures.push(`logjam-compress: ${FILES} files on ${where} in ${(run.ms / 1000).toFixed(1)} s, peak RSS ${run.peakRssMb} MiB, peak open fds ${run.peakFds} (limit ${FD_LIMIT})`);
+    figures.push(
+      `logjam-compress: ${FILES} files on ${where} in ${(run.ms / 1000).toFixed(1)} s, peak RSS ${run.peakRssMb} MiB, peak open fds ${run.peakFds} (limit ${FD_LIMIT})`,
+    );
   });
 
   it(`logjam-upload passes over ${FILES.toLocaleString('en')} archives, 99% already marked, within ${RSS_LIMIT_MB} MB and ${FD_LIMIT} descriptors`, async () => {
@@ -155,7 +166,18 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     const env = imdsEnv(servers.imds.endpoint, home);
     const run = await runMeasured(
       'logjam-upload',
-      ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', servers.s3.endpoint, '--force-path-style', dir, 's3://logs/load/{prefix}/{year}/{month}/{day}/{filename}'],
+      [
+        '--once',
+        '--jobs',
+        '8',
+        '--log-level',
+        'warn',
+        '--endpoint-url',
+        servers.s3.endpoint,
+        '--force-path-style',
+        dir,
+        's3://logs/load/{prefix}/{year}/{month}/{day}/{filename}',
+      ],
       env,
     );
     expect(run.code, run.stderr.slice(-2000)).to.equal(0);
@@ -171,7 +193,9 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
         name.slice(name.indexOf('-2024') + 5, name.indexOf('-2024') + 7),
         name.slice(name.indexOf('-2024') + 7, name.indexOf('-2024') + 9),
       ];
-      expect((await servers.s3.download('logs', `load/${prefix}/${year}/${month}/${day}/${name}`)).toString()).to.equal(body(i));
+      expect((await servers.s3.download('logs', `load/${prefix}/${year}/${month}/${day}/${name}`)).toString()).to.equal(
+        body(i),
+      );
     }
     expect(run.peakRssMb).to.be.greaterThan(0).and.lessThan(RSS_LIMIT_MB);
     expect(run.peakFds).to.be.lessThan(FD_LIMIT);
@@ -200,8 +224,14 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     }
     // And names both hosts hold with different content: real collisions, settled by conflict keys.
     const SHARED = 10;
-    const shared = Array.from({ length: SHARED }, (_, i) => `shared-202403${String(1 + Math.floor(i / 24)).padStart(2, '0')}T${String(i % 24).padStart(2, '0')}00Z.log.gz`);
-    for (const name of shared) for (const [k, dir] of dirs.entries()) await fs.writeFile(path.join(dir, name), zlib.gzipSync(`${name} from ${hosts[k]}\n`));
+    const shared = Array.from(
+      { length: SHARED },
+      (_, i) =>
+        `shared-202403${String(1 + Math.floor(i / 24)).padStart(2, '0')}T${String(i % 24).padStart(2, '0')}00Z.log.gz`,
+    );
+    for (const name of shared)
+      for (const [k, dir] of dirs.entries())
+        await fs.writeFile(path.join(dir, name), zlib.gzipSync(`${name} from ${hosts[k]}\n`));
 
     servers.s3.requests.length = 0;
     const env = { ...imdsEnv(servers.imds.endpoint, home) };
@@ -209,7 +239,22 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     const proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: true });
     const results = await Promise.all(
       dirs.map((dir) =>
-        runBin('logjam-upload', ['--once', '--jobs', '8', '--log-level', 'warn', '--endpoint-url', proxy.endpoint, '--force-path-style', dir, template], { cleanEnv: true, env, timeoutMs: 120_000 }),
+        runBin(
+          'logjam-upload',
+          [
+            '--once',
+            '--jobs',
+            '8',
+            '--log-level',
+            'warn',
+            '--endpoint-url',
+            proxy.endpoint,
+            '--force-path-style',
+            dir,
+            template,
+          ],
+          { cleanEnv: true, env, timeoutMs: 120_000 },
+        ),
       ),
     );
     await proxy.close();
@@ -217,10 +262,17 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
 
     const keys = (await servers.s3.keys('logs', 'two/')).sort();
     const sharedKeys = keys.filter((k) => k.includes('shared-'));
-    const wanted = shared.flatMap((name) => [`two/shared/2024/03/01/${name}`, `two/shared/2024/03/01/${name.replace('shared-', 'shared-logjam-upload-conflict-01-')}`]);
+    const wanted = shared.flatMap((name) => [
+      `two/shared/2024/03/01/${name}`,
+      `two/shared/2024/03/01/${name.replace('shared-', 'shared-logjam-upload-conflict-01-')}`,
+    ]);
     expect(sharedKeys).to.deep.equal(wanted.sort());
-    const sharedBodies = await Promise.all(sharedKeys.map(async (k) => zlib.gunzipSync(await servers.s3.download('logs', k)).toString()));
-    expect(sharedBodies.sort(), 'both versions of every shared name, neither overwritten').to.deep.equal(shared.flatMap((name) => hosts.map((h) => `${name} from ${h}\n`)).sort());
+    const sharedBodies = await Promise.all(
+      sharedKeys.map(async (k) => zlib.gunzipSync(await servers.s3.download('logs', k)).toString()),
+    );
+    expect(sharedBodies.sort(), 'both versions of every shared name, neither overwritten').to.deep.equal(
+      shared.flatMap((name) => hosts.map((h) => `${name} from ${h}\n`)).sort(),
+    );
     const others = keys.filter((k) => !k.includes('shared-'));
     expect(others).to.deep.equal([...expected.keys()].sort());
     let bytes = 0;
@@ -231,7 +283,9 @@ describe(`reliability: load (${FILES.toLocaleString('en')} files, ulimit -n ${FD
     }
     // Each object written exactly once (the loser of the shared key took the conflict key).
     const puts = servers.s3.writes().filter((r) => r.method === 'PUT');
-    expect(puts, 'every object written once; a refused conditional PUT never reaches the store').to.have.length(2 * PER_HOST + 2 * SHARED);
+    expect(puts, 'every object written once; a refused conditional PUT never reaches the store').to.have.length(
+      2 * PER_HOST + 2 * SHARED,
+    );
     figures.push(
       `two hosts: ${2 * PER_HOST + 2 * SHARED} objects uploaded concurrently into one prefix, ${bytes} bytes verified by MD5, ${SHARED} collisions resolved by conflict keys (${proxy.stats.preconditionFailed} conditional PUTs refused with 412), 0 overwritten`,
     );

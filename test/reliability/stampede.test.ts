@@ -20,7 +20,15 @@ describe('reliability: a fleet stampede against S3-like throttling', function ()
 
   it('8 hosts x 6 archives reaching S3 in the same instant at 8 requests/s per prefix (8 s of capacity, as S3 has for 10,000 hosts): 503s received, nothing lost or doubled, all uploaded within two runs', async () => {
     const home = await tmpDir('logjam-home-');
-    const fleet = new Fleet({ root: await tmpDir('logjam-fleet-'), s3: servers.s3, bucket: BUCKET, hosts: 8, archives: 6, perSecond: 8, env: imdsEnv(servers.imds.endpoint, home) });
+    const fleet = new Fleet({
+      root: await tmpDir('logjam-fleet-'),
+      s3: servers.s3,
+      bucket: BUCKET,
+      hosts: 8,
+      archives: 6,
+      perSecond: 8,
+      env: imdsEnv(servers.imds.endpoint, home),
+    });
     await fleet.prepare('stampede');
     const first = await fleet.run({ tag: 'stampede', args: [], together: true });
     // The stampede was real: the front refused requests.
@@ -30,10 +38,17 @@ describe('reliability: a fleet stampede against S3-like throttling', function ()
       expect(host.code, host.stderr).to.equal(1);
       expect(host.stderr, host.stderr).to.match(/SlowDown/);
     }
-    const second = first.notOk.length ? await fleet.run({ tag: 'stampede', args: [], together: true, only: first.notOk.map((h) => h.host) }) : undefined;
+    const second = first.notOk.length
+      ? await fleet.run({ tag: 'stampede', args: [], together: true, only: first.notOk.map((h) => h.host) })
+      : undefined;
     expect(second?.notOk ?? [], 'hosts still not done after a second run').to.deep.equal([]);
     const landed = await fleet.check('stampede');
-    expect({ missing: landed.missing, extra: landed.extra, corrupt: landed.corrupt, identical: landed.identical }).to.deep.equal({ missing: [], extra: [], corrupt: [], identical: 48 });
+    expect({
+      missing: landed.missing,
+      extra: landed.extra,
+      corrupt: landed.corrupt,
+      identical: landed.identical,
+    }).to.deep.equal({ missing: [], extra: [], corrupt: [], identical: 48 });
     figures.bytesVerified += 48 * 4096;
   });
 });

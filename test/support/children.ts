@@ -76,7 +76,10 @@ export function killDescendants(keep: ReadonlySet<number> = new Set()): string[]
 let before = new Set<number>();
 
 function report(what: string, killed: string[]): void {
-  if (killed.length) console.error(`      killed ${killed.length} process(es) left running by ${what}:\n${killed.map((k) => `        ${k}`).join('\n')}`);
+  if (killed.length)
+    console.error(
+      `      killed ${killed.length} process(es) left running by ${what}:\n${killed.map((k) => `        ${k}`).join('\n')}`,
+    );
 }
 
 export const mochaHooks = {

@@ -12,7 +12,14 @@ interface Figures {
 }
 
 const shared = globalThis as typeof globalThis & { __logjamFigures?: Figures };
-export const figures: Figures = (shared.__logjamFigures ??= { kills: 0, faults: 0, retried: 0, requests: 0, bytesVerified: 0, linesVerified: 0 });
+export const figures: Figures = (shared.__logjamFigures ??= {
+  kills: 0,
+  faults: 0,
+  retried: 0,
+  requests: 0,
+  bytesVerified: 0,
+  linesVerified: 0,
+});
 
 export function figuresLine(): string {
   const f = figures;

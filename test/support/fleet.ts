@@ -105,13 +105,20 @@ export class Fleet {
    * Writes the hosts' archives for a configuration: hours [from, from + count) of
    * the day (default: the first `archives`), beside what is there already.
    */
-  async prepare(tag: string, hours: { from: number; count: number } = { from: 0, count: this.settings.archives }, hosts = this.hosts): Promise<void> {
+  async prepare(
+    tag: string,
+    hours: { from: number; count: number } = { from: 0, count: this.settings.archives },
+    hosts = this.hosts,
+  ): Promise<void> {
     for (const host of hosts) {
       const dir = this.dir(tag, host);
       await fs.mkdir(dir, { recursive: true });
       for (let h = hours.from; h < hours.from + hours.count; h += 1) {
         const hour = this.day + h * HOUR;
-        await fs.writeFile(path.join(dir, archiveName(host, hour)), archiveBytes(host, hour, this.settings.archiveBytes ?? 4096));
+        await fs.writeFile(
+          path.join(dir, archiveName(host, hour)),
+          archiveBytes(host, hour, this.settings.archiveBytes ?? 4096),
+        );
       }
     }
   }
@@ -155,7 +162,10 @@ export class Fleet {
                 this.dir(run.tag, host),
                 this.template(run.tag),
               ];
-              const child = spawn(process.execPath, args, { env: { ...this.settings.env, LOGJAM_CPU_REPORT: cpuFile }, stdio: ['ignore', 'ignore', 'pipe'] });
+              const child = spawn(process.execPath, args, {
+                env: { ...this.settings.env, LOGJAM_CPU_REPORT: cpuFile },
+                stdio: ['ignore', 'ignore', 'pipe'],
+              });
               let stderr = '';
               child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
               child.on('error', reject);
@@ -191,11 +201,20 @@ export class Fleet {
       for (let h = 0; h < hours; h += 1) {
         const hour = this.day + h * HOUR;
         const date = new Date(hour).toISOString().slice(0, 10).split('-');
-        expected.set(`${tag}/app/${date.join('/')}/${archiveName(host, hour)}`, archiveBytes(host, hour, this.settings.archiveBytes ?? 4096));
+        expected.set(
+          `${tag}/app/${date.join('/')}/${archiveName(host, hour)}`,
+          archiveBytes(host, hour, this.settings.archiveBytes ?? 4096),
+        );
       }
     }
     const present = new Set(await this.settings.s3.keys(this.settings.bucket, `${tag}/`));
-    const result: FleetCheck = { expected: expected.size, identical: 0, missing: [], extra: [...present].filter((key) => !expected.has(key)), corrupt: [] };
+    const result: FleetCheck = {
+      expected: expected.size,
+      identical: 0,
+      missing: [],
+      extra: [...present].filter((key) => !expected.has(key)),
+      corrupt: [],
+    };
     for (const [key, bytes] of expected) {
       if (!present.has(key)) result.missing.push(key);
       else if ((await this.settings.s3.download(this.settings.bucket, key)).equals(bytes)) result.identical += 1;

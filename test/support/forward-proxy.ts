@@ -43,15 +43,25 @@ export async function startForwardProxy(options: ForwardProxyOptions = {}): Prom
   const upstream = new http.Agent({ keepAlive: true });
   const expected = options.credentials && `Basic ${Buffer.from(options.credentials).toString('base64')}`;
   /** The status to answer instead of forwarding, if any. */
-  const refusal = (authorization: string | undefined) => options.refuse ?? (expected && authorization !== expected ? 407 : undefined);
+  const refusal = (authorization: string | undefined) =>
+    options.refuse ?? (expected && authorization !== expected ? 407 : undefined);
 
   const server = http.createServer((req, res) => {
-    const record: ForwardedRequest = { target: req.url ?? '', method: req.method ?? '', authorization: req.headers['proxy-authorization'] };
+    const record: ForwardedRequest = {
+      target: req.url ?? '',
+      method: req.method ?? '',
+      authorization: req.headers['proxy-authorization'],
+    };
     requests.push(record);
     const answer = (status: number) => {
       record.status = status;
       req.resume();
-      res.writeHead(status, REASONS[status] ?? '', { 'content-length': 0, ...(status === 407 ? { 'proxy-authenticate': 'Basic realm="test"' } : {}) }).end();
+      res
+        .writeHead(status, REASONS[status] ?? '', {
+          'content-length': 0,
+          ...(status === 407 ? { 'proxy-authenticate': 'Basic realm="test"' } : {}),
+        })
+        .end();
     };
     const refused = refusal(record.authorization);
     if (refused) return answer(refused);
@@ -65,17 +75,31 @@ export async function startForwardProxy(options: ForwardProxyOptions = {}): Prom
     const headers = { ...req.headers };
     delete headers['proxy-authorization'];
     delete headers['proxy-connection'];
-    const forward = http.request({ host: '127.0.0.1', port: url.port || 80, method: req.method, path: url.pathname + url.search, headers, agent: upstream }, (answer) => {
-      record.status = answer.statusCode;
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers);
-      answer.pipe(res);
-    });
+    const forward = http.request(
+      {
+        host: '127.0.0.1',
+        port: url.port || 80,
+        method: req.method,
+        path: url.pathname + url.search,
+        headers,
+        agent: upstream,
+      },
+      (answer) => {
+        record.status = answer.statusCode;
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers);
+        answer.pipe(res);
+      },
+    );
     forward.on('error', () => (res.headersSent ? res.destroy() : answer(502)));
     req.pipe(forward);
   });
 
   server.on('connect', (req: http.IncomingMessage, client: Socket, head: Buffer) => {
-    const record: ForwardedRequest = { target: req.url ?? '', method: 'CONNECT', authorization: req.headers['proxy-authorization'] };
+    const record: ForwardedRequest = {
+      target: req.url ?? '',
+      method: 'CONNECT',
+      authorization: req.headers['proxy-authorization'],
+    };
     requests.push(record);
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
@@ -84,7 +108,9 @@ export async function startForwardProxy(options: ForwardProxyOptions = {}): Prom
     const refused = refusal(record.authorization) ?? (isLocal(host) ? undefined : 502);
     if (refused) {
       record.status = refused;
-      client.end(`HTTP/1.1 ${refused} ${REASONS[refused] ?? ''}\r\ncontent-length: 0\r\n${refused === 407 ? 'proxy-authenticate: Basic realm="test"\r\n' : ''}\r\n`);
+      client.end(
+        `HTTP/1.1 ${refused} ${REASONS[refused] ?? ''}\r\ncontent-length: 0\r\n${refused === 407 ? 'proxy-authenticate: Basic realm="test"\r\n' : ''}\r\n`,
+      );
       return;
     }
     const target = net.connect({ host: '127.0.0.1', port });

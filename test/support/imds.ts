@@ -62,10 +62,16 @@ export async function startFakeImds(options: FakeImdsOptions = {}): Promise<Fake
     }
     if (req.method !== 'GET') return send(405, 'method not allowed');
     if (options.requireToken && !token) return send(401, 'unauthorized');
-    if (url === '/latest/meta-data/iam/security-credentials/' || url === '/latest/meta-data/iam/security-credentials') return send(200, roleName);
+    if (url === '/latest/meta-data/iam/security-credentials/' || url === '/latest/meta-data/iam/security-credentials')
+      return send(200, roleName);
     if (url === `/latest/meta-data/iam/security-credentials/${roleName}`) {
       const now = Date.now();
-      const issued = options.credentials?.() ?? { accessKeyId, secretAccessKey, sessionToken: options.sessionToken, expiration: new Date(now + 6 * 3600_000) };
+      const issued = options.credentials?.() ?? {
+        accessKeyId,
+        secretAccessKey,
+        sessionToken: options.sessionToken,
+        expiration: new Date(now + 6 * 3600_000),
+      };
       return send(
         200,
         JSON.stringify({

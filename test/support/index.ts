@@ -51,11 +51,17 @@ export interface RunOptions {
 }
 
 function childEnv(options: RunOptions): NodeJS.ProcessEnv {
-  return options.cleanEnv ? { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env } : { ...process.env, ...options.env };
+  return options.cleanEnv
+    ? { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env }
+    : { ...process.env, ...options.env };
 }
 
 /** Starts a binary (for service-mode tests); the caller must stop it. */
-export function startBin(name: BinaryName, args: string[], options: RunOptions = {}): ChildProcess & { output(): { stdout: string; stderr: string } } {
+export function startBin(
+  name: BinaryName,
+  args: string[],
+  options: RunOptions = {},
+): ChildProcess & { output(): { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, [binaries[name], ...args], {
     cwd: options.cwd,
     env: childEnv(options),
@@ -92,7 +98,10 @@ export async function runBin(name: BinaryName, args: string[], options: RunOptio
 }
 
 /** Polls `check` until it returns a truthy value; fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let last: unknown;
   for (;;) {
@@ -157,6 +166,8 @@ export function passCounts(stderr: string): Record<string, number> {
   if (!line) throw new Error(`no pass summary in:\n${stderr}`);
   const counts: Record<string, number> = {};
   for (const [, key, value] of line.matchAll(/ (\w+)=(\d+)(?= |$)/g)) counts[key!] = Number(value);
-  expect(counts.pending, line).to.equal(counts.uploaded! + counts.already! + counts.conflicts! + counts.failed! + counts.left!);
+  expect(counts.pending, line).to.equal(
+    counts.uploaded! + counts.already! + counts.conflicts! + counts.failed! + counts.left!,
+  );
   return counts;
 }

@@ -42,7 +42,8 @@ import { testClient } from './s3.ts';
  *                    before the client sees the answer (a lost response)
  *   'hang'           never answer (until the client gives up or the proxy closes)
  */
-export type FaultAction = 'pass' | 'drop-response' | 'hang' | { status: number; body?: string; headers?: Record<string, string> };
+export type FaultAction =
+  'pass' | 'drop-response' | 'hang' | { status: number; body?: string; headers?: Record<string, string> };
 
 export type FaultKind = 'error500' | 'slowDown' | 'reset' | 'stall' | 'truncate' | 'lostResponse';
 
@@ -196,7 +197,10 @@ export function throttlePrefix(url: string): string {
 }
 
 /** A token bucket per key prefix: `admit` takes a token, or says no. */
-export function prefixBuckets(settings: ThrottleSettings, now: () => number = Date.now): { admit(prefix: string): boolean } {
+export function prefixBuckets(
+  settings: ThrottleSettings,
+  now: () => number = Date.now,
+): { admit(prefix: string): boolean } {
   const burst = settings.burst ?? settings.perSecond;
   const buckets = new Map<string, { tokens: number; at: number }>();
   return {
@@ -215,7 +219,14 @@ export function prefixBuckets(settings: ThrottleSettings, now: () => number = Da
 
 const FAULT_ORDER: FaultKind[] = ['error500', 'slowDown', 'reset', 'stall', 'truncate', 'lostResponse'];
 
-function sendError(res: ServerResponse, method: string | undefined, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function sendError(
+  res: ServerResponse,
+  method: string | undefined,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   const body = method === 'HEAD' ? '' : s3ErrorXml(code, message);
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
@@ -301,7 +312,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   /** Sends a request to the store; the answer comes back whole (for faults that cut it) or as a stream. */
   const forward = (req: IncomingMessage, body: Buffer | null) =>
     new Promise<IncomingMessage>((resolve, reject) => {
-      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent }, resolve);
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
+        resolve,
+      );
       upstream.on('error', reject);
       if (body) upstream.end(body);
       else req.pipe(upstream);
@@ -349,7 +363,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     // Atomic bodies: read it all before anything reaches the store. Read from
     // the start, even while `pause` holds the request: data left unread when
     // the client dies is lost, and a body forwarded short would hang the store.
-    const reading = atomic || typeof action === 'object' || throttled || fault === 'error500' || fault === 'slowDown' ? readWhole(req) : null;
+    const reading =
+      atomic || typeof action === 'object' || throttled || fault === 'error500' || fault === 'slowDown'
+        ? readWhole(req)
+        : null;
     await options.pause?.(record, 'arriving');
     if (action === 'hang') {
       req.resume();
@@ -373,17 +390,24 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     try {
       if (typeof action === 'object') {
         const answer = action;
-        res.writeHead(answer.status, { 'content-type': 'application/xml', 'content-length': method === 'HEAD' ? 0 : Buffer.byteLength(answer.body ?? ''), ...answer.headers });
+        res.writeHead(answer.status, {
+          'content-type': 'application/xml',
+          'content-length': method === 'HEAD' ? 0 : Buffer.byteLength(answer.body ?? ''),
+          ...answer.headers,
+        });
         res.end(method === 'HEAD' ? '' : (answer.body ?? ''));
         return;
       }
-      if (fault === 'error500') return sendError(res, method, 500, 'InternalError', 'We encountered an internal error. Please try again.');
-      if (fault === 'slowDown' || throttled) return sendError(res, method, 503, 'SlowDown', 'Please reduce your request rate.');
+      if (fault === 'error500')
+        return sendError(res, method, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+      if (fault === 'slowDown' || throttled)
+        return sendError(res, method, 503, 'SlowDown', 'Please reduce your request rate.');
 
       const object = objectOf(url);
       const isWrite = method === 'PUT' && !url.includes('partNumber=');
       const isComplete = method === 'POST' && url.includes('uploadId=');
-      const conditional = options.conditionalWrites && req.headers['if-none-match'] === '*' && object && (isWrite || isComplete);
+      const conditional =
+        options.conditionalWrites && req.headers['if-none-match'] === '*' && object && (isWrite || isComplete);
       const send = async () => {
         const latency = options.latencyMs?.(req) ?? 0;
         if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
@@ -392,13 +416,23 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       };
       // A conditional write checks and writes under its key's lock, so two
       // racing writers of one key cannot both get through: S3 decides atomically.
-      const answer = conditional ? await withKeyLock(`${object.bucket}/${object.key}`, async () => ((await keyExists(object.bucket, object.key)) ? null : send())) : await send();
+      const answer = conditional
+        ? await withKeyLock(`${object.bucket}/${object.key}`, async () =>
+            (await keyExists(object.bucket, object.key)) ? null : send(),
+          )
+        : await send();
       await options.pause?.(record, 'answered');
       if (answer === null) {
         stats.preconditionFailed += 1;
         record.action = '412';
         record.status = 412;
-        return sendError(res, method, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+        return sendError(
+          res,
+          method,
+          412,
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+        );
       }
       if (action === 'drop-response' || fault === 'lostResponse') {
         answer.resume();

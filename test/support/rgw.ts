@@ -6,15 +6,30 @@
 // they can tell which requests logjam made, as with s3rver.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { AbortMultipartUploadCommand, CreateBucketCommand, DeleteBucketPolicyCommand, DeleteObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { storeView, testClient, type Credentials, type RecordedRequest, type TestS3 } from './s3.ts';
 
 /** The users scripts/rgw.sh creates (fixed keys, the same there). */
-export const RGW_USER: Credentials = { accessKeyId: 'LOGJAMRGWTESTKEY0001', secretAccessKey: 'logjam-rgw-test-secret-0001' };
-export const RGW_OTHER: Credentials = { accessKeyId: 'LOGJAMRGWTESTKEY0002', secretAccessKey: 'logjam-rgw-test-secret-0002' };
+export const RGW_USER: Credentials = {
+  accessKeyId: 'LOGJAMRGWTESTKEY0001',
+  secretAccessKey: 'logjam-rgw-test-secret-0001',
+};
+export const RGW_OTHER: Credentials = {
+  accessKeyId: 'LOGJAMRGWTESTKEY0002',
+  secretAccessKey: 'logjam-rgw-test-secret-0002',
+};
 
 /** The one line a suite shows when it skips its RGW run. */
-export const RGW_HOW_TO_ENABLE = 'Ceph RGW runs skipped: `eval "$(scripts/rgw.sh start)"` starts one and sets LOGJAM_TEST_RGW (needs apt-get install ceph-mon ceph-osd radosgw ceph-common)';
+export const RGW_HOW_TO_ENABLE =
+  'Ceph RGW runs skipped: `eval "$(scripts/rgw.sh start)"` starts one and sets LOGJAM_TEST_RGW (needs apt-get install ceph-mon ceph-osd radosgw ceph-common)';
 
 /** The RGW endpoint from LOGJAM_TEST_RGW, or undefined when none runs. */
 export function rgwEndpoint(): string | undefined {
@@ -27,11 +42,17 @@ export async function emptyBucket(client: S3Client, bucket: string): Promise<voi
   let token: string | undefined;
   do {
     const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    await Promise.all((out.Contents ?? []).map((o) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key! }))));
+    await Promise.all(
+      (out.Contents ?? []).map((o) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key! }))),
+    );
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
   const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-  await Promise.all((uploads.Uploads ?? []).map((u) => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! }))));
+  await Promise.all(
+    (uploads.Uploads ?? []).map((u) =>
+      client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! })),
+    ),
+  );
 }
 
 /** The RGW at LOGJAM_TEST_RGW behind a recording pass-through, with `buckets` made (or emptied) for the uploader's user. */
@@ -55,11 +76,14 @@ export async function startRgw(options: { buckets?: string[] } = {}): Promise<Te
     const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } };
     requests.push(recorded);
     // Forwarded verbatim, Host included: the SigV4 signature covers it.
-    const upstream = http.request({ host: hostname, port: targetPort, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      recorded.status = answer.statusCode;
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = http.request(
+      { host: hostname, port: targetPort, method: req.method, path: req.url, headers: req.headers, agent },
+      (answer) => {
+        recorded.status = answer.statusCode;
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });

@@ -9,7 +9,14 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import S3rver from 's3rver';
 
@@ -63,7 +70,9 @@ export interface TestS3 {
 }
 
 /** With `tls`, s3rver speaks HTTPS only, with that key and certificate; the test's client trusts `ca`. */
-export async function startS3(options: { buckets?: string[]; tls?: { key: string; cert: string; ca: string } } = {}): Promise<TestS3> {
+export async function startS3(
+  options: { buckets?: string[]; tls?: { key: string; cert: string; ca: string } } = {},
+): Promise<TestS3> {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'logjam-s3rver-'));
   const server = new S3rver({
     address: '127.0.0.1',
@@ -108,19 +117,43 @@ export async function startS3(options: { buckets?: string[]; tls?: { key: string
  * files only, so leaving them changes nothing a client sees.
  */
 function keepFolders(server: S3rver): void {
-  const store = (server as unknown as { store: { getResourcePath(bucket: string, key: string, resource: string): string; deleteObject(bucket: string, key: string): Promise<void> } }).store;
+  const store = (
+    server as unknown as {
+      store: {
+        getResourcePath(bucket: string, key: string, resource: string): string;
+        deleteObject(bucket: string, key: string): Promise<void>;
+      };
+    }
+  ).store;
   store.deleteObject = async (bucket, key) => {
-    const files = ['object', 'object.md5', 'metadata.json'].map((resource) => store.getResourcePath(bucket, key, resource));
-    await Promise.all(files.map((file) => fs.unlink(file).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)))));
+    const files = ['object', 'object.md5', 'metadata.json'].map((resource) =>
+      store.getResourcePath(bucket, key, resource),
+    );
+    await Promise.all(
+      files.map((file) =>
+        fs
+          .unlink(file)
+          .catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error))),
+      ),
+    );
   };
 }
 
 /** What a test looks at in any store: the recorded requests, and the objects through `client`. */
-export function storeView(client: S3Client, requests: RecordedRequest[]): Pick<TestS3, 'requests' | 'writes' | 'client' | 'download' | 'head' | 'keys' | 'put'> {
+export function storeView(
+  client: S3Client,
+  requests: RecordedRequest[],
+): Pick<TestS3, 'requests' | 'writes' | 'client' | 'download' | 'head' | 'keys' | 'put'> {
   return {
     requests,
     writes: () =>
-      requests.filter((r) => (r.method === 'PUT' || r.method === 'POST') && (r.status ?? 200) < 300 && r.url.split('?')[0]!.split('/').filter(Boolean).length > 1 && !isProbeKey(r.url.split('?')[0]!)),
+      requests.filter(
+        (r) =>
+          (r.method === 'PUT' || r.method === 'POST') &&
+          (r.status ?? 200) < 300 &&
+          r.url.split('?')[0]!.split('/').filter(Boolean).length > 1 &&
+          !isProbeKey(r.url.split('?')[0]!),
+      ),
     client,
     async download(bucket, key) {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -138,14 +171,18 @@ export function storeView(client: S3Client, requests: RecordedRequest[]): Pick<T
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        const out = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
         for (const o of out.Contents ?? []) keys.push(o.Key!);
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (token);
       return keys.sort();
     },
     async put(bucket, key, body) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }),
+      );
     },
   };
 }
@@ -156,7 +193,11 @@ export function isProbeKey(key: string): boolean {
 }
 
 /** An SDK client for the store at `endpoint` (s3rver's keys unless told): static credentials, path style, no aws-chunked bodies. */
-export function testClient(endpoint: string, credentials: Credentials = { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET }, ca?: string): S3Client {
+export function testClient(
+  endpoint: string,
+  credentials: Credentials = { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
+  ca?: string,
+): S3Client {
   return new S3Client({
     ...(ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }) } : {}),
     region: 'us-east-1',

@@ -46,7 +46,8 @@ export async function startFakeSentry(): Promise<FakeSentry> {
       if (req.method === 'POST' && /^\/api\/\d+\/envelope\//.test(req.url ?? '')) {
         let body = Buffer.concat(chunks);
         if (req.headers['content-encoding'] === 'gzip') body = zlib.gunzipSync(body);
-        for (const item of parseEnvelope(body.toString('utf8'))) if (item.type === 'event') events.push(item.payload as SentryEvent);
+        for (const item of parseEnvelope(body.toString('utf8')))
+          if (item.type === 'event') events.push(item.payload as SentryEvent);
       }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');

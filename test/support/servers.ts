@@ -37,7 +37,11 @@ export function startStore(kind: ServerKind, buckets: string[]): Promise<TestS3>
  * store's keys, for the enclosing suite: started in its before(), closed in
  * its after(). Read the fields from hooks and tests only: they exist once before() has run.
  */
-export function useS3AndImds(options: { buckets: string[]; imds?: FakeImdsOptions; server?: ServerKind }): SuiteServers {
+export function useS3AndImds(options: {
+  buckets: string[];
+  imds?: FakeImdsOptions;
+  server?: ServerKind;
+}): SuiteServers {
   let s3: TestS3 | undefined;
   let imds: FakeImds | undefined;
   before(async () => {

@@ -34,7 +34,20 @@ export const hasStrace = spawnSync('strace', ['-V'], { stdio: 'ignore' }).status
 export const NO_STRACE = 'skipped: strace is not installed (apt-get install strace to run it)';
 
 /** Syscalls only the worker thread makes: counted on every path. */
-export const WORKER_SYSCALLS = ['pwrite64', 'fsync', 'fdatasync', 'link', 'linkat', 'unlink', 'unlinkat', 'rename', 'renameat', 'renameat2', 'mkdir', 'mkdirat'];
+export const WORKER_SYSCALLS = [
+  'pwrite64',
+  'fsync',
+  'fdatasync',
+  'link',
+  'linkat',
+  'unlink',
+  'unlinkat',
+  'rename',
+  'renameat',
+  'renameat2',
+  'mkdir',
+  'mkdirat',
+];
 /** Syscalls the main thread makes too: counted only on the paths given (-P). */
 export const SHARED_SYSCALLS = ['open', 'openat', 'write'];
 
@@ -68,7 +81,16 @@ export async function traceBin(name: BinaryName, args: string[], options: TraceO
   // openat too, always: its results say which directory each /proc/self/fd/FD is.
   const traced = [...new Set([...options.syscalls, 'openat'])];
   const paths = heldPaths(options.paths ?? []);
-  const straceArgs = ['-f', '-qq', '-y', '-o', out, ...paths.flatMap((p) => ['-P', p]), '-e', `trace=${traced.join(',')}`];
+  const straceArgs = [
+    '-f',
+    '-qq',
+    '-y',
+    '-o',
+    out,
+    ...paths.flatMap((p) => ['-P', p]),
+    '-e',
+    `trace=${traced.join(',')}`,
+  ];
   if (options.kill) straceArgs.push('-e', `inject=${options.kill.syscall}:signal=KILL:when=${options.kill.n}`);
   const base = options.cleanEnv ? { PATH: process.env.PATH, HOME: process.env.HOME } : process.env;
   const child = spawn('strace', [...straceArgs, process.execPath, binaries[name], ...args], {
@@ -79,7 +101,9 @@ export async function traceBin(name: BinaryName, args: string[], options: TraceO
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   const raw = (await fs.readFile(out, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   await fs.rm(out, { force: true });
   const wanted = new Set(options.syscalls);
@@ -129,7 +153,9 @@ export function describeCall(line: string, root: string): string {
   // The arguments only: the result (`= 18</path>`) names the descriptor opened.
   const args = m[3]!.replace(/\) += .*$| <unfinished \.\.\.>$/, '');
   const paths = [...args.matchAll(/"([^"]*)"|<([^>]*)>/g)].map((p) => p[1] ?? p[2]!).filter((p) => p.startsWith(root));
-  const shown = paths.map((p) => path.relative(root, p).replace(/\.logjam-[\w-]+\.\d+\.[0-9a-f]+\.tmp$/, '<tmp>') || '.');
+  const shown = paths.map(
+    (p) => path.relative(root, p).replace(/\.logjam-[\w-]+\.\d+\.[0-9a-f]+\.tmp$/, '<tmp>') || '.',
+  );
   return `${m[2]}(${shown.join(', ')})`;
 }
 
@@ -173,11 +199,16 @@ export async function startStopped(
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const started = Object.assign(child, { output: () => ({ stdout, stderr }) }) as unknown as ReturnType<typeof startBin>;
+  const started = Object.assign(child, { output: () => ({ stdout, stderr }) }) as unknown as ReturnType<
+    typeof startBin
+  >;
   const stopped = await waitFor(
     async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} ended before its ${at.syscall} #${at.n}:\n${stderr}`);
-      return (await fs.readFile(out, 'utf8').catch(() => '')).split('\n').find((line) => line.includes('--- stopped by SIGSTOP ---'));
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${name} ended before its ${at.syscall} #${at.n}:\n${stderr}`);
+      return (await fs.readFile(out, 'utf8').catch(() => ''))
+        .split('\n')
+        .find((line) => line.includes('--- stopped by SIGSTOP ---'));
     },
     { timeoutMs: 30_000, intervalMs: 20, what: `${name} stopped at its ${at.syscall} #${at.n}` },
   );

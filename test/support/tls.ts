@@ -38,7 +38,25 @@ export async function makeTestCa(dir: string): Promise<TestCa> {
   );
   openssl('req', ...ec, '-keyout', at('server.key'), '-out', at('server.csr'), '-subj', '/CN=localhost');
   await fs.writeFile(at('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
-  openssl('x509', '-req', '-in', at('server.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at('server.pem'), '-days', '2', '-extfile', at('server.ext'));
-  const [key, cert, ca] = await Promise.all(['server.key', 'server.pem', 'ca.pem'].map((name) => fs.readFile(at(name), 'utf8')));
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    at('server.csr'),
+    '-CA',
+    at('ca.pem'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    at('server.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    at('server.ext'),
+  );
+  const [key, cert, ca] = await Promise.all(
+    ['server.key', 'server.pem', 'ca.pem'].map((name) => fs.readFile(at(name), 'utf8')),
+  );
   return { caFile: at('ca.pem'), key: key!, cert: cert!, ca: ca! };
 }

@@ -63,9 +63,14 @@ export function checkBacklog(items: BacklogItem[], options: CheckOptions): Check
     ? `${late ? 'WARNING' : 'OK'}: ${count} ${options.waitingFor} (${formatBytes(bytes)}), oldest ${formatAge(ageMs)}${late ? ` > ${limit}` : ''} (${oldest.file})`
     : `OK: nothing ${options.waitingFor}`;
   const ignored = options.ignored ?? [];
-  const left = ignored.length ? `; ${ignored.length} file${ignored.length === 1 ? '' : 's'} ignored: name${ignored.length === 1 ? '' : 's'} outside the log file grammar` : '';
+  const left = ignored.length
+    ? `; ${ignored.length} file${ignored.length === 1 ? '' : 's'} ignored: name${ignored.length === 1 ? '' : 's'} outside the log file grammar`
+    : '';
   const lines = [`${status}${left} | ${perf}${options.ignored ? ` ignored=${ignored.length}` : ''}`];
-  for (const item of sorted.slice(0, options.show ?? 10)) lines.push(`${formatAge(options.now - item.since).padStart(7)} ${formatBytes(item.bytes).padStart(9)}  ${item.file}`);
+  for (const item of sorted.slice(0, options.show ?? 10))
+    lines.push(
+      `${formatAge(options.now - item.since).padStart(7)} ${formatBytes(item.bytes).padStart(9)}  ${item.file}`,
+    );
   if (sorted.length > (options.show ?? 10)) lines.push(`and ${sorted.length - (options.show ?? 10)} more`);
   for (const { file, reason } of ignored.slice(0, options.show ?? 10)) lines.push(`ignored: ${file}: ${reason}`);
   if (ignored.length > (options.show ?? 10)) lines.push(`and ${ignored.length - (options.show ?? 10)} more ignored`);

@@ -10,6 +10,7 @@ import { readableHelp, type HelpText } from './help.js';
 import { ConfigError, endOfRunMessage, exitCodeFor, isUsageError, oneLine, UsageError } from './errors.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevelName } from './log.js';
 import { canonicalArgs, optionSpecs } from './argv.js';
+import { askedFor, expandedOrAsGiven, parseErrorReason } from './cli-misparse.js';
 import { createProgress, type Progress } from './progress.js';
 import { createErrorReporter, type ErrorReporter } from './report.js';
 import { isDuration, parsedBy } from './options.js';
@@ -36,10 +37,15 @@ export interface ToolWording {
 
 export abstract class LogjamCommand extends Command {
   /** Set by each tool: the shared options' descriptions name its folders. */
-  static wording: ToolWording = { backlog: 'the files waiting', folders: 'its folders', childEnvironment: "HOME root's" };
+  static wording: ToolWording = {
+    backlog: 'the files waiting',
+    folders: 'its folders',
+    childEnvironment: "HOME root's",
+  };
 
   logLevel = Option.String('--log-level,-l', 'info', {
-    description: 'Least severe messages to print: debug, info, warning (or warn), error, or critical (only what ends the run) (default: info)',
+    description:
+      'Least severe messages to print: debug, info, warning (or warn), error, or critical (only what ends the run) (default: info)',
     validator: t.isEnum(LOG_LEVELS),
   }) as LogLevelName;
 
@@ -58,7 +64,8 @@ export abstract class LogjamCommand extends Command {
   });
 
   metricsFile = Option.String('--metrics-file', {
-    description: "After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter's textfile collector (default: none)",
+    description:
+      "After every pass, rewrite this file atomically with metrics in the Prometheus text format, for node_exporter's textfile collector (default: none)",
     validator: parsedBy((file) => path.resolve(file)),
   });
 
@@ -110,12 +117,27 @@ export abstract class LogjamCommand extends Command {
    * error reporter, to which an error escaping `work` (a start-up error too:
    * the host stopped working) goes, tagged with `directory`.
    */
-  protected async withTools(options: { progressLabel?: string | undefined; report: boolean; directory: string }, work: (tools: RunTools) => Promise<number>): Promise<number> {
+  protected async withTools(
+    options: { progressLabel?: string | undefined; report: boolean; directory: string },
+    work: (tools: RunTools) => Promise<number>,
+  ): Promise<number> {
     const binary = this.cli.binaryName;
-    const progress = options.progressLabel === undefined ? undefined : createProgress({ label: options.progressLabel, stream: process.stderr });
-    const log = progress ? createLogger({ name: binary, level: this.logLevel, format: this.logFormat, write: progress.wrap((line) => void process.stderr.write(line)) }) : this.log;
+    const progress =
+      options.progressLabel === undefined
+        ? undefined
+        : createProgress({ label: options.progressLabel, stream: process.stderr });
+    const log = progress
+      ? createLogger({
+          name: binary,
+          level: this.logLevel,
+          format: this.logFormat,
+          write: progress.wrap((line) => void process.stderr.write(line)),
+        })
+      : this.log;
     this.sayEnvWarnings(log);
-    const reporter = options.report ? await createErrorReporter({ binary, version: this.cli.binaryVersion ?? '', log }) : undefined;
+    const reporter = options.report
+      ? await createErrorReporter({ binary, version: this.cli.binaryVersion ?? '', log })
+      : undefined;
     try {
       return await work({ log, reporter, progress });
     } catch (error) {
@@ -136,8 +158,15 @@ export abstract class LogjamCommand extends Command {
       return await this.run();
     } catch (error) {
       // A value checked by the command itself (not by clipanion) may have come from the environment too.
-      const variable = isUsageError(error) && !(error instanceof ConfigError) ? envSourceOf(oneLine(error), this.envSources) : undefined;
-      const said = variable ? new UsageError(`environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`) : error;
+      const variable =
+        isUsageError(error) && !(error instanceof ConfigError)
+          ? envSourceOf(oneLine(error), this.envSources)
+          : undefined;
+      const said = variable
+        ? new UsageError(
+            `environment variable ${variable}=${JSON.stringify(this.envValues[variable])}: ${oneLine(error)}`,
+          )
+        : error;
       if (!isUsageError(error)) this.log.debug(error instanceof Error && error.stack ? error.stack : String(error));
       return endRun(this.cli.binaryName, said, { format: this.logFormat, check: this.check });
     }
@@ -159,42 +188,6 @@ export function endRun(binary: string, error: unknown, how: { format: LogFormat;
   return code;
 }
 
-/** The command line with the Python tool's forms expanded (`--chec`, `-ljson`), or as given when they do not expand. */
-function expandedOrAsGiven(argv: string[], options: Parameters<typeof optionSpecs>[0]): string[] {
-  try {
-    return canonicalArgs(argv, optionSpecs(options));
-  } catch {
-    return argv;
-  }
-}
-
-/** The --log-format and --check a command line asks for, read before it could be parsed (to say why it could not). */
-function askedFor(argv: string[], env: NodeJS.ProcessEnv): { format: LogFormat; check: boolean } {
-  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
-  const args = argv.slice(0, end);
-  let format: string | undefined = env.LOGJAM_LOG_FORMAT;
-  args.forEach((arg, i) => {
-    if (arg === '--log-format') format = args[i + 1];
-    else if (arg.startsWith('--log-format=')) format = arg.slice('--log-format='.length);
-  });
-  return { format: format === 'json' ? 'json' : 'text', check: args.includes('--check') };
-}
-
-/**
- * What is wrong with a command line, in one sentence: clipanion's parse errors
- * append every usage line; keep the reason the first registered command (the
- * binary's own) gives, or else the message's first paragraph.
- */
-function parseErrorReason(error: unknown): string {
-  const syntax = error as { candidates?: Array<{ reason: string | null }>; usages?: unknown } | null;
-  const reason = Array.isArray(syntax?.candidates) ? syntax.candidates.find((candidate) => candidate.reason)?.reason : undefined;
-  if (reason) return reason;
-  const message = error instanceof Error ? error.message : String(error);
-  // Only clipanion's syntax errors carry usage lines; other messages (a validator's) are kept whole.
-  if (Array.isArray(syntax?.candidates) || Array.isArray(syntax?.usages)) return message.split(/\n\s*\n/)[0] ?? message;
-  return message;
-}
-
 export interface CliInfo {
   binaryName: string;
   binaryVersion: string;
@@ -210,7 +203,12 @@ export interface CliInfo {
  * LOGJAM_<FLAG> variables supply flags the command line leaves out.
  */
 export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const cli = new Cli({ binaryName: info.binaryName, binaryLabel: info.binaryName, binaryVersion: info.binaryVersion, enableColors: false });
+  const cli = new Cli({
+    binaryName: info.binaryName,
+    binaryLabel: info.binaryName,
+    binaryVersion: info.binaryVersion,
+    enableColors: false,
+  });
   for (const command of info.commands) cli.register(command);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
@@ -223,7 +221,12 @@ export async function runCli(info: CliInfo, argv: string[], env: NodeJS.ProcessE
     const asksForHelp = args.some((arg) => arg === '-h' || arg === '--help' || arg === '--version');
     if (!asksForHelp) fromEnv = envArgs(env, flagSpecs(options), args);
     command = cli.process([...fromEnv.args, ...args], context);
-    if (command instanceof LogjamCommand) Object.assign(command, { envSources: fromEnv.sources, envValues: env, envWarnings: asksForHelp ? [] : envWarnings(env, info.binaryName) });
+    if (command instanceof LogjamCommand)
+      Object.assign(command, {
+        envSources: fromEnv.sources,
+        envValues: env,
+        envWarnings: asksForHelp ? [] : envWarnings(env, info.binaryName),
+      });
   } catch (error) {
     // Look for the variable in the reason only: the usage lines clipanion appends name every flag.
     const reason = parseErrorReason(error);

@@ -55,12 +55,15 @@ const DEVELOPMENT = /^LOGJAM_(TEST_\w+|PACKAGE_TESTS|CI_PACKAGE|RGW_DIR|CPU_REPO
 
 /** Edit distance (insert, delete, replace, swap two neighbours): LOGJAM_MIN_AEG is 1 from LOGJAM_MIN_AGE. */
 export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i += 1) {
     for (let j = 1; j <= b.length; j += 1) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
       d[i]![j] = best;
     }
   }
@@ -80,10 +83,14 @@ export function envWarnings(env: NodeJS.ProcessEnv, binary: string): string[] {
     if (!name.startsWith('LOGJAM_') || own.includes(name) || DEVELOPMENT.test(name)) continue;
     const mode = COMMAND_LINE_ONLY.find((flag) => envName(flag) === name);
     if (mode) {
-      warnings.push(`${name} is ignored: ${mode} is taken from the command line only, so that one left in an environment cannot turn a service into a no-op; unset it`);
+      warnings.push(
+        `${name} is ignored: ${mode} is taken from the command line only, so that one left in an environment cannot turn a service into a no-op; unset it`,
+      );
     } else if (!anyTool.has(name)) {
       const closest = [...own].sort((a, b) => editDistance(name, a) - editDistance(name, b) || (a < b ? -1 : 1))[0];
-      warnings.push(`${name} is not a variable ${binary} knows, and is ignored${closest ? `; did you mean ${closest}?` : ''}`);
+      warnings.push(
+        `${name} is not a variable ${binary} knows, and is ignored${closest ? `; did you mean ${closest}?` : ''}`,
+      );
     }
   }
   return warnings;

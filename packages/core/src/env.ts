@@ -72,7 +72,9 @@ export function envArgs(env: NodeJS.ProcessEnv, specs: FlagSpec[], argv: string[
     } else if (FALSE.has(value.toLowerCase())) {
       args.push(`--no-${flag.slice(2)}`);
     } else {
-      throw new EnvValueError(`environment variable ${name}=${JSON.stringify(value)} is not a switch value; set it to 1 or 0 (true/false, yes/no, on/off)`);
+      throw new EnvValueError(
+        `environment variable ${name}=${JSON.stringify(value)} is not a switch value; set it to 1 or 0 (true/false, yes/no, on/off)`,
+      );
     }
     sources.set(flag, name);
   }

@@ -26,7 +26,12 @@ const OPERATOR_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT'])
 
 /** Whether an error is the user's to fix (exit 2) rather than a failure (exit 1). */
 export function isUsageError(error: unknown): boolean {
-  return error instanceof UsageError || error instanceof ConfigError || (error as { clipanion?: unknown })?.clipanion !== undefined || OPERATOR_CODES.has(errorCode(error) ?? '');
+  return (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    (error as { clipanion?: unknown })?.clipanion !== undefined ||
+    OPERATOR_CODES.has(errorCode(error) ?? '')
+  );
 }
 
 /** The exit code of an error that ends a run: 2 for the operator's to fix, else 1; under --check, 3 (UNKNOWN) for either. */
@@ -74,6 +79,8 @@ const PLAIN: Record<string, string> = {
 function plainSystemError(error: unknown): string | undefined {
   const e = error as { code?: unknown; syscall?: unknown; path?: unknown } | null;
   if (typeof e?.code !== 'string' || typeof e.syscall !== 'string' || typeof e.path !== 'string') return undefined;
-  const what = PLAIN[e.code] ?? (error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*$/, '') : e.code);
+  const what =
+    PLAIN[e.code] ??
+    (error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*$/, '') : e.code);
   return `cannot ${e.syscall} ${showPaths(e.path)}: ${what}`;
 }

@@ -42,7 +42,9 @@ export async function holdDir(dir: string, what: string): Promise<HeldDir> {
     if (code === 'ELOOP' || code === 'ENOTDIR') {
       await checkNotLink(dir, what);
       // A directory again by now: it was a link or a file a moment ago, which is no better.
-      throw new ConfigError(`${showPaths(dir)} was a link or a file a moment ago, and a directory now: someone is swapping it; logjam needs a real directory there for ${what}`);
+      throw new ConfigError(
+        `${showPaths(dir)} was a link or a file a moment ago, and a directory now: someone is swapping it; logjam needs a real directory there for ${what}`,
+      );
     }
     throw error;
   }
@@ -72,7 +74,9 @@ export async function heldFrom(handle: FileHandle, dir: string): Promise<HeldDir
     async verify() {
       const named = await fs.lstat(dir).catch(() => null);
       if (!named || !named.isDirectory() || named.dev !== held.dev || named.ino !== held.ino) {
-        throw new ConfigError(`${dir} was moved or replaced (by a link?) while logjam worked in it: nothing was written through the new name; make ${dir} a real directory again`);
+        throw new ConfigError(
+          `${dir} was moved or replaced (by a link?) while logjam worked in it: nothing was written through the new name; make ${dir} a real directory again`,
+        );
       }
     },
     async close() {
@@ -102,7 +106,9 @@ export async function makeAndHoldDir(dir: string, what: string, mode = 0o755): P
       if (errorCode(error) !== 'ENOENT') throw error;
     }
   }
-  throw new ConfigError(`${showPaths(dir)} keeps disappearing while logjam makes it: find out who removes it; logjam needs a real directory there for ${what}`);
+  throw new ConfigError(
+    `${showPaths(dir)} keeps disappearing while logjam makes it: find out who removes it; logjam needs a real directory there for ${what}`,
+  );
 }
 
 /** Throws a ConfigError naming `dir` when it is a link or not a directory (by lstat); a missing one is fine. */
@@ -117,5 +123,8 @@ export async function checkNotLink(dir: string, what: string): Promise<void> {
       `${showPaths(dir)} is a symbolic link; logjam never follows a link it did not make (running as root, it would write where the link's owner chose): replace it with a real directory for ${what}`,
     );
   }
-  if (!stats.isDirectory()) throw new ConfigError(`${showPaths(dir)} exists but is not a directory: move it away, so that logjam can make the directory for ${what}`);
+  if (!stats.isDirectory())
+    throw new ConfigError(
+      `${showPaths(dir)} exists but is not a directory: move it away, so that logjam can make the directory for ${what}`,
+    );
 }

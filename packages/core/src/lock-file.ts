@@ -21,5 +21,9 @@ export interface LockOptions {
   settleMs?: number;
 }
 
-export const linkError = (file: string) => new ConfigError(`the lock ${showPaths(file)} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`);
-export const notFileError = (file: string) => new ConfigError(`the lock ${showPaths(file)} is not a regular file: remove it (logjam makes its lock itself)`);
+export const linkError = (file: string) =>
+  new ConfigError(
+    `the lock ${showPaths(file)} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`,
+  );
+export const notFileError = (file: string) =>
+  new ConfigError(`the lock ${showPaths(file)} is not a regular file: remove it (logjam makes its lock itself)`);

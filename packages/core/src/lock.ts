@@ -63,7 +63,11 @@ async function openLockFile(file: string): Promise<FileHandle> {
   let handle: FileHandle;
   try {
     // O_NONBLOCK: a FIFO in its place must not block the open.
-    handle = await fs.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+    handle = await fs.open(
+      file,
+      constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o644,
+    );
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ELOOP') throw linkError(file);
@@ -100,7 +104,9 @@ function flockRuns(): Promise<boolean> {
  */
 function kernelLock(handle: FileHandle): Promise<'ours' | 'held'> {
   return new Promise((resolve, reject) => {
-    const child = spawn('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'ignore', handle.fd] });
+    const child = spawn('flock', ['--exclusive', '--nonblock', '3'], {
+      stdio: ['ignore', 'ignore', 'ignore', handle.fd],
+    });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0 || code === 1) resolve(code === 0 ? 'ours' : 'held');
@@ -153,7 +159,12 @@ export interface ModeLockOptions extends LockOptions {
  * at WARN (`onSkipped` counts it: a lock that never goes away must not stop the
  * work unnoticed), a service's wait at INFO, a take-over at WARN.
  */
-export function lockMessages(binary: string, where: { dir: string; file: string }, log: Logger, onSkipped: () => void): Pick<ModeLockOptions, 'onHeld' | 'onWait' | 'onTakeOver'> {
+export function lockMessages(
+  binary: string,
+  where: { dir: string; file: string },
+  log: Logger,
+  onSkipped: () => void,
+): Pick<ModeLockOptions, 'onHeld' | 'onWait' | 'onTakeOver'> {
   const { dir, file } = where;
   return {
     onHeld: (pid) => {
@@ -165,7 +176,11 @@ export function lockMessages(binary: string, where: { dir: string; file: string 
         { dir, pid: pid || undefined },
       );
     },
-    onWait: (pid) => log.info(`another ${binary}${pid > 0 ? ` (pid ${pid})` : ''} is working on ${dir}; waiting for it to finish`, { dir, pid: pid || undefined }),
+    onWait: (pid) =>
+      log.info(`another ${binary}${pid > 0 ? ` (pid ${pid})` : ''} is working on ${dir}; waiting for it to finish`, {
+        dir,
+        pid: pid || undefined,
+      }),
     onTakeOver: (why) => log.warn(`took over the lock ${file}: ${why}`, { dir }),
   };
 }
@@ -178,7 +193,13 @@ export function lockMessages(binary: string, where: { dir: string; file: string 
 export async function lockForMode(file: string, options: ModeLockOptions): Promise<Lock | null> {
   const { owner, settleMs } = options;
   const common = { owner, ...(settleMs !== undefined ? { settleMs } : {}) };
-  if (!options.once) return waitLock(file, { ...common, ...(options.signal ? { signal: options.signal } : {}), onWait: options.onWait, onTakeOver: options.onTakeOver });
+  if (!options.once)
+    return waitLock(file, {
+      ...common,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onWait: options.onWait,
+      onTakeOver: options.onTakeOver,
+    });
   const attempt = await tryLock(file, common);
   if (!attempt.acquired) {
     options.onHeld(attempt.heldBy);
@@ -191,7 +212,12 @@ export async function lockForMode(file: string, options: ModeLockOptions): Promi
 /** Waits (polling, not spinning) until the lock is ours, or the signal aborts (then null). */
 export async function waitLock(
   file: string,
-  options: LockOptions & { signal?: AbortSignal; pollMs?: number; onWait?: (heldBy: number) => void; onTakeOver?: (why: string) => void },
+  options: LockOptions & {
+    signal?: AbortSignal;
+    pollMs?: number;
+    onWait?: (heldBy: number) => void;
+    onTakeOver?: (why: string) => void;
+  },
 ): Promise<Lock | null> {
   let told = false;
   for (;;) {

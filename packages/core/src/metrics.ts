@@ -32,7 +32,8 @@ export function formatMetrics(metrics: Metric[]): string {
   for (const metric of metrics) {
     lines.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
     lines.push(`# TYPE ${metric.name} ${metric.type}`);
-    for (const sample of metric.samples) lines.push(`${metric.name}${labelText(sample.labels)} ${formatNumber(sample.value)}`);
+    for (const sample of metric.samples)
+      lines.push(`${metric.name}${labelText(sample.labels)} ${formatNumber(sample.value)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -99,7 +100,10 @@ export async function writeMetricsFile(file: string, metrics: Metric[]): Promise
       ? metric
       : {
           ...metric,
-          samples: metric.samples.map((s) => ({ ...s, value: s.value + (previous.get(`${metric.name}${labelText(s.labels)}`) ?? 0) })),
+          samples: metric.samples.map((s) => ({
+            ...s,
+            value: s.value + (previous.get(`${metric.name}${labelText(s.labels)}`) ?? 0),
+          })),
         },
   );
   await writeFileAtomic(file, formatMetrics(merged));
@@ -137,10 +141,18 @@ export interface BacklogHelp {
  * the pass's duration, the backlog, and when a pass last succeeded (carried
  * over from the previous file while passes fail).
  */
-export async function passMetrics(file: string, prefix: string, pass: PassMeasure, help: BacklogHelp): Promise<Metric[]> {
+export async function passMetrics(
+  file: string,
+  prefix: string,
+  pass: PassMeasure,
+  help: BacklogHelp,
+): Promise<Metric[]> {
   const { backlog, now } = pass;
   const ran = pass.ran ?? true;
-  const lastSuccess = pass.succeeded && ran ? now / 1000 : ((await readMetricsFile(file)).get(`${prefix}last_success_timestamp_seconds`) ?? 0);
+  const lastSuccess =
+    pass.succeeded && ran
+      ? now / 1000
+      : ((await readMetricsFile(file)).get(`${prefix}last_success_timestamp_seconds`) ?? 0);
   const oldest = backlog.reduce((min, item) => Math.min(min, item.since), Infinity);
   return [
     metric(`${prefix}passes_total`, 'counter', help.passes, ran ? 1 : 0),
@@ -154,8 +166,18 @@ export async function passMetrics(file: string, prefix: string, pass: PassMeasur
       help.bytes,
       backlog.reduce((sum, item) => sum + item.bytes, 0),
     ),
-    metric(`${prefix}backlog_oldest_age_seconds`, 'gauge', help.oldestAge, backlog.length ? Math.max(0, (now - oldest) / 1000) : 0),
-    metric(`${prefix}last_success_timestamp_seconds`, 'gauge', 'When the last pass without any failure ended (Unix time; 0 if none yet).', lastSuccess),
+    metric(
+      `${prefix}backlog_oldest_age_seconds`,
+      'gauge',
+      help.oldestAge,
+      backlog.length ? Math.max(0, (now - oldest) / 1000) : 0,
+    ),
+    metric(
+      `${prefix}last_success_timestamp_seconds`,
+      'gauge',
+      'When the last pass without any failure ended (Unix time; 0 if none yet).',
+      lastSuccess,
+    ),
   ];
 }
 

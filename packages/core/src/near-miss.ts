@@ -15,12 +15,14 @@ export function nearMissReason(name: string): string | undefined {
   const before = name.slice(0, date.index);
   if (/^T\d\d:?\d\d:?\d\dZ/.test(rest)) return `the stamp has seconds; ${WANTED}`;
   if (/^T\d\dZ/.test(rest)) return `the stamp has no minutes; ${WANTED}`;
-  if (/^t\d\d:?\d\dz/i.test(rest) && !/^T\d\d:?\d\dZ/.test(rest)) return `the stamp's T and Z must be capitals; ${WANTED}`;
+  if (/^t\d\d:?\d\dz/i.test(rest) && !/^T\d\d:?\d\dZ/.test(rest))
+    return `the stamp's T and Z must be capitals; ${WANTED}`;
   if (/^T\d\d:?\d\d(?!Z)/.test(rest)) return `the stamp has no Z (UTC); ${WANTED}`;
   if (/^\d{2,4}(?!\d)/.test(rest)) return `the stamp has no T and no Z; ${WANTED}`;
   if (/^T\d\d:?\d\dZ/.test(rest)) {
     if (!before.endsWith('-') || before.length < 2) return `nothing, or no dash, before the stamp; ${WANTED}`;
-    if (!/^(?:-[^.]+)?\./.test(rest.slice(rest.indexOf('Z') + 1))) return `no extension (such as .log) after the stamp; ${WANTED}`;
+    if (!/^(?:-[^.]+)?\./.test(rest.slice(rest.indexOf('Z') + 1)))
+      return `no extension (such as .log) after the stamp; ${WANTED}`;
     return `no such date or time; ${WANTED}`;
   }
   return undefined;

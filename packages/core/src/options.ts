@@ -32,7 +32,8 @@ export function parseSize(option: string, text: string): number {
 /** A whole number from `min` to `max`. */
 export function parseInteger(option: string, text: string, min: number, max: number): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!(n >= min && n <= max)) throw new UsageError(`${option} takes a whole number from ${min} to ${max}, not '${text}'`);
+  if (!(n >= min && n <= max))
+    throw new UsageError(`${option} takes a whole number from ${min} to ${max}, not '${text}'`);
   return n;
 }
 
@@ -63,22 +64,26 @@ export function parsedBy<T>(parse: (text: string) => T): StrictValidator<unknown
 }
 
 /** A duration option, in milliseconds. */
-export const isDuration = (option: string, limits?: { minMs?: number; maxMs?: number }) => parsedBy((text) => parseDuration(option, text, limits));
+export const isDuration = (option: string, limits?: { minMs?: number; maxMs?: number }) =>
+  parsedBy((text) => parseDuration(option, text, limits));
 
 /** A whole-number option from `min` to `max`. */
-export const isWholeNumber = (option: string, min: number, max: number) => parsedBy((text) => parseInteger(option, text, min, max));
+export const isWholeNumber = (option: string, min: number, max: number) =>
+  parsedBy((text) => parseInteger(option, text, min, max));
 
 /** A size option, in bytes, from `min` to `max`; `range` says that range and why (`from 5M to 5G (S3's part sizes)`). */
 export function isSize(option: string, limits?: { min: number; max: number; range: string }) {
   return parsedBy((text) => {
     const bytes = parseSize(option, text);
-    if (limits && (bytes < limits.min || bytes > limits.max)) throw new UsageError(`${option} must be ${limits.range}, not '${text}'`);
+    if (limits && (bytes < limits.min || bytes > limits.max))
+      throw new UsageError(`${option} must be ${limits.range}, not '${text}'`);
     return bytes;
   });
 }
 
 /** An option that takes one of `values`. */
-export const isChoice = <T extends string>(option: string, values: readonly T[]) => parsedBy((text) => parseChoice(option, text, values));
+export const isChoice = <T extends string>(option: string, values: readonly T[]) =>
+  parsedBy((text) => parseChoice(option, text, values));
 
 /** An option whose value must match `pattern`; `problem` says why one does not. */
 export function isMatching(pattern: RegExp, problem: (text: string) => string) {

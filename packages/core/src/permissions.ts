@@ -56,7 +56,13 @@ export function insecurePermissionsMessage(dir: string, why: string, binary: str
  * The one-line refusal of `dir` because of `folder` (`dir` itself, or a folder
  * above it) under `verdict`; `owner` is the name of the folder's owner.
  */
-export function untrustedMessage(dir: string, folder: string, verdict: Untrusted, owner: string, binary: string): string {
+export function untrustedMessage(
+  dir: string,
+  folder: string,
+  verdict: Untrusted,
+  owner: string,
+  binary: string,
+): string {
   if ('why' in verdict) {
     if (folder === dir) return insecurePermissionsMessage(dir, verdict.why, binary);
     return (
@@ -73,7 +79,12 @@ export function untrustedMessage(dir: string, folder: string, verdict: Untrusted
 }
 
 /** Throws the ConfigError refusing `dir` when `stats` of `folder` break the rule for `euid`. */
-export async function checkFolder(dir: string, folder: string, stats: Ownership, options: { binary: string; euid: number; above: boolean }): Promise<void> {
+export async function checkFolder(
+  dir: string,
+  folder: string,
+  stats: Ownership,
+  options: { binary: string; euid: number; above: boolean },
+): Promise<void> {
   const verdict = untrustedFolder(stats, options.euid, options.above);
   if (!verdict) return;
   const owner = 'owner' in verdict ? await userName(verdict.owner) : '';

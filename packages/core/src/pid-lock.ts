@@ -18,7 +18,11 @@ export type PidState = 'dead' | 'owner' | 'other';
 export type LockVerdict = { take: false; heldBy: number } | { take: true; why?: string };
 
 /** Whether to take over a lock file with `content`, last modified `ageMs` ago. Pure. */
-export function judgeLock(content: string, ageMs: number, options: { ownPid: number; settleMs: number; owner: string; pidState: (pid: number) => PidState }): LockVerdict {
+export function judgeLock(
+  content: string,
+  ageMs: number,
+  options: { ownPid: number; settleMs: number; owner: string; pidState: (pid: number) => PidState },
+): LockVerdict {
   const text = content.trim();
   const pid = /^\d{1,10}$/.test(text) ? Number(text) : 0;
   if (pid > 0 && pid === options.ownPid) return { take: true }; // left by a previous life of this pid
@@ -36,7 +40,11 @@ export async function tryPidLock(file: string, options: LockOptions): Promise<Lo
   let tookOver: string | undefined;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     try {
-      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      const handle = await fs.open(
+        file,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o644,
+      );
       try {
         await handle.writeFile(`${process.pid}\n`);
         await handle.sync();

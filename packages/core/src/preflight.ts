@@ -21,7 +21,10 @@ export async function checkWritableDir(dir: string, options: { what: string; bin
     await fs.access(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
     const code = errorCode(error);
-    if (code === 'EROFS') throw new ConfigError(`${showPaths(dir)} is on a read-only file system, and ${options.binary} writes ${options.what} there: remount it read-write`);
+    if (code === 'EROFS')
+      throw new ConfigError(
+        `${showPaths(dir)} is on a read-only file system, and ${options.binary} writes ${options.what} there: remount it read-write`,
+      );
     if (code === 'EACCES' || code === 'EPERM') {
       throw new ConfigError(
         `${showPaths(dir)} is not writable by this user (${whoAmI()}), and ${options.binary} writes ${options.what} there: run ${options.binary} as the folder's owner (--user OWNER), or give this user write access`,
@@ -39,7 +42,10 @@ export async function checkMetricsFile(file: string, binary: string): Promise<vo
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw error;
   });
-  if (!stats) throw new ConfigError(`--metrics-file ${file}: the folder ${dir} does not exist: create it (node_exporter's --collector.textfile.directory), or fix the path`);
+  if (!stats)
+    throw new ConfigError(
+      `--metrics-file ${file}: the folder ${dir} does not exist: create it (node_exporter's --collector.textfile.directory), or fix the path`,
+    );
   if (!stats.isDirectory()) throw new ConfigError(`--metrics-file ${file}: ${dir} is not a folder: fix the path`);
   await checkWritableDir(dir, { what: 'the metrics file (a temporary file, then renamed)', binary });
 }

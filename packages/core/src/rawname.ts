@@ -75,7 +75,9 @@ export function nameBytes(name: string): Buffer {
 
 /** A name for people and for S3 keys: each byte that is not UTF-8 as %XX (upper-case hex). */
 export function displayName(name: string): string {
-  return hasRawBytes(name) ? name.replace(RAW_BYTE, (c) => `%${(c.charCodeAt(0) - 0xdc00).toString(16).toUpperCase()}`) : name;
+  return hasRawBytes(name)
+    ? name.replace(RAW_BYTE, (c) => `%${(c.charCodeAt(0) - 0xdc00).toString(16).toUpperCase()}`)
+    : name;
 }
 
 /** Bytes as text, each byte of an invalid UTF-8 sequence as %XX: what a rendered key or bucket becomes. */

@@ -13,7 +13,12 @@ export interface ErrorReporter {
 
 const noReporter: ErrorReporter = { capture() {}, flush: async () => {} };
 
-export async function createErrorReporter(options: { binary: string; version: string; log: Logger; env?: NodeJS.ProcessEnv }): Promise<ErrorReporter> {
+export async function createErrorReporter(options: {
+  binary: string;
+  version: string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}): Promise<ErrorReporter> {
   const dsn = (options.env ?? process.env).SENTRY_DSN;
   if (!dsn) return noReporter;
   let Sentry: typeof import('@sentry/node');
@@ -36,7 +41,8 @@ export async function createErrorReporter(options: { binary: string; version: st
     capture(error, tags = {}) {
       Sentry.withScope((scope) => {
         // A file name that is not UTF-8 is tagged as logged: its odd bytes as %XX.
-        for (const [key, value] of Object.entries(tags)) if (value !== undefined) scope.setTag(key, showPaths(displayName(value)));
+        for (const [key, value] of Object.entries(tags))
+          if (value !== undefined) scope.setTag(key, showPaths(displayName(value)));
         Sentry.captureException(error instanceof Error ? error : new Error(String(error)));
       });
     },

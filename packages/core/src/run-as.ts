@@ -97,7 +97,8 @@ function selfCommand(): { file: string; args: string[] } {
 const BECOME = 'LOGJAM_BECOME_USER';
 
 /** Variables every child keeps: the system's, logjam's own, Sentry's and Node's; the rest (a cron job's or a shell's) is left out. */
-const COMMON_ENV = /^(PATH|HOME|TZ|LANG|LANGUAGE|TERM|TMPDIR|NO_COLOR|FORCE_COLOR|UV_THREADPOOL_SIZE|LC_\w+|LOGJAM_\w+|SENTRY_\w+|NODE_\w+)$/;
+const COMMON_ENV =
+  /^(PATH|HOME|TZ|LANG|LANGUAGE|TERM|TMPDIR|NO_COLOR|FORCE_COLOR|UV_THREADPOOL_SIZE|LC_\w+|LOGJAM_\w+|SENTRY_\w+|NODE_\w+)$/;
 
 /** The variables of `env` that a child matching `keep` (besides COMMON_ENV) is given, with USER and LOGNAME the user's, as su sets them. Pure. */
 export function childEnv(env: NodeJS.ProcessEnv, who: Identity, keep: RegExp | undefined): NodeJS.ProcessEnv {
@@ -135,7 +136,9 @@ export function runAsChild(who: Identity, keepEnv?: RegExp): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     child.on('error', (error) => {
       done();
-      reject(new UsageError(`--user ${who.name}: cannot start logjam as uid ${who.uid} gid ${who.gid}: ${error.message}`));
+      reject(
+        new UsageError(`--user ${who.name}: cannot start logjam as uid ${who.uid} gid ${who.gid}: ${error.message}`),
+      );
     });
     child.on('exit', (code, signal) => {
       done();
@@ -163,7 +166,9 @@ export async function handOverToUser(text: string, keepEnv?: RegExp): Promise<nu
   const who = await resolveUser(parseUserSpec(text));
   if (isCurrently(who)) return null;
   if (process.geteuid?.() !== 0) {
-    throw new UsageError(`--user ${text} needs root to become uid ${who.uid} gid ${who.gid} (this process is uid ${process.geteuid?.()}); run it as that user, or without --user`);
+    throw new UsageError(
+      `--user ${text} needs root to become uid ${who.uid} gid ${who.gid} (this process is uid ${process.geteuid?.()}); run it as that user, or without --user`,
+    );
   }
   return runAsChild(who, keepEnv);
 }

@@ -71,7 +71,12 @@ export async function runService(options: ServiceOptions): Promise<number> {
   );
   try {
     const wakes = resources.use(new Wakes(options), (wakes) => wakes.close());
-    resources.use(options.earlyWatch ? options.earlyWatch.take(wakes.onChange) : await watchDirs(options.watchDirs, wakes.onChange, log), (watcher) => watcher.close());
+    resources.use(
+      options.earlyWatch
+        ? options.earlyWatch.take(wakes.onChange)
+        : await watchDirs(options.watchDirs, wakes.onChange, log),
+      (watcher) => watcher.close(),
+    );
     await serve(options, stop.signal, wakes);
   } finally {
     await resources.close();

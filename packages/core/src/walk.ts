@@ -40,13 +40,19 @@ export async function walkToDir(dir: string, options: WalkOptions): Promise<Held
     const pinned = await throughProc(handle);
     let walked = '/';
     const steps = target.split('/').filter(Boolean);
-    if (rule) await checkFolder(target, walked, await handle.stat(), { binary: options.binary, euid, above: steps.length > 0 });
+    if (rule)
+      await checkFolder(target, walked, await handle.stat(), { binary: options.binary, euid, above: steps.length > 0 });
     for (const [index, name] of steps.entries()) {
       walked = path.join(walked, name);
       const next = await openStep(pinned ? `/proc/self/fd/${handle.fd}/${name}` : walked, walked, target, options.what);
       await handle.close();
       handle = next;
-      if (rule) await checkFolder(target, walked, await handle.stat(), { binary: options.binary, euid, above: index < steps.length - 1 });
+      if (rule)
+        await checkFolder(target, walked, await handle.stat(), {
+          binary: options.binary,
+          euid,
+          above: index < steps.length - 1,
+        });
     }
     return await heldFrom(handle, target);
   } catch (error) {
@@ -89,6 +95,8 @@ async function openStep(via: string, walked: string, target: string, what: strin
         `${walked} is a symbolic link (to ${to}) in the path of ${what} ${target}; logjam never follows a link it did not make (running as root, it would work where the link's owner chose): give the path without links${real ? ` (${real})` : ''}`,
       );
     }
-    throw new ConfigError(`${walked} in the path of ${what} ${target} is not a directory: give the path of a directory`);
+    throw new ConfigError(
+      `${walked} in the path of ${what} ${target} is not a directory: give the path of a directory`,
+    );
   }
 }

@@ -91,7 +91,11 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** Calls `onChange(path, event)` for every file added or changed directly inside `dirs`. */
-export async function watchDirs(dirs: string[], onChange: (path: string, event: WatchEvent) => void, log: Logger): Promise<DirWatcher> {
+export async function watchDirs(
+  dirs: string[],
+  onChange: (path: string, event: WatchEvent) => void,
+  log: Logger,
+): Promise<DirWatcher> {
   const watchers: FSWatcher[] = [];
   for (const dir of dirs) {
     let watcher: FSWatcher;
@@ -111,10 +115,15 @@ export async function watchDirs(dirs: string[], onChange: (path: string, event: 
       });
     } catch (error) {
       // Out of inotify watches (ENOSPC), say: the service still works, at the pace of its rescans.
-      log.warn('cannot watch the folder; new files are found by the periodic rescan only', { dir, error: String(error) });
+      log.warn('cannot watch the folder; new files are found by the periodic rescan only', {
+        dir,
+        error: String(error),
+      });
       continue;
     }
-    watcher.on('error', (error) => log.warn('file watcher error; the periodic rescan still runs', { dir, error: String(error) }));
+    watcher.on('error', (error) =>
+      log.warn('file watcher error; the periodic rescan still runs', { dir, error: String(error) }),
+    );
     watchers.push(watcher);
   }
   return {

@@ -60,10 +60,17 @@ describe("canonicalArgs (the Python tool's argparse forms)", () => {
   }
 
   it('gives the prefixes the Python tool resolved their Python meaning: --l and --log are --log-level', () => {
-    expect(canonicalArgs(['--l', 'debug', '--log=info'], OPTIONS)).to.deep.equal(['--log-level', 'debug', '--log-level=info']);
+    expect(canonicalArgs(['--l', 'debug', '--log=info'], OPTIONS)).to.deep.equal([
+      '--log-level',
+      'debug',
+      '--log-level=info',
+    ]);
   });
 
   it('refuses any other ambiguous prefix, naming the candidates', () => {
-    expect(() => canonicalArgs(['--m', '1h', 'd'], OPTIONS)).to.throw(UsageError, 'ambiguous option: --m could match --max-age, --min-age');
+    expect(() => canonicalArgs(['--m', '1h', 'd'], OPTIONS)).to.throw(
+      UsageError,
+      'ambiguous option: --m could match --max-age, --min-age',
+    );
   });
 });

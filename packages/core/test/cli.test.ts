@@ -9,12 +9,20 @@ class EchoCommand extends LogjamCommand {
   static override paths = [Command.Default];
   static override usage = Command.Usage({ description: 'Echoes its options.' });
   once = Option.Boolean('--once', false, { description: 'One pass.' });
-  level = Option.String('--level', '6', { description: 'Level 1-9.', validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 9)]) });
+  level = Option.String('--level', '6', {
+    description: 'Level 1-9.',
+    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 9)]),
+  });
   dirs = Option.Rest({ required: 1 });
   async run(): Promise<number> {
     if (this.dirs[0] === 'config-error') throw new ConfigError('bucket "b" does not exist');
     if (this.dirs[0] === 'crash') throw new Error('disk on fire');
-    if (this.dirs[0] === 'eacces') throw Object.assign(new Error("EACCES: permission denied, open '/var/x/.lock'"), { code: 'EACCES', syscall: 'open', path: '/var/x/.lock' });
+    if (this.dirs[0] === 'eacces')
+      throw Object.assign(new Error("EACCES: permission denied, open '/var/x/.lock'"), {
+        code: 'EACCES',
+        syscall: 'open',
+        path: '/var/x/.lock',
+      });
     process.stdout.write(JSON.stringify({ once: this.once, level: this.level, dirs: this.dirs }));
     return 0;
   }
@@ -39,7 +47,11 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
 describe('command-line frame', () => {
   it('runs a command', async () => {
     const r = await run(['--once', '--level', '3', 'a', 'b']);
-    expect(r).to.deep.equal({ code: 0, stdout: JSON.stringify({ once: true, level: 3, dirs: ['a', 'b'] }), stderr: '' });
+    expect(r).to.deep.equal({
+      code: 0,
+      stdout: JSON.stringify({ once: true, level: 3, dirs: ['a', 'b'] }),
+      stderr: '',
+    });
   });
 
   for (const [label, argv, pattern] of [
@@ -104,7 +116,11 @@ describe('command-line frame', () => {
   });
 
   it('takes flags from LOGJAM_* variables, the command line winning', async () => {
-    expect(JSON.parse((await run(['a'], { LOGJAM_LEVEL: '9', LOGJAM_ONCE: '1' })).stdout)).to.deep.equal({ once: true, level: 9, dirs: ['a'] });
+    expect(JSON.parse((await run(['a'], { LOGJAM_LEVEL: '9', LOGJAM_ONCE: '1' })).stdout)).to.deep.equal({
+      once: true,
+      level: 9,
+      dirs: ['a'],
+    });
     expect(JSON.parse((await run(['--level', '2', 'a'], { LOGJAM_LEVEL: '9' })).stdout)).to.include({ level: 2 });
   });
 
@@ -124,7 +140,9 @@ describe('command-line frame', () => {
   it('gives the reason of a command-line mistake without the usage lines, and blames no variable for another flag', async () => {
     const r = await run(['--bogus', 'a'], { LOGJAM_LEVEL: '3' });
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(/^\S+ echo CRITICAL Unsupported option name \("--bogus"\)\. \(see 'echo --help'\) exit=2\n$/);
+    expect(r.stderr).to.match(
+      /^\S+ echo CRITICAL Unsupported option name \("--bogus"\)\. \(see 'echo --help'\) exit=2\n$/,
+    );
   });
 
   it('prints help and version on stdout, exit 0', async () => {

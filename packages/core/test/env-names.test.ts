@@ -10,7 +10,14 @@ describe('LOGJAM_* variables logjam does not read', () => {
   });
 
   it("names a typo with this binary's closest variable; says nothing of its own, the other tool's, or the project's development variables", () => {
-    const env = { LOGJAM_MIN_AEG: '0', LOGJAM_LEVEL: '9', LOGJAM_SPLAY: '10m', LOGJAM_TEST_RGW: 'x', PATH: '/bin', LOGJAM_ENDPOINT_URLS: 'x' };
+    const env = {
+      LOGJAM_MIN_AEG: '0',
+      LOGJAM_LEVEL: '9',
+      LOGJAM_SPLAY: '10m',
+      LOGJAM_TEST_RGW: 'x',
+      PATH: '/bin',
+      LOGJAM_ENDPOINT_URLS: 'x',
+    };
     expect(envWarnings(env, 'logjam-compress')).to.deep.equal([
       'LOGJAM_ENDPOINT_URLS is not a variable logjam-compress knows, and is ignored; did you mean LOGJAM_INTERVAL?',
       'LOGJAM_MIN_AEG is not a variable logjam-compress knows, and is ignored; did you mean LOGJAM_MIN_AGE?',

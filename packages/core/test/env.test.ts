@@ -2,7 +2,13 @@ import { expect } from 'chai';
 import { envArgs, envName, envSourceOf, EnvValueError, flagSpecs } from '../src/env.ts';
 
 describe('LOGJAM_* environment variables', () => {
-  const specs = flagSpecs([{ definition: '--once' }, { definition: '--level #0' }, { definition: '--min-age #0' }, { definition: '--verify' }, { definition: '-h,--help' }]);
+  const specs = flagSpecs([
+    { definition: '--once' },
+    { definition: '--level #0' },
+    { definition: '--min-age #0' },
+    { definition: '--verify' },
+    { definition: '-h,--help' },
+  ]);
 
   it('names a variable after its flag', () => {
     expect(envName('--min-age')).to.equal('LOGJAM_MIN_AGE');
@@ -19,13 +25,23 @@ describe('LOGJAM_* environment variables', () => {
   });
 
   it('turns variables into flags', () => {
-    const { args, sources } = envArgs({ LOGJAM_LEVEL: '9', LOGJAM_ONCE: 'yes', LOGJAM_VERIFY: '0', LOGJAM_MIN_AGE: '' }, specs, ['/var/log/x']);
+    const { args, sources } = envArgs(
+      { LOGJAM_LEVEL: '9', LOGJAM_ONCE: 'yes', LOGJAM_VERIFY: '0', LOGJAM_MIN_AGE: '' },
+      specs,
+      ['/var/log/x'],
+    );
     expect(args).to.deep.equal(['--once', '--level=9', '--no-verify']);
     expect(sources.get('--level')).to.equal('LOGJAM_LEVEL');
   });
 
   it('lets the command line win', () => {
-    const { args } = envArgs({ LOGJAM_LEVEL: '9', LOGJAM_VERIFY: '1', LOGJAM_ONCE: '1' }, specs, ['--level', '3', '--no-verify', '--once=1', 'dir']);
+    const { args } = envArgs({ LOGJAM_LEVEL: '9', LOGJAM_VERIFY: '1', LOGJAM_ONCE: '1' }, specs, [
+      '--level',
+      '3',
+      '--no-verify',
+      '--once=1',
+      'dir',
+    ]);
     expect(args).to.deep.equal([]);
   });
 

@@ -17,16 +17,22 @@ describe('held directories (no link followed, no swap seen)', () => {
     const error = await holdDir(path.join(root, 'archive'), 'the archives').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as Error).message).to.match(
-      new RegExp(`^${path.join(root, 'archive')} is a symbolic link; logjam never follows a link it did not make .*: replace it with a real directory for the archives$`),
+      new RegExp(
+        `^${path.join(root, 'archive')} is a symbolic link; logjam never follows a link it did not make .*: replace it with a real directory for the archives$`,
+      ),
     );
-    expect(await checkNotLink(path.join(root, 'archive'), 'the archives').catch((e: unknown) => (e as Error).message)).to.equal((error as Error).message);
+    expect(
+      await checkNotLink(path.join(root, 'archive'), 'the archives').catch((e: unknown) => (e as Error).message),
+    ).to.equal((error as Error).message);
   });
 
   it('refuses a file where a directory should be', async () => {
     const root = await tmpDir();
     await fs.writeFile(path.join(root, 'archive'), '');
     const error = await holdDir(path.join(root, 'archive'), 'the archives').catch((e: unknown) => e);
-    expect((error as Error).message).to.equal(`${path.join(root, 'archive')} exists but is not a directory: move it away, so that logjam can make the directory for the archives`);
+    expect((error as Error).message).to.equal(
+      `${path.join(root, 'archive')} exists but is not a directory: move it away, so that logjam can make the directory for the archives`,
+    );
   });
 
   it('keeps writing into the directory it opened when the name is swapped for a link, and says so on verify', async () => {
@@ -56,7 +62,9 @@ describe('the permission rule (pure)', () => {
   it("refuses, for root only, a directory writable by everyone or by a group other than root's", () => {
     expect(insecurePermissions({ mode: 0o40777, uid: 0, gid: 0 }, 0)).to.equal('writable by every user (mode 0777)');
     expect(insecurePermissions({ mode: 0o41777, uid: 0, gid: 0 }, 0)).to.equal('writable by every user (mode 1777)');
-    expect(insecurePermissions({ mode: 0o40775, uid: 1000, gid: 1000 }, 0)).to.equal("writable by group 1000, not root's (mode 0775)");
+    expect(insecurePermissions({ mode: 0o40775, uid: 1000, gid: 1000 }, 0)).to.equal(
+      "writable by group 1000, not root's (mode 0775)",
+    );
     expect(insecurePermissions({ mode: 0o40775, uid: 0, gid: 0 }, 0)).to.equal(null);
     expect(insecurePermissions({ mode: 0o40755, uid: 1000, gid: 1000 }, 0)).to.equal(null);
     expect(insecurePermissions({ mode: 0o40777, uid: 1000, gid: 1000 }, 1000)).to.equal(null);
@@ -65,7 +73,10 @@ describe('the permission rule (pure)', () => {
   it('words the refusal on one line with the three ways out', () => {
     const text = insecurePermissionsMessage('/var/log/app', 'writable by every user (mode 0777)', 'logjam-compress');
     expect(text).to.not.include('\n');
-    expect(text).to.include('--user USER[:GROUP]').and.include('chmod g-w,o-w /var/log/app').and.include('--insecure-permissions');
+    expect(text)
+      .to.include('--user USER[:GROUP]')
+      .and.include('chmod g-w,o-w /var/log/app')
+      .and.include('--insecure-permissions');
   });
 });
 

@@ -20,7 +20,10 @@ describe('directory lock (held by the kernel: flock)', () => {
     holders.push(child);
     return child;
   }
-  const exited = (child: ChildProcess) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+  const exited = (child: ChildProcess) =>
+    new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve),
+    );
 
   it('is taken once, refused while another process holds it (its pid said), free after release; the pid is in the file', async () => {
     const file = path.join(await tmpDir(), '.logjam-compress.lock');
@@ -40,7 +43,9 @@ describe('directory lock (held by the kernel: flock)', () => {
     holder.kill('SIGKILL');
     await exited(holder);
     const attempt = await tryLock(file, { owner: OWNER });
-    expect(attempt.acquired && attempt.tookOver).to.equal(`it held pid ${holder.pid}, but no process held the lock (left by a run that was killed?)`);
+    expect(attempt.acquired && attempt.tookOver).to.equal(
+      `it held pid ${holder.pid}, but no process held the lock (left by a run that was killed?)`,
+    );
     expect(await fs.readFile(file, 'utf8')).to.equal(`${process.pid}\n`);
   });
 
@@ -50,11 +55,15 @@ describe('directory lock (held by the kernel: flock)', () => {
     holders.push(impostor);
     await fs.writeFile(file, `${impostor.pid}\n`);
     const attempt = await tryLock(file, { owner: OWNER });
-    expect(attempt.acquired && attempt.tookOver).to.equal(`it held pid ${impostor.pid}, but no process held the lock (left by a run that was killed?)`);
+    expect(attempt.acquired && attempt.tookOver).to.equal(
+      `it held pid ${impostor.pid}, but no process held the lock (left by a run that was killed?)`,
+    );
     const garbage = path.join(path.dirname(file), 'garbage.lock');
     await fs.writeFile(garbage, 'garbage\n');
     const second = await tryLock(garbage, { owner: OWNER });
-    expect(second.acquired && second.tookOver).to.equal('it held "garbage", not a pid, but no process held the lock (left by a run that was killed?)');
+    expect(second.acquired && second.tookOver).to.equal(
+      'it held "garbage", not a pid, but no process held the lock (left by a run that was killed?)',
+    );
   });
 
   it('refuses a lock that is a symbolic link, and leaves its target alone', async () => {
@@ -64,7 +73,9 @@ describe('directory lock (held by the kernel: flock)', () => {
     await fs.symlink(target, path.join(dir, '.lock'));
     const error = await tryLock(path.join(dir, '.lock'), { owner: OWNER }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(ConfigError);
-    expect((error as Error).message).to.equal(`the lock ${path.join(dir, '.lock')} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`);
+    expect((error as Error).message).to.equal(
+      `the lock ${path.join(dir, '.lock')} is a symbolic link, which logjam never follows: remove it (logjam makes its lock itself)`,
+    );
     expect(await fs.readFile(target, 'utf8')).to.equal('busy\n');
   });
 
@@ -73,7 +84,9 @@ describe('directory lock (held by the kernel: flock)', () => {
     await fs.mkdir(path.join(dir, '.lock'));
     const error = await tryLock(path.join(dir, '.lock'), { owner: OWNER }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(ConfigError);
-    expect((error as Error).message).to.equal(`the lock ${path.join(dir, '.lock')} is not a regular file: remove it (logjam makes its lock itself)`);
+    expect((error as Error).message).to.equal(
+      `the lock ${path.join(dir, '.lock')} is not a regular file: remove it (logjam makes its lock itself)`,
+    );
     spawnSync('mkfifo', [path.join(dir, 'fifo.lock')]);
     const fifo = await tryLock(path.join(dir, 'fifo.lock'), { owner: OWNER }).catch((e: unknown) => e);
     expect((fifo as Error).message).to.include('is not a regular file');
@@ -102,16 +115,31 @@ describe('judgeLock (whose lock it is, with injected process states)', () => {
   const states = (map: Record<number, PidState>) => (pid: number) => map[pid] ?? 'dead';
 
   it('honours the pid of a running owner, however old the file', () => {
-    expect(judgeLock('42\n', 1e9, { ...base, pidState: states({ 42: 'owner' }) })).to.deep.equal({ take: false, heldBy: 42 });
+    expect(judgeLock('42\n', 1e9, { ...base, pidState: states({ 42: 'owner' }) })).to.deep.equal({
+      take: false,
+      heldBy: 42,
+    });
   });
   it('takes over its own pid (a previous life) and a dead pid at once', () => {
     expect(judgeLock('100\n', 0, { ...base, pidState: states({ 100: 'owner' }) })).to.deep.equal({ take: true });
-    expect(judgeLock('42\n', 0, { ...base, pidState: states({}) })).to.deep.equal({ take: true, why: 'it held pid 42, which is no longer running' });
+    expect(judgeLock('42\n', 0, { ...base, pidState: states({}) })).to.deep.equal({
+      take: true,
+      why: 'it held pid 42, which is no longer running',
+    });
   });
   it("leaves garbage and other programs' pids alone while fresh, takes them over once old", () => {
     expect(judgeLock('x', 9_999, { ...base, pidState: states({}) })).to.deep.equal({ take: false, heldBy: 0 });
-    expect(judgeLock('1\n', 9_999, { ...base, pidState: states({ 1: 'other' }) })).to.deep.equal({ take: false, heldBy: 0 });
-    expect(judgeLock('1\n', 60_000, { ...base, pidState: states({ 1: 'other' }) })).to.deep.equal({ take: true, why: 'it held pid 1, which is not a running logjam-compress, and was 60 s old' });
-    expect(judgeLock('not a pid', 60_000, { ...base, pidState: states({}) })).to.deep.equal({ take: true, why: 'it held "not a pid", not a pid, and was 60 s old' });
+    expect(judgeLock('1\n', 9_999, { ...base, pidState: states({ 1: 'other' }) })).to.deep.equal({
+      take: false,
+      heldBy: 0,
+    });
+    expect(judgeLock('1\n', 60_000, { ...base, pidState: states({ 1: 'other' }) })).to.deep.equal({
+      take: true,
+      why: 'it held pid 1, which is not a running logjam-compress, and was 60 s old',
+    });
+    expect(judgeLock('not a pid', 60_000, { ...base, pidState: states({}) })).to.deep.equal({
+      take: true,
+      why: 'it held "not a pid", not a pid, and was 60 s old',
+    });
   });
 });

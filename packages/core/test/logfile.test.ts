@@ -40,7 +40,10 @@ describe('log file name grammar', () => {
   });
 
   it('takes the last stamp when the prefix holds an earlier one (greedy, as the Python tool)', () => {
-    expect(parseLogName('a-20130101T0000Z-20130102T0000Z.log')).to.include({ prefix: 'a-20130101T0000Z', stamp: '20130102T0000Z' });
+    expect(parseLogName('a-20130101T0000Z-20130102T0000Z.log')).to.include({
+      prefix: 'a-20130101T0000Z',
+      stamp: '20130102T0000Z',
+    });
   });
 
   for (const name of [
@@ -80,8 +83,12 @@ describe('log file name grammar', () => {
   });
 
   it('formats names with the compact stamp', () => {
-    expect(formatLogName({ prefix: 'a-b', stamp: '20130727T1200Z', suffix: 'i-1', extension: '.log' })).to.equal('a-b-20130727T1200Z-i-1.log');
-    expect(formatLogName({ prefix: 'a', stamp: '20130727T1200Z', suffix: '', extension: '.log' })).to.equal('a-20130727T1200Z.log');
+    expect(formatLogName({ prefix: 'a-b', stamp: '20130727T1200Z', suffix: 'i-1', extension: '.log' })).to.equal(
+      'a-b-20130727T1200Z-i-1.log',
+    );
+    expect(formatLogName({ prefix: 'a', stamp: '20130727T1200Z', suffix: '', extension: '.log' })).to.equal(
+      'a-20130727T1200Z.log',
+    );
     expect(compactStamp(Date.UTC(2013, 6, 27, 12, 5))).to.equal('20130727T1205Z');
   });
 

@@ -8,8 +8,18 @@ describe('Prometheus textfile metrics', () => {
   afterEach(cleanupTmpDirs);
 
   const metrics = (files: number, backlog: number): Metric[] => [
-    { name: 'logjam_compress_files_total', help: 'Files compressed.', type: 'counter', samples: [{ labels: { dir: '/var/log/a "b"' }, value: files }] },
-    { name: 'logjam_compress_backlog_files', help: 'Files due and not yet compressed.', type: 'gauge', samples: [{ value: backlog }] },
+    {
+      name: 'logjam_compress_files_total',
+      help: 'Files compressed.',
+      type: 'counter',
+      samples: [{ labels: { dir: '/var/log/a "b"' }, value: files }],
+    },
+    {
+      name: 'logjam_compress_backlog_files',
+      help: 'Files due and not yet compressed.',
+      type: 'gauge',
+      samples: [{ value: backlog }],
+    },
   ];
 
   it('formats HELP, TYPE and escaped labels', () => {

@@ -3,7 +3,16 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../src/log.js';
-import { bytesToDisplay, displayName, hasRawBytes, nameBytes, nameFromBytes, namePath, readdirEntries, readdirNames } from '../src/rawname.js';
+import {
+  bytesToDisplay,
+  displayName,
+  hasRawBytes,
+  nameBytes,
+  nameFromBytes,
+  namePath,
+  readdirEntries,
+  readdirNames,
+} from '../src/rawname.js';
 
 const hex = (h: string) => Buffer.from(h.replace(/ /g, ''), 'hex');
 

@@ -16,7 +16,8 @@ describe('--splay delays', () => {
 
   it('spreads alike host names evenly: each tenth of the window gets 7-13% of 1,000 hosts', () => {
     const tenths = new Array<number>(10).fill(0);
-    for (let i = 0; i < 1000; i += 1) tenths[Math.floor(splayDelayMs(`web-${String(i).padStart(4, '0')}`, 600) / 60_000)]! += 1;
+    for (let i = 0; i < 1000; i += 1)
+      tenths[Math.floor(splayDelayMs(`web-${String(i).padStart(4, '0')}`, 600) / 60_000)]! += 1;
     for (const count of tenths) expect(count).to.be.within(70, 130);
   });
 

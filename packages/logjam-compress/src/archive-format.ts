@@ -33,7 +33,12 @@ export interface Engine {
 }
 
 const ENGINES: Record<ArchiveFormat, Engine> = {
-  gzip: { extension: '.gz', write: gzipTo, verify: verifyGzip, decompressor: () => zlib.createGunzip({ chunkSize: CHUNK }) },
+  gzip: {
+    extension: '.gz',
+    write: gzipTo,
+    verify: verifyGzip,
+    decompressor: () => zlib.createGunzip({ chunkSize: CHUNK }),
+  },
   zstd: { extension: '.zst', write: zstdTo, verify: verifyZstd, decompressor: zstdDecompressor },
 };
 

@@ -82,7 +82,11 @@ export async function inOrder<T>(
   try {
     for (;;) {
       if (signal?.aborted) throw abortError();
-      if (!ended && window.length < pool.blocks && (window.length === 0 ? (await pool.memory.acquire(), true) : pool.memory.tryAcquire())) {
+      if (
+        !ended &&
+        window.length < pool.blocks &&
+        (window.length === 0 ? (await pool.memory.acquire(), true) : pool.memory.tryAcquire())
+      ) {
         let task: Promise<T> | undefined;
         try {
           task = (await start(started))?.task;

@@ -11,7 +11,11 @@ import { checkDirs, runCompress } from './run.js';
 
 export class CompressCommand extends LogjamCommand {
   static override paths = [Command.Default];
-  static override wording = { backlog: 'the files due for compression', folders: 'LOG_DIR or archive/', childEnvironment: "HOME root's, no AWS_* variables" };
+  static override wording = {
+    backlog: 'the files due for compression',
+    folders: 'LOG_DIR or archive/',
+    childEnvironment: "HOME root's, no AWS_* variables",
+  };
 
   static override usage = Command.Usage({
     description: 'gzip closed hourly log files into archive/ beside them, never losing a line',
@@ -21,10 +25,16 @@ export class CompressCommand extends LogjamCommand {
     examples: [
       ['Compress what is due once, from cron', '$0 --once /var/log/hourly'],
       ['Run as a service on two directories', '$0 /var/log/haproxy /var/log/nginx'],
-      ['Fast and light: level 1, four files at a time, JSON logs', '$0 --once --level 1 --jobs 4 --log-format json /var/log/hourly'],
+      [
+        'Fast and light: level 1, four files at a time, JSON logs',
+        '$0 --once --level 1 --jobs 4 --log-format json /var/log/hourly',
+      ],
       ['Nagios / Sensu check: is anything due for more than 2 hours?', '$0 --check --max-age 2h /var/log/hourly'],
       ['As root, in a directory owned by www-data: do the work as www-data', '$0 --once --user www-data /var/log/app'],
-      ['From cron, with metrics for node_exporter', '$0 --once --metrics-file /var/lib/node_exporter/textfile_collector/logjam_compress.prom /var/log/hourly'],
+      [
+        'From cron, with metrics for node_exporter',
+        '$0 --once --metrics-file /var/lib/node_exporter/textfile_collector/logjam_compress.prom /var/log/hourly',
+      ],
     ],
   });
 
@@ -38,26 +48,31 @@ export class CompressCommand extends LogjamCommand {
   });
 
   format = Option.String('--format', 'gzip', {
-    description: "Archive format: gzip (NAME.gz, the Python tool's) or zstd (NAME.zst, one frame; needs Node 22.15 or later) (default: gzip)",
+    description:
+      "Archive format: gzip (NAME.gz, the Python tool's) or zstd (NAME.zst, one frame; needs Node 22.15 or later) (default: gzip)",
   });
 
   minAgeMs = Option.String('--min-age', '60', {
-    description: 'Leave a closed file alone until its mtime is this old (seconds, or 90s, 2m), as its writer may still be flushing; 0 disables (default: 60)',
+    description:
+      'Leave a closed file alone until its mtime is this old (seconds, or 90s, 2m), as its writer may still be flushing; 0 disables (default: 60)',
     validator: isDuration('--min-age'),
   });
 
   jobs = Option.String('--jobs', {
-    description: 'Compress up to this many files, and this many 4 MiB blocks (cores), at once (default: the number of CPUs)',
+    description:
+      'Compress up to this many files, and this many 4 MiB blocks (cores), at once (default: the number of CPUs)',
     validator: isWholeNumber('--jobs', 1, 1024),
   });
 
   intervalMs = Option.String('--interval', '60', {
-    description: 'In service mode, rescan every directory this often (seconds, or 30s, 5m), as a safety net (default: 60)',
+    description:
+      'In service mode, rescan every directory this often (seconds, or 30s, 5m), as a safety net (default: 60)',
     validator: isDuration('--interval', { minMs: 1000 }),
   });
 
   verify = Option.Boolean('--verify', true, {
-    description: 'Decompress each archive and compare its length and CRC-32 with the source before deleting the source; --no-verify skips this (default: on)',
+    description:
+      'Decompress each archive and compare its length and CRC-32 with the source before deleting the source; --no-verify skips this (default: on)',
   });
 
   dirs = Option.Rest({ name: 'LOG_DIR', required: 1 });
@@ -68,23 +83,25 @@ export class CompressCommand extends LogjamCommand {
       this.sayEnvWarnings();
       return checkCompress(this.dirs, { minAgeMs: this.minAgeMs, maxAgeMs: this.maxAgeMs });
     }
-    return this.withTools({ progressLabel: this.once ? 'compressed' : undefined, report: true, directory: this.dirs.join(' ') }, ({ log, reporter, progress }) =>
-      runCompress({
-        dirs: this.dirs,
-        once: this.once,
-        level,
-        format,
-        verify: this.verify,
-        minAgeMs: this.minAgeMs,
-        intervalMs: this.intervalMs,
-        jobs: this.jobs ?? defaultJobs(),
-        jobsGiven: this.jobs !== undefined,
-        metricsFile: this.metricsFile,
-        log,
-        reporter,
-        progress,
-        permissionRule: this.permissionRule,
-      }),
+    return this.withTools(
+      { progressLabel: this.once ? 'compressed' : undefined, report: true, directory: this.dirs.join(' ') },
+      ({ log, reporter, progress }) =>
+        runCompress({
+          dirs: this.dirs,
+          once: this.once,
+          level,
+          format,
+          verify: this.verify,
+          minAgeMs: this.minAgeMs,
+          intervalMs: this.intervalMs,
+          jobs: this.jobs ?? defaultJobs(),
+          jobsGiven: this.jobs !== undefined,
+          metricsFile: this.metricsFile,
+          log,
+          reporter,
+          progress,
+          permissionRule: this.permissionRule,
+        }),
     );
   }
 }
@@ -93,7 +110,12 @@ export class CompressCommand extends LogjamCommand {
 async function checkCompress(given: string[], ages: { minAgeMs: number; maxAgeMs: number }): Promise<number> {
   const dirs = await checkDirs(given, constants.R_OK | constants.X_OK);
   const now = Date.now();
-  const result = checkBacklog(await compressBacklog(dirs, now, ages.minAgeMs), { now, maxAgeMs: ages.maxAgeMs, waitingFor: 'due for compression', ignored: await compressIgnored(dirs) });
+  const result = checkBacklog(await compressBacklog(dirs, now, ages.minAgeMs), {
+    now,
+    maxAgeMs: ages.maxAgeMs,
+    waitingFor: 'due for compression',
+    ignored: await compressIgnored(dirs),
+  });
   process.stdout.write(result.text);
   return result.code;
 }
@@ -114,6 +136,9 @@ void runProgram({
       '--metrics-file': 'PATH',
       '--user': 'USER[:GROUP]',
     },
-    usage: ['[--once] [--format gzip|zstd] [--level N] [--min-age DURATION] [--jobs N] [--metrics-file PATH] [--user USER] [--log-level LEVEL] LOG_DIR...', '--check [--max-age DURATION] LOG_DIR...'],
+    usage: [
+      '[--once] [--format gzip|zstd] [--level N] [--min-age DURATION] [--jobs N] [--metrics-file PATH] [--user USER] [--log-level LEVEL] LOG_DIR...',
+      '--check [--max-age DURATION] LOG_DIR...',
+    ],
   },
 });

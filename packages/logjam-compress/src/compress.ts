@@ -6,16 +6,12 @@
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { errorCode, formatLogName, fsyncDir, holdDir, makeAndHoldDir, namePath, parseLogName, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
+import { errorCode, fsyncDir, namePath, removeIfExists, tempName, type HeldDir, type Logger } from '@logjam/core';
 import { engineOf, type Archived, type FormatOptions } from './archive-format.js';
+import { ARCHIVE_DIR, archiveNames, holdArchiveDir, MAX_DUPLICATES, TEMP_TAG } from './archive-names.js';
 import { sameContent } from './same-content.js';
 
-export const ARCHIVE_DIR = 'archive';
-export const TEMP_TAG = 'logjam-compress';
-/** Our temporary files: a dot-name holding no stamp, so never a log file. */
-const TEMP_NAME = /^\.logjam-compress\.\d+\.[0-9a-f]+\.tmp$/;
-/** The existing name plus 25 duplicate-timestamp names, as the Python tool. */
-export const MAX_DUPLICATES = 25;
+export { ARCHIVE_DIR, archiveNames, ensureArchiveDir, removeLeftoverTemps } from './archive-names.js';
 
 export interface CompressOptions extends FormatOptions {
   verify: boolean;
@@ -43,55 +39,6 @@ export type Outcome =
   | { kind: 'gone' }
   /** Stopped by the signal: rolled back. */
   | { kind: 'aborted' };
-
-/** The archive names to try, in order: NAME.gz (or NAME.zst), then the Python tool's duplicate-timestamp names. */
-export function archiveNames(name: string, extension = '.gz'): string[] {
-  const log = parseLogName(name);
-  if (!log) throw new Error(`not a log file name: ${name}`);
-  const names = [`${name}${extension}`];
-  for (let index = 0; index < MAX_DUPLICATES; index += 1) {
-    const tag = index === 0 ? '' : `-${String(index).padStart(2, '0')}`;
-    names.push(
-      formatLogName({
-        prefix: `${log.prefix}-logjam-compress-duplicate-timestamp${tag}`,
-        stamp: log.stamp,
-        suffix: log.suffix,
-        extension: `${log.extension}${extension}`,
-      }),
-    );
-  }
-  return names;
-}
-
-/** Creates archive/ if missing, and holds it open; an archive/ that is a link or not a directory is a ConfigError for that directory. */
-export function ensureArchiveDir(dir: string): Promise<HeldDir> {
-  return makeAndHoldDir(path.join(dir, ARCHIVE_DIR), `the archives of ${dir}`);
-}
-
-/** LOG_DIR/archive/, held open: a link there is a ConfigError, never followed. */
-export function holdArchiveDir(logDir: string): Promise<HeldDir> {
-  return holdDir(path.join(logDir, ARCHIVE_DIR), `the archives of ${logDir}`);
-}
-
-/** Removes temporary files left in archive/ by a run that was killed. Call with the directory's lock held. */
-export async function removeLeftoverTemps(archiveDir: string, log: Logger): Promise<number> {
-  let entries;
-  try {
-    entries = await fs.readdir(archiveDir, { withFileTypes: true });
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 0;
-    throw error;
-  }
-  let removed = 0;
-  for (const entry of entries) {
-    if (!entry.isFile() || !TEMP_NAME.test(entry.name)) continue;
-    if (await removeIfExists(path.join(archiveDir, entry.name))) {
-      removed += 1;
-      log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, entry.name) });
-    }
-  }
-  return removed;
-}
 
 class SourceChanged extends Error {}
 
@@ -148,7 +95,7 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
     if (slot.kind === 'identical') return await deleteSource(logDir, name, src, before, slot.archive, held, options);
     await fsyncDir(archiveDir);
     const archive = path.join(ARCHIVE_DIR, slot.name);
-    if (slot.name !== candidates[0]) log.warn(`${ARCHIVE_DIR}/${candidates[0]} already exists with other content; archived under a duplicate-timestamp name`, { file: name, archive });
+    if (slot.name !== candidates[0]) warnDuplicateName(log, name, candidates[0]!, archive);
 
     // Changed after the archive was published? Keep the source: the next pass
     // archives it again under a duplicate-timestamp name, so nothing is lost.
@@ -156,17 +103,37 @@ async function compressInto(held: HeldDir, logDir: string, name: string, options
     await held.verify();
     await fs.unlink(onDisk);
     await fsyncDir(logDir);
-    return { kind: 'compressed', archive, bytesIn: sum.length, bytesOut, ms: Math.round(performance.now() - started), duplicate: slot.name !== candidates[0] };
+    return {
+      kind: 'compressed',
+      archive,
+      bytesIn: sum.length,
+      bytesOut,
+      ms: Math.round(performance.now() - started),
+      duplicate: slot.name !== candidates[0],
+    };
   } catch (error) {
-    if (error instanceof SourceChanged) return { kind: 'changed', detail: error.message };
-    if (signal?.aborted && isAbort(error)) return { kind: 'aborted' };
-    // archive/ swapped (or removed) under us explains the failure better: a ConfigError.
-    await held.verify();
-    throw error;
+    return await outcomeOfFailure(error, held, signal);
   } finally {
     await src.close().catch(() => {});
     if (tmp) await fs.rm(tmp, { force: true }).catch(() => {});
   }
+}
+
+/** The first archive name held other content: said, since the archive is under a name that readers may not expect. */
+function warnDuplicateName(log: Logger, name: string, first: string, archive: string): void {
+  log.warn(`${ARCHIVE_DIR}/${first} already exists with other content; archived under a duplicate-timestamp name`, {
+    file: name,
+    archive,
+  });
+}
+
+/** A failure that is an outcome (the source changed, the run stopped), or else the error, rethrown. */
+async function outcomeOfFailure(error: unknown, held: HeldDir, signal: AbortSignal | undefined): Promise<Outcome> {
+  if (error instanceof SourceChanged) return { kind: 'changed', detail: error.message };
+  if (signal?.aborted && isAbort(error)) return { kind: 'aborted' };
+  // archive/ swapped (or removed) under us explains the failure better: a ConfigError.
+  await held.verify();
+  throw error;
 }
 
 /**
@@ -213,7 +180,12 @@ async function openSource(source: string | Buffer): Promise<FileHandle | null> {
 }
 
 /** Compresses the source into `tmp`, synced, and verifies it (unless --no-verify); undefined when stopped. */
-async function writeArchive(src: FileHandle, tmp: string, before: Stats, options: CompressOptions): Promise<Archived | undefined> {
+async function writeArchive(
+  src: FileHandle,
+  tmp: string,
+  before: Stats,
+  options: CompressOptions,
+): Promise<Archived | undefined> {
   const engine = engineOf(options.format);
   const sum = await engine.write(src, tmp, before, options);
   if (options.signal?.aborted) return undefined;
@@ -233,7 +205,14 @@ async function writeArchive(src: FileHandle, tmp: string, before: Stats, options
  * an existing file (link() fails with EEXIST atomically). A name taken
  * meanwhile by an archive of the same content ends the search: 'identical'.
  */
-async function publish(archiveDir: string, tmp: string, candidates: string[], name: string, src: FileHandle, options: CompressOptions): Promise<Slot> {
+async function publish(
+  archiveDir: string,
+  tmp: string,
+  candidates: string[],
+  name: string,
+  src: FileHandle,
+  options: CompressOptions,
+): Promise<Slot> {
   let slot: Slot = { kind: 'free', name };
   while (slot.kind === 'free') {
     try {
@@ -250,7 +229,13 @@ async function publish(archiveDir: string, tmp: string, candidates: string[], na
 
 type Slot = { kind: 'free'; name: string } | { kind: 'identical'; archive: string };
 
-async function findSlot(archiveDir: string, candidates: string[], from: number, src: FileHandle, options: CompressOptions): Promise<Slot> {
+async function findSlot(
+  archiveDir: string,
+  candidates: string[],
+  from: number,
+  src: FileHandle,
+  options: CompressOptions,
+): Promise<Slot> {
   for (let i = Math.max(0, from); i < candidates.length; i += 1) {
     const name = candidates[i]!;
     const file = namePath(archiveDir, name);
@@ -259,12 +244,23 @@ async function findSlot(archiveDir: string, candidates: string[], from: number, 
       throw error;
     });
     if (!stats) return { kind: 'free', name };
-    if (stats.isFile() && (await sameContent(file, src, options))) return { kind: 'identical', archive: path.join(ARCHIVE_DIR, name) };
+    if (stats.isFile() && (await sameContent(file, src, options)))
+      return { kind: 'identical', archive: path.join(ARCHIVE_DIR, name) };
   }
-  throw new Error(`${ARCHIVE_DIR}/${candidates[0]} and all ${MAX_DUPLICATES} duplicate-timestamp names exist with other content; the source is kept: reconcile ${ARCHIVE_DIR}/ by hand`);
+  throw new Error(
+    `${ARCHIVE_DIR}/${candidates[0]} and all ${MAX_DUPLICATES} duplicate-timestamp names exist with other content; the source is kept: reconcile ${ARCHIVE_DIR}/ by hand`,
+  );
 }
 
-async function deleteSource(logDir: string, name: string, src: FileHandle, before: Stats, archive: string, held: HeldDir, options: CompressOptions): Promise<Outcome> {
+async function deleteSource(
+  logDir: string,
+  name: string,
+  src: FileHandle,
+  before: Stats,
+  archive: string,
+  held: HeldDir,
+  options: CompressOptions,
+): Promise<Outcome> {
   const source = namePath(logDir, name);
   await assertUnchanged(source, src, before);
   await held.verify();
@@ -283,7 +279,8 @@ async function assertUnchanged(source: string | Buffer, src: FileHandle, before:
   const now = await src.stat();
   if (!sameVersion(before, now)) throw new SourceChanged(`size or mtime changed (${before.size} -> ${now.size} bytes)`);
   const named = await fs.lstat(source).catch(() => null);
-  if (!named || named.ino !== before.ino || named.dev !== before.dev) throw new SourceChanged('the file was replaced or removed');
+  if (!named || named.ino !== before.ino || named.dev !== before.dev)
+    throw new SourceChanged('the file was replaced or removed');
 }
 
 function isAbort(error: unknown): boolean {

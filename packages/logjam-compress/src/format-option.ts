@@ -9,10 +9,19 @@ const LEVELS: Record<ArchiveFormat, { min: number; max: number; default: number 
 };
 
 /** The format and level asked for; a UsageError for a format this Node cannot write. */
-export function parseFormat(formatText: string, levelText: string | undefined, zstdAvailable = hasZstd(), nodeVersion = process.version): { format: ArchiveFormat; level: number } {
+export function parseFormat(
+  formatText: string,
+  levelText: string | undefined,
+  zstdAvailable = hasZstd(),
+  nodeVersion = process.version,
+): { format: ArchiveFormat; level: number } {
   const format = ARCHIVE_FORMATS.find((name) => name === formatText.trim().toLowerCase());
   if (!format) throw new UsageError(`--format takes ${ARCHIVE_FORMATS.join(' or ')}, not '${formatText}'`);
   if (format === 'zstd' && !zstdAvailable) throw new UsageError(noZstdMessage(nodeVersion));
   const range = LEVELS[format];
-  return { format, level: levelText === undefined ? range.default : parseInteger(`--level (${format})`, levelText, range.min, range.max) };
+  return {
+    format,
+    level:
+      levelText === undefined ? range.default : parseInteger(`--level (${format})`, levelText, range.min, range.max),
+  };
 }

@@ -10,7 +10,14 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { BlockPool, inOrder } from './block-pool.js';
 import { crc32, crc32Combine } from './crc32.js';
-import { GZIP_HEADER_SIZE, GZIP_TRAILER_SIZE, gzipHeader, gzipTrailer, inflateMember, type Checksum } from './gzip-member.js';
+import {
+  GZIP_HEADER_SIZE,
+  GZIP_TRAILER_SIZE,
+  gzipHeader,
+  gzipTrailer,
+  inflateMember,
+  type Checksum,
+} from './gzip-member.js';
 
 export type { Checksum } from './gzip-member.js';
 
@@ -54,7 +61,12 @@ export interface Written extends Checksum {
 const deflateRawAsync = promisify(zlib.deflateRaw);
 
 /** Reads up to `size` bytes at `position` (fewer only at the end of the file), into `buffer` if given. */
-async function readBlock(handle: FileHandle, position: number, size: number, buffer: Buffer = Buffer.allocUnsafeSlow(size)): Promise<Buffer> {
+async function readBlock(
+  handle: FileHandle,
+  position: number,
+  size: number,
+  buffer: Buffer = Buffer.allocUnsafeSlow(size),
+): Promise<Buffer> {
   let filled = 0;
   while (filled < size) {
     const { bytesRead } = await handle.read(buffer, filled, size - filled, position + filled);
@@ -65,7 +77,8 @@ async function readBlock(handle: FileHandle, position: number, size: number, buf
 }
 
 let defaultPool: BlockPool | undefined;
-const poolOf = (options: BlockOptions): BlockPool => options.pool ?? (defaultPool ??= new BlockPool(os.availableParallelism()));
+const poolOf = (options: BlockOptions): BlockPool =>
+  options.pool ?? (defaultPool ??= new BlockPool(os.availableParallelism()));
 
 /**
  * One block as raw deflate, primed with `dictionary` (the source's bytes just
@@ -93,7 +106,11 @@ function dictionaryAfter(before: Buffer | undefined, block: Buffer): Buffer {
  */
 export async function writeTemp(tmp: string, before: Stats, write: (out: FileHandle) => Promise<void>): Promise<void> {
   // O_EXCL: never reuse an existing file (nor follow a link). Mode: the source's permissions (logs may be private).
-  const out = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const out = await fs.open(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
     await out.chmod(before.mode & 0o666);
     await write(out);
@@ -154,12 +171,18 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
  * and checks it against the source's length and CRC-32; throws when they
  * differ, or when the file is anything but that one gzip member.
  */
-export async function verifyGzip(file: string, source: Written, options: BlockOptions): Promise<'verified' | 'aborted'> {
+export async function verifyGzip(
+  file: string,
+  source: Written,
+  options: BlockOptions,
+): Promise<'verified' | 'aborted'> {
   // One member inflates on one thread: it takes one of the pool's cores.
   const check = await poolOf(options).cpu.run(() => inflateMember(file, gzipHeader(options.level), options.signal));
   if (options.signal?.aborted) return 'aborted';
   if (check.length !== source.length || check.crc !== source.crc) {
-    throw new Error(`verification failed: the archive decompresses to ${check.length} bytes (crc ${hex(check.crc)}), the source has ${source.length} (crc ${hex(source.crc)})`);
+    throw new Error(
+      `verification failed: the archive decompresses to ${check.length} bytes (crc ${hex(check.crc)}), the source has ${source.length} (crc ${hex(source.crc)})`,
+    );
   }
   return 'verified';
 }

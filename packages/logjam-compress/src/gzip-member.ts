@@ -37,7 +37,12 @@ export function gzipTrailer(sum: Checksum): Buffer {
 }
 
 /** The bytes of an open file from `start` to `end` (or its end), by positional reads, in chunks of up to `size` (1 MiB). */
-export async function* readRange(handle: FileHandle, start: number, end: number, size = READ_SIZE): AsyncGenerator<Buffer> {
+export async function* readRange(
+  handle: FileHandle,
+  start: number,
+  end: number,
+  size = READ_SIZE,
+): AsyncGenerator<Buffer> {
   for (let position = start; position < end;) {
     const buffer = Buffer.allocUnsafe(Math.min(size, end - position));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
@@ -58,7 +63,8 @@ export async function inflateMember(file: string, header: Buffer, signal?: Abort
       await handle.read(ends, 0, GZIP_HEADER_SIZE, 0);
       await handle.read(ends, GZIP_HEADER_SIZE, GZIP_TRAILER_SIZE, size - GZIP_TRAILER_SIZE);
     }
-    if (body < 0 || !ends.subarray(0, GZIP_HEADER_SIZE).equals(header)) throw new Error(`verification failed: the archive does not begin with the gzip header written (${size} bytes)`);
+    if (body < 0 || !ends.subarray(0, GZIP_HEADER_SIZE).equals(header))
+      throw new Error(`verification failed: the archive does not begin with the gzip header written (${size} bytes)`);
     const sum: Checksum = { length: 0, crc: 0 };
     const inflate = zlib.createInflateRaw({ chunkSize: READ_SIZE });
     await pipeline(
@@ -73,9 +79,15 @@ export async function inflateMember(file: string, header: Buffer, signal?: Abort
       { signal },
     );
     // Raw inflate stops at the deflate stream's end mark: anything between it and the trailer (a second member) is refused.
-    if (inflate.bytesWritten !== body) throw new Error(`verification failed: the deflate stream ends ${body - inflate.bytesWritten} bytes before the gzip trailer (more than one member?)`);
+    if (inflate.bytesWritten !== body)
+      throw new Error(
+        `verification failed: the deflate stream ends ${body - inflate.bytesWritten} bytes before the gzip trailer (more than one member?)`,
+      );
     const trailer = gzipTrailer(sum);
-    if (!ends.subarray(GZIP_HEADER_SIZE).equals(trailer)) throw new Error(`verification failed: the gzip trailer does not match the ${sum.length} bytes it decompresses to`);
+    if (!ends.subarray(GZIP_HEADER_SIZE).equals(trailer))
+      throw new Error(
+        `verification failed: the gzip trailer does not match the ${sum.length} bytes it decompresses to`,
+      );
     return sum;
   } finally {
     await handle.close();

@@ -25,7 +25,11 @@ export async function compressBacklog(dirs: string[], now: number, minAgeMs: num
     }
     for (const c of selectDue(candidates, { now, minAgeMs }).due) {
       const since = Math.max(closedAt.get(c.log.name) ?? now, minAgeMs > 0 ? c.mtimeMs + minAgeMs : -Infinity);
-      items.push({ file: path.join(dir, displayName(c.log.name)), bytes: sizes.get(c.log.name) ?? 0, since: Math.min(since, now) });
+      items.push({
+        file: path.join(dir, displayName(c.log.name)),
+        bytes: sizes.get(c.log.name) ?? 0,
+        since: Math.min(since, now),
+      });
     }
   }
   return items;
@@ -34,7 +38,9 @@ export async function compressBacklog(dirs: string[], now: number, minAgeMs: num
 /** The files of `dirs` whose names look like dated logs but are outside the grammar, with why (--check lists them). */
 export async function compressIgnored(dirs: string[]): Promise<Array<{ file: string; reason: string }>> {
   const found: Array<{ file: string; reason: string }> = [];
-  for (const dir of dirs) for (const { name, reason } of (await listCandidates(dir)).ignored) found.push({ file: path.join(dir, displayName(name)), reason });
+  for (const dir of dirs)
+    for (const { name, reason } of (await listCandidates(dir)).ignored)
+      found.push({ file: path.join(dir, displayName(name)), reason });
   return found;
 }
 
@@ -43,14 +49,31 @@ const P = 'logjam_compress_';
 /** Rewrites the --metrics-file after a pass (counters add up across runs; see core's writeMetricsFile). */
 export async function writeCompressMetrics(
   file: string,
-  pass: { tally: Tally; skippedLocked?: number; /** Directories left out at start (configuration errors). */ configErrors?: number; durationMs: number; backlog: BacklogItem[]; now: number },
+  pass: {
+    tally: Tally;
+    skippedLocked?: number;
+    /** Directories left out at start (configuration errors). */ configErrors?: number;
+    durationMs: number;
+    backlog: BacklogItem[];
+    now: number;
+  },
 ): Promise<void> {
   const { tally } = pass;
   const failures = tally.failed + tally.configErrors + (pass.configErrors ?? 0);
   await writeMetricsFile(file, [
     metric(`${P}files_total`, 'counter', 'Log files compressed into archive/.', tally.compressed),
-    metric(`${P}already_archived_total`, 'counter', 'Log files deleted because archive/ already held exactly their content.', tally.alreadyArchived),
-    metric(`${P}duplicate_names_total`, 'counter', 'Log files archived under a duplicate-timestamp name.', tally.duplicates),
+    metric(
+      `${P}already_archived_total`,
+      'counter',
+      'Log files deleted because archive/ already held exactly their content.',
+      tally.alreadyArchived,
+    ),
+    metric(
+      `${P}duplicate_names_total`,
+      'counter',
+      'Log files archived under a duplicate-timestamp name.',
+      tally.duplicates,
+    ),
     metric(`${P}bytes_in_total`, 'counter', 'Bytes of log files compressed.', tally.bytesIn),
     metric(`${P}bytes_out_total`, 'counter', 'Bytes of archives written.', tally.bytesOut),
     metric(`${P}failures_total`, 'counter', 'Log files (or directories) that failed; the sources are kept.', failures),

@@ -1,7 +1,18 @@
 // One pass over the log directories: scan, select what is due, compress up to
 // `jobs` files at once, and say when the next file becomes due.
 import path from 'node:path';
-import { ConfigError, eachLimit, formatBytes, oneLine, passExitCode, type ErrorReporter, type HeldDir, type Logger, type PassResult, type Progress } from '@logjam/core';
+import {
+  ConfigError,
+  eachLimit,
+  formatBytes,
+  oneLine,
+  passExitCode,
+  type ErrorReporter,
+  type HeldDir,
+  type Logger,
+  type PassResult,
+  type Progress,
+} from '@logjam/core';
 import { compressFile, ensureArchiveDir, type Outcome } from './compress.js';
 import { remedy } from './remedy.js';
 import type { ArchiveFormat } from './archive-format.js';
@@ -53,7 +64,18 @@ interface Work {
 
 export async function compressPass(options: PassOptions, signal: AbortSignal): Promise<PassResult & { tally: Tally }> {
   const now = (options.now ?? Date.now)();
-  const tally: Tally = { compressed: 0, alreadyArchived: 0, duplicates: 0, changed: 0, failed: 0, configErrors: options.configErrorsAtStart ?? 0, waiting: 0, ignored: 0, bytesIn: 0, bytesOut: 0 };
+  const tally: Tally = {
+    compressed: 0,
+    alreadyArchived: 0,
+    duplicates: 0,
+    changed: 0,
+    failed: 0,
+    configErrors: options.configErrorsAtStart ?? 0,
+    waiting: 0,
+    ignored: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
   /** Each archive/ is held open for the pass (see core's held-dir). */
   const held = new Map<string, HeldDir>();
   try {
@@ -70,7 +92,13 @@ function configError(error: ConfigError, dir: string, tally: Tally, options: Pas
   options.reporter?.capture(error, { directory: dir });
 }
 
-async function passOver(options: PassOptions, signal: AbortSignal, now: number, tally: Tally, held: Map<string, HeldDir>): Promise<PassResult & { tally: Tally }> {
+async function passOver(
+  options: PassOptions,
+  signal: AbortSignal,
+  now: number,
+  tally: Tally,
+  held: Map<string, HeldDir>,
+): Promise<PassResult & { tally: Tally }> {
   const { log } = options;
   const due = await scanDirs(options, now, tally, held);
   let nextDueAt = due.nextDueAt;
@@ -87,9 +115,19 @@ async function passOver(options: PassOptions, signal: AbortSignal, now: number, 
     const file = path.join(dir, name);
     if (stopped.has(dir)) return;
     try {
-      const outcome = await compressFile(dir, name, { level: options.level, format: options.format, workers, verify: options.verify, log, signal, pool, archive: held.get(dir)! });
+      const outcome = await compressFile(dir, name, {
+        level: options.level,
+        format: options.format,
+        workers,
+        verify: options.verify,
+        log,
+        signal,
+        pool,
+        archive: held.get(dir)!,
+      });
       // Changed: tried again once its grace period has passed, not only at the next rescan.
-      if (outcome.kind === 'changed') nextDueAt = Math.min(nextDueAt ?? Infinity, Date.now() + Math.max(options.minAgeMs, 1000));
+      if (outcome.kind === 'changed')
+        nextDueAt = Math.min(nextDueAt ?? Infinity, Date.now() + Math.max(options.minAgeMs, 1000));
       countOutcome(outcome, file, dir, tally, log);
     } catch (error) {
       if (error instanceof ConfigError) {
@@ -107,8 +145,14 @@ async function passOver(options: PassOptions, signal: AbortSignal, now: number, 
   });
   options.progress?.done();
 
+  logPassDone(tally, options);
+  return { exitCode: passExitCode(tally), nextDueAt, tally };
+}
+
+/** The pass's counts, on one line: at debug when a service's pass found nothing to do (quietWhenIdle). */
+function logPassDone(tally: Tally, options: PassOptions): void {
   const idle = tally.compressed + tally.alreadyArchived + tally.changed + tally.failed + tally.configErrors === 0;
-  const summary = options.quietWhenIdle && idle ? log.debug : log.info;
+  const summary = options.quietWhenIdle && idle ? options.log.debug : options.log.info;
   summary('pass done', {
     compressed: tally.compressed,
     alreadyArchived: tally.alreadyArchived,
@@ -121,11 +165,15 @@ async function passOver(options: PassOptions, signal: AbortSignal, now: number, 
     bytesIn: tally.bytesIn,
     bytesOut: tally.bytesOut,
   });
-  return { exitCode: passExitCode(tally), nextDueAt, tally };
 }
 
 /** The files due in every directory, and when the next waiting one becomes due; a directory that cannot be scanned counts as failed. */
-async function scanDirs(options: PassOptions, now: number, tally: Tally, held: Map<string, HeldDir>): Promise<{ work: Work[]; nextDueAt: number | undefined }> {
+async function scanDirs(
+  options: PassOptions,
+  now: number,
+  tally: Tally,
+  held: Map<string, HeldDir>,
+): Promise<{ work: Work[]; nextDueAt: number | undefined }> {
   const { log } = options;
   let nextDueAt: number | undefined;
   const work: Work[] = [];
@@ -159,14 +207,17 @@ function countOutcome(outcome: Outcome, file: string, dir: string, tally: Tally,
       tally.bytesIn += outcome.bytesIn;
       tally.bytesOut += outcome.bytesOut;
       const ratio = outcome.bytesIn === 0 ? 1 : outcome.bytesOut / outcome.bytesIn;
-      log.info(`compressed ${formatBytes(outcome.bytesIn)} -> ${formatBytes(outcome.bytesOut)} (${(ratio * 100).toFixed(1)}%)`, {
-        file,
-        archive: path.join(dir, outcome.archive),
-        bytesIn: outcome.bytesIn,
-        bytesOut: outcome.bytesOut,
-        ratio: Number(ratio.toFixed(4)),
-        ms: outcome.ms,
-      });
+      log.info(
+        `compressed ${formatBytes(outcome.bytesIn)} -> ${formatBytes(outcome.bytesOut)} (${(ratio * 100).toFixed(1)}%)`,
+        {
+          file,
+          archive: path.join(dir, outcome.archive),
+          bytesIn: outcome.bytesIn,
+          bytesOut: outcome.bytesOut,
+          ratio: Number(ratio.toFixed(4)),
+          ms: outcome.ms,
+        },
+      );
       break;
     }
     case 'already-archived':
@@ -174,7 +225,10 @@ function countOutcome(outcome: Outcome, file: string, dir: string, tally: Tally,
       break;
     case 'changed':
       tally.changed += 1;
-      log.warn(`${file} changed while being compressed; kept it, and will try again on a later pass`, { file, detail: outcome.detail });
+      log.warn(`${file} changed while being compressed; kept it, and will try again on a later pass`, {
+        file,
+        detail: outcome.detail,
+      });
       break;
     case 'gone':
       log.debug('disappeared before it could be compressed', { file });

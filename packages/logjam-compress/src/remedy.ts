@@ -25,8 +25,10 @@ export function remedy(error: unknown, io: string, through: string): string | un
       return `${inArchive ? archiveDir : dir} is on a read-only file system; the source is kept`;
     case 'EACCES':
     case 'EPERM':
-      if (inArchive) return `${archiveDir} is not writable by this user (${user}): make it writable (chown it to this user), or run logjam-compress as the user that owns the logs; the source is kept`;
-      if (where === file) return `${file} is not readable by this user (${user}): run logjam-compress as the user that writes the logs (or root), or make the file readable; it is kept`;
+      if (inArchive)
+        return `${archiveDir} is not writable by this user (${user}): make it writable (chown it to this user), or run logjam-compress as the user that owns the logs; the source is kept`;
+      if (where === file)
+        return `${file} is not readable by this user (${user}): run logjam-compress as the user that writes the logs (or root), or make the file readable; it is kept`;
       return `permission denied (${user}): run logjam-compress as the user that owns ${dir}`;
     default:
       return undefined;

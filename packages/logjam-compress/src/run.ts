@@ -1,7 +1,6 @@
 // logjam-compress from checked options to an exit code: the directories
 // checked, their locks, then one pass (--once) or the service loop, with
 // metrics after every pass.
-import { constants } from 'node:fs';
 import path from 'node:path';
 import {
   checkMetricsFile,
@@ -11,7 +10,6 @@ import {
   walkToDir,
   EXIT_OK,
   EXIT_USAGE,
-  folderProblem,
   lockForMode,
   lockMessages,
   oneLine,
@@ -19,7 +17,6 @@ import {
   showPaths,
   parseLogName,
   runService,
-  UsageError,
   withPassMetrics,
   type ErrorReporter,
   type HeldDir,
@@ -29,9 +26,12 @@ import {
 } from '@logjam/core';
 import { MIN_THREADPOOL } from '@logjam/core/threadpool';
 import type { ArchiveFormat } from './archive-format.js';
-import { ARCHIVE_DIR, ensureArchiveDir, removeLeftoverTemps } from './compress.js';
+import { ARCHIVE_DIR } from './compress.js';
+import { checkDirs, prepare } from './log-dirs.js';
 import { compressBacklog, writeCompressMetrics } from './monitor.js';
 import { compressPass } from './pass.js';
+
+export { checkDirs } from './log-dirs.js';
 
 export const LOCK_NAME = '.logjam-compress.lock';
 
@@ -129,7 +129,12 @@ export async function runCompress(options: RunOptions): Promise<number> {
  * configuration errors and locked directories found at start are counted
  * once, in the first pass's summary and metrics.
  */
-function passWithMetrics(dirs: string[], options: RunOptions, run: { requested: string[]; problems: DirConfigErrors; skipped: { locked: number } }, signal: AbortSignal) {
+function passWithMetrics(
+  dirs: string[],
+  options: RunOptions,
+  run: { requested: string[]; problems: DirConfigErrors; skipped: { locked: number } },
+  signal: AbortSignal,
+) {
   const { log, reporter } = options;
   const configErrorsAtStart = run.problems.unreported;
   run.problems.unreported = 0;
@@ -154,7 +159,13 @@ function passWithMetrics(dirs: string[], options: RunOptions, run: { requested: 
       if (!result) return;
       const now = Date.now();
       const backlog = await compressBacklog(run.requested, now, options.minAgeMs);
-      await writeCompressMetrics(file, { tally: result.tally, skippedLocked: run.skipped.locked, durationMs, backlog, now });
+      await writeCompressMetrics(file, {
+        tally: result.tally,
+        skippedLocked: run.skipped.locked,
+        durationMs,
+        backlog,
+        now,
+      });
       run.skipped.locked = 0;
     },
   });
@@ -182,7 +193,13 @@ function warnSmallThreadpool(options: RunOptions): void {
  * with --once, those another logjam-compress holds are left to it. A service
  * waits for all; null when it was stopped meanwhile.
  */
-async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[], problems: DirConfigErrors, skipped: { locked: number }): Promise<string[] | null> {
+async function lockDirs(
+  dirs: string[],
+  options: RunOptions,
+  locks: Lock[],
+  problems: DirConfigErrors,
+  skipped: { locked: number },
+): Promise<string[] | null> {
   const { log } = options;
   const stop = new AbortController();
   // A service waiting for a lock stops on SIGTERM / SIGINT; --once does not wait.
@@ -225,57 +242,24 @@ async function lockDirs(dirs: string[], options: RunOptions, locks: Lock[], prob
  * by root alone (core's permissions), unless the user said who to be or
  * accepted the risk. The others are left out.
  */
-async function safeDirs(dirs: string[], options: RunOptions, problems: DirConfigErrors, held: Map<string, HeldDir>): Promise<string[]> {
+async function safeDirs(
+  dirs: string[],
+  options: RunOptions,
+  problems: DirConfigErrors,
+  held: Map<string, HeldDir>,
+): Promise<string[]> {
   const safe: string[] = [];
   for (const dir of dirs) {
     try {
       const logDir = await walkToDir(dir, { what: 'LOG_DIR', binary: 'logjam-compress', rule: options.permissionRule });
       held.set(dir, logDir);
       await checkNotLink(path.join(logDir.via, ARCHIVE_DIR), `the archives of ${dir}`);
-      if (options.permissionRule) await checkPermissions([path.join(logDir.via, ARCHIVE_DIR)], { binary: 'logjam-compress' });
+      if (options.permissionRule)
+        await checkPermissions([path.join(logDir.via, ARCHIVE_DIR)], { binary: 'logjam-compress' });
       safe.push(logDir.via);
     } catch (error) {
       if (!problems.take(error, dir)) throw error;
     }
   }
   return safe;
-}
-
-/** With the lock held: archive/ exists, and no temporary file of a killed run is left in it. */
-async function prepare(dirs: string[], log: Logger): Promise<void> {
-  for (const dir of dirs) {
-    try {
-      const archive = await ensureArchiveDir(dir);
-      try {
-        await removeLeftoverTemps(archive.via, log);
-      } finally {
-        await archive.close();
-      }
-    } catch (error) {
-      // The pass reports it (and fails the files of that directory).
-      log.debug(`cannot prepare ${path.join(dir, ARCHIVE_DIR)}`, { error: String(error) });
-    }
-  }
-}
-
-/** Every LOG_DIR must be an existing directory we can read and write (read only, for --check); duplicates are dropped. */
-export async function checkDirs(dirs: string[], access = constants.R_OK | constants.W_OK | constants.X_OK): Promise<string[]> {
-  const seen = new Set<string>();
-  const result: string[] = [];
-  for (const dir of dirs) {
-    // Made absolute, never resolved: a link on the way is refused when the path is walked (core's walk).
-    const real = path.resolve(dir);
-    const problem = await folderProblem(real, access);
-    if (problem === 'not a folder') throw new UsageError(`LOG_DIR ${dir} is not a directory: give the directory that holds the log files`);
-    if (problem === 'missing') throw new UsageError(`LOG_DIR ${dir} does not exist: check the path, or create the directory`);
-    if (problem === 'denied') {
-      const needs = access & constants.W_OK ? 'readable and writable' : 'readable';
-      throw new UsageError(`LOG_DIR ${dir} is not ${needs} by this user: run logjam-compress as the user that owns the logs`);
-    }
-    if (problem) throw new UsageError(`LOG_DIR ${dir} cannot be used (${problem.code})`);
-    if (seen.has(real)) continue;
-    seen.add(real);
-    result.push(real);
-  }
-  return result;
 }

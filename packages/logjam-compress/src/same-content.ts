@@ -29,7 +29,11 @@ function readFrom(handle: FileHandle): Readable {
 }
 
 /** Whether an archive (gzip, or the format given) decompresses to exactly the bytes of `src` (streamed: memory stays flat). An unreadable archive is not the same. */
-export async function sameContent(gzFile: string | Buffer, src: FileHandle, options: { signal?: AbortSignal | undefined; log: Logger; format?: ArchiveFormat | undefined }): Promise<boolean> {
+export async function sameContent(
+  gzFile: string | Buffer,
+  src: FileHandle,
+  options: { signal?: AbortSignal | undefined; log: Logger; format?: ArchiveFormat | undefined },
+): Promise<boolean> {
   let archive: FileHandle;
   try {
     archive = await fs.open(gzFile, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -43,7 +47,10 @@ export async function sameContent(gzFile: string | Buffer, src: FileHandle, opti
     return await equalStreams(decompressed[Symbol.asyncIterator](), original, options.signal);
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    options.log.debug('could not read an existing archive; treating it as different', { archive: typeof gzFile === 'string' ? gzFile : nameFromBytes(gzFile), error: oneLine(error) });
+    options.log.debug('could not read an existing archive; treating it as different', {
+      archive: typeof gzFile === 'string' ? gzFile : nameFromBytes(gzFile),
+      error: oneLine(error),
+    });
     return false;
   } finally {
     decompressed.destroy();
@@ -52,7 +59,11 @@ export async function sameContent(gzFile: string | Buffer, src: FileHandle, opti
   }
 }
 
-async function equalStreams(ia: AsyncIterator<unknown>, ib: AsyncIterator<unknown>, signal?: AbortSignal): Promise<boolean> {
+async function equalStreams(
+  ia: AsyncIterator<unknown>,
+  ib: AsyncIterator<unknown>,
+  signal?: AbortSignal,
+): Promise<boolean> {
   let bufA: Buffer = Buffer.alloc(0);
   let bufB: Buffer = Buffer.alloc(0);
   let doneA = false;

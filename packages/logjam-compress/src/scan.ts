@@ -12,7 +12,9 @@ export interface IgnoredName {
 }
 
 /** The regular files of `dir` whose names parse as log files, with their sizes (bytes) by name, and those that nearly do. */
-export async function listCandidates(dir: string): Promise<{ candidates: Candidate[]; sizes: Map<string, number>; ignored: IgnoredName[] }> {
+export async function listCandidates(
+  dir: string,
+): Promise<{ candidates: Candidate[]; sizes: Map<string, number>; ignored: IgnoredName[] }> {
   const entries = await readdirEntries(dir);
   const candidates: Candidate[] = [];
   const sizes = new Map<string, number>();
@@ -42,19 +44,27 @@ export async function listCandidates(dir: string): Promise<{ candidates: Candida
 /** The regular files of `dir` whose names parse as log files (never symlinks, directories or archive/). */
 export async function scanDir(dir: string, now: number, minAgeMs: number, log: Logger) {
   const { candidates, sizes, ignored } = await listCandidates(dir);
-  for (const { name, reason } of ignored) log.debug('not a log file name: left alone', { file: path.join(dir, name), reason });
+  for (const { name, reason } of ignored)
+    log.debug('not a log file name: left alone', { file: path.join(dir, name), reason });
   const selection = selectDue(candidates, { now, minAgeMs });
   // As the Python tool: compressed again, into NAME.gz.gz; said, as a writer that compresses its own logs is likely a mistake.
   for (const c of selection.due) {
     if (c.log.extension.endsWith('.gz')) {
-      log.warn('already gzip: compressing it again as the Python logjam did; have the writer log uncompressed, or keep compressed logs out of LOG_DIR', {
-        file: path.join(dir, c.log.name),
-        archive: path.join(dir, 'archive', `${c.log.name}.gz`),
-      });
+      log.warn(
+        'already gzip: compressing it again as the Python logjam did; have the writer log uncompressed, or keep compressed logs out of LOG_DIR',
+        {
+          file: path.join(dir, c.log.name),
+          archive: path.join(dir, 'archive', `${c.log.name}.gz`),
+        },
+      );
     }
   }
   for (const w of selection.waiting) {
-    if (w.reason === 'grace') log.info('closed, but modified too recently: left for a later pass', { file: path.join(dir, w.log.name), dueAt: new Date(w.dueAt).toISOString() });
+    if (w.reason === 'grace')
+      log.info('closed, but modified too recently: left for a later pass', {
+        file: path.join(dir, w.log.name),
+        dueAt: new Date(w.dueAt).toISOString(),
+      });
     else log.debug('still open', { file: path.join(dir, w.log.name), closesAt: new Date(w.dueAt).toISOString() });
   }
   return { ...selection, sizes, ignored };

@@ -151,7 +151,11 @@ export async function zstdTo(src: FileHandle, tmp: string, before: Stats, option
  * of the file), and the file read back, exactly the bytes written (length and
  * CRC-32), so that what was decompressed is what is on disk.
  */
-export async function verifyZstd(file: string, written: ZstdWritten, options: BlockOptions): Promise<'verified' | 'aborted'> {
+export async function verifyZstd(
+  file: string,
+  written: ZstdWritten,
+  options: BlockOptions,
+): Promise<'verified' | 'aborted'> {
   const problem = checkFrames(written.frames, written.size, MAX_WINDOW);
   if (problem) throw new Error(`verification failed: ${problem}`);
   const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -164,7 +168,9 @@ export async function verifyZstd(file: string, written: ZstdWritten, options: Bl
       crc = crc32(chunk, crc);
     }
     if (size !== written.size || crc !== written.crc) {
-      throw new Error(`verification failed: the archive on disk is ${size} bytes (crc ${crc >>> 0}), not the ${written.size} bytes written (crc ${written.crc >>> 0})`);
+      throw new Error(
+        `verification failed: the archive on disk is ${size} bytes (crc ${crc >>> 0}), not the ${written.size} bytes written (crc ${written.crc >>> 0})`,
+      );
     }
   } finally {
     await handle.close();

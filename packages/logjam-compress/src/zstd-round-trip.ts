@@ -53,7 +53,9 @@ export class HeldSource {
   problem(): string | undefined {
     if (this.mismatch) return this.mismatch;
     const left = this.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-    return left ? `the archive decompresses to ${this.matched} bytes, the source has ${this.matched + left}` : undefined;
+    return left
+      ? `the archive decompresses to ${this.matched} bytes, the source has ${this.matched + left}`
+      : undefined;
   }
 }
 

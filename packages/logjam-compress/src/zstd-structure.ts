@@ -30,7 +30,12 @@ export class ZstdFrames {
     while (!this.error) {
       const rel = this.pos - base;
       if (rel >= data.length) return;
-      const taken = this.state === 'frame' ? this.frameHeader(data, rel) : this.state === 'block' ? this.blockHeader(data, rel) : this.skipChecksum();
+      const taken =
+        this.state === 'frame'
+          ? this.frameHeader(data, rel)
+          : this.state === 'block'
+            ? this.blockHeader(data, rel)
+            : this.skipChecksum();
       if (taken === 0) {
         this.carry = Buffer.from(data.subarray(rel));
         return;
@@ -56,7 +61,14 @@ export class ZstdFrames {
     if (singleSegment) {
       // The window is the content's size.
       const at = rel + 5 + dictionaryBytes;
-      window = contentSizeBytes === 1 ? data[at]! : contentSizeBytes === 2 ? data.readUInt16LE(at) + 256 : contentSizeBytes === 4 ? data.readUInt32LE(at) : Number(data.readBigUInt64LE(at));
+      window =
+        contentSizeBytes === 1
+          ? data[at]!
+          : contentSizeBytes === 2
+            ? data.readUInt16LE(at) + 256
+            : contentSizeBytes === 4
+              ? data.readUInt32LE(at)
+              : Number(data.readBigUInt64LE(at));
     } else {
       const base = 2 ** (10 + (data[rel + 5]! >> 3));
       window = base + (base / 8) * (data[rel + 5]! & 7);

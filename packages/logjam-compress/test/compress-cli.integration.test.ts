@@ -4,7 +4,19 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { cleanupTmpDirs, compactStamp, exists, ls, repoRoot, runBin, startBin, tmpDir, waitExit, waitFor, type RunResult } from '../../../test/support/index.ts';
+import {
+  cleanupTmpDirs,
+  compactStamp,
+  exists,
+  ls,
+  repoRoot,
+  runBin,
+  startBin,
+  tmpDir,
+  waitExit,
+  waitFor,
+  type RunResult,
+} from '../../../test/support/index.ts';
 import { holdLock } from '../../../test/support/lock-holder.ts';
 import { hasStrace, NO_STRACE, startStopped } from '../../../test/support/strace.ts';
 
@@ -96,7 +108,9 @@ describe('logjam-compress (built binary)', function () {
 
       for (const name of [files.oldAlone, files.superseded, files.dashed]) {
         expect(await exists(path.join(dir, name)), `${name} deleted`).to.equal(false);
-        expect((await gunzip(path.join(dir, 'archive', `${name}.gz`))).toString(), `${name} archived intact`).to.equal(content[name]);
+        expect((await gunzip(path.join(dir, 'archive', `${name}.gz`))).toString(), `${name} archived intact`).to.equal(
+          content[name],
+        );
       }
       for (const name of [files.newest, files.openAlone, files.otherGroup, files.otherGroupNewer]) {
         expect(await exists(path.join(dir, name)), `${name} kept`).to.equal(true);
@@ -131,7 +145,9 @@ describe('logjam-compress (built binary)', function () {
       expectClean(await compress(['--once', '--jobs', '3', dir]));
       expect(await ls(dir)).to.deep.equal(['archive']);
       for (let h = 0; h < 10; h += 1) {
-        expect((await gunzip(path.join(dir, 'archive', `app-20240101T${String(h).padStart(2, '0')}00Z.log.gz`))).toString()).to.equal(texts[h]);
+        expect(
+          (await gunzip(path.join(dir, 'archive', `app-20240101T${String(h).padStart(2, '0')}00Z.log.gz`))).toString(),
+        ).to.equal(texts[h]);
       }
     });
 
@@ -189,7 +205,9 @@ describe('logjam-compress (built binary)', function () {
       expect((await gunzip(archive)).toString()).to.equal(text);
       expect((await gunzip(path.join(fast, 'archive', `${name}.gz`))).toString()).to.equal(text);
       expect((await fs.stat(archive)).mtimeMs).to.equal(mtime * 1000);
-      expect((await fs.stat(archive)).size, 'level 9 is smaller than level 1').to.be.below((await fs.stat(path.join(fast, 'archive', `${name}.gz`))).size);
+      expect((await fs.stat(archive)).size, 'level 9 is smaller than level 1').to.be.below(
+        (await fs.stat(path.join(fast, 'archive', `${name}.gz`))).size,
+      );
       expect(await ls(path.join(dir, 'archive')), 'no temporary file left').to.deep.equal([`${name}.gz`]);
     });
 
@@ -201,7 +219,10 @@ describe('logjam-compress (built binary)', function () {
       await write(source, logText(5000));
       const sizeBefore = (await fs.stat(source)).size;
       // Stopped at its first data write: the source read, its archive not yet written.
-      const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', dir], { syscall: 'pwrite64', n: 1 });
+      const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', dir], {
+        syscall: 'pwrite64',
+        n: 1,
+      });
       children.push(child);
       await fs.appendFile(source, 'one more line\n');
       resume();
@@ -218,7 +239,9 @@ describe('logjam-compress (built binary)', function () {
       const later = await compress(['--once', '--min-age', '0', '--level', '1', dir]);
       expectClean(later);
       expect(await exists(source)).to.equal(false);
-      expect((await gunzip(path.join(dir, 'archive', `${name}.gz`))).length).to.equal(sizeBefore + 'one more line\n'.length);
+      expect((await gunzip(path.join(dir, 'archive', `${name}.gz`))).length).to.equal(
+        sizeBefore + 'one more line\n'.length,
+      );
     });
 
     it('removes temporary files left by a killed run, and nothing else', async () => {
@@ -246,7 +269,10 @@ describe('logjam-compress (built binary)', function () {
       expectClean(result);
       expect(await exists(path.join(dir, name))).to.equal(false);
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal([`${name}.gz`]);
-      expect((await fs.readFile(path.join(dir, 'archive', `${name}.gz`))).equals(existing), 'archive bytes unchanged').to.equal(true);
+      expect(
+        (await fs.readFile(path.join(dir, 'archive', `${name}.gz`))).equals(existing),
+        'archive bytes unchanged',
+      ).to.equal(true);
       expect((await fs.stat(path.join(dir, 'archive', `${name}.gz`))).mtimeMs).to.equal(1_600_000_000_000);
       expect(result.stderr).to.match(/already holds exactly this file's content/);
     });
@@ -279,7 +305,10 @@ describe('logjam-compress (built binary)', function () {
       const name = 'app-20240101T0000Z.log';
       await write(path.join(dir, name), 'ours\n');
       // Stopped once its archive is written: the name was found free, the link not yet made.
-      const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', dir], { syscall: 'pwrite64', n: 1 });
+      const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', dir], {
+        syscall: 'pwrite64',
+        n: 1,
+      });
       children.push(child);
       // Another writer publishes the name meanwhile.
       const theirs = zlib.gzipSync('theirs\n');
@@ -288,7 +317,9 @@ describe('logjam-compress (built binary)', function () {
       expectClean(await waitExit(child));
       const dup = 'app-logjam-compress-duplicate-timestamp-20240101T0000Z.log.gz';
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal([dup, `${name}.gz`].sort());
-      expect((await fs.readFile(path.join(dir, 'archive', `${name}.gz`))).equals(theirs), 'theirs untouched').to.equal(true);
+      expect((await fs.readFile(path.join(dir, 'archive', `${name}.gz`))).equals(theirs), 'theirs untouched').to.equal(
+        true,
+      );
       expect((await gunzip(path.join(dir, 'archive', dup))).toString()).to.equal('ours\n');
       expect(await exists(path.join(dir, name))).to.equal(false);
     });
@@ -309,10 +340,16 @@ describe('logjam-compress (built binary)', function () {
       const dir = await tmpDir();
       const name = 'app-20240101T0000Z.log';
       await write(path.join(dir, 'archive', `${name}.gz`), zlib.gzipSync('other 0\n'));
-      await write(path.join(dir, 'archive', 'app-logjam-compress-duplicate-timestamp-20240101T0000Z.log.gz'), zlib.gzipSync('other\n'));
+      await write(
+        path.join(dir, 'archive', 'app-logjam-compress-duplicate-timestamp-20240101T0000Z.log.gz'),
+        zlib.gzipSync('other\n'),
+      );
       for (let i = 1; i <= 24; i += 1) {
         const nn = String(i).padStart(2, '0');
-        await write(path.join(dir, 'archive', `app-logjam-compress-duplicate-timestamp-${nn}-20240101T0000Z.log.gz`), zlib.gzipSync(`other ${nn}\n`));
+        await write(
+          path.join(dir, 'archive', `app-logjam-compress-duplicate-timestamp-${nn}-20240101T0000Z.log.gz`),
+          zlib.gzipSync(`other ${nn}\n`),
+        );
       }
       const before = await ls(path.join(dir, 'archive'));
       expect(before).to.have.length(26);
@@ -347,7 +384,9 @@ describe('logjam-compress (built binary)', function () {
 
       const result = await compress(['--once', '--min-age', '0', dir]);
       expectClean(result);
-      expect(await ls(dir)).to.deep.equal([...untouched, 'archive', 'dir-20240101T0000Z.log', 'link-20240101T0000Z.log'].sort());
+      expect(await ls(dir)).to.deep.equal(
+        [...untouched, 'archive', 'dir-20240101T0000Z.log', 'link-20240101T0000Z.log'].sort(),
+      );
       expect((await fs.lstat(path.join(dir, 'link-20240101T0000Z.log'))).isSymbolicLink()).to.equal(true);
       expect(await fs.readFile(path.join(outside, 'target.log'), 'utf8')).to.equal('not mine\n');
       expect(await ls(path.join(dir, 'archive'))).to.deep.equal(['inner-20240101T0000Z.log']);
@@ -424,12 +463,24 @@ describe('logjam-compress (built binary)', function () {
     it('prints help and the version on stdout, exit 0', async () => {
       const help = await compress(['--help']);
       expect(help.code).to.equal(0);
-      for (const flag of ['--once', '--level', '--min-age', '--jobs', '--interval', '--verify', '--log-level', '--log-format', 'LOG_DIR']) {
+      for (const flag of [
+        '--once',
+        '--level',
+        '--min-age',
+        '--jobs',
+        '--interval',
+        '--verify',
+        '--log-level',
+        '--log-format',
+        'LOG_DIR',
+      ]) {
         expect(help.stdout).to.include(flag);
       }
       const version = await compress(['--version']);
       expect(version.code).to.equal(0);
-      const pkg = JSON.parse(await fs.readFile(path.join(repoRoot, 'packages/logjam-compress/package.json'), 'utf8')) as { version: string };
+      const pkg = JSON.parse(
+        await fs.readFile(path.join(repoRoot, 'packages/logjam-compress/package.json'), 'utf8'),
+      ) as { version: string };
       expect(version.stdout.trim()).to.equal(pkg.version);
     });
   });
@@ -448,10 +499,13 @@ describe('logjam-compress (built binary)', function () {
 
       await write(path.join(dir, second), 'next\n');
       // The archive is published (and fsynced) before the source is deleted: wait for both.
-      await waitFor(async () => (await exists(path.join(dir, 'archive', `${first}.gz`))) && !(await exists(path.join(dir, first))), {
-        timeoutMs: 10_000,
-        what: 'the archive, then the source deleted',
-      });
+      await waitFor(
+        async () => (await exists(path.join(dir, 'archive', `${first}.gz`))) && !(await exists(path.join(dir, first))),
+        {
+          timeoutMs: 10_000,
+          what: 'the archive, then the source deleted',
+        },
+      );
       expect(await exists(path.join(dir, second))).to.equal(true);
 
       child.kill('SIGTERM');
@@ -529,7 +583,9 @@ describe('logjam-compress (built binary)', function () {
       await waitFor(() => child.output().stderr.includes('waiting'), { what: 'the waiting message' });
       expect(await exists(path.join(dir, 'app-20240101T0000Z.log'))).to.equal(true);
       for (const held of holders.splice(0)) held.kill('SIGKILL');
-      await waitFor(() => exists(path.join(dir, 'archive', 'app-20240101T0000Z.log.gz')), { what: 'the archive once the lock is free' });
+      await waitFor(() => exists(path.join(dir, 'archive', 'app-20240101T0000Z.log.gz')), {
+        what: 'the archive once the lock is free',
+      });
       child.kill('SIGTERM');
       expectClean(await waitExit(child), 0);
     });

@@ -66,7 +66,9 @@ describe('compressFile', () => {
     expect(names[1]).to.equal('haproxy-logjam-compress-duplicate-timestamp-20130704T0000Z-i-1.log.gz');
     expect(names[2]).to.equal('haproxy-logjam-compress-duplicate-timestamp-01-20130704T0000Z-i-1.log.gz');
     expect(names[25]).to.equal('haproxy-logjam-compress-duplicate-timestamp-24-20130704T0000Z-i-1.log.gz');
-    expect(archiveNames('nginx-20130704T0000Z.log')[1]).to.equal('nginx-logjam-compress-duplicate-timestamp-20130704T0000Z.log.gz');
+    expect(archiveNames('nginx-20130704T0000Z.log')[1]).to.equal(
+      'nginx-logjam-compress-duplicate-timestamp-20130704T0000Z.log.gz',
+    );
   });
 
   it('computes CRC-32 as gzip does, in pieces', () => {
@@ -85,7 +87,10 @@ describe('compressFile: a file larger than a block', () => {
 
   // 16 KiB blocks (the test seam) over ~600 KiB of text and random bytes: dozens of blocks, smaller than deflate's 32 KiB window.
   const BLOCK = 16 * 1024;
-  const BIG = Buffer.concat([Buffer.from(TEXT.repeat(3)), Buffer.from(Array.from({ length: 100_003 }, (_, i) => (i * 2654435761) >>> 24))]);
+  const BIG = Buffer.concat([
+    Buffer.from(TEXT.repeat(3)),
+    Buffer.from(Array.from({ length: 100_003 }, (_, i) => (i * 2654435761) >>> 24)),
+  ]);
 
   async function setup(): Promise<string> {
     const dir = await tmpDir();
@@ -100,7 +105,9 @@ describe('compressFile: a file larger than a block', () => {
     for (let at = 0; at < gz.length;) {
       expect([gz[at], gz[at + 1], gz[at + 3]], 'a gzip header without optional fields').to.deep.equal([0x1f, 0x8b, 0]);
       // Raw inflate stops at the end of the deflate stream: what it consumed is the member's body.
-      const { engine } = zlib.inflateRawSync(gz.subarray(at + 10), { info: true }) as unknown as { engine: { bytesWritten: number } };
+      const { engine } = zlib.inflateRawSync(gz.subarray(at + 10), { info: true }) as unknown as {
+        engine: { bytesWritten: number };
+      };
       at += 10 + engine.bytesWritten + 8;
       ends.push(at);
     }
@@ -116,16 +123,21 @@ describe('compressFile: a file larger than a block', () => {
     const gz = await fs.readFile(file);
     expect(zlib.gunzipSync(gz).equals(BIG), 'zlib.gunzipSync').to.equal(true);
     const streamed: Buffer[] = [];
-    for await (const chunk of (await fs.open(file)).createReadStream().pipe(zlib.createGunzip())) streamed.push(chunk as Buffer);
+    for await (const chunk of (await fs.open(file)).createReadStream().pipe(zlib.createGunzip()))
+      streamed.push(chunk as Buffer);
     expect(Buffer.concat(streamed).equals(BIG), 'zlib.createGunzip').to.equal(true);
     const zcat = spawnSync('gzip', ['-dc', file], { maxBuffer: 64 * 1024 * 1024 });
     expect(zcat.status, 'gzip -dc').to.equal(0);
     expect(zcat.stdout.equals(BIG), 'gzip -dc output').to.equal(true);
     expect(spawnSync('gzip', ['-t', file]).status, 'gzip -t').to.equal(0);
     expect(members(gz)).to.equal(1);
-    expect(gz.subarray(0, 10).equals(zlib.gzipSync('', { level: 6 }).subarray(0, 10)), "zlib's own header").to.equal(true);
+    expect(gz.subarray(0, 10).equals(zlib.gzipSync('', { level: 6 }).subarray(0, 10)), "zlib's own header").to.equal(
+      true,
+    );
     // Primed with the 32 KiB before it, a block compresses as it would inside one stream (without: about 6% larger here).
-    expect(gz.length, 'within 1% of zlib compressing the whole file as one stream').to.be.at.most(Math.ceil(zlib.gzipSync(BIG, { level: 6 }).length * 1.01));
+    expect(gz.length, 'within 1% of zlib compressing the whole file as one stream').to.be.at.most(
+      Math.ceil(zlib.gzipSync(BIG, { level: 6 }).length * 1.01),
+    );
   });
 
   it('ends a file of whole blocks with an empty final block, still one member', async () => {
@@ -133,7 +145,9 @@ describe('compressFile: a file larger than a block', () => {
     await fs.mkdir(path.join(dir, 'archive'));
     const whole = BIG.subarray(0, 4 * BLOCK);
     await fs.writeFile(path.join(dir, NAME), whole);
-    expect((await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK })).kind).to.equal('compressed');
+    expect((await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK })).kind).to.equal(
+      'compressed',
+    );
     const gz = await fs.readFile(path.join(dir, 'archive', `${NAME}.gz`));
     expect(zlib.gunzipSync(gz).equals(whole)).to.equal(true);
     expect(members(gz)).to.equal(1);
@@ -141,20 +155,27 @@ describe('compressFile: a file larger than a block', () => {
 
   it('recognises its own archive as holding the same content (a run killed before deleting the source)', async () => {
     const dir = await setup();
-    expect((await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK })).kind).to.equal('compressed');
+    expect((await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK })).kind).to.equal(
+      'compressed',
+    );
     const archive = await fs.readFile(path.join(dir, 'archive', `${NAME}.gz`));
     await fs.writeFile(path.join(dir, NAME), BIG);
     const again = await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK });
     expect(again.kind).to.equal('already-archived');
     expect(await ls(dir)).to.deep.equal(['archive']);
-    expect((await fs.readFile(path.join(dir, 'archive', `${NAME}.gz`))).equals(archive), 'the archive untouched').to.equal(true);
+    expect(
+      (await fs.readFile(path.join(dir, 'archive', `${NAME}.gz`))).equals(archive),
+      'the archive untouched',
+    ).to.equal(true);
   });
 
   it('an empty file is one empty gzip member', async () => {
     const dir = await tmpDir();
     await fs.mkdir(path.join(dir, 'archive'));
     await fs.writeFile(path.join(dir, NAME), '');
-    expect((await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK })).kind).to.equal('compressed');
+    expect((await compressFile(dir, NAME, { level: 6, verify: true, log, blockSize: BLOCK })).kind).to.equal(
+      'compressed',
+    );
     const gz = await fs.readFile(path.join(dir, 'archive', `${NAME}.gz`));
     expect(zlib.gunzipSync(gz).length).to.equal(0);
     expect(members(gz)).to.equal(1);
@@ -175,7 +196,10 @@ describe('compressFile: a file larger than a block', () => {
       async (file: string) => {
         // Every byte of the source comes back through gunzip: only the format is wrong, the one strict readers stop at.
         const half = Math.floor(BIG.length / 2);
-        await fs.writeFile(file, Buffer.concat([zlib.gzipSync(BIG.subarray(0, half)), zlib.gzipSync(BIG.subarray(half))]));
+        await fs.writeFile(
+          file,
+          Buffer.concat([zlib.gzipSync(BIG.subarray(0, half)), zlib.gzipSync(BIG.subarray(half))]),
+        );
       },
     ],
     ['a second member appended', async (file: string) => fs.appendFile(file, zlib.gzipSync('more'))],
@@ -184,7 +208,10 @@ describe('compressFile: a file larger than a block', () => {
       async (file: string) => {
         // The trailer still matches the content: only the length of the deflate stream tells.
         const data = await fs.readFile(file);
-        await fs.writeFile(file, Buffer.concat([data.subarray(0, data.length - 8), zlib.gzipSync(''), data.subarray(data.length - 8)]));
+        await fs.writeFile(
+          file,
+          Buffer.concat([data.subarray(0, data.length - 8), zlib.gzipSync(''), data.subarray(data.length - 8)]),
+        );
       },
     ],
     [
@@ -213,7 +240,9 @@ describe('compressFile: a file larger than a block', () => {
 
   it('combines CRC-32s as zlib does', () => {
     for (const cut of [0, 1, 1000, BIG.length - 1, BIG.length]) {
-      expect(crc32Combine(crc32(BIG.subarray(0, cut)), crc32(BIG.subarray(cut)), BIG.length - cut)).to.equal(crc32(BIG));
+      expect(crc32Combine(crc32(BIG.subarray(0, cut)), crc32(BIG.subarray(cut)), BIG.length - cut)).to.equal(
+        crc32(BIG),
+      );
     }
   });
 });

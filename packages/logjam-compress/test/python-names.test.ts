@@ -19,7 +19,8 @@ const bytesOf = (text: string) => Buffer.from(text, 'latin1');
 
 /** Names logjam refuses on purpose (docs/migrating.md): hidden, temporary and backup files, line breaks. */
 function deliberate(name: string): string | undefined {
-  if (name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~')) return 'a hidden, temporary or backup file is never a log file';
+  if (name.startsWith('.') || name.endsWith('.tmp') || name.endsWith('~'))
+    return 'a hidden, temporary or backup file is never a log file';
   if (/[\n\r]/.test(name)) return 'a name holding a line break is never a log file';
   return undefined;
 }
@@ -29,7 +30,9 @@ describe("the Python logjam's names, closing decisions and duplicate names (gold
     for (const row of golden.names) {
       const name = onDisk(row.name);
       const why = deliberate(name);
-      const python = row.python ? `${displayName(nameFromBytes(bytesOf(row.python.prefix)))} ${row.python.stamp} '${row.python.suffix}' ${row.python.extension}` : 'not a log file';
+      const python = row.python
+        ? `${displayName(nameFromBytes(bytesOf(row.python.prefix)))} ${row.python.stamp} '${row.python.suffix}' ${row.python.extension}`
+        : 'not a log file';
       it(`${JSON.stringify(displayName(name))}: Python ${python}${why ? `; logjam: not a log file (${why})` : ''}`, () => {
         const parsed = parseLogName(name);
         if (why || row.python === null) {
@@ -37,7 +40,12 @@ describe("the Python logjam's names, closing decisions and duplicate names (gold
           return;
         }
         expect(parsed).not.to.equal(null);
-        expect({ prefix: parsed!.prefix, stamp: parsed!.stamp, suffix: parsed!.suffix, extension: parsed!.extension }).to.deep.equal({
+        expect({
+          prefix: parsed!.prefix,
+          stamp: parsed!.stamp,
+          suffix: parsed!.suffix,
+          extension: parsed!.extension,
+        }).to.deep.equal({
           prefix: onDisk(row.python.prefix),
           stamp: row.python.stamp,
           suffix: onDisk(row.python.suffix),

@@ -24,8 +24,13 @@ describe('selectDue (the closing rule, with an injected clock)', () => {
   it('closes a lone file only once its stamp is more than 65 minutes old', () => {
     const files = [file('app-20240101T1200Z.log')];
     expect(selectDue(files, { now: T0 + CLOSE_AFTER_MS - 1, minAgeMs: 0 }).due).to.have.length(0);
-    expect(selectDue(files, { now: T0 + CLOSE_AFTER_MS, minAgeMs: 0 }).due, 'exactly 65 min is not more than 65 min').to.have.length(0);
-    expect(names(selectDue(files, { now: T0 + CLOSE_AFTER_MS + 1, minAgeMs: 0 }).due)).to.deep.equal(['app-20240101T1200Z.log']);
+    expect(
+      selectDue(files, { now: T0 + CLOSE_AFTER_MS, minAgeMs: 0 }).due,
+      'exactly 65 min is not more than 65 min',
+    ).to.have.length(0);
+    expect(names(selectDue(files, { now: T0 + CLOSE_AFTER_MS + 1, minAgeMs: 0 }).due)).to.deep.equal([
+      'app-20240101T1200Z.log',
+    ]);
     expect(CLOSE_AFTER_MS).to.equal(65 * MIN);
   });
 
@@ -75,7 +80,10 @@ describe('selectDue (the closing rule, with an injected clock)', () => {
     const files = [file('app-20240101T1200Z.log', now - 1000), file('app-20240101T1205Z.log', now)];
     const result = selectDue(files, { now, minAgeMs: 60_000 });
     expect(result.due).to.have.length(0);
-    expect(result.waiting.find((w) => w.log.name === 'app-20240101T1200Z.log')).to.include({ reason: 'grace', dueAt: now + 59_000 });
+    expect(result.waiting.find((w) => w.log.name === 'app-20240101T1200Z.log')).to.include({
+      reason: 'grace',
+      dueAt: now + 59_000,
+    });
   });
 
   it('gives nextDueAt as the earliest instant a waiting file becomes due', () => {
@@ -90,11 +98,17 @@ describe('selectDue (the closing rule, with an injected clock)', () => {
     const late = selectDue([file('app-20240101T1200Z.log', T0 + CLOSE_AFTER_MS)], { now, minAgeMs: 60_000 });
     expect(late.nextDueAt).to.equal(T0 + CLOSE_AFTER_MS + 60_000);
     expect(selectDue([], { now, minAgeMs: 0 }).nextDueAt).to.equal(undefined);
-    expect(selectDue([file('app-20240101T1000Z.log')], { now, minAgeMs: 0 }).nextDueAt, 'nothing waits').to.equal(undefined);
+    expect(selectDue([file('app-20240101T1000Z.log')], { now, minAgeMs: 0 }).nextDueAt, 'nothing waits').to.equal(
+      undefined,
+    );
   });
 
   it('lists due files oldest first', () => {
     const files = [file('b-20240101T0100Z.log'), file('a-20240101T0200Z.log'), file('a-20240101T0000Z.log')];
-    expect(names(selectDue(files, { now: T0, minAgeMs: 0 }).due)).to.deep.equal(['a-20240101T0000Z.log', 'b-20240101T0100Z.log', 'a-20240101T0200Z.log']);
+    expect(names(selectDue(files, { now: T0, minAgeMs: 0 }).due)).to.deep.equal([
+      'a-20240101T0000Z.log',
+      'b-20240101T0100Z.log',
+      'a-20240101T0200Z.log',
+    ]);
   });
 });

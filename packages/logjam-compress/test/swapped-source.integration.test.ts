@@ -62,7 +62,11 @@ describe('logjam-compress (built binary): a link swapped in for a source between
     await fs.writeFile(victim, 'secret, not a log\n');
     const opens = await watchOpens(victim);
 
-    const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', logs], { syscall: 'statx', n: 1, path: source });
+    const { child, resume } = await startStopped('logjam-compress', ['--once', '--jobs', '1', logs], {
+      syscall: 'statx',
+      n: 1,
+      path: source,
+    });
     await fs.rename(source, path.join(root, 'moved-away.log'));
     await fs.symlink(victim, source);
     resume();

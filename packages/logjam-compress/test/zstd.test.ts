@@ -17,12 +17,19 @@ import { cleanupTmpDirs, ls, patternedBytes, tmpDir } from '../../../test/suppor
 
 const log = createLogger({ name: 'test', level: 'error', write: () => {} });
 const NAME = 'app-20240101T0000Z.log';
-const TEXT = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `line ${i} GET /item/${(i * 2654435761) % 1000003} 200 ${i % 5000}\n`).join(''));
+const TEXT = Buffer.from(
+  Array.from({ length: 60_000 }, (_, i) => `line ${i} GET /item/${(i * 2654435761) % 1000003} 200 ${i % 5000}\n`).join(
+    '',
+  ),
+);
 /** Text and random bytes, about 3 MB: several of zstd's blocks (128 KiB). */
 const BIG = Buffer.concat([TEXT, patternedBytes(1_000_003)]);
 const MAX_WINDOW = 8 * 1024 * 1024;
 
-type Zstd = { zstdCompressSync(data: Buffer, options?: { params: Record<number, number> }): Buffer; zstdDecompressSync(data: Buffer): Buffer };
+type Zstd = {
+  zstdCompressSync(data: Buffer, options?: { params: Record<number, number> }): Buffer;
+  zstdDecompressSync(data: Buffer): Buffer;
+};
 const zstd = zlib as unknown as Zstd;
 const param = (name: string) => (zlib.constants as unknown as Record<string, number>)[name]!;
 
@@ -109,15 +116,21 @@ describe('--format zstd: one frame, verified', function () {
 
   it('recognises its own .zst archive as holding the same content', async () => {
     const dir = await setup();
-    expect((await compressFile(dir, NAME, { level: 3, format: 'zstd', verify: true, log })).kind).to.equal('compressed');
+    expect((await compressFile(dir, NAME, { level: 3, format: 'zstd', verify: true, log })).kind).to.equal(
+      'compressed',
+    );
     await fs.writeFile(path.join(dir, NAME), BIG);
-    expect((await compressFile(dir, NAME, { level: 3, format: 'zstd', verify: true, log })).kind).to.equal('already-archived');
+    expect((await compressFile(dir, NAME, { level: 3, format: 'zstd', verify: true, log })).kind).to.equal(
+      'already-archived',
+    );
     expect(await ls(path.join(dir, 'archive'))).to.deep.equal([`${NAME}.zst`]);
   });
 
   it('an empty file is one empty frame', async () => {
     const dir = await setup(Buffer.alloc(0));
-    expect((await compressFile(dir, NAME, { level: 3, format: 'zstd', verify: true, log })).kind).to.equal('compressed');
+    expect((await compressFile(dir, NAME, { level: 3, format: 'zstd', verify: true, log })).kind).to.equal(
+      'compressed',
+    );
     expect(zstd.zstdDecompressSync(await fs.readFile(path.join(dir, 'archive', `${NAME}.zst`))).length).to.equal(0);
   });
 
@@ -132,7 +145,10 @@ describe('--format zstd: one frame, verified', function () {
       },
     ],
     ['the frame cut short', async (file: string) => fs.truncate(file, (await fs.stat(file)).size - 3)],
-    ['a second frame appended', async (file: string) => fs.appendFile(file, zstd.zstdCompressSync(Buffer.from('more')))],
+    [
+      'a second frame appended',
+      async (file: string) => fs.appendFile(file, zstd.zstdCompressSync(Buffer.from('more'))),
+    ],
     [
       'the same content as two frames',
       async (file: string) => {
@@ -208,7 +224,9 @@ describe('--format zstd: the round trip while writing', function () {
   });
 
   it('finds a frame that gives back less, or more, than the source', async () => {
-    expect(await roundTrip(FRAME, Buffer.concat([BIG, Buffer.from('x')]))).to.match(/decompresses to \d+ bytes, the source has \d+/);
+    expect(await roundTrip(FRAME, Buffer.concat([BIG, Buffer.from('x')]))).to.match(
+      /decompresses to \d+ bytes, the source has \d+/,
+    );
     expect(await roundTrip(FRAME, BIG.subarray(0, -1))).to.match(/more than the source's/);
   });
 

@@ -32,7 +32,8 @@ export function runAuditCommand(flags: AuditFlags, log: Logger): Promise<number>
     [flags.check, '--check'],
     [flags.deleteUploadedAfterMs !== undefined, '--delete-uploaded-after'],
   ] as const) {
-    if (given) throw new UsageError(`--audit cannot be combined with ${flag}: an audit only reads (run them separately)`);
+    if (given)
+      throw new UsageError(`--audit cannot be combined with ${flag}: an audit only reads (run them separately)`);
   }
   return runAudit({
     archiveDir: flags.archiveDir,

@@ -26,7 +26,9 @@ export interface ObjectSource {
 export type ProblemKind = 'missing' | 'different' | 'truncated' | 'unknown';
 
 /** The verdict on one marker: intact (at its key, or at conflict key `conflict`), a problem, or `removed` (no archive here to compare). */
-export type Verdict = { kind: 'intact'; key: string; conflict?: number; detail?: string } | { kind: ProblemKind | 'removed'; key: string; detail: string };
+export type Verdict =
+  | { kind: 'intact'; key: string; conflict?: number; detail?: string }
+  | { kind: ProblemKind | 'removed'; key: string; detail: string };
 
 type Comparison = { same: true } | { same: false; kind: 'different' | 'truncated' | 'unknown'; detail: string };
 
@@ -60,7 +62,11 @@ const DEFAULT_MULTIPART: MultipartSettings = { multipartThreshold: 200 * 1024 * 
  */
 export function candidatePartSizes(size: number, settings: MultipartSettings): number[] {
   const logjams = [settings, DEFAULT_MULTIPART, { multipartThreshold: MIN_PART_SIZE, partSize: settings.partSize }];
-  const sizes = logjams.map((s) => partSizeFor(size, { multipartThreshold: Math.min(s.multipartThreshold, size), partSize: s.partSize }) ?? s.partSize);
+  const sizes = logjams.map(
+    (s) =>
+      partSizeFor(size, { multipartThreshold: Math.min(s.multipartThreshold, size), partSize: s.partSize }) ??
+      s.partSize,
+  );
   return [...new Set([...sizes, ...OTHER_TOOLS_PART_SIZES])];
 }
 
@@ -76,7 +82,8 @@ class OpenArchive {
 
   wholeMd5(): Promise<string> {
     this.md5 ??= this.ctx.digester.digest(this.handle, null).then((digest) => {
-      if (digest.size !== this.size) throw new Error(`the archive changed while it was read (${this.size} bytes, then ${digest.size})`);
+      if (digest.size !== this.size)
+        throw new Error(`the archive changed while it was read (${this.size} bytes, then ${digest.size})`);
       return digest.md5;
     });
     return this.md5;
@@ -84,7 +91,13 @@ class OpenArchive {
 }
 
 /** Whether the object at `key` is the archive, from its size and ETag; a HEAD only when they cannot tell. */
-async function compare(ctx: AuditContext, bucket: string, key: string, stored: StoredObject, archive: OpenArchive): Promise<Comparison> {
+async function compare(
+  ctx: AuditContext,
+  bucket: string,
+  key: string,
+  stored: StoredObject,
+  archive: OpenArchive,
+): Promise<Comparison> {
   const bySize = compareSize(stored.size, archive.size);
   if (bySize) return bySize;
   const etag = stored.etag ?? '';
@@ -99,7 +112,8 @@ async function compare(ctx: AuditContext, bucket: string, key: string, stored: S
   const parts = /^[0-9a-f]{32}-(\d+)$/.exec(etag);
   if (parts) {
     const tried = candidatePartSizes(archive.size, ctx.multipart);
-    if (await isMultipartEtagOf(etag, { handle: archive.handle, size: archive.size }, tried, ctx.signal)) return { same: true };
+    if (await isMultipartEtagOf(etag, { handle: archive.handle, size: archive.size }, tried, ctx.signal))
+      return { same: true };
     // The part size it was uploaded with: part 1's length, where the store answers a HEAD of one part.
     // A store that refuses a part number (or ignores it: no part count) leaves the part size unknown.
     const head = await headInfo(ctx, bucket, key, 1).catch((error: unknown) => {
@@ -111,19 +125,44 @@ async function compare(ctx: AuditContext, bucket: string, key: string, stored: S
     const partSize = head.partsCount === Number(parts[1]) ? head.length : undefined;
     if (partSize === undefined) {
       const sizes = tried.map((s) => `${s / 1024 / 1024}M`).join(', ');
-      return { same: false, kind: 'unknown', detail: `multipart ETag ${etag} matches the archive at none of the part sizes ${sizes}, and the store does not say the size it was uploaded with` };
+      return {
+        same: false,
+        kind: 'unknown',
+        detail: `multipart ETag ${etag} matches the archive at none of the part sizes ${sizes}, and the store does not say the size it was uploaded with`,
+      };
     }
-    if (tried.includes(partSize) || !(await isMultipartEtagOf(etag, { handle: archive.handle, size: archive.size }, [partSize], ctx.signal))) {
-      return { same: false, kind: 'different', detail: `multipart ETag ${etag} in S3 is not the archive's at the part size it was uploaded with (${partSize} bytes)` };
+    if (
+      tried.includes(partSize) ||
+      !(await isMultipartEtagOf(etag, { handle: archive.handle, size: archive.size }, [partSize], ctx.signal))
+    ) {
+      return {
+        same: false,
+        kind: 'different',
+        detail: `multipart ETag ${etag} in S3 is not the archive's at the part size it was uploaded with (${partSize} bytes)`,
+      };
     }
     return { same: true };
   }
-  return { same: false, kind: 'unknown', detail: `ETag '${etag}' is neither an MD5 nor a multipart ETag; the bytes cannot be compared without downloading them` };
+  return {
+    same: false,
+    kind: 'unknown',
+    detail: `ETag '${etag}' is neither an MD5 nor a multipart ETag; the bytes cannot be compared without downloading them`,
+  };
 }
 
 function kmsVerdict(head: HeadInfo, md5: string): Comparison {
-  if (head.recordedMd5 && head.recordedMd5 !== md5) return { same: false, kind: 'different', detail: `the MD5 recorded at upload (${head.recordedMd5}) is not the archive's (${md5})` };
-  return { same: false, kind: 'unknown', detail: 'SSE-KMS: its ETag is no MD5, so the bytes cannot be compared without downloading them (size and recorded MD5 match)' };
+  if (head.recordedMd5 && head.recordedMd5 !== md5)
+    return {
+      same: false,
+      kind: 'different',
+      detail: `the MD5 recorded at upload (${head.recordedMd5}) is not the archive's (${md5})`,
+    };
+  return {
+    same: false,
+    kind: 'unknown',
+    detail:
+      'SSE-KMS: its ETag is no MD5, so the bytes cannot be compared without downloading them (size and recorded MD5 match)',
+  };
 }
 
 interface HeadInfo {
@@ -135,9 +174,16 @@ interface HeadInfo {
 }
 
 async function headInfo(ctx: AuditContext, bucket: string, key: string, partNumber?: number): Promise<HeadInfo> {
-  const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: bucket, Key: key, ...(partNumber ? { PartNumber: partNumber } : {}) }));
+  const head = await ctx.client.send(
+    new (sdk().s3.HeadObjectCommand)({ Bucket: bucket, Key: key, ...(partNumber ? { PartNumber: partNumber } : {}) }),
+  );
   const sse = head.ServerSideEncryption ?? '';
-  return { kms: sse.startsWith('aws:kms'), recordedMd5: head.Metadata?.[MD5_METADATA]?.toLowerCase(), length: head.ContentLength, partsCount: head.PartsCount };
+  return {
+    kms: sse.startsWith('aws:kms'),
+    recordedMd5: head.Metadata?.[MD5_METADATA]?.toLowerCase(),
+    length: head.ContentLength,
+    partsCount: head.PartsCount,
+  };
 }
 
 /** HEAD per key: for a bucket whose listing is refused (no s3:ListBucket). */
@@ -158,12 +204,21 @@ export function headSource(client: S3Client, bucket: string): ObjectSource {
 const MAX_CONFLICTS = 99;
 
 /** The verdict on the marker `log` (its archive in `archiveDir`), its primary key `key` in `bucket`. */
-export async function auditArchive(ctx: AuditContext, archiveDir: string, log: LogName, target: { bucket: string; key: string }, source: ObjectSource): Promise<Verdict> {
+export async function auditArchive(
+  ctx: AuditContext,
+  archiveDir: string,
+  log: LogName,
+  target: { bucket: string; key: string },
+  source: ObjectSource,
+): Promise<Verdict> {
   const { key } = target;
   let handle: FileHandle;
   try {
     // As the upload: never through a link, and a FIFO does not block the open.
-    handle = await fs.open(namePath(archiveDir, log.name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    handle = await fs.open(
+      namePath(archiveDir, log.name),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return removedVerdict(ctx, log, key, source);
@@ -177,14 +232,24 @@ export async function auditArchive(ctx: AuditContext, archiveDir: string, log: L
     return await versus(ctx, log, target, source, archive);
   } catch (error) {
     if (ctx.signal.aborted) throw error;
-    return { kind: 'unknown', key, detail: `cannot compare: ${httpStatus(error) !== undefined ? describeError(error) : oneLine(error)}` };
+    return {
+      kind: 'unknown',
+      key,
+      detail: `cannot compare: ${httpStatus(error) !== undefined ? describeError(error) : oneLine(error)}`,
+    };
   } finally {
     await handle.close();
   }
 }
 
 /** The primary key, then the conflict keys in the order the upload tries them (each taken by another object before the next). */
-async function versus(ctx: AuditContext, log: LogName, target: { bucket: string; key: string }, source: ObjectSource, archive: OpenArchive): Promise<Verdict> {
+async function versus(
+  ctx: AuditContext,
+  log: LogName,
+  target: { bucket: string; key: string },
+  source: ObjectSource,
+  archive: OpenArchive,
+): Promise<Verdict> {
   const { bucket, key } = target;
   const primary = await source.get(key);
   const atPrimary = primary ? await compare(ctx, bucket, key, primary, archive) : null;
@@ -194,7 +259,12 @@ async function versus(ctx: AuditContext, log: LogName, target: { bucket: string;
     const stored = await source.get(conflictKey);
     if (!stored) break;
     if ((await compare(ctx, bucket, conflictKey, stored, archive)).same) {
-      return { kind: 'intact', key: conflictKey, conflict: n, detail: `a conflict copy: ${key} holds ${primary ? 'another object' : 'nothing'}` };
+      return {
+        kind: 'intact',
+        key: conflictKey,
+        conflict: n,
+        detail: `a conflict copy: ${key} holds ${primary ? 'another object' : 'nothing'}`,
+      };
     }
   }
   if (!atPrimary) return { kind: 'missing', key, detail: 'no object at its key' };
@@ -205,9 +275,19 @@ async function versus(ctx: AuditContext, log: LogName, target: { bucket: string;
 /** A marker whose archive is gone (--delete-uploaded-after, or by hand): only that an object is there can be checked. */
 async function removedVerdict(ctx: AuditContext, log: LogName, key: string, source: ObjectSource): Promise<Verdict> {
   const primary = await source.get(key);
-  if (primary) return { kind: 'removed', key, detail: `the archive is gone (removed after upload?); S3 holds ${primary.size ?? '?'} bytes at its key: their size and content cannot be checked here` };
+  if (primary)
+    return {
+      kind: 'removed',
+      key,
+      detail: `the archive is gone (removed after upload?); S3 holds ${primary.size ?? '?'} bytes at its key: their size and content cannot be checked here`,
+    };
   const conflictKey = renderKey(ctx.template, conflictValues(log, ctx.hostname, 1));
   if (await source.get(conflictKey))
-    return { kind: 'removed', key: conflictKey, detail: 'the archive is gone (removed after upload?); a conflict copy is at its conflict key: its size and content cannot be checked here' };
+    return {
+      kind: 'removed',
+      key: conflictKey,
+      detail:
+        'the archive is gone (removed after upload?); a conflict copy is at its conflict key: its size and content cannot be checked here',
+    };
   return { kind: 'missing', key, detail: 'no object at its key, and the archive is gone too' };
 }

@@ -26,7 +26,18 @@ export interface AuditCounts {
 }
 
 export function emptyCounts(): AuditCounts {
-  return { audited: 0, intact: 0, missing: 0, different: 0, truncated: 0, unknown: 0, conflicts: 0, removed: 0, pending: 0, requests: 0 };
+  return {
+    audited: 0,
+    intact: 0,
+    missing: 0,
+    different: 0,
+    truncated: 0,
+    unknown: 0,
+    conflicts: 0,
+    removed: 0,
+    pending: 0,
+    requests: 0,
+  };
 }
 
 export function problems(counts: AuditCounts): number {
@@ -47,15 +58,31 @@ export function record(counts: AuditCounts, verdict: Verdict): string | null {
 }
 
 /** One finding's line: `KIND FILE URI: DETAIL`, or a JSON object. */
-export function findingLine(format: LogFormat, finding: { kind: string; file: string; uri: string; detail: string }, now: Date): string {
-  if (format === 'json') return `${JSON.stringify({ time: now.toISOString(), kind: finding.kind, file: finding.file, uri: finding.uri, detail: finding.detail })}\n`;
+export function findingLine(
+  format: LogFormat,
+  finding: { kind: string; file: string; uri: string; detail: string },
+  now: Date,
+): string {
+  if (format === 'json')
+    return `${JSON.stringify({ time: now.toISOString(), kind: finding.kind, file: finding.file, uri: finding.uri, detail: finding.detail })}\n`;
   return `${finding.kind} ${finding.file} ${finding.uri}: ${finding.detail}\n`;
 }
 
 /** The summary: `audited=N intact=N missing=N different=N ... pending=N requests=N`, or a JSON object with kind "summary". */
 export function summaryLine(format: LogFormat, counts: AuditCounts, now: Date): string {
   if (format === 'json') return `${JSON.stringify({ time: now.toISOString(), kind: 'summary', ...counts })}\n`;
-  const order: Array<keyof AuditCounts> = ['audited', 'intact', 'missing', 'different', 'truncated', 'unknown', 'conflicts', 'removed', 'pending', 'requests'];
+  const order: Array<keyof AuditCounts> = [
+    'audited',
+    'intact',
+    'missing',
+    'different',
+    'truncated',
+    'unknown',
+    'conflicts',
+    'removed',
+    'pending',
+    'requests',
+  ];
   return `${order.map((name) => `${name}=${counts[name]}`).join(' ')}\n`;
 }
 
@@ -68,7 +95,9 @@ const P = 'logjam_upload_audit_';
 export async function checkAuditMetricsFile(file: string): Promise<void> {
   const samples = await readMetricsFile(file);
   if ([...samples.keys()].some((name) => name.startsWith('logjam_upload_') && !name.startsWith(P))) {
-    throw new UsageError(`--metrics-file ${file} holds logjam-upload's pass metrics; give --audit a file of its own (such as logjam-upload-audit.prom beside it)`);
+    throw new UsageError(
+      `--metrics-file ${file} holds logjam-upload's pass metrics; give --audit a file of its own (such as logjam-upload-audit.prom beside it)`,
+    );
   }
 }
 
@@ -83,11 +112,26 @@ export async function writeAuditMetrics(file: string, counts: AuditCounts, now: 
     },
     metric(`${P}archives`, 'gauge', 'Markers (archives confirmed uploaded) the last audit checked.', counts.audited),
     metric(`${P}intact`, 'gauge', 'Of them, archives whose object in S3 has their size and MD5 (ETag).', counts.intact),
-    metric(`${P}conflict_copies`, 'gauge', 'Of the intact, archives found at a conflict key (their own key holds another object).', counts.conflicts),
-    metric(`${P}removed`, 'gauge', 'Markers whose archive was removed here and whose object exists (its content cannot be checked).', counts.removed),
+    metric(
+      `${P}conflict_copies`,
+      'gauge',
+      'Of the intact, archives found at a conflict key (their own key holds another object).',
+      counts.conflicts,
+    ),
+    metric(
+      `${P}removed`,
+      'gauge',
+      'Markers whose archive was removed here and whose object exists (its content cannot be checked).',
+      counts.removed,
+    ),
     metric(`${P}pending`, 'gauge', 'Archives not yet uploaded (no marker) at the last audit.', counts.pending),
     metric(`${P}requests`, 'gauge', 'Requests the last audit sent to S3.', counts.requests),
-    metric(`${P}success`, 'gauge', '1 when every marked archive was intact at the last audit, else 0.', problems(counts) === 0 ? 1 : 0),
+    metric(
+      `${P}success`,
+      'gauge',
+      '1 when every marked archive was intact at the last audit, else 0.',
+      problems(counts) === 0 ? 1 : 0,
+    ),
     metric(`${P}last_run_timestamp_seconds`, 'gauge', 'When the last audit finished (Unix time).', now / 1000),
   ];
   await writeMetricsFile(file, metrics);

@@ -6,18 +6,57 @@
 // of the bucket nor a digest per archive.
 import os from 'node:os';
 import path from 'node:path';
-import { displayName, EXIT_FAILED, EXIT_OK, onStopSignals, parseLogName, sleepUnlessAborted, splayDelayMs, type LogFormat, type LogName } from '@logjam/core';
-import { auditArchive, headSource, type AuditContext, type ObjectSource, type StoredObject, type Verdict } from './audit-object.js';
-import { checkAuditMetricsFile, emptyCounts, findingLine, problems, record, summaryLine, writeAuditMetrics } from './audit-report.js';
+import {
+  displayName,
+  EXIT_FAILED,
+  EXIT_OK,
+  onStopSignals,
+  parseLogName,
+  sleepUnlessAborted,
+  splayDelayMs,
+  type LogFormat,
+  type LogName,
+} from '@logjam/core';
+import {
+  auditArchive,
+  headSource,
+  type AuditContext,
+  type ObjectSource,
+  type StoredObject,
+  type Verdict,
+} from './audit-object.js';
+import {
+  checkAuditMetricsFile,
+  emptyCounts,
+  findingLine,
+  type AuditCounts,
+  problems,
+  record,
+  summaryLine,
+  writeAuditMetrics,
+} from './audit-report.js';
 import { Digester } from './digest.js';
 import { listPending, readMarkers } from './ledger.js';
 import { commonPrefix, folderOf, listObjectPages } from './lister.js';
 import { checkArchiveDir, type RunOptions } from './run.js';
-import { checkBucket, describeError, httpStatus, RequestCounts, s3Code } from './s3.js';
+import { checkBucket, describeError, httpStatus, RequestCounts, s3Code, type RequestTally } from './s3.js';
 import { connect } from './store.js';
 import { conflictValues, fieldValues, fixedBucket, renderBucket, renderKey, s3Uri } from './template.js';
 
-export type AuditOptions = Pick<RunOptions, 'archiveDir' | 'template' | 'region' | 'endpointUrl' | 'forcePathStyle' | 'jobs' | 'multipartThreshold' | 'partSize' | 'env' | 'log' | 'retryMode'> & {
+export type AuditOptions = Pick<
+  RunOptions,
+  | 'archiveDir'
+  | 'template'
+  | 'region'
+  | 'endpointUrl'
+  | 'forcePathStyle'
+  | 'jobs'
+  | 'multipartThreshold'
+  | 'partSize'
+  | 'env'
+  | 'log'
+  | 'retryMode'
+> & {
   hostname?: string | undefined;
   metricsFile?: string | undefined;
   splaySeconds: number;
@@ -45,7 +84,10 @@ export async function runAudit(options: AuditOptions): Promise<number> {
   if (options.metricsFile !== undefined) await checkAuditMetricsFile(options.metricsFile);
   const write = options.write ?? ((line: string) => void process.stdout.write(line));
   const counts = emptyCounts();
-  const finding = (kind: string, name: string, uri: string, detail: string) => write(findingLine(options.format, { kind, file: path.join(archiveDir, displayName(name)), uri, detail }, new Date()));
+  const finding = (kind: string, name: string, uri: string, detail: string) =>
+    write(
+      findingLine(options.format, { kind, file: path.join(archiveDir, displayName(name)), uri, detail }, new Date()),
+    );
 
   const stop = new AbortController();
   const offSignals = onStopSignals(() => stop.abort());
@@ -53,11 +95,7 @@ export async function runAudit(options: AuditOptions): Promise<number> {
   const requests = new RequestCounts();
   let client: AuditContext['client'] | undefined;
   try {
-    const splayMs = splayDelayMs(hostname, options.splaySeconds);
-    if (splayMs > 0) {
-      log.info(`waiting this host's splay of ${Math.round(splayMs / 1000)} s before the audit`, { splay: options.splaySeconds });
-      if (!(await sleepUnlessAborted(splayMs, stop.signal))) return EXIT_FAILED;
-    }
+    if (!(await waitSplay(hostname, options, stop.signal))) return EXIT_FAILED;
     counts.pending = (await listPending(archiveDir)).length;
     const folders = groupMarkers(await readMarkers(archiveDir), options, hostname, (name, detail) => {
       record(counts, { kind: 'unknown', key: '', detail });
@@ -68,14 +106,23 @@ export async function runAudit(options: AuditOptions): Promise<number> {
     const bucket = fixedBucket(options.template);
     // A missing bucket or refused credentials are configuration errors (exit 2), as for an upload.
     if (bucket !== undefined) await checkBucket(s3.client, bucket, options.env, stop.signal);
-    const ctx: AuditContext = { client: s3.client, digester, template: options.template, hostname, multipart: options, signal: stop.signal, log };
+    const ctx: AuditContext = {
+      client: s3.client,
+      digester,
+      template: options.template,
+      hostname,
+      multipart: options,
+      signal: stop.signal,
+      log,
+    };
     const listing = { refused: false };
     for (const folderName of [...folders.keys()].sort()) {
       const folder = folders.get(folderName)!;
       folders.delete(folderName);
       for (const { log: archive, uri, verdict } of await auditFolder(ctx, options, { archiveDir, folder, listing })) {
         const kind = record(counts, verdict);
-        if (kind) finding(kind, archive.name, verdict.key ? s3Uri(folder.bucket, verdict.key) : uri, verdict.detail ?? '');
+        if (kind)
+          finding(kind, archive.name, verdict.key ? s3Uri(folder.bucket, verdict.key) : uri, verdict.detail ?? '');
       }
     }
   } finally {
@@ -83,16 +130,40 @@ export async function runAudit(options: AuditOptions): Promise<number> {
     await digester.close();
     client?.destroy();
   }
-  const tally = requests.take();
-  counts.requests = Object.values(tally.byMethod).reduce((sum, n) => sum + n, 0);
-  write(summaryLine(options.format, counts, new Date()));
-  log.debug('audit requests', { ...tally.byMethod, retries: tally.retries });
-  if (options.metricsFile !== undefined) await writeAuditMetrics(options.metricsFile, counts, Date.now());
+  await reportAudit(options, counts, requests.take(), write);
   return problems(counts) === 0 ? EXIT_OK : EXIT_FAILED;
 }
 
+/** Waits this host's splay (so that a fleet's audits do not start together); false when stopped meanwhile. */
+async function waitSplay(hostname: string, options: AuditOptions, signal: AbortSignal): Promise<boolean> {
+  const splayMs = splayDelayMs(hostname, options.splaySeconds);
+  if (splayMs <= 0) return true;
+  options.log.info(`waiting this host's splay of ${Math.round(splayMs / 1000)} s before the audit`, {
+    splay: options.splaySeconds,
+  });
+  return sleepUnlessAborted(splayMs, signal);
+}
+
+/** The audit's summary line, its requests in the debug log, and its --metrics-file. */
+async function reportAudit(
+  options: AuditOptions,
+  counts: AuditCounts,
+  tally: RequestTally,
+  write: (line: string) => void,
+): Promise<void> {
+  counts.requests = Object.values(tally.byMethod).reduce((sum, n) => sum + n, 0);
+  write(summaryLine(options.format, counts, new Date()));
+  options.log.debug('audit requests', { ...tally.byMethod, retries: tally.retries });
+  if (options.metricsFile !== undefined) await writeAuditMetrics(options.metricsFile, counts, Date.now());
+}
+
 /** The markers by key folder; a marker whose key cannot be rendered is a finding of its own. */
-function groupMarkers(markers: Set<string>, options: AuditOptions, hostname: string, unrenderable: (name: string, detail: string) => void): Map<string, Folder> {
+function groupMarkers(
+  markers: Set<string>,
+  options: AuditOptions,
+  hostname: string,
+  unrenderable: (name: string, detail: string) => void,
+): Map<string, Folder> {
   const folders = new Map<string, Folder>();
   let strays = 0;
   for (const name of markers) {
@@ -123,7 +194,10 @@ function groupMarkers(markers: Set<string>, options: AuditOptions, hostname: str
       folders.set(id, { bucket, prefix: commonPrefix([key, ...conflicts]), names: [name] });
     }
   }
-  if (strays > 0) options.log.info("files in .uploaded/ that are no archive's marker (not log file names) were not audited", { files: strays });
+  if (strays > 0)
+    options.log.info("files in .uploaded/ that are no archive's marker (not log file names) were not audited", {
+      files: strays,
+    });
   return folders;
 }
 
@@ -134,22 +208,34 @@ interface Audited {
 }
 
 /** One folder: its listing (or HEADs, where listing is refused), then each archive, --jobs at a time, in name order. */
-async function auditFolder(ctx: AuditContext, options: AuditOptions, run: { archiveDir: string; folder: Folder; listing: { refused: boolean } }): Promise<Audited[]> {
+async function auditFolder(
+  ctx: AuditContext,
+  options: AuditOptions,
+  run: { archiveDir: string; folder: Folder; listing: { refused: boolean } },
+): Promise<Audited[]> {
   const { folder } = run;
   const archives = folder.names.sort().map((name) => {
     const archive = parseLogName(name)!;
     return { log: archive, key: renderKey(options.template, fieldValues(archive, ctx.hostname)) };
   });
   const keys = new Set(archives.map((a) => a.key));
-  const listed = run.listing.refused ? null : await listFolder(ctx, options, folder, (key) => keys.has(key) || key.includes(CONFLICT_TAG), run.listing);
-  const source: ObjectSource = listed ? { get: async (key) => listed.get(key) ?? null } : headSource(ctx.client, folder.bucket);
+  const listed = run.listing.refused
+    ? null
+    : await listFolder(ctx, options, folder, (key) => keys.has(key) || key.includes(CONFLICT_TAG), run.listing);
+  const source: ObjectSource = listed
+    ? { get: async (key) => listed.get(key) ?? null }
+    : headSource(ctx.client, folder.bucket);
   const results: Audited[] = new Array(archives.length);
   let next = 0;
   const worker = async () => {
     while (next < archives.length) {
       const i = next++;
       const { log, key } = archives[i]!;
-      results[i] = { log, uri: s3Uri(folder.bucket, key), verdict: await auditArchive(ctx, run.archiveDir, log, { bucket: folder.bucket, key }, source) };
+      results[i] = {
+        log,
+        uri: s3Uri(folder.bucket, key),
+        verdict: await auditArchive(ctx, run.archiveDir, log, { bucket: folder.bucket, key }, source),
+      };
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.jobs, archives.length) }, worker));
@@ -161,18 +247,28 @@ async function auditFolder(ctx: AuditContext, options: AuditOptions, run: { arch
  * page by page: other hosts' objects in a shared folder are not kept. Null
  * when listing is refused (no s3:ListBucket): HEAD per archive from then on.
  */
-async function listFolder(ctx: AuditContext, options: AuditOptions, folder: Folder, wanted: (key: string) => boolean, listing: { refused: boolean }): Promise<Map<string, StoredObject> | null> {
+async function listFolder(
+  ctx: AuditContext,
+  options: AuditOptions,
+  folder: Folder,
+  wanted: (key: string) => boolean,
+  listing: { refused: boolean },
+): Promise<Map<string, StoredObject> | null> {
   const objects = new Map<string, StoredObject>();
   try {
     for await (const { entries } of listObjectPages(ctx.client, folder.bucket, folder.prefix)) {
-      for (const entry of entries) if (wanted(entry.key)) objects.set(entry.key, { size: entry.size, etag: entry.etag });
+      for (const entry of entries)
+        if (wanted(entry.key)) objects.set(entry.key, { size: entry.size, etag: entry.etag });
     }
     return objects;
   } catch (error) {
     if (ctx.signal.aborted) throw error;
     if (httpStatus(error) === 403 || s3Code(error) === 'AccessDenied') {
       listing.refused = true;
-      options.log.info('listing refused (no s3:ListBucket?); asking per archive (HEAD)', { prefix: folder.prefix, error: describeError(error) });
+      options.log.info('listing refused (no s3:ListBucket?); asking per archive (HEAD)', {
+        prefix: folder.prefix,
+        error: describeError(error),
+      });
       return null;
     }
     // A bucket named by a field of the template that does not exist: every archive of it is missing.

@@ -17,27 +17,41 @@ export interface CaBundle {
 /** The certificates of a PEM text; a ConfigError naming `source` when there is none or one is damaged. */
 export function parseCaBundle(text: string, source: string): CaBundle {
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new ConfigError(`${source} holds no PEM certificate (-----BEGIN CERTIFICATE-----); point it at the CA bundle in PEM format`);
+  if (blocks.length === 0)
+    throw new ConfigError(
+      `${source} holds no PEM certificate (-----BEGIN CERTIFICATE-----); point it at the CA bundle in PEM format`,
+    );
   blocks.forEach((block, i) => {
     try {
       new X509Certificate(block);
     } catch (error) {
-      throw new ConfigError(`${source}: certificate ${i + 1} of ${blocks.length} is not valid PEM (${error instanceof Error ? error.message : String(error)})`);
+      throw new ConfigError(
+        `${source}: certificate ${i + 1} of ${blocks.length} is not valid PEM (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
   });
   return { pem: blocks.join('\n'), source, certificates: blocks.length };
 }
 
 /** The bundle named by AWS_CA_BUNDLE, else by the profile's ca_bundle; none when neither is set. */
-export async function readCaBundle(env: NodeJS.ProcessEnv, profileCaBundle: string | undefined): Promise<CaBundle | undefined> {
-  const [file, from] = env.AWS_CA_BUNDLE ? [env.AWS_CA_BUNDLE, 'AWS_CA_BUNDLE'] : profileCaBundle ? [profileCaBundle, `ca_bundle of profile '${env.AWS_PROFILE || 'default'}'`] : [];
+export async function readCaBundle(
+  env: NodeJS.ProcessEnv,
+  profileCaBundle: string | undefined,
+): Promise<CaBundle | undefined> {
+  const [file, from] = env.AWS_CA_BUNDLE
+    ? [env.AWS_CA_BUNDLE, 'AWS_CA_BUNDLE']
+    : profileCaBundle
+      ? [profileCaBundle, `ca_bundle of profile '${env.AWS_PROFILE || 'default'}'`]
+      : [];
   if (!file || !from) return undefined;
   const source = `${from} ${file}`;
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read the CA bundle (${source}): ${errorCode(error) === 'ENOENT' ? 'no such file' : (errorCode(error) ?? String(error))}`);
+    throw new ConfigError(
+      `cannot read the CA bundle (${source}): ${errorCode(error) === 'ENOENT' ? 'no such file' : (errorCode(error) ?? String(error))}`,
+    );
   }
   return parseCaBundle(text, source);
 }

@@ -44,7 +44,10 @@ export async function claimKey(ctx: PassContext, target: ObjectTarget, md5: stri
 }
 
 /** The token of a claim of ours for this file (same MD5) at the key, if that is what HEAD found. */
-export function claimOf(head: { ContentLength?: number | undefined; Metadata?: Record<string, string> | undefined }, local: { md5: string }): string | undefined {
+export function claimOf(
+  head: { ContentLength?: number | undefined; Metadata?: Record<string, string> | undefined },
+  local: { md5: string },
+): string | undefined {
   const token = head.Metadata?.[CLAIM_METADATA];
   return token && head.ContentLength === 0 && head.Metadata?.[MD5_METADATA] === local.md5 ? token : undefined;
 }
@@ -59,17 +62,28 @@ export async function releaseClaim(ctx: PassContext, target: ObjectTarget, claim
   const options = { abortSignal: AbortSignal.timeout(5_000) };
   try {
     const head = await ctx.client.send(new s3.HeadObjectCommand({ Bucket: target.bucket, Key: target.key }), options);
-    if (head.Metadata?.[CLAIM_METADATA] === claim) await ctx.client.send(new s3.DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }), options);
+    if (head.Metadata?.[CLAIM_METADATA] === claim)
+      await ctx.client.send(new s3.DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }), options);
   } catch (error) {
-    ctx.log.debug('cannot remove the claim of a failed upload; the next run replaces it', { key: target.key, error: describeError(error) });
+    ctx.log.debug('cannot remove the claim of a failed upload; the next run replaces it', {
+      key: target.key,
+      error: describeError(error),
+    });
   }
 }
 
 /** Before a Complete the store would not refuse: the key must hold nothing, or our claim. */
-export async function checkBeforeComplete(ctx: PassContext, target: ObjectTarget, claim: string | undefined): Promise<void> {
+export async function checkBeforeComplete(
+  ctx: PassContext,
+  target: ObjectTarget,
+  claim: string | undefined,
+): Promise<void> {
   try {
-    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: target.bucket, Key: target.key }), { abortSignal: ctx.signal });
-    if (claim === undefined || head.Metadata?.[CLAIM_METADATA] !== claim) throw new KeyTaken(`the key was written while the multipart upload ran: ${s3Uri(target.bucket, target.key)}`);
+    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: target.bucket, Key: target.key }), {
+      abortSignal: ctx.signal,
+    });
+    if (claim === undefined || head.Metadata?.[CLAIM_METADATA] !== claim)
+      throw new KeyTaken(`the key was written while the multipart upload ran: ${s3Uri(target.bucket, target.key)}`);
   } catch (error) {
     if (error instanceof KeyTaken) throw error;
     const status = httpStatus(error);
@@ -77,7 +91,9 @@ export async function checkBeforeComplete(ctx: PassContext, target: ObjectTarget
     // HEAD refused (no s3:GetObject): the claim, written with If-None-Match, is what holds the key.
     if (status === 403 && claim !== undefined) return;
     if (status === 403) {
-      ctx.log.debug('cannot check the key before completing (HEAD refused), and the store has no conditional writes', { key: target.key });
+      ctx.log.debug('cannot check the key before completing (HEAD refused), and the store has no conditional writes', {
+        key: target.key,
+      });
       return;
     }
     throw error;

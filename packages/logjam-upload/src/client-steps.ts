@@ -86,7 +86,9 @@ export function reopenFileBodies(client: S3Client): void {
       const stream = createReadStream(file, { highWaterMark: STREAM_CHUNK, start, end: start + Math.max(0, size - 1) });
       try {
         // A copy of the request for this attempt: the retry step keeps the FileBody for the next one.
-        const attempt = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as object, request, { body: size === 0 ? Buffer.alloc(0) : stream });
+        const attempt = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as object, request, {
+          body: size === 0 ? Buffer.alloc(0) : stream,
+        });
         return await next({ ...args, request: attempt });
       } finally {
         stream.destroy();

@@ -34,7 +34,9 @@ const GIVEN: Record<Exclude<ConditionalWritesMode, 'auto'>, ConditionalWrites> =
 export function settingsRefused(error: unknown, settings: ObjectSettings): ConfigError | null {
   const flags = settingsFlags(settings);
   if (!flags || httpStatus(error) !== 400) return null;
-  return new ConfigError(`the store refused ${flags} (${s3Code(error) || 'HTTP 400'}); leave the option out, or choose a value the store offers`);
+  return new ConfigError(
+    `the store refused ${flags} (${s3Code(error) || 'HTTP 400'}); leave the option out, or choose a value the store offers`,
+  );
 }
 
 export interface LearnSettings extends ObjectSettings {
@@ -94,7 +96,8 @@ export function choose(
 ): { writes: ConditionalWrites } | { probe: 'conditional' } | { probe: 'settings'; writes: ConditionalWrites } {
   const given = mode !== 'auto' ? GIVEN[mode] : endpoint === undefined ? GIVEN.yes : null;
   const proven = given !== null && (endpoint === undefined || mode === 'no');
-  if (given && proven) return hasSettings && !known ? { probe: 'settings', writes: { ...given } } : { writes: { ...given } };
+  if (given && proven)
+    return hasSettings && !known ? { probe: 'settings', writes: { ...given } } : { writes: { ...given } };
   if (known?.writes && (!given || covers(known.writes, given))) return { writes: { ...(given ?? known.writes) } };
   // Never probed, or the operator promises more than an earlier probe found: the store may have changed; ask it again.
   return { probe: 'conditional' };
@@ -109,13 +112,22 @@ export type ProbeAnswer = 'written' | 'refused' | 'unsupported';
  * refused: an earlier probe's object held the key), and the Complete.
  * A write that lands onto a taken key is one that ignored If-None-Match.
  */
-export function judgeProbe(answers: { first: ProbeAnswer; second?: ProbeAnswer; complete?: ProbeAnswer }): ConditionalWrites {
+export function judgeProbe(answers: {
+  first: ProbeAnswer;
+  second?: ProbeAnswer;
+  complete?: ProbeAnswer;
+}): ConditionalWrites {
   if (answers.first === 'unsupported') return { put: false, complete: false };
   return { put: answers.first === 'refused' || answers.second === 'refused', complete: answers.complete === 'refused' };
 }
 
 /** The configuration error of a store that does less than --conditional-writes said, or null (pure). */
-export function contradiction(mode: ConditionalWritesMode, found: ConditionalWrites, endpoint: string | undefined, key: string): ConfigError | null {
+export function contradiction(
+  mode: ConditionalWritesMode,
+  found: ConditionalWrites,
+  endpoint: string | undefined,
+  key: string,
+): ConfigError | null {
   if (mode === 'auto' || mode === 'no' || covers(found, GIVEN[mode])) return null;
   const missing = found.put ? 'on CompleteMultipartUpload' : 'on PutObject';
   const instead = found.put ? 'put-only' : 'no';
@@ -138,14 +150,26 @@ export async function learnConditionalWrites(settings: LearnSettings): Promise<L
   // A probe that could not finish (refused by a policy, say) proves nothing: the safe side (HEAD before each write),
   // the telling left to the uploads (a bucket refused altogether is their one-line error), and the next run asks again.
   if (!probe.found) {
-    if (settings.mode !== 'auto') settings.log.debug(`could not verify --conditional-writes ${settings.mode}; relying on HEAD until a probe succeeds`, fields);
+    if (settings.mode !== 'auto')
+      settings.log.debug(
+        `could not verify --conditional-writes ${settings.mode}; relying on HEAD until a probe succeeds`,
+        fields,
+      );
     return { writes: { put: false, complete: false }, probe };
   }
   const found = probe.found;
   const contradicted = contradiction(settings.mode, found, settings.endpoint, probe.key);
   if (contradicted) throw contradicted;
-  if (!found.put) settings.log.info('the store does not support conditional writes (If-None-Match); relying on HEAD alone, which a racing writer can beat', fields);
-  else if (!found.complete) settings.log.info('the store honours If-None-Match on PutObject but not on CompleteMultipartUpload; multipart uploads claim their key first', fields);
+  if (!found.put)
+    settings.log.info(
+      'the store does not support conditional writes (If-None-Match); relying on HEAD alone, which a racing writer can beat',
+      fields,
+    );
+  else if (!found.complete)
+    settings.log.info(
+      'the store honours If-None-Match on PutObject but not on CompleteMultipartUpload; multipart uploads claim their key first',
+      fields,
+    );
   else settings.log.debug('the store honours If-None-Match on PutObject and CompleteMultipartUpload', fields);
   return { writes: settings.mode === 'auto' ? { ...found } : { ...GIVEN[settings.mode] }, probe };
 }
@@ -179,7 +203,11 @@ async function probeStore(settings: LearnSettings, conditional: boolean): Promis
   const key = probeKey(settings.probePrefix, settings.prober);
   const options = { abortSignal: settings.signal };
   const params = { Bucket: bucket, Key: key, ...objectParams(settings) };
-  const putEmpty = (ifNoneMatch: boolean) => client.send(new s3.PutObjectCommand({ ...params, Body: new Uint8Array(0), ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}) }), options);
+  const putEmpty = (ifNoneMatch: boolean) =>
+    client.send(
+      new s3.PutObjectCommand({ ...params, Body: new Uint8Array(0), ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}) }),
+      options,
+    );
   const report: ProbeReport = { key };
   // Whether the probe's object may exist now; not when its first PUT was refused (a 4xx: nothing written).
   let written = false;
@@ -196,7 +224,11 @@ async function probeStore(settings: LearnSettings, conditional: boolean): Promis
     } else if (conditional) {
       const second = first === 'refused' ? undefined : await answerOf(putEmpty(true));
       // A probe killed after its CreateMultipartUpload left that upload's part behind.
-      await abortOrphans({ client, log, signal: settings.signal ?? new AbortController().signal }, { bucket, key }, key);
+      await abortOrphans(
+        { client, log, signal: settings.signal ?? new AbortController().signal },
+        { bucket, key },
+        key,
+      );
       const complete = await probeComplete(client, params, options);
       report.found = judgeProbe({ first, second, complete });
     }
@@ -216,14 +248,30 @@ async function probeStore(settings: LearnSettings, conditional: boolean): Promis
 }
 
 /** A one-part multipart upload completed onto the probe key with If-None-Match: *. */
-async function probeComplete(client: S3Client, params: { Bucket: string; Key: string }, options: { abortSignal?: AbortSignal | undefined }): Promise<ProbeAnswer> {
+async function probeComplete(
+  client: S3Client,
+  params: { Bucket: string; Key: string },
+  options: { abortSignal?: AbortSignal | undefined },
+): Promise<ProbeAnswer> {
   const { s3 } = sdk();
   const created = await client.send(new s3.CreateMultipartUploadCommand(params), options);
   const target = { Bucket: params.Bucket, Key: params.Key, UploadId: created.UploadId! };
   let answer: ProbeAnswer | undefined;
   try {
-    const part = await client.send(new s3.UploadPartCommand({ ...target, PartNumber: 1, Body: new Uint8Array(1) }), options);
-    answer = await answerOf(client.send(new s3.CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] }, IfNoneMatch: '*' }), options));
+    const part = await client.send(
+      new s3.UploadPartCommand({ ...target, PartNumber: 1, Body: new Uint8Array(1) }),
+      options,
+    );
+    answer = await answerOf(
+      client.send(
+        new s3.CompleteMultipartUploadCommand({
+          ...target,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          IfNoneMatch: '*',
+        }),
+        options,
+      ),
+    );
     return answer;
   } finally {
     if (answer !== 'written') await client.send(new s3.AbortMultipartUploadCommand(target), options).catch(() => {});

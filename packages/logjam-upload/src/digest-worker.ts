@@ -13,7 +13,10 @@ port.on('message', ({ id, fd, partSize }: DigestRequest) => {
   } catch (error) {
     // Not @logjam/core's errorCode: importing core would load clipanion into this thread too.
     const e = error as { message?: unknown; code?: unknown };
-    answer = { id, error: { message: String(e?.message ?? error), code: typeof e?.code === 'string' ? e.code : undefined } };
+    answer = {
+      id,
+      error: { message: String(e?.message ?? error), code: typeof e?.code === 'string' ? e.code : undefined },
+    };
   }
   port.postMessage(answer);
 });

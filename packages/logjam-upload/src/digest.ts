@@ -73,7 +73,11 @@ class FileHasher {
 }
 
 /** Reads an open file from its start to its end, blocking: for the digest worker's own thread. */
-export function digestFdSync(fd: number, partSize: number | null, buffer: Buffer = Buffer.allocUnsafe(DIGEST_READ)): FileDigest {
+export function digestFdSync(
+  fd: number,
+  partSize: number | null,
+  buffer: Buffer = Buffer.allocUnsafe(DIGEST_READ),
+): FileDigest {
   const hasher = new FileHasher(partSize);
   for (;;) {
     const bytesRead = readSync(fd, buffer, 0, buffer.length, hasher.size);
@@ -83,7 +87,11 @@ export function digestFdSync(fd: number, partSize: number | null, buffer: Buffer
 }
 
 /** The same, on the main thread, without blocking it. */
-export async function digestHandle(handle: FileHandle, partSize: number | null, signal: AbortSignal): Promise<FileDigest> {
+export async function digestHandle(
+  handle: FileHandle,
+  partSize: number | null,
+  signal: AbortSignal,
+): Promise<FileDigest> {
   const hasher = new FileHasher(partSize);
   const buffer = Buffer.allocUnsafe(DIGEST_READ);
   for (;;) {
@@ -100,7 +108,8 @@ export interface DigestRequest {
   fd: number;
   partSize: number | null;
 }
-export type DigestAnswer = { id: number; digest: FileDigest } | { id: number; error: { message: string; code?: string | undefined } };
+export type DigestAnswer =
+  { id: number; digest: FileDigest } | { id: number; error: { message: string; code?: string | undefined } };
 
 interface Waiting {
   handle: FileHandle;
@@ -175,7 +184,10 @@ export class Digester {
     if (this.broken) return null;
     try {
       // None of the parent's node options (--input-type, loaders): the worker's code needs none.
-      this.worker = typeof this.source === 'string' ? new Worker(this.source, { eval: true, execArgv: [] }) : new Worker(this.source, { execArgv: [] });
+      this.worker =
+        typeof this.source === 'string'
+          ? new Worker(this.source, { eval: true, execArgv: [] })
+          : new Worker(this.source, { execArgv: [] });
     } catch (error) {
       this.fallBack(error);
       return null;
@@ -187,7 +199,10 @@ export class Digester {
       this.waiting.delete(answer.id);
       if (this.waiting.size === 0) this.worker?.unref();
       if ('digest' in answer) waiting.resolve(answer.digest);
-      else waiting.reject(Object.assign(new Error(answer.error.message), answer.error.code ? { code: answer.error.code } : {}));
+      else
+        waiting.reject(
+          Object.assign(new Error(answer.error.message), answer.error.code ? { code: answer.error.code } : {}),
+        );
     });
     this.worker.on('error', (error) => this.fallBack(error));
     this.worker.on('exit', (code) => {

@@ -54,7 +54,9 @@ const TAKEN = new Set(['Bucket', 'Key', 'Body', 'Metadata', ...Object.keys(HEADE
 export function encodeKey(key: string): string {
   return key
     .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .map((segment) =>
+      encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    )
     .join('/');
 }
 
@@ -63,14 +65,24 @@ export function encodeKey(key: string): string {
  * one to a bucket itself. `retries`, a client with one attempt fewer, sends
  * the later attempts of a direct PUT that failed, numbered on from the direct one.
  */
-export function enableDirectPuts(client: S3Client, retries: S3Client, counts: RequestCounts | undefined, signal: AbortSignal | undefined): void {
+export function enableDirectPuts(
+  client: S3Client,
+  retries: S3Client,
+  counts: RequestCounts | undefined,
+  signal: AbortSignal | undefined,
+): void {
   const state: DirectState = { routes: new Map(), retries, counts, signal };
   states.set(client, state);
   for (const learner of [client, retries]) {
     learner.middlewareStack.add(
       (next) => async (args) => {
         const result = await next(args);
-        const route = learnRoute(learner, args.input as PutObjectCommandInput, args.request, (result.response as { statusCode?: number } | undefined)?.statusCode);
+        const route = learnRoute(
+          learner,
+          args.input as PutObjectCommandInput,
+          args.request,
+          (result.response as { statusCode?: number } | undefined)?.statusCode,
+        );
         if (route) state.routes.set((args.input as PutObjectCommandInput).Bucket ?? '', route);
         return result;
       },
@@ -82,42 +94,97 @@ export function enableDirectPuts(client: S3Client, retries: S3Client, counts: Re
     ((next: (args: { request?: unknown }) => Promise<unknown>) => (args: { request?: unknown }) => {
       const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
       const header = headers?.['amz-sdk-request'];
-      if (headers && header) headers['amz-sdk-request'] = header.replace(/attempt=(\d+); max=(\d+)/, (_, a: string, m: string) => `attempt=${Number(a) + 1}; max=${Number(m) + 1}`);
+      if (headers && header)
+        headers['amz-sdk-request'] = header.replace(
+          /attempt=(\d+); max=(\d+)/,
+          (_, a: string, m: string) => `attempt=${Number(a) + 1}; max=${Number(m) + 1}`,
+        );
       return next(args);
     }) as never,
     { relation: 'after', toMiddleware: 'retryMiddleware', name: 'logjamAttemptsAfterDirect', override: true },
   );
 }
 
-type SentRequest = { method?: string; protocol?: string; hostname?: string; port?: number; path?: string; query?: Record<string, unknown>; headers?: Record<string, string> };
+type SentRequest = {
+  method?: string;
+  protocol?: string;
+  hostname?: string;
+  port?: number;
+  path?: string;
+  query?: Record<string, unknown>;
+  headers?: Record<string, string>;
+};
 
 /** The route of a PutObject the SDK sent and S3 accepted; null for any other request. */
-function learnRoute(client: S3Client, input: PutObjectCommandInput, sent: unknown, status: number | undefined): Route | null {
+function learnRoute(
+  client: S3Client,
+  input: PutObjectCommandInput,
+  sent: unknown,
+  status: number | undefined,
+): Route | null {
   const request = sent as SentRequest | undefined;
   if (!request || request.method !== 'PUT' || status === undefined || status < 200 || status > 299) return null;
-  if (!input.Bucket || !input.Key || Object.keys(request.query ?? {}).some((name) => name !== 'x-id') || request.query?.['x-id'] !== 'PutObject') return null;
+  if (
+    !input.Bucket ||
+    !input.Key ||
+    Object.keys(request.query ?? {}).some((name) => name !== 'x-id') ||
+    request.query?.['x-id'] !== 'PutObject'
+  )
+    return null;
   const encoded = encodeKey(input.Key);
   const headers = request.headers ?? {};
   // Credential=KEY/DATE/REGION/SERVICE/aws4_request
   const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(headers.authorization ?? '');
-  if (!request.path?.endsWith(`/${encoded}`) || !scope || !request.protocol || !request.hostname || !headers.host) return null;
+  if (!request.path?.endsWith(`/${encoded}`) || !scope || !request.protocol || !request.hostname || !headers.host)
+    return null;
   const [, region = '', service = ''] = scope;
-  const kept = Object.fromEntries(['host', 'user-agent', 'x-amz-user-agent'].filter((name) => headers[name]).map((name) => [name, headers[name] as string]));
-  const signer = new (sdk().signer.SignatureV4)({ credentials: client.config.credentials, region, service, sha256: client.config.sha256, uriEscapePath: false, applyChecksum: true });
-  return { protocol: request.protocol, hostname: request.hostname, port: request.port, prefix: request.path.slice(0, -encoded.length), headers: kept, signer };
+  const kept = Object.fromEntries(
+    ['host', 'user-agent', 'x-amz-user-agent']
+      .filter((name) => headers[name])
+      .map((name) => [name, headers[name] as string]),
+  );
+  const signer = new (sdk().signer.SignatureV4)({
+    credentials: client.config.credentials,
+    region,
+    service,
+    sha256: client.config.sha256,
+    uriEscapePath: false,
+    applyChecksum: true,
+  });
+  return {
+    protocol: request.protocol,
+    hostname: request.hostname,
+    port: request.port,
+    prefix: request.path.slice(0, -encoded.length),
+    headers: kept,
+    signer,
+  };
 }
 
 /** The request of a PutObject with a body in memory, or null when its input has a field this path does not send. */
 function directRequest(route: Route, input: PutObjectCommandInput & { Body: Uint8Array }) {
   if (Object.keys(input).some((name) => !TAKEN.has(name))) return null;
-  const headers: Record<string, string> = { ...route.headers, 'amz-sdk-request': `attempt=1; max=${MAX_ATTEMPTS}`, 'content-type': 'application/octet-stream' };
+  const headers: Record<string, string> = {
+    ...route.headers,
+    'amz-sdk-request': `attempt=1; max=${MAX_ATTEMPTS}`,
+    'content-type': 'application/octet-stream',
+  };
   for (const [field, header] of Object.entries(HEADERS)) {
     const value = input[field as keyof PutObjectCommandInput];
     if (value !== undefined) headers[header] = String(value);
   }
   for (const [name, value] of Object.entries(input.Metadata ?? {})) headers[`x-amz-meta-${name.toLowerCase()}`] = value;
   const path = route.prefix + encodeKey(input.Key ?? '');
-  return { method: 'PUT', protocol: route.protocol, hostname: route.hostname, ...(route.port ? { port: route.port } : {}), path, query: { 'x-id': 'PutObject' }, headers, body: input.Body };
+  return {
+    method: 'PUT',
+    protocol: route.protocol,
+    hostname: route.hostname,
+    ...(route.port ? { port: route.port } : {}),
+    path,
+    query: { 'x-id': 'PutObject' },
+    headers,
+    body: input.Body,
+  };
 }
 
 /**
@@ -127,11 +194,17 @@ function directRequest(route: Route, input: PutObjectCommandInput & { Body: Uint
  * request hands the file to the SDK's retries, as its attempt 2 and on
  * (If-None-Match guards a key whose first answer was lost).
  */
-export async function putObject(client: S3Client, input: PutObjectCommandInput): Promise<Pick<PutObjectCommandOutput, 'ETag'>> {
+export async function putObject(
+  client: S3Client,
+  input: PutObjectCommandInput,
+): Promise<Pick<PutObjectCommandOutput, 'ETag'>> {
   const command = () => new (sdk().s3.PutObjectCommand)(input);
   const state = states.get(client);
   const route = state?.routes.get(input.Bucket ?? '');
-  const request = state && route && input.Body instanceof Uint8Array ? directRequest(route, input as PutObjectCommandInput & { Body: Uint8Array }) : null;
+  const request =
+    state && route && input.Body instanceof Uint8Array
+      ? directRequest(route, input as PutObjectCommandInput & { Body: Uint8Array })
+      : null;
   if (!state || !route || !request) return client.send(command());
   let status: number | undefined;
   try {
@@ -147,7 +220,11 @@ export async function putObject(client: S3Client, input: PutObjectCommandInput):
     if (state.signal?.aborted) throw error;
   }
   if (status === 412)
-    throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', Code: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+      name: 'PreconditionFailed',
+      Code: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
   state.routes.delete(input.Bucket ?? '');
   if (status === 503 || status === 429) {
     // Throttled: the client's first attempt waits as its retries would (full jitter), not at once.

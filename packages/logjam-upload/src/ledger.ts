@@ -6,7 +6,19 @@ import { close, constants, open, promises as fs } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { compareLogNames, errorCode, fsyncDir, namePath, parseLogName, readdirEntries, readdirNames, removeIfExists, tempName, type HeldDir, type LogName } from '@logjam/core';
+import {
+  compareLogNames,
+  errorCode,
+  fsyncDir,
+  namePath,
+  parseLogName,
+  readdirEntries,
+  readdirNames,
+  removeIfExists,
+  tempName,
+  type HeldDir,
+  type LogName,
+} from '@logjam/core';
 
 export const MARKER_DIR = '.uploaded';
 
@@ -46,13 +58,19 @@ const closeFd = promisify(close);
  * uploaded file, and a FileHandle costs about twice the CPU to open and close.
  */
 async function createEmpty(file: string | Buffer): Promise<void> {
-  await closeFd(await openFd(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644));
+  await closeFd(
+    await openFd(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644),
+  );
 }
 
 /** Names that have a marker: a regular file (a link or a folder put there by someone else is no marker). */
 export async function readMarkers(archiveDir: string): Promise<Set<string>> {
   try {
-    return new Set((await readdirEntries(markerDir(archiveDir))).filter((entry) => entry.isFile() && !entry.name.startsWith('.')).map((entry) => entry.name));
+    return new Set(
+      (await readdirEntries(markerDir(archiveDir)))
+        .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+        .map((entry) => entry.name),
+    );
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return new Set();
     throw error;
@@ -218,10 +236,14 @@ async function dirStamp(archiveDir: string): Promise<{ key: string; newestMs: nu
   try {
     const stats = await Promise.all([
       fs.stat(archiveDir, { bigint: true }),
-      fs.stat(markerDir(archiveDir), { bigint: true }).catch((error: unknown) => (errorCode(error) === 'ENOENT' ? null : Promise.reject(error))),
+      fs
+        .stat(markerDir(archiveDir), { bigint: true })
+        .catch((error: unknown) => (errorCode(error) === 'ENOENT' ? null : Promise.reject(error))),
     ]);
     const key = stats.map((s) => (s ? `${s.dev}:${s.ino}:${s.mtimeNs}:${s.ctimeNs}` : '-')).join('|');
-    const newestMs = Math.max(...stats.map((s) => (s ? Number(s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs) / 1e6 : 0)));
+    const newestMs = Math.max(
+      ...stats.map((s) => (s ? Number(s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs) / 1e6 : 0)),
+    );
     return { key, newestMs };
   } catch {
     return null; // listPending says what is wrong

@@ -33,7 +33,10 @@ interface Listing {
  */
 export class Lister {
   /** By bucket and key folder ("bucket/folder/"). */
-  private readonly groups = new Map<string, { bucket: string; prefix: string; files: number; listing?: Promise<Listing | null>; taken?: boolean }>();
+  private readonly groups = new Map<
+    string,
+    { bucket: string; prefix: string; files: number; listing?: Promise<Listing | null>; taken?: boolean }
+  >();
 
   constructor(
     private readonly ctx: PassContext,
@@ -56,7 +59,12 @@ export class Lister {
       else keys.set(folder, [key]);
     }
     for (const [folder, list] of keys) {
-      if (list.length >= LIST_MIN_FILES) this.groups.set(folder, { bucket: folder.slice(0, folder.indexOf('/')), prefix: commonPrefix(list), files: list.length });
+      if (list.length >= LIST_MIN_FILES)
+        this.groups.set(folder, {
+          bucket: folder.slice(0, folder.indexOf('/')),
+          prefix: commonPrefix(list),
+          files: list.length,
+        });
     }
   }
 
@@ -101,7 +109,10 @@ export class Lister {
     } catch (error) {
       if (httpStatus(error) === 403 || s3Code(error) === 'AccessDenied') {
         if (this.ctx.listing) this.ctx.listing.supported = false;
-        this.ctx.log.debug('listing refused (no s3:ListBucket?); asking per file (HEAD)', { prefix, error: describeError(error) });
+        this.ctx.log.debug('listing refused (no s3:ListBucket?); asking per file (HEAD)', {
+          prefix,
+          error: describeError(error),
+        });
       } else {
         this.ctx.log.debug('listing failed; asking per file (HEAD)', { prefix, error: describeError(error) });
       }
@@ -118,12 +129,19 @@ export interface ListedObject {
 }
 
 /** The pages (1,000 keys each) of a ListObjectsV2 of `prefix`, one request per page as it is consumed; `more` when another page follows. */
-export async function* listObjectPages(client: S3Client, bucket: string, prefix: string): AsyncGenerator<{ entries: ListedObject[]; more: boolean }> {
+export async function* listObjectPages(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+): AsyncGenerator<{ entries: ListedObject[]; more: boolean }> {
   let token: string | undefined;
   for (;;) {
-    const out = await client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const out = await client.send(
+      new (sdk().s3.ListObjectsV2Command)({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     const entries: ListedObject[] = [];
-    for (const object of out.Contents ?? []) if (object.Key !== undefined) entries.push({ key: object.Key, size: object.Size, etag: plainEtag(object.ETag) });
+    for (const object of out.Contents ?? [])
+      if (object.Key !== undefined) entries.push({ key: object.Key, size: object.Size, etag: plainEtag(object.ETag) });
     const more = out.IsTruncated === true && out.NextContinuationToken !== undefined;
     yield { entries, more };
     if (!more) return;

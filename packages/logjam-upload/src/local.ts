@@ -25,7 +25,8 @@ export class ByteBudget {
   constructor(private readonly limit: number) {}
 
   async acquire(bytes: number): Promise<() => void> {
-    while (this.used > 0 && this.used + bytes > this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    while (this.used > 0 && this.used + bytes > this.limit)
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.used += bytes;
     let released = false;
     return () => {
@@ -63,7 +64,12 @@ export interface Local {
  * when its upload starts (loadBody), so that its bytes are in memory only
  * while they are being sent. Null when it vanished (removed by someone else meanwhile).
  */
-export async function openLocal(settings: MultipartSettings, digester: Digester, log: LogName, archiveDir: string): Promise<Local | null> {
+export async function openLocal(
+  settings: MultipartSettings,
+  digester: Digester,
+  log: LogName,
+  archiveDir: string,
+): Promise<Local | null> {
   const file = namePath(archiveDir, log.name);
   // For messages: the logger shows bytes that are not UTF-8 as %XX.
   const shown = path.join(archiveDir, log.name);
@@ -75,7 +81,10 @@ export async function openLocal(settings: MultipartSettings, digester: Digester,
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw new Error(`${shown} is a symbolic link; logjam-upload uploads only regular files and does not follow links`);
+    if (code === 'ELOOP')
+      throw new Error(
+        `${shown} is a symbolic link; logjam-upload uploads only regular files and does not follow links`,
+      );
     throw new Error(`cannot read ${shown}: ${code ?? String(error)}`);
   }
   let keepOpen = false;
@@ -94,8 +103,15 @@ export async function openLocal(settings: MultipartSettings, digester: Digester,
     }
     const partSize = partSizeFor(stat.size, settings);
     const { size, md5, partMd5s } = await digester.digest(handle, partSize);
-    if (partSize !== null && size !== stat.size) throw new Error(`${shown} changed while it was read (${stat.size} bytes, then ${size})`);
-    return { log, file, size, md5, ...(partSize !== null && partMd5s ? { parts: { size: partSize, md5s: partMd5s } } : {}) };
+    if (partSize !== null && size !== stat.size)
+      throw new Error(`${shown} changed while it was read (${stat.size} bytes, then ${size})`);
+    return {
+      log,
+      file,
+      size,
+      md5,
+      ...(partSize !== null && partMd5s ? { parts: { size: partSize, md5s: partMd5s } } : {}),
+    };
   } finally {
     if (!keepOpen) await handle.close();
   }

@@ -2,7 +2,18 @@
 // backlog gauges of --metrics-file) and the metrics written after every pass.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { displayName, errorCode, metric, namePath, passMetrics, writeMetricsFile, type BacklogItem, type LogName, type PassMeasure } from '@logjam/core';
+import {
+  displayName,
+  errorCode,
+  metric,
+  namePath,
+  passMetrics,
+  writeMetricsFile,
+  type BacklogItem,
+  type LogName,
+  type Metric,
+  type PassMeasure,
+} from '@logjam/core';
 import { listPending } from './ledger.js';
 import type { PassSummary } from './context.js';
 
@@ -24,7 +35,10 @@ export async function backlogOf(archiveDir: string, pending: LogName[]): Promise
     try {
       // lstat: what a link points to (perhaps a file only root may read) is never looked at; it waits, with its stamp.
       const stat = await fs.lstat(onDisk);
-      items.set(log.name, stat.isFile() ? { file, bytes: stat.size, since: stat.mtimeMs } : { file, bytes: 0, since: log.time });
+      items.set(
+        log.name,
+        stat.isFile() ? { file, bytes: stat.size, since: stat.mtimeMs } : { file, bytes: 0, since: log.time },
+      );
     } catch (error) {
       // Gone meanwhile (uploaded and removed).
       if (errorCode(error) !== 'ENOENT') throw error;
@@ -46,24 +60,9 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
   const { summary } = pass;
   // A pass that failed as a whole (bucket, credentials) counts as one failure.
   const failures = (summary?.failed ?? 0) + (!pass.succeeded && pass.ran !== false && !summary?.failed ? 1 : 0);
-  const requests = summary?.requests;
-  // Every method S3 is sent, always written: a series that vanished from the file would look like a reset.
-  const methods = [...new Set([...REQUEST_METHODS, ...Object.keys(requests?.byMethod ?? {})])];
   await writeMetricsFile(file, [
-    metric(`${P}files_total`, 'counter', 'Archives uploaded to S3 (conflict keys included).', (summary?.uploaded ?? 0) + (summary?.conflictUploads ?? 0)),
-    metric(`${P}bytes_total`, 'counter', 'Bytes uploaded to S3.', summary?.bytes ?? 0),
-    metric(`${P}already_present_total`, 'counter', 'Archives found already in S3 with the same content: marked, not uploaded again.', summary?.alreadyThere ?? 0),
-    metric(`${P}conflicts_total`, 'counter', 'Archives whose key held a different object: they went to a conflict key.', summary?.conflicts ?? 0),
-    metric(`${P}orphaned_uploads_aborted_total`, 'counter', 'Unfinished multipart uploads of earlier runs (a kill) found at the keys written, and aborted.', summary?.orphans ?? 0),
-    metric(`${P}failures_total`, 'counter', 'Archives that failed to upload (or passes that failed as a whole); retried later.', failures),
-    {
-      name: `${P}requests_total`,
-      type: 'counter',
-      help: 'Requests sent to S3, by HTTP method; every attempt counts, retries included.',
-      samples: methods.map((method) => ({ labels: { method }, value: requests?.byMethod[method] ?? 0 })),
-    },
-    metric(`${P}retries_total`, 'counter', "Requests that were the AWS SDK's retries of an earlier attempt.", requests?.retries ?? 0),
-    metric(`${P}throttled_total`, 'counter', 'Answers from S3 asking to slow down (503 SlowDown, 429).', requests?.throttled ?? 0),
+    ...archiveMetrics(summary, failures),
+    ...requestMetrics(summary?.requests),
     ...(await passMetrics(file, P, pass, {
       passes: 'Passes over the archive folder.',
       skippedLocked: 'Runs with --once that did nothing because another logjam-upload held the lock.',
@@ -72,4 +71,67 @@ export async function writeUploadMetrics(file: string, pass: PassMetrics): Promi
       oldestAge: 'Age (since its mtime) of the oldest archive not yet uploaded (0 when none).',
     })),
   ]);
+}
+
+/** The counters of archives: uploaded, found already there, sent to a conflict key, failed. */
+function archiveMetrics(summary: PassSummary | undefined, failures: number): Metric[] {
+  return [
+    metric(
+      `${P}files_total`,
+      'counter',
+      'Archives uploaded to S3 (conflict keys included).',
+      (summary?.uploaded ?? 0) + (summary?.conflictUploads ?? 0),
+    ),
+    metric(`${P}bytes_total`, 'counter', 'Bytes uploaded to S3.', summary?.bytes ?? 0),
+    metric(
+      `${P}already_present_total`,
+      'counter',
+      'Archives found already in S3 with the same content: marked, not uploaded again.',
+      summary?.alreadyThere ?? 0,
+    ),
+    metric(
+      `${P}conflicts_total`,
+      'counter',
+      'Archives whose key held a different object: they went to a conflict key.',
+      summary?.conflicts ?? 0,
+    ),
+    metric(
+      `${P}orphaned_uploads_aborted_total`,
+      'counter',
+      'Unfinished multipart uploads of earlier runs (a kill) found at the keys written, and aborted.',
+      summary?.orphans ?? 0,
+    ),
+    metric(
+      `${P}failures_total`,
+      'counter',
+      'Archives that failed to upload (or passes that failed as a whole); retried later.',
+      failures,
+    ),
+  ];
+}
+
+/** The counters of requests sent to S3: by method, retried, throttled. */
+function requestMetrics(requests: PassSummary['requests'] | undefined): Metric[] {
+  // Every method S3 is sent, always written: a series that vanished from the file would look like a reset.
+  const methods = [...new Set([...REQUEST_METHODS, ...Object.keys(requests?.byMethod ?? {})])];
+  return [
+    {
+      name: `${P}requests_total`,
+      type: 'counter',
+      help: 'Requests sent to S3, by HTTP method; every attempt counts, retries included.',
+      samples: methods.map((method) => ({ labels: { method }, value: requests?.byMethod[method] ?? 0 })),
+    },
+    metric(
+      `${P}retries_total`,
+      'counter',
+      "Requests that were the AWS SDK's retries of an earlier attempt.",
+      requests?.retries ?? 0,
+    ),
+    metric(
+      `${P}throttled_total`,
+      'counter',
+      'Answers from S3 asking to slow down (503 SlowDown, 429).',
+      requests?.throttled ?? 0,
+    ),
+  ];
 }

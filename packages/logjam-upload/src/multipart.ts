@@ -31,7 +31,11 @@ export interface MultipartSettings {
 /** The size of a file's parts, or null when it goes in one PUT. */
 export function partSizeFor(fileSize: number, settings: MultipartSettings): number | null {
   if (fileSize < settings.multipartThreshold) return null;
-  return Math.max(Math.min(settings.partSize, settings.multipartThreshold), MIN_PART_SIZE, Math.ceil(fileSize / MAX_PARTS));
+  return Math.max(
+    Math.min(settings.partSize, settings.multipartThreshold),
+    MIN_PART_SIZE,
+    Math.ceil(fileSize / MAX_PARTS),
+  );
 }
 
 export interface MultipartFile {
@@ -56,10 +60,16 @@ export interface CompletionGuard {
  * the completion from replacing an object. Any failure aborts the upload, so
  * that no orphaned parts are left to be billed.
  */
-export async function uploadMultipart(client: S3Client, params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string }, file: MultipartFile, guard: CompletionGuard): Promise<void> {
+export async function uploadMultipart(
+  client: S3Client,
+  params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string },
+  file: MultipartFile,
+  guard: CompletionGuard,
+): Promise<void> {
   const { s3 } = sdk();
   const count = Math.max(1, Math.ceil(file.size / file.partSize));
-  if (file.partMd5s.length !== count) throw new Error(`internal error: ${file.partMd5s.length} part MD5s for ${count} parts`);
+  if (file.partMd5s.length !== count)
+    throw new Error(`internal error: ${file.partMd5s.length} part MD5s for ${count} parts`);
   const created = await client.send(new s3.CreateMultipartUploadCommand(params));
   const uploadId = created.UploadId;
   if (!uploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
@@ -71,23 +81,13 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
     const sendParts = async () => {
       while (next < count && !failure) {
         const index = next++;
-        const start = index * file.partSize;
-        const length = Math.min(file.partSize, file.size - start);
-        const md5 = file.partMd5s[index]!;
         try {
-          const result = await client.send(
-            new s3.UploadPartCommand({
-              ...target,
-              PartNumber: index + 1,
-              // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
-              Body: new FileBody(file.file, length, start) as unknown as Uint8Array,
-              ContentLength: length,
-              ContentMD5: contentMd5(md5),
-            }),
+          parts[index] = await uploadPart(
+            client,
+            { ...target, PartNumber: index + 1 },
+            file,
+            params.ServerSideEncryption,
           );
-          // A part's ETag is its MD5 unless the store encrypts with KMS.
-          checkStoredMd5(result.ETag, md5, params.ServerSideEncryption, ` for part ${index + 1}`);
-          parts[index] = { PartNumber: index + 1, ETag: result.ETag };
         } catch (error) {
           failure ??= { error };
         }
@@ -107,9 +107,37 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
     );
   } catch (error) {
     // Its own deadline rather than the run's stop signal, so that a SIGTERM still cleans up.
-    await client.send(new s3.AbortMultipartUploadCommand(target), { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) }).catch(() => {});
+    await client
+      .send(new s3.AbortMultipartUploadCommand(target), { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) })
+      .catch(() => {});
     throw error;
   }
+}
+
+/** One part, sent with its Content-MD5 and checked against the ETag the store answers. */
+async function uploadPart(
+  client: S3Client,
+  target: { Bucket: string; Key: string; UploadId: string; PartNumber: number },
+  file: MultipartFile,
+  sse: CreateMultipartUploadCommandInput['ServerSideEncryption'],
+): Promise<CompletedPart> {
+  const { s3 } = sdk();
+  const index = target.PartNumber - 1;
+  const start = index * file.partSize;
+  const length = Math.min(file.partSize, file.size - start);
+  const md5 = file.partMd5s[index]!;
+  const result = await client.send(
+    new s3.UploadPartCommand({
+      ...target,
+      // A FileBody is no type the SDK knows; it never reaches the SDK's HTTP handler (reopenFileBodies).
+      Body: new FileBody(file.file, length, start) as unknown as Uint8Array,
+      ContentLength: length,
+      ContentMD5: contentMd5(md5),
+    }),
+  );
+  // A part's ETag is its MD5 unless the store encrypts with KMS.
+  checkStoredMd5(result.ETag, md5, sse, ` for part ${index + 1}`);
+  return { PartNumber: target.PartNumber, ETag: result.ETag };
 }
 
 /**
@@ -118,8 +146,17 @@ export async function uploadMultipart(client: S3Client, params: CreateMultipartU
  * used (8 MiB for the AWS CLI, 5 MiB, 16 MiB, or logjam's own: `ownPartSizes`).
  */
 export async function isOtherToolsMultipart(
-  head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined },
-  local: { file: string | Buffer; size: number; parts?: { size: number; md5s: string[] } | undefined; log: { name: string } },
+  head: {
+    ContentLength?: number | undefined;
+    ETag?: string | undefined;
+    Metadata?: Record<string, string> | undefined;
+  },
+  local: {
+    file: string | Buffer;
+    size: number;
+    parts?: { size: number; md5s: string[] } | undefined;
+    log: { name: string };
+  },
   ownPartSizes: number[],
   ctx: { signal: AbortSignal; log: Logger },
 ): Promise<boolean> {
@@ -129,7 +166,8 @@ export async function isOtherToolsMultipart(
   try {
     const partSizes = [...OTHER_TOOLS_PART_SIZES, ...ownPartSizes];
     const same = await isMultipartEtagOf(etag, { handle, size: local.size, known: local.parts }, partSizes, ctx.signal);
-    if (same) ctx.log.debug("a multipart object of another tool, with this file's ETag", { file: local.log.name, etag });
+    if (same)
+      ctx.log.debug("a multipart object of another tool, with this file's ETag", { file: local.log.name, etag });
     return same;
   } finally {
     await handle.close();

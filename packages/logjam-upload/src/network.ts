@@ -13,11 +13,20 @@ export interface NetworkSettings {
 }
 
 /** Reads both (the SDK loaded); says at debug level which proxy and bundle the endpoint gets, without credentials. */
-export async function networkSettings(env: NodeJS.ProcessEnv, endpoint: string | undefined, log: Logger): Promise<NetworkSettings> {
+export async function networkSettings(
+  env: NodeJS.ProcessEnv,
+  endpoint: string | undefined,
+  log: Logger,
+): Promise<NetworkSettings> {
   const settings = readProxySettings(env);
   const proxies = settings.https || settings.http ? settings : undefined;
   const route = describeProxyRoute(settings, endpoint);
-  if (route) log.debug(route, { noProxy: settings.noProxySource ? settings.noProxy.map((e) => e.host + (e.port ? `:${e.port}` : '')).join(',') : undefined });
+  if (route)
+    log.debug(route, {
+      noProxy: settings.noProxySource
+        ? settings.noProxy.map((e) => e.host + (e.port ? `:${e.port}` : '')).join(',')
+        : undefined,
+    });
   let profileBundle: string | undefined;
   if (!env.AWS_CA_BUNDLE) {
     try {

@@ -12,12 +12,21 @@ import { describeError } from './s3.js';
 import { s3Uri } from './template.js';
 
 /** Aborts the unfinished multipart uploads at `key`; how many. A store that refuses the listing is left as it is. */
-export async function abortOrphans(ctx: Pick<PassContext, 'client' | 'log' | 'signal'>, target: ObjectTarget, file: string): Promise<number> {
+export async function abortOrphans(
+  ctx: Pick<PassContext, 'client' | 'log' | 'signal'>,
+  target: ObjectTarget,
+  file: string,
+): Promise<number> {
   const { s3 } = sdk();
   const { bucket, key } = target;
   let uploads;
   try {
-    uploads = (await ctx.client.send(new s3.ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }), { abortSignal: ctx.signal })).Uploads ?? [];
+    uploads =
+      (
+        await ctx.client.send(new s3.ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }), {
+          abortSignal: ctx.signal,
+        })
+      ).Uploads ?? [];
   } catch (error) {
     if (ctx.signal.aborted) throw error;
     ctx.log.debug('cannot list unfinished multipart uploads; leaving them', { key, error: describeError(error) });
@@ -26,12 +35,22 @@ export async function abortOrphans(ctx: Pick<PassContext, 'client' | 'log' | 'si
   let aborted = 0;
   for (const upload of uploads.filter((u) => u.Key === key && u.UploadId)) {
     try {
-      await ctx.client.send(new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId }), { abortSignal: ctx.signal });
+      await ctx.client.send(
+        new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId }),
+        { abortSignal: ctx.signal },
+      );
       aborted += 1;
-      ctx.log.info('aborted an unfinished multipart upload of an earlier run', { file, uri: s3Uri(bucket, key), started: upload.Initiated?.toISOString() ?? 'unknown' });
+      ctx.log.info('aborted an unfinished multipart upload of an earlier run', {
+        file,
+        uri: s3Uri(bucket, key),
+        started: upload.Initiated?.toISOString() ?? 'unknown',
+      });
     } catch (error) {
       if (ctx.signal.aborted) throw error;
-      ctx.log.warn('cannot abort an unfinished multipart upload; its parts stay until a lifecycle rule removes them', { uri: s3Uri(bucket, key), error: describeError(error) });
+      ctx.log.warn('cannot abort an unfinished multipart upload; its parts stay until a lifecycle rule removes them', {
+        uri: s3Uri(bucket, key),
+        error: describeError(error),
+      });
     }
   }
   return aborted;

@@ -36,10 +36,18 @@ export class PreparedPass {
 
   /** `listing`: the pass's listing when already made; else this scans. */
   constructor(
-    private readonly settings: MultipartSettings & { archiveDir: string; jobs: number; signal: AbortSignal; scanner?: PendingScanner | undefined; log?: Logger | undefined },
+    private readonly settings: MultipartSettings & {
+      archiveDir: string;
+      jobs: number;
+      signal: AbortSignal;
+      scanner?: PendingScanner | undefined;
+      log?: Logger | undefined;
+    },
     listing: Promise<LogName[]> = scanPending(settings),
   ) {
-    this.digester = new Digester(settings.signal, (reason) => settings.log?.warn('the digest worker is unavailable; computing MD5s on the main thread', { error: reason }));
+    this.digester = new Digester(settings.signal, (reason) =>
+      settings.log?.warn('the digest worker is unavailable; computing MD5s on the main thread', { error: reason }),
+    );
     this.pending = listing.then((list) => {
       this.list = list;
       this.fill();
@@ -72,7 +80,11 @@ export class PreparedPass {
   private fill(): void {
     const list = this.list;
     if (!list || this.closed) return;
-    while (this.ahead.length < Math.max(1, this.settings.jobs) && this.index < list.length && !this.settings.signal.aborted) {
+    while (
+      this.ahead.length < Math.max(1, this.settings.jobs) &&
+      this.index < list.length &&
+      !this.settings.signal.aborted
+    ) {
       const log = list[this.index++]!;
       const item = openLocal(this.settings, this.digester, log, this.settings.archiveDir).then(
         (local) => ({ log, local }),
@@ -84,12 +96,18 @@ export class PreparedPass {
 }
 
 /** The pending archives: by a service's scanner (which skips an unchanged, idle folder), else listed. */
-export function scanPending(settings: { archiveDir: string; scanner?: PendingScanner | undefined }): Promise<LogName[]> {
+export function scanPending(settings: {
+  archiveDir: string;
+  scanner?: PendingScanner | undefined;
+}): Promise<LogName[]> {
   return settings.scanner ? settings.scanner.list() : listPending(settings.archiveDir);
 }
 
 /** Uploads every pending archive, `jobs` at a time; one failing file does not stop the others. */
-export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new PreparedPass(ctx)): Promise<PassSummary> {
+export async function uploadPass(
+  ctx: PassContext,
+  prepared: PreparedPass = new PreparedPass(ctx),
+): Promise<PassSummary> {
   const started = Date.now();
   try {
     await loadSdk();
@@ -102,7 +120,13 @@ export async function uploadPass(ctx: PassContext, prepared: PreparedPass = new 
 async function runPass(ctx: PassContext, prepared: PreparedPass, started: number): Promise<PassSummary> {
   const pending = await prepared.pending;
   const tally = new Tally(ctx, pending.length, () => pending.length - prepared.taken);
-  const state: PassState = { markers: new MarkerWriter(ctx.archiveDir), badBuckets: new Map(), lister: new Lister(ctx, pending), memory: new ByteBudget(MEMORY_BUDGET), orphans: 0 };
+  const state: PassState = {
+    markers: new MarkerWriter(ctx.archiveDir),
+    badBuckets: new Map(),
+    lister: new Lister(ctx, pending),
+    memory: new ByteBudget(MEMORY_BUDGET),
+    orphans: 0,
+  };
   /** Files uploaded and marked whose markers wait for their folder fsync; each settles its file in the summary. */
   const settling: Array<Promise<void>> = [];
   const next = () => (ctx.signal.aborted || tally.summary.fatal || tally.throttled ? undefined : prepared.take());
@@ -150,14 +174,28 @@ export function untried(ctx: Pick<PassContext, 'requests' | 'signal'>, pending: 
 }
 
 function emptySummary(pending: number): PassSummary {
-  return { pending, uploaded: 0, alreadyThere: 0, conflicts: 0, conflictUploads: 0, failed: 0, notDone: 0, vanished: 0, bytes: 0, settled: new Set() };
+  return {
+    pending,
+    uploaded: 0,
+    alreadyThere: 0,
+    conflicts: 0,
+    conflictUploads: 0,
+    failed: 0,
+    notDone: 0,
+    vanished: 0,
+    bytes: 0,
+    settled: new Set(),
+  };
 }
 
 /** pending = uploaded + already + conflicts + failed + left, or logjam has a bug: say so, as a failure, never silently. */
 export function checkAccounted(summary: PassSummary): void {
-  const accounted = summary.uploaded + summary.alreadyThere + summary.conflicts + summary.failed + summary.notDone + summary.vanished;
+  const accounted =
+    summary.uploaded + summary.alreadyThere + summary.conflicts + summary.failed + summary.notDone + summary.vanished;
   if (accounted !== summary.pending) {
-    throw new Error(`internal error (a bug in logjam-upload, please report it): ${summary.pending} files pending but ${accounted} accounted for (${JSON.stringify(summary)})`);
+    throw new Error(
+      `internal error (a bug in logjam-upload, please report it): ${summary.pending} files pending but ${accounted} accounted for (${JSON.stringify(summary)})`,
+    );
   }
 }
 
@@ -205,12 +243,16 @@ class Tally {
   }
 
   failed(log: LogName, error: unknown): unknown {
-    if (error instanceof MarkerError) this.ctx.log.error('uploaded, but not marked', { file: log.name, error: error.message });
-    else this.ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
+    if (error instanceof MarkerError)
+      this.ctx.log.error('uploaded, but not marked', { file: log.name, error: error.message });
+    else
+      this.ctx.log.error('upload failed; will retry on the next run', { file: log.name, error: describeError(error) });
     this.summary.failed += 1;
     if (isThrottling(error) && !this.throttled) {
       this.throttled = true;
-      this.ctx.log.warn('S3 is still throttling after the retries; leaving the remaining files for the next run', { left: this.untaken() });
+      this.ctx.log.warn('S3 is still throttling after the retries; leaving the remaining files for the next run', {
+        left: this.untaken(),
+      });
     }
     return error;
   }
@@ -238,7 +280,13 @@ class Tally {
       ...(summary.orphans ? { orphans: summary.orphans } : {}),
       size: formatBytes(summary.bytes),
       ms: Date.now() - started,
-      ...(summary.requests ? { requests: formatRequests(summary.requests.byMethod), retries: summary.requests.retries, throttled: summary.requests.throttled } : {}),
+      ...(summary.requests
+        ? {
+            requests: formatRequests(summary.requests.byMethod),
+            retries: summary.requests.retries,
+            throttled: summary.requests.throttled,
+          }
+        : {}),
     });
   }
 }

@@ -6,7 +6,9 @@ import { displayName, oneLine } from '@logjam/core';
 import { fieldValues, renderBucket, renderKey, s3Uri } from './template.js';
 
 /** The pending files and the URIs they would go to (conflicts cannot be known without asking S3). */
-export async function plan(settings: Pick<UploadSettings, 'archiveDir' | 'template' | 'hostname'>): Promise<Array<{ file: string; uri: string }>> {
+export async function plan(
+  settings: Pick<UploadSettings, 'archiveDir' | 'template' | 'hostname'>,
+): Promise<Array<{ file: string; uri: string }>> {
   const pending = await listPending(settings.archiveDir);
   return pending.map((log) => {
     const values = fieldValues(log, settings.hostname);

@@ -82,10 +82,16 @@ export class StoreProfile {
   async save(): Promise<void> {
     if (!this.changed || !this.stores) return;
     try {
-      await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, stores: this.stores }, null, 1)}\n`, { mode: 0o600 });
+      await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, stores: this.stores }, null, 1)}\n`, {
+        mode: 0o600,
+      });
       this.changed = false;
     } catch (error) {
-      if (!this.saveFailed) this.log.warn('cannot remember what the store does; the next run probes it again', { file: this.file, error: describeError(error) });
+      if (!this.saveFailed)
+        this.log.warn('cannot remember what the store does; the next run probes it again', {
+          file: this.file,
+          error: describeError(error),
+        });
       this.saveFailed = true;
     }
   }
@@ -101,14 +107,17 @@ async function readProfile(file: string, log: Logger): Promise<Record<string, St
   try {
     handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if (errorCode(error) !== 'ENOENT' && errorCode(error) !== 'ENOTDIR') log.warn('ignoring the store profile; the store is probed again', { file, error: describeError(error) });
+    if (errorCode(error) !== 'ENOENT' && errorCode(error) !== 'ENOTDIR')
+      log.warn('ignoring the store profile; the store is probed again', { file, error: describeError(error) });
     return {};
   }
   try {
     const stat = await handle.stat();
     const uid = process.geteuid?.();
     if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
-      log.warn('ignoring the store profile: not a file that only this user can write; the store is probed again', { file });
+      log.warn('ignoring the store profile: not a file that only this user can write; the store is probed again', {
+        file,
+      });
       return {};
     }
     const parsed = JSON.parse(await handle.readFile('utf8')) as { version?: unknown; stores?: unknown };
@@ -127,10 +136,15 @@ function sanitize(stores: Record<string, unknown>): Record<string, StoreFacts> {
   const out = Object.create(null) as Record<string, StoreFacts>;
   const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
   for (const [key, value] of Object.entries(stores)) {
-    const entry = (value ?? {}) as { probedAt?: unknown; writes?: { put?: unknown; complete?: unknown }; refused?: Record<string, unknown> };
+    const entry = (value ?? {}) as {
+      probedAt?: unknown;
+      writes?: { put?: unknown; complete?: unknown };
+      refused?: Record<string, unknown>;
+    };
     const facts: StoreFacts = { refused: {} };
     if (isTime(entry.probedAt)) facts.probedAt = entry.probedAt;
-    if (entry.writes && typeof entry.writes.put === 'boolean' && typeof entry.writes.complete === 'boolean') facts.writes = { put: entry.writes.put, complete: entry.writes.complete };
+    if (entry.writes && typeof entry.writes.put === 'boolean' && typeof entry.writes.complete === 'boolean')
+      facts.writes = { put: entry.writes.put, complete: entry.writes.complete };
     for (const permission of ['HeadBucket', 'ListBucket', 'DeleteObject'] as const) {
       const at = entry.refused?.[permission];
       if (isTime(at)) facts.refused[permission] = at;

@@ -34,12 +34,22 @@ function authority(host: string, port: number): string {
 export function unreachable(proxy: Proxy, error: unknown): ProxyError {
   const code = (error as { code?: unknown } | null)?.code;
   const why = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
-  return Object.assign(new ProxyError(`proxy ${proxy.shown} (${proxy.source}) unreachable: ${why}`, typeof code === 'string' ? code : undefined), { cause: error });
+  return Object.assign(
+    new ProxyError(
+      `proxy ${proxy.shown} (${proxy.source}) unreachable: ${why}`,
+      typeof code === 'string' ? code : undefined,
+    ),
+    { cause: error },
+  );
 }
 
 /** The ProxyError for a proxy's refusal (407, 502, …). */
 export function refused(proxy: Proxy, status: number, reason: string | undefined, what: string): ProxyError {
-  return new ProxyError(`proxy ${proxy.shown} (${proxy.source}) refused ${what}: HTTP ${status}${reason ? ` ${reason}` : ''}`, undefined, status);
+  return new ProxyError(
+    `proxy ${proxy.shown} (${proxy.source}) refused ${what}: HTTP ${status}${reason ? ` ${reason}` : ''}`,
+    undefined,
+    status,
+  );
 }
 
 type Callback = (error: Error | null, socket: Duplex) => void;
@@ -77,7 +87,9 @@ export class TunnelingAgent extends https.Agent {
       agent: false,
       headers: { host: target, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
     });
-    connect.setTimeout(this.connectTimeoutMs, () => connect.destroy(Object.assign(new Error('ETIMEDOUT'), { code: 'ETIMEDOUT' })));
+    connect.setTimeout(this.connectTimeoutMs, () =>
+      connect.destroy(Object.assign(new Error('ETIMEDOUT'), { code: 'ETIMEDOUT' })),
+    );
     connect.once('connect', (res: http.IncomingMessage, socket: Socket, head: Buffer) => {
       connect.setTimeout(0);
       if (res.statusCode !== 200 || head.length > 0) {
@@ -113,10 +125,18 @@ interface OutgoingRequest {
  * A copy: the SDK's request is left as it was for a retry.
  */
 export function proxyRequest<T extends OutgoingRequest>(request: T, proxy: Proxy): T {
-  const host = request.hostname.includes(':') && !request.hostname.startsWith('[') ? `[${request.hostname}]` : request.hostname;
+  const host =
+    request.hostname.includes(':') && !request.hostname.startsWith('[') ? `[${request.hostname}]` : request.hostname;
   const origin = `http://${host}${request.port && request.port !== 80 ? `:${request.port}` : ''}`;
-  const headers = proxy.authorization ? { ...request.headers, 'proxy-authorization': proxy.authorization } : request.headers;
-  return Object.assign(Object.create(Object.getPrototypeOf(request) as object) as T, request, { hostname: proxy.hostname, port: proxy.port, path: `${origin}${request.path}`, headers });
+  const headers = proxy.authorization
+    ? { ...request.headers, 'proxy-authorization': proxy.authorization }
+    : request.headers;
+  return Object.assign(Object.create(Object.getPrototypeOf(request) as object) as T, request, {
+    hostname: proxy.hostname,
+    port: proxy.port,
+    path: `${origin}${request.path}`,
+    headers,
+  });
 }
 
 /** The proxy a request from the SDK goes through, if any. */

@@ -66,9 +66,17 @@ export function parseProxy(name: string, value: string): Proxy {
   } catch {
     throw new ConfigError(`${name} '${maskUrl(value)}' is not a proxy URL such as http://proxy.example.com:3128`);
   }
-  if (url.protocol !== 'http:') throw new ConfigError(`${name} '${shown}': only http:// proxies are supported (HTTPS goes through them with CONNECT)`);
+  if (url.protocol !== 'http:')
+    throw new ConfigError(
+      `${name} '${shown}': only http:// proxies are supported (HTTPS goes through them with CONNECT)`,
+    );
   if (!url.hostname) throw new ConfigError(`${name} '${shown}' names no proxy host`);
-  const proxy: Proxy = { source: name, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 80, shown: `http://${shown.replace(/^http:\/\//i, '').replace(/\/$/, '')}` };
+  const proxy: Proxy = {
+    source: name,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : 80,
+    shown: `http://${shown.replace(/^http:\/\//i, '').replace(/\/$/, '')}`,
+  };
   if (url.username || url.password) {
     const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
     proxy.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
@@ -106,7 +114,8 @@ export function readProxySettings(env: Env): ProxySettings {
   const http = variable(env, 'HTTP_PROXY');
   // With neither HTTPS variable set (set empty counts as set), HTTPS goes through HTTP_PROXY, as the
   // Python logjam's boto 2 sent everything through http_proxy: a host set up for it keeps working.
-  const https = variable(env, 'HTTPS_PROXY') ?? (env.https_proxy === undefined && env.HTTPS_PROXY === undefined ? http : undefined);
+  const https =
+    variable(env, 'HTTPS_PROXY') ?? (env.https_proxy === undefined && env.HTTPS_PROXY === undefined ? http : undefined);
   const noProxy = variable(env, 'NO_PROXY');
   const settings: ProxySettings = {
     noProxy: (noProxy?.value ?? '')
@@ -123,7 +132,9 @@ export function readProxySettings(env: Env): ProxySettings {
 
 function metadataEndpointHost(env: Env): string[] {
   try {
-    return env.AWS_EC2_METADATA_SERVICE_ENDPOINT ? [new URL(env.AWS_EC2_METADATA_SERVICE_ENDPOINT).hostname.replace(/^\[|\]$/g, '').toLowerCase()] : [];
+    return env.AWS_EC2_METADATA_SERVICE_ENDPOINT
+      ? [new URL(env.AWS_EC2_METADATA_SERVICE_ENDPOINT).hostname.replace(/^\[|\]$/g, '').toLowerCase()]
+      : [];
   } catch {
     return [];
   }
@@ -164,7 +175,9 @@ export function describeProxyRoute(settings: ProxySettings, endpoint: string | u
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const target = endpoint ? url.origin : 'AWS S3 (https)';
   const proxy = proxyFor(settings, url.protocol, host, url.port ? Number(url.port) : defaultPort(url.protocol));
-  if (proxy) return `proxy: ${proxy.shown} (${proxy.source}) for ${target}${url.protocol === 'https:' ? ', with CONNECT' : ''}`;
-  const exempt = settings.noProxySource && bypassesProxy(host, Number(url.port) || defaultPort(url.protocol), settings.noProxy);
+  if (proxy)
+    return `proxy: ${proxy.shown} (${proxy.source}) for ${target}${url.protocol === 'https:' ? ', with CONNECT' : ''}`;
+  const exempt =
+    settings.noProxySource && bypassesProxy(host, Number(url.port) || defaultPort(url.protocol), settings.noProxy);
   return `proxy: none for ${target} (${exempt ? `${settings.noProxySource} exempts it` : `no ${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'}`})`;
 }

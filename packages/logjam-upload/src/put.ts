@@ -6,20 +6,33 @@
 // and the MD5 in metadata (so a later HEAD can recognise a multipart object,
 // whose ETag is no MD5). The marker is written only after S3 confirmed. A lost
 // response is an unknown, not a failure: HEAD tells whether the object landed.
-import { errorCode, oneLine, type LogName } from '@logjam/core';
-import { checkBeforeComplete, claimKey, claimOf, KeyTaken, releaseClaim } from './claim.js';
+import { type LogName } from '@logjam/core';
+import { checkBeforeComplete, claimKey, KeyTaken, releaseClaim } from './claim.js';
 import { objectParams, settingsRefused } from './conditional.js';
 import type { PassContext } from './context.js';
-import { markerDir, type MarkerWriter } from './ledger.js';
+import type { MarkerWriter } from './ledger.js';
 import type { Lister } from './lister.js';
 import { abortOrphans } from './orphans.js';
+import { mark } from './mark.js';
+import { probe } from './probe.js';
 import { loadBody, type ByteBudget, type Local } from './local.js';
-import { isOtherToolsMultipart, partSizeFor, uploadMultipart } from './multipart.js';
-import { sdk } from './sdk.js';
+import { uploadMultipart } from './multipart.js';
 import { FileBody } from './client-steps.js';
 import { putObject } from './direct-put.js';
-import { checkStoredMd5, contentMd5, describeError, httpStatus, isBucketError, isThrottling, MD5_METADATA, plainEtag, s3Code } from './s3.js';
+import {
+  checkStoredMd5,
+  contentMd5,
+  describeError,
+  httpStatus,
+  isBucketError,
+  isThrottling,
+  MD5_METADATA,
+  s3Code,
+} from './s3.js';
 import { conflictValues, fieldValues, fixedBucket, renderBucket, renderKey, s3Uri } from './template.js';
+
+export { MarkerError } from './mark.js';
+export { sameObject } from './probe.js';
 
 const MAX_CONFLICTS = 99;
 
@@ -79,10 +92,16 @@ async function uploadLocal(ctx: PassContext, pass: PassState, log: LogName, loca
   }
 }
 
-async function uploadTo(ctx: PassContext, pass: PassState, log: LogName, local: Local, target: { bucket: string; key: string }): Promise<FileResult> {
+async function uploadTo(
+  ctx: PassContext,
+  pass: PassState,
+  log: LogName,
+  local: Local,
+  target: { bucket: string; key: string },
+): Promise<FileResult> {
   const { bucket, key: primaryKey } = target;
   const already = async (n: number, uri: string): Promise<FileResult> => {
-    const { durable } = await mark(ctx, pass, log.name, uri);
+    const { durable } = await mark(ctx, pass.markers, log.name, uri);
     ctx.log.info('already in S3; marked as uploaded', { file: log.name, uri });
     return { outcome: n === 0 ? 'already' : 'conflict-already', bytes: 0, durable };
   };
@@ -96,7 +115,10 @@ async function uploadTo(ctx: PassContext, pass: PassState, log: LogName, local: 
     // lost, say), the prefix's listing answers for the primary key of a file among many under one
     // prefix; HEAD for the rest.
     const putFirst = ctx.conditionalWrites.put && !local.parts;
-    const listed = n === 0 && (!putFirst || pass.lister.folderTaken(bucket, key)) ? await pass.lister.lookup(bucket, key, local) : null;
+    const listed =
+      n === 0 && (!putFirst || pass.lister.folderTaken(bucket, key))
+        ? await pass.lister.lookup(bucket, key, local)
+        : null;
     const state = listed ?? (putFirst ? 'missing' : await probe(ctx, bucket, key, local));
     if (state === 'same') return already(n, uri);
     if (state === 'different') {
@@ -107,91 +129,55 @@ async function uploadTo(ctx: PassContext, pass: PassState, log: LogName, local: 
     const started = Date.now();
     const result = await put(ctx, pass, bucket, key, local);
     if (result === 'exists') {
-      // The key is taken: by an object already there (markers lost), another host, or our own lost response.
-      if (n === 0) pass.lister.noteTaken(bucket, key);
-      const again = await probe(ctx, bucket, key, local);
+      const again = await recheckTaken(ctx, pass, { bucket, key, primary: n === 0 }, local, log);
       if (again === 'same') return already(n, uri);
       // Our own claim (its PUT landed, its answer was lost, the retry got 412): the key is ours; go on there.
-      if (again === 'claimed') {
-        n -= 1;
-        continue;
-      }
-      if (again === 'unknown') ctx.log.warn('the key is taken, and HEAD is refused (no s3:GetObject?), so it cannot be compared; not overwriting it', { file: log.name, uri });
-      else ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+      if (again === 'claimed') n -= 1;
       continue;
     }
-    const { durable } = await mark(ctx, pass, log.name, uri);
+    const { durable } = await mark(ctx, pass.markers, log.name, uri);
     const fields = { file: log.name, uri, bytes: local.size, ms: Date.now() - started };
     if (n === 0) ctx.log.info('uploaded', fields);
-    else ctx.log.warn('uploaded beside a different object of the same key', { ...fields, taken: s3Uri(bucket, primaryKey) });
+    else
+      ctx.log.warn('uploaded beside a different object of the same key', {
+        ...fields,
+        taken: s3Uri(bucket, primaryKey),
+      });
     return { outcome: n === 0 ? 'uploaded' : 'conflict-uploaded', bytes: local.size, durable };
   }
   throw new Error(`${MAX_CONFLICTS} conflict keys are all taken`);
 }
 
-/** The file is in S3 but its marker could not be written: said in its own words, not as an S3 error. */
-export class MarkerError extends Error {
-  override name = 'MarkerError';
-}
-
-/**
- * Creates the marker, and returns the promise that it becomes durable. When
- * either fails, the error says that S3 has the file and what to fix (the next
- * run only re-checks it).
- */
-async function mark(ctx: PassContext, pass: PassState, name: string, uri: string): Promise<{ durable: Promise<void> }> {
-  const explain = (error: unknown) => {
-    const dir = markerDir(ctx.archiveDir);
-    const code = errorCode(error);
-    const fix =
-      code === 'EACCES' || code === 'EPERM'
-        ? `make ${dir} writable by this user (uid ${process.getuid?.() ?? '?'})`
-        : code === 'ENOSPC' || code === 'EDQUOT'
-          ? `free some space for ${dir}`
-          : `check ${dir}`;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOSPC' ? 'no space left' : code === 'EDQUOT' ? 'disk quota used up' : oneLine(error);
-    return new MarkerError(`in S3 as ${uri}, but cannot write its marker in ${dir} (${why}): ${fix}; the next run finds it in S3 and only writes the marker`);
-  };
-  let durable: Promise<void>;
-  try {
-    ({ durable } = await pass.markers.create(name));
-  } catch (error) {
-    throw explain(error);
-  }
-  return { durable: durable.catch((error: unknown) => Promise.reject(explain(error))) };
-}
-
-type ProbeState = 'missing' | 'same' | 'different' | 'unknown';
-
-/** HEAD: is the key free, does it hold this very file (or our claim for it), or something else? */
-async function probe(ctx: PassContext, bucket: string, key: string, local: Local): Promise<ProbeState | 'claimed'> {
-  try {
-    const head = await ctx.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: bucket, Key: key }));
-    const claim = claimOf(head, local);
-    if (claim) {
-      local.claim = claim;
-      return 'claimed';
-    }
-    return sameObject(head, local) || (await isOtherToolsMultipart(head, local, [ctx.partSize, partSizeFor(local.size, ctx) ?? ctx.partSize], ctx)) ? 'same' : 'different';
-  } catch (error) {
-    const status = httpStatus(error);
-    if (status === 404) return 'missing';
-    // Without s3:ListBucket, S3 answers 403 for a missing key.
-    if (status === 403 && !isBucketError(error)) return 'unknown';
-    throw error;
-  }
-}
-
-/** Same size, and the same MD5: from our metadata, or a single-part ETag (as the Python tool's uploads have). */
-export function sameObject(head: { ContentLength?: number | undefined; ETag?: string | undefined; Metadata?: Record<string, string> | undefined }, local: { size: number; md5: string }): boolean {
-  if (head.ContentLength !== local.size) return false;
-  const recorded = head.Metadata?.[MD5_METADATA];
-  if (recorded) return recorded.toLowerCase() === local.md5;
-  return plainEtag(head.ETag) === local.md5;
+/** A conditional write found the key taken: by an object already there (markers lost), another host, or our own lost response. */
+async function recheckTaken(
+  ctx: PassContext,
+  pass: PassState,
+  target: { bucket: string; key: string; primary: boolean },
+  local: Local,
+  log: LogName,
+): Promise<'same' | 'claimed' | 'other'> {
+  const { bucket, key } = target;
+  if (target.primary) pass.lister.noteTaken(bucket, key);
+  const again = await probe(ctx, bucket, key, local);
+  if (again === 'same' || again === 'claimed') return again;
+  const uri = s3Uri(bucket, key);
+  if (again === 'unknown')
+    ctx.log.warn(
+      'the key is taken, and HEAD is refused (no s3:GetObject?), so it cannot be compared; not overwriting it',
+      { file: log.name, uri },
+    );
+  else ctx.log.warn('a different object already holds this key; not overwriting it', { file: log.name, uri });
+  return 'other';
 }
 
 /** Uploads to a key; 'exists' when a conditional write (or the check before a Complete) found the key taken. */
-async function put(ctx: PassContext, pass: PassState, bucket: string, key: string, local: Local): Promise<'done' | 'exists'> {
+async function put(
+  ctx: PassContext,
+  pass: PassState,
+  bucket: string,
+  key: string,
+  local: Local,
+): Promise<'done' | 'exists'> {
   for (;;) {
     // Our own claim at the key is ours to replace.
     const conditional = ctx.conditionalWrites.put && local.claim === undefined;
@@ -205,7 +191,9 @@ async function put(ctx: PassContext, pass: PassState, bucket: string, key: strin
       const code = s3Code(error);
       if (error instanceof KeyTaken || status === 412 || code === 'PreconditionFailed') return 'exists';
       if (conditional && (status === 501 || code === 'NotImplemented')) {
-        ctx.log.warn('the store does not support conditional writes (If-None-Match); relying on HEAD alone', { error: describeError(error) });
+        ctx.log.warn('the store does not support conditional writes (If-None-Match); relying on HEAD alone', {
+          error: describeError(error),
+        });
         ctx.conditionalWrites.put = false;
         ctx.conditionalWrites.complete = false;
         continue;
@@ -248,7 +236,13 @@ function commonParams(ctx: PassContext, bucket: string, key: string, local: Loca
  * which the client opens afresh for every attempt, so that the SDK's retries
  * work as for bytes in memory). The store checks the bytes against Content-MD5.
  */
-async function putSingle(ctx: PassContext, bucket: string, key: string, local: Local, conditional: boolean): Promise<void> {
+async function putSingle(
+  ctx: PassContext,
+  bucket: string,
+  key: string,
+  local: Local,
+  conditional: boolean,
+): Promise<void> {
   // Bytes in memory go directly where the client already sent one (direct-put.ts).
   const result = await putObject(ctx.client, {
     ...commonParams(ctx, bucket, key, local, conditional),
@@ -267,11 +261,20 @@ async function putSingle(ctx: PassContext, bucket: string, key: string, local: L
  * If-None-Match on Complete, that guards the key; where it honours it only on
  * PutObject (Ceph RGW 16), a claim does (claim.ts).
  */
-async function putMultipart(ctx: PassContext, pass: PassState, bucket: string, key: string, local: Local, parts: { size: number; md5s: string[] }): Promise<void> {
+async function putMultipart(
+  ctx: PassContext,
+  pass: PassState,
+  bucket: string,
+  key: string,
+  local: Local,
+  parts: { size: number; md5s: string[] },
+): Promise<void> {
   const params = commonParams(ctx, bucket, key, local, false);
   const target = { bucket, key };
   const guard = ctx.conditionalWrites.complete;
-  const claim = guard ? undefined : (local.claim ?? (ctx.conditionalWrites.put ? await claimKey(ctx, target, local.md5) : undefined));
+  const claim = guard
+    ? undefined
+    : (local.claim ?? (ctx.conditionalWrites.put ? await claimKey(ctx, target, local.md5) : undefined));
   try {
     pass.orphans += await abortOrphans(ctx, target, local.log.name);
     await uploadMultipart(
@@ -287,5 +290,6 @@ async function putMultipart(ctx: PassContext, pass: PassState, bucket: string, k
   local.claim = undefined;
   // Confirm what landed: the size, and our MD5 in its metadata.
   const state = await probe(ctx, bucket, key, local);
-  if (state === 'different' || state === 'claimed') throw new Error('after the multipart upload, S3 holds a different object');
+  if (state === 'different' || state === 'claimed')
+    throw new Error('after the multipart upload, S3 holds a different object');
 }

@@ -27,7 +27,16 @@ interface Spec {
 
 /** Parses a spec as CPython 2.7's parse_internal_render_format_spec; the type defaults to the value's own ('s' or 'd'). */
 function parseSpec(text: string, defaultType: string): Spec {
-  const spec: Spec = { fill: '', align: '', sign: '', alternate: false, width: -1, grouping: false, precision: -1, type: defaultType };
+  const spec: Spec = {
+    fill: '',
+    align: '',
+    sign: '',
+    alternate: false,
+    width: -1,
+    grouping: false,
+    precision: -1,
+    type: defaultType,
+  };
   let i = 0;
   const isAlign = (c: string | undefined) => c === '<' || c === '>' || c === '=' || c === '^';
   if (text.length >= 2 && isAlign(text[1])) {
@@ -66,13 +75,16 @@ function parseSpec(text: string, defaultType: string): Spec {
   }
   if (text.length - i > 1) throw new PyFormatError('ValueError: Invalid conversion specification');
   if (text.length - i === 1) spec.type = text[i]!;
-  if (spec.grouping && !['d', 'e', 'f', 'g', 'E', 'G', '%', 'F'].includes(spec.type)) throw new PyFormatError(`ValueError: Cannot specify ',' with '${spec.type}'.`);
+  if (spec.grouping && !['d', 'e', 'f', 'g', 'E', 'G', '%', 'F'].includes(spec.type))
+    throw new PyFormatError(`ValueError: Cannot specify ',' with '${spec.type}'.`);
   return spec;
 }
 
 /** `format(value, spec)` as Python 2.7 computes it. */
 export function pyFormat(value: PyValue, specText: string): ByteString {
-  return typeof value === 'number' ? formatInt(value, parseSpec(specText, 'd')) : formatStr(value, parseSpec(specText, 's'));
+  return typeof value === 'number'
+    ? formatInt(value, parseSpec(specText, 'd'))
+    : formatStr(value, parseSpec(specText, 's'));
 }
 
 /** `{field!s}` / `{field!r}`: str() or repr() of the value. */
@@ -111,7 +123,8 @@ function pad(body: string, spec: Spec, defaultAlign: '<' | '>', signPart = ''): 
 }
 
 function formatStr(value: ByteString, spec: Spec): ByteString {
-  if (spec.type !== 's') throw new PyFormatError(`ValueError: Unknown format code '${spec.type}' for object of type 'str'`);
+  if (spec.type !== 's')
+    throw new PyFormatError(`ValueError: Unknown format code '${spec.type}' for object of type 'str'`);
   if (spec.sign) throw new PyFormatError('ValueError: Sign not allowed in string format specifier');
   if (spec.alternate) throw new PyFormatError('ValueError: Alternate form (#) not allowed in string format specifier');
   if (spec.align === '=') throw new PyFormatError("ValueError: '=' alignment not allowed in string format specifier");
@@ -133,7 +146,8 @@ function group(digits: string, minWidth: number): string {
 function formatInt(value: number, spec: Spec): ByteString {
   const type = spec.type;
   if ('eEfFgG%'.includes(type)) return formatFloat(value, spec, type);
-  if (!'bcdoxXn'.includes(type)) throw new PyFormatError(`ValueError: Unknown format code '${type}' for object of type 'int'`);
+  if (!'bcdoxXn'.includes(type))
+    throw new PyFormatError(`ValueError: Unknown format code '${type}' for object of type 'int'`);
   if (spec.precision >= 0) throw new PyFormatError('ValueError: Precision not allowed in integer format specifier');
   if (type === 'c') {
     if (spec.sign) throw new PyFormatError("ValueError: Sign not allowed with integer format specifier 'c'");
@@ -182,7 +196,10 @@ function formatFloat(value: number, spec: Spec, type: string): ByteString {
     if (r.carry) exp += 1;
     let fraction = r.digits.slice(1);
     if (trim) fraction = fraction.replace(/0+$/, '');
-    return { int: r.digits[0]!, rest: `${fraction ? `.${fraction}` : ''}${upper ? 'E' : 'e'}${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}` };
+    return {
+      int: r.digits[0]!,
+      rest: `${fraction ? `.${fraction}` : ''}${upper ? 'E' : 'e'}${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`,
+    };
   };
   let parts: { int: string; rest: string };
   if (value === 0) digits = '0';

@@ -23,7 +23,9 @@ export interface HandlerSettings {
  * The SDK's Node request handler, with keep-alive agents, the run's stop signal on every request, and the proxy
  * (proxy.ts) and CA bundle: for the S3 client, and for the STS / SSO clients of the credential chain.
  */
-export function createRequestHandler(settings: HandlerSettings): InstanceType<ReturnType<typeof sdk>['http']['NodeHttpHandler']> {
+export function createRequestHandler(
+  settings: HandlerSettings,
+): InstanceType<ReturnType<typeof sdk>['http']['NodeHttpHandler']> {
   const { http: smithyHttp } = sdk();
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets };
   const stop = settings.signal;
@@ -46,12 +48,19 @@ export function createRequestHandler(settings: HandlerSettings): InstanceType<Re
           const status = out.response.statusCode;
           if (request.protocol !== 'http:' || !PROXY_STATUSES.has(status)) return out;
           (out.response.body as { resume?: () => void } | undefined)?.resume?.();
-          throw refused(proxy, status, out.response.reason, `${request.method} http://${request.hostname}${request.port ? `:${request.port}` : ''}`);
+          throw refused(
+            proxy,
+            status,
+            out.response.reason,
+            `${request.method} http://${request.hostname}${request.port ? `:${request.port}` : ''}`,
+          );
         },
         (error: unknown) => {
           // Only a plain-HTTP request's connection is to the proxy itself (a tunnel's failures are the agent's ProxyErrors).
           const syscall = (error as { syscall?: unknown } | null)?.syscall;
-          throw request.protocol === 'http:' && (syscall === 'connect' || syscall === 'getaddrinfo') ? unreachable(proxy, error) : error;
+          throw request.protocol === 'http:' && (syscall === 'connect' || syscall === 'getaddrinfo')
+            ? unreachable(proxy, error)
+            : error;
         },
       );
     }
@@ -63,6 +72,8 @@ export function createRequestHandler(settings: HandlerSettings): InstanceType<Re
     // unless throwOnRequestTimeout is set, so a stalled answer would hang the upload for good.)
     socketTimeout: 120_000,
     httpAgent: new http.Agent(agentOptions),
-    httpsAgent: proxies ? new TunnelingAgent(httpsOptions, proxies, CONNECTION_TIMEOUT_MS) : new https.Agent(httpsOptions),
+    httpsAgent: proxies
+      ? new TunnelingAgent(httpsOptions, proxies, CONNECTION_TIMEOUT_MS)
+      : new https.Agent(httpsOptions),
   });
 }

@@ -2,7 +2,15 @@
 // bucket re-checked if it failed, the store's capabilities learned, the
 // uploads, --delete-uploaded-after; then the metrics, from the same listing.
 import path from 'node:path';
-import { displayName, EXIT_FAILED, EXIT_OK, showPaths, type BacklogItem, type LogName, type PassMetricsWriter } from '@logjam/core';
+import {
+  displayName,
+  EXIT_FAILED,
+  EXIT_OK,
+  showPaths,
+  type BacklogItem,
+  type LogName,
+  type PassMetricsWriter,
+} from '@logjam/core';
 import type { PassContext, PassSummary } from './context.js';
 import { backlogOf, uploadBacklog, writeUploadMetrics } from './monitor.js';
 import { PreparedPass, scanPending, untried, uploadPass } from './pass.js';
@@ -75,7 +83,10 @@ async function bucketUsable(run: PassRun, ctx: PassBase, pending: LogName[]): Pr
     await run.bucket.check(pending);
     return true;
   } catch (error) {
-    log.error('the bucket is still not usable', { bucket: fixedBucket(template) ?? template.source, error: describeError(error) });
+    log.error('the bucket is still not usable', {
+      bucket: fixedBucket(template) ?? template.source,
+      error: describeError(error),
+    });
     reporter?.capture(error, { directory: ctx.archiveDir });
     return false;
   }
@@ -92,7 +103,12 @@ function showTotal(run: PassRun, backlog: Map<string, BacklogItem>): void {
 }
 
 /** The store's capabilities (learned when anything is pending), then the uploads with them. */
-async function uploads(store: StoreWrites, ctx: PassBase, prepared: PreparedPass, pending: LogName[]): Promise<{ summary: PassSummary; capabilities: StoreCapabilities }> {
+async function uploads(
+  store: StoreWrites,
+  ctx: PassBase,
+  prepared: PreparedPass,
+  pending: LogName[],
+): Promise<{ summary: PassSummary; capabilities: StoreCapabilities }> {
   let capabilities = store.current();
   if (pending.length > 0) {
     try {
@@ -129,7 +145,11 @@ async function afterUploads(run: PassRun, ctx: PassBase, summary: PassSummary): 
 }
 
 /** What every pass shares, but for its stop signal; the progress bar and the reporter hear of each file. */
-export function passContext(options: RunOptions, sizes: Map<string, number>, run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner' | 'requests'>): Omit<PassBase, 'signal'> {
+export function passContext(
+  options: RunOptions,
+  sizes: Map<string, number>,
+  run: Pick<PassContext, 'archiveDir' | 'hostname' | 'client' | 'scanner' | 'requests'>,
+): Omit<PassBase, 'signal'> {
   return {
     ...run,
     template: options.template,
@@ -156,7 +176,15 @@ export function skippedWriter(options: RunOptions, archiveDir: string): PassMetr
     reporter: options.reporter,
     write: async (file) => {
       const now = Date.now();
-      await writeUploadMetrics(file, { summary: undefined, succeeded: false, ran: false, skippedLocked: 1, durationMs: 0, backlog: await uploadBacklog(archiveDir), now });
+      await writeUploadMetrics(file, {
+        summary: undefined,
+        succeeded: false,
+        ran: false,
+        skippedLocked: 1,
+        durationMs: 0,
+        backlog: await uploadBacklog(archiveDir),
+        now,
+      });
     },
   };
 }

@@ -35,7 +35,13 @@ function serve(options: RunOptions, running: Running): Promise<number> {
   const { where, early } = running;
   const sizes = new Map<string, number>();
   const run = { options, bucket: running.bucket, store: running.store, sizes };
-  const ctx = passContext(options, sizes, { archiveDir: where.io, hostname: where.hostname, client: running.client, scanner: running.scanner, requests: running.requests });
+  const ctx = passContext(options, sizes, {
+    archiveDir: where.io,
+    hostname: where.hostname,
+    client: running.client,
+    scanner: running.scanner,
+    requests: running.requests,
+  });
   return runService({
     once: options.once,
     intervalMs: options.intervalMs,
@@ -55,7 +61,9 @@ function serve(options: RunOptions, running: Running): Promise<number> {
 
 /** --dry-run: no network, nothing written: what would go where. */
 async function dryRun(options: RunOptions, archiveDir: string, hostname: string): Promise<number> {
-  for (const { file, uri } of await plan({ archiveDir, template: options.template, hostname })) process.stdout.write(`${file} -> ${uri}\n`);
-  if (options.deleteUploadedAfterMs !== undefined) await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: true, log: options.log });
+  for (const { file, uri } of await plan({ archiveDir, template: options.template, hostname }))
+    process.stdout.write(`${file} -> ${uri}\n`);
+  if (options.deleteUploadedAfterMs !== undefined)
+    await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: true, log: options.log });
   return EXIT_OK;
 }

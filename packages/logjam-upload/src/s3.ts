@@ -1,68 +1,20 @@
-// Talking to S3: the client (region, endpoint, credentials, checksums,
+// Talking to S3: the client (region from region.ts, endpoint, credentials, checksums,
 // keep-alive, retries — all the SDK's own machinery), and the start-up check
 // that turns a missing bucket or a bad key into one clear line.
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Logger } from '@logjam/core';
-import { loadSdk, sdk, type CredentialProvider } from './sdk.js';
+import { sdk, type CredentialProvider } from './sdk.js';
 import type { ProxySettings } from './proxy.js';
 import { countRequests, MAX_ATTEMPTS, reopenFileBodies, type RequestCounts } from './client-steps.js';
 import { enableDirectPuts } from './direct-put.js';
 import { createRequestHandler, type HandlerSettings } from './request-handler.js';
+import { METADATA_TIMEOUT_MS } from './region.js';
 
-/** How long the instance-metadata lookups may take off EC2, so that a laptop run is not slow. */
-export const METADATA_TIMEOUT_MS = 1000;
+export { instanceRegion, METADATA_TIMEOUT_MS, resolveRegion, type RegionChoice } from './region.js';
 
 type Env = NodeJS.ProcessEnv;
-
-export interface RegionChoice {
-  region: string;
-  source: string;
-}
-
-/**
- * The region, in the order the issue (and the Python tool) gives: --region,
- * AWS_REGION / AWS_DEFAULT_REGION, the profile's region, the instance's own
- * region from instance metadata, then us-east-1.
- */
-export async function resolveRegion(flag: string | undefined, env: Env, log: Logger): Promise<RegionChoice> {
-  if (flag) return { region: flag, source: '--region' };
-  if (env.AWS_REGION) return { region: env.AWS_REGION, source: 'AWS_REGION' };
-  if (env.AWS_DEFAULT_REGION) return { region: env.AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION' };
-  const profile = env.AWS_PROFILE || 'default';
-  try {
-    // The SDK's own reader of ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).
-    const { configFile, credentialsFile } = await (await loadSdk()).config.loadSharedConfigFiles({ ignoreCache: true });
-    const region = configFile[profile]?.region ?? credentialsFile[profile]?.region;
-    if (region) return { region, source: `profile ${profile}` };
-  } catch (error) {
-    log.debug('no region from the shared config files', { error: String(error) });
-  }
-  const fromMetadata = await instanceRegion(env, log);
-  if (fromMetadata) return { region: fromMetadata, source: 'instance metadata' };
-  return { region: 'us-east-1', source: 'default' };
-}
-
-/** The instance's region from instance metadata (IMDSv2, falling back to v1), or null within about a second. */
-export async function instanceRegion(env: Env, log: Logger): Promise<string | null> {
-  if ((env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true') return null;
-  const service = new (await loadSdk()).ec2.MetadataService({ httpOptions: { timeout: METADATA_TIMEOUT_MS }, retries: 0 });
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), METADATA_TIMEOUT_MS * 1.5);
-  });
-  try {
-    const region = await Promise.race([service.request('latest/meta-data/placement/region', {}) /* the service prefixes the endpoint's path, '/' */, deadline]);
-    const trimmed = region?.trim();
-    return trimmed && /^[a-z0-9-]+$/.test(trimmed) ? trimmed : null;
-  } catch (error) {
-    log.debug('no region from instance metadata', { error: String(error) });
-    return null;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface ClientSettings {
   region: string;
@@ -99,7 +51,10 @@ export function chooseEndpoint(flag: string | undefined, env: Env): string | und
 /** The standard credential chain; instance metadata with a short timeout. */
 export function credentialChain(network: Pick<HandlerSettings, 'proxies' | 'ca'> = {}): CredentialProvider {
   // STS (web identity, assumed roles) and SSO go through the proxy too, trusting the CA bundle; the metadata services never do (their own requests).
-  const clientConfig = network.proxies || network.ca ? { clientConfig: { requestHandler: createRequestHandler({ maxSockets: 2, ...network }) } } : {};
+  const clientConfig =
+    network.proxies || network.ca
+      ? { clientConfig: { requestHandler: createRequestHandler({ maxSockets: 2, ...network }) } }
+      : {};
   return sdk().credentials.fromNodeProviderChain({ timeout: METADATA_TIMEOUT_MS, maxRetries: 0, ...clientConfig });
 }
 
@@ -123,7 +78,10 @@ export function credentialSources(env: Env): string {
 export async function checkCredentials(provider: CredentialProvider, env: Env, log: Logger): Promise<void> {
   try {
     const credentials = await provider();
-    log.debug('credentials found', { accessKeyId: `${credentials.accessKeyId.slice(0, 4)}…`, expires: credentials.expiration?.toISOString() });
+    log.debug('credentials found', {
+      accessKeyId: `${credentials.accessKeyId.slice(0, 4)}…`,
+      expires: credentials.expiration?.toISOString(),
+    });
   } catch (error) {
     log.debug('credential chain failed', { error: String(error) });
     throw new ConfigError(`no AWS credentials found; looked in: ${credentialSources(env)}`);
@@ -139,7 +97,12 @@ export function createClient(settings: ClientSettings, credentials: CredentialPr
   return client;
 }
 
-function newClient(settings: ClientSettings, credentials: CredentialProvider, requestHandler: ReturnType<typeof createRequestHandler>, maxAttempts: number): S3Client {
+function newClient(
+  settings: ClientSettings,
+  credentials: CredentialProvider,
+  requestHandler: ReturnType<typeof createRequestHandler>,
+  maxAttempts: number,
+): S3Client {
   const client = new (sdk().s3.S3Client)({
     region: settings.region,
     credentials,
@@ -213,14 +176,23 @@ export function describeError(error: unknown): string {
   const status = httpStatus(error);
   const message = error instanceof Error ? error.message : String(error);
   const parts = [bare503(code, status) ? 'SlowDown?' : code];
-  if (status) parts.push(bare503(code, status) ? '(HTTP 503 without a body, as S3 answers a HEAD it throttles)' : `(HTTP ${status})`);
+  if (status)
+    parts.push(
+      bare503(code, status) ? '(HTTP 503 without a body, as S3 answers a HEAD it throttles)' : `(HTTP ${status})`,
+    );
   if (message && message !== code && message !== 'UnknownError') parts.push(message);
-  if (UNTRUSTED_CERTIFICATE.has(code)) parts.push("(a private CA, such as a TLS-inspecting proxy's? name its PEM bundle in AWS_CA_BUNDLE)");
+  if (UNTRUSTED_CERTIFICATE.has(code))
+    parts.push("(a private CA, such as a TLS-inspecting proxy's? name its PEM bundle in AWS_CA_BUNDLE)");
   return parts.join(' ').replace(/\s*\n\s*/g, ' ');
 }
 
 /** OpenSSL's codes for a certificate chain that ends at no trusted CA. */
-const UNTRUSTED_CERTIFICATE = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT']);
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
 
 export function isCredentialError(error: unknown): boolean {
   const name = (error as { name?: unknown } | null)?.name;
@@ -230,15 +202,30 @@ export function isCredentialError(error: unknown): boolean {
 /** S3 asking the client to slow down (503 SlowDown, 429 Too Many Requests): the request was not acted on. */
 export function isThrottling(error: unknown): boolean {
   const code = s3Code(error);
-  return code === 'SlowDown' || code === 'TooManyRequests' || code === 'Throttling' || httpStatus(error) === 429 || bare503(code, httpStatus(error));
+  return (
+    code === 'SlowDown' ||
+    code === 'TooManyRequests' ||
+    code === 'Throttling' ||
+    httpStatus(error) === 429 ||
+    bare503(code, httpStatus(error))
+  );
 }
 
 /** A 503 whose answer names no error (a HEAD's has no body to): S3's SlowDown, as far as the client can tell. */
 function bare503(code: string, status: number | undefined): boolean {
-  return status === 503 && (code === '' || code === 'Unknown' || code === 'UnknownError' || code === 'ServiceUnavailable');
+  return (
+    status === 503 && (code === '' || code === 'Unknown' || code === 'UnknownError' || code === 'ServiceUnavailable')
+  );
 }
 
-const KEY_REJECTED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'InvalidClientTokenId']);
+const KEY_REJECTED = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'InvalidClientTokenId',
+]);
 
 /** Errors that no retry or other file will cure: the whole run's configuration is wrong. */
 export function isBucketError(error: unknown): boolean {
@@ -259,27 +246,40 @@ export class MissingBucketError extends ConfigError {}
  * `refusedBefore`: an earlier run found HeadBucket refused and the uploads
  * went on (the store profile), so a 403 is 'limited' without the GET.
  */
-export async function checkBucket(client: S3Client, bucket: string, env: Env, signal?: AbortSignal, refusedBefore = false): Promise<BucketAccess> {
+export async function checkBucket(
+  client: S3Client,
+  bucket: string,
+  env: Env,
+  signal?: AbortSignal,
+  refusedBefore = false,
+): Promise<BucketAccess> {
   const where = client.config.endpoint ? ' at the configured endpoint' : '';
   try {
     await client.send(new (sdk().s3.HeadBucketCommand)({ Bucket: bucket }), { abortSignal: signal });
     return 'ok';
   } catch (error) {
-    if (isCredentialError(error)) throw new ConfigError(`no AWS credentials found; looked in: ${credentialSources(env)}`);
+    if (isCredentialError(error))
+      throw new ConfigError(`no AWS credentials found; looked in: ${credentialSources(env)}`);
     const status = httpStatus(error);
-    if (status === 404 || s3Code(error) === 'NoSuchBucket') throw new MissingBucketError(`bucket '${bucket}' does not exist${where}`);
+    if (status === 404 || s3Code(error) === 'NoSuchBucket')
+      throw new MissingBucketError(`bucket '${bucket}' does not exist${where}`);
     if (status !== 403) throw error;
     if (refusedBefore) return 'limited';
   }
   try {
-    await client.send(new (sdk().s3.GetObjectCommand)({ Bucket: bucket, Key: '.logjam-upload-access-check' }), { abortSignal: signal }).then((r) => r.Body?.transformToByteArray());
+    await client
+      .send(new (sdk().s3.GetObjectCommand)({ Bucket: bucket, Key: '.logjam-upload-access-check' }), {
+        abortSignal: signal,
+      })
+      .then((r) => r.Body?.transformToByteArray());
     return 'ok';
   } catch (error) {
     const code = s3Code(error);
     // The bucket is there and the credentials work, but HeadBucket was refused all the same (Ceph RGW without s3:ListBucket).
     if (code === 'NoSuchKey') return 'limited';
     if (code === 'NoSuchBucket') throw new MissingBucketError(`bucket '${bucket}' does not exist${where}`);
-    if (KEY_REJECTED.has(code)) throw new ConfigError(`access to bucket '${bucket}' refused: the credentials are not valid (${code})`);
+    if (KEY_REJECTED.has(code))
+      throw new ConfigError(`access to bucket '${bucket}' refused: the credentials are not valid (${code})`);
     if (code === 'AccessDenied') return 'limited';
     throw error;
   }

@@ -56,21 +56,30 @@ export interface Running {
 }
 
 /** Sets the run up on `resources`; an exit code when it ends before its first pass (stopped during --splay, lock held by another). */
-export async function setUp(options: RunOptions, named: { archiveDir: string; hostname: string }, resources: ResourceStack): Promise<Running | number> {
+export async function setUp(
+  options: RunOptions,
+  named: { archiveDir: string; hostname: string },
+  resources: ResourceStack,
+): Promise<Running | number> {
   // Stop (SIGTERM / SIGINT) from the very start, so that waiting for the lock can be interrupted too.
   const stop = new AbortController();
   resources.defer(onStopSignals(() => stop.abort()));
   // Everything in ARCHIVE_DIR from here on goes through the folder, walked from / without
   // following a link and held open (see core's walk and held-dir), the lock included.
   // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
-  const held = await walkToDir(named.archiveDir, { what: 'ARCHIVE_DIR', binary: 'logjam-upload', rule: options.permissionRule });
+  const held = await walkToDir(named.archiveDir, {
+    what: 'ARCHIVE_DIR',
+    binary: 'logjam-upload',
+    rule: options.permissionRule,
+  });
   resources.use(held, (dir) => dir.close());
   const where = { ...named, io: held.via };
   if (options.permissionRule) await checkPermissions([path.join(where.io, MARKER_DIR)], { binary: 'logjam-upload' });
   // --splay: this host's slot in the fleet's window, waited out before anything else (no lock held,
   // no connection open); not at all when nothing waits for upload.
   const splayMs = splayDelayMs(where.hostname, options.splaySeconds ?? 0);
-  if (options.once && splayMs > 0 && !(await waitSplay(options, where.archiveDir, splayMs, stop.signal))) return EXIT_FAILED;
+  if (options.once && splayMs > 0 && !(await waitSplay(options, where.archiveDir, splayMs, stop.signal)))
+    return EXIT_FAILED;
   const lock = resources.use(await takeLock(options, where, stop.signal), (lock) => lock.release());
   if (!lock) return EXIT_OK;
   return { ...(await openStore(options, where, stop.signal, resources)), where, stop: stop.signal, splayMs };
@@ -100,7 +109,17 @@ async function openStore(options: RunOptions, where: Where, signal: AbortSignal,
   // The scan and the reading ahead (MD5s of large files) need no S3: they begin
   // now, while the SDK loads and the bucket is checked, and the first pass takes them up.
   const scanner = new PendingScanner(io);
-  const early = { prepared: new PreparedPass({ archiveDir: io, jobs: options.jobs, multipartThreshold: options.multipartThreshold, partSize: options.partSize, signal, scanner, log }) };
+  const early = {
+    prepared: new PreparedPass({
+      archiveDir: io,
+      jobs: options.jobs,
+      multipartThreshold: options.multipartThreshold,
+      partSize: options.partSize,
+      signal,
+      scanner,
+      log,
+    }),
+  };
   resources.defer(() => early.prepared?.close());
   const requests = new RequestCounts();
   const { client, endpoint } = await connect(options, signal, requests);
@@ -110,7 +129,9 @@ async function openStore(options: RunOptions, where: Where, signal: AbortSignal,
   const bucket = new BucketCheck(options, client, signal, { archiveDir, hostname, endpoint }, profile);
   await bucket.atStart(endpoint, early.prepared.pending);
   // Made only now, so that a configuration error leaves nothing behind; held like ARCHIVE_DIR.
-  const markers = resources.use(await makeAndHoldDir(path.join(io, MARKER_DIR), 'the upload markers'), (dir) => dir.close());
+  const markers = resources.use(await makeAndHoldDir(path.join(io, MARKER_DIR), 'the upload markers'), (dir) =>
+    dir.close(),
+  );
   resources.defer(holdMarkerDir(io, markers));
   for (const name of await removeLeftoverMarkerTemps(io)) {
     log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, MARKER_DIR, name) });
@@ -120,11 +141,19 @@ async function openStore(options: RunOptions, where: Where, signal: AbortSignal,
 }
 
 /** --once with --splay: waits this host's delay if anything is pending; false when SIGTERM cut it short (the files wait for the next run). */
-async function waitSplay(options: RunOptions, archiveDir: string, splayMs: number, signal: AbortSignal): Promise<boolean> {
+async function waitSplay(
+  options: RunOptions,
+  archiveDir: string,
+  splayMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
   const waiting = (await listPending(archiveDir)).length;
   if (waiting === 0) return true;
   // Said as --check says it (formatAge), so that the two figures agree.
-  options.log.info(`waiting this host's splay of ${formatAge(splayMs)} before uploading`, { files: waiting, splay: formatAge((options.splaySeconds ?? 0) * 1000) });
+  options.log.info(`waiting this host's splay of ${formatAge(splayMs)} before uploading`, {
+    files: waiting,
+    splay: formatAge((options.splaySeconds ?? 0) * 1000),
+  });
   if (await sleepUnlessAborted(splayMs, signal)) return true;
   options.log.info('stopped during the splay; the files are left for the next run', { left: waiting });
   return false;

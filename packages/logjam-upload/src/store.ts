@@ -1,30 +1,23 @@
 // What a run learns about the store before and between passes: the client
-// (region, endpoint, checked credentials), whether the bucket (or each bucket
+// (connect.ts: region, endpoint, checked credentials), whether the bucket (or each bucket
 // named by the template) is usable, and what the store does with If-None-Match,
 // remembered between runs in the store profile (profile.ts).
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, type Logger, type LogName } from '@logjam/core';
-import { learnConditionalWrites, settingsFlags, type ConditionalWrites, type ConditionalWritesMode, type ObjectSettings, type ProbeReport } from './conditional.js';
+import {
+  learnConditionalWrites,
+  settingsFlags,
+  type ConditionalWrites,
+  type ConditionalWritesMode,
+  type ObjectSettings,
+  type ProbeReport,
+} from './conditional.js';
 import type { PassSummary } from './context.js';
 import { freshProbe, isFresh, noteRefused, profileKey, type StoreFacts, type StoreProfile } from './profile.js';
-import { checkBucket, checkCredentials, chooseEndpoint, createClient, credentialChain, describeError, MissingBucketError, type RequestCounts, resolveRegion, type RetryMode } from './s3.js';
-import { loadSdk } from './sdk.js';
-import { networkSettings } from './network.js';
-import { keepGlobalAgentsDirect } from './proxy-agent.js';
+import { checkBucket, describeError, MissingBucketError } from './s3.js';
 import { fieldValues, fixedBucket, fixedFolder, renderBucket, type Template } from './template.js';
 
-/** What the client is made from (logjam-upload and its --audit alike). */
-export interface ConnectOptions {
-  template: Template;
-  region?: string | undefined;
-  endpointUrl?: string | undefined;
-  forcePathStyle: boolean;
-  /** Sockets: three per job, and two for the store checks. */
-  jobs: number;
-  retryMode?: RetryMode | undefined;
-  env: NodeJS.ProcessEnv;
-  log: Logger;
-}
+export { connect, type ConnectOptions } from './connect.js';
 
 /** What the store checks go by: the bucket (template), the object settings and what --conditional-writes said. */
 export interface StoreOptions extends ObjectSettings {
@@ -45,24 +38,6 @@ export interface StoreOptions extends ObjectSettings {
 export interface StoreCapabilities {
   conditionalWrites: ConditionalWrites;
   listing: { supported: boolean };
-}
-
-/** Loads the SDK and makes the client: region, endpoint, credentials (checked); the client counts its requests. */
-export async function connect(options: ConnectOptions, signal: AbortSignal, counts: RequestCounts): Promise<{ client: S3Client; endpoint: string | undefined }> {
-  const { log } = options;
-  if (keepGlobalAgentsDirect(options.env)) log.debug("Node's own proxy support is off for logjam-upload: the instance-metadata service is asked directly");
-  await loadSdk();
-  const { region, source } = await resolveRegion(options.region, options.env, log);
-  const endpoint = chooseEndpoint(options.endpointUrl, options.env);
-  log.debug('S3 settings', { region, regionFrom: source, endpoint: endpoint ?? 'AWS', bucket: fixedBucket(options.template) ?? options.template.source });
-  const network = await networkSettings(options.env, endpoint, log);
-  const credentials = credentialChain(network);
-  await checkCredentials(credentials, options.env, log);
-  const client = createClient(
-    { region, endpoint, forcePathStyle: options.forcePathStyle, maxSockets: options.jobs * 3 + 2, env: options.env, signal, retryMode: options.retryMode, counts, ...network },
-    credentials,
-  );
-  return { client, endpoint };
 }
 
 /** Whether the bucket is usable: checked at start, and again before a pass after a failure. */
@@ -122,7 +97,9 @@ export class BucketCheck {
       const facts = await this.profile.facts(this.keyOf(bucket));
       const news = noteRefused(facts, 'HeadBucket', now);
       if (news) this.profile.touch();
-      this.options.log[news ? 'warn' : 'debug']('HeadBucket refused (no s3:ListBucket?); the uploads went on', { bucket });
+      this.options.log[news ? 'warn' : 'debug']('HeadBucket refused (no s3:ListBucket?); the uploads went on', {
+        bucket,
+      });
     }
     this.limited.clear();
   }
@@ -135,7 +112,8 @@ export class BucketCheck {
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       const bucket = fixedBucket(template) ?? template.source;
-      if (this.options.once) throw new Error(`cannot reach S3 to check bucket '${bucket}' (${endpoint ?? 'AWS'}): ${describeError(error)}`);
+      if (this.options.once)
+        throw new Error(`cannot reach S3 to check bucket '${bucket}' (${endpoint ?? 'AWS'}): ${describeError(error)}`);
       log.warn('cannot reach the bucket yet; retrying every interval', { bucket, error: describeError(error) });
     }
   }
@@ -149,7 +127,10 @@ export class BucketCheck {
  */
 export class StoreWrites {
   /** What the store honours as far as this run knows: learned, then lowered by what the passes saw. */
-  private known: StoreCapabilities = { conditionalWrites: { put: false, complete: false }, listing: { supported: true } };
+  private known: StoreCapabilities = {
+    conditionalWrites: { put: false, complete: false },
+    listing: { supported: true },
+  };
   /** The profile entry of the store learned, when, and the writes then given to the passes. */
   private learned: { facts: StoreFacts; at: number; used: ConditionalWrites } | undefined;
 
@@ -203,7 +184,10 @@ export class StoreWrites {
   private remember(facts: StoreFacts, probe: ProbeReport, fields: { bucket: string }, now: number): void {
     if (probe.deleteRefused) {
       const news = noteRefused(facts, 'DeleteObject', now);
-      this.options.log[news ? 'warn' : 'debug'](`cannot delete the probe object ${probe.key} (${probe.deleteRefused}: no s3:DeleteObject?); it stays, and later probes reuse that key`, fields);
+      this.options.log[news ? 'warn' : 'debug'](
+        `cannot delete the probe object ${probe.key} (${probe.deleteRefused}: no s3:DeleteObject?); it stays, and later probes reuse that key`,
+        fields,
+      );
     } else if (probe.found !== null) delete facts.refused.DeleteObject;
     // A probe that could not tell is asked again next run.
     if (probe.found !== null) {
@@ -231,7 +215,9 @@ export class StoreWrites {
       this.profile.touch();
     }
     if (facts && !this.known.listing.supported && noteRefused(facts, 'ListBucket', now)) {
-      this.options.log.warn('listing refused (no s3:ListBucket?); each file is checked with HEAD instead', { bucket: fixedBucket(this.options.template) });
+      this.options.log.warn('listing refused (no s3:ListBucket?); each file is checked with HEAD instead', {
+        bucket: fixedBucket(this.options.template),
+      });
       this.profile.touch();
     }
     await this.profile.save();

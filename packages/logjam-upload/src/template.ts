@@ -1,27 +1,25 @@
 // The URI template: s3://BUCKET/KEY-TEMPLATE with {field}s filled in from the
 // archived file's name. Pure: no I/O, no network. Every mistake is found by
 // parseTemplate, before anything else happens, and its message points at it.
-import { bytesToDisplay, displayName, formatLogName, nameBytes, parseLogName, UsageError, type LogName } from '@logjam/core';
-import { pyConvert, pyFormat, type ByteString, type PyValue } from './pyformat.js';
+import { displayName, formatLogName, parseLogName, UsageError, type LogName } from '@logjam/core';
+import { renderField, renderParts } from './template-render.js';
 
-export const MANDATORY_FIELDS = ['prefix', 'year', 'month', 'day', 'filename'] as const;
-export const OPTIONAL_FIELDS = ['hour', 'minute', 'suffix', 'extension', 'hostname'] as const;
-export type Field = (typeof MANDATORY_FIELDS)[number] | (typeof OPTIONAL_FIELDS)[number];
-const ALL_FIELDS: readonly string[] = [...MANDATORY_FIELDS, ...OPTIONAL_FIELDS];
-
-/** Literal text, or a field with Python's `!conversion` and `:spec` (both '' when absent). */
-export type Part = { text: string } | { field: Field; conversion: string; spec: string };
-
-export interface Template {
-  /** The template as given. */
-  readonly source: string;
-  /** The bucket name's template: fields may appear in it (one bucket per prefix, say). */
-  readonly bucketParts: readonly Part[];
-  /** The key template, split into literal text and fields. */
-  readonly parts: readonly Part[];
-}
-
-export type FieldValues = Record<Field, string>;
+export {
+  MANDATORY_FIELDS,
+  OPTIONAL_FIELDS,
+  type Field,
+  type Part,
+  type Template,
+  type FieldValues,
+} from './template-fields.js';
+import {
+  ALL_FIELDS,
+  MANDATORY_FIELDS,
+  type Field,
+  type FieldValues,
+  type Part,
+  type Template,
+} from './template-fields.js';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
@@ -41,7 +39,8 @@ function parseParts(source: string, text: string, offset: number): Part[] {
   for (let i = 0; i < text.length; i += 1) {
     const c = text[i]!;
     if (c === '}') {
-      if (text[i + 1] !== '}') fail(source, `unbalanced '}' ${at(i)}: no '{' opens it (write '}}' for a literal brace)`);
+      if (text[i + 1] !== '}')
+        fail(source, `unbalanced '}' ${at(i)}: no '{' opens it (write '}}' for a literal brace)`);
       literal += '}';
       i += 1;
       continue;
@@ -58,14 +57,25 @@ function parseParts(source: string, text: string, offset: number): Part[] {
     const close = text.indexOf('}', i + 1);
     const reopen = text.indexOf('{', i + 1);
     if (close === -1) fail(source, `unbalanced '{' ${at(i)}: it is never closed (write '{{' for a literal brace)`);
-    if (reopen !== -1 && reopen < close) fail(source, `unbalanced '{' ${at(i)}: a '{' opens again before the '}' (fields inside a format spec are not supported)`);
+    if (reopen !== -1 && reopen < close)
+      fail(
+        source,
+        `unbalanced '{' ${at(i)}: a '{' opens again before the '}' (fields inside a format spec are not supported)`,
+      );
     const m = /^([^!:]*)(?:!(.?))?(?::(.*))?$/s.exec(text.slice(i + 1, close))!;
     const [, name, conversion, spec] = m as unknown as [string, string, string | undefined, string | undefined];
     if (!ALL_FIELDS.includes(name)) {
       const why = /[.[]/.test(name) ? ' (attribute and index lookups are not supported)' : '';
-      fail(source, `unknown field '{${name}}' at character ${offset + i + 1}${why}; the fields are ${ALL_FIELDS.map((f) => `{${f}}`).join(' ')}`);
+      fail(
+        source,
+        `unknown field '{${name}}' at character ${offset + i + 1}${why}; the fields are ${ALL_FIELDS.map((f) => `{${f}}`).join(' ')}`,
+      );
     }
-    if (conversion !== undefined && conversion !== 's' && conversion !== 'r') fail(source, `field '{${text.slice(i + 1, close)}}' at character ${offset + i + 1}: the conversion must be !s or !r`);
+    if (conversion !== undefined && conversion !== 's' && conversion !== 'r')
+      fail(
+        source,
+        `field '{${text.slice(i + 1, close)}}' at character ${offset + i + 1}: the conversion must be !s or !r`,
+      );
     if (literal) parts.push({ text: literal });
     literal = '';
     parts.push({ field: name as Field, conversion: conversion ?? '', spec: spec ?? '' });
@@ -95,37 +105,60 @@ export function parseTemplate(source: string): Template {
     if (slash < text.length - 1) parts.unshift({ text: text.slice(slash + 1) });
   }
   if (bucketParts.length === 0) fail(source, 'the bucket name is empty (s3://BUCKET/KEY-TEMPLATE)');
-  const literalBucket = bucketParts.every((p) => 'text' in p) ? bucketParts.map((p) => ('text' in p ? p.text : '')).join('') : undefined;
+  const literalBucket = bucketParts.every((p) => 'text' in p)
+    ? bucketParts.map((p) => ('text' in p ? p.text : '')).join('')
+    : undefined;
   if (literalBucket !== undefined && !isBucketName(literalBucket))
-    fail(source, `'${literalBucket}' is not a valid bucket name (3 to 255 letters, digits, '.', '-', '_', starting and ending with a letter or digit)`);
+    fail(
+      source,
+      `'${literalBucket}' is not a valid bucket name (3 to 255 letters, digits, '.', '-', '_', starting and ending with a letter or digit)`,
+    );
   if (parts.length === 0) {
-    fail(source, `the key template after the bucket is empty; it needs at least ${MANDATORY_FIELDS.map((f) => `{${f}}`).join(', ')}`);
+    fail(
+      source,
+      `the key template after the bucket is empty; it needs at least ${MANDATORY_FIELDS.map((f) => `{${f}}`).join(', ')}`,
+    );
   }
 
-  // The key's literal folders: no leading '/', no '//', no '.' or '..' folder
-  // (a field counts as non-empty here; an empty one is dropped at render time).
+  checkKeyFolders(source, parts);
+
+  const used = new Set([...bucketParts, ...parts].flatMap((p) => ('field' in p ? [p.field] : [])));
+  const missing = MANDATORY_FIELDS.filter((f) => !used.has(f));
+  if (missing.length)
+    fail(source, `missing mandatory field${missing.length > 1 ? 's' : ''} ${missing.map((f) => `{${f}}`).join(', ')}`);
+  checkFieldsRender(source, bucketParts, parts);
+  return { source, bucketParts, parts };
+}
+
+/**
+ * The key's literal folders: no leading '/', no '//', no '.' or '..' folder
+ * (a field counts as non-empty here; an empty one is dropped at render time).
+ */
+function checkKeyFolders(source: string, parts: readonly Part[]): void {
   const segments = parts
     .map((p) => ('text' in p ? p.text : 'F'))
     .join('')
     .split('/');
-  if (segments[0] === '') fail(source, "the key cannot start with '/' (s3://BUCKET/KEY-TEMPLATE, one slash after the bucket)");
+  if (segments[0] === '')
+    fail(source, "the key cannot start with '/' (s3://BUCKET/KEY-TEMPLATE, one slash after the bucket)");
   if (segments.slice(1).some((s) => s === '')) fail(source, "the key cannot hold '//' or end with '/'");
   if (segments.some((s) => s === '.' || s === '..')) fail(source, "the key cannot hold a '.' or '..' folder");
+}
 
-  const used = new Set([...bucketParts, ...parts].flatMap((p) => ('field' in p ? [p.field] : [])));
-  const missing = MANDATORY_FIELDS.filter((f) => !used.has(f));
-  if (missing.length) fail(source, `missing mandatory field${missing.length > 1 ? 's' : ''} ${missing.map((f) => `{${f}}`).join(', ')}`);
-  const template = { source, bucketParts, parts };
-  // A format spec Python refuses (`{prefix:d}`) is found now, as Python's start-up check found it.
+/** A format spec Python refuses (`{prefix:d}`) is found now, as Python's start-up check found it. */
+function checkFieldsRender(source: string, bucketParts: readonly Part[], parts: readonly Part[]): void {
   for (const p of [...bucketParts, ...parts]) {
     if (!('field' in p)) continue;
     try {
-      if (renderField(p, fieldValues(SAMPLE, 'host')).includes('/') && parts.includes(p)) throw new Error("it renders a '/', which would make folders of its own");
+      if (renderField(p, fieldValues(SAMPLE, 'host')).includes('/') && parts.includes(p))
+        throw new Error("it renders a '/', which would make folders of its own");
     } catch (error) {
-      fail(source, `field '{${p.field}${p.conversion ? `!${p.conversion}` : ''}${p.spec ? `:${p.spec}` : ''}}': ${error instanceof Error ? error.message : String(error)}`);
+      fail(
+        source,
+        `field '{${p.field}${p.conversion ? `!${p.conversion}` : ''}${p.spec ? `:${p.spec}` : ''}}': ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
-  return template;
 }
 
 /**
@@ -142,31 +175,6 @@ function context(source: string, at: number): string {
   return `${at > 6 ? '…' : ''}${source.slice(Math.max(0, at - 6), at + 7)}${at + 7 < source.length ? '…' : ''}`;
 }
 
-/** A byte string (Python 2's str) of a text: its UTF-8 bytes, a name's own bytes where it is not UTF-8. */
-const bytesOf = (text: string): ByteString => nameBytes(text).toString('latin1');
-
-/** One field rendered as Python 2's str.format did: year an int, the others byte strings. */
-function renderField(part: { field: Field; conversion: string; spec: string }, values: FieldValues): ByteString {
-  let value: PyValue = part.field === 'year' ? Number(values.year) : bytesOf(values[part.field]);
-  if (part.conversion) value = pyConvert(value, part.conversion);
-  return pyFormat(value, part.spec);
-}
-
-/** Parts rendered into text, each byte that is not UTF-8 (a name's, or one a precision cut) as %XX. */
-function renderParts(parts: readonly Part[], values: FieldValues, check?: (field: Field, rendered: ByteString) => void): string {
-  let bytes = '';
-  for (const p of parts) {
-    if ('text' in p) {
-      bytes += bytesOf(p.text);
-      continue;
-    }
-    const rendered = renderField(p, values);
-    check?.(p.field, rendered);
-    bytes += rendered;
-  }
-  return bytesToDisplay(Buffer.from(bytes, 'latin1'));
-}
-
 /** The bucket a file goes to; throws (a per-file failure) when the rendered name is not a valid bucket name. */
 export function renderBucket(template: Template, values: FieldValues): string {
   const bucket = renderParts(template.bucketParts, values);
@@ -179,7 +187,9 @@ export function renderBucket(template: Template, values: FieldValues): string {
 
 /** The bucket when the template's bucket holds no field, else undefined. */
 export function fixedBucket(template: Template): string | undefined {
-  return template.bucketParts.every((p) => 'text' in p) ? template.bucketParts.map((p) => ('text' in p ? p.text : '')).join('') : undefined;
+  return template.bucketParts.every((p) => 'text' in p)
+    ? template.bucketParts.map((p) => ('text' in p ? p.text : '')).join('')
+    : undefined;
 }
 
 /** The field values for an archived file; everything comes from the name's UTC stamp. */
@@ -216,9 +226,11 @@ export function renderKey(template: Template, values: FieldValues): string {
     if (text.includes('/')) throw new Error(`{${field}} of ${name} renders a '/'; refusing to render a key from it`);
   });
   const segments = rendered.split('/').filter((s) => s !== '');
-  if (segments.some((s) => s === '.' || s === '..')) throw new Error(`the key rendered for ${name} would hold a '.' or '..' folder; refusing it`);
+  if (segments.some((s) => s === '.' || s === '..'))
+    throw new Error(`the key rendered for ${name} would hold a '.' or '..' folder; refusing it`);
   const key = segments.join('/');
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new Error(`the key rendered for ${name} is longer than ${MAX_KEY_BYTES} bytes`);
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
+    throw new Error(`the key rendered for ${name} is longer than ${MAX_KEY_BYTES} bytes`);
   return key;
 }
 

@@ -26,7 +26,11 @@ export function objectParams(settings: ObjectSettings) {
 
 /** The options behind `settings`, as the user gave them: `--storage-class STANDARD_IA --sse AES256`. */
 export function settingsFlags(settings: ObjectSettings): string {
-  return [settings.storageClass && `--storage-class ${settings.storageClass}`, settings.sse && `--sse ${settings.sse}`, settings.sseKmsKeyId && `--sse-kms-key-id ${settings.sseKmsKeyId}`]
+  return [
+    settings.storageClass && `--storage-class ${settings.storageClass}`,
+    settings.sse && `--sse ${settings.sse}`,
+    settings.sseKmsKeyId && `--sse-kms-key-id ${settings.sseKmsKeyId}`,
+  ]
     .filter(Boolean)
     .join(' ');
 }

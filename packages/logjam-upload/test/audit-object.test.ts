@@ -9,8 +9,16 @@ const MiB = 1024 * 1024;
 
 describe('--audit decisions about one object', () => {
   it('calls fewer bytes in S3 truncated, more bytes different, and leaves equal sizes to the ETag', () => {
-    expect(compareSize(100, 1250)).to.deep.equal({ same: false, kind: 'truncated', detail: '100 bytes in S3, 1250 in the archive' });
-    expect(compareSize(1300, 1250)).to.deep.equal({ same: false, kind: 'different', detail: '1300 bytes in S3, 1250 in the archive' });
+    expect(compareSize(100, 1250)).to.deep.equal({
+      same: false,
+      kind: 'truncated',
+      detail: '100 bytes in S3, 1250 in the archive',
+    });
+    expect(compareSize(1300, 1250)).to.deep.equal({
+      same: false,
+      kind: 'different',
+      detail: '1300 bytes in S3, 1250 in the archive',
+    });
     expect(compareSize(1250, 1250)).to.equal(null);
     expect(compareSize(undefined, 1250)).to.equal(null);
   });
@@ -26,6 +34,8 @@ describe('--audit decisions about one object', () => {
     // A file below the threshold given was still uploaded multipart by a lower one: its part size is tried.
     expect(candidatePartSizes(13 * MiB, { multipartThreshold: 200 * MiB, partSize: 6 * MiB })).to.include(6 * MiB);
     // 10,000 parts at most: a huge file's part size grows, as the upload's did.
-    expect(candidatePartSizes(100_000 * MiB, { multipartThreshold: 200 * MiB, partSize: 8 * MiB })[0]).to.equal(Math.ceil((100_000 * MiB) / 10_000));
+    expect(candidatePartSizes(100_000 * MiB, { multipartThreshold: 200 * MiB, partSize: 8 * MiB })[0]).to.equal(
+      Math.ceil((100_000 * MiB) / 10_000),
+    );
   });
 });

@@ -6,7 +6,17 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { parseLogName } from '@logjam/core';
-import { cleanupTmpDirs, makeArchiveDir, ls, patternedBytes, runBin, startBin, tmpDir, waitExit, waitFor } from '../../../test/support/index.ts';
+import {
+  cleanupTmpDirs,
+  makeArchiveDir,
+  ls,
+  patternedBytes,
+  runBin,
+  startBin,
+  tmpDir,
+  waitExit,
+  waitFor,
+} from '../../../test/support/index.ts';
 import { imdsEnv } from '../../../test/support/imds.ts';
 import { objectOf, s3ErrorXml, startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds } from '../../../test/support/servers.ts';
@@ -44,18 +54,28 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
 
   /** logjam-upload through the proxy, which counts every request (instance-role credentials). */
   function run(args: string[], via: FaultProxy = proxy) {
-    const target = ['--endpoint-url', via.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, via.playsConditionalWrites)];
+    const target = [
+      '--endpoint-url',
+      via.endpoint,
+      '--force-path-style',
+      ...honouredConditionalWrites(servers.s3, via.playsConditionalWrites),
+    ];
     return runBin('logjam-upload', [...target, ...args], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
   }
 
   /** A day of hourly archives of `prefix`, each different. */
   function day(count: number, prefix = 'app'): Record<string, string> {
     const files: Record<string, string> = {};
-    for (let h = 0; h < count; h += 1) files[`${prefix}-20240105T${String(h).padStart(2, '0')}00Z.log.gz`] = `${prefix} hour ${h}\n`.repeat(50 + h);
+    for (let h = 0; h < count; h += 1)
+      files[`${prefix}-20240105T${String(h).padStart(2, '0')}00Z.log.gz`] = `${prefix} hour ${h}\n`.repeat(50 + h);
     return files;
   }
 
-  async function uploaded(files: Record<string, string | Buffer>, t: { template: string }, extra: string[] = []): Promise<string> {
+  async function uploaded(
+    files: Record<string, string | Buffer>,
+    t: { template: string },
+    extra: string[] = [],
+  ): Promise<string> {
     const dir = await archive(files);
     const result = await run(['--once', ...extra, dir, t.template]);
     expect(result.code, result.stderr).to.equal(0);
@@ -97,7 +117,15 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     const result = await run(['--audit', '--metrics-file', metrics, dir, t.template]);
     expect(result.code, result.stdout + result.stderr).to.equal(0);
     expect(findings(result.stdout)).to.deep.equal([]);
-    expect(summary(result.stdout)).to.include({ audited: 4, intact: 4, missing: 0, different: 0, truncated: 0, unknown: 0, pending: 1 });
+    expect(summary(result.stdout)).to.include({
+      audited: 4,
+      intact: 4,
+      missing: 0,
+      different: 0,
+      truncated: 0,
+      unknown: 0,
+      pending: 1,
+    });
     expect(writes()).to.deep.equal([]);
     // The listings settled all four, the multipart ETag at logjam's part size included: no HEAD of an object.
     expect(proxy.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url))).to.deep.equal([]);
@@ -112,7 +140,11 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     const t = template();
     const files = day(6);
     const dir = await uploaded(files, t);
-    const [deleted, replaced, truncated] = ['app-20240105T0100Z.log.gz', 'app-20240105T0300Z.log.gz', 'app-20240105T0400Z.log.gz'];
+    const [deleted, replaced, truncated] = [
+      'app-20240105T0100Z.log.gz',
+      'app-20240105T0300Z.log.gz',
+      'app-20240105T0400Z.log.gz',
+    ];
     await servers.s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: t.key(deleted) }));
     await servers.s3.put(BUCKET, t.key(replaced), files[replaced]!.replace('hour', 'HOUR'));
     await servers.s3.put(BUCKET, t.key(truncated), files[truncated]!.slice(0, 100));
@@ -121,10 +153,26 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     expect(result.code, result.stdout + result.stderr).to.equal(1);
     const lines = findings(result.stdout);
     expect(lines).to.have.length(3);
-    expect(lines[0]).to.equal(`missing ${path.join(dir, deleted)} s3://${BUCKET}/${t.key(deleted)}: no object at its key`);
-    expect(lines[1]).to.match(new RegExp(`^different ${path.join(dir, replaced)} s3://${BUCKET}/${t.key(replaced)}: ETag [0-9a-f]{32} in S3, MD5 [0-9a-f]{32} of the archive$`));
-    expect(lines[2]).to.equal(`truncated ${path.join(dir, truncated)} s3://${BUCKET}/${t.key(truncated)}: 100 bytes in S3, ${files[truncated]!.length} in the archive`);
-    expect(summary(result.stdout)).to.include({ audited: 6, intact: 3, missing: 1, different: 1, truncated: 1, unknown: 0, pending: 0 });
+    expect(lines[0]).to.equal(
+      `missing ${path.join(dir, deleted)} s3://${BUCKET}/${t.key(deleted)}: no object at its key`,
+    );
+    expect(lines[1]).to.match(
+      new RegExp(
+        `^different ${path.join(dir, replaced)} s3://${BUCKET}/${t.key(replaced)}: ETag [0-9a-f]{32} in S3, MD5 [0-9a-f]{32} of the archive$`,
+      ),
+    );
+    expect(lines[2]).to.equal(
+      `truncated ${path.join(dir, truncated)} s3://${BUCKET}/${t.key(truncated)}: 100 bytes in S3, ${files[truncated]!.length} in the archive`,
+    );
+    expect(summary(result.stdout)).to.include({
+      audited: 6,
+      intact: 3,
+      missing: 1,
+      different: 1,
+      truncated: 1,
+      unknown: 0,
+      pending: 0,
+    });
     expect(writes()).to.deep.equal([]);
     // The JSON form: one object per line, the same findings.
     const json = await run(['--audit', '--log-format', 'json', dir, t.template]);
@@ -161,14 +209,18 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     const result = await run(['--audit', dir, t.template]);
     expect(result.code, result.stdout + result.stderr).to.equal(0);
     const conflictKey = t.key(name).replace('app-2024', 'app-logjam-upload-conflict-01-2024');
-    expect(findings(result.stdout)).to.deep.equal([`conflict ${path.join(dir, name)} s3://${BUCKET}/${conflictKey}: a conflict copy: ${t.key(name)} holds another object`]);
+    expect(findings(result.stdout)).to.deep.equal([
+      `conflict ${path.join(dir, name)} s3://${BUCKET}/${conflictKey}: a conflict copy: ${t.key(name)} holds another object`,
+    ]);
     expect(summary(result.stdout)).to.include({ audited: 1, intact: 1, conflicts: 1 });
   });
 
   it('audits 300 archives of one key folder with one listing and no request per archive', async () => {
     const t = template();
     const files: Record<string, string> = {};
-    for (let i = 0; i < 300; i += 1) files[`app-20240105T${String(Math.floor(i / 60)).padStart(2, '0')}${String(i % 60).padStart(2, '0')}Z.log.gz`] = `line ${i}\n`;
+    for (let i = 0; i < 300; i += 1)
+      files[`app-20240105T${String(Math.floor(i / 60)).padStart(2, '0')}${String(i % 60).padStart(2, '0')}Z.log.gz`] =
+        `line ${i}\n`;
     const dir = await uploaded(files, t);
     proxy.requests.length = 0;
     const result = await run(['--audit', dir, t.template]);
@@ -185,7 +237,12 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     const t = template();
     const name = 'big-20240105T0100Z.log.gz';
     // 6M parts: none of the sizes the audit tries first (logjam's 8M or 5M for this file, the AWS CLI's 8M, 5M, 16M).
-    const dir = await uploaded({ [name]: patternedBytes(13 * 1024 * 1024 + 5) }, t, ['--multipart-threshold', '6M', '--part-size', '6M']);
+    const dir = await uploaded({ [name]: patternedBytes(13 * 1024 * 1024 + 5) }, t, [
+      '--multipart-threshold',
+      '6M',
+      '--part-size',
+      '6M',
+    ]);
     const etag = (await servers.s3.head(BUCKET, t.key(name)))?.ETag ?? '';
     if (!etag.includes('-')) this.skip(); // s3rver gives a multipart object the MD5 of its bytes as ETag
     // RGW ignores a HEAD's part number (no part count): the part size cannot be known.
@@ -200,7 +257,9 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
       startFaultProxy({
         target: servers.s3.endpoint,
         rule: (req) =>
-          req.method === 'HEAD' && (req.url ?? '').includes('partNumber=1') ? { status: 206, headers: { 'content-length': String(partSize), 'x-amz-mp-parts-count': '3', etag } } : 'pass',
+          req.method === 'HEAD' && (req.url ?? '').includes('partNumber=1')
+            ? { status: 206, headers: { 'content-length': String(partSize), 'x-amz-mp-parts-count': '3', etag } }
+            : 'pass',
       });
     for (const [partSize, code] of [
       [6 * 1024 * 1024, 0],
@@ -210,8 +269,13 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
       try {
         const told = await run(['--audit', dir, t.template], s3);
         expect(told.code, told.stdout + told.stderr).to.equal(code);
-        expect(s3.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url)).map((r) => r.url)).to.deep.equal([`/${BUCKET}/${t.key(name)}?partNumber=1`]);
-        if (code === 1) expect(findings(told.stdout)[0]).to.match(/^different .*: multipart ETag [0-9a-f]{32}-3 in S3 is not the archive's at the part size it was uploaded with \(6295552 bytes\)$/);
+        expect(s3.requests.filter((r) => r.method === 'HEAD' && objectOf(r.url)).map((r) => r.url)).to.deep.equal([
+          `/${BUCKET}/${t.key(name)}?partNumber=1`,
+        ]);
+        if (code === 1)
+          expect(findings(told.stdout)[0]).to.match(
+            /^different .*: multipart ETag [0-9a-f]{32}-3 in S3 is not the archive's at the part size it was uploaded with \(6295552 bytes\)$/,
+          );
       } finally {
         await s3.close();
       }
@@ -231,12 +295,17 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     await servers.s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: t.key(deleted!) }));
     const refusing = await startFaultProxy({
       target: servers.s3.endpoint,
-      rule: (req) => (req.method === 'GET' && (req.url ?? '').includes('list-type=2') ? { status: 403, body: s3ErrorXml('AccessDenied', 'Access Denied') } : 'pass'),
+      rule: (req) =>
+        req.method === 'GET' && (req.url ?? '').includes('list-type=2')
+          ? { status: 403, body: s3ErrorXml('AccessDenied', 'Access Denied') }
+          : 'pass',
     });
     try {
       const result = await run(['--audit', dir, t.template], refusing);
       expect(result.code, result.stdout + result.stderr).to.equal(1);
-      expect(findings(result.stdout)).to.deep.equal([`missing ${path.join(dir, deleted!)} s3://${BUCKET}/${t.key(deleted!)}: no object at its key`]);
+      expect(findings(result.stdout)).to.deep.equal([
+        `missing ${path.join(dir, deleted!)} s3://${BUCKET}/${t.key(deleted!)}: no object at its key`,
+      ]);
       expect(summary(result.stdout)).to.include({ audited: 3, intact: 2, missing: 1 });
       // One refused listing, then a HEAD per archive, and one more for the missing one's first conflict key.
       expect(refusing.requests.filter((r) => r.url.includes('list-type=2'))).to.have.length(1);
@@ -251,10 +320,21 @@ describeEachServer('logjam-upload --audit (built binary)', (kind) => {
     const t = template();
     const files = day(4);
     const dir = await archive(files);
-    const target = ['--endpoint-url', proxy.endpoint, '--force-path-style', ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites)];
-    const service = startBin('logjam-upload', [...target, '--interval', '3600', dir, t.template], { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, home) });
+    const target = [
+      '--endpoint-url',
+      proxy.endpoint,
+      '--force-path-style',
+      ...honouredConditionalWrites(servers.s3, proxy.playsConditionalWrites),
+    ];
+    const service = startBin('logjam-upload', [...target, '--interval', '3600', dir, t.template], {
+      cleanEnv: true,
+      env: imdsEnv(servers.imds.endpoint, home),
+    });
     try {
-      await waitFor(async () => (await ls(path.join(dir, '.uploaded')).catch(() => [])).length === 4, { timeoutMs: 30_000, what: 'the service to upload the 4 archives' });
+      await waitFor(async () => (await ls(path.join(dir, '.uploaded')).catch(() => [])).length === 4, {
+        timeoutMs: 30_000,
+        what: 'the service to upload the 4 archives',
+      });
       const before = await snapshot(dir);
       expect(before.map(([name]) => name)).to.include('.logjam-upload.lock');
       const result = await run(['--audit', dir, t.template]);

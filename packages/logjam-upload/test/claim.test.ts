@@ -14,12 +14,20 @@ const MD5 = '0123456789abcdef0123456789abcdef';
 
 function context(answer: Answer, settings: Partial<PassContext> = {}) {
   const fake = fakeClient(answer);
-  const ctx = { client: fake.client, log: keptLogger().log, signal: new AbortController().signal, ...settings } as PassContext;
+  const ctx = {
+    client: fake.client,
+    log: keptLogger().log,
+    signal: new AbortController().signal,
+    ...settings,
+  } as PassContext;
   return { ctx, ...fake };
 }
 
 /** What HEAD shows of a claim written by claimKey. */
-const claimHead = (input: Record<string, unknown>) => ({ ContentLength: 0, Metadata: input.Metadata as Record<string, string> });
+const claimHead = (input: Record<string, unknown>) => ({
+  ContentLength: 0,
+  Metadata: input.Metadata as Record<string, string>,
+});
 
 describe('the claim of a multipart upload (claim.ts)', () => {
   before(loadSdk);

@@ -5,7 +5,15 @@
 import { expect } from 'chai';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '@logjam/core';
-import { choose, contradiction, judgeProbe, learnConditionalWrites, probeKey, settingsRefused, type LearnSettings } from '../src/conditional.ts';
+import {
+  choose,
+  contradiction,
+  judgeProbe,
+  learnConditionalWrites,
+  probeKey,
+  settingsRefused,
+  type LearnSettings,
+} from '../src/conditional.ts';
 import { loadSdk } from '../src/sdk.ts';
 import { fakeClient, keptLogger, s3Error, type Answer } from './fake-s3.ts';
 
@@ -13,10 +21,22 @@ const ENDPOINT = 'http://127.0.0.1:9000';
 
 describe('the probe and what it decides (conditional.ts, pure)', () => {
   it('judges the store by its answers: a write landing onto the taken probe key ignored If-None-Match', () => {
-    expect(judgeProbe({ first: 'written', second: 'refused', complete: 'refused' })).to.deep.equal({ put: true, complete: true });
-    expect(judgeProbe({ first: 'written', second: 'refused', complete: 'written' })).to.deep.equal({ put: true, complete: false });
-    expect(judgeProbe({ first: 'written', second: 'written', complete: 'written' })).to.deep.equal({ put: false, complete: false });
-    expect(judgeProbe({ first: 'written', second: 'unsupported', complete: 'unsupported' })).to.deep.equal({ put: false, complete: false });
+    expect(judgeProbe({ first: 'written', second: 'refused', complete: 'refused' })).to.deep.equal({
+      put: true,
+      complete: true,
+    });
+    expect(judgeProbe({ first: 'written', second: 'refused', complete: 'written' })).to.deep.equal({
+      put: true,
+      complete: false,
+    });
+    expect(judgeProbe({ first: 'written', second: 'written', complete: 'written' })).to.deep.equal({
+      put: false,
+      complete: false,
+    });
+    expect(judgeProbe({ first: 'written', second: 'unsupported', complete: 'unsupported' })).to.deep.equal({
+      put: false,
+      complete: false,
+    });
     expect(judgeProbe({ first: 'unsupported' })).to.deep.equal({ put: false, complete: false });
     // An earlier (killed) probe's object held the key: only a store that honours If-None-Match refuses.
     expect(judgeProbe({ first: 'refused', complete: 'refused' })).to.deep.equal({ put: true, complete: true });
@@ -28,7 +48,10 @@ describe('the probe and what it decides (conditional.ts, pure)', () => {
     expect(choose('auto', ENDPOINT, false, undefined)).to.deep.equal({ probe: 'conditional' });
     expect(choose('auto', ENDPOINT, false, putOnly)).to.deep.equal({ writes: putOnly.writes });
     expect(choose('auto', undefined, false, undefined)).to.deep.equal({ writes: { put: true, complete: true } });
-    expect(choose('auto', undefined, true, undefined)).to.deep.equal({ probe: 'settings', writes: { put: true, complete: true } });
+    expect(choose('auto', undefined, true, undefined)).to.deep.equal({
+      probe: 'settings',
+      writes: { put: true, complete: true },
+    });
     expect(choose('auto', undefined, true, {})).to.deep.equal({ writes: { put: true, complete: true } });
     expect(choose('no', ENDPOINT, false, undefined)).to.deep.equal({ writes: { put: false, complete: false } });
     expect(choose('yes', undefined, false, undefined)).to.deep.equal({ writes: { put: true, complete: true } });
@@ -37,15 +60,23 @@ describe('the probe and what it decides (conditional.ts, pure)', () => {
     expect(choose('yes', ENDPOINT, false, honoured)).to.deep.equal({ writes: { put: true, complete: true } });
     expect(choose('yes', ENDPOINT, false, putOnly)).to.deep.equal({ probe: 'conditional' });
     expect(choose('put-only', ENDPOINT, false, putOnly)).to.deep.equal({ writes: { put: true, complete: false } });
-    expect(choose('put-only', ENDPOINT, false, { writes: { put: false, complete: false } })).to.deep.equal({ probe: 'conditional' });
+    expect(choose('put-only', ENDPOINT, false, { writes: { put: false, complete: false } })).to.deep.equal({
+      probe: 'conditional',
+    });
   });
 
   it('a store doing less than --conditional-writes said is a configuration error naming the option and what to say instead', () => {
     const none = { put: false, complete: false };
     const putOnly = { put: true, complete: false };
-    expect(contradiction('yes', none, ENDPOINT, 'k')?.message).to.match(/^--conditional-writes yes: .* on PutObject .*use --conditional-writes no or auto/);
-    expect(contradiction('yes', putOnly, ENDPOINT, 'k')?.message).to.match(/^--conditional-writes yes: .* on CompleteMultipartUpload .*use --conditional-writes put-only or auto/);
-    expect(contradiction('put-only', none, ENDPOINT, 'k')?.message).to.match(/^--conditional-writes put-only: .* on PutObject/);
+    expect(contradiction('yes', none, ENDPOINT, 'k')?.message).to.match(
+      /^--conditional-writes yes: .* on PutObject .*use --conditional-writes no or auto/,
+    );
+    expect(contradiction('yes', putOnly, ENDPOINT, 'k')?.message).to.match(
+      /^--conditional-writes yes: .* on CompleteMultipartUpload .*use --conditional-writes put-only or auto/,
+    );
+    expect(contradiction('put-only', none, ENDPOINT, 'k')?.message).to.match(
+      /^--conditional-writes put-only: .* on PutObject/,
+    );
     expect(contradiction('put-only', putOnly, ENDPOINT, 'k')).to.equal(null);
     expect(contradiction('auto', none, ENDPOINT, 'k')).to.equal(null);
   });
@@ -64,7 +95,16 @@ describe('learnConditionalWrites (a stubbed client)', () => {
 
   const prober = { hostname: 'web1', archiveDir: '/var/log/hourly/archive' };
   const learn = (client: S3Client, changes: Partial<LearnSettings> = {}) =>
-    learnConditionalWrites({ client, bucket: 'logs', endpoint: ENDPOINT, mode: 'auto', probePrefix: 'app/', prober, log: keptLogger().log, ...changes });
+    learnConditionalWrites({
+      client,
+      bucket: 'logs',
+      endpoint: ENDPOINT,
+      mode: 'auto',
+      probePrefix: 'app/',
+      prober,
+      log: keptLogger().log,
+      ...changes,
+    });
 
   /** A store as Ceph RGW 16: If-None-Match honoured on PutObject (the probe's second PUT is refused), ignored on Complete. */
   function putOnlyStore(): Answer {
@@ -94,8 +134,18 @@ describe('learnConditionalWrites (a stubbed client)', () => {
     const learned = await learn(client);
     expect(learned.writes).to.deep.equal({ put: true, complete: false });
     expect(learned.probe).to.deep.equal({ key: probeKey('app/', prober), found: { put: true, complete: false } });
-    expect(names()).to.deep.equal(['PutObject', 'PutObject', 'ListMultipartUploads', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'DeleteObject']);
-    expect(sent.every((s) => s.input.Key === probeKey('app/', prober) || s.name === 'ListMultipartUploads')).to.equal(true);
+    expect(names()).to.deep.equal([
+      'PutObject',
+      'PutObject',
+      'ListMultipartUploads',
+      'CreateMultipartUpload',
+      'UploadPart',
+      'CompleteMultipartUpload',
+      'DeleteObject',
+    ]);
+    expect(sent.every((s) => s.input.Key === probeKey('app/', prober) || s.name === 'ListMultipartUploads')).to.equal(
+      true,
+    );
     expect(sent.find((s) => s.name === 'CompleteMultipartUpload')?.input.IfNoneMatch).to.equal('*');
   });
 
@@ -104,7 +154,9 @@ describe('learnConditionalWrites (a stubbed client)', () => {
     let thrown: unknown;
     await learn(client, { mode: 'yes' }).catch((error: unknown) => (thrown = error));
     expect(thrown).to.be.instanceOf(ConfigError);
-    expect((thrown as Error).message).to.match(/^--conditional-writes yes: .*ignores If-None-Match on CompleteMultipartUpload/);
+    expect((thrown as Error).message).to.match(
+      /^--conditional-writes yes: .*ignores If-None-Match on CompleteMultipartUpload/,
+    );
     expect(names().at(-1)).to.equal('DeleteObject');
   });
 
@@ -113,7 +165,10 @@ describe('learnConditionalWrites (a stubbed client)', () => {
       throw s3Error('AccessDenied', 403);
     });
     const learned = await learn(client, { mode: 'yes' });
-    expect(learned).to.deep.equal({ writes: { put: false, complete: false }, probe: { key: probeKey('app/', prober), found: null } });
+    expect(learned).to.deep.equal({
+      writes: { put: false, complete: false },
+      probe: { key: probeKey('app/', prober), found: null },
+    });
     expect(names()).to.deep.equal(['PutObject']);
   });
 
@@ -123,15 +178,21 @@ describe('learnConditionalWrites (a stubbed client)', () => {
       return {};
     });
     let thrown: unknown;
-    await learn(client, { endpoint: undefined, storageClass: 'GLACIER_IR' }).catch((error: unknown) => (thrown = error));
+    await learn(client, { endpoint: undefined, storageClass: 'GLACIER_IR' }).catch(
+      (error: unknown) => (thrown = error),
+    );
     expect(thrown).to.be.instanceOf(ConfigError);
-    expect((thrown as Error).message).to.equal('the store refused --storage-class GLACIER_IR (InvalidStorageClass); leave the option out, or choose a value the store offers');
+    expect((thrown as Error).message).to.equal(
+      'the store refused --storage-class GLACIER_IR (InvalidStorageClass); leave the option out, or choose a value the store offers',
+    );
     expect(sent[0]?.input).to.include({ StorageClass: 'GLACIER_IR' }).and.not.have.property('IfNoneMatch');
   });
 
   it('settingsRefused: only a 400 to a write that carried settings is theirs', () => {
     const settings = { sse: 'aws:kms', sseKmsKeyId: 'k1' };
-    expect(settingsRefused(s3Error('InvalidArgument', 400), settings)?.message).to.match(/^the store refused --sse aws:kms --sse-kms-key-id k1 \(InvalidArgument\)/);
+    expect(settingsRefused(s3Error('InvalidArgument', 400), settings)?.message).to.match(
+      /^the store refused --sse aws:kms --sse-kms-key-id k1 \(InvalidArgument\)/,
+    );
     expect(settingsRefused(s3Error('InvalidArgument', 400), {})).to.equal(null);
     expect(settingsRefused(s3Error('AccessDenied', 403), settings)).to.equal(null);
   });

@@ -25,10 +25,17 @@ describe('Digester (MD5s of files streamed from disk, on a worker thread)', () =
     const digester = new Digester(new AbortController().signal, (reason) => fallbacks.push(reason));
     const handles = await Promise.all([fs.open(file), fs.open(file)]);
     try {
-      const [whole, parted] = await Promise.all([digester.digest(handles[0], null), digester.digest(handles[1], 1024 * 1024)]);
+      const [whole, parted] = await Promise.all([
+        digester.digest(handles[0], null),
+        digester.digest(handles[1], 1024 * 1024),
+      ]);
       expect(whole).to.deep.equal({ size: bytes.length, md5: md5(bytes) });
       const MiB = 1024 * 1024;
-      expect(parted).to.deep.equal({ size: bytes.length, md5: md5(bytes), partMd5s: [0, 1, 2, 3].map((i) => md5(bytes.subarray(i * MiB, (i + 1) * MiB))) });
+      expect(parted).to.deep.equal({
+        size: bytes.length,
+        md5: md5(bytes),
+        partMd5s: [0, 1, 2, 3].map((i) => md5(bytes.subarray(i * MiB, (i + 1) * MiB))),
+      });
       expect(fallbacks).to.deep.equal([]);
     } finally {
       await digester.close();
@@ -39,7 +46,11 @@ describe('Digester (MD5s of files streamed from disk, on a worker thread)', () =
   it('a worker that cannot start: says why once, and digests on the main thread', async () => {
     const { file, bytes } = await writeBig(2 * 1024 * 1024);
     const fallbacks: string[] = [];
-    const digester = new Digester(new AbortController().signal, (reason) => fallbacks.push(reason), new URL('file:///nonexistent/digest-worker.mjs'));
+    const digester = new Digester(
+      new AbortController().signal,
+      (reason) => fallbacks.push(reason),
+      new URL('file:///nonexistent/digest-worker.mjs'),
+    );
     const handle = await fs.open(file);
     try {
       expect(await digester.digest(handle, null)).to.deep.equal({ size: bytes.length, md5: md5(bytes) });
@@ -82,7 +93,9 @@ describe('Digester (MD5s of files streamed from disk, on a worker thread)', () =
       const handle = await open(${JSON.stringify(file)});
       console.log((await digester.digest(handle, null)).md5);
       await handle.close();`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => {
@@ -134,12 +147,33 @@ describe('multipart ETags of other tools', () => {
     await fs.writeFile(file, bytes);
     const handle = await fs.open(file);
     try {
-      expect(await isMultipartEtagOf(s3Etag(bytes, 8 * MiB), { handle, size: bytes.length }, OTHER_TOOLS_PART_SIZES, new AbortController().signal)).to.equal(true);
+      expect(
+        await isMultipartEtagOf(
+          s3Etag(bytes, 8 * MiB),
+          { handle, size: bytes.length },
+          OTHER_TOOLS_PART_SIZES,
+          new AbortController().signal,
+        ),
+      ).to.equal(true);
       // The same count of parts at a size no tool used, and one changed byte, are no match.
-      expect(await isMultipartEtagOf(s3Etag(bytes, 7 * MiB), { handle, size: bytes.length }, OTHER_TOOLS_PART_SIZES, new AbortController().signal)).to.equal(false);
+      expect(
+        await isMultipartEtagOf(
+          s3Etag(bytes, 7 * MiB),
+          { handle, size: bytes.length },
+          OTHER_TOOLS_PART_SIZES,
+          new AbortController().signal,
+        ),
+      ).to.equal(false);
       const changed = Buffer.from(bytes);
       changed[9 * MiB] = changed[9 * MiB]! ^ 1;
-      expect(await isMultipartEtagOf(s3Etag(changed, 8 * MiB), { handle, size: bytes.length }, OTHER_TOOLS_PART_SIZES, new AbortController().signal)).to.equal(false);
+      expect(
+        await isMultipartEtagOf(
+          s3Etag(changed, 8 * MiB),
+          { handle, size: bytes.length },
+          OTHER_TOOLS_PART_SIZES,
+          new AbortController().signal,
+        ),
+      ).to.equal(false);
     } finally {
       await handle.close();
     }
@@ -153,6 +187,13 @@ describe('multipart ETags of other tools', () => {
     expect(multipartEtag(md5s)).to.equal(s3Etag(bytes, 6 * MiB));
     // A handle that fails every read: only the known parts can answer.
     const handle = { read: () => Promise.reject(new Error('read')) } as unknown as FileHandle;
-    expect(await isMultipartEtagOf(s3Etag(bytes, 6 * MiB), { handle, size: bytes.length, known: { size: 6 * MiB, md5s } }, [6 * MiB], new AbortController().signal)).to.equal(true);
+    expect(
+      await isMultipartEtagOf(
+        s3Etag(bytes, 6 * MiB),
+        { handle, size: bytes.length, known: { size: 6 * MiB, md5s } },
+        [6 * MiB],
+        new AbortController().signal,
+      ),
+    ).to.equal(true);
   });
 });

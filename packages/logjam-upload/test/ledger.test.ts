@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cleanupTmpDirs, exists, ls, tmpDir } from '../../../test/support/index.ts';
-import { listExpired, listPending, MarkerWriter, markerPath, PendingScanner, readMarkers, removeLeftoverMarkerTemps, removeUploaded } from '../src/ledger.ts';
+import {
+  listExpired,
+  listPending,
+  MarkerWriter,
+  markerPath,
+  PendingScanner,
+  readMarkers,
+  removeLeftoverMarkerTemps,
+  removeUploaded,
+} from '../src/ledger.ts';
 import { ByteBudget } from '../src/local.ts';
 import { sameObject } from '../src/put.ts';
 
@@ -35,7 +44,10 @@ describe('ledger (.uploaded/ markers)', () => {
       'bad-20241305T1300Z.log.gz',
     ]);
     await writeMarker(dir, 'done-20240105T1100Z.log.gz');
-    expect((await listPending(dir)).map((l) => l.name)).to.deep.equal(['a-20240105T1200Z-web1.log.gz', 'b-20240105T1300Z.log.gz']);
+    expect((await listPending(dir)).map((l) => l.name)).to.deep.equal([
+      'a-20240105T1200Z-web1.log.gz',
+      'b-20240105T1300Z.log.gz',
+    ]);
   });
 
   it('removes the marker temporary files a killed run left in .uploaded/, and nothing else', async () => {
@@ -159,8 +171,12 @@ describe('ledger (.uploaded/ markers)', () => {
 describe('sameObject (HEAD compared with the local file)', () => {
   const local = { size: 3, md5: '900150983cd24fb0d6963f7d28e17f72' };
   it('trusts our MD5 metadata (multipart ETags are no MD5) and the size', () => {
-    expect(sameObject({ ContentLength: 3, ETag: '"abc-2"', Metadata: { 'logjam-md5': local.md5 } }, local)).to.equal(true);
-    expect(sameObject({ ContentLength: 3, ETag: `"${local.md5}"`, Metadata: { 'logjam-md5': 'f'.repeat(32) } }, local)).to.equal(false);
+    expect(sameObject({ ContentLength: 3, ETag: '"abc-2"', Metadata: { 'logjam-md5': local.md5 } }, local)).to.equal(
+      true,
+    );
+    expect(
+      sameObject({ ContentLength: 3, ETag: `"${local.md5}"`, Metadata: { 'logjam-md5': 'f'.repeat(32) } }, local),
+    ).to.equal(false);
     expect(sameObject({ ContentLength: 4, Metadata: { 'logjam-md5': local.md5 } }, local)).to.equal(false);
   });
   it("falls back to a single-part ETag for objects without metadata (the Python tool's)", () => {

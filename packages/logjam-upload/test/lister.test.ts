@@ -15,14 +15,23 @@ const MD5 = '0123456789abcdef0123456789abcdef';
 
 /** `count` hourly archives of one prefix and day: one key folder. */
 function archives(prefix: string, count: number): LogName[] {
-  return Array.from({ length: count }, (_, hour) => parseLogName(`${prefix}-20240105T${String(hour).padStart(2, '0')}00Z.log.gz`)!);
+  return Array.from({ length: count }, (_, hour) =>
+    parseLogName(`${prefix}-20240105T${String(hour).padStart(2, '0')}00Z.log.gz`)!,
+  );
 }
 
 const keyOf = (log: LogName) => `${log.prefix}/2024/01/05/${log.name}`;
 
 function lister(pending: LogName[], answer: Answer, put = true) {
   const fake = fakeClient(answer);
-  const ctx = { client: fake.client, log: keptLogger().log, hostname: 'web1', template: TEMPLATE, conditionalWrites: { put, complete: put }, listing: { supported: true } } as unknown as PassContext;
+  const ctx = {
+    client: fake.client,
+    log: keptLogger().log,
+    hostname: 'web1',
+    template: TEMPLATE,
+    conditionalWrites: { put, complete: put },
+    listing: { supported: true },
+  } as unknown as PassContext;
   return { lister: new Lister(ctx, pending), ctx, ...fake };
 }
 
@@ -91,7 +100,11 @@ describe('the listing of a key folder (lister.ts)', () => {
 
   it('a listing cut short (past its page budget) answers nothing for the keys after its last', async () => {
     const pending = archives('app', LIST_MIN_FILES);
-    const { lister: l, sent } = lister(pending, () => ({ Contents: [{ Key: keyOf(pending[0]!), Size: 10, ETag: `"${MD5}"` }], IsTruncated: true, NextContinuationToken: 't' }));
+    const { lister: l, sent } = lister(pending, () => ({
+      Contents: [{ Key: keyOf(pending[0]!), Size: 10, ETag: `"${MD5}"` }],
+      IsTruncated: true,
+      NextContinuationToken: 't',
+    }));
     expect(await l.lookup('logs', keyOf(pending[0]!), { size: 10, md5: MD5 })).to.equal('same');
     expect(await l.lookup('logs', keyOf(pending[1]!), { size: 10, md5: MD5 })).to.equal(null);
     expect(sent).to.have.length(1);

@@ -13,7 +13,9 @@ const MULTIPART = { multipartThreshold: 200 * 1024 * 1024, partSize: 8 * 1024 * 
 
 /** This process's descriptors open on files in `dir`, from /proc. */
 async function openIn(dir: string): Promise<string[]> {
-  const targets = await Promise.all((await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  const targets = await Promise.all(
+    (await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+  );
   return targets.filter((target) => target.startsWith(dir + path.sep)).map((target) => path.basename(target));
 }
 
@@ -23,7 +25,8 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
   async function archive(count: number, size = 100): Promise<string> {
     const dir = path.join(await tmpDir(), 'archive');
     await fs.mkdir(dir);
-    for (let i = 0; i < count; i += 1) await fs.writeFile(path.join(dir, `app-20240105T${String(i).padStart(2, '0')}00Z.log.gz`), Buffer.alloc(size, i));
+    for (let i = 0; i < count; i += 1)
+      await fs.writeFile(path.join(dir, `app-20240105T${String(i).padStart(2, '0')}00Z.log.gz`), Buffer.alloc(size, i));
     return dir;
   }
 
@@ -36,7 +39,11 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
     expect(first.log.name).to.equal('app-20240105T0000Z.log.gz');
     // Taking one opens the next: still two ahead, plus the one taken (its upload closes it).
     await waitFor(async () => (await openIn(dir)).length === 3, { what: 'the next file opened' });
-    expect((await openIn(dir)).sort()).to.deep.equal(['app-20240105T0000Z.log.gz', 'app-20240105T0100Z.log.gz', 'app-20240105T0200Z.log.gz']);
+    expect((await openIn(dir)).sort()).to.deep.equal([
+      'app-20240105T0000Z.log.gz',
+      'app-20240105T0100Z.log.gz',
+      'app-20240105T0200Z.log.gz',
+    ]);
     expect(prepared.taken).to.equal(1);
     await first.local!.handle!.close();
     await prepared.close();
@@ -64,14 +71,24 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
     await fs.mkdir(dir);
     const bytes = patternedBytes(2 * partSize + 777);
     await fs.writeFile(path.join(dir, 'big-20240105T0000Z.log.gz'), bytes);
-    const prepared = new PreparedPass({ multipartThreshold: partSize, partSize, archiveDir: dir, jobs: 1, signal: new AbortController().signal });
+    const prepared = new PreparedPass({
+      multipartThreshold: partSize,
+      partSize,
+      archiveDir: dir,
+      jobs: 1,
+      signal: new AbortController().signal,
+    });
     await prepared.pending;
     const { local } = await prepared.take()!;
     const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
     expect(local!.md5).to.equal(md5(bytes));
     expect(local!.parts).to.deep.equal({
       size: partSize,
-      md5s: [md5(bytes.subarray(0, partSize)), md5(bytes.subarray(partSize, 2 * partSize)), md5(bytes.subarray(2 * partSize))],
+      md5s: [
+        md5(bytes.subarray(0, partSize)),
+        md5(bytes.subarray(partSize, 2 * partSize)),
+        md5(bytes.subarray(2 * partSize)),
+      ],
     });
     await prepared.close();
   });
@@ -87,7 +104,13 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
         return list;
       },
     } as unknown as PendingScanner;
-    const prepared = new PreparedPass({ ...MULTIPART, archiveDir: dir, jobs: 1, signal: new AbortController().signal, scanner });
+    const prepared = new PreparedPass({
+      ...MULTIPART,
+      archiveDir: dir,
+      jobs: 1,
+      signal: new AbortController().signal,
+      scanner,
+    });
     await prepared.pending;
     const opened = await prepared.take()!;
     expect(opened.local).to.equal(null);

@@ -5,7 +5,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '@logjam/core';
 import { cleanupTmpDirs, tmpDir } from '../../../test/support/index.ts';
-import { freshProbe, noteRefused, PROFILE_FILE, profileKey, RELEARN_AFTER_MS, StoreProfile, type StoreFacts } from '../src/profile.ts';
+import {
+  freshProbe,
+  noteRefused,
+  PROFILE_FILE,
+  profileKey,
+  RELEARN_AFTER_MS,
+  StoreProfile,
+  type StoreFacts,
+} from '../src/profile.ts';
 
 const ENDPOINT = 'http://127.0.0.1:9000';
 const DAY = 24 * 60 * 60 * 1000;
@@ -48,7 +56,11 @@ describe('the store profile (profile.ts)', () => {
     const file = path.join(dir, '.uploaded', PROFILE_FILE);
     expect((await fs.stat(file)).mode & 0o777).to.equal(0o600);
     const again = new StoreProfile(dir, quiet());
-    expect(await again.facts(key)).to.deep.equal({ probedAt: NOW, writes: { put: true, complete: false }, refused: {} });
+    expect(await again.facts(key)).to.deep.equal({
+      probedAt: NOW,
+      writes: { put: true, complete: false },
+      refused: {},
+    });
     expect(await again.facts(profileKey(ENDPOINT, 'logs', ''))).to.deep.equal({ refused: {} });
   });
 
@@ -56,7 +68,10 @@ describe('the store profile (profile.ts)', () => {
     const dir = await archive();
     const key = profileKey(ENDPOINT, 'logs', '');
     const file = path.join(dir, '.uploaded', PROFILE_FILE);
-    const content = JSON.stringify({ version: 1, stores: { [key]: { probedAt: Date.now(), writes: { put: true, complete: true }, refused: {} } } });
+    const content = JSON.stringify({
+      version: 1,
+      stores: { [key]: { probedAt: Date.now(), writes: { put: true, complete: true }, refused: {} } },
+    });
     await fs.writeFile(file, content, { mode: 0o600 });
     expect(await new StoreProfile(dir, quiet()).facts(key)).to.have.property('writes');
     await fs.chmod(file, 0o666);
@@ -77,9 +92,13 @@ describe('the store profile (profile.ts)', () => {
   it('keeps only what it knows from a profile: a key named __proto__ or a field of the wrong type changes nothing else', async () => {
     const dir = await archive();
     const file = path.join(dir, '.uploaded', PROFILE_FILE);
-    await fs.writeFile(file, '{"version":1,"stores":{"__proto__":{"probedAt":1},"s":{"probedAt":"soon","writes":{"put":"yes","complete":true},"refused":{"DeleteObject":5,"Other":6}}}}', {
-      mode: 0o600,
-    });
+    await fs.writeFile(
+      file,
+      '{"version":1,"stores":{"__proto__":{"probedAt":1},"s":{"probedAt":"soon","writes":{"put":"yes","complete":true},"refused":{"DeleteObject":5,"Other":6}}}}',
+      {
+        mode: 0o600,
+      },
+    );
     const profile = new StoreProfile(dir, quiet());
     expect(await profile.facts('s')).to.deep.equal({ refused: { DeleteObject: 5 } });
     expect(({} as { probedAt?: unknown }).probedAt).to.equal(undefined);

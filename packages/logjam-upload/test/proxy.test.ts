@@ -3,7 +3,16 @@
 // service, never proxied. Pure functions; the binary's behaviour is proven in
 // test/egress-proxy.test.ts.
 import { expect } from 'chai';
-import { bypassesProxy, describeProxyRoute, maskUrl, parseNoProxyEntry, parseProxy, proxyFor, readProxySettings, type NoProxyEntry } from '../src/proxy.ts';
+import {
+  bypassesProxy,
+  describeProxyRoute,
+  maskUrl,
+  parseNoProxyEntry,
+  parseProxy,
+  proxyFor,
+  readProxySettings,
+  type NoProxyEntry,
+} from '../src/proxy.ts';
 
 const entries = (text: string) =>
   text
@@ -12,7 +21,12 @@ const entries = (text: string) =>
     .filter((e): e is NoProxyEntry => e !== undefined);
 const via = (env: NodeJS.ProcessEnv, url: string) => {
   const u = new URL(url);
-  return proxyFor(readProxySettings(env), u.protocol, u.hostname.replace(/^\[|\]$/g, ''), Number(u.port) || (u.protocol === 'https:' ? 443 : 80))?.shown;
+  return proxyFor(
+    readProxySettings(env),
+    u.protocol,
+    u.hostname.replace(/^\[|\]$/g, ''),
+    Number(u.port) || (u.protocol === 'https:' ? 443 : 80),
+  )?.shown;
 };
 
 describe('proxy settings from the environment', () => {
@@ -34,18 +48,28 @@ describe('proxy settings from the environment', () => {
   });
 
   it('a proxy URL without a scheme is http://, port 80 by default; credentials become Proxy-Authorization and are masked', () => {
-    expect(parseProxy('HTTPS_PROXY', 'proxy.corp:3128')).to.include({ hostname: 'proxy.corp', port: 3128, shown: 'http://proxy.corp:3128' });
+    expect(parseProxy('HTTPS_PROXY', 'proxy.corp:3128')).to.include({
+      hostname: 'proxy.corp',
+      port: 3128,
+      shown: 'http://proxy.corp:3128',
+    });
     expect(parseProxy('HTTPS_PROXY', 'http://proxy.corp/')).to.include({ port: 80, shown: 'http://proxy.corp' });
     const withCredentials = parseProxy('HTTPS_PROXY', 'http://us%40er:p%3Ass@[::1]:3128');
     expect(withCredentials).to.include({ hostname: '::1', port: 3128, shown: 'http://us%40er:***@[::1]:3128' });
-    expect(Buffer.from(withCredentials.authorization!.replace('Basic ', ''), 'base64').toString()).to.equal('us@er:p:ss');
+    expect(Buffer.from(withCredentials.authorization!.replace('Basic ', ''), 'base64').toString()).to.equal(
+      'us@er:p:ss',
+    );
     expect(maskUrl('http://user:secret@proxy:3128')).to.equal('http://user:***@proxy:3128');
     expect(maskUrl('http://token@proxy:3128')).to.equal('http://token@proxy:3128');
   });
 
   it('a proxy URL that is not http:// is one clear line (exit 2), its password masked', () => {
-    expect(() => parseProxy('HTTPS_PROXY', 'socks5://u:secret@proxy:1080')).to.throw(/^HTTPS_PROXY 'socks5:\/\/u:\*\*\*@proxy:1080': only http:\/\/ proxies/);
-    expect(() => parseProxy('http_proxy', 'http://u:secret@proxy:99999')).to.throw(/^http_proxy 'http:\/\/u:\*\*\*@proxy:99999' is not a proxy URL/);
+    expect(() => parseProxy('HTTPS_PROXY', 'socks5://u:secret@proxy:1080')).to.throw(
+      /^HTTPS_PROXY 'socks5:\/\/u:\*\*\*@proxy:1080': only http:\/\/ proxies/,
+    );
+    expect(() => parseProxy('http_proxy', 'http://u:secret@proxy:99999')).to.throw(
+      /^http_proxy 'http:\/\/u:\*\*\*@proxy:99999' is not a proxy URL/,
+    );
   });
 });
 
@@ -84,13 +108,19 @@ describe('NO_PROXY', () => {
   });
 
   it('the lower-case no_proxy wins over NO_PROXY', () => {
-    expect(via({ HTTP_PROXY: 'http://p:1', NO_PROXY: 'minio', no_proxy: 'other' }, 'http://minio:9000')).to.equal('http://p:1');
+    expect(via({ HTTP_PROXY: 'http://p:1', NO_PROXY: 'minio', no_proxy: 'other' }, 'http://minio:9000')).to.equal(
+      'http://p:1',
+    );
   });
 });
 
 describe('the instance-metadata service is never proxied', () => {
   it('169.254.169.254, [fd00:ec2::254] and AWS_EC2_METADATA_SERVICE_ENDPOINT go direct, whatever the variables say', () => {
-    const env = { HTTP_PROXY: 'http://p:1', HTTPS_PROXY: 'http://p:1', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://metadata.internal:1338/' };
+    const env = {
+      HTTP_PROXY: 'http://p:1',
+      HTTPS_PROXY: 'http://p:1',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://metadata.internal:1338/',
+    };
     expect(via(env, 'http://169.254.169.254/latest/api/token')).to.equal(undefined);
     expect(via(env, 'http://[fd00:ec2::254]/latest/api/token')).to.equal(undefined);
     expect(via(env, 'http://metadata.internal:1338/latest')).to.equal(undefined);
@@ -100,9 +130,18 @@ describe('the instance-metadata service is never proxied', () => {
 
 describe('describeProxyRoute (for --check and the debug log)', () => {
   it('names the proxy without its password, or says why there is none; nothing when no proxy variable is set', () => {
-    expect(describeProxyRoute(readProxySettings({ HTTPS_PROXY: 'http://u:pw@proxy:3128' }), undefined)).to.equal('proxy: http://u:***@proxy:3128 (HTTPS_PROXY) for AWS S3 (https), with CONNECT');
-    expect(describeProxyRoute(readProxySettings({ HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: '.amazonaws.com' }), undefined)).to.equal('proxy: none for AWS S3 (https) (NO_PROXY exempts it)');
-    expect(describeProxyRoute(readProxySettings({ HTTPS_PROXY: 'http://proxy:3128' }), 'http://minio:9000')).to.equal('proxy: none for http://minio:9000 (no HTTP_PROXY)');
+    expect(describeProxyRoute(readProxySettings({ HTTPS_PROXY: 'http://u:pw@proxy:3128' }), undefined)).to.equal(
+      'proxy: http://u:***@proxy:3128 (HTTPS_PROXY) for AWS S3 (https), with CONNECT',
+    );
+    expect(
+      describeProxyRoute(
+        readProxySettings({ HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: '.amazonaws.com' }),
+        undefined,
+      ),
+    ).to.equal('proxy: none for AWS S3 (https) (NO_PROXY exempts it)');
+    expect(describeProxyRoute(readProxySettings({ HTTPS_PROXY: 'http://proxy:3128' }), 'http://minio:9000')).to.equal(
+      'proxy: none for http://minio:9000 (no HTTP_PROXY)',
+    );
     expect(describeProxyRoute(readProxySettings({ NO_PROXY: '*' }), 'http://minio:9000')).to.equal(undefined);
     expect(describeProxyRoute(readProxySettings({ HTTP_PROXY: 'http://proxy:3128' }), 'not a url')).to.equal(undefined);
   });

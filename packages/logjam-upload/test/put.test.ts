@@ -54,8 +54,20 @@ describe('uploadFile: one file, exactly once (put.ts)', () => {
       multipartThreshold: 200 * 1024 * 1024,
       partSize: 8 * 1024 * 1024,
     } as PassContext;
-    const pass: PassState = { markers: new MarkerWriter(archiveDir), badBuckets: new Map(), lister: new Lister(ctx, []), memory: new ByteBudget(1 << 20), orphans: 0 };
-    const local: Local = { log: parseLogName(NAME)!, file: path.join(archiveDir, NAME), size: BODY.length, md5: MD5, body: BODY };
+    const pass: PassState = {
+      markers: new MarkerWriter(archiveDir),
+      badBuckets: new Map(),
+      lister: new Lister(ctx, []),
+      memory: new ByteBudget(1 << 20),
+      orphans: 0,
+    };
+    const local: Local = {
+      log: parseLogName(NAME)!,
+      file: path.join(archiveDir, NAME),
+      size: BODY.length,
+      md5: MD5,
+      body: BODY,
+    };
     const result = await uploadFile(ctx, pass, local).catch((error: unknown) => error as Error);
     if (!(result instanceof Error)) await result.durable;
     const puts = fake.sent.filter((s) => s.name === 'PutObject').map((s) => s.input);
@@ -66,7 +78,12 @@ describe('uploadFile: one file, exactly once (put.ts)', () => {
     const run = await upload(() => ({ ETag: `"${MD5}"` }));
     expect(run.result).to.include({ outcome: 'uploaded', bytes: BODY.length });
     expect(run.names).to.deep.equal(['PutObject']);
-    expect(run.puts[0]).to.include({ Bucket: 'logs', Key: KEY, IfNoneMatch: '*', ContentMD5: Buffer.from(MD5, 'hex').toString('base64') });
+    expect(run.puts[0]).to.include({
+      Bucket: 'logs',
+      Key: KEY,
+      IfNoneMatch: '*',
+      ContentMD5: Buffer.from(MD5, 'hex').toString('base64'),
+    });
     expect(run.puts[0]!.Metadata).to.deep.equal({ [MD5_METADATA]: MD5 });
     expect(run.markedAtRequest).to.deep.equal([false]);
     expect(run.marked).to.equal(true);
@@ -107,7 +124,10 @@ describe('uploadFile: one file, exactly once (put.ts)', () => {
     expect(free.puts[0]).not.to.have.property('IfNoneMatch');
     expect(free.result).to.include({ outcome: 'uploaded' });
 
-    const taken = await upload((name, input) => (name === 'HeadObject' ? (input.Key === KEY ? OTHER : notFound()) : {}), false);
+    const taken = await upload(
+      (name, input) => (name === 'HeadObject' ? (input.Key === KEY ? OTHER : notFound()) : {}),
+      false,
+    );
     expect(taken.puts.map((p) => p.Key)).to.have.length(1);
     expect(taken.puts[0]!.Key).not.to.equal(KEY);
   });
@@ -122,7 +142,9 @@ describe('uploadFile: one file, exactly once (put.ts)', () => {
     expect(landed.names).to.deep.equal(['PutObject', 'HeadObject']);
     expect(landed.marked).to.equal(true);
 
-    const lost = await upload((name) => (name === 'PutObject' ? Promise.reject(s3Error('InternalError', 500)) : notFound()));
+    const lost = await upload((name) =>
+      name === 'PutObject' ? Promise.reject(s3Error('InternalError', 500)) : notFound(),
+    );
     expect(lost.result).to.be.instanceOf(Error);
     expect(lost.names).to.deep.equal(['PutObject', 'HeadObject']);
     expect(lost.marked).to.equal(false);
@@ -150,11 +172,18 @@ describe('uploadFile: one file, exactly once (put.ts)', () => {
 describe('what put.ts decides alone', () => {
   it('sameObject: the same size and MD5, from our metadata or a single-part ETag', () => {
     const local = { size: 10, md5: MD5 };
-    expect(sameObject({ ContentLength: 10, ETag: '"whatever-2"', Metadata: { [MD5_METADATA]: MD5.toUpperCase() } }, local)).to.equal(true);
+    expect(
+      sameObject({ ContentLength: 10, ETag: '"whatever-2"', Metadata: { [MD5_METADATA]: MD5.toUpperCase() } }, local),
+    ).to.equal(true);
     expect(sameObject({ ContentLength: 10, ETag: `"${MD5}"` }, local)).to.equal(true);
     expect(sameObject({ ContentLength: 11, ETag: `"${MD5}"` }, local)).to.equal(false);
     // Our metadata wins over an ETag that happens to match.
-    expect(sameObject({ ContentLength: 10, ETag: `"${MD5}"`, Metadata: { [MD5_METADATA]: 'ffffffffffffffffffffffffffffffff' } }, local)).to.equal(false);
+    expect(
+      sameObject(
+        { ContentLength: 10, ETag: `"${MD5}"`, Metadata: { [MD5_METADATA]: 'ffffffffffffffffffffffffffffffff' } },
+        local,
+      ),
+    ).to.equal(false);
     expect(sameObject({ ContentLength: 10, ETag: `"${MD5}-2"` }, local)).to.equal(false);
   });
 

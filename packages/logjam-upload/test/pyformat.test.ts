@@ -17,7 +17,9 @@ function valueOf(label: string): PyValue {
   const [field, ...rest] = label.replace(/ \(.*\)$/, '').split(' ');
   const text = rest.join(' ');
   if (field === 'year') return Number(text);
-  return text.replace(/\\x([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))).replace(/\\t/g, '\t');
+  return text
+    .replace(/\\x([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    .replace(/\\t/g, '\t');
 }
 
 describe('pyFormat: Python 2.7 format() of template values (golden rows)', () => {
@@ -34,7 +36,8 @@ describe('pyFormat: Python 2.7 format() of template values (golden rows)', () =>
       .filter((v, i, all) => all.indexOf(v) === i)
       .join(', ')}`, () => {
       for (const row of specRows) {
-        const render = () => pyFormat(row.conversion ? pyConvert(valueOf(row.value), row.conversion) : valueOf(row.value), row.spec);
+        const render = () =>
+          pyFormat(row.conversion ? pyConvert(valueOf(row.value), row.conversion) : valueOf(row.value), row.spec);
         const what = `${field} of ${row.value}`;
         if ('bytes' in row.python) expect(render(), what).to.equal(row.python.bytes);
         else expect(render, what).to.throw(row.python.error);

@@ -21,7 +21,10 @@ describe('one pass of a run', () => {
     // Arrives after the pass's listing: the next pass's to count, never listed again by this one.
     await fs.writeFile(path.join(dir, 'c-20240105T1400Z.log.gz'), 'c');
     const seen: { checked?: LogName[]; learned?: LogName[] } = {};
-    const capabilities: StoreCapabilities = { conditionalWrites: { put: true, complete: true }, listing: { supported: true } };
+    const capabilities: StoreCapabilities = {
+      conditionalWrites: { put: true, complete: true },
+      listing: { supported: true },
+    };
     const bucket = {
       checked: false,
       async check(pending: LogName[]) {
@@ -39,16 +42,33 @@ describe('one pass of a run', () => {
       async afterPass() {},
     };
     // A prepared pass that hands out no file: both are left for the next run.
-    const prepared = { pending: Promise.resolve(listed), taken: 0, take: () => undefined, close: async () => {} } as unknown as PreparedPass;
-    const options = { metricsFile: path.join(dir, '..', 'metrics.prom'), log: quiet, once: true } as unknown as RunOptions;
-    const run: PassRun = { options, bucket: bucket as unknown as BucketCheck, store: store as unknown as StoreWrites, sizes: new Map() };
+    const prepared = {
+      pending: Promise.resolve(listed),
+      taken: 0,
+      take: () => undefined,
+      close: async () => {},
+    } as unknown as PreparedPass;
+    const options = {
+      metricsFile: path.join(dir, '..', 'metrics.prom'),
+      log: quiet,
+      once: true,
+    } as unknown as RunOptions;
+    const run: PassRun = {
+      options,
+      bucket: bucket as unknown as BucketCheck,
+      store: store as unknown as StoreWrites,
+      sizes: new Map(),
+    };
     const ctx = { archiveDir: dir, signal: new AbortController().signal, jobs: 2, log: quiet } as unknown as PassBase;
 
     const outcome = await onePass(run, ctx, prepared);
     expect(seen.checked).to.equal(listed);
     expect(seen.learned).to.equal(listed);
     expect(outcome.summary?.notDone).to.equal(2);
-    expect(outcome.backlog.map((item) => path.basename(item.file))).to.deep.equal(['a-20240105T1200Z.log.gz', 'b-20240105T1300Z.log.gz']);
+    expect(outcome.backlog.map((item) => path.basename(item.file))).to.deep.equal([
+      'a-20240105T1200Z.log.gz',
+      'b-20240105T1300Z.log.gz',
+    ]);
   });
 
   it('a bucket still not usable: the pass fails as a whole, learns nothing of the store, and leaves every file in the backlog', async () => {
@@ -67,8 +87,18 @@ describe('one pass of a run', () => {
         learned = true;
       },
     };
-    const options = { metricsFile: path.join(dir, '..', 'metrics.prom'), log, once: false, template: parseTemplate('s3://logs/{prefix}/{year}/{month}/{day}/{filename}') } as unknown as RunOptions;
-    const run: PassRun = { options, bucket: bucket as unknown as BucketCheck, store: store as unknown as StoreWrites, sizes: new Map() };
+    const options = {
+      metricsFile: path.join(dir, '..', 'metrics.prom'),
+      log,
+      once: false,
+      template: parseTemplate('s3://logs/{prefix}/{year}/{month}/{day}/{filename}'),
+    } as unknown as RunOptions;
+    const run: PassRun = {
+      options,
+      bucket: bucket as unknown as BucketCheck,
+      store: store as unknown as StoreWrites,
+      sizes: new Map(),
+    };
     const ctx = { archiveDir: dir, signal: new AbortController().signal, jobs: 2, log } as unknown as PassBase;
 
     const outcome = await onePass(run, ctx, undefined);
@@ -76,6 +106,9 @@ describe('one pass of a run', () => {
     expect(outcome.summary).to.equal(undefined);
     expect(learned).to.equal(false);
     expect(errors).to.deep.equal(['the bucket is still not usable']);
-    expect(outcome.backlog.map((item) => path.basename(item.file))).to.deep.equal(['a-20240105T1200Z.log.gz', 'b-20240105T1300Z.log.gz']);
+    expect(outcome.backlog.map((item) => path.basename(item.file))).to.deep.equal([
+      'a-20240105T1200Z.log.gz',
+      'b-20240105T1300Z.log.gz',
+    ]);
   });
 });

@@ -8,9 +8,23 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeleteBucketPolicyCommand, ListMultipartUploadsCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { cleanupTmpDirs, passCounts, runBin, startBin, STORE_PROFILE, tmpDir, waitExit } from '../../../test/support/index.ts';
+import {
+  cleanupTmpDirs,
+  passCounts,
+  runBin,
+  startBin,
+  STORE_PROFILE,
+  tmpDir,
+  waitExit,
+} from '../../../test/support/index.ts';
 import { imdsEnv } from '../../../test/support/imds.ts';
-import { objectOf, s3ErrorXml, startFaultProxy, type FaultAction, type FaultProxy } from '../../../test/support/proxy.ts';
+import {
+  objectOf,
+  s3ErrorXml,
+  startFaultProxy,
+  type FaultAction,
+  type FaultProxy,
+} from '../../../test/support/proxy.ts';
 import { isProbeKey } from '../../../test/support/s3.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds } from '../../../test/support/servers.ts';
 import type { IncomingMessage } from 'node:http';
@@ -36,7 +50,13 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
   });
 
   /** `count` archives of 2024-01-05 from hour `from` on, name -> content. */
-  const hours = (from: number, count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`app-20240105T${String(from + i).padStart(2, '0')}00Z.log.gz`, `hour ${from + i}\n`]));
+  const hours = (from: number, count: number) =>
+    Object.fromEntries(
+      Array.from({ length: count }, (_, i) => [
+        `app-20240105T${String(from + i).padStart(2, '0')}00Z.log.gz`,
+        `hour ${from + i}\n`,
+      ]),
+    );
   async function archive(files: Record<string, string>): Promise<string> {
     const dir = path.join(await tmpDir(), 'archive');
     await fs.mkdir(dir);
@@ -53,20 +73,31 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
   }
   const env = () => imdsEnv(servers.imds.endpoint, home);
   const upload = (args: string[]) => runBin('logjam-upload', args, { cleanEnv: true, env: env() });
-  const via = (p: FaultProxy, dir: string, template: string, mode: string[] = []) => ['--once', '--endpoint-url', p.endpoint, '--force-path-style', ...mode, dir, template];
+  const via = (p: FaultProxy, dir: string, template: string, mode: string[] = []) => [
+    '--once',
+    '--endpoint-url',
+    p.endpoint,
+    '--force-path-style',
+    ...mode,
+    dir,
+    template,
+  ];
   const isProbe = (r: { url: string }) => isProbeKey(r.url.split('?')[0]!);
   /** Objects under the probe folder of `tag` (listed with the store's own keys, which no policy of a test limits). */
   const probeObjects = async (tag: string) => (await servers.s3.keys(BUCKET, `${tag}/`)).filter(isProbeKey);
   /** Each request as METHOD and what it is on: `HEAD bucket`, `PUT object`. */
-  const shapes = (requests: { method: string; url: string }[]) => requests.map((r) => `${r.method} ${objectOf(r.url) ? 'object' : 'bucket'}`).sort();
+  const shapes = (requests: { method: string; url: string }[]) =>
+    requests.map((r) => `${r.method} ${objectOf(r.url) ? 'object' : 'bucket'}`).sort();
   async function expectUploaded(tag: string, files: Record<string, string>): Promise<void> {
-    for (const [name, content] of Object.entries(files)) expect((await servers.s3.download(BUCKET, `${tag}/app/2024/01/05/${name}`)).toString()).to.equal(content);
+    for (const [name, content] of Object.entries(files))
+      expect((await servers.s3.download(BUCKET, `${tag}/app/2024/01/05/${name}`)).toString()).to.equal(content);
   }
   /** Makes the profile's probes `days` older, as if they had been made then. */
   async function ageProfile(dir: string, days: number): Promise<void> {
     const file = path.join(dir, '.uploaded', STORE_PROFILE);
     const profile = JSON.parse(await fs.readFile(file, 'utf8')) as { stores: Record<string, { probedAt?: number }> };
-    for (const facts of Object.values(profile.stores)) if (facts.probedAt !== undefined) facts.probedAt -= days * DAY_MS;
+    for (const facts of Object.values(profile.stores))
+      if (facts.probedAt !== undefined) facts.probedAt -= days * DAY_MS;
     await fs.writeFile(file, JSON.stringify(profile));
   }
 
@@ -105,7 +136,13 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
       const second = await upload(via(proxy, dir, template));
       expect(second.code, second.stderr).to.equal(0);
       expect(second.stderr).not.to.match(/does not support conditional writes/);
-      expect(shapes(proxy.requests)).to.deep.equal(['HEAD bucket', 'HEAD object', 'HEAD object', 'PUT object', 'PUT object']);
+      expect(shapes(proxy.requests)).to.deep.equal([
+        'HEAD bucket',
+        'HEAD object',
+        'HEAD object',
+        'PUT object',
+        'PUT object',
+      ]);
       expect(servers.s3.requests.filter((r) => r.headers['if-none-match'])).to.deep.equal([]);
       expect(await probeObjects(tag)).to.deep.equal([]);
     });
@@ -132,7 +169,11 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
         run.child.kill('SIGKILL');
         await waitExit(run.child);
       };
-      proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, gate });
+      proxy = await startFaultProxy({
+        target: servers.s3.endpoint,
+        conditionalWrites: servers.s3.playConditionalWrites,
+        gate,
+      });
       run.child = startBin('logjam-upload', via(proxy, dir, template), { cleanEnv: true, env: env() });
       const killed = await waitExit(run.child);
       expect(killed.signal, killed.stderr).to.equal('SIGKILL');
@@ -142,7 +183,9 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
       expect(await probeObjects(tag), `killed at probe request ${k}`).to.deep.equal([]);
       // s3rver cannot list unfinished uploads (501); RGW can.
       if (kind === 'rgw') {
-        const unfinished = await servers.s3.client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: `${tag}/` }));
+        const unfinished = await servers.s3.client.send(
+          new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: `${tag}/` }),
+        );
         expect(unfinished.Uploads ?? [], `killed at probe request ${k}: unfinished uploads`).to.deep.equal([]);
       }
       await expectUploaded(tag, hours(0, 1));
@@ -179,7 +222,9 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
         expect(result.code, result.stderr).to.equal(0);
         await add(dir, files);
       }
-      const profile = JSON.parse(await fs.readFile(path.join(dir, '.uploaded', STORE_PROFILE), 'utf8')) as { stores: Record<string, { writes?: unknown }> };
+      const profile = JSON.parse(await fs.readFile(path.join(dir, '.uploaded', STORE_PROFILE), 'utf8')) as {
+        stores: Record<string, { writes?: unknown }>;
+      };
       expect(Object.values(profile.stores).map((facts) => facts.writes)).to.deep.equal([{ put: true, complete: true }]);
     });
   }
@@ -191,7 +236,16 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
     const key = `${tag}/app/2024/01/05/${name}`;
     await servers.s3.put(BUCKET, key, "another writer's object\n");
     const dir = await archive({ [name]: 'ours\n' });
-    const result = await upload(['--once', '--endpoint-url', servers.s3.endpoint, '--force-path-style', '--conditional-writes', 'yes', dir, template]);
+    const result = await upload([
+      '--once',
+      '--endpoint-url',
+      servers.s3.endpoint,
+      '--force-path-style',
+      '--conditional-writes',
+      'yes',
+      dir,
+      template,
+    ]);
     expect(result.code, result.stderr).to.equal(2);
     expect(result.stderr).to.match(
       kind === 'rgw'
@@ -207,8 +261,17 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
   it('a store that answers 501 to If-None-Match after a probe found it honoured: remembered, and the next run checks with HEAD, without a probe', async () => {
     let refuseConditional = false;
     const rule = (req: IncomingMessage): FaultAction =>
-      refuseConditional && req.headers['if-none-match'] ? { status: 501, body: s3ErrorXml('NotImplemented', 'A header you provided implies functionality that is not implemented') } : 'pass';
-    proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, rule });
+      refuseConditional && req.headers['if-none-match']
+        ? {
+            status: 501,
+            body: s3ErrorXml('NotImplemented', 'A header you provided implies functionality that is not implemented'),
+          }
+        : 'pass';
+    proxy = await startFaultProxy({
+      target: servers.s3.endpoint,
+      conditionalWrites: servers.s3.playConditionalWrites,
+      rule,
+    });
     const { tag, template } = prefix();
     const dir = await archive(hours(0, 1));
     expect((await upload(via(proxy, dir, template))).code).to.equal(0);
@@ -274,9 +337,14 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
     const stderr: string[] = [];
     /** Where the last run's requests begin. */
     let last = 0;
-    if (kind === 'rgw') await servers.s3.client.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify(policy) }));
+    if (kind === 'rgw')
+      await servers.s3.client.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: JSON.stringify(policy) }));
     try {
-      proxy = await startFaultProxy({ target: servers.s3.endpoint, conditionalWrites: servers.s3.playConditionalWrites, rule });
+      proxy = await startFaultProxy({
+        target: servers.s3.endpoint,
+        conditionalWrites: servers.s3.playConditionalWrites,
+        rule,
+      });
       for (let run = 0; run < 10; run += 1) {
         // Half-way, the profile is a week old: the probe runs again, onto the same key.
         if (run === 5) await ageProfile(dir, 8);
@@ -290,8 +358,14 @@ describeEachServer('logjam-upload remembers what the store does (store profile)'
       if (kind === 'rgw') await servers.s3.client.send(new DeleteBucketPolicyCommand({ Bucket: BUCKET }));
     }
     const all = stderr.join('');
-    expect(proxy.requests.filter((r) => isProbe(r) && r.method === 'DELETE' && !r.url.includes('uploadId=')).map((r) => r.status ?? Number(r.action))).to.deep.equal([403, 403]);
-    expect(all.match(/WARN cannot delete the probe object \S+\.logjam-probe\/\S+ \(AccessDenied: no s3:DeleteObject\?\)/g)).to.have.length(1);
+    expect(
+      proxy.requests
+        .filter((r) => isProbe(r) && r.method === 'DELETE' && !r.url.includes('uploadId='))
+        .map((r) => r.status ?? Number(r.action)),
+    ).to.deep.equal([403, 403]);
+    expect(
+      all.match(/WARN cannot delete the probe object \S+\.logjam-probe\/\S+ \(AccessDenied: no s3:DeleteObject\?\)/g),
+    ).to.have.length(1);
     expect(all.match(/WARN HeadBucket refused/g)).to.have.length(1);
     expect(all.match(/WARN listing refused/g) ?? []).to.have.length.at.most(1);
     expect(await probeObjects(tag)).to.have.length(1);

@@ -24,7 +24,14 @@ const DAY = 24 * 60 * 60 * 1000;
 
 /** The run's settings a store check reads. */
 function runOptions(template: string, changes: Partial<StoreOptions> = {}): StoreOptions {
-  return { template: parseTemplate(template), env: {}, once: true, conditionalWritesMode: 'auto', ...keptLogger(), ...changes };
+  return {
+    template: parseTemplate(template),
+    env: {},
+    once: true,
+    conditionalWritesMode: 'auto',
+    ...keptLogger(),
+    ...changes,
+  };
 }
 
 /** The pass's listing of pending archives, as the store checks are handed it. */
@@ -37,20 +44,43 @@ async function archive(names: string[]): Promise<{ archiveDir: string; profile: 
 }
 
 function bucketCheck(options: StoreOptions, client: S3Client, archiveDir: string, profile: StoreProfile): BucketCheck {
-  return new BucketCheck(options, client, new AbortController().signal, { archiveDir, hostname: 'web1', endpoint: ENDPOINT }, profile);
+  return new BucketCheck(
+    options,
+    client,
+    new AbortController().signal,
+    { archiveDir, hostname: 'web1', endpoint: ENDPOINT },
+    profile,
+  );
 }
 
 function storeWrites(options: StoreOptions, client: S3Client, archiveDir: string, profile: StoreProfile): StoreWrites {
-  return new StoreWrites(options, client, { endpoint: ENDPOINT, archiveDir, hostname: 'web1' }, profile, new AbortController().signal);
+  return new StoreWrites(
+    options,
+    client,
+    { endpoint: ENDPOINT, archiveDir, hostname: 'web1' },
+    profile,
+    new AbortController().signal,
+  );
 }
 
-const PASS: PassSummary = { pending: 1, uploaded: 1, alreadyThere: 0, conflicts: 0, conflictUploads: 0, failed: 0, notDone: 0, vanished: 0, bytes: 1 };
+const PASS: PassSummary = {
+  pending: 1,
+  uploaded: 1,
+  alreadyThere: 0,
+  conflicts: 0,
+  conflictUploads: 0,
+  failed: 0,
+  notDone: 0,
+  vanished: 0,
+  bytes: 1,
+};
 
 /** A store honouring If-None-Match on PutObject and on Complete: the probe's second PUT and its Complete are refused. */
 function honouringStore(): Answer {
   let written = false;
   return (name, input) => {
-    if ((name === 'PutObject' && written && input.IfNoneMatch) || name === 'CompleteMultipartUpload') throw s3Error('PreconditionFailed', 412);
+    if ((name === 'PutObject' && written && input.IfNoneMatch) || name === 'CompleteMultipartUpload')
+      throw s3Error('PreconditionFailed', 412);
     if (name === 'PutObject') written = true;
     if (name === 'ListMultipartUploads') return { Uploads: [] };
     if (name === 'CreateMultipartUpload') return { UploadId: 'u1' };
@@ -80,7 +110,12 @@ describe('the bucket check (store.ts)', () => {
     const { client } = fakeClient(() => {
       throw s3Error('NotFound', 404);
     });
-    const check = bucketCheck(runOptions('s3://logs/{prefix}/{year}/{month}/{day}/{filename}'), client, archiveDir, profile());
+    const check = bucketCheck(
+      runOptions('s3://logs/{prefix}/{year}/{month}/{day}/{filename}'),
+      client,
+      archiveDir,
+      profile(),
+    );
     const thrown = await check.check(pending(HOUR)).catch((error: unknown) => error);
     expect(thrown).to.be.instanceOf(MissingBucketError);
     expect(check.checked).to.equal(false);
@@ -149,14 +184,22 @@ describe('what the store does with If-None-Match (store.ts)', () => {
   it('a listing refused in a pass is said at WARN once, and remembered: the next run goes to HEAD at once', async () => {
     const { archiveDir, profile } = await archive([HOUR]);
     const log = keptLogger();
-    const store = storeWrites(runOptions('s3://logs/{prefix}/{year}/{month}/{day}/{filename}', { log: log.log }), fakeClient(honouringStore()).client, archiveDir, profile());
+    const store = storeWrites(
+      runOptions('s3://logs/{prefix}/{year}/{month}/{day}/{filename}', { log: log.log }),
+      fakeClient(honouringStore()).client,
+      archiveDir,
+      profile(),
+    );
     const given = await store.learn([], NOW);
     given.listing.supported = false;
     await store.afterPass(given, NOW);
     await store.afterPass(store.current(), NOW);
     expect(log.lines.filter((line) => / WARN listing refused/.test(line))).to.have.length(1);
 
-    const next = await storeWrites(options(), fakeClient(honouringStore()).client, archiveDir, profile()).learn([], NOW + DAY);
+    const next = await storeWrites(options(), fakeClient(honouringStore()).client, archiveDir, profile()).learn(
+      [],
+      NOW + DAY,
+    );
     expect(next.listing.supported).to.equal(false);
   });
 });

@@ -2,7 +2,15 @@ import { expect } from 'chai';
 import { parseLogName, UsageError } from '@logjam/core';
 import { readFileSync } from 'node:fs';
 import { bytesToDisplay, nameFromBytes } from '@logjam/core';
-import { conflictName, conflictValues, fieldValues, parseTemplate, renderBucket, renderKey, renderUri } from '../src/template.ts';
+import {
+  conflictName,
+  conflictValues,
+  fieldValues,
+  parseTemplate,
+  renderBucket,
+  renderKey,
+  renderUri,
+} from '../src/template.ts';
 
 const log = (name: string) => {
   const parsed = parseLogName(name);
@@ -13,15 +21,21 @@ const log = (name: string) => {
 describe('template', () => {
   describe('rendering', () => {
     it('fills every field from the name and the short host name', () => {
-      const t = parseTemplate('s3://my-log-bucket/{hostname}/{prefix}/{year}/{month}/{day}/{hour}{minute}/{suffix}/{extension}/{filename}');
+      const t = parseTemplate(
+        's3://my-log-bucket/{hostname}/{prefix}/{year}/{month}/{day}/{hour}{minute}/{suffix}/{extension}/{filename}',
+      );
       const values = fieldValues(log('haproxy-20130704T0905Z-us-west-2-i-ae23fega.log.gz'), 'web1.example.com');
       expect(renderBucket(t, values)).to.equal('my-log-bucket');
-      expect(renderKey(t, values)).to.equal('web1/haproxy/2013/07/04/0905/us-west-2-i-ae23fega/.log.gz/haproxy-20130704T0905Z-us-west-2-i-ae23fega.log.gz');
+      expect(renderKey(t, values)).to.equal(
+        'web1/haproxy/2013/07/04/0905/us-west-2-i-ae23fega/.log.gz/haproxy-20130704T0905Z-us-west-2-i-ae23fega.log.gz',
+      );
     });
 
     it('uses the UTC stamp of the name, dashed or compact, and an empty suffix when there is none', () => {
       const t = parseTemplate('s3://logs/{prefix}/{year}-{month}-{day}T{hour}:{minute}/[{suffix}]/{filename}');
-      expect(renderUri(t, fieldValues(log('app-2013-12-31T23:59Z.log.gz'), 'h'))).to.equal('s3://logs/app/2013-12-31T23:59/[]/app-2013-12-31T23:59Z.log.gz');
+      expect(renderUri(t, fieldValues(log('app-2013-12-31T23:59Z.log.gz'), 'h'))).to.equal(
+        's3://logs/app/2013-12-31T23:59/[]/app-2013-12-31T23:59Z.log.gz',
+      );
     });
 
     it('renders the Python README sample once its stray brace is fixed', () => {
@@ -32,10 +46,16 @@ describe('template', () => {
     });
 
     it('names conflicts PREFIX-logjam-upload-conflict-NN-STAMP[-SUFFIX]EXT', () => {
-      expect(conflictName(log('app-20240105T1300Z-web1.log.gz'), 1)).to.equal('app-logjam-upload-conflict-01-20240105T1300Z-web1.log.gz');
-      expect(conflictName(log('app-2024-01-05T13:00Z.log.gz'), 12)).to.equal('app-logjam-upload-conflict-12-20240105T1300Z.log.gz');
+      expect(conflictName(log('app-20240105T1300Z-web1.log.gz'), 1)).to.equal(
+        'app-logjam-upload-conflict-01-20240105T1300Z-web1.log.gz',
+      );
+      expect(conflictName(log('app-2024-01-05T13:00Z.log.gz'), 12)).to.equal(
+        'app-logjam-upload-conflict-12-20240105T1300Z.log.gz',
+      );
       const t = parseTemplate('s3://logs/{prefix}/{year}{month}{day}/{filename}');
-      expect(renderKey(t, conflictValues(log('app-20240105T1300Z.log.gz'), 'h', 2))).to.equal('app/20240105/app-logjam-upload-conflict-02-20240105T1300Z.log.gz');
+      expect(renderKey(t, conflictValues(log('app-20240105T1300Z.log.gz'), 'h', 2))).to.equal(
+        'app/20240105/app-logjam-upload-conflict-02-20240105T1300Z.log.gz',
+      );
       expect(() => conflictName(log('app-20240105T1300Z.log.gz'), 100)).to.throw(RangeError);
     });
 
@@ -91,7 +111,10 @@ describe('template', () => {
     interface Row {
       template: string;
       name: string;
-      python: { start: string } | { boto: string; uri: string } | { bucket: string; key: string; version_id: string | null; uri: string };
+      python:
+        | { start: string }
+        | { boto: string; uri: string }
+        | { bucket: string; key: string; version_id: string | null; uri: string };
     }
     const rows = JSON.parse(readFileSync(new URL('./template.golden.json', import.meta.url), 'utf8')) as Row[];
     // Python's byte strings as logjam shows them: each byte that is not UTF-8 as %XX.
