@@ -984,9 +984,9 @@ function withNodeLine(line) {
   const version = readFileSync(path.join(root, '.ci/node-versions'), 'utf8')
     .split('\n')
     .find((entry) => entry.startsWith(`${line}.`));
-  const installed = version && run(path.join(root, '.ci/node-install'), [version]);
-  if (!installed || installed.status !== 0)
-    throw new Error(`no Node ${line} from .ci/node-install: ${installed?.stderr ?? 'not in .ci/node-versions'}`);
+  if (!version) throw new Error(`no Node ${line} in .ci/node-versions`);
+  const installed = run(path.join(root, '.ci/node-install'), [version]);
+  if (installed.status !== 0) throw new Error(`no Node ${version} from .ci/node-install: ${installed.stderr}`);
   return { ...process.env, PATH: `${installed.stdout.trim()}${path.delimiter}${process.env.PATH}` };
 }
 
