@@ -8,6 +8,19 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+/** The lock on `file` that `release` gives up, once, however often it is asked to (a run's stack and a signal may both). */
+export function releasedOnce(file: string, release: () => Promise<void>): Lock {
+  let released = false;
+  return {
+    path: file,
+    async release() {
+      if (released) return;
+      released = true;
+      await release();
+    },
+  };
+}
+
 export type LockAttempt =
   /** `tookOver` says why a lock that was there was taken over (worth a warning). */
   | { acquired: true; lock: Lock; tookOver?: string | undefined }

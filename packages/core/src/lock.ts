@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { errorCode } from './errors.js';
-import { linkError, notFileError, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
+import { linkError, notFileError, releasedOnce, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
 import { LOCK_SETTLE_MS, tryPidLock } from './pid-lock.js';
 import type { Logger } from './log.js';
 
@@ -124,21 +124,15 @@ async function readHead(handle: FileHandle): Promise<string> {
 
 /** A lock held by the kernel on `handle`: released by removing the name (while still ours) and closing. */
 function heldLock(file: string, handle: FileHandle): Lock {
-  let released = false;
-  return {
-    path: file,
-    async release() {
-      if (released) return;
-      released = true;
-      try {
-        const named = await fs.lstat(file).catch(() => null);
-        const opened = await handle.stat();
-        if (named && named.ino === opened.ino && named.dev === opened.dev) await fs.rm(file, { force: true });
-      } finally {
-        await handle.close();
-      }
-    },
-  };
+  return releasedOnce(file, async () => {
+    try {
+      const named = await fs.lstat(file).catch(() => null);
+      const opened = await handle.stat();
+      if (named && named.ino === opened.ino && named.dev === opened.dev) await fs.rm(file, { force: true });
+    } finally {
+      await handle.close();
+    }
+  });
 }
 
 export interface ModeLockOptions extends LockOptions {

@@ -7,7 +7,7 @@
 import { constants, promises as fs, readFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { errorCode } from './errors.js';
-import { linkError, notFileError, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
+import { linkError, notFileError, releasedOnce, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
 
 /** A lock file younger than this without the pid of a running owner may still be being written by its creator. */
 export const LOCK_SETTLE_MS = 10_000;
@@ -116,15 +116,9 @@ function readCmdline(pid: number): string {
 }
 
 function makeLock(file: string): Lock {
-  let released = false;
-  return {
-    path: file,
-    async release() {
-      if (released) return;
-      released = true;
-      // Only remove the file if it is still ours.
-      const held = await readLock(file).catch(() => 'gone' as const);
-      if (held !== 'gone' && Number(held.content.trim()) === process.pid) await fs.rm(file, { force: true });
-    },
-  };
+  return releasedOnce(file, async () => {
+    // Only remove the file if it is still ours.
+    const held = await readLock(file).catch(() => 'gone' as const);
+    if (held !== 'gone' && Number(held.content.trim()) === process.pid) await fs.rm(file, { force: true });
+  });
 }
