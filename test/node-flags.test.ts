@@ -24,6 +24,8 @@ describe("the launchers pass V8's settings to node", function () {
     try {
       const argv = await waitFor(
         async () => {
+          // Until the shell has exec'd node, the process is /bin/sh running the launcher's first lines.
+          if (!path.basename(await fs.readlink(`/proc/${child.pid}/exe`)).startsWith('node')) return null;
           const args = (await fs.readFile(`/proc/${child.pid}/cmdline`, 'utf8')).split('\0');
           return args.some((arg) => arg.endsWith('logjam-compress.cjs')) && args.includes(dir) ? args : null;
         },
