@@ -41,9 +41,11 @@ import { objectOf, startFaultProxy, type FaultProxy, type ProxiedRequest } from 
 import type { ServerKind } from '../support/s3.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds, type SuiteServers } from '../support/servers.ts';
 import {
+  callsByFirstThread,
   countCalls,
   describeCall,
   hasStrace,
+  isUnfinished,
   NO_STRACE,
   SHARED_SYSCALLS,
   traceBin,
@@ -101,9 +103,10 @@ async function killAt(run: TracedTarget, point: SyscallPoint): Promise<{ root: s
   });
   const label = `${point.syscall} #${point.n} (${point.call})`;
   expect(killed.signal, `not killed at ${label}: the run ended first\n${killed.stderr}`).to.equal('SIGKILL');
-  const calls = countCalls(killed.trace).get(point.syscall);
-  expect(calls?.calls, label).to.equal(point.n);
-  const where = describeCall(calls!.lines[point.n - 1]!, killed.root);
+  const { ours, others } = callsByFirstThread(killed.trace, point.syscall);
+  expect(others.filter((line) => !isUnfinished(line)), `${label}: calls by another thread`).to.deep.equal([]);
+  expect(ours.length, `${label}:\n${ours.join('\n')}`).to.equal(point.n);
+  const where = describeCall(ours[point.n - 1]!, killed.root);
   expect(where, `killed at another call than ${label}`).to.equal(point.call);
   return { root: killed.root, where: `${point.syscall} #${point.n}: ${where}` };
 }

@@ -146,6 +146,25 @@ export function countCalls(trace: string[]): Map<string, { calls: number; thread
   return counts;
 }
 
+/**
+ * The calls of a syscall in a killed run, split by thread: those of the thread
+ * that made the first one (the protocol's, as the clean run showed) and those
+ * of any other. When SIGKILL ends the process, strace may print the call another
+ * thread was entering at that instant as `<unfinished ...>`; such a call never
+ * returned, so it is no call of the protocol, and it must not shift the count.
+ */
+export function callsByFirstThread(trace: string[], syscall: string): { ours: string[]; others: string[] } {
+  const lines = countCalls(trace).get(syscall)?.lines ?? [];
+  const first = CALL.exec(lines[0] ?? '')?.[1];
+  return {
+    ours: lines.filter((line) => CALL.exec(line)![1] === first),
+    others: lines.filter((line) => CALL.exec(line)![1] !== first),
+  };
+}
+
+/** A call strace saw begin but never saw return (the process died in it). */
+export const isUnfinished = (line: string): boolean => line.endsWith('<unfinished ...>');
+
 /** A call as a reader wants it in a report: the name and its first path, relative to `root`, temporary names folded. */
 export function describeCall(line: string, root: string): string {
   const m = CALL.exec(line);
