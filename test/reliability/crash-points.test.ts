@@ -104,7 +104,10 @@ async function killAt(run: TracedTarget, point: SyscallPoint): Promise<{ root: s
   const label = `${point.syscall} #${point.n} (${point.call})`;
   expect(killed.signal, `not killed at ${label}: the run ended first\n${killed.stderr}`).to.equal('SIGKILL');
   const { ours, others } = callsByFirstThread(killed.trace, point.syscall);
-  expect(others.filter((line) => !isUnfinished(line)), `${label}: calls by another thread`).to.deep.equal([]);
+  expect(
+    others.filter((line) => !isUnfinished(line)),
+    `${label}: calls by another thread`,
+  ).to.deep.equal([]);
   expect(ours.length, `${label}:\n${ours.join('\n')}`).to.equal(point.n);
   const where = describeCall(ours[point.n - 1]!, killed.root);
   expect(where, `killed at another call than ${label}`).to.equal(point.call);
