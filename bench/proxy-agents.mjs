@@ -74,7 +74,7 @@ async function measure() {
   /** @type {any} */
   const ports = await new Promise((resolve) => child.once('message', resolve));
   const proxyUrl = `http://127.0.0.1:${ports.proxy}`;
-  const { TunnelingAgent, proxyRequest } = await import(path.join(dist, 'proxy-agent.js'));
+  const { createTunnelingAgent, proxyRequest } = await import(path.join(dist, 'proxy-agent.js'));
   const { readProxySettings, proxyFor } = await import(path.join(dist, 'proxy.js'));
   const settings = readProxySettings({ HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl });
   const keep = { keepAlive: true, maxSockets: C };
@@ -85,7 +85,7 @@ async function measure() {
     { name: 'https direct', agent: () => new https.Agent({ ...keep, ca }) },
     {
       name: 'https logjam (CONNECT, TunnelingAgent)',
-      agent: () => new TunnelingAgent({ ...keep, ca }, settings, 5000),
+      agent: () => createTunnelingAgent({ ...keep, ca }, settings, 5000),
     },
     { name: 'http direct', agent: () => new http.Agent(keep) },
     {

@@ -515,16 +515,16 @@ const MUTATIONS = [
   },
   // issue 25: the upload service's first minute
   {
-    name: 'upload watches after connecting',
-    what: 'the upload service begins its watch only after connecting, so archives that appeared meanwhile wait for the rescan',
+    name: 'changes during a pass forgotten',
+    what: 'a service forgets what its watch saw during a pass, so archives that appeared while a pass connected wait for the rescan',
     patches: [
       [
-        '  if (!options.once) earlyWatch = resources.use(await watchEarly(',
-        '  if (Number.isNaN(0)) earlyWatch = resources.use(await watchEarly(',
+        '    wakes.pending = false;\n    const result = await options.pass(stop);',
+        '    const result = await options.pass(stop);\n    wakes.pending = false;',
       ],
     ],
     tests: ['test/service-startup.test.ts'],
-    grep: 'while the upload service connects',
+    grep: 'pass connects',
   },
   {
     name: 'upload exits without archive/',
@@ -582,9 +582,44 @@ const MUTATIONS = [
     name: 'idle upload pass at info',
     what: 'an idle logjam-upload service logs its pass summary at info on every rescan',
     patches: [
-      ['    log: options.log,\n    quietWhenIdle: !options.once,', '    log: options.log,\n    quietWhenIdle: false,'],
+      ['    quietWhenIdle: !options.once || options.servicePass !== undefined,', '    quietWhenIdle: !options.once,'],
     ],
     tests: ['test/quiet.test.ts'],
+  },
+  {
+    name: 'idle supervisor pass at info',
+    what: 'the upload service logs a rescan that found nothing to upload at info',
+    patches: [["      options.log.debug('pass done', { ...IDLE", "      options.log.info('pass done', { ...IDLE"]],
+    tests: ['test/quiet.test.ts'],
+  },
+  // issue 33: a service's passes as --once children handed the service's lock (supervisor.ts, service-pass.ts)
+  {
+    name: 'service pass adopts any descriptor',
+    what: "a run told it is a service's pass adopts whatever file its descriptor 3 is as the lock, and works beside the service",
+    patches: [['    throw refused(`descriptor ${fd} is not the lock ${showPaths(file)}`);', '    void 0;']],
+    tests: ['packages/logjam-upload/test/supervisor.integration.test.ts'],
+    grep: 'grants nothing by itself',
+  },
+  {
+    name: 'service pass lock not held',
+    what: "a run told it is a service's pass adopts the lock file opened anew, though another process holds the lock",
+    patches: [['  if (!ours) throw refused(', '  if (Number.isNaN(0)) throw refused(']],
+    tests: ['packages/logjam-upload/test/supervisor.integration.test.ts'],
+    grep: 'grants nothing by itself',
+  },
+  {
+    name: 'service outlives a configuration error',
+    what: 'the upload service goes on after its first pass found a configuration error (no bucket, no credentials), logging it every interval',
+    patches: [['        const final = first && exitCode === EXIT_USAGE;', '        const final = false;']],
+    tests: ['packages/logjam-upload/test/supervisor.integration.test.ts'],
+    grep: 'configuration error at its first pass',
+  },
+  {
+    name: 'stop not passed to the pass',
+    what: 'SIGTERM stops the upload service but not the pass it runs in a child, which keeps the service from exiting',
+    patches: [["    options.signal.addEventListener('abort', stop, { once: true });", '    void stop;']],
+    tests: ['packages/logjam-upload/test/supervisor.integration.test.ts'],
+    grep: 'SIGTERM while a pass runs',
   },
   {
     name: 'unknown LOGJAM variable unnamed',

@@ -18,6 +18,7 @@ import {
   type RunResult,
 } from './support/index.ts';
 import { imdsEnv } from './support/imds.ts';
+import { startFaultProxy } from './support/proxy.ts';
 import { useS3AndImds } from './support/servers.ts';
 import { canDropPrivileges, nobodyIds } from './reliability/helpers.ts';
 
@@ -25,6 +26,7 @@ const TEMPLATE = 's3://logs/{prefix}/{year}/{month}/{day}/{filename}';
 /** Never contacted: every error here is found before the first request. */
 const NO_S3 = ['--endpoint-url', 'http://127.0.0.1:9'];
 const ARCHIVE = `app-${compactStamp(Date.UTC(2024, 0, 5, 13))}.log.gz`;
+const MARKED = 's3://logs/m/{prefix}/{year}/{month}/{day}/{filename}';
 
 /** The run ended with one line in `format`, exit `code`, that matches `says`; the line's message is returned. */
 function expectEnd(result: RunResult, format: 'text' | 'json', code: number, says: RegExp): string {
@@ -148,25 +150,54 @@ describe('messages that end a run (built binaries)', function () {
     describe('with a store', () => {
       const servers = useS3AndImds({ buckets: ['logs'] });
 
-      it('logjam-upload service: .uploaded/ made unwritable while it runs: the file is said to be in S3 but not marked, in words, not as an S3 error', async () => {
+      it('logjam-upload: .uploaded/ made unwritable during a pass (its PUT held at the proxy): the file is said to be in S3 but not marked, in words, not as an S3 error', async () => {
         const { archive } = await folders();
         const { uid, gid } = nobodyIds();
         await fs.chown(archive, uid, gid);
         await fs.chown(path.join(archive, ARCHIVE), uid, gid);
-        const args = [
-          '--user',
-          'nobody',
-          '--log-level',
-          'debug',
-          '--interval',
-          '3600',
-          '--endpoint-url',
-          servers.s3.endpoint,
-          '--force-path-style',
-          archive,
-          's3://logs/m/{prefix}/{year}/{month}/{day}/{filename}',
-        ];
-        const child = startBin('logjam-upload', args, {
+        let release = () => {};
+        const held = new Promise<void>((resolve) => (release = resolve));
+        const proxy = await startFaultProxy({
+          target: servers.s3.endpoint,
+          gate: (req) =>
+            req.method === 'PUT' && (req.url ?? '').split('?')[0]!.endsWith(`/${ARCHIVE}`) ? held : Promise.resolve(),
+        });
+        try {
+          const child = startBin(
+            'logjam-upload',
+            ['--once', '--user', 'nobody', '--endpoint-url', proxy.endpoint, '--force-path-style', archive, MARKED],
+            { cleanEnv: true, env: imdsEnv(servers.imds.endpoint, await tmpDir()) },
+          );
+          await waitFor(
+            () => proxy.requests.some((r) => r.method === 'PUT' && r.url.split('?')[0]!.endsWith(`/${ARCHIVE}`)),
+            {
+              what: "the archive's PUT",
+            },
+          );
+          await fs.chown(path.join(archive, '.uploaded'), 0, 0);
+          release();
+          const result = await waitExit(child, 30_000);
+          expect(result.code, result.stderr).to.equal(1);
+          const line = result.stderr.split('\n').find((l) => / ERROR uploaded, but not marked /.test(l));
+          expect(line, result.stderr).to.match(
+            new RegExp(
+              `error="in S3 as s3://logs/m/app/2024/01/05/${ARCHIVE.replace(/\./g, '\\.')}, but cannot write its marker in ${archive}/\\.uploaded/? \\(permission denied\\): make .* writable by this user`,
+            ),
+          );
+          expect(line).not.to.match(/error="Error |EACCES/);
+        } finally {
+          release();
+          await proxy.close();
+        }
+      });
+
+      it('logjam-upload service: .uploaded/ made unwritable while it runs: its next pass says so in one line, with the fix, uploads nothing, and the service goes on', async () => {
+        const { archive } = await folders();
+        const { uid, gid } = nobodyIds();
+        await fs.chown(archive, uid, gid);
+        await fs.chown(path.join(archive, ARCHIVE), uid, gid);
+        const args = ['--user', 'nobody', '--interval', '3600', '--endpoint-url', servers.s3.endpoint];
+        const child = startBin('logjam-upload', [...args, '--force-path-style', archive, MARKED], {
           cleanEnv: true,
           env: imdsEnv(servers.imds.endpoint, await tmpDir()),
         });
@@ -179,19 +210,14 @@ describe('messages that end a run (built binaries)', function () {
           const late = `app-${compactStamp(Date.UTC(2024, 0, 5, 14))}.log.gz`;
           await fs.writeFile(path.join(archive, late), 'late\n');
           await fs.chown(path.join(archive, late), uid, gid);
-          await waitFor(() => / ERROR uploaded, but not marked /.test(child.output().stderr), {
-            what: 'the marker failure',
-          });
-          const line = child
-            .output()
-            .stderr.split('\n')
-            .find((l) => / ERROR uploaded, but not marked /.test(l))!;
-          expect(line).to.match(
-            new RegExp(
-              `error="in S3 as s3://logs/m/app/2024/01/05/${late.replace(/\./g, '\\.')}, but cannot write its marker in ${archive}/\\.uploaded/? \\(permission denied\\): make .* writable by this user`,
-            ),
+          const said = new RegExp(
+            ` CRITICAL ${archive}/\\.uploaded is not writable by this user \\(uid ${uid}\\).*: run logjam-upload as the folder's owner \\(--user OWNER\\), or give this user write access exit=2`,
           );
-          expect(line).not.to.match(/error="Error |EACCES/);
+          await waitFor(() => said.test(child.output().stderr), { what: 'the line saying what to fix' });
+          expect(await servers.s3.head('logs', `m/app/2024/01/05/${late}`), 'the late archive, not uploaded').to.equal(
+            null,
+          );
+          expect(child.exitCode, child.output().stderr).to.equal(null);
         } finally {
           child.kill('SIGTERM');
           await waitExit(child, 20_000);

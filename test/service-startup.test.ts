@@ -138,7 +138,7 @@ describe('logjam-compress and logjam-upload started together as services', funct
     await expectAllUploaded(logDir, archives, upload, compress);
   });
 
-  it('archives that appear while the upload service connects (after its first listing) go up at once', async () => {
+  it("archives that appear while the upload service's pass connects (after its listing) go up at once", async () => {
     const { logDir, archives } = await closedLogs('connecting');
     await fs.mkdir(path.join(logDir, 'archive'));
     let release = () => {};
@@ -153,6 +153,8 @@ describe('logjam-compress and logjam-upload started together as services', funct
         async () => (await ls(path.join(logDir, 'archive'))).filter((n) => n.endsWith('.gz')).length === LOGS,
         { what: 'the archives' },
       );
+      // The service's watch has seen them while its pass is held: the next pass is due the moment this one ends.
+      await waitFor(() => /new files: a pass is due/.test(upload.output().stderr), { what: 'the wake' });
       release();
       await expectAllUploaded(logDir, archives, upload, compress);
     } finally {

@@ -15,6 +15,7 @@ import { createProgress, type Progress } from './progress.js';
 import { createErrorReporter, type ErrorReporter } from './report.js';
 import { isDuration, parsedBy } from './options.js';
 import { handOverToUser } from './run-as.js';
+import { takeServicePass } from './service-pass.js';
 
 /** What a run works with: the logger, the error reporter (SENTRY_DSN) and a --once progress bar. */
 export interface RunTools {
@@ -97,6 +98,8 @@ export abstract class LogjamCommand extends Command {
   envValues: NodeJS.ProcessEnv = process.env;
   /** LOGJAM_* variables this binary does not read (set by runCli), said at WARN before the run. */
   envWarnings: string[] = [];
+  /** Set when this run is a pass a service started (service-pass.ts): the service's lock, inherited. */
+  servicePass: { lockFd: number } | undefined;
 
   protected get log(): Logger {
     this.logger ??= createLogger({ name: this.cli.binaryName, level: this.logLevel, format: this.logFormat });
@@ -123,7 +126,7 @@ export abstract class LogjamCommand extends Command {
   ): Promise<number> {
     const binary = this.cli.binaryName;
     const progress =
-      options.progressLabel === undefined
+      options.progressLabel === undefined || this.servicePass
         ? undefined
         : createProgress({ label: options.progressLabel, stream: process.stderr });
     const log = progress
@@ -150,6 +153,9 @@ export abstract class LogjamCommand extends Command {
   }
 
   async execute(): Promise<number> {
+    this.servicePass = takeServicePass();
+    // The service said the warnings, and a pass draws no progress bar.
+    if (this.servicePass) this.envWarnings = [];
     try {
       if (this.user !== undefined) {
         const code = await handOverToUser(this.user, this.wording.keepEnv);

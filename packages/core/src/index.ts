@@ -19,6 +19,7 @@ export * from './options.js';
 export * from './held-dir.js';
 export * from './permissions.js';
 export * from './run-as.js';
+export * from './service-pass.js';
 export * from './rawname.js';
 export * from './splay.js';
 export * from './preflight.js';

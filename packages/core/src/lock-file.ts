@@ -1,18 +1,22 @@
 // What both ways of locking (lock.ts: the kernel's flock; pid-lock.ts: a pid
 // in the file, where flock does not work) share: the lock and its errors.
+import type { FileHandle } from 'node:fs/promises';
 import { ConfigError } from './errors.js';
 import { showPaths } from './shown-paths.js';
 
 export interface Lock {
   readonly path: string;
+  /** The lock file held open, for the kernel's lock (its open file description holds the lock). */
+  readonly handle?: FileHandle | undefined;
   release(): Promise<void>;
 }
 
 /** The lock on `file` that `release` gives up, once, however often it is asked to (a run's stack and a signal may both). */
-export function releasedOnce(file: string, release: () => Promise<void>): Lock {
+export function releasedOnce(file: string, release: () => Promise<void>, handle?: FileHandle): Lock {
   let released = false;
   return {
     path: file,
+    handle,
     async release() {
       if (released) return;
       released = true;

@@ -8,12 +8,14 @@
 // or anything but a regular file, is refused (ConfigError).
 // Without flock(1), the pid file of old (pid-lock.ts).
 import { spawn } from 'node:child_process';
-import { constants, promises as fs } from 'node:fs';
+import { close, constants, fstat, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { errorCode } from './errors.js';
+import { ConfigError, errorCode } from './errors.js';
 import { linkError, notFileError, releasedOnce, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
 import { LOCK_SETTLE_MS, tryPidLock } from './pid-lock.js';
 import type { Logger } from './log.js';
+import { SERVICE_PASS_ENV } from './service-pass.js';
+import { showPaths } from './shown-paths.js';
 
 export { judgeLock, LOCK_SETTLE_MS, type LockVerdict, type PidState } from './pid-lock.js';
 export { linkError, notFileError, type Lock, type LockAttempt, type LockOptions } from './lock-file.js';
@@ -24,7 +26,7 @@ export async function tryLock(file: string, options: LockOptions): Promise<LockA
     const handle = await openLockFile(file);
     let keep = false;
     try {
-      const state = await kernelLock(handle);
+      const state = await kernelLock(handle.fd);
       const content = await readHead(handle);
       if (state === 'held') return { acquired: false, heldBy: pidIn(content) };
       // A holder that let go removes the name: lock the file that the name names now.
@@ -98,14 +100,14 @@ function flockRuns(): Promise<boolean> {
 }
 
 /**
- * flock(LOCK_EX | LOCK_NB) on the open file description of `handle`, by
- * flock(1) given it as its fd 3: 'ours' until the handle is closed, or 'held'
- * by another process.
+ * flock(LOCK_EX | LOCK_NB) on the open file description of descriptor `fd`,
+ * by flock(1) given it as its fd 3: 'ours' until every descriptor of it is
+ * closed, or 'held' by another process.
  */
-function kernelLock(handle: FileHandle): Promise<'ours' | 'held'> {
+function kernelLock(fd: number): Promise<'ours' | 'held'> {
   return new Promise((resolve, reject) => {
     const child = spawn('flock', ['--exclusive', '--nonblock', '3'], {
-      stdio: ['ignore', 'ignore', 'ignore', handle.fd],
+      stdio: ['ignore', 'ignore', 'ignore', fd],
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
@@ -124,15 +126,44 @@ async function readHead(handle: FileHandle): Promise<string> {
 
 /** A lock held by the kernel on `handle`: released by removing the name (while still ours) and closing. */
 function heldLock(file: string, handle: FileHandle): Lock {
-  return releasedOnce(file, async () => {
-    try {
-      const named = await fs.lstat(file).catch(() => null);
-      const opened = await handle.stat();
-      if (named && named.ino === opened.ino && named.dev === opened.dev) await fs.rm(file, { force: true });
-    } finally {
-      await handle.close();
-    }
-  });
+  return releasedOnce(
+    file,
+    async () => {
+      try {
+        const named = await fs.lstat(file).catch(() => null);
+        const opened = await handle.stat();
+        if (named && named.ino === opened.ino && named.dev === opened.dev) await fs.rm(file, { force: true });
+      } finally {
+        await handle.close();
+      }
+    },
+    handle,
+  );
+}
+
+/**
+ * A service's pass child (service-pass.ts) takes over the service's lock,
+ * inherited as descriptor `fd`: only if `fd` is the lock file `file` names
+ * now and its description holds the lock (flock(1) on it says 'ours'; where
+ * flock(1) does not run, the file holds the parent's pid). Released by
+ * closing `fd` alone: the lock stays the service's. Otherwise a ConfigError.
+ */
+export async function adoptLock(file: string, fd: number): Promise<Lock> {
+  const refused = (why: string) =>
+    new ConfigError(
+      `${SERVICE_PASS_ENV}=${fd}: ${why}; it is set by a logjam service for the passes it starts, never by hand: unset it`,
+    );
+  const opened = await new Promise<Stats | null>((resolve) =>
+    fstat(fd, (error, stats) => resolve(error ? null : stats)),
+  );
+  const named = await fs.lstat(file).catch(() => null);
+  if (!opened || !named || !named.isFile() || named.ino !== opened.ino || named.dev !== opened.dev)
+    throw refused(`descriptor ${fd} is not the lock ${showPaths(file)}`);
+  const ours = (await flockRuns())
+    ? (await kernelLock(fd)) === 'ours'
+    : pidIn(await fs.readFile(file, 'utf8').catch(() => '')) === process.ppid;
+  if (!ours) throw refused(`the lock ${showPaths(file)} is not held through it`);
+  return releasedOnce(file, () => new Promise<void>((resolve) => close(fd, () => resolve())));
 }
 
 export interface ModeLockOptions extends LockOptions {

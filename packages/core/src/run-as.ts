@@ -14,6 +14,7 @@ import { execFile, spawn } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { UsageError } from './errors.js';
+import { selfCommand } from './self-command.js';
 
 export interface UserSpec {
   user: string;
@@ -83,14 +84,6 @@ export async function userName(uid: number): Promise<string> {
 /** Whether this process already is `who` (then there is nothing to drop). */
 export function isCurrently(who: Identity): boolean {
   return process.geteuid?.() === who.uid && process.getegid?.() === who.gid;
-}
-
-/** The command line that runs this same program again: node + script + arguments, or a single executable + arguments. */
-function selfCommand(): { file: string; args: string[] } {
-  const script = process.argv[1];
-  // A single executable application has no script of its own: argv[1] repeats the executable.
-  const single = script === undefined || script === process.execPath;
-  return { file: process.execPath, args: [...(single ? [] : [...process.execArgv, script]), ...process.argv.slice(2)] };
 }
 
 /** Set by the parent for the child it starts as root: `UID:GID:NAME`, whom to become before anything else. */

@@ -3,13 +3,15 @@
 import { formatAge } from './check.js';
 import type { Logger } from './log.js';
 import { ResourceStack } from './resources.js';
-import { watchDirs, type EarlyWatch, type WatchEvent } from './watch.js';
+import { watchDirs, type WatchEvent } from './watch.js';
 
 export interface PassResult {
   /** 0 when everything due was done, 1 when any file failed. */
   exitCode: number;
   /** When (epoch ms) the next file that is not yet due becomes due, if known. */
   nextDueAt?: number | undefined;
+  /** The service ends with this pass and its exit code (a configuration error it said itself). */
+  final?: boolean | undefined;
 }
 
 export interface ServiceOptions {
@@ -31,8 +33,6 @@ export interface ServiceOptions {
    * together does not react together). The periodic rescan waits for it too.
    */
   reactionDelayMs?: number;
-  /** The watch on `watchDirs`, begun before the service (see watchEarly); else one is begun here. */
-  earlyWatch?: EarlyWatch;
   /** Stops the service as SIGTERM does (for tests and embedding). */
   stop?: AbortSignal;
   now?: () => number;
@@ -71,13 +71,10 @@ export async function runService(options: ServiceOptions): Promise<number> {
   );
   try {
     const wakes = resources.use(new Wakes(options), (wakes) => wakes.close());
-    resources.use(
-      options.earlyWatch
-        ? options.earlyWatch.take(wakes.onChange)
-        : await watchDirs(options.watchDirs, wakes.onChange, log),
-      (watcher) => watcher.close(),
-    );
-    await serve(options, stop.signal, wakes);
+    // Watching begins before the first pass: what appears during a pass wakes the next one at once.
+    resources.use(await watchDirs(options.watchDirs, wakes.onChange, log), (watcher) => watcher.close());
+    const ended = await serve(options, stop.signal, wakes);
+    if (ended !== undefined) return ended;
   } finally {
     await resources.close();
   }
@@ -85,12 +82,13 @@ export async function runService(options: ServiceOptions): Promise<number> {
   return 0;
 }
 
-/** The service's passes: one, then the next when woken by a change or when the interval (or the next file due) comes. */
-async function serve(options: ServiceOptions, stop: AbortSignal, wakes: Wakes): Promise<void> {
+/** The service's passes: one, then the next when woken by a change or when the interval (or the next file due) comes; a final pass's exit code. */
+async function serve(options: ServiceOptions, stop: AbortSignal, wakes: Wakes): Promise<number | undefined> {
   const now = options.now ?? Date.now;
   while (!stop.aborted) {
     wakes.pending = false;
     const result = await options.pass(stop);
+    if (result.final) return result.exitCode;
     if (stop.aborted) break;
     if (wakes.pending) continue;
     let delay = options.intervalMs;
@@ -118,6 +116,7 @@ class Wakes {
   };
 
   private readonly trigger = (): void => {
+    this.options.log.debug('new files: a pass is due');
     this.pending = true;
     this.wake?.();
   };

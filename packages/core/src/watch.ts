@@ -18,38 +18,6 @@ export interface DirWatcher {
 /** 'add': a name appeared (created, linked or renamed into the directory); 'change': an existing file was written. */
 export type WatchEvent = 'add' | 'change';
 
-/** A watch begun before the service loop takes it over: what it saw meanwhile is handed on, not lost. */
-export interface EarlyWatch {
-  /** From now on changes go to `onChange`, the ones seen so far first; the watcher is the caller's to close. */
-  take(onChange: (path: string, event: WatchEvent) => void): DirWatcher;
-  /** Closes it unless it was taken. */
-  close(): Promise<void>;
-}
-
-/**
- * Watches `dirs` now, for a service that lists them before its loop begins (logjam-upload lists while it
- * connects): a file that appears after that listing and before the loop wakes the loop instead of waiting for the rescan.
- */
-export async function watchEarly(dirs: string[], log: Logger): Promise<EarlyWatch> {
-  const seen: Array<[string, WatchEvent]> = [];
-  let deliver: (file: string, event: WatchEvent) => void = (file, event) => {
-    seen.push([file, event]);
-  };
-  const watcher = await watchDirs(dirs, (file, event) => deliver(file, event), log);
-  let taken = false;
-  return {
-    take(onChange) {
-      taken = true;
-      deliver = onChange;
-      for (const [file, event] of seen.splice(0)) onChange(file, event);
-      return watcher;
-    },
-    close: async () => {
-      if (!taken) await watcher.close();
-    },
-  };
-}
-
 /**
  * Resolves true once `dir` exists (as anything: the caller checks what it is), false if `signal` aborts first.
  * Woken by a watch on its parent, set up before each look so that nothing falls between; `pollMs` is the

@@ -222,6 +222,7 @@ export class UploadCommand extends LogjamCommand {
       permissionRule: this.permissionRule,
       splaySeconds: this.splayMs / 1000,
       retryMode: this.retryMode,
+      servicePass: this.servicePass,
       ...(this.hostname !== undefined ? { hostname: this.hostname } : {}),
     };
   }

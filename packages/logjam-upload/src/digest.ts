@@ -6,7 +6,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { nodeWorkerThreads } from './builtins.js';
 
 /** Bytes per read while digesting. */
 export const DIGEST_READ = 1024 * 1024;
@@ -186,8 +187,8 @@ export class Digester {
       // None of the parent's node options (--input-type, loaders): the worker's code needs none.
       this.worker =
         typeof this.source === 'string'
-          ? new Worker(this.source, { eval: true, execArgv: [] })
-          : new Worker(this.source, { execArgv: [] });
+          ? new (nodeWorkerThreads().Worker)(this.source, { eval: true, execArgv: [] })
+          : new (nodeWorkerThreads().Worker)(this.source, { execArgv: [] });
     } catch (error) {
       this.fallBack(error);
       return null;

@@ -3,10 +3,11 @@
 // the tunnelled TLS connections alive and reuses them, as it does direct
 // ones); plain HTTP as absolute-URI requests to the proxy (proxyRequest).
 // Which proxy, if any, proxy.ts decides per host and port.
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { nodeHttp, nodeHttps } from './builtins.js';
 import { defaultPort, proxyFor, type Proxy, type ProxySettings } from './proxy.js';
 
 /** A proxy that could not be reached or refused: the message names it (password masked). */
@@ -61,53 +62,68 @@ const NO_SOCKET = undefined as unknown as Duplex;
  * tunnel, and the others directly. Node's Agent pools sockets by host and
  * port, so a tunnel's TLS connection is kept alive and reused like a direct one.
  */
-export class TunnelingAgent extends https.Agent {
-  constructor(
-    options: https.AgentOptions,
-    private readonly proxies: ProxySettings,
-    /** How long the proxy may take to open a tunnel. */
-    private readonly connectTimeoutMs: number,
-  ) {
-    super(options);
-  }
+export function createTunnelingAgent(
+  options: https.AgentOptions,
+  proxies: ProxySettings,
+  /** How long the proxy may take to open a tunnel. */
+  connectTimeoutMs: number,
+): https.Agent {
+  tunnelingAgent ??= defineTunnelingAgent();
+  return new tunnelingAgent(options, proxies, connectTimeoutMs);
+}
 
-  // Node's Agent calls createConnection(options, callback) and, when it returns nothing, waits for the callback.
-  override createConnection(options: http.ClientRequestArgs, callback?: Callback): Duplex | null | undefined {
-    const host = (options.host ?? options.hostname ?? 'localhost').replace(/^\[|\]$/g, '');
-    const port = Number(options.port) || defaultPort('https:');
-    const proxy = proxyFor(this.proxies, 'https:', host, port);
-    const direct = (more: object) => super.createConnection({ ...options, ...more });
-    if (!proxy || !callback) return direct({});
-    const target = authority(host, port);
-    const connect = http.request({
-      host: proxy.hostname,
-      port: proxy.port,
-      method: 'CONNECT',
-      path: target,
-      agent: false,
-      headers: { host: target, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
-    });
-    connect.setTimeout(this.connectTimeoutMs, () =>
-      connect.destroy(Object.assign(new Error('ETIMEDOUT'), { code: 'ETIMEDOUT' })),
-    );
-    connect.once('connect', (res: http.IncomingMessage, socket: Socket, head: Buffer) => {
-      connect.setTimeout(0);
-      if (res.statusCode !== 200 || head.length > 0) {
-        socket.destroy();
-        callback(refused(proxy, res.statusCode ?? 0, res.statusMessage, `CONNECT to ${target}`), NO_SOCKET);
-        return;
-      }
-      try {
-        callback(null, direct({ socket })!);
-      } catch (error) {
-        socket.destroy();
-        callback(error as Error, NO_SOCKET);
-      }
-    });
-    connect.once('error', (error) => callback(unreachable(proxy, error), NO_SOCKET));
-    connect.end();
-    return undefined;
-  }
+let tunnelingAgent: ReturnType<typeof defineTunnelingAgent> | undefined;
+
+/** The class, defined once node:https is loaded (a pass's first request), not at start. */
+function defineTunnelingAgent() {
+  return class TunnelingAgent extends nodeHttps().Agent {
+    constructor(
+      options: https.AgentOptions,
+      private readonly proxies: ProxySettings,
+      /** How long the proxy may take to open a tunnel. */
+      private readonly connectTimeoutMs: number,
+    ) {
+      super(options);
+    }
+
+    // Node's Agent calls createConnection(options, callback) and, when it returns nothing, waits for the callback.
+    override createConnection(options: http.ClientRequestArgs, callback?: Callback): Duplex | null | undefined {
+      const host = (options.host ?? options.hostname ?? 'localhost').replace(/^\[|\]$/g, '');
+      const port = Number(options.port) || defaultPort('https:');
+      const proxy = proxyFor(this.proxies, 'https:', host, port);
+      const direct = (more: object) => super.createConnection({ ...options, ...more });
+      if (!proxy || !callback) return direct({});
+      const target = authority(host, port);
+      const connect = nodeHttp().request({
+        host: proxy.hostname,
+        port: proxy.port,
+        method: 'CONNECT',
+        path: target,
+        agent: false,
+        headers: { host: target, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
+      });
+      connect.setTimeout(this.connectTimeoutMs, () =>
+        connect.destroy(Object.assign(new Error('ETIMEDOUT'), { code: 'ETIMEDOUT' })),
+      );
+      connect.once('connect', (res: http.IncomingMessage, socket: Socket, head: Buffer) => {
+        connect.setTimeout(0);
+        if (res.statusCode !== 200 || head.length > 0) {
+          socket.destroy();
+          callback(refused(proxy, res.statusCode ?? 0, res.statusMessage, `CONNECT to ${target}`), NO_SOCKET);
+          return;
+        }
+        try {
+          callback(null, direct({ socket })!);
+        } catch (error) {
+          socket.destroy();
+          callback(error as Error, NO_SOCKET);
+        }
+      });
+      connect.once('error', (error) => callback(unreachable(proxy, error), NO_SOCKET));
+      connect.end();
+      return undefined;
+    }
+  };
 }
 
 interface OutgoingRequest {
@@ -160,7 +176,7 @@ export function keepGlobalAgentsDirect(env: NodeJS.ProcessEnv, execArgv: string[
   const flag = (args: string) => /(^|\s)--use-env-proxy(\s|$)/.test(args);
   if (env.NODE_USE_ENV_PROXY !== '1' && !flag(execArgv.join(' ')) && !flag(env.NODE_OPTIONS ?? '')) return false;
   // As Node's own global agents are, but for the proxy.
-  http.globalAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
-  https.globalAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
+  nodeHttp().globalAgent = new (nodeHttp().Agent)({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
+  nodeHttps().globalAgent = new (nodeHttps().Agent)({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
   return true;
 }

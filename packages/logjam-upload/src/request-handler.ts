@@ -2,9 +2,8 @@
 // and the credential chain's STS / SSO clients: keep-alive agents, the run's
 // stop signal on every request, the egress proxy (proxy.ts, proxy-agent.ts)
 // and the CA bundle.
-import http from 'node:http';
-import https from 'node:https';
-import { PROXY_STATUSES, proxyRequest, refused, routeOf, TunnelingAgent, unreachable } from './proxy-agent.js';
+import { PROXY_STATUSES, proxyRequest, refused, routeOf, createTunnelingAgent, unreachable } from './proxy-agent.js';
+import { nodeHttp, nodeHttps } from './builtins.js';
 import type { ProxySettings } from './proxy.js';
 import { sdk } from './sdk.js';
 
@@ -71,9 +70,9 @@ export function createRequestHandler(
     // in @smithy/node-http-handler 4 that is a whole-request limit that only logs a warning
     // unless throwOnRequestTimeout is set, so a stalled answer would hang the upload for good.)
     socketTimeout: 120_000,
-    httpAgent: new http.Agent(agentOptions),
+    httpAgent: new (nodeHttp().Agent)(agentOptions),
     httpsAgent: proxies
-      ? new TunnelingAgent(httpsOptions, proxies, CONNECTION_TIMEOUT_MS)
-      : new https.Agent(httpsOptions),
+      ? createTunnelingAgent(httpsOptions, proxies, CONNECTION_TIMEOUT_MS)
+      : new (nodeHttps().Agent)(httpsOptions),
   });
 }

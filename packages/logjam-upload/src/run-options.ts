@@ -23,4 +23,6 @@ export interface RunOptions extends ConnectOptions, StoreOptions {
   permissionRule: boolean;
   /** --splay: the window (seconds, maybe fractional) from which this host's delay before a pass is drawn; 0 for none. */
   splaySeconds?: number;
+  /** This run is a pass a service started (core's service-pass.ts): the service's lock, inherited as this descriptor. */
+  servicePass?: { lockFd: number } | undefined;
 }

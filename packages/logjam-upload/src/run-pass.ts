@@ -132,16 +132,22 @@ async function afterUploads(run: PassRun, ctx: PassBase, summary: PassSummary): 
     reporter?.capture(summary.fatal, { directory: archiveDir });
     run.bucket.checked = false;
   }
-  if (options.deleteUploadedAfterMs !== undefined && !ctx.signal.aborted) {
-    try {
-      await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: false, log });
-    } catch (error) {
-      log.error('removing uploaded archives failed', { error: describeError(error) });
-      reporter?.capture(error, { directory: archiveDir });
-      return EXIT_FAILED;
-    }
-  }
+  if (!(await retention(options, archiveDir, ctx.signal))) return EXIT_FAILED;
   return summary.failed || summary.notDone || summary.fatal ? EXIT_FAILED : EXIT_OK;
+}
+
+/** --delete-uploaded-after, after every pass that was not stopped: false when it failed (said, reported). */
+export async function retention(options: RunOptions, archiveDir: string, signal: AbortSignal): Promise<boolean> {
+  const { log, reporter } = options;
+  if (options.deleteUploadedAfterMs === undefined || signal.aborted) return true;
+  try {
+    await deleteUploaded({ archiveDir, ageMs: options.deleteUploadedAfterMs, dryRun: false, log });
+    return true;
+  } catch (error) {
+    log.error('removing uploaded archives failed', { error: describeError(error) });
+    reporter?.capture(error, { directory: archiveDir });
+    return false;
+  }
 }
 
 /** What every pass shares, but for its stop signal; the progress bar and the reporter hear of each file. */
@@ -160,7 +166,8 @@ export function passContext(
     sse: options.sse,
     sseKmsKeyId: options.sseKmsKeyId,
     log: options.log,
-    quietWhenIdle: !options.once,
+    // A service's pass (its child too) says an idle pass at debug.
+    quietWhenIdle: !options.once || options.servicePass !== undefined,
     onFileDone: (name, error) => {
       options.progress?.advance(sizes.get(displayName(name)) ?? 0);
       if (error !== undefined) options.reporter?.capture(error, { directory: showPaths(run.archiveDir), file: name });

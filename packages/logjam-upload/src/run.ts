@@ -1,15 +1,15 @@
-// logjam-upload from checked options to an exit code: checks, the set-up
-// (setup.ts: lock, store), then one pass (--once, --dry-run) or the service
-// loop (run-pass.ts), with metrics after every pass.
+// logjam-upload from checked options to an exit code: checks, then --dry-run,
+// the service (supervisor.ts: each pass with work a --once child), or one
+// pass: its set-up (setup.ts: lock, store), the pass (run-pass.ts), its metrics.
 import os from 'node:os';
-import { EXIT_OK, ResourceStack, runService, withPassMetrics } from '@logjam/core';
+import { EXIT_OK, ResourceStack, withPassMetrics } from '@logjam/core';
 import { archiveDirAppears, checkArchiveDir, checkWritable } from './archive-dir.js';
-import { isArchivePath } from './ledger.js';
 import { plan } from './plan.js';
 import { deleteUploaded } from './retention.js';
 import type { RunOptions } from './run-options.js';
 import { metricsWriter, onePass, passContext } from './run-pass.js';
 import { setUp, type Running } from './setup.js';
+import { supervise } from './supervisor.js';
 
 export { checkArchiveDir } from './archive-dir.js';
 export type { RunOptions } from './run-options.js';
@@ -21,17 +21,18 @@ export async function runUpload(options: RunOptions): Promise<number> {
   const hostname = options.hostname ?? os.hostname();
   if (options.dryRun) return dryRun(options, archiveDir, hostname);
   await checkWritable(archiveDir, options.metricsFile);
+  if (!options.once) return supervise(options, { archiveDir, hostname });
   const resources = new ResourceStack();
   try {
     const running = await setUp(options, { archiveDir, hostname }, resources);
-    return typeof running === 'number' ? running : await serve(options, running);
+    return typeof running === 'number' ? running : await pass(options, running);
   } finally {
     await resources.close();
   }
 }
 
-/** The passes: one (--once) or the service's, the first taking up the scan begun at set-up. */
-function serve(options: RunOptions, running: Running): Promise<number> {
+/** The pass of a --once run (a service's pass too), taking up the scan begun at set-up; its metrics after it. */
+async function pass(options: RunOptions, running: Running): Promise<number> {
   const { where, early } = running;
   const sizes = new Map<string, number>();
   const run = { options, bucket: running.bucket, store: running.store, sizes };
@@ -42,21 +43,13 @@ function serve(options: RunOptions, running: Running): Promise<number> {
     scanner: running.scanner,
     requests: running.requests,
   });
-  return runService({
-    once: options.once,
-    intervalMs: options.intervalMs,
-    watchDirs: [where.archiveDir],
-    earlyWatch: running.earlyWatch,
-    isRelevant: isArchivePath,
-    reactionDelayMs: running.splayMs,
-    log: options.log,
-    stop: running.stop,
-    pass: (signal) => {
-      const prepared = early.prepared;
-      early.prepared = undefined;
-      return withPassMetrics(() => onePass(run, { ...ctx, signal }, prepared), metricsWriter(options, where.io));
-    },
-  });
+  const prepared = early.prepared;
+  early.prepared = undefined;
+  const outcome = await withPassMetrics(
+    () => onePass(run, { ...ctx, signal: running.stop }, prepared),
+    metricsWriter(options, where.io),
+  );
+  return outcome.exitCode;
 }
 
 /** --dry-run: no network, nothing written: what would go where. */

@@ -1,9 +1,10 @@
-// A run's set-up, up to its first pass: ARCHIVE_DIR walked and held, --splay
+// A --once run's set-up (a service's pass too), up to its pass: ARCHIVE_DIR walked and held, --splay
 // waited out, the lock, the scan begun, the store connected and checked,
 // .uploaded/ held. Each resource goes on the run's stack as it is taken, and
 // is released in reverse when the run ends.
 import path from 'node:path';
 import {
+  adoptLock,
   checkPermissions,
   EXIT_FAILED,
   EXIT_OK,
@@ -15,9 +16,7 @@ import {
   sleepUnlessAborted,
   splayDelayMs,
   walkToDir,
-  watchEarly,
   withPassMetrics,
-  type EarlyWatch,
   type Lock,
   type ResourceStack,
 } from '@logjam/core';
@@ -43,9 +42,6 @@ export interface Where {
 export interface Running {
   where: Where;
   stop: AbortSignal;
-  /** This host's --splay delay (ms) before a service reacts to new files. */
-  splayMs: number;
-  earlyWatch: EarlyWatch | undefined;
   scanner: PendingScanner;
   /** The start of the first pass, begun before S3 is reachable; the first pass takes it up. */
   early: { prepared?: PreparedPass | undefined };
@@ -55,7 +51,7 @@ export interface Running {
   store: StoreWrites;
 }
 
-/** Sets the run up on `resources`; an exit code when it ends before its first pass (stopped during --splay, lock held by another). */
+/** Sets a --once run up on `resources`; an exit code when it ends before its pass (stopped during --splay, lock held by another). */
 export async function setUp(
   options: RunOptions,
   named: { archiveDir: string; hostname: string },
@@ -64,9 +60,28 @@ export async function setUp(
   // Stop (SIGTERM / SIGINT) from the very start, so that waiting for the lock can be interrupted too.
   const stop = new AbortController();
   resources.defer(onStopSignals(() => stop.abort()));
-  // Everything in ARCHIVE_DIR from here on goes through the folder, walked from / without
-  // following a link and held open (see core's walk and held-dir), the lock included.
-  // As logrotate: root works only where no one else could make it write elsewhere, unless told who to be, or told to accept it.
+  const where = await holdArchiveDir(options, named, resources);
+  // --splay: this host's slot in the fleet's window, waited out before anything else (no lock held,
+  // no connection open); not at all when nothing waits for upload, nor in a service's pass (the service waited).
+  const splayMs = splayDelayMs(where.hostname, options.splaySeconds ?? 0);
+  if (!options.servicePass && splayMs > 0 && !(await waitSplay(options, where.archiveDir, splayMs, stop.signal)))
+    return EXIT_FAILED;
+  const lock = resources.use(await takeLock(options, where, stop.signal), (lock) => lock.release());
+  if (!lock) return EXIT_OK;
+  return { ...(await openStore(options, where, stop.signal, resources)), where, stop: stop.signal };
+}
+
+/**
+ * ARCHIVE_DIR walked from / without following a link and held open (core's
+ * walk and held-dir): everything in it from here on, the lock included, goes
+ * through the folder held. As logrotate: root works only where no one else
+ * could make it write elsewhere, unless told who to be, or told to accept it.
+ */
+export async function holdArchiveDir(
+  options: RunOptions,
+  named: { archiveDir: string; hostname: string },
+  resources: ResourceStack,
+): Promise<Where> {
   const held = await walkToDir(named.archiveDir, {
     what: 'ARCHIVE_DIR',
     binary: 'logjam-upload',
@@ -75,18 +90,12 @@ export async function setUp(
   resources.use(held, (dir) => dir.close());
   const where = { ...named, io: held.via };
   if (options.permissionRule) await checkPermissions([path.join(where.io, MARKER_DIR)], { binary: 'logjam-upload' });
-  // --splay: this host's slot in the fleet's window, waited out before anything else (no lock held,
-  // no connection open); not at all when nothing waits for upload.
-  const splayMs = splayDelayMs(where.hostname, options.splaySeconds ?? 0);
-  if (options.once && splayMs > 0 && !(await waitSplay(options, where.archiveDir, splayMs, stop.signal)))
-    return EXIT_FAILED;
-  const lock = resources.use(await takeLock(options, where, stop.signal), (lock) => lock.release());
-  if (!lock) return EXIT_OK;
-  return { ...(await openStore(options, where, stop.signal, resources)), where, stop: stop.signal, splayMs };
+  return where;
 }
 
-/** The lock on ARCHIVE_DIR as the mode wants it; a --once run that found it held is counted in the metrics. */
-async function takeLock(options: RunOptions, where: Where, signal: AbortSignal): Promise<Lock | null> {
+/** The lock on ARCHIVE_DIR as the mode wants it (a service's pass: the service's); a --once run that found it held is counted in the metrics. */
+export async function takeLock(options: RunOptions, where: Where, signal: AbortSignal): Promise<Lock | null> {
+  if (options.servicePass) return adoptLock(path.join(where.io, LOCK_NAME), options.servicePass.lockFd);
   let skipped = false;
   const file = path.join(where.archiveDir, LOCK_NAME);
   const lock = await lockForMode(path.join(where.io, LOCK_NAME), {
@@ -103,9 +112,6 @@ async function takeLock(options: RunOptions, where: Where, signal: AbortSignal):
 async function openStore(options: RunOptions, where: Where, signal: AbortSignal, resources: ResourceStack) {
   const { log } = options;
   const { archiveDir, io, hostname } = where;
-  let earlyWatch: EarlyWatch | undefined;
-  // Watching begins before the first listing: an archive that appears while it connects wakes the service.
-  if (!options.once) earlyWatch = resources.use(await watchEarly([archiveDir], log), (watch) => watch.close());
   // The scan and the reading ahead (MD5s of large files) need no S3: they begin
   // now, while the SDK loads and the bucket is checked, and the first pass takes them up.
   const scanner = new PendingScanner(io);
@@ -137,7 +143,7 @@ async function openStore(options: RunOptions, where: Where, signal: AbortSignal,
     log.info('removed a temporary file left by an interrupted run', { file: path.join(archiveDir, MARKER_DIR, name) });
   }
   const store = new StoreWrites(options, client, { endpoint, archiveDir, hostname }, profile, signal);
-  return { earlyWatch, scanner, early, client, requests, bucket, store };
+  return { scanner, early, client, requests, bucket, store };
 }
 
 /** --once with --splay: waits this host's delay if anything is pending; false when SIGTERM cut it short (the files wait for the next run). */
