@@ -207,7 +207,8 @@ function executable({ main, assets }, arch) {
       execArgv: NODE_FLAGS,
     }),
   );
-  sh(native ? node : nodeBinary(process.arch), ['--experimental-sea-config', config]);
+  // With the V8 settings the executable runs with: V8 rejects a code cache made under other flags (a warning at every start).
+  sh(native ? node : nodeBinary(process.arch), [...NODE_FLAGS, '--experimental-sea-config', config]);
   const dir = path.join(out, `logjam-${version}-linux-${arch}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });

@@ -5,11 +5,12 @@
 // part installs on this machine: only with LOGJAM_PACKAGE_TESTS=1, after
 // `npm run package` (.ci/run does both when the packaging code changed).
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { cleanupTmpDirs, ls, patternedBytes, repoRoot, tmpDir } from './support/index.ts';
+import { cleanupTmpDirs, ls, patternedBytes, repoRoot, tmpDir, waitFor } from './support/index.ts';
+import { nobodyIds } from './reliability/helpers.ts';
 import { imdsEnv } from './support/imds.ts';
 import { useS3AndImds } from './support/servers.ts';
 import { startFakeSentry } from './support/sentry.ts';
@@ -110,6 +111,8 @@ describe("the executable's program, by node: logjam --version, --help, and a usa
       for (const name of ['logjam-compress', 'logjam-upload']) {
         const v = await run(name, ['--version'], { env: env(), cwd: work });
         expect(v.stdout.trim(), v.stderr).to.equal(version);
+        // Nothing said at start: no "Code cache data rejected" (a cache made under other V8 flags), no experimental warning.
+        expect(v.stderr).to.equal('');
         const help = await run(name, ['--help'], { env: env(), cwd: work });
         expect(help.code).to.equal(0);
         expect(help.stdout).to.include(`$ ${name} `).and.to.include('LOGJAM_');
@@ -165,6 +168,65 @@ describe("the executable's program, by node: logjam --version, --help, and a usa
           key,
         ).to.equal(0);
       }
+    });
+
+    it('as a service, by either name: each pass is the executable run again (a child), and uploads; --user runs the work as that user', async () => {
+      const awsEnv = Object.fromEntries(
+        Object.entries(imdsEnv(servers.imds.endpoint, work)).filter(([key]) => key.startsWith('AWS_')),
+      );
+      const s3 = ['--endpoint-url', servers.s3.endpoint, '--force-path-style'];
+      /** ARCHIVE_DIR with one archive, in a folder every user may enter. */
+      const oneArchive = async (name: string): Promise<string> => {
+        const root = await tmpDir('logjam-sea-service-');
+        await fs.chmod(root, 0o755);
+        const archive = path.join(root, 'archive');
+        await fs.mkdir(archive);
+        await fs.writeFile(path.join(archive, name), patternedBytes(1000 + name.length));
+        return archive;
+      };
+      const inS3 = async (archive: string, name: string) =>
+        Buffer.compare(
+          await servers.s3.download('logs', `packaged/${name.split('-')[0]}/2024/01/05/${name}`),
+          await fs.readFile(path.join(archive, name)),
+        );
+      for (const [file, sub] of [
+        ['logjam-upload', []],
+        ['logjam', ['upload']],
+      ] as const) {
+        const name = `service${sub.length}-20240105T1300Z.log.gz`;
+        const archive = await oneArchive(name);
+        const child = spawn(path.join(bin, file), [...sub, '--interval', '3600', ...s3, archive, TEMPLATE], {
+          env: env(awsEnv),
+          cwd: work,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+        const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+        await waitFor(
+          async () => (await ls(path.join(archive, '.uploaded')).catch((): string[] => [])).includes(name),
+          {
+            timeoutMs: 60_000,
+            what: `${file} ${sub.join(' ')}: the marker`,
+          },
+        );
+        child.kill('SIGTERM');
+        expect(await exited, stderr).to.equal(0);
+        expect(await inS3(archive, name), name).to.equal(0);
+      }
+      if (process.geteuid?.() !== 0) return;
+      const name = 'asnobody-20240105T1300Z.log.gz';
+      const archive = await oneArchive(name);
+      const { uid, gid } = nobodyIds();
+      for (const target of [archive, path.join(archive, name)]) await fs.chown(target, uid, gid);
+      // getent (the user database) from the system's PATH, after the executable's folder: still no node.
+      const once = await run('logjam-upload', ['--once', '--user', 'nobody', ...s3, archive, TEMPLATE], {
+        env: { ...env(awsEnv), PATH: `${bin}:/usr/bin:/bin` },
+        cwd: work,
+      });
+      expect(once.code, once.stderr).to.equal(0);
+      expect((await fs.stat(path.join(archive, '.uploaded', name))).uid, 'the marker, made by nobody').to.equal(uid);
+      expect(await inS3(archive, name), name).to.equal(0);
     });
 
     it('uploads through an egress proxy: plain HTTP as absolute URIs (HTTP_PROXY), HTTPS through CONNECT trusting AWS_CA_BUNDLE (HTTPS_PROXY)', async () => {

@@ -231,7 +231,10 @@ describe('--format zstd: the round trip while writing', function () {
   });
 
   it('refuses a frame cut short, or whose content checksum is wrong', async () => {
-    expect(await roundTrip(FRAME.subarray(0, -5), BIG)).to.match(/does not decompress/);
+    // Node 24's decoder fails a frame cut short at its end; Node 22's ends quietly, short of the source's bytes.
+    expect(await roundTrip(FRAME.subarray(0, -5), BIG)).to.match(
+      /does not decompress|decompresses to \d+ bytes, the source has \d+/,
+    );
     const wrongSum = Buffer.from(FRAME);
     wrongSum[wrongSum.length - 1] = wrongSum[wrongSum.length - 1]! ^ 1;
     expect(await roundTrip(wrongSum, BIG)).to.match(/does not decompress/);
