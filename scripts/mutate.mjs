@@ -589,7 +589,9 @@ const MUTATIONS = [
   {
     name: 'idle supervisor pass at info',
     what: 'the upload service logs a rescan that found nothing to upload at info',
-    patches: [["      options.log.debug('pass done', { ...IDLE", "      options.log.info('pass done', { ...IDLE"]],
+    patches: [
+      ['      sayPassDone(options.log.debug, emptySummary(0)', '      sayPassDone(options.log.info, emptySummary(0)'],
+    ],
     tests: ['test/quiet.test.ts'],
   },
   // issue 33: a service's passes as --once children handed the service's lock (supervisor.ts, service-pass.ts)

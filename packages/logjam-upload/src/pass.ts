@@ -173,7 +173,7 @@ export function untried(ctx: Pick<PassContext, 'requests' | 'signal'>, pending: 
   return summary;
 }
 
-function emptySummary(pending: number): PassSummary {
+export function emptySummary(pending: number): PassSummary {
   return {
     pending,
     uploaded: 0,
@@ -269,24 +269,29 @@ class Tally {
     if (summary.fatal) return;
     const idle = summary.pending === 0 && !summary.orphans;
     const say = this.ctx.quietWhenIdle && idle ? this.ctx.log.debug : this.ctx.log.info;
-    say('pass done', {
-      pending: summary.pending,
-      uploaded: summary.uploaded,
-      already: summary.alreadyThere,
-      conflicts: summary.conflicts,
-      failed: summary.failed,
-      left: summary.notDone + summary.vanished,
-      bytes: summary.bytes,
-      ...(summary.orphans ? { orphans: summary.orphans } : {}),
-      size: formatBytes(summary.bytes),
-      ms: Date.now() - started,
-      ...(summary.requests
-        ? {
-            requests: formatRequests(summary.requests.byMethod),
-            retries: summary.requests.retries,
-            throttled: summary.requests.throttled,
-          }
-        : {}),
-    });
+    sayPassDone(say, summary, Date.now() - started);
   }
+}
+
+/** A pass's summary line, `pass done pending= uploaded= …`, said by `say` (info; debug for a service's idle pass). */
+export function sayPassDone(say: Logger['info'], summary: PassSummary, ms: number): void {
+  say('pass done', {
+    pending: summary.pending,
+    uploaded: summary.uploaded,
+    already: summary.alreadyThere,
+    conflicts: summary.conflicts,
+    failed: summary.failed,
+    left: summary.notDone + summary.vanished,
+    bytes: summary.bytes,
+    ...(summary.orphans ? { orphans: summary.orphans } : {}),
+    size: formatBytes(summary.bytes),
+    ms,
+    ...(summary.requests
+      ? {
+          requests: formatRequests(summary.requests.byMethod),
+          retries: summary.requests.retries,
+          throttled: summary.requests.throttled,
+        }
+      : {}),
+  });
 }

@@ -72,7 +72,16 @@ export async function onePass(run: PassRun, ctx: PassBase, early: PreparedPass |
 
 /** For the metrics file: the pending files of the pass's listing it did not settle, stat'd now (none without a metrics file). */
 async function backlogLeft(run: PassRun, ctx: PassBase, left: LogName[]): Promise<BacklogItem[]> {
-  return run.options.metricsFile === undefined ? [] : [...(await backlogOf(ctx.archiveDir, left)).values()];
+  return backlogFor(run.options, ctx.archiveDir, left);
+}
+
+/** The backlog the metrics file shows: `left`, stat'd now (nothing without a metrics file). */
+export async function backlogFor(
+  options: Pick<RunOptions, 'metricsFile'>,
+  archiveDir: string,
+  left: LogName[],
+): Promise<BacklogItem[]> {
+  return options.metricsFile === undefined ? [] : [...(await backlogOf(archiveDir, left)).values()];
 }
 
 /** The bucket, re-checked before a pass when the last check failed: false when it is still not usable. */

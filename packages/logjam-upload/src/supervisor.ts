@@ -18,13 +18,10 @@ import {
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isArchivePath, listPending } from './ledger.js';
-import { backlogOf } from './monitor.js';
+import { emptySummary, sayPassDone } from './pass.js';
 import type { RunOptions } from './run-options.js';
-import { metricsWriter, retention } from './run-pass.js';
+import { backlogFor, metricsWriter, retention } from './run-pass.js';
 import { holdArchiveDir, LOCK_NAME, takeLock, type Where } from './setup.js';
-
-/** The counts of a pass that found nothing to upload, as pass.ts says them. */
-const IDLE = { pending: 0, uploaded: 0, already: 0, conflicts: 0, failed: 0, left: 0, bytes: 0, size: '0 B' };
 
 /** The service: passes until SIGTERM / SIGINT; its exit code. */
 export async function supervise(options: RunOptions, named: { archiveDir: string; hostname: string }): Promise<number> {
@@ -75,16 +72,15 @@ async function supervisedPass(
   const pending = await listPending(where.io);
   if (pending.length === 0 && !always) {
     const idle = await withPassMetrics(async () => {
-      // Said as pass.ts says a pass, at debug: an idle host logs nothing per rescan.
-      options.log.debug('pass done', { ...IDLE, ms: Date.now() - started });
+      // Said as a pass says it, at debug: an idle host logs nothing per rescan.
+      sayPassDone(options.log.debug, emptySummary(0), Date.now() - started);
       return { exitCode: (await retention(options, where.io, signal)) ? EXIT_OK : EXIT_FAILED, backlog: [] };
     }, writer);
     return idle.exitCode;
   }
   const code = await runPassChild(process.argv.slice(2), lockFd, { signal, log: options.log });
   if (code < 128) return code;
-  const left = async () =>
-    options.metricsFile === undefined ? [] : [...(await backlogOf(where.io, await listPending(where.io))).values()];
+  const left = async () => backlogFor(options, where.io, await listPending(where.io));
   await withPassMetrics(async () => ({ exitCode: EXIT_FAILED, backlog: await left() }), writer);
   return EXIT_FAILED;
 }
