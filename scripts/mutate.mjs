@@ -624,6 +624,27 @@ const MUTATIONS = [
     grep: 'SIGTERM while a pass runs',
   },
   {
+    name: 'upload service keeps the JIT',
+    what: "the upload service runs with V8's optimizing compilers, whose code (5-6 MB of Node's binary) it then holds while idle",
+    patches: [
+      [
+        "  if (typeof execve !== 'function') return;",
+        "  if (typeof execve !== 'function' || !Number.isNaN(0)) return;",
+      ],
+    ],
+    tests: ['packages/logjam-upload/test/supervisor.integration.test.ts'],
+    grep: "runs without V8's JIT",
+    nodeLine: '24',
+  },
+  {
+    name: 'upload passes without the JIT',
+    what: "the upload service's passes inherit its --jitless and upload with V8's interpreter alone",
+    patches: [['    if (saved) env.NODE_OPTIONS = saved;\n    else delete env.NODE_OPTIONS;\n', '    void saved;\n']],
+    tests: ['packages/logjam-upload/test/supervisor.integration.test.ts'],
+    grep: 'JIT|descriptor 3;',
+    nodeLine: '24',
+  },
+  {
     name: 'unknown LOGJAM variable unnamed',
     what: 'a LOGJAM_* variable no logjam reads (a typo) is ignored without a word',
     patches: [

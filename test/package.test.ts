@@ -159,6 +159,7 @@ describe("the executable's program, by node: logjam --version, --help, and a usa
       expect(upload.code, upload.stderr).to.equal(0);
       expect(upload.stderr).to.match(/pass done pending=2 uploaded=2/);
       expect(upload.stderr).not.to.match(/digest worker is unavailable/);
+      expect(upload.stderr, 'no warning of its own asset loader').not.to.match(/WARN|Warning/);
       expect(servers.imds.count('/latest/meta-data/iam/security-credentials/')).to.be.above(0);
       for (const name of await ls(archive)) {
         if (name.startsWith('.')) continue;
@@ -210,8 +211,13 @@ describe("the executable's program, by node: logjam --version, --help, and a usa
             what: `${file} ${sub.join(' ')}: the marker`,
           },
         );
+        // Started again in place without V8's JIT (core's lean-service.ts), its code cache then refused without a word.
+        expect(readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0')).to.include(
+          'NODE_OPTIONS=--jitless --no-warnings',
+        );
         child.kill('SIGTERM');
         expect(await exited, stderr).to.equal(0);
+        expect(stderr, 'no warning').not.to.match(/WARN|Warning/);
         expect(await inS3(archive, name), name).to.equal(0);
       }
       if (process.geteuid?.() !== 0) return;

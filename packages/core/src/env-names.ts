@@ -50,8 +50,9 @@ export const TOOL_FLAGS: Record<string, readonly string[]> = {
   ],
 };
 
-/** Variables of logjam's own development (tests, CI) and its own plumbing (the --user child's LOGJAM_BECOME_USER, a service's pass child's LOGJAM_SERVICE_PASS), not of its users. */
-const DEVELOPMENT = /^LOGJAM_(TEST_\w+|PACKAGE_TESTS|CI_PACKAGE|RGW_DIR|CPU_REPORT|BECOME_USER|SERVICE_PASS)$/;
+/** Variables of logjam's own development (tests, CI) and its own plumbing (the --user child's LOGJAM_BECOME_USER, a service's pass child's LOGJAM_SERVICE_PASS, the restarted service's LOGJAM_LEAN_SERVICE), not of its users. */
+const DEVELOPMENT =
+  /^LOGJAM_(TEST_\w+|PACKAGE_TESTS|CI_PACKAGE|RGW_DIR|CPU_REPORT|BECOME_USER|SERVICE_PASS|LEAN_SERVICE)$/;
 
 /** Edit distance (insert, delete, replace, swap two neighbours): LOGJAM_MIN_AEG is 1 from LOGJAM_MIN_AGE. */
 export function editDistance(a: string, b: string): number {

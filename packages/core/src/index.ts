@@ -20,6 +20,7 @@ export * from './held-dir.js';
 export * from './permissions.js';
 export * from './run-as.js';
 export * from './service-pass.js';
+export * from './lean-service.js';
 export * from './rawname.js';
 export * from './splay.js';
 export * from './preflight.js';

@@ -27,7 +27,7 @@ import { describeProxyRoute, readProxySettings } from './proxy.js';
 import { CONDITIONAL_WRITES_MODES } from './conditional.js';
 import { parseTemplate } from './template.js';
 import { MAX_PUT_SIZE, MIN_PART_SIZE } from './multipart.js';
-import { installWarningFilter, isNodeVersionWarning, routeWarnings } from './warnings.js';
+import { installWarningFilter, isRoutineWarning, routeWarnings } from './warnings.js';
 
 // Before any SDK client exists: its Node 20 warning must not reach cron's mail.
 installWarningFilter();
@@ -188,7 +188,7 @@ export class UploadCommand extends LogjamCommand {
       },
       (tools) => {
         routeWarnings((warning) =>
-          isNodeVersionWarning(warning) ? tools.log.debug(oneLine(warning)) : tools.log.warn(oneLine(warning)),
+          isRoutineWarning(warning) ? tools.log.debug(oneLine(warning)) : tools.log.warn(oneLine(warning)),
         );
         return runUpload(this.uploadOptions(tools));
       },

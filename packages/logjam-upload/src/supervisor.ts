@@ -1,13 +1,15 @@
 // logjam-upload as a service: a supervisor that holds ARCHIVE_DIR and its
 // lock, watches it, and runs each pass that has archives to upload as a
 // --once child handed that lock (core's service-pass.ts). The supervisor
-// never loads the AWS SDK nor keeps what a pass allocated, so it idles near
-// Node's own footprint; a pass with nothing to upload is only a listing here.
+// never loads the AWS SDK nor keeps what a pass allocated, and runs without
+// V8's JIT (core's lean-service.ts), so it idles near Node's own footprint; a
+// pass with nothing to upload is only a listing here.
 import {
   EXIT_FAILED,
   EXIT_OK,
   EXIT_USAGE,
   ResourceStack,
+  becomeLeanService,
   runPassChild,
   runService,
   withPassMetrics,
@@ -25,6 +27,7 @@ import { holdArchiveDir, LOCK_NAME, takeLock, type Where } from './setup.js';
 
 /** The service: passes until SIGTERM / SIGINT; its exit code. */
 export async function supervise(options: RunOptions, named: { archiveDir: string; hostname: string }): Promise<number> {
+  becomeLeanService(options.log);
   const resources = new ResourceStack();
   try {
     // Stop from the very start, so that waiting for the lock can be interrupted too.

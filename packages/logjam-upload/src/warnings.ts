@@ -1,6 +1,8 @@
 // Process warnings go through our logger instead of Node's default printer.
-// On Node 20 the AWS SDK emits a NodeVersionSupportWarning on every run, and
-// cron mails every stderr line: that one is kept at debug level.
+// Two come on every run and say nothing an operator can act on, and cron
+// mails every stderr line: they are kept at debug level. On Node 20 the AWS
+// SDK emits a NodeVersionSupportWarning; the executable's loader of its SDK
+// asset uses vm's USE_MAIN_CONTEXT_DEFAULT_LOADER, an ExperimentalWarning.
 
 type Sink = (warning: Error) => void;
 let sink: Sink | undefined;
@@ -20,6 +22,9 @@ export function routeWarnings(to: Sink): void {
   for (const warning of held.splice(0)) to(warning);
 }
 
-export function isNodeVersionWarning(warning: Error): boolean {
-  return warning.name === 'NodeVersionSupportWarning' || warning.message.includes('NodeVersionSupportWarning');
+/** A warning of every run that needs nothing from the operator (above). */
+export function isRoutineWarning(warning: Error): boolean {
+  if (warning.name === 'NodeVersionSupportWarning' || warning.message.includes('NodeVersionSupportWarning'))
+    return true;
+  return warning.name === 'ExperimentalWarning' && warning.message.startsWith('vm.USE_MAIN_CONTEXT_DEFAULT_LOADER ');
 }

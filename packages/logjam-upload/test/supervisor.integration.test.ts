@@ -87,7 +87,7 @@ describe('logjam-upload service: each pass with archives is a --once child holdi
     return dir;
   }
 
-  async function startService(dir: string, extra: string[] = []): Promise<Child> {
+  async function startService(dir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Child> {
     const args = [
       '--interval',
       '3600',
@@ -102,7 +102,7 @@ describe('logjam-upload service: each pass with archives is a --once child holdi
     ];
     const child = startBin('logjam-upload', args, {
       cleanEnv: true,
-      env: imdsEnv(servers.imds.endpoint, await tmpDir()),
+      env: { ...imdsEnv(servers.imds.endpoint, await tmpDir()), ...env },
     });
     children.push(child);
     return child;
@@ -128,6 +128,8 @@ describe('logjam-upload service: each pass with archives is a --once child holdi
     expect(others, 'one pass at a time').to.deep.equal([]);
     expect(pass!.argv.at(-1)).to.equal('--once');
     expect(pass!.env).to.include('LOGJAM_SERVICE_PASS=3');
+    // The service itself may run with --jitless (core's lean-service.ts): none of it reaches the pass.
+    expect(pass!.env.filter((entry) => /^(NODE_OPTIONS|LOGJAM_LEAN_SERVICE)=/.test(entry))).to.deep.equal([]);
     expect(readlinkSync(`/proc/${pass!.pid}/fd/3`)).to.equal(path.join(dir, '.logjam-upload.lock'));
     expect(descriptorsOf(service.pid!).filter((fd) => fd.startsWith('socket:'))).to.deep.equal([]);
 
@@ -140,6 +142,36 @@ describe('logjam-upload service: each pass with archives is a --once child holdi
     service.kill('SIGTERM');
     const stopped = await waitExit(service, 30_000);
     expect(stopped.code, stopped.stderr).to.equal(0);
+  });
+
+  it("runs without V8's JIT, started again in place (the same pid); its passes get NODE_OPTIONS back as it was given", async function () {
+    // process.execve: Node 22.15 and later. Before it, the service runs as started (its other tests).
+    if (typeof (process as { execve?: unknown }).execve !== 'function') this.skip();
+    const name = 'app-20240105T0500Z.log.gz';
+    const dir = await archiveDir([name]);
+    hold();
+    const before = proxy.requests.length;
+    const given = '--max-http-header-size=16385';
+    const service = await startService(dir, [], { NODE_OPTIONS: given });
+    await waitFor(() => proxy.requests.length > before && childrenOf(service.pid!).length > 0, {
+      what: "the pass's first request",
+    });
+    const environ = readFileSync(`/proc/${service.pid}/environ`, 'utf8').split('\0');
+    expect(environ, 'the service, as it runs now').to.include(`NODE_OPTIONS=${given} --jitless --no-warnings`);
+    const [pass] = childrenOf(service.pid!);
+    expect(pass!.env, 'the pass').to.include(`NODE_OPTIONS=${given}`);
+    expect(
+      pass!.env.filter((entry) => /^LOGJAM_LEAN_SERVICE=/.test(entry)),
+      'the pass',
+    ).to.deep.equal([]);
+
+    release();
+    await waitFor(async () => (await markers(dir)).includes(name), { what: `the marker\n${service.output().stderr}` });
+    await expectUploaded(dir, name);
+    service.kill('SIGTERM');
+    const stopped = await waitExit(service, 30_000);
+    expect(stopped.code, stopped.stderr).to.equal(0);
+    expect(stopped.stderr, 'no warning, no line twice').not.to.match(/warn|LOGJAM_LEAN_SERVICE/i);
   });
 
   it('a pass child killed mid-upload: the service says so, goes on, and the next pass uploads the archive once', async () => {
