@@ -9,6 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { BlockPool, inOrder } from './block-pool.js';
+import { collectEvery } from './collect.js';
 import { crc32, crc32Combine } from './crc32.js';
 import {
   GZIP_HEADER_SIZE,
@@ -131,6 +132,8 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
     let offset = GZIP_HEADER_SIZE;
     let dictionary: Buffer | undefined;
     let ended = false;
+    // A block's output lives across several awaits, long enough to be promoted: a full collection frees it.
+    const collect = collectEvery(32 * 1024 * 1024, 'major');
     await inOrder<{ data: Buffer; length: number; crc: number }>(
       pool,
       options.signal,
@@ -158,6 +161,7 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
         offset += block.data.length;
         sum.length += block.length;
         sum.crc = crc32Combine(sum.crc, block.crc, block.length);
+        collect(block.length);
       },
     );
     await writeAll(out, gzipTrailer(sum), offset);

@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { collectEvery } from './collect.js';
 import { crc32 } from './crc32.js';
 
 /** A member's uncompressed length and CRC-32, as its trailer carries them. */
@@ -67,6 +68,8 @@ export async function inflateMember(file: string, header: Buffer, signal?: Abort
       throw new Error(`verification failed: the archive does not begin with the gzip header written (${size} bytes)`);
     const sum: Checksum = { length: 0, crc: 0 };
     const inflate = zlib.createInflateRaw({ chunkSize: READ_SIZE });
+    // Each chunk of output dies as soon as it is summed: a young-generation collection frees it.
+    const collect = collectEvery(16 * 1024 * 1024, 'minor');
     await pipeline(
       Readable.from(readRange(handle, GZIP_HEADER_SIZE, size - GZIP_TRAILER_SIZE), { highWaterMark: 1 }),
       inflate,
@@ -74,6 +77,7 @@ export async function inflateMember(file: string, header: Buffer, signal?: Abort
         for await (const chunk of chunks) {
           sum.length += chunk.length;
           sum.crc = crc32(chunk, sum.crc);
+          collect(chunk.length);
         }
       },
       { signal },
