@@ -1,20 +1,47 @@
 // A pass's short-lived buffers (each block's deflate output, the
 // verification's inflate output: about a gigabyte of them per gigabyte
-// compressed) are freed only by a garbage collection, and V8 starts one for
-// such memory only after 64 MB more of it: Node 24 then peaked at 150 MB
-// compressing a 1 GB log. With `gc` exposed (--expose-gc, scripts/node-flags.mjs),
-// a collection after every `every` bytes keeps that to a few blocks.
+// compressed) are freed only by a garbage collection, and Node 24's V8 starts
+// one for such memory only after 64 MB more of it: compressing 1 GB of logs
+// then peaked at 157 MB. With `gc` exposed (--expose-gc,
+// scripts/node-flags.mjs), logjam-compress collects sooner itself.
 type Gc = (options?: { type?: 'major' | 'minor' }) => void;
 
-/** A counter of bytes that runs a collection of `type` each time `every` more have passed; a no-op without `gc`. */
-export function collectEvery(every: number, type: 'major' | 'minor'): (bytes: number) => void {
+const exposedGc = (): Gc | undefined => {
   const gc = (globalThis as { gc?: Gc }).gc;
-  if (typeof gc !== 'function') return () => undefined;
+  return typeof gc === 'function' ? gc : undefined;
+};
+
+/**
+ * A counter of bytes that runs a young-generation collection each time
+ * `every` more have passed: for buffers that die as soon as they are used.
+ * A no-op without `gc`.
+ */
+export function collectEvery(every: number): (bytes: number) => void {
+  const gc = exposedGc();
+  if (!gc) return () => undefined;
   let since = 0;
   return (bytes) => {
     since += bytes;
     if (since < every) return;
     since = 0;
-    gc({ type });
+    gc({ type: 'minor' });
+  };
+}
+
+/**
+ * A check, to call once a block, that runs a full collection when the
+ * process's Buffers (process.memoryUsage().arrayBuffers) exceed `limit`: a
+ * block's output lives long enough to be promoted, so only a full collection
+ * frees it, and it costs a mark of the heap, so it runs only when needed (on
+ * Node 20, whose V8 collects sooner, seldom). A no-op without `gc`.
+ */
+export function collectAbove(
+  limit: number,
+  arrayBuffers = (): number => process.memoryUsage().arrayBuffers,
+): () => void {
+  const gc = exposedGc();
+  if (!gc) return () => undefined;
+  return () => {
+    if (arrayBuffers() > limit) gc({ type: 'major' });
   };
 }

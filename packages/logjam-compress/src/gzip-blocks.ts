@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { BlockPool, inOrder } from './block-pool.js';
-import { collectEvery } from './collect.js';
+import { collectAbove } from './collect.js';
 import { crc32, crc32Combine } from './crc32.js';
 import {
   GZIP_HEADER_SIZE,
@@ -77,6 +77,13 @@ async function readBlock(
   return filled === buffer.length ? buffer : buffer.subarray(0, filled);
 }
 
+/**
+ * Buffers beyond which a block's writer runs a full collection (collect.ts):
+ * about twice what a pass holds live (its blocks, their output, a verification's reads).
+ */
+const BUFFERS_LIMIT = 40 * 1024 * 1024;
+const collectGarbage = collectAbove(BUFFERS_LIMIT);
+
 let defaultPool: BlockPool | undefined;
 const poolOf = (options: BlockOptions): BlockPool =>
   options.pool ?? (defaultPool ??= new BlockPool(os.availableParallelism()));
@@ -132,8 +139,6 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
     let offset = GZIP_HEADER_SIZE;
     let dictionary: Buffer | undefined;
     let ended = false;
-    // A block's output lives across several awaits, long enough to be promoted: a full collection frees it.
-    const collect = collectEvery(32 * 1024 * 1024, 'major');
     await inOrder<{ data: Buffer; length: number; crc: number }>(
       pool,
       options.signal,
@@ -161,7 +166,7 @@ export async function gzipTo(src: FileHandle, tmp: string, before: Stats, option
         offset += block.data.length;
         sum.length += block.length;
         sum.crc = crc32Combine(sum.crc, block.crc, block.length);
-        collect(block.length);
+        collectGarbage();
       },
     );
     await writeAll(out, gzipTrailer(sum), offset);

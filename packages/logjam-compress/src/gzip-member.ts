@@ -69,7 +69,7 @@ export async function inflateMember(file: string, header: Buffer, signal?: Abort
     const sum: Checksum = { length: 0, crc: 0 };
     const inflate = zlib.createInflateRaw({ chunkSize: READ_SIZE });
     // Each chunk of output dies as soon as it is summed: a young-generation collection frees it.
-    const collect = collectEvery(16 * 1024 * 1024, 'minor');
+    const collect = collectEvery(16 * 1024 * 1024);
     await pipeline(
       Readable.from(readRange(handle, GZIP_HEADER_SIZE, size - GZIP_TRAILER_SIZE), { highWaterMark: 1 }),
       inflate,
