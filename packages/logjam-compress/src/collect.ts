@@ -30,18 +30,26 @@ export function collectEvery(every: number): (bytes: number) => void {
 
 /**
  * A check, to call once a block, that runs a full collection when the
- * process's Buffers (process.memoryUsage().arrayBuffers) exceed `limit`: a
- * block's output lives long enough to be promoted, so only a full collection
- * frees it, and it costs a mark of the heap, so it runs only when needed (on
- * Node 20, whose V8 collects sooner, seldom). A no-op without `gc`.
+ * process's Buffers (process.memoryUsage().arrayBuffers) have grown `slack`
+ * beyond what is live (what the last collection left, or the least seen
+ * since), and are above `limit`: a block's output lives long enough to be
+ * promoted, so only a full collection frees it. It costs a mark of the heap,
+ * so Buffers that are live (a collection frees nothing: Node 20's peaks) move
+ * the mark up instead of collecting at every block. A no-op without `gc`.
  */
 export function collectAbove(
   limit: number,
+  slack: number,
   arrayBuffers = (): number => process.memoryUsage().arrayBuffers,
 ): () => void {
   const gc = exposedGc();
   if (!gc) return () => undefined;
+  let mark = limit;
   return () => {
-    if (arrayBuffers() > limit) gc({ type: 'major' });
+    const now = arrayBuffers();
+    if (now > mark) {
+      gc({ type: 'major' });
+      mark = Math.max(limit, arrayBuffers() + slack);
+    } else mark = Math.max(limit, Math.min(mark, now + slack));
   };
 }

@@ -78,11 +78,11 @@ async function readBlock(
 }
 
 /**
- * Buffers beyond which a block's writer runs a full collection (collect.ts):
- * about twice what a pass holds live (its blocks, their output, a verification's reads).
+ * A block's writer runs a full collection (collect.ts) when the Buffers pass
+ * 40 MiB, about twice what a pass holds live (its blocks, their output, a
+ * verification's reads), and 24 MiB more than what is live.
  */
-const BUFFERS_LIMIT = 40 * 1024 * 1024;
-const collectGarbage = collectAbove(BUFFERS_LIMIT);
+const collectGarbage = collectAbove(40 * 1024 * 1024, 24 * 1024 * 1024);
 
 let defaultPool: BlockPool | undefined;
 const poolOf = (options: BlockOptions): BlockPool =>
