@@ -12,6 +12,6 @@
 // 56.0 MB, that pass's peak 109 -> 99 MB, its CPU within the noise.
 // --expose-gc: logjam-compress collects its garbage itself (its collect.ts):
 // Node 24 starts a collection for Buffers only after 64 MB more of them, and
-// a 1 GB log then peaked at 157 MB; with it, 113-118 MB for the same CPU
-// (4 rounds alternating, docs/performance.md).
+// a 1 GB log then peaked at 157 MB; with it, 116 MB for the same CPU
+// (side by side, alternating; docs/performance.md).
 export const NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--expose-gc'];
