@@ -628,8 +628,8 @@ const MUTATIONS = [
     what: "the upload service runs with V8's optimizing compilers, whose code (5-6 MB of Node's binary) it then holds while idle",
     patches: [
       [
-        "  if (typeof execve !== 'function') return;",
-        "  if (typeof execve !== 'function' || !Number.isNaN(0)) return;",
+        '  if (!execve || !leanServiceSupported()) return;',
+        '  if (!execve || !leanServiceSupported() || !Number.isNaN(0)) return;',
       ],
     ],
     tests: ['packages/logjam-upload/test/supervisor.integration.test.ts'],

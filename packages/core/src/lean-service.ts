@@ -19,11 +19,22 @@ const LEAN_OPTIONS = '--jitless --no-warnings';
 
 type Execve = (file: string, args: string[], env: Record<string, string>) => never;
 
+const execveOf = (): Execve | undefined => (process as unknown as { execve?: Execve }).execve;
+
+/**
+ * Whether this Node can: it has process.execve (Node 22.15 and later), and
+ * its V8 takes --jitless in silence (13 and later, Node 24: V8 12 prints
+ * "Warning: disabling flag --expose_wasm due to conflicting flags" at every
+ * start, which cron would mail, and no flag NODE_OPTIONS allows quiets it).
+ */
+export function leanServiceSupported(): boolean {
+  return typeof execveOf() === 'function' && Number(process.versions.v8.split('.')[0]) >= 13;
+}
+
 /**
  * Called once, as the service starts and before it opens or locks anything.
  * The first time: restarts this process with the JIT off; it does not return
- * unless Node cannot (process.execve: Node 22.15 and later), and then the
- * service runs as it is. In the restarted process: puts NODE_OPTIONS back as
+ * unless Node cannot (leanServiceSupported), and then the service runs as it is. In the restarted process: puts NODE_OPTIONS back as
  * it was, so that the children it starts compile as usual.
  */
 export function becomeLeanService(log: Logger, env: NodeJS.ProcessEnv = process.env): void {
@@ -34,8 +45,8 @@ export function becomeLeanService(log: Logger, env: NodeJS.ProcessEnv = process.
     else delete env.NODE_OPTIONS;
     return;
   }
-  const execve = (process as unknown as { execve?: Execve }).execve;
-  if (typeof execve !== 'function') return;
+  const execve = execveOf();
+  if (!execve || !leanServiceSupported()) return;
   const { file, args } = selfCommand();
   const kept = Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),

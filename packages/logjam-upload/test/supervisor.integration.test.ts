@@ -18,6 +18,7 @@ import {
   waitFor,
   type RunResult,
 } from '../../../test/support/index.ts';
+import { leanServiceSupported } from '@logjam/core';
 import { imdsEnv } from '../../../test/support/imds.ts';
 import { startFaultProxy, type FaultProxy } from '../../../test/support/proxy.ts';
 import { useS3AndImds } from '../../../test/support/servers.ts';
@@ -145,8 +146,8 @@ describe('logjam-upload service: each pass with archives is a --once child holdi
   });
 
   it("runs without V8's JIT, started again in place (the same pid); its passes get NODE_OPTIONS back as it was given", async function () {
-    // process.execve: Node 22.15 and later. Before it, the service runs as started (its other tests).
-    if (typeof (process as { execve?: unknown }).execve !== 'function') this.skip();
+    // Node 24 and later (core's lean-service.ts says why). Before, the service runs as started (its other tests).
+    if (!leanServiceSupported()) this.skip();
     const name = 'app-20240105T0500Z.log.gz';
     const dir = await archiveDir([name]);
     hold();
