@@ -34,8 +34,9 @@ export function leanServiceSupported(): boolean {
 /**
  * Called once, as the service starts and before it opens or locks anything.
  * The first time: restarts this process with the JIT off; it does not return
- * unless Node cannot (leanServiceSupported), and then the service runs as it is. In the restarted process: puts NODE_OPTIONS back as
- * it was, so that the children it starts compile as usual.
+ * unless Node cannot (leanServiceSupported), and then the service runs as it
+ * is. In the restarted process: puts NODE_OPTIONS back as it was, so that the
+ * children it starts compile as usual.
  */
 export function becomeLeanService(log: Logger, env: NodeJS.ProcessEnv = process.env): void {
   const saved = env[LEAN_SERVICE_ENV];
