@@ -50,7 +50,7 @@ export async function onePass(run: PassRun, ctx: PassBase, early: PreparedPass |
   });
   if (!(await bucketUsable(run, ctx, pending))) {
     await early?.close();
-    return { exitCode: EXIT_FAILED, backlog: await backlogLeft(run, ctx, pending) };
+    return { exitCode: EXIT_FAILED, backlog: await backlogFor(run.options, ctx.archiveDir, pending) };
   }
   const prepared = early ?? new PreparedPass(ctx, Promise.resolve(pending));
   if (run.options.progress) showTotal(run, await backlogOf(ctx.archiveDir, pending));
@@ -62,20 +62,15 @@ export async function onePass(run: PassRun, ctx: PassBase, early: PreparedPass |
   return {
     exitCode,
     summary,
-    backlog: await backlogLeft(
-      run,
-      ctx,
+    backlog: await backlogFor(
+      run.options,
+      ctx.archiveDir,
       pending.filter((log) => !summary.settled?.has(log.name)),
     ),
   };
 }
 
-/** For the metrics file: the pending files of the pass's listing it did not settle, stat'd now (none without a metrics file). */
-async function backlogLeft(run: PassRun, ctx: PassBase, left: LogName[]): Promise<BacklogItem[]> {
-  return backlogFor(run.options, ctx.archiveDir, left);
-}
-
-/** The backlog the metrics file shows: `left`, stat'd now (nothing without a metrics file). */
+/** The backlog the metrics file shows: the pending files `left` unsettled, stat'd now (nothing without a metrics file). */
 export async function backlogFor(
   options: Pick<RunOptions, 'metricsFile'>,
   archiveDir: string,

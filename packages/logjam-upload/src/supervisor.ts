@@ -83,8 +83,10 @@ async function supervisedPass(
   }
   const code = await runPassChild(process.argv.slice(2), lockFd, { signal, log: options.log });
   if (code < 128) return code;
-  const left = async () => backlogFor(options, where.io, await listPending(where.io));
-  await withPassMetrics(async () => ({ exitCode: EXIT_FAILED, backlog: await left() }), writer);
+  await withPassMetrics(
+    async () => ({ exitCode: EXIT_FAILED, backlog: await backlogFor(options, where.io, await listPending(where.io)) }),
+    writer,
+  );
   return EXIT_FAILED;
 }
 
