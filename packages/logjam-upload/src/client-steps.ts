@@ -2,7 +2,7 @@
 // after the SDK's retry step, so that they see every attempt: counting the
 // requests (RequestCounts, here too), and giving a file streamed from disk a fresh stream per attempt.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream, openSync } from 'node:fs';
 
 /** Attempts per request, retries included (the client's; direct-put.ts numbers its own alike). */
 export const MAX_ATTEMPTS = 5;
@@ -83,7 +83,14 @@ export function reopenFileBodies(client: S3Client): void {
       const request = args.request as { body?: unknown } | undefined;
       if (!request || !(request.body instanceof FileBody)) return next(args);
       const { path: file, size, start } = request.body;
-      const stream = createReadStream(file, { highWaterMark: STREAM_CHUNK, start, end: start + Math.max(0, size - 1) });
+      // Opened as the archive was first (local.ts): never through a link, never blocking on a FIFO.
+      const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      const stream = createReadStream('', {
+        fd,
+        highWaterMark: STREAM_CHUNK,
+        start,
+        end: start + Math.max(0, size - 1),
+      });
       try {
         // A copy of the request for this attempt: the retry step keeps the FileBody for the next one.
         const attempt = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as object, request, {
