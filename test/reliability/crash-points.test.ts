@@ -41,13 +41,17 @@ import { objectOf, startFaultProxy, type FaultProxy, type ProxiedRequest } from 
 import type { ServerKind } from '../support/s3.ts';
 import { describeEachServer, honouredConditionalWrites, useS3AndImds, type SuiteServers } from '../support/servers.ts';
 import {
+  callPaths,
   callsByFirstThread,
+  callShape,
   countCalls,
   describeCall,
   hasStrace,
   isUnfinished,
   NO_STRACE,
+  HELD,
   SHARED_SYSCALLS,
+  threadOf,
   traceBin,
   WORKER_SYSCALLS,
   type TracedRun,
@@ -58,37 +62,73 @@ const SOAK = process.env.SOAK === '1';
 const BUCKET = 'logs';
 const MiB = 1024 * 1024;
 
-/** A crash point: a syscall and which call of it (in the worker thread, or on the protocol's paths). */
+/**
+ * Which paths a traced run counts calls on (-P): none given (every path: the
+ * worker's syscalls), all the protocol's known paths, or some of them, named
+ * relative to the run's folder: those one thread touches, where the main
+ * thread and the worker both make a syscall, each on its own files.
+ */
+type OnPaths = 'any' | 'known' | string[];
+
+/** A crash point: a syscall and which call of it, among the calls on `onPaths`. */
 interface SyscallPoint {
   syscall: string;
   n: number;
-  /** Count only calls on the protocol's known paths (-P). */
-  onPaths: boolean;
+  onPaths: OnPaths;
   /** The call in the clean run, for the report. */
   call: string;
+  /** The call in the clean run, as callShape gives it (which a run tracing fewer paths names alike). */
+  shape: string;
 }
 
 /** One traced run of a binary on a fresh set-up: `root` is its folder (the paths named in the trace are under it). */
 type TracedTarget = (options: {
   syscalls: string[];
-  onPaths: boolean;
+  onPaths: OnPaths;
   kill?: { syscall: string; n: number };
 }) => Promise<TracedRun & { root: string }>;
+
+/** The paths a traced run is given (-P) for `onPaths`, out of the protocol's `known` ones under `root`. */
+function tracedPaths(onPaths: OnPaths, known: string[], root: string): { paths?: string[] } {
+  if (onPaths === 'any') return {};
+  if (onPaths === 'known') return { paths: known };
+  return {
+    paths: known.filter(
+      (p) => onPaths.includes(path.relative(root, p) || '.') || onPaths.includes(`${HELD}/${path.basename(p)}`),
+    ),
+  };
+}
 
 /** Every call of the protocol in clean traced runs, as crash points. */
 async function enumerate(run: TracedTarget): Promise<SyscallPoint[]> {
   const points: SyscallPoint[] = [];
   for (const [syscalls, onPaths] of [
-    [WORKER_SYSCALLS, false],
-    [SHARED_SYSCALLS, true],
+    [WORKER_SYSCALLS, 'any'],
+    [SHARED_SYSCALLS, 'known'],
   ] as const) {
     const clean = await run({ syscalls: [...syscalls], onPaths });
     expect(clean.code, clean.stderr).to.equal(0);
-    for (const [syscall, { calls, threads, lines }] of countCalls(clean.trace)) {
-      // One thread makes them all, or `when=N` (counted per thread) would not mean the N-th.
-      expect([...threads], `${syscall} made by several threads:\n${lines.join('\n')}`).to.have.length(1);
-      for (let n = 1; n <= calls; n += 1)
-        points.push({ syscall, n, onPaths, call: describeCall(lines[n - 1]!, clean.root) });
+    for (const [syscall, { threads, lines }] of countCalls(clean.trace)) {
+      // `when=N` counts per thread: each thread's calls are counted on the paths that thread alone touches.
+      const byThread = [...threads].map((thread) => lines.filter((line) => threadOf(line) === thread));
+      const pathsOf = (calls: string[]) => [...new Set(calls.flatMap((line) => callPaths(line, clean.root)))];
+      if (byThread.length > 1) {
+        const all = byThread.flatMap(pathsOf);
+        expect(all, `${syscall} made by several threads on the same path:\n${lines.join('\n')}`).to.have.length(
+          new Set(all).size,
+        );
+      }
+      for (const calls of byThread) {
+        const on: OnPaths = byThread.length > 1 ? pathsOf(calls) : onPaths;
+        for (let n = 1; n <= calls.length; n += 1)
+          points.push({
+            syscall,
+            n,
+            onPaths: on,
+            call: describeCall(calls[n - 1]!, clean.root),
+            shape: callShape(calls[n - 1]!, clean.root),
+          });
+      }
     }
   }
   return points;
@@ -109,9 +149,8 @@ async function killAt(run: TracedTarget, point: SyscallPoint): Promise<{ root: s
     `${label}: calls by another thread`,
   ).to.deep.equal([]);
   expect(ours.length, `${label}:\n${ours.join('\n')}`).to.equal(point.n);
-  const where = describeCall(ours[point.n - 1]!, killed.root);
-  expect(where, `killed at another call than ${label}`).to.equal(point.call);
-  return { root: killed.root, where: `${point.syscall} #${point.n}: ${where}` };
+  expect(callShape(ours[point.n - 1]!, killed.root), `killed at another call than ${label}`).to.equal(point.shape);
+  return { root: killed.root, where: `${point.syscall} #${point.n}: ${point.call}` };
 }
 
 /** An empty lock whose writer was killed before writing its pid counts as "being written" for 5 s: what those 5 s do to it. */
@@ -267,7 +306,7 @@ describe('crash points enumerated: killed at every protocol call, recovered, not
           const run = await traceBin(
             'logjam-compress',
             ['--once', '--jobs', '1', '--min-age', '0', ...format.args, logDir],
-            { ...options, ...(options.onPaths ? { paths: known } : {}) },
+            { ...options, ...tracedPaths(options.onPaths, known, logDir) },
           );
           return { ...run, root: logDir };
         };
@@ -483,7 +522,7 @@ function upload(kind: ServerKind, servers: SuiteServers): void {
           ];
           const run = await traceBin('logjam-upload', args(dir, prefix), {
             ...options,
-            ...(options.onPaths ? { paths: known } : {}),
+            ...tracedPaths(options.onPaths, known, dir),
             cleanEnv: true,
             env: env(),
           });

@@ -165,16 +165,52 @@ export function callsByFirstThread(trace: string[], syscall: string): { ours: st
 /** A call strace saw begin but never saw return (the process died in it). */
 export const isUnfinished = (line: string): boolean => line.endsWith('<unfinished ...>');
 
+/** The thread that made a call. */
+export const threadOf = (line: string): string | undefined => CALL.exec(line)?.[1];
+
+/** How callPaths names a path reached through a held directory the trace does not resolve: `<held>/NAME`. */
+export const HELD = '<held>';
+
+/**
+ * The paths under `root` a call names, relative to it (the result's `= FD</path>`
+ * left out); one through a directory held open that the trace did not see
+ * opened (/proc/self/fd/FD/NAME) as `<held>/NAME`.
+ */
+export function callPaths(line: string, root: string): string[] {
+  const m = CALL.exec(line);
+  if (!m) return [];
+  const args = m[3]!.replace(/\) += .*$| <unfinished \.\.\.>$/, '');
+  return [...args.matchAll(/"([^"]*)"|<([^>]*)>/g)]
+    .map((p) => p[1] ?? p[2]!)
+    .flatMap((p) => {
+      if (p.startsWith(root)) return [path.relative(root, p) || '.'];
+      const held = /^\/proc\/self\/fd\/\d+\/([^/]+)$/.exec(p);
+      return held ? [`${HELD}/${held[1]}`] : [];
+    });
+}
+
+/**
+ * A call's syscall and the last component of each path it names, however it
+ * reached them (by name, or through a held directory the trace resolved or
+ * not): the same call in runs that trace different paths.
+ */
+export function callShape(line: string, root: string): string {
+  const m = CALL.exec(line);
+  if (!m) return line;
+  const names = callPaths(line, root).map((p) =>
+    (p === '.' ? path.basename(root) : path.basename(p)).replace(/\.logjam-[\w-]+\.\d+\.[0-9a-f]+\.tmp$/, '<tmp>'),
+  );
+  return `${m[2]}(${names.join(', ')})`;
+}
+
 /** A call as a reader wants it in a report: the name and its first path, relative to `root`, temporary names folded. */
 export function describeCall(line: string, root: string): string {
   const m = CALL.exec(line);
   if (!m) return line;
   // The arguments only: the result (`= 18</path>`) names the descriptor opened.
-  const args = m[3]!.replace(/\) += .*$| <unfinished \.\.\.>$/, '');
-  const paths = [...args.matchAll(/"([^"]*)"|<([^>]*)>/g)].map((p) => p[1] ?? p[2]!).filter((p) => p.startsWith(root));
-  const shown = paths.map(
-    (p) => path.relative(root, p).replace(/\.logjam-[\w-]+\.\d+\.[0-9a-f]+\.tmp$/, '<tmp>') || '.',
-  );
+  const shown = callPaths(line, root)
+    .filter((p) => !p.startsWith(HELD))
+    .map((p) => p.replace(/\.logjam-[\w-]+\.\d+\.[0-9a-f]+\.tmp$/, '<tmp>'));
   return `${m[2]}(${shown.join(', ')})`;
 }
 

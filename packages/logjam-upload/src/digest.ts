@@ -5,9 +5,14 @@
 // SDK and sends other files; on the main thread only when no worker can run.
 import { createHash, type Hash } from 'node:crypto';
 import { readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
 import { nodeWorkerThreads } from './builtins.js';
+
+/** What reading a file takes: a FileHandle, or a descriptor opened synchronously (local.ts's fdFile). */
+export interface ReadableFile {
+  readonly fd: number;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
 
 /** Bytes per read while digesting. */
 export const DIGEST_READ = 1024 * 1024;
@@ -89,7 +94,7 @@ export function digestFdSync(
 
 /** The same, on the main thread, without blocking it. */
 export async function digestHandle(
-  handle: FileHandle,
+  handle: ReadableFile,
   partSize: number | null,
   signal: AbortSignal,
 ): Promise<FileDigest> {
@@ -113,7 +118,7 @@ export type DigestAnswer =
   { id: number; digest: FileDigest } | { id: number; error: { message: string; code?: string | undefined } };
 
 interface Waiting {
-  handle: FileHandle;
+  handle: ReadableFile;
   partSize: number | null;
   resolve: (digest: FileDigest) => void;
   reject: (error: unknown) => void;
@@ -153,7 +158,7 @@ export class Digester {
     private readonly source: URL | string = workerSource(),
   ) {}
 
-  digest(handle: FileHandle, partSize: number | null): Promise<FileDigest> {
+  digest(handle: ReadableFile, partSize: number | null): Promise<FileDigest> {
     if (this.signal.aborted) return Promise.reject(new Error('aborted'));
     const worker = this.start();
     if (!worker) return digestHandle(handle, partSize, this.signal);
@@ -251,7 +256,7 @@ export const OTHER_TOOLS_PART_SIZES = [8 * 1024 * 1024, 5 * 1024 * 1024, 16 * 10
  */
 export async function isMultipartEtagOf(
   etag: string,
-  file: { handle: FileHandle; size: number; known?: { size: number; md5s: string[] } | undefined },
+  file: { handle: ReadableFile; size: number; known?: { size: number; md5s: string[] } | undefined },
   partSizes: readonly number[],
   signal: AbortSignal,
 ): Promise<boolean> {

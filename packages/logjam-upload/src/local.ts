@@ -1,12 +1,17 @@
 // Reading a pending archive: open it (never through a link), take its size and,
 // for a file streamed from disk, its MD5s; a small file's bytes are read whole,
 // within the pass's memory budget, only when its upload starts.
-import { constants, promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+//
+// The open, fstat, read and close of a small file are synchronous calls on the
+// main thread: on a page-cached archive each takes microseconds, while through
+// libuv's pool each is a round trip between threads (two wake-ups). Hours of
+// small archives made those round trips most of the client's CPU.
+import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { errorCode, namePath, type LogName } from '@logjam/core';
-import type { Digester } from './digest.js';
+import type { Digester, ReadableFile } from './digest.js';
 import { partSizeFor, type MultipartSettings } from './multipart.js';
 
 /** Files up to this size are read whole into memory (one read serves the MD5 and the PUT); larger ones are streamed. */
@@ -49,8 +54,8 @@ export interface Local {
   parts?: { size: number; md5s: string[] };
   /** The whole file, when it is small (WHOLE_FILE_MAX); larger files are streamed from disk. */
   body?: Buffer;
-  /** A small file, open until loadBody reads it whole (and sets body and md5). */
-  handle?: FileHandle;
+  /** A small file's descriptor, open until loadBody reads it whole (and sets body and md5), or closeLocal. */
+  fd?: number;
   /** Gives the body's bytes back to the pass's memory budget. */
   release?: () => void;
   /** The token of a claim (claim.ts) of ours that HEAD found at the key, left by an earlier run. */
@@ -73,11 +78,11 @@ export async function openLocal(
   const file = namePath(archiveDir, log.name);
   // For messages: the logger shows bytes that are not UTF-8 as %XX.
   const shown = path.join(archiveDir, log.name);
-  let handle;
+  let fd;
   try {
     // O_NOFOLLOW: a symbolic link named like an archive is never followed (logjam-compress makes none).
     // O_NONBLOCK: a FIFO named like one does not block the open; it is refused below.
-    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return null;
@@ -89,7 +94,7 @@ export async function openLocal(
   }
   let keepOpen = false;
   try {
-    const stat = await handle.stat();
+    const stat = fstatSync(fd);
     if (!stat.isFile()) throw new Error(`${shown} is not a regular file`);
     // As root, another name of the file may be one the folder's owner could not read (ln /etc/shadow).
     if (stat.nlink > 1 && process.geteuid?.() === 0) {
@@ -99,10 +104,10 @@ export async function openLocal(
     }
     if (stat.size <= WHOLE_FILE_MAX) {
       keepOpen = true;
-      return { log, file, size: stat.size, md5: '', handle };
+      return { log, file, size: stat.size, md5: '', fd };
     }
     const partSize = partSizeFor(stat.size, settings);
-    const { size, md5, partMd5s } = await digester.digest(handle, partSize);
+    const { size, md5, partMd5s } = await digester.digest(fdFile(fd), partSize);
     if (partSize !== null && size !== stat.size)
       throw new Error(`${shown} changed while it was read (${stat.size} bytes, then ${size})`);
     return {
@@ -113,29 +118,50 @@ export async function openLocal(
       ...(partSize !== null && partMd5s ? { parts: { size: partSize, md5s: partMd5s } } : {}),
     };
   } finally {
-    if (!keepOpen) await handle.close();
+    if (!keepOpen) closeSync(fd);
   }
+}
+
+const readFd = promisify(read);
+
+/** A descriptor as a file to read off the main thread (libuv's pool), as a FileHandle reads: for files streamed from disk. */
+function fdFile(fd: number): ReadableFile {
+  return {
+    fd,
+    read: async (buffer, offset, length, position) => ({
+      bytesRead: (await readFd(fd, buffer, offset, length, position)).bytesRead,
+    }),
+  };
 }
 
 /** Reads a small file opened by openLocal whole, within the pass's memory budget: its body and MD5. */
 export async function loadBody(memory: ByteBudget, local: Local): Promise<void> {
-  const handle = local.handle;
-  if (!handle) return;
-  // One read of the size fstat gave (FileHandle.readFile would fstat again and read in chunks
-  // to EOF: a third of the per-file CPU for small archives). Archives do not change once written.
+  const fd = local.fd;
+  if (fd === undefined) return;
+  // One read of the size fstat gave. Archives do not change once written.
   local.release = await memory.acquire(local.size);
   const body = Buffer.allocUnsafe(local.size);
   let filled = 0;
-  while (filled < body.length) {
-    const { bytesRead } = await handle.read(body, filled, body.length - filled, filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
+  try {
+    while (filled < body.length) {
+      const bytesRead = readSync(fd, body, filled, body.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+  } finally {
+    // Closed now rather than after the upload: fewer descriptors open at once.
+    closeLocal(local);
   }
-  // Closed now rather than after the upload: fewer descriptors open at once.
-  local.handle = undefined;
-  await handle.close();
   const data = filled === body.length ? body : body.subarray(0, filled);
   local.body = data;
   local.size = data.length;
   local.md5 = createHash('md5').update(data).digest('hex');
+}
+
+/** Closes a small file's descriptor if it is still open (its upload never started, or failed before the read). */
+export function closeLocal(local: Local | null | undefined): void {
+  if (local?.fd === undefined) return;
+  const fd = local.fd;
+  local.fd = undefined;
+  closeSync(fd);
 }

@@ -5,7 +5,7 @@ import type { PassContext, PassSummary } from './context.js';
 import { Digester } from './digest.js';
 import { listPending, MarkerWriter, type PendingScanner } from './ledger.js';
 import { Lister } from './lister.js';
-import { ByteBudget, MEMORY_BUDGET, openLocal, type Local } from './local.js';
+import { ByteBudget, closeLocal, MEMORY_BUDGET, openLocal, type Local } from './local.js';
 import type { MultipartSettings } from './multipart.js';
 import { Fatal, MarkerError, uploadFile, type Outcome, type PassState } from './put.js';
 import { loadSdk } from './sdk.js';
@@ -74,7 +74,7 @@ export class PreparedPass {
     this.closed = true;
     // First the worker: what it was still digesting fails as aborted, and its file is closed.
     await this.digester.close();
-    for (const item of this.ahead.splice(0)) await item.then((opened) => opened.local?.handle?.close()).catch(() => {});
+    for (const item of this.ahead.splice(0)) await item.then((opened) => closeLocal(opened.local)).catch(() => {});
   }
 
   private fill(): void {

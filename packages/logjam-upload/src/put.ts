@@ -15,7 +15,7 @@ import type { Lister } from './lister.js';
 import { abortOrphans } from './orphans.js';
 import { mark } from './mark.js';
 import { probe } from './probe.js';
-import { loadBody, type ByteBudget, type Local } from './local.js';
+import { closeLocal, loadBody, type ByteBudget, type Local } from './local.js';
 import { uploadMultipart } from './multipart.js';
 import { FileBody } from './client-steps.js';
 import { putObject } from './direct-put.js';
@@ -67,7 +67,7 @@ export async function uploadFile(ctx: PassContext, pass: PassState, local: Local
     await loadBody(pass.memory, local);
     return await uploadLocal(ctx, pass, local.log, local);
   } finally {
-    await local.handle?.close();
+    closeLocal(local);
     local.release?.();
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { cleanupTmpDirs, patternedBytes, tmpDir, waitFor } from '../../../test/support/index.ts';
 import { listPending, type PendingScanner } from '../src/ledger.ts';
 import { MIN_PART_SIZE } from '../src/multipart.ts';
-import { WHOLE_FILE_MAX } from '../src/local.ts';
+import { closeLocal, WHOLE_FILE_MAX } from '../src/local.ts';
 import { PreparedPass } from '../src/pass.ts';
 
 /** The defaults of --multipart-threshold and --part-size. */
@@ -45,7 +45,7 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
       'app-20240105T0200Z.log.gz',
     ]);
     expect(prepared.taken).to.equal(1);
-    await first.local!.handle!.close();
+    closeLocal(first.local);
     await prepared.close();
     expect(await openIn(dir)).to.deep.equal([]);
     expect(prepared.take()).to.equal(undefined);
@@ -59,7 +59,7 @@ describe('PreparedPass (reading ahead of the uploads)', () => {
     const bytes = await fs.readFile(path.join(dir, local!.log.name));
     expect(local!.size).to.equal(bytes.length);
     expect(local!.md5).to.equal(createHash('md5').update(bytes).digest('hex'));
-    expect(local!.handle).to.equal(undefined);
+    expect(local!.fd).to.equal(undefined);
     expect(local!.parts).to.equal(undefined);
     expect(await openIn(dir)).to.deep.equal([]);
     await prepared.close();
