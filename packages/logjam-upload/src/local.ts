@@ -3,9 +3,9 @@
 // within the pass's memory budget, only when its upload starts.
 //
 // The open, fstat, read and close of a small file are synchronous calls on the
-// main thread: on a page-cached archive each takes microseconds, while through
-// libuv's pool each is a round trip between threads (two wake-ups). Hours of
-// small archives made those round trips most of the client's CPU.
+// main thread, as the marker's creation is (ledger.ts): on a page-cached
+// archive each takes microseconds, while through libuv's pool each is a round
+// trip between threads (two wake-ups).
 import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
