@@ -360,6 +360,29 @@ const MUTATIONS = [
     tests: ['packages/logjam-compress/test/swapped-source.integration.test.ts'],
   },
   {
+    name: 'archive followed through a link',
+    what: "O_NOFOLLOW dropped on logjam-upload's open of an archive (local.ts)",
+    patches: [
+      [
+        '    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);',
+        '    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);',
+      ],
+    ],
+    tests: ['test/reliability/input.test.ts'],
+    grep: 'neither follows a symbolic link',
+  },
+  {
+    name: 'streamed body followed through a link',
+    what: 'O_NOFOLLOW dropped on the open of a file streamed from disk, made again for each attempt (client-steps.ts)',
+    patches: [
+      [
+        '      const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);',
+        '      const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);',
+      ],
+    ],
+    tests: ['packages/logjam-upload/test/client-steps.test.ts'],
+  },
+  {
     name: '.uploaded/ permissions unchecked',
     what: 'as root, a .uploaded/ that others can write is accepted',
     patches: [
