@@ -6,12 +6,14 @@
 // Three facts shape how the tests use it:
 // - `when=N` counts per thread, not per process. So the binaries run with one
 //   libuv worker thread (UV_THREADPOOL_SIZE=1, --jobs 1), which then issues
-//   every file-system call of the protocol, in program order.
+//   the pool's file-system calls of the protocol, in program order.
 // - The main thread issues openat and write too (loading the program, the log
 //   lines; the worker's wake-ups of the event loop are writes to an eventfd,
 //   as many as timing makes them). Those two are counted only on the paths
-//   given with -P (strace counts, for injection, only the calls it traces),
-//   which the worker alone touches.
+//   given with -P (strace counts, for injection, only the calls it traces).
+//   logjam-upload opens archives and creates markers on the main thread
+//   itself: there each thread's calls are counted on the paths it alone
+//   touches (callPaths names them).
 // - logjam reaches into a directory it holds open through /proc/self/fd/FD/NAME.
 //   traceBin rewrites such a path to the directory's own (the one its openat
 //   returned FD for), so a trace names files as the tests know them. -P
