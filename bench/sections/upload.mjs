@@ -210,28 +210,36 @@ export async function benchUpload(bench) {
  */
 function logjamRows(opt, s3) {
   const UJ = String(opt.uploadJobs);
-  /** @type {Array<[string, string, string[]]>} label, command, its first arguments */
+  // The npm install runs as the installed command does: its launcher executed, which starts the
+  // `node` first on PATH with the V8 flags of its first line (`node LAUNCHER` would skip them).
+  const onPath = (/** @type {string} */ node) => ({ PATH: `${path.dirname(node)}:${process.env.PATH ?? ''}` });
+  /** @type {Array<[string, string, Record<string, string>]>} label, command, the environment it adds */
   const installs = [
-    [`npm, Node ${process.versions.node}`, process.execPath, [CLI.upload]],
+    [`npm, Node ${process.versions.node}`, CLI.upload, onPath(process.execPath)],
     ...opt.nodes.map(
-      (node) => /** @type {[string, string, string[]]} */ ([`npm, Node ${nodeVersion(node)}`, node, [CLI.upload]]),
+      (node) =>
+        /** @type {[string, string, Record<string, string>]} */ ([
+          `npm, Node ${nodeVersion(node)}`,
+          CLI.upload,
+          onPath(node),
+        ]),
     ),
   ];
-  if (opt.exe) installs.push(['executable', opt.exe, []]);
-  return installs.flatMap(([label, cmd, first]) => [
+  if (opt.exe) installs.push(['executable', opt.exe, {}]);
+  return installs.flatMap(([label, cmd, added]) => [
     {
       name: `logjam-upload --once --jobs ${UJ} (${label})`,
       logjam: true,
       pair: /** @type {const} */ ('jobs'),
       key: logjamKey,
-      mk: (dir, p) => [cmd, [...first, '--once', ...s3.logjamArgs(dir, p), '--jobs', UJ], s3.env()],
+      mk: (dir, p) => [cmd, ['--once', ...s3.logjamArgs(dir, p), '--jobs', UJ], { ...s3.env(), ...added }],
     },
     {
       name: `logjam-upload --once (default: --jobs 4; ${label})`,
       logjam: true,
       pair: /** @type {const} */ ('default'),
       key: logjamKey,
-      mk: (dir, p) => [cmd, [...first, '--once', ...s3.logjamArgs(dir, p)], s3.env()],
+      mk: (dir, p) => [cmd, ['--once', ...s3.logjamArgs(dir, p)], { ...s3.env(), ...added }],
     },
   ]);
 }
