@@ -2,22 +2,41 @@
 // verification's inflate output: about a gigabyte of them per gigabyte
 // compressed) are freed only by a garbage collection, and Node 24's V8 starts
 // one for such memory only after 64 MB more of it: compressing 1 GB of logs
-// then peaked at 157 MB. With `gc` exposed (--expose-gc,
-// scripts/node-flags.mjs), logjam-compress collects sooner itself.
-type Gc = (options?: { type?: 'major' | 'minor' }) => void;
+// then peaked at 157 MB. logjam-compress collects sooner itself, with V8's
+// `gc`: taken from a fresh context with --expose-gc set for that moment only,
+// not given on the command line, because any V8 flag there makes Node compile
+// its built-in modules again at every start (its cache of them is for no flags).
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
-const exposedGc = (): Gc | undefined => {
-  const gc = (globalThis as { gc?: Gc }).gc;
-  return typeof gc === 'function' ? gc : undefined;
-};
+export type Gc = (options?: { type?: 'major' | 'minor' }) => void;
+
+let gcOnce: Gc | null | undefined;
+
+/** V8's `gc` (the global one when node was started with --expose-gc), or null where it cannot be had. */
+export function exposedGc(): Gc | null {
+  if (gcOnce !== undefined) return gcOnce;
+  const global = (globalThis as { gc?: unknown }).gc;
+  if (typeof global === 'function') return (gcOnce = global as Gc);
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const fromContext: unknown = vm.runInNewContext('gc');
+    gcOnce = typeof fromContext === 'function' ? (fromContext as Gc) : null;
+  } catch {
+    gcOnce = null;
+  } finally {
+    // Back to no flags: the built-in modules loaded after this still match Node's cache of them.
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+  return gcOnce;
+}
 
 /**
  * A counter of bytes that runs a young-generation collection each time
  * `every` more have passed: for buffers that die as soon as they are used.
  * A no-op without `gc`.
  */
-export function collectEvery(every: number): (bytes: number) => void {
-  const gc = exposedGc();
+export function collectEvery(every: number, gc: Gc | null = exposedGc()): (bytes: number) => void {
   if (!gc) return () => undefined;
   let since = 0;
   return (bytes) => {
@@ -41,8 +60,8 @@ export function collectAbove(
   limit: number,
   slack: number,
   arrayBuffers = (): number => process.memoryUsage().arrayBuffers,
+  gc: Gc | null = exposedGc(),
 ): () => void {
-  const gc = exposedGc();
   if (!gc) return () => undefined;
   let mark = limit;
   return () => {

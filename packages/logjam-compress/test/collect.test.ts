@@ -1,22 +1,40 @@
 import { expect } from 'chai';
-import { collectAbove, collectEvery } from '../src/collect.ts';
+import { PerformanceObserver } from 'node:perf_hooks';
+import vm from 'node:vm';
+import { collectAbove, collectEvery, exposedGc, type Gc } from '../src/collect.ts';
 
-describe('collect.ts (collections of its own, when gc is exposed)', () => {
-  const global = globalThis as { gc?: unknown };
-  let saved: unknown;
+describe('collect.ts (collections of its own)', () => {
   let calls: unknown[];
+  let gc: Gc;
   beforeEach(() => {
-    saved = global.gc;
     calls = [];
-    global.gc = (options: unknown) => void calls.push(options);
+    gc = (options) => void calls.push(options);
   });
-  afterEach(() => {
-    if (saved === undefined) delete global.gc;
-    else global.gc = saved;
+
+  it("exposedGc: V8's gc without --expose-gc on the command line, which stays off for every other context", async () => {
+    expect(process.execArgv, 'this test means something only without the flag').not.to.include('--expose-gc');
+    const real = exposedGc();
+    expect(real).to.be.a('function');
+    expect(exposedGc(), 'taken once').to.equal(real);
+    expect(vm.runInNewContext('typeof gc'), 'a context made after it has no gc: the flag is off again').to.equal(
+      'undefined',
+    );
+    const collections: string[] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) collections.push(entry.name);
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    try {
+      real!({ type: 'major' });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      observer.disconnect();
+    }
+    expect(collections, 'it collects').to.have.length.above(0);
   });
 
   it('collectEvery: a young-generation collection each time `every` more bytes have passed', () => {
-    const collect = collectEvery(100);
+    const collect = collectEvery(100, gc);
     for (const bytes of [40, 40]) collect(bytes);
     expect(calls, 'after 80 bytes').to.deep.equal([]);
     collect(40);
@@ -31,11 +49,11 @@ describe('collect.ts (collections of its own, when gc is exposed)', () => {
     let buffers = 0;
     let left = 0;
     // A collection leaves what is live.
-    global.gc = (options: unknown) => {
+    gc = (options) => {
       calls.push(options);
       buffers = left;
     };
-    const check = collectAbove(100, 50, () => buffers);
+    const check = collectAbove(100, 50, () => buffers, gc);
     const at = (value: number, live = value) => {
       buffers = value;
       left = live;
@@ -59,11 +77,10 @@ describe('collect.ts (collections of its own, when gc is exposed)', () => {
     expect(calls.every((call) => JSON.stringify(call) === '{"type":"major"}')).to.equal(true);
   });
 
-  it('without gc (node run without --expose-gc): nothing runs, nothing is read, nothing throws', () => {
-    delete global.gc;
+  it('without gc (where it cannot be had): nothing runs, nothing is read, nothing throws', () => {
     let read = 0;
-    const check = collectAbove(1, 1, () => (read += 1));
-    const collect = collectEvery(1);
+    const check = collectAbove(1, 1, () => (read += 1), null);
+    const collect = collectEvery(1, null);
     expect(() => {
       check();
       collect(10);
