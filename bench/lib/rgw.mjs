@@ -10,13 +10,14 @@ import { spawnSync } from 'node:child_process';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { OUT, ROOT } from './paths.mjs';
-import { logjamTemplate } from './s3.mjs';
+import { NO_TLS_FILES, logjamTemplate } from './s3.mjs';
 
 /** The uploader's user of scripts/rgw.sh (fixed keys, as in test/support/rgw.ts). */
 const KEY = 'LOGJAMRGWTESTKEY0001';
@@ -130,6 +131,21 @@ export class RgwServer {
     return keys;
   }
 
+  /**
+   * Deletes one object; the bucket's requests are counted from here on, once
+   * the log has taken the lines of those before (RGW writes them a moment after
+   * its answers). @param {string} bucket @param {string} key
+   */
+  async remove(bucket, key) {
+    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    let size = -1;
+    for (let i = 0; i < 40 && fs.statSync(this.log).size !== size; i++) {
+      size = fs.statSync(this.log).size;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    this.marks.set(bucket, fs.statSync(this.log).size);
+  }
+
   /** Objects in a run's bucket. @param {string} bucket */
   async count(bucket) {
     return (await this.keys(bucket)).length;
@@ -159,6 +175,7 @@ export class RgwServer {
       AWS_SHARED_CREDENTIALS_FILE: path.join(OUT, 'no-aws-credentials'),
       // AWS_CA_BUNDLE is for https; rclone's SDK fails on one even for http:// (LoadCustomCABundleError).
       AWS_CA_BUNDLE: undefined,
+      ...NO_TLS_FILES,
     };
   }
 

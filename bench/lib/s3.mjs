@@ -110,6 +110,24 @@ export class S3Server {
     return null;
   }
 
+  /** Deletes one object (s3rver counts no requests). @param {string} bucket @param {string} key @returns {Promise<void>} */
+  remove(bucket, key) {
+    return new Promise((resolve, reject) => {
+      const url = `${this.url}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+      http
+        .request(url, { method: 'DELETE' }, (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 204 || res.statusCode === 200
+              ? resolve()
+              : reject(new Error(`cannot delete ${key} on s3rver: HTTP ${res.statusCode}`)),
+          );
+        })
+        .on('error', reject)
+        .end();
+    });
+  }
+
   /** Objects in a run's bucket (freshBucket). @param {string} bucket */
   count(bucket) {
     const dir = path.join(this.dir, bucket);
@@ -131,6 +149,7 @@ export class S3Server {
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_CONFIG_FILE: path.join(OUT, 'no-aws-config'),
       AWS_SHARED_CREDENTIALS_FILE: path.join(OUT, 'no-aws-credentials'),
+      ...NO_TLS_FILES,
     };
   }
 
@@ -201,6 +220,13 @@ export class LazyS3 {
     this.#server = this.#started = this.#rgw = this.#rgwStarted = null;
   }
 }
+
+/**
+ * No run talks TLS, and a host's CA file is no part of what is measured: Node 20
+ * reads NODE_EXTRA_CA_CERTS at every start (this machine's, 140 certificates:
+ * 38 ms of every run, measured), Node 22 and later only once TLS is used.
+ */
+export const NO_TLS_FILES = { NODE_EXTRA_CA_CERTS: undefined };
 
 /** logjam-upload's template for a run: bucket and key prefix both named after it (freshBucket). @param {string} run */
 export const logjamTemplate = (run) => `s3://${run}/${run}/{prefix}/{year}/{month}/{day}/{filename}`;

@@ -144,7 +144,7 @@ export async function benchScale(bench) {
   const interval = opt.full ? 60 : win;
   /** @type {string[]} */
   const idleRows = [];
-  /** @param {string} name @param {string[]} args @param {Record<string, string>} env */
+  /** @param {string} name @param {string[]} args @param {Record<string, string | undefined>} env */
   const idle = async (name, args, env) => {
     mkdir(LOGS);
     const child = spawn(process.execPath, args, {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { CLI, LOGS, ROOT, WORK } from '../lib/paths.mjs';
 import { f, median, mkdir, rm, spread } from '../lib/util.mjs';
 
-/** @typedef {{ name: string, argv: [string, ...string[]], env?: Record<string, string>, target: string }} Timed */
+/** @typedef {{ name: string, argv: [string, ...string[]], env?: Record<string, string | undefined>, target: string }} Timed */
 
 /** @type {import('../lib/context.mjs').SectionFn} */
 export async function benchStartup(bench) {
@@ -141,7 +141,7 @@ function startupForms(report, empty, emptyArchive, s3) {
       argv: (cli) => [path.join(sea, `logjam-${cli}`)],
       env: {},
     });
-  /** @type {{ name: string, cli: 'compress' | 'upload', args: string[], env?: Record<string, string> }[]} */
+  /** @type {{ name: string, cli: 'compress' | 'upload', args: string[], env?: Record<string, string | undefined> }[]} */
   const cmds = [
     { name: 'compress --help', cli: 'compress', args: ['--help'] },
     { name: 'compress --once (nothing to do)', cli: 'compress', args: ['--once', empty] },

@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { corpusUploadRandom, corpusUploadSmall } from '../lib/corpora.mjs';
 import { CLI, HERE, ROOT, WORK } from '../lib/paths.mjs';
 import { SHM, logjamKey } from '../lib/s3.mjs';
+
+/** packages/logjam-upload/src/profile.ts: what a folder's runs learned of the store, in its .uploaded/. */
+const PROFILE_FILE = '.logjam-store-profile.json';
 import {
   MB,
   copyFresh,
@@ -26,6 +29,7 @@ import {
  * @property {string} name
  * @property {boolean} [logjam]
  * @property {'default' | 'jobs'} [pair] logjam's default or --jobs N, to be set against rclone's default or --transfers N
+ * @property {boolean} [firstRun] logjam in a folder of its own that has never uploaded: it probes the store first (no target)
  * @property {(p: string, name: string) => string} key the key a file lands at in run p
  * @property {(dir: string, p: string) => [string, string[], Record<string, string | undefined>]} mk the command uploading dir in run p
  */
@@ -125,6 +129,8 @@ export async function benchUpload(bench) {
         if (process.geteuid?.() === 0) copyFresh(files, dir);
         else linkFresh(set.src, dir);
         await s3.freshBucket(p);
+        if (t.logjam && !t.firstRun)
+          await knownStore(bench, s3, t, p, dir, /** @type {import('../lib/util.mjs').CorpusFile} */ (files[0]));
         const [cmd, args, env] = t.mk(dir, p);
         // The previous run's objects (written by the server) are flushed now, not during this run.
         syncDisks();
@@ -177,7 +183,7 @@ export async function benchUpload(bench) {
       }
       const rs = xs.map(rate);
       const cpu = median(xs.map((x) => x.cpu));
-      const vsPeer = t.logjam ? median(rs) / medianRate(peerOf(t)) : NaN;
+      const vsPeer = t.logjam && t.pair ? median(rs) / medianRate(peerOf(t)) : NaN;
       if (t.logjam && Number.isFinite(vsPeer))
         report.target(
           `upload ${set.title.slice(0, 3)}: ${t.name} ÷ ${peerOf(t)?.name}, ${set.unit}`,
@@ -187,7 +193,7 @@ export async function benchUpload(bench) {
         );
       report.emit(
         block,
-        `| ${t.name}${xs.length < rounds ? ` (${rounds - xs.length} failed)` : ''} | **${f(median(rs))}**${spread(rs)} | ${f(median(xs.map((x) => x.wall)), 2)} | ${f(cpu, 2)} | ${f((cpu * 1000) / files.length, 2)} | ${requestsPerFile(xs, files.length)} | ${f(median(xs.map((x) => x.rss)), 0)} | ${t.logjam ? '' : f(ljRate / median(rs), 2)} | ${t.logjam ? f(vsPeer, 2) : ''} |`,
+        `| ${t.name}${xs.length < rounds ? ` (${rounds - xs.length} failed)` : ''} | **${f(median(rs))}**${spread(rs)} | ${f(median(xs.map((x) => x.wall)), 2)} | ${f(cpu, 2)} | ${f((cpu * 1000) / files.length, 2)} | ${requestsPerFile(xs, files.length)} | ${f(median(xs.map((x) => x.rss)), 0)} | ${t.logjam ? '' : f(ljRate / median(rs), 2)} | ${t.logjam && t.pair ? f(vsPeer, 2) : ''} |`,
       );
     }
     report.emit(
@@ -226,22 +232,66 @@ function logjamRows(opt, s3) {
     ),
   ];
   if (opt.exe) installs.push(['executable', opt.exe, {}]);
-  return installs.flatMap(([label, cmd, added]) => [
-    {
-      name: `logjam-upload --once --jobs ${UJ} (${label})`,
-      logjam: true,
-      pair: /** @type {const} */ ('jobs'),
-      key: logjamKey,
-      mk: (dir, p) => [cmd, ['--once', ...s3.logjamArgs(dir, p), '--jobs', UJ], { ...s3.env(), ...added }],
-    },
-    {
-      name: `logjam-upload --once (default: --jobs 4; ${label})`,
-      logjam: true,
-      pair: /** @type {const} */ ('default'),
-      key: logjamKey,
-      mk: (dir, p) => [cmd, ['--once', ...s3.logjamArgs(dir, p)], { ...s3.env(), ...added }],
-    },
-  ]);
+  /** @type {Uploader[]} */
+  const rows = installs.flatMap(
+    ([label, cmd, added]) =>
+      /** @type {Uploader[]} */ ([
+        {
+          name: `logjam-upload --once --jobs ${UJ} (${label})`,
+          logjam: true,
+          pair: /** @type {const} */ ('jobs'),
+          key: logjamKey,
+          mk: (dir, p) => [cmd, ['--once', ...s3.logjamArgs(dir, p), '--jobs', UJ], { ...s3.env(), ...added }],
+        },
+        {
+          name: `logjam-upload --once (default: --jobs 4; ${label})`,
+          logjam: true,
+          pair: /** @type {const} */ ('default'),
+          key: logjamKey,
+          mk: (dir, p) => [cmd, ['--once', ...s3.logjamArgs(dir, p)], { ...s3.env(), ...added }],
+        },
+      ]),
+  );
+  // The rows above run as every hourly run after a folder's first does; what that first run adds, here.
+  const [first] = rows;
+  if (first) {
+    const firstRun = {
+      ...first,
+      name: `${first.name.replace(/\)$/, '')}; a folder's first run, which probes the store)`,
+      firstRun: true,
+    };
+    delete firstRun.pair;
+    rows.push(firstRun);
+  }
+  return rows;
+}
+
+/**
+ * Where an hourly run starts: its folder's .uploaded/ holds what an earlier run
+ * learned of the store (.logjam-store-profile.json: the conditional-writes
+ * probe runs about once a week, packages/logjam-upload/src/profile.ts). Made
+ * by that run's own command, untimed: it uploads one file of its own to the
+ * run's bucket, under another name; its profile is copied into the run's fresh
+ * folder, its object removed, and the run's requests counted from there.
+ * @param {import('../lib/context.mjs').Bench} bench
+ * @param {{ remove: (bucket: string, key: string) => Promise<void> }} s3
+ * @param {Uploader} t @param {string} p @param {string} dir the run's folder
+ * @param {import('../lib/util.mjs').CorpusFile} sample
+ */
+async function knownStore(bench, s3, t, p, dir, sample) {
+  const earlier = path.join(WORK, 'upload', `${p}-earlier`, 'archive');
+  const name = sample.name.replace(/^[^-]+/, 'earlier');
+  fs.mkdirSync(earlier, { recursive: true });
+  fs.copyFileSync(sample.path, path.join(earlier, name));
+  const [cmd, args, env] = t.mk(earlier, p);
+  const run = await bench.proc.run(`upload-${p}-earlier`, cmd, args, { env });
+  const profile = path.join(earlier, '.uploaded', PROFILE_FILE);
+  if (run.code !== 0 || !fs.existsSync(profile))
+    throw new Error(`${t.name}: the untimed earlier run failed (exit ${run.code}; ${path.relative(ROOT, run.log)})`);
+  fs.mkdirSync(path.join(dir, '.uploaded'), { mode: 0o755 });
+  fs.copyFileSync(profile, path.join(dir, '.uploaded', PROFILE_FILE));
+  fs.chmodSync(path.join(dir, '.uploaded', PROFILE_FILE), 0o600);
+  await s3.remove(p, t.key(p, name));
 }
 
 /** @param {string} node */
@@ -263,10 +313,10 @@ function requestsPerFile(xs, files) {
 }
 
 function rgwNote() {
-  return `Ceph RGW (Debian's radosgw, beast frontend) with one memstore OSD, all on 127.0.0.1 and the same 2 cores as the client: CPU s is the client process tree's only (user + system, \`/usr/bin/time\`), per archive divided by the files. Requests per archive are counted from RGW's own access log (one line per request, the run's bucket in its path), so no proxy stands between tool and server. A fresh bucket and key prefix per tool and round, created just before its run; its objects and bucket are deleted right after (memstore keeps them in memory), and one object per tool is downloaded in round 1 and compared with its file. The \`archive/\` folders are fresh per run: hard links, or, when the bench runs as root (where logjam-upload refuses a file with a second name), copies, made before the clock starts, followed by \`sync\`. No raw baseline (RGW refuses unsigned PUTs to a private bucket), and no 150 MB row (the issue's two rows, #28). One run: \`npm run bench -- --only upload --server rgw\`.\n`;
+  return `Ceph RGW (Debian's radosgw, beast frontend) with one memstore OSD, all on 127.0.0.1 and the same 2 cores as the client: CPU s is the client process tree's only (user + system, \`/usr/bin/time\`), per archive divided by the files. Requests per archive are counted from RGW's own access log (one line per request, the run's bucket in its path), so no proxy stands between tool and server. A fresh bucket and key prefix per tool and round, created just before its run; its objects and bucket are deleted right after (memstore keeps them in memory), and one object per tool is downloaded in round 1 and compared with its file. The \`archive/\` folders are fresh per run: hard links, or, when the bench runs as root (where logjam-upload refuses a file with a second name), copies, made before the clock starts, followed by \`sync\`. No raw baseline (RGW refuses unsigned PUTs to a private bucket), and no 150 MB row (the issue's two rows, #28). Each logjam row runs as every hourly run after a folder's first does, in a folder whose \`.uploaded/\` already holds what an earlier run learned of the store (\`.logjam-store-profile.json\`; the conditional-writes probe runs about once a week): made untimed by that row's own command, which uploads one file of its own to the run's bucket under another name first; the profile is copied into the fresh folder, that object deleted, and requests counted from there. The row marked "a folder's first run" has no such folder: it probes the store first, and is set against no target. One run: \`npm run bench -- --only upload --server rgw\`.\n`;
 }
 
 /** @param {boolean} inMemory */
 function s3rverNote(inMemory) {
-  return `${inMemory ? `The server's store is in memory (tmpfs, ${SHM}): on disk, the write-back of one run's objects stalled the next run, whichever tool it was; each run's objects are removed after it. ` : ''}A fresh, empty bucket, key prefix and hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round: s3rver answers HeadBucket, which logjam-upload sends at start-up (rclone and aws do not), by listing the bucket's first 1,000 objects, 45 ms with 240 objects and 150 ms with 10,240 (measured), where S3's does not depend on what the bucket holds; in one shared bucket every logjam run paid for the other runs' objects; ${inMemory ? 'the archive folders' : 'objects and folders'} are deleted only after the whole section, because on this machine's ext4 (no journal) creating files in a folder tree where many were just deleted costs 10-30x the system time, and for minutes (measured), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before.\n`;
+  return `${inMemory ? `The server's store is in memory (tmpfs, ${SHM}): on disk, the write-back of one run's objects stalled the next run, whichever tool it was; each run's objects are removed after it. ` : ''}A fresh, empty bucket, key prefix and hard-linked \`archive/\` (no \`.uploaded/\` markers) per tool and round: s3rver answers HeadBucket, which logjam-upload sends at start-up (rclone and aws do not), by listing the bucket's first 1,000 objects, 45 ms with 240 objects and 150 ms with 10,240 (measured), where S3's does not depend on what the bucket holds; in one shared bucket every logjam run paid for the other runs' objects; ${inMemory ? 'the archive folders' : 'objects and folders'} are deleted only after the whole section, because on this machine's ext4 (no journal) creating files in a folder tree where many were just deleted costs 10-30x the system time, and for minutes (measured), which deleting after each run made every next run pay, logjam (which writes a marker per file) and the server most. The server shares the 2 cores with the client: CPU s is the client's only. rclone's default upload cutoff is 200 MB and logjam's (\`--multipart-threshold\`) too, so both send (c) as one PUT; aws goes multipart (8 MB). The raw baseline is one unsigned PUT per file (no HEAD, no checksum, no multipart): about as fast as this server goes. \`sync\` before every run, so that no run pays for flushing the one before. Each logjam row runs as every hourly run after a folder's first does, in a folder whose \`.uploaded/\` already holds what an earlier run learned of the store (\`.logjam-store-profile.json\`; the conditional-writes probe runs about once a week): made untimed by that row's own command, which uploads one file of its own to the run's bucket under another name first; the profile is copied into the fresh folder, that object deleted, and requests counted from there. The row marked "a folder's first run" has no such folder: it probes the store first, and is set against no target.\n`;
 }
