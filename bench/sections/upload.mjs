@@ -2,6 +2,7 @@
 // server: s3rver (default) or the repository's Ceph RGW (--server rgw).
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { corpusUploadRandom, corpusUploadSmall } from '../lib/corpora.mjs';
 import { CLI, HERE, ROOT, WORK } from '../lib/paths.mjs';
@@ -130,7 +131,7 @@ export async function benchUpload(bench) {
         else linkFresh(set.src, dir);
         await s3.freshBucket(p);
         if (t.logjam && !t.firstRun)
-          await knownStore(bench, s3, t, p, dir, /** @type {import('../lib/util.mjs').CorpusFile} */ (files[0]));
+          await knownStore(bench, s3, t, p, dir, /** @type {import('../lib/util.mjs').CorpusFile} */ (files[0]).name);
         const [cmd, args, env] = t.mk(dir, p);
         // The previous run's objects (written by the server) are flushed now, not during this run.
         syncDisks();
@@ -270,19 +271,21 @@ function logjamRows(opt, s3) {
  * Where an hourly run starts: its folder's .uploaded/ holds what an earlier run
  * learned of the store (.logjam-store-profile.json: the conditional-writes
  * probe runs about once a week, packages/logjam-upload/src/profile.ts). Made
- * by that run's own command, untimed: it uploads one file of its own to the
- * run's bucket, under another name; its profile is copied into the run's fresh
- * folder, its object removed, and the run's requests counted from there.
+ * by that run's own command, untimed: it uploads one small file of its own to
+ * the run's bucket, under another name (small: RGW collects a deleted large
+ * object's tail in the background, which would overlap the run); its profile
+ * is copied into the run's fresh folder, its object removed, and the run's
+ * requests counted from there.
  * @param {import('../lib/context.mjs').Bench} bench
  * @param {{ remove: (bucket: string, key: string) => Promise<void> }} s3
  * @param {Uploader} t @param {string} p @param {string} dir the run's folder
- * @param {import('../lib/util.mjs').CorpusFile} sample
+ * @param {string} like a name of the set's, whose date the earlier file takes
  */
-async function knownStore(bench, s3, t, p, dir, sample) {
+async function knownStore(bench, s3, t, p, dir, like) {
   const earlier = path.join(WORK, 'upload', `${p}-earlier`, 'archive');
-  const name = sample.name.replace(/^[^-]+/, 'earlier');
+  const name = like.replace(/^[^-]+/, 'earlier');
   fs.mkdirSync(earlier, { recursive: true });
-  fs.copyFileSync(sample.path, path.join(earlier, name));
+  fs.writeFileSync(path.join(earlier, name), zlib.gzipSync(`${p}: the run before\n`));
   const [cmd, args, env] = t.mk(earlier, p);
   const run = await bench.proc.run(`upload-${p}-earlier`, cmd, args, { env });
   const profile = path.join(earlier, '.uploaded', PROFILE_FILE);
