@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { OUT } from './paths.mjs';
 
 export const MB = 1024 * 1024;
 
@@ -54,6 +55,34 @@ export const loadavg = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 export const syncDisks = () => void spawnSync('sync');
+
+/**
+ * ext4 without a journal (this machine's) will not reuse an inode deleted
+ * less than 60 s ago, 360 s while its inode table block is dirty, which any
+ * file created makes it (recently_deleted() in fs/ext4/ialloc.c): until then,
+ * creating a file costs 20-40x, and logjam-upload creates one per archive.
+ * A section that deletes many files says so (deletedMany); one that creates
+ * them waits out what is left of that window first (afterDeletions).
+ */
+const DELETED_AT = path.join(OUT, 'deleted-many-at');
+const RECENTLY_DELETED_MS = 360_000;
+export function deletedMany() {
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(DELETED_AT, `${Date.now()}\n`);
+}
+/** @param {(line: string) => void} say */
+export async function afterDeletions(say) {
+  let at = 0;
+  try {
+    at = Number(fs.readFileSync(DELETED_AT, 'utf8'));
+  } catch {
+    return;
+  }
+  const wait = at + RECENTLY_DELETED_MS - Date.now();
+  if (!(wait > 0)) return;
+  say(`  waiting ${Math.ceil(wait / 1000)} s: files were deleted less than 6 minutes ago (ext4 without a journal)\n`);
+  await new Promise((resolve) => setTimeout(resolve, wait));
+}
 
 /** @typedef {{ name: string, path: string, size: number }} CorpusFile */
 
