@@ -92,11 +92,16 @@ export class S3Server {
     });
   }
 
+  /** An object's URL on s3rver (path style, each segment of the key encoded). @param {string} bucket @param {string} key */
+  objectUrl(bucket, key) {
+    return `${this.url}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
   /** The status and SHA-256 of an object. @param {string} bucket @param {string} key @returns {Promise<{ status: number | undefined, sha: string }>} */
   get(bucket, key) {
     return new Promise((resolve, reject) => {
       http
-        .get(`${this.url}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, (res) => {
+        .get(this.objectUrl(bucket, key), (res) => {
           const h = crypto.createHash('sha256');
           res.on('data', (c) => h.update(c));
           res.on('end', () => resolve({ status: res.statusCode, sha: h.digest('hex') }));
@@ -113,9 +118,8 @@ export class S3Server {
   /** Deletes one object (s3rver counts no requests). @param {string} bucket @param {string} key @returns {Promise<void>} */
   remove(bucket, key) {
     return new Promise((resolve, reject) => {
-      const url = `${this.url}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
       http
-        .request(url, { method: 'DELETE' }, (res) => {
+        .request(this.objectUrl(bucket, key), { method: 'DELETE' }, (res) => {
           res.resume();
           res.on('end', () =>
             res.statusCode === 204 || res.statusCode === 200

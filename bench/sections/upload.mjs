@@ -7,9 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { corpusUploadRandom, corpusUploadSmall } from '../lib/corpora.mjs';
 import { CLI, HERE, ROOT, WORK } from '../lib/paths.mjs';
 import { SHM, logjamKey } from '../lib/s3.mjs';
-
-/** packages/logjam-upload/src/profile.ts: what a folder's runs learned of the store, in its .uploaded/. */
-const PROFILE_FILE = '.logjam-store-profile.json';
 import {
   MB,
   afterDeletions,
@@ -25,6 +22,9 @@ import {
   spread,
   syncDisks,
 } from '../lib/util.mjs';
+
+/** packages/logjam-upload/src/profile.ts: what a folder's runs learned of the store, in its .uploaded/. */
+const PROFILE_FILE = '.logjam-store-profile.json';
 
 /** @typedef {import('../lib/processes.mjs').RunResult & { count: number, ok: boolean, requests: Record<string, number> | null }} UploadRun */
 /**
