@@ -23,6 +23,9 @@
 //   program; a shell script too, whose first two lines start node with V8's
 //   settings (node-flags.mjs).
 //
+// Every ES-module bundle takes Node's built-ins with process.getBuiltinModule,
+// not an ES import (esbuild-builtins.mjs says why).
+//
 // All live one folder below the package root, as dist/cli.js does, so
 // `../package.json` still finds the package's own manifest (for --version).
 import { createHash } from 'node:crypto';
@@ -31,6 +34,7 @@ import { chmod, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { builtinsWithoutFacades } from './esbuild-builtins.mjs';
 import { NODE_FLAGS } from './node-flags.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -142,10 +146,10 @@ for (const name of BINARIES) {
     entryPoints: [path.join(dir, 'dist/cli.js')],
     outfile: path.join(bin, `${name}.mjs`),
     format: 'esm',
-    plugins: [lazyPackages(lazy)],
+    plugins: [lazyPackages(lazy), builtinsWithoutFacades()],
     // clipanion's CommonJS build require()s Node built-ins (tty), which an ES module can only do through createRequire.
     banner: {
-      js: `import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);`,
+      js: `const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);`,
     },
   });
   checkInlined(name, program, await dependencyClosure(bundled, dir));
@@ -164,6 +168,7 @@ for (const name of BINARIES) {
       chunkNames: 'sdk-[hash]',
       // The SDK's ES-module builds: no CommonJS require() shims in an ES-module bundle.
       mainFields: ['module', 'main'],
+      plugins: [builtinsWithoutFacades()],
     });
     checkInlined(`${name} (lazily loaded packages)`, sdkBuild, await dependencyClosure(bundled, dir));
   }
@@ -176,6 +181,7 @@ for (const name of BINARIES) {
       entryPoints: [path.join(dir, 'dist', file)],
       outfile: path.join(bin, file.replace(/\.js$/, '.mjs')),
       format: 'esm',
+      plugins: [builtinsWithoutFacades()],
     });
     checkInlined(`${name} ${file}`, worker);
   }

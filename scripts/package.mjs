@@ -22,6 +22,7 @@ import { build } from 'esbuild';
 /** @typedef {'x64' | 'arm64'} Arch */
 import { buildDeb } from './deb.mjs';
 import { helpOf as helpOfCommand } from './man.mjs';
+import { builtinsWithoutFacades } from './esbuild-builtins.mjs';
 import { NODE_FLAGS } from './node-flags.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -122,7 +123,7 @@ module.exports = (asset) => {
     const module = { exports: {} };
     const code = require('node:sea').getAsset(asset, 'utf8');
     const vm = require('node:vm');
-    // Its import()s of Node built-ins (node:http, ...) go to Node's own loader.
+    // An import() left in it (none of a built-in: esbuild-builtins.mjs) goes to Node's own loader.
     new vm.Script(code, { filename: 'logjam-' + asset, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }).runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
     loaded[asset] = module.exports.modules;
   }
@@ -146,6 +147,7 @@ async function bundle() {
     logLevel: 'warning',
     legalComments: 'none',
     mainFields: ['module', 'main'],
+    plugins: [builtinsWithoutFacades()],
   };
   // import.meta has no meaning in a CommonJS script; the code that reads it is not reached here.
   const noImportMeta = { 'import.meta.url': 'undefined' };
@@ -162,7 +164,7 @@ async function bundle() {
     ...common,
     entryPoints: ['scripts/sea-main.mjs'],
     outfile: main,
-    plugins: [versionInline, lazyAsset(lazy)],
+    plugins: [versionInline, lazyAsset(lazy), builtinsWithoutFacades()],
     define: { LOGJAM_DIGEST_WORKER_CODE: JSON.stringify(worker.outputFiles?.[0]?.text ?? ''), ...noImportMeta },
   });
   /** @type {Record<string, string>} */
