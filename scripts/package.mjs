@@ -8,8 +8,9 @@
 //   the program (the main script), the AWS SDK and @sentry/node (an asset
 //   each, compiled on first use), the digest worker (its code inlined, started with
 //   eval). x64 carries V8's code cache of the main script (built by the x64
-//   Node; `logjam-compress --help` 0.75x the time without, bench/RESULTS.md);
-//   arm64 has none (only the arm64 Node could build it).
+//   Node; `logjam-compress --help` 0.75x the time without, bench/RESULTS.md)
+//   and of each asset (<asset>.cache; codeCaches below); arm64 has none (only
+//   the arm64 Node could build them).
 // - dist/logjam_<version>_<debian arch>.deb: that executable in /usr/lib/logjam,
 //   the commands in /usr/bin, service files, man pages (scripts/deb.mjs).
 //
@@ -121,10 +122,17 @@ function lazyAsset(found) {
 module.exports = (asset) => {
   if (!loaded[asset]) {
     const module = { exports: {} };
-    const code = require('node:sea').getAsset(asset, 'utf8');
+    const sea = require('node:sea');
+    const code = sea.getAsset(asset, 'utf8');
+    let cachedData;
+    try {
+      cachedData = Buffer.from(sea.getAsset(asset + '.cache'));
+    } catch {} // none (arm64): compiled from source
     const vm = require('node:vm');
     // An import() left in it (none of a built-in: esbuild-builtins.mjs) goes to Node's own loader.
-    new vm.Script(code, { filename: 'logjam-' + asset, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }).runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
+    const script = new vm.Script(code, { filename: 'logjam-' + asset, cachedData, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+    if (script.cachedDataRejected) process.emitWarning('V8 rejected the code cache of ' + asset + ': compiled from source at every use');
+    script.runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
     loaded[asset] = module.exports.modules;
   }
   return loaded[asset];
@@ -191,18 +199,42 @@ async function bundle() {
   return { main, assets };
 }
 
+// Writes V8's code cache of an asset (argv: asset file, its filename in the loader, the cache file):
+// compiled and run as the lazy-asset loader does, so that the cache also holds what its start compiles.
+const CODE_CACHE_WRITER = `const [file, filename, out] = process.argv.slice(1);
+const fs = require('node:fs');
+const vm = require('node:vm');
+const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename });
+const module = { exports: {} };
+script.runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
+fs.writeFileSync(out, script.createCachedData());`;
+
+/**
+ * Each asset's code cache, as an asset of its own (<asset>.cache), made by `node` with the executable's V8 settings:
+ * the SDK's asset compiled 31-46 ms from source, 5 ms from its cache (Node 24).
+ * @param {string} node @param {Record<string, string>} assets @returns {Record<string, string>}
+ */
+function codeCaches(node, assets) {
+  return Object.fromEntries(
+    Object.entries(assets).map(([asset, file]) => {
+      sh(node, [...NODE_FLAGS, '-e', CODE_CACHE_WRITER, file, `logjam-${asset}`, `${file}.cache`]);
+      return [`${asset}.cache`, `${file}.cache`];
+    }),
+  );
+}
+
 /** @param {{ main: string, assets: Record<string, string> }} bundled @param {Arch} arch */
 function executable({ main, assets }, arch) {
   const node = nodeBinary(arch);
   const native = arch === process.arch;
   const blob = path.join(work, `logjam-${arch}.blob`);
   const config = path.join(work, `sea-${arch}.json`);
-  // The code cache is V8's for the Node that writes the blob: only when that Node is this host's.
+  // The code caches are V8's for the Node that writes them: only when that Node is this host's.
   writeFileSync(
     config,
     JSON.stringify({
       main,
-      assets,
+      assets: native ? { ...assets, ...codeCaches(node, assets) } : assets,
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: native,

@@ -105,6 +105,9 @@ describe("the executable's program, by node: logjam --version, --help, and a usa
         expect(existsSync(path.join(dir, 'node')) || existsSync(path.join(dir, 'node_modules'))).to.equal(false);
       const { stdout } = await exec('file', ['-L', path.join(bin, 'logjam')]);
       expect(stdout).to.match(/ELF 64-bit LSB .*x86-64/);
+      // V8's code cache of each asset (scripts/package.mjs); that it is accepted, the upload below shows (no warning).
+      const blob = await fs.readFile(path.join(bin, 'logjam'));
+      for (const asset of ['sdk.cjs.cache', 'sentry.cjs.cache']) expect(blob.includes(asset), asset).to.equal(true);
     });
 
     it('--version and --help, by either name, and as `logjam upload`', async () => {
@@ -159,6 +162,7 @@ describe("the executable's program, by node: logjam --version, --help, and a usa
       expect(upload.code, upload.stderr).to.equal(0);
       expect(upload.stderr).to.match(/pass done pending=2 uploaded=2/);
       expect(upload.stderr).not.to.match(/digest worker is unavailable/);
+      // Nor that V8 rejected an asset's code cache.
       expect(upload.stderr, 'no warning of its own asset loader').not.to.match(/WARN|Warning/);
       expect(servers.imds.count('/latest/meta-data/iam/security-credentials/')).to.be.above(0);
       for (const name of await ls(archive)) {
