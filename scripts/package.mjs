@@ -86,6 +86,8 @@ const LAZY = new RegExp(
     .join('|'),
 );
 const LAZY_LOADER = 'logjam:lazy-asset';
+// The call that runs an asset, in the loader and where its code cache is made (codeCaches): the same code both times.
+const RUN_ASSET = `(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath))`;
 /** The asset a lazily imported package is in. @param {string} spec */
 const assetOf = (spec) =>
   /** @type {string} */ (
@@ -132,7 +134,7 @@ module.exports = (asset) => {
     // An import() left in it (none of a built-in: esbuild-builtins.mjs) goes to Node's own loader.
     const script = new vm.Script(code, { filename: 'logjam-' + asset, cachedData, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
     if (script.cachedDataRejected) process.emitWarning('V8 rejected the code cache of ' + asset + ': compiled from source at every use');
-    script.runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
+    script.runInThisContext()${RUN_ASSET};
     loaded[asset] = module.exports.modules;
   }
   return loaded[asset];
@@ -206,7 +208,7 @@ const fs = require('node:fs');
 const vm = require('node:vm');
 const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename });
 const module = { exports: {} };
-script.runInThisContext()(module, module.exports, require, process.execPath, require('node:path').dirname(process.execPath));
+script.runInThisContext()${RUN_ASSET};
 fs.writeFileSync(out, script.createCachedData());`;
 
 /**
