@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { expect } from 'chai';
-import { cleanupTmpDirs, repoRoot, runBin, tmpDir } from './support/index.ts';
+import { cleanupTmpDirs, repoRoot, resolveHookFile, runBin, tmpDir } from './support/index.ts';
 import { S3RVER_KEY, S3RVER_SECRET, startS3, type TestS3 } from './support/s3.ts';
 
 const BUCKET = 'logs';
@@ -31,11 +31,7 @@ export async function resolve(specifier, context, next) {
     appendFileSync(${JSON.stringify(log)}, JSON.stringify({ specifier, parent }) + '\\n');
   return next(specifier, context);
 }`;
-    const hook = path.join(dir, 'record-imports.mjs');
-    await fs.writeFile(
-      hook,
-      `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`,
-    );
+    const hook = await resolveHookFile('record-imports.mjs', resolver);
     env = { NODE_OPTIONS: `--import ${hook}`, SENTRY_DSN: '' };
   });
   after(async () => {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { binaries, cleanupTmpDirs, runBin, tmpDir, waitFor } from './support/index.ts';
+import { binaries, cleanupTmpDirs, resolveHookFile, runBin, tmpDir, waitFor } from './support/index.ts';
 import { closedEndpoint, imdsEnv, startFakeImds, type FakeImds } from './support/imds.ts';
 import { startS3, type TestS3 } from './support/s3.ts';
 import { startFakeSentry, type FakeSentry, type SentryEvent } from './support/sentry.ts';
@@ -131,11 +131,9 @@ describe('Sentry error reporting (built binaries, fake ingest endpoint)', functi
     let hook: string;
     before(async () => {
       // A module resolution hook that fails any import of @sentry/*: preloaded with --import.
-      hook = path.join(await tmpDir(), 'no-sentry.mjs');
-      const resolver = `export async function resolve(specifier, context, next) { if (specifier.startsWith('@sentry/')) throw new Error('@sentry/node was loaded'); return next(specifier, context); }`;
-      await fs.writeFile(
-        hook,
-        `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`,
+      hook = await resolveHookFile(
+        'no-sentry.mjs',
+        `export async function resolve(specifier, context, next) { if (specifier.startsWith('@sentry/')) throw new Error('@sentry/node was loaded'); return next(specifier, context); }`,
       );
     });
 

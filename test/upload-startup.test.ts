@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { binaries, cleanupTmpDirs, runBin, tmpDir } from './support/index.ts';
+import { binaries, cleanupTmpDirs, resolveHookFile, runBin, tmpDir } from './support/index.ts';
 
 const TEMPLATE = 's3://logs/{prefix}/{year}/{month}/{day}/{filename}';
 
@@ -14,11 +14,9 @@ describe('logjam-upload start-up: the AWS SDK is loaded lazily', () => {
   let archive: string;
   before(async () => {
     // A module resolution hook, preloaded with --import, that fails any import of the SDK.
-    const hook = path.join(await tmpDir(), 'no-sdk.mjs');
-    const resolver = `export async function resolve(specifier, context, next) { if (/^@(aws-sdk|smithy)\\//.test(specifier) || /(^|\\/)sdk-[A-Z0-9]+\\.mjs$/.test(specifier)) throw new Error('the AWS SDK was loaded: ' + specifier); return next(specifier, context); }`;
-    await fs.writeFile(
-      hook,
-      `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`,
+    const hook = await resolveHookFile(
+      'no-sdk.mjs',
+      `export async function resolve(specifier, context, next) { if (/^@(aws-sdk|smithy)\\//.test(specifier) || /(^|\\/)sdk-[A-Z0-9]+\\.mjs$/.test(specifier)) throw new Error('the AWS SDK was loaded: ' + specifier); return next(specifier, context); }`,
     );
     env = { NODE_OPTIONS: `--import ${hook}`, SENTRY_DSN: '' };
     archive = path.join(await tmpDir(), 'archive');

@@ -33,6 +33,19 @@ export async function cleanupTmpDirs(): Promise<void> {
   while (made.length) await fs.rm(made.pop()!, { recursive: true, force: true });
 }
 
+/**
+ * A file to preload with `--import` (NODE_OPTIONS) that registers `resolver`, the source of a
+ * module resolution hook (an ES module exporting `resolve`): `name`, in a new temp dir.
+ */
+export async function resolveHookFile(name: string, resolver: string): Promise<string> {
+  const file = path.join(await tmpDir(), name);
+  await fs.writeFile(
+    file,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(resolver)}`)});\n`,
+  );
+  return file;
+}
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
