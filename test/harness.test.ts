@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { repoRoot, tmpDir, waitFor } from './support/index.ts';
+import { cleanupTmpDirs, repoRoot, tmpDir, waitFor } from './support/index.ts';
 import { startS3 } from './support/s3.ts';
 
 const FIXTURE = 'test/support/fixtures/leaves-children.fixture.ts';
@@ -36,6 +36,7 @@ function runMocha(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output
 
 describe('the root hook that kills what a test started', function () {
   this.timeout(60_000);
+  after(cleanupTmpDirs);
 
   it('a test that fails, or hangs, while its child runs leaves no process behind, and mocha exits naming it', async () => {
     const pids = path.join(await tmpDir(), 'pids');
